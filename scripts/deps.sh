@@ -1,0 +1,31 @@
+# Sourced by run.sh and test.sh: makes sure the Debian 12 packages the build needs are installed.
+# As root it installs what is missing with apt-get; otherwise it prints the exact command and stops.
+
+CR_PACKAGES=(cmake g++ ccache pkg-config qt6-base-dev qt6-httpserver-dev qt6-websockets-dev
+             libqt6sql6-sqlite libtomlplusplus-dev xvfb)
+
+cr_ensure_packages() {
+    local missing=()
+    local p
+    for p in "${CR_PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if [ "$(id -u)" -eq 0 ]; then
+        echo "Installing missing packages: ${missing[*]}"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || {
+            echo "apt-get install failed" >&2; return 1; }
+    else
+        echo "Missing packages: ${missing[*]}" >&2
+        echo "Install them with:" >&2
+        echo "  sudo apt-get install -y ${missing[*]}" >&2
+        return 1
+    fi
+}
+
+# cr_configure BUILD_DIR [cmake args...]
+cr_configure() {
+    local dir=$1; shift
+    cmake -S "$CR_ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+}

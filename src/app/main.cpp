@@ -1,0 +1,105 @@
+// comfy-runner: parses the command line, loads the configuration, builds the Service and runs the loop.
+// Exit codes: 0 normal (also after SIGINT/SIGTERM), 1 start-up failure, 2 bad command line or configuration.
+
+#include "core/config/commandline.h"
+#include "core/config/configloader.h"
+#include "core/service/service.h"
+#include "core/service/unixsignalwatcher.h"
+
+#include <QCoreApplication>
+#include <QDir>
+#include <QFileInfo>
+#include <QLoggingCategory>
+#include <QTextStream>
+
+#include <cstdio>
+
+Q_LOGGING_CATEGORY(lcMain, "comfyrunner.main")
+
+namespace {
+
+constexpr int kExitStartup = 1;
+constexpr int kExitConfig = 2;
+
+QTextStream &out()
+{
+    static QTextStream s(stdout);
+    return s;
+}
+
+QTextStream &err()
+{
+    static QTextStream s(stderr);
+    return s;
+}
+
+} // namespace
+
+int main(int argc, char *argv[])
+{
+    qSetMessagePattern(QStringLiteral("%{time yyyy-MM-dd hh:mm:ss.zzz} %{if-debug}debug%{endif}%{if-info}info %{endif}"
+                                      "%{if-warning}warn %{endif}%{if-critical}crit %{endif}%{if-fatal}fatal%{endif}"
+                                      " %{category}: %{message}"));
+    QCoreApplication app(argc, argv);
+    QCoreApplication::setApplicationName(QStringLiteral("comfy-runner"));
+    QCoreApplication::setApplicationVersion(QStringLiteral(COMFY_RUNNER_VERSION));
+
+    const cr::CommandLine cl = cr::CommandLine::parse(QCoreApplication::arguments());
+    switch (cl.action) {
+    case cr::CommandLine::Action::Help:
+        out() << cl.helpText;
+        return 0;
+    case cr::CommandLine::Action::Version:
+        out() << "comfy-runner " << QCoreApplication::applicationVersion() << '\n';
+        return 0;
+    case cr::CommandLine::Action::Error:
+        err() << "comfy-runner: " << cl.error << "\n(see comfy-runner --help)\n";
+        return kExitConfig;
+    case cr::CommandLine::Action::Run:
+    case cr::CommandLine::Action::CheckConfig:
+        break;
+    }
+
+    QString file = cl.configFile;
+    if (file.isEmpty() && QFileInfo::exists(QStringLiteral("config.toml")))
+        file = QStringLiteral("config.toml");
+    cr::ConfigResult loaded = file.isEmpty()
+        ? cr::ConfigResult{cr::ConfigLoader::defaults(QDir::currentPath()), {}, {}}
+        : cr::ConfigLoader::loadFile(file);
+    for (const cr::ConfigDiagnostic &w : loaded.warnings)
+        err() << w.toString() << '\n';
+    for (const cr::ConfigDiagnostic &e : loaded.errors)
+        err() << e.toString() << '\n';
+    if (!loaded.ok())
+        return kExitConfig;
+
+    cr::Config config = *loaded.config;
+    const QStringList problems = cl.applyTo(config);
+    for (const QString &p : problems)
+        err() << "comfy-runner: " << p << '\n';
+    if (!problems.isEmpty())
+        return kExitConfig;
+    if (const QByteArray token = qgetenv("COMFY_RUNNER_TOKEN"); !token.isEmpty())
+        config.authToken = QString::fromUtf8(token);
+
+    if (cl.action == cr::CommandLine::Action::CheckConfig) {
+        out() << config.toToml();
+        return 0;
+    }
+
+    cr::UnixSignalWatcher signalWatcher;
+    cr::Service service(std::move(config));
+    QObject::connect(&signalWatcher, &cr::UnixSignalWatcher::terminationRequested, &app, [&service](int sig) {
+        qCInfo(lcMain) << "signal" << sig << "received, shutting down";
+        service.stop();
+        QCoreApplication::quit();
+    });
+    QString error;
+    if (!service.start(&error)) {
+        err() << "comfy-runner: " << error << '\n';
+        return kExitStartup;
+    }
+    const int rc = app.exec();
+    qCInfo(lcMain) << "stopped";
+    return rc;
+}

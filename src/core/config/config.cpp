@@ -1,0 +1,73 @@
+#include "core/config/config.h"
+
+#include <QStringList>
+
+namespace cr {
+
+namespace {
+
+QString quoted(const QString &s)
+{
+    QString out = s;
+    out.replace(QLatin1Char('\\'), QLatin1String("\\\\")).replace(QLatin1Char('"'), QLatin1String("\\\""));
+    return QLatin1Char('"') + out + QLatin1Char('"');
+}
+
+QString seconds(int ms) { return QString::number(ms / 1000.0); }
+
+} // namespace
+
+QMap<QString, QString> NodeMappings::forWorkflow(const QString &workflow) const
+{
+    QMap<QString, QString> merged = global;
+    const QMap<QString, QString> own = perWorkflow.value(workflow);
+    for (auto it = own.cbegin(); it != own.cend(); ++it)
+        merged.insert(it.key(), it.value());
+    return merged;
+}
+
+QString Config::toToml() const
+{
+    QStringList l;
+    l << QStringLiteral("# effective configuration (%1)")
+             .arg(sourceFile.isEmpty() ? QStringLiteral("built-in defaults") : sourceFile);
+    l << QStringLiteral("[comfy]")
+      << QStringLiteral("url = %1").arg(quoted(comfy.url.toString()))
+      << QStringLiteral("workflow = %1").arg(quoted(comfy.workflow))
+      << QStringLiteral("preview_method = %1").arg(quoted(comfy.previewMethod))
+      << QStringLiteral("client_id = %1").arg(quoted(comfy.clientId))
+      << QStringLiteral("request_timeout = %1").arg(seconds(comfy.requestTimeoutMs))
+      << QStringLiteral("ping_interval = %1").arg(seconds(comfy.pingIntervalMs))
+      << QStringLiteral("ping_timeout = %1").arg(seconds(comfy.pingTimeoutMs))
+      << QStringLiteral("reconnect_max = %1").arg(seconds(comfy.reconnectMaxMs)) << QString();
+    l << QStringLiteral("[http-server]")
+      << QStringLiteral("host = %1").arg(quoted(http.host))
+      << QStringLiteral("port = %1").arg(http.port)
+      << QStringLiteral("max_body_mb = %1").arg(http.maxBodyBytes / (1024 * 1024))
+      << QStringLiteral("wait_timeout = %1").arg(seconds(http.waitTimeoutMs))
+      << QStringLiteral("node_red_url = %1").arg(quoted(http.nodeRedUrl.toString())) << QString();
+    l << QStringLiteral("[server]")
+      << QStringLiteral("host = %1").arg(quoted(relay.host))
+      << QStringLiteral("ws_port = %1").arg(relay.port)
+      << QStringLiteral("max_clients = %1").arg(relay.maxClients)
+      << QStringLiteral("client_soft_limit_kb = %1").arg(relay.softLimitBytes / 1024)
+      << QStringLiteral("client_hard_limit_kb = %1").arg(relay.hardLimitBytes / 1024)
+      << QStringLiteral("replay_events = %1").arg(relay.replayEvents) << QString();
+    l << QStringLiteral("[paths]")
+      << QStringLiteral("workflows = %1").arg(quoted(paths.workflowsDir))
+      << QStringLiteral("data = %1").arg(quoted(paths.dataDir)) << QString();
+    l << QStringLiteral("[auth]")
+      << QStringLiteral("token = %1").arg(authToken.isEmpty() ? QStringLiteral("\"\"") : QStringLiteral("\"***\" # set, not shown"))
+      << QString();
+    l << QStringLiteral("[node_mappings]");
+    for (auto it = nodeMappings.global.cbegin(); it != nodeMappings.global.cend(); ++it)
+        l << QStringLiteral("%1 = %2").arg(it.key(), quoted(it.value()));
+    for (auto wf = nodeMappings.perWorkflow.cbegin(); wf != nodeMappings.perWorkflow.cend(); ++wf) {
+        l << QString() << QStringLiteral("[node_mappings.%1]").arg(wf.key());
+        for (auto it = wf->cbegin(); it != wf->cend(); ++it)
+            l << QStringLiteral("%1 = %2").arg(it.key(), quoted(it.value()));
+    }
+    return l.join(QLatin1Char('\n')) + QLatin1Char('\n');
+}
+
+} // namespace cr

@@ -1,0 +1,70 @@
+#pragma once
+// The effective configuration of the service: what the TOML file says, with command-line overrides applied.
+// Plain values only; loading lives in ConfigLoader, the command line in CommandLine.
+
+#include <QMap>
+#include <QString>
+#include <QUrl>
+
+namespace cr {
+
+// Where ComfyUI is and how the service talks to it ([comfy]).
+struct ComfySettings {
+    QUrl url{QStringLiteral("http://127.0.0.1:8188")}; // from url, or host + port
+    QString workflow;                                  // active workflow (file stem in the workflows folder)
+    QString previewMethod = QStringLiteral("auto");    // extra_data.preview_method: none|auto|latent2rgb|taesd|default
+    QString clientId;                                  // empty: a stable id derived from the data folder
+    int requestTimeoutMs = 30'000;
+    int pingIntervalMs = 5'000;
+    int pingTimeoutMs = 10'000;   // a connection silent this long after a ping is declared dead
+    int reconnectMaxMs = 10'000;  // cap of the exponential reconnect backoff
+};
+
+// The REST API ([http-server]).
+struct HttpSettings {
+    QString host = QStringLiteral("127.0.0.1");
+    quint16 port = 8189;
+    qint64 maxBodyBytes = 64ll * 1024 * 1024;
+    int waitTimeoutMs = 600'000; // bound of blocking calls (GET /queue, POST /api/v1/jobs?wait=true)
+    QUrl nodeRedUrl{QStringLiteral("http://127.0.0.1:1880/generate")}; // POST /generate/image forwards here
+};
+
+// The event relay ([server]).
+struct RelaySettings {
+    QString host = QStringLiteral("127.0.0.1");
+    quint16 port = 8190;
+    int maxClients = 256;
+    qint64 softLimitBytes = 1024ll * 1024;      // above this a client's previews are dropped
+    qint64 hardLimitBytes = 16ll * 1024 * 1024; // above this a client is closed (it may resume with since=)
+    int replayEvents = 4096;                    // ring of recent events for since= resume
+};
+
+// Folders ([paths]); relative paths are resolved against the config file's folder.
+struct PathSettings {
+    QString workflowsDir = QStringLiteral("workflows");
+    QString dataDir = QStringLiteral("data");
+};
+
+// [node_mappings]: flat keys apply to every workflow; sub-tables to the workflow of that name.
+// Values are "node" or "node.input" strings (integers in the file are accepted and stored as text).
+struct NodeMappings {
+    QMap<QString, QString> global;
+    QMap<QString, QMap<QString, QString>> perWorkflow;
+    // Mappings for one workflow: its own table over the global keys.
+    QMap<QString, QString> forWorkflow(const QString &workflow) const;
+};
+
+struct Config {
+    QString sourceFile; // empty when running on defaults
+    ComfySettings comfy;
+    HttpSettings http;
+    RelaySettings relay;
+    PathSettings paths;
+    NodeMappings nodeMappings;
+    QString authToken; // [auth] token; empty = no auth
+
+    // The effective configuration as TOML, secrets masked, for --check-config and the start-up log.
+    QString toToml() const;
+};
+
+} // namespace cr

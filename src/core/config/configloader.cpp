@@ -1,0 +1,388 @@
+#include "core/config/configloader.h"
+
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+#include <QLoggingCategory>
+
+#include <toml++/toml.h>
+
+#include <string_view>
+
+namespace cr {
+
+namespace {
+
+const QStringList kPreviewMethods{QStringLiteral("none"), QStringLiteral("auto"), QStringLiteral("latent2rgb"),
+                                  QStringLiteral("taesd"), QStringLiteral("default")};
+
+QString typeName(const toml::node &node)
+{
+    switch (node.type()) {
+    case toml::node_type::string: return QStringLiteral("a string");
+    case toml::node_type::integer: return QStringLiteral("an integer");
+    case toml::node_type::floating_point: return QStringLiteral("a float");
+    case toml::node_type::boolean: return QStringLiteral("a boolean");
+    case toml::node_type::table: return QStringLiteral("a table");
+    case toml::node_type::array: return QStringLiteral("an array");
+    case toml::node_type::date:
+    case toml::node_type::time:
+    case toml::node_type::date_time: return QStringLiteral("a date/time");
+    case toml::node_type::none: break;
+    }
+    return QStringLiteral("nothing");
+}
+
+QString qs(std::string_view sv) { return QString::fromUtf8(sv.data(), qsizetype(sv.size())); }
+
+// Shared state of one load: where we are and what went wrong.
+struct LoadContext {
+    QString file;
+    QString baseDir;
+    ConfigResult result;
+
+    void add(ConfigDiagnostic::Severity severity, const toml::source_region &where, const QString &message)
+    {
+        ConfigDiagnostic d{severity, file, int(where.begin.line), int(where.begin.column), message};
+        (severity == ConfigDiagnostic::Severity::Error ? result.errors : result.warnings).append(d);
+    }
+};
+
+// Reads the keys of one table, remembers which it used and reports the others as unknown.
+class SectionReader
+{
+public:
+    SectionReader(const toml::table *table, QString section, LoadContext &ctx)
+        : m_table(table), m_section(std::move(section)), m_ctx(ctx)
+    {}
+
+    void string(const char *key, QString &out)
+    {
+        if (const toml::node *n = take(key)) {
+            if (auto v = n->value<std::string>())
+                out = QString::fromStdString(*v);
+            else
+                typeError(key, *n, QStringLiteral("a string"));
+        }
+    }
+
+    void choice(const char *key, QString &out, const QStringList &allowed)
+    {
+        QString value = out;
+        const toml::node *n = m_table ? m_table->get(key) : nullptr;
+        string(key, value);
+        if (!n || !n->is_string())
+            return;
+        if (!allowed.contains(value)) {
+            error(*n, QStringLiteral("%1: \"%2\" is not one of %3").arg(name(key), value, allowed.join(QLatin1String(", "))));
+            return;
+        }
+        out = value;
+    }
+
+    void integer(const char *key, qint64 &out, qint64 min, qint64 max)
+    {
+        if (const toml::node *n = take(key)) {
+            if (!n->is_integer()) {
+                typeError(key, *n, QStringLiteral("an integer"));
+                return;
+            }
+            const qint64 v = n->as_integer()->get();
+            if (v < min || v > max) {
+                error(*n, QStringLiteral("%1: %2 is out of range (%3 to %4)").arg(name(key)).arg(v).arg(min).arg(max));
+                return;
+            }
+            out = v;
+        }
+    }
+
+    void port(const char *key, quint16 &out)
+    {
+        qint64 v = out;
+        integer(key, v, 0, 65535);
+        out = quint16(v);
+    }
+
+    // A duration in seconds (integer or float) stored as milliseconds.
+    void seconds(const char *key, int &outMs, double minSec, double maxSec)
+    {
+        if (const toml::node *n = take(key)) {
+            std::optional<double> v;
+            if (n->is_integer())
+                v = double(n->as_integer()->get());
+            else if (n->is_floating_point())
+                v = n->as_floating_point()->get();
+            if (!v) {
+                typeError(key, *n, QStringLiteral("a number of seconds"));
+                return;
+            }
+            if (!(*v >= minSec && *v <= maxSec)) {
+                error(*n, QStringLiteral("%1: %2 s is out of range (%3 to %4 s)").arg(name(key)).arg(*v).arg(minSec).arg(maxSec));
+                return;
+            }
+            outMs = int(*v * 1000.0);
+        }
+    }
+
+    void url(const char *key, QUrl &out, const QStringList &schemes)
+    {
+        QString text;
+        const toml::node *n = m_table ? m_table->get(key) : nullptr;
+        string(key, text);
+        if (!n || !n->is_string())
+            return;
+        const QUrl u(text, QUrl::StrictMode);
+        if (!u.isValid() || !schemes.contains(u.scheme()) || u.host().isEmpty()) {
+            error(*n, QStringLiteral("%1: \"%2\" is not a valid %3 URL").arg(name(key), text, schemes.join(QLatin1Char('/'))));
+            return;
+        }
+        out = u;
+    }
+
+    // Folders: relative to the config file's folder.
+    void path(const char *key, QString &out)
+    {
+        QString text;
+        const toml::node *n = m_table ? m_table->get(key) : nullptr;
+        string(key, text);
+        if (!n || !n->is_string())
+            return;
+        if (text.isEmpty()) {
+            error(*n, QStringLiteral("%1: must not be empty").arg(name(key)));
+            return;
+        }
+        out = QDir(m_ctx.baseDir).absoluteFilePath(QDir::fromNativeSeparators(text));
+    }
+
+    bool has(const char *key) const { return m_table && m_table->contains(key); }
+
+    // Reports every key nobody asked for.
+    void finish(const QStringList &alsoKnown = {})
+    {
+        if (!m_table)
+            return;
+        for (auto &&[k, v] : *m_table) {
+            const QString key = qs(k.str());
+            if (m_used.contains(key) || alsoKnown.contains(key))
+                continue;
+            m_ctx.add(ConfigDiagnostic::Severity::Warning, k.source(),
+                      QStringLiteral("unknown key \"%1\" in [%2] (ignored)").arg(key, m_section));
+        }
+    }
+
+    QString name(const char *key) const { return QStringLiteral("[%1] %2").arg(m_section, QLatin1String(key)); }
+
+private:
+    const toml::node *take(const char *key)
+    {
+        m_used.append(QLatin1String(key));
+        return m_table ? m_table->get(key) : nullptr;
+    }
+    void typeError(const char *key, const toml::node &n, const QString &expected)
+    {
+        error(n, QStringLiteral("%1: expected %2, got %3").arg(name(key), expected, typeName(n)));
+    }
+    void error(const toml::node &n, const QString &message)
+    {
+        m_ctx.add(ConfigDiagnostic::Severity::Error, n.source(), message);
+    }
+
+    const toml::table *m_table;
+    QString m_section;
+    LoadContext &m_ctx;
+    QStringList m_used;
+};
+
+// A node mapping value: "6", "6.text" or 6.
+std::optional<QString> mappingValue(const toml::node &n)
+{
+    if (auto s = n.value_exact<std::string>())
+        return QString::fromStdString(*s);
+    if (n.is_integer())
+        return QString::number(n.as_integer()->get());
+    return std::nullopt;
+}
+
+void readNodeMappings(const toml::table *table, LoadContext &ctx, NodeMappings &out)
+{
+    if (!table)
+        return;
+    auto bad = [&ctx](const toml::node &n, const QString &key) {
+        ctx.add(ConfigDiagnostic::Severity::Error, n.source(),
+                QStringLiteral("[node_mappings] %1: expected a node id (\"6\", 6 or \"6.text\"), got %2").arg(key, typeName(n)));
+    };
+    for (auto &&[k, v] : *table) {
+        const QString key = qs(k.str());
+        if (const toml::table *sub = v.as_table()) {
+            QMap<QString, QString> &dest = out.perWorkflow[key];
+            for (auto &&[sk, sv] : *sub) {
+                const QString subKey = key + QLatin1Char('.') + qs(sk.str());
+                if (auto value = mappingValue(sv))
+                    dest.insert(qs(sk.str()), *value);
+                else
+                    bad(sv, subKey);
+            }
+        } else if (auto value = mappingValue(v)) {
+            out.global.insert(key, *value);
+        } else {
+            bad(v, key);
+        }
+    }
+}
+
+void readTable(const toml::table &root, LoadContext &ctx, Config &cfg)
+{
+    auto section = [&root, &ctx](const char *name) -> const toml::table * {
+        const toml::node *n = root.get(name);
+        if (n && !n->is_table()) {
+            ctx.add(ConfigDiagnostic::Severity::Error, n->source(),
+                    QStringLiteral("[%1]: expected a table, got %2").arg(QLatin1String(name), typeName(*n)));
+            return nullptr;
+        }
+        return n ? n->as_table() : nullptr;
+    };
+
+    { // [comfy]
+        SectionReader r(section("comfy"), QStringLiteral("comfy"), ctx);
+        QString host = cfg.comfy.url.host();
+        quint16 port = quint16(cfg.comfy.url.port(8188));
+        r.string("host", host);
+        r.port("port", port);
+        if (r.has("url")) {
+            if (r.has("host") || r.has("port"))
+                ctx.add(ConfigDiagnostic::Severity::Warning, root.get("comfy")->source(),
+                        QStringLiteral("[comfy] url is set, so host and port are ignored"));
+            r.url("url", cfg.comfy.url, {QStringLiteral("http"), QStringLiteral("https")});
+        } else {
+            QUrl u;
+            u.setScheme(QStringLiteral("http"));
+            u.setHost(host);
+            u.setPort(port);
+            cfg.comfy.url = u;
+        }
+        r.string("workflow", cfg.comfy.workflow);
+        r.choice("preview_method", cfg.comfy.previewMethod, kPreviewMethods);
+        r.string("client_id", cfg.comfy.clientId);
+        r.seconds("request_timeout", cfg.comfy.requestTimeoutMs, 0.1, 3600);
+        r.seconds("ping_interval", cfg.comfy.pingIntervalMs, 0.05, 3600);
+        r.seconds("ping_timeout", cfg.comfy.pingTimeoutMs, 0.05, 3600);
+        r.seconds("reconnect_max", cfg.comfy.reconnectMaxMs, 0.05, 3600);
+        r.finish();
+    }
+    { // [http-server]
+        SectionReader r(section("http-server"), QStringLiteral("http-server"), ctx);
+        r.string("host", cfg.http.host);
+        r.port("port", cfg.http.port);
+        qint64 mb = cfg.http.maxBodyBytes / (1024 * 1024);
+        r.integer("max_body_mb", mb, 1, 4096);
+        cfg.http.maxBodyBytes = mb * 1024 * 1024;
+        r.seconds("wait_timeout", cfg.http.waitTimeoutMs, 0.1, 86400);
+        r.url("node_red_url", cfg.http.nodeRedUrl, {QStringLiteral("http"), QStringLiteral("https")});
+        r.finish();
+    }
+    { // [server]: the relay; the name and ws_port come from the Python project
+        SectionReader r(section("server"), QStringLiteral("server"), ctx);
+        r.string("host", cfg.relay.host);
+        r.port("ws_port", cfg.relay.port);
+        qint64 maxClients = cfg.relay.maxClients;
+        r.integer("max_clients", maxClients, 1, 100000);
+        cfg.relay.maxClients = int(maxClients);
+        qint64 softKb = cfg.relay.softLimitBytes / 1024, hardKb = cfg.relay.hardLimitBytes / 1024;
+        r.integer("client_soft_limit_kb", softKb, 16, 1024 * 1024);
+        r.integer("client_hard_limit_kb", hardKb, 64, 4 * 1024 * 1024);
+        cfg.relay.softLimitBytes = softKb * 1024;
+        cfg.relay.hardLimitBytes = hardKb * 1024;
+        if (cfg.relay.hardLimitBytes < cfg.relay.softLimitBytes)
+            ctx.add(ConfigDiagnostic::Severity::Error, root.get("server")->source(),
+                    QStringLiteral("[server] client_hard_limit_kb must not be below client_soft_limit_kb"));
+        qint64 replay = cfg.relay.replayEvents;
+        r.integer("replay_events", replay, 0, 1000000);
+        cfg.relay.replayEvents = int(replay);
+        r.finish();
+    }
+    { // [paths]
+        SectionReader r(section("paths"), QStringLiteral("paths"), ctx);
+        r.path("workflows", cfg.paths.workflowsDir);
+        r.path("data", cfg.paths.dataDir);
+        r.finish();
+    }
+    { // [auth]
+        SectionReader r(section("auth"), QStringLiteral("auth"), ctx);
+        r.string("token", cfg.authToken);
+        r.finish();
+    }
+    readNodeMappings(section("node_mappings"), ctx, cfg.nodeMappings);
+
+    static const QStringList known{QStringLiteral("comfy"), QStringLiteral("http-server"), QStringLiteral("server"),
+                                   QStringLiteral("paths"), QStringLiteral("auth"), QStringLiteral("node_mappings")};
+    for (auto &&[k, v] : root) {
+        if (!known.contains(qs(k.str())))
+            ctx.add(ConfigDiagnostic::Severity::Warning, k.source(),
+                    QStringLiteral("unknown %1 \"%2\" (ignored)")
+                        .arg(v.is_table() ? QStringLiteral("section") : QStringLiteral("key"), qs(k.str())));
+    }
+}
+
+} // namespace
+
+QString ConfigDiagnostic::toString() const
+{
+    QString where = file;
+    if (line > 0) {
+        where += QLatin1Char(':') + QString::number(line);
+        if (column > 0)
+            where += QLatin1Char(':') + QString::number(column);
+    }
+    const QString kind = severity == Severity::Error ? QStringLiteral("error") : QStringLiteral("warning");
+    return where.isEmpty() ? kind + QLatin1String(": ") + message : where + QLatin1String(": ") + kind + QLatin1String(": ") + message;
+}
+
+Config ConfigLoader::defaults(const QString &baseDir)
+{
+    Config cfg;
+    const QDir base(baseDir);
+    cfg.paths.workflowsDir = base.absoluteFilePath(cfg.paths.workflowsDir);
+    cfg.paths.dataDir = base.absoluteFilePath(cfg.paths.dataDir);
+    cfg.comfy.workflow = QStringLiteral("sd15_txt2img");
+    return cfg;
+}
+
+ConfigResult ConfigLoader::loadString(const QByteArray &toml, const QString &sourceName, const QString &baseDir)
+{
+    LoadContext ctx{sourceName, baseDir, {}};
+    Config cfg = defaults(baseDir);
+    cfg.sourceFile = sourceName;
+    const std::string source = sourceName.toStdString();
+    try {
+        const toml::table root = toml::parse(std::string_view(toml.constData(), size_t(toml.size())),
+                                             std::string_view{source});
+        readTable(root, ctx, cfg);
+    } catch (const toml::parse_error &e) {
+        ctx.add(ConfigDiagnostic::Severity::Error, e.source(),
+                QStringLiteral("invalid TOML: %1").arg(qs(e.description())));
+    }
+    // The Python project named the workflow by file; accept "x.json" and "workflows/x.json" as "x".
+    if (cfg.comfy.workflow.endsWith(QLatin1String(".json"), Qt::CaseInsensitive))
+        cfg.comfy.workflow = QFileInfo(cfg.comfy.workflow).completeBaseName();
+    if (ctx.result.errors.isEmpty())
+        ctx.result.config = cfg;
+    return ctx.result;
+}
+
+ConfigResult ConfigLoader::loadFile(const QString &path)
+{
+    QFile file(path);
+    const QFileInfo info(path);
+    if (!info.exists() || info.isDir() || !file.open(QIODevice::ReadOnly)) {
+        ConfigResult r;
+        const QString why = !info.exists() ? QStringLiteral("it does not exist")
+                          : info.isDir()   ? QStringLiteral("it is a folder")
+                                           : file.errorString();
+        r.errors.append({ConfigDiagnostic::Severity::Error, QString(), 0, 0,
+                         QStringLiteral("cannot read the configuration file %1: %2").arg(path, why)});
+        return r;
+    }
+    return loadString(file.readAll(), path, info.absolutePath());
+}
+
+} // namespace cr

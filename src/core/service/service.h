@@ -1,0 +1,38 @@
+#pragma once
+// The composition root: creates every module of the service from the Config, wires them and starts them.
+// main() and the integration tests build one Service; nothing else knows how the parts connect.
+
+#include "core/config/config.h"
+
+#include <QObject>
+
+#include <memory>
+
+namespace cr {
+
+class Service final : public QObject
+{
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(Service)
+
+public:
+    explicit Service(Config config, QObject *parent = nullptr);
+    ~Service() override;
+
+    // Binds the listeners and connects to ComfyUI. Returns false with a one-sentence reason when a
+    // start-up step fails (port in use, unusable folder).
+    bool start(QString *error);
+    // Closes listeners and connections; safe to call twice.
+    void stop();
+
+    const Config &config() const { return m_config; }
+    quint16 httpPort() const;  // the bound port (useful with port 0)
+    quint16 relayPort() const;
+
+private:
+    struct Parts;
+    Config m_config;
+    std::unique_ptr<Parts> m_parts;
+};
+
+} // namespace cr
