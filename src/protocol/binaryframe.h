@@ -83,3 +83,4 @@ QByteArray encodeTextFrame(const QString &nodeId, const QString &text);
 } // namespace cr::protocol
 
 Q_DECLARE_METATYPE(cr::protocol::PreviewFrame)
+Q_DECLARE_METATYPE(cr::protocol::FrameError)
