@@ -1,0 +1,216 @@
+#include "core/comfy/comfyclient.h"
+
+#include <QLoggingCategory>
+#include <QUuid>
+
+Q_LOGGING_CATEGORY(lcComfy, "comfyrunner.comfy")
+
+namespace cr {
+
+namespace {
+constexpr int kHistoryAttempts = 4;
+}
+
+ComfyClient::ComfyClient(const ComfySettings &settings, const QString &clientId, QObject *parent)
+    : QObject(parent),
+      m_settings(settings),
+      m_http(new ComfyHttp(settings.url, settings.requestTimeoutMs, this)),
+      m_connection(new ComfyConnection({settings.url, clientId, settings.pingIntervalMs, settings.pingTimeoutMs, 100,
+                                        settings.reconnectMaxMs},
+                                       this))
+{
+    qRegisterMetaType<cr::PromptOutcome>();
+    connect(m_connection, &ComfyConnection::stateChanged, this, &ComfyClient::stateChanged);
+    connect(m_connection, &ComfyConnection::connected, this, &ComfyClient::onConnected);
+    connect(m_connection, &ComfyConnection::eventReceived, this, &ComfyClient::onEvent);
+    connect(m_connection, &ComfyConnection::previewReceived, this, [this](const protocol::PreviewFrame &f, const QByteArray &raw) {
+        if (auto it = m_tracked.find(f.meta.promptId); it != m_tracked.end())
+            it->lastEvent.start();
+        emit previewReceived(f, raw);
+    });
+    connect(m_connection, &ComfyConnection::otherBinaryReceived, this, &ComfyClient::otherBinaryReceived);
+    m_watchdog.setInterval(qMax(250, qMin(m_stallMs, settings.pingIntervalMs)));
+    connect(&m_watchdog, &QTimer::timeout, this, &ComfyClient::checkStalled);
+}
+
+ComfyClient::~ComfyClient() = default;
+
+void ComfyClient::start() { m_connection->start(); }
+
+void ComfyClient::stop()
+{
+    m_watchdog.stop();
+    m_connection->stop();
+}
+
+QString ComfyClient::newPromptId() { return QUuid::createUuid().toString(QUuid::WithoutBraces); }
+
+void ComfyClient::setStallCheckInterval(int ms)
+{
+    m_stallMs = ms;
+    m_watchdog.setInterval(qMax(50, qMin(ms, m_settings.pingIntervalMs)));
+}
+
+void ComfyClient::submit(const QString &promptId, const QJsonObject &graph, ComfyHttp::Callback<SubmitAck> done)
+{
+    Tracked t;
+    t.clientId = m_connection->clientId();
+    t.lastEvent.start();
+    m_tracked.insert(promptId, t);
+    const QJsonObject extra{{QStringLiteral("preview_method"), m_settings.previewMethod}};
+    m_http->submitPrompt(promptId, graph, t.clientId, extra, [this, promptId, done](Result<SubmitAck> r) {
+        auto it = m_tracked.find(promptId);
+        if (!r) {
+            m_tracked.remove(promptId);
+            done(r);
+            return;
+        }
+        if (it != m_tracked.end()) {
+            it->acknowledged = true;
+            it->lastEvent.start();
+            if (!m_watchdog.isActive())
+                m_watchdog.start();
+        }
+        done(r);
+    });
+}
+
+void ComfyClient::cancel(const QString &promptId)
+{
+    auto it = m_tracked.find(promptId);
+    if (it == m_tracked.end())
+        return;
+    it->cancelRequested = true;
+    // Delete if pending, interrupt if running: both are no-ops for the other case, and neither touches
+    // anybody else's work.
+    m_http->deleteFromQueue({promptId}, [this, promptId](Status err) {
+        if (err)
+            qCWarning(lcComfy).noquote() << "could not remove" << promptId << "from ComfyUI's queue:" << err->message;
+        m_http->interrupt(promptId, [this, promptId](Status err2) {
+            if (err2)
+                qCWarning(lcComfy).noquote() << "could not interrupt" << promptId << ":" << err2->message;
+            // A prompt removed while pending never sends events: find out now.
+            if (m_tracked.contains(promptId) && !m_tracked.value(promptId).finishing)
+                reconcile();
+        });
+    });
+}
+
+void ComfyClient::onEvent(const protocol::ComfyEvent &event)
+{
+    if (!event.promptId.isEmpty()) {
+        auto it = m_tracked.find(event.promptId);
+        if (it != m_tracked.end()) {
+            it->lastEvent.start();
+            const auto *ex = event.as<protocol::ExecutingEvent>();
+            if (ex && ex->finished && !it->finishing)
+                readOutcome(event.promptId, 0, false);
+        }
+    }
+    emit eventReceived(event);
+}
+
+void ComfyClient::onConnected(bool cleanResume)
+{
+    if (!m_tracked.isEmpty()) {
+        qCInfo(lcComfy) << "reconnected with" << m_tracked.size() << "prompt(s) in flight; reconciling"
+                        << (cleanResume ? "" : "(previous connection dropped uncleanly)");
+        reconcile();
+    }
+}
+
+void ComfyClient::readOutcome(const QString &promptId, int attempt, bool lostIfUnknown)
+{
+    auto it = m_tracked.find(promptId);
+    if (it == m_tracked.end())
+        return;
+    it->finishing = true;
+    m_http->history(promptId, [this, promptId, attempt, lostIfUnknown](Result<QJsonObject> r) {
+        auto it = m_tracked.find(promptId);
+        if (it == m_tracked.end())
+            return;
+        if (r) {
+            if (std::optional<PromptOutcome> o = PromptOutcome::fromHistory(promptId, *r)) {
+                finish(*o);
+                return;
+            }
+            if (lostIfUnknown) {
+                PromptOutcome lost;
+                lost.promptId = promptId;
+                lost.status = it->cancelRequested ? PromptOutcome::Status::Cancelled : PromptOutcome::Status::Lost;
+                lost.reason = it->cancelRequested ? QStringLiteral("removed from ComfyUI's queue before it ran")
+                                                  : QStringLiteral("ComfyUI does not know this prompt any more (restarted, or removed by someone else)");
+                finish(lost);
+                return;
+            }
+        }
+        if (attempt + 1 >= kHistoryAttempts) {
+            PromptOutcome lost;
+            lost.promptId = promptId;
+            lost.status = PromptOutcome::Status::Lost;
+            lost.reason = r ? QStringLiteral("ComfyUI reported the prompt finished but has no history entry for it")
+                            : QStringLiteral("could not read the result from ComfyUI: %1").arg(r.error().message);
+            finish(lost);
+            return;
+        }
+        // Retry with backoff (history is written before `executing null`, so this is the abnormal path).
+        QTimer::singleShot(100 << attempt, this, [this, promptId, attempt, lostIfUnknown] {
+            readOutcome(promptId, attempt + 1, lostIfUnknown);
+        });
+    });
+}
+
+void ComfyClient::reconcile()
+{
+    if (m_reconciling)
+        return;
+    m_reconciling = true;
+    m_http->queue([this](Result<QueueSnapshot> r) {
+        m_reconciling = false;
+        if (!r) {
+            qCDebug(lcComfy) << "reconcile: queue unavailable:" << r.error().message;
+            return; // the watchdog or the next reconnect tries again
+        }
+        const QStringList ids = m_tracked.keys();
+        for (const QString &id : ids) {
+            Tracked &t = m_tracked[id];
+            if (!t.acknowledged || t.finishing)
+                continue;
+            if (r->contains(id)) {
+                t.lastEvent.start(); // alive in ComfyUI's queue: keep waiting for its events
+                continue;
+            }
+            readOutcome(id, 0, true);
+        }
+    });
+}
+
+void ComfyClient::checkStalled()
+{
+    if (m_tracked.isEmpty()) {
+        m_watchdog.stop();
+        return;
+    }
+    const QString current = m_connection->clientId();
+    for (auto it = m_tracked.cbegin(); it != m_tracked.cend(); ++it) {
+        if (!it->acknowledged || it->finishing)
+            continue;
+        // Prompts submitted under an earlier client id get no more events: poll them; others only when silent.
+        const bool orphaned = it->clientId != current;
+        if (orphaned || it->lastEvent.elapsed() > m_stallMs || m_connection->state() != ConnectionState::Connected) {
+            reconcile();
+            return;
+        }
+    }
+}
+
+void ComfyClient::finish(PromptOutcome outcome)
+{
+    if (!m_tracked.remove(outcome.promptId))
+        return;
+    qCInfo(lcComfy).noquote() << "prompt" << outcome.promptId << promptStatusName(outcome.status)
+                              << (outcome.reason.isEmpty() ? QString() : QStringLiteral("(%1)").arg(outcome.reason));
+    emit promptFinished(outcome);
+}
+
+} // namespace cr

@@ -1,0 +1,82 @@
+#pragma once
+// The service's client of one ComfyUI: HTTP calls (ComfyHttp) + the long-lived WebSocket (ComfyConnection),
+// plus what neither can do alone: it tracks every prompt it submitted until ComfyUI says it is done
+// (`executing` with node null, then one GET /history), and after a reconnect or a silence it reconciles
+// in-flight prompts through /queue and /history, so nothing waits forever.
+
+#include "core/comfy/comfyconnection.h"
+#include "core/comfy/comfyhttp.h"
+#include "core/comfy/promptoutcome.h"
+#include "core/config/config.h"
+
+#include <QElapsedTimer>
+#include <QHash>
+#include <QObject>
+#include <QTimer>
+
+namespace cr {
+
+class ComfyClient final : public QObject
+{
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(ComfyClient)
+
+public:
+    ComfyClient(const ComfySettings &settings, const QString &clientId, QObject *parent = nullptr);
+    ~ComfyClient() override;
+
+    void start();
+    void stop();
+
+    ComfyHttp *http() const { return m_http; }
+    ComfyConnection *connection() const { return m_connection; }
+    ConnectionState state() const { return m_connection->state(); }
+    QString clientId() const { return m_connection->clientId(); }
+
+    static QString newPromptId(); // uuid4, chosen here so early events are never lost
+
+    // Submits a prompt under a client-chosen id and tracks it until promptFinished. Events for it may arrive
+    // before `done` runs. On failure (validation, unreachable) the prompt is not tracked.
+    void submit(const QString &promptId, const QJsonObject &graph, ComfyHttp::Callback<SubmitAck> done);
+    // Removes a pending prompt from ComfyUI's queue and interrupts it if it runs (targeted, never global).
+    // The outcome arrives through promptFinished (Cancelled, or Interrupted when it was running).
+    void cancel(const QString &promptId);
+    bool isTracked(const QString &promptId) const { return m_tracked.contains(promptId); }
+    int trackedCount() const { return m_tracked.size(); }
+
+    // Time without any event for a tracked prompt after which it is reconciled through /queue and /history.
+    void setStallCheckInterval(int ms);
+
+signals:
+    void stateChanged(cr::ConnectionState state);
+    void eventReceived(const cr::protocol::ComfyEvent &event);
+    void previewReceived(const cr::protocol::PreviewFrame &frame, const QByteArray &rawFrame);
+    void otherBinaryReceived(const QByteArray &rawFrame);
+    void promptFinished(const cr::PromptOutcome &outcome);
+
+private:
+    struct Tracked {
+        QString clientId;       // the WebSocket id it was submitted under
+        bool acknowledged = false;
+        bool finishing = false; // history read in progress
+        bool cancelRequested = false;
+        QElapsedTimer lastEvent;
+    };
+
+    void onEvent(const protocol::ComfyEvent &event);
+    void onConnected(bool cleanResume);
+    void readOutcome(const QString &promptId, int attempt, bool lostIfUnknown);
+    void reconcile();
+    void checkStalled();
+    void finish(PromptOutcome outcome);
+
+    ComfySettings m_settings;
+    ComfyHttp *m_http;
+    ComfyConnection *m_connection;
+    QHash<QString, Tracked> m_tracked;
+    QTimer m_watchdog;
+    int m_stallMs = 15000;
+    bool m_reconciling = false;
+};
+
+} // namespace cr

@@ -1,0 +1,226 @@
+#include "core/jobs/jobmanager.h"
+
+#include <QLoggingCategory>
+
+Q_LOGGING_CATEGORY(lcJobs, "comfyrunner.jobs")
+
+namespace cr {
+
+JobManager::JobManager(ComfyClient *comfy, QObject *parent)
+    : QObject(parent), m_comfy(comfy)
+{
+    qRegisterMetaType<cr::Job>();
+    connect(m_comfy, &ComfyClient::eventReceived, this, &JobManager::onEvent);
+    connect(m_comfy, &ComfyClient::promptFinished, this, &JobManager::onPromptFinished);
+}
+
+void JobManager::submit(JobRequest request, SubmitCallback done)
+{
+    if (!request.clientRef.isEmpty()) {
+        if (const QString existing = m_byClientRef.value(request.clientRef); !existing.isEmpty() && m_jobs.contains(existing)) {
+            done(m_jobs.value(existing), false);
+            return;
+        }
+    }
+    Job job;
+    job.id = ComfyClient::newPromptId();
+    job.clientRef = request.clientRef;
+    job.workflow = request.workflow;
+    job.graph = std::move(request.graph);
+    job.createdAt = QDateTime::currentDateTimeUtc();
+    const QString id = job.id;
+    m_jobs.insert(id, job);
+    m_order.append(id);
+    if (!job.clientRef.isEmpty())
+        m_byClientRef.insert(job.clientRef, id);
+
+    m_comfy->submit(id, job.graph, [this, id, done](Result<SubmitAck> r) {
+        auto it = m_jobs.find(id);
+        if (it == m_jobs.end()) {
+            done(Error::make(ErrorCode::Internal, QStringLiteral("job vanished during submission")), false);
+            return;
+        }
+        if (!r) {
+            // Rejected or unreachable: no job exists (nothing was queued in ComfyUI).
+            m_byClientRef.remove(it->clientRef);
+            m_jobs.erase(it);
+            m_order.removeOne(id);
+            done(r.error(), false);
+            return;
+        }
+        qCInfo(lcJobs).noquote() << "job" << id << "queued" << (it->workflow.isEmpty() ? QString() : QStringLiteral("(%1)").arg(it->workflow));
+        emit jobQueued(*it);
+        done(*it, true);
+        prune();
+    });
+}
+
+Status JobManager::cancel(const QString &id)
+{
+    auto it = m_jobs.find(id);
+    if (it == m_jobs.end())
+        return Error::make(ErrorCode::JobNotFound, QStringLiteral("no job with id %1").arg(id));
+    if (it->isFinished())
+        return Error::make(ErrorCode::JobConflict, QStringLiteral("job %1 has already finished (%2)").arg(id, jobStateName(it->state)),
+                           {{QStringLiteral("state"), jobStateName(it->state)}});
+    it->cancelRequested = true;
+    m_comfy->cancel(id);
+    return std::nullopt;
+}
+
+int JobManager::cancelAll()
+{
+    int n = 0;
+    for (auto it = m_jobs.begin(); it != m_jobs.end(); ++it) {
+        if (!it->isFinished() && !it->cancelRequested) {
+            it->cancelRequested = true;
+            m_comfy->cancel(it.key());
+            ++n;
+        }
+    }
+    return n;
+}
+
+const Job *JobManager::find(const QString &id) const
+{
+    auto it = m_jobs.constFind(id);
+    return it == m_jobs.cend() ? nullptr : &*it;
+}
+
+JobPage JobManager::list(const JobFilter &filter) const
+{
+    JobPage page;
+    int skipped = 0;
+    for (auto it = m_order.crbegin(); it != m_order.crend(); ++it) {
+        const Job &j = m_jobs[*it];
+        if (filter.state && j.state != *filter.state)
+            continue;
+        if (!filter.workflow.isEmpty() && j.workflow != filter.workflow)
+            continue;
+        ++page.total;
+        if (skipped < filter.offset) {
+            ++skipped;
+            continue;
+        }
+        if (page.jobs.size() < filter.limit)
+            page.jobs.append(j);
+    }
+    return page;
+}
+
+int JobManager::activeCount() const
+{
+    int n = 0;
+    for (const Job &j : m_jobs)
+        n += j.isFinished() ? 0 : 1;
+    return n;
+}
+
+void JobManager::markRunning(Job &job)
+{
+    if (job.state != JobState::Queued)
+        return;
+    job.state = JobState::Running;
+    job.startedAt = QDateTime::currentDateTimeUtc();
+    emit jobStarted(job);
+}
+
+void JobManager::onEvent(const protocol::ComfyEvent &event)
+{
+    if (event.promptId.isEmpty())
+        return;
+    auto it = m_jobs.find(event.promptId);
+    if (it == m_jobs.end() || it->isFinished())
+        return;
+    Job &job = *it;
+    switch (event.type) {
+    case protocol::EventType::ExecutionStart:
+        markRunning(job);
+        break;
+    case protocol::EventType::ExecutionCached:
+        markRunning(job);
+        job.cachedNodes = event.as<protocol::ExecutionCachedEvent>()->nodes;
+        break;
+    case protocol::EventType::Executing: {
+        const auto *e = event.as<protocol::ExecutingEvent>();
+        if (e->finished)
+            break;
+        markRunning(job);
+        job.progress = {e->node, job.graph.value(e->node).toObject().value(QLatin1String("class_type")).toString(), 0, 0};
+        emit jobProgress(job);
+        break;
+    }
+    case protocol::EventType::Progress: {
+        const auto *p = event.as<protocol::ProgressEvent>();
+        markRunning(job);
+        job.progress.node = p->node;
+        job.progress.nodeClass = job.graph.value(p->node).toObject().value(QLatin1String("class_type")).toString();
+        job.progress.value = p->value;
+        job.progress.max = p->max;
+        emit jobProgress(job);
+        break;
+    }
+    case protocol::EventType::Executed: {
+        const auto *e = event.as<protocol::ExecutedEvent>();
+        for (const protocol::OutputFile &f : e->files) {
+            const NodeOutputFile nf{e->node, f};
+            if (!job.outputs.contains(nf))
+                job.outputs.append(nf);
+        }
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+void JobManager::onPromptFinished(const PromptOutcome &o)
+{
+    auto it = m_jobs.find(o.promptId);
+    if (it == m_jobs.end() || it->isFinished())
+        return;
+    Job &job = *it;
+    switch (o.status) {
+    case PromptOutcome::Status::Succeeded: job.state = JobState::Succeeded; break;
+    case PromptOutcome::Status::Failed: job.state = JobState::Failed; break;
+    case PromptOutcome::Status::Interrupted:
+        job.state = job.cancelRequested ? JobState::Cancelled : JobState::Failed;
+        break;
+    case PromptOutcome::Status::Cancelled: job.state = JobState::Cancelled; break;
+    case PromptOutcome::Status::Lost: job.state = JobState::Lost; break;
+    }
+    if (!o.files.isEmpty() || job.outputs.isEmpty())
+        job.outputs = o.files; // history is authoritative
+    job.rawOutputs = o.outputs;
+    job.comfyError = o.error;
+    job.reason = job.state == JobState::Cancelled ? QStringLiteral("cancelled by request") : o.reason;
+    if (!job.startedAt.isValid() && job.state == JobState::Succeeded)
+        job.startedAt = job.createdAt;
+    job.finishedAt = QDateTime::currentDateTimeUtc();
+    if (job.state == JobState::Succeeded && job.progress.max > 0)
+        job.progress.value = job.progress.max;
+    qCInfo(lcJobs).noquote() << "job" << job.id << jobStateName(job.state) << "with" << job.outputs.size() << "output file(s)";
+    emit jobFinished(job);
+    prune();
+}
+
+void JobManager::prune()
+{
+    int finished = 0;
+    for (const Job &j : m_jobs)
+        finished += j.isFinished() ? 1 : 0;
+    for (int i = 0; i < m_order.size() && finished > m_retention;) {
+        const QString id = m_order.at(i);
+        const Job &j = m_jobs[id];
+        if (!j.isFinished()) {
+            ++i;
+            continue;
+        }
+        m_byClientRef.remove(j.clientRef);
+        m_jobs.remove(id);
+        m_order.removeAt(i);
+        --finished;
+    }
+}
+
+} // namespace cr

@@ -1,0 +1,76 @@
+#pragma once
+// Tracks every job of this service: queued -> running -> succeeded | failed | cancelled | lost, with
+// progress, outputs and ComfyUI's error. It submits through ComfyClient and follows the client's events;
+// many jobs can be in flight (ComfyUI queues them). Finished jobs are kept up to a bound, oldest dropped.
+
+#include "core/comfy/comfyclient.h"
+#include "core/jobs/job.h"
+
+#include <QHash>
+#include <QObject>
+
+#include <functional>
+
+namespace cr {
+
+struct JobRequest {
+    QString workflow;   // name, for listing
+    QJsonObject graph;  // the graph with inputs applied (a private copy)
+    QString clientRef;  // optional idempotency key
+};
+
+struct JobFilter {
+    std::optional<JobState> state;
+    QString workflow;
+    int offset = 0;
+    int limit = 50;
+};
+
+struct JobPage {
+    QList<Job> jobs; // newest first
+    int total = 0;
+};
+
+class JobManager final : public QObject
+{
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(JobManager)
+
+public:
+    explicit JobManager(ComfyClient *comfy, QObject *parent = nullptr);
+
+    using SubmitCallback = std::function<void(Result<Job>, bool created)>;
+    // Creates a job and submits it. The callback gets the job once ComfyUI accepted it (created = true), or
+    // the existing job when `clientRef` was seen before (created = false), or the error (comfy_validation with
+    // ComfyUI's node_errors, comfy_unreachable, ...) and then no job exists.
+    void submit(JobRequest request, SubmitCallback done);
+    // Pending: removed from ComfyUI's queue; running: targeted interrupt. Final jobs: error job_conflict.
+    Status cancel(const QString &id);
+    // Cancels every unfinished job of this service (the legacy POST /interrupt); returns how many.
+    int cancelAll();
+
+    const Job *find(const QString &id) const;
+    JobPage list(const JobFilter &filter) const;
+    int activeCount() const;
+    void setRetention(int finishedJobsKept) { m_retention = finishedJobsKept; }
+
+signals:
+    void jobQueued(const cr::Job &job);
+    void jobStarted(const cr::Job &job);
+    void jobProgress(const cr::Job &job);
+    void jobFinished(const cr::Job &job); // any final state
+
+private:
+    void onEvent(const protocol::ComfyEvent &event);
+    void onPromptFinished(const PromptOutcome &outcome);
+    void markRunning(Job &job);
+    void prune();
+
+    ComfyClient *m_comfy;
+    QHash<QString, Job> m_jobs;
+    QHash<QString, QString> m_byClientRef;
+    QStringList m_order; // ids, oldest first
+    int m_retention = 1000;
+};
+
+} // namespace cr
