@@ -1,14 +1,78 @@
 #include "core/service/service.h"
 
+#include "core/comfy/comfyclient.h"
+#include "core/jobs/jobmanager.h"
+
 #include <QDir>
+#include <QFile>
 #include <QLoggingCategory>
+#include <QSaveFile>
+#include <QUuid>
 
 Q_LOGGING_CATEGORY(lcService, "comfyrunner.service")
 
 namespace cr {
 
+namespace {
+
+// The WebSocket client id: from the config, else generated once and kept in the data folder so that a
+// restarted service keeps its identity towards ComfyUI.
+QString stableClientId(const Config &config)
+{
+    if (!config.comfy.clientId.isEmpty())
+        return config.comfy.clientId;
+    const QString path = QDir(config.paths.dataDir).filePath(QStringLiteral("client_id"));
+    QFile in(path);
+    if (in.open(QIODevice::ReadOnly)) {
+        const QString id = QString::fromUtf8(in.readAll()).trimmed();
+        if (!id.isEmpty() && id.size() <= 128)
+            return id;
+    }
+    const QString id = QStringLiteral("comfy-runner-") + QUuid::createUuid().toString(QUuid::Id128).left(12);
+    QSaveFile out(path);
+    if (out.open(QIODevice::WriteOnly)) {
+        out.write(id.toUtf8());
+        out.commit();
+    }
+    return id;
+}
+
+// One log line per meaningful step of a run, so an operator can follow it (never per preview frame).
+void logEvent(const protocol::ComfyEvent &ev)
+{
+    using protocol::EventType;
+    switch (ev.type) {
+    case EventType::ExecutionStart:
+        qCInfo(lcService).noquote() << "comfy: execution_start" << ev.promptId;
+        break;
+    case EventType::Executing:
+        if (const auto *e = ev.as<protocol::ExecutingEvent>(); e && !e->finished)
+            qCInfo(lcService).noquote() << "comfy: executing node" << e->node << "of" << ev.promptId;
+        break;
+    case EventType::Progress:
+        if (const auto *p = ev.as<protocol::ProgressEvent>())
+            qCInfo(lcService).noquote() << QStringLiteral("comfy: progress %1/%2 node %3").arg(p->value).arg(p->max).arg(p->node);
+        break;
+    case EventType::Executed:
+        if (const auto *e = ev.as<protocol::ExecutedEvent>())
+            qCInfo(lcService).noquote() << "comfy: executed node" << e->node << "with" << e->files.size() << "file(s)";
+        break;
+    case EventType::ExecutionSuccess:
+    case EventType::ExecutionError:
+    case EventType::ExecutionInterrupted:
+        qCInfo(lcService).noquote() << "comfy:" << ev.typeName << ev.promptId;
+        break;
+    default:
+        break;
+    }
+}
+
+} // namespace
+
 // Everything the service owns, in construction order (destroyed in reverse).
 struct Service::Parts {
+    std::unique_ptr<ComfyClient> comfy;
+    std::unique_ptr<JobManager> jobs;
     quint16 httpPort = 0;
     quint16 relayPort = 0;
 };
@@ -27,11 +91,25 @@ bool Service::start(QString *error)
         return false;
     }
     qCInfo(lcService).noquote() << "starting with this configuration:\n" + m_config.toToml().trimmed();
+
+    Parts &p = *m_parts;
+    p.comfy = std::make_unique<ComfyClient>(m_config.comfy, stableClientId(m_config));
+    p.jobs = std::make_unique<JobManager>(p.comfy.get());
+    connect(p.comfy.get(), &ComfyClient::eventReceived, this, &logEvent);
+    connect(p.comfy.get(), &ComfyClient::stateChanged, this, [](ConnectionState s) {
+        qCInfo(lcService).noquote() << "ComfyUI connection:" << connectionStateName(s);
+    });
+    p.comfy->start();
+
     qCInfo(lcService) << "ready";
     return true;
 }
 
-void Service::stop() {}
+void Service::stop()
+{
+    if (m_parts->comfy)
+        m_parts->comfy->stop();
+}
 
 quint16 Service::httpPort() const { return m_parts->httpPort; }
 quint16 Service::relayPort() const { return m_parts->relayPort; }

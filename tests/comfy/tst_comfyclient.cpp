@@ -1,0 +1,380 @@
+// ComfyClient against the fake ComfyUI on port 0: runs, errors, interrupt, queue delete, reconnects with
+// reconciliation, ComfyUI down at start, half-open detection, timeouts, and captured traffic replayed
+// through the real connection and parsers.
+
+#include "core/comfy/comfyclient.h"
+#include "tests/support/capture.h"
+#include "tests/support/fakecomfy.h"
+
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QtTest>
+
+using namespace cr;
+using cr::testing::FakeComfy;
+
+namespace {
+
+QJsonObject loadWorkflow()
+{
+    QFile f(QStringLiteral(CR_SOURCE_DIR "/workflows/sd15_txt2img.json"));
+    if (!f.open(QIODevice::ReadOnly))
+        return {};
+    return QJsonDocument::fromJson(f.readAll()).object();
+}
+
+ComfySettings settingsFor(const FakeComfy &fake)
+{
+    ComfySettings s;
+    s.url = fake.httpUrl();
+    s.requestTimeoutMs = 2000;
+    s.pingIntervalMs = 100;
+    s.pingTimeoutMs = 600;
+    s.reconnectMaxMs = 200;
+    return s;
+}
+
+// Collects what a client emits.
+struct Recorder {
+    QList<protocol::ComfyEvent> events;
+    QList<protocol::PreviewFrame> previews;
+    QList<PromptOutcome> outcomes;
+    QList<ConnectionState> states;
+
+    explicit Recorder(ComfyClient &c)
+    {
+        QObject::connect(&c, &ComfyClient::eventReceived, [this](const protocol::ComfyEvent &e) { events.append(e); });
+        QObject::connect(&c, &ComfyClient::previewReceived, [this](const protocol::PreviewFrame &f, const QByteArray &) { previews.append(f); });
+        QObject::connect(&c, &ComfyClient::promptFinished, [this](const PromptOutcome &o) { outcomes.append(o); });
+        QObject::connect(&c, &ComfyClient::stateChanged, [this](ConnectionState s) { states.append(s); });
+    }
+    const PromptOutcome *outcome(const QString &id) const
+    {
+        for (const PromptOutcome &o : outcomes)
+            if (o.promptId == id)
+                return &o;
+        return nullptr;
+    }
+    QStringList typesFor(const QString &id) const
+    {
+        QStringList t;
+        for (const auto &e : events)
+            if (e.promptId == id)
+                t << e.typeName;
+        return t;
+    }
+};
+
+// Submits and returns the id, failing the test (empty id) when ComfyUI refuses.
+QString submitOk(ComfyClient &c, const QJsonObject &graph)
+{
+    const QString id = ComfyClient::newPromptId();
+    bool acked = false;
+    c.submit(id, graph, [&acked](Result<SubmitAck> r) { acked = r.ok(); });
+    if (!QTest::qWaitFor([&] { return acked; }, 5000))
+        return {};
+    return id;
+}
+
+} // namespace
+
+class TstComfyClient : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void init();
+    void cleanup();
+    void runToCompletion();
+    void validationErrorKeptIntact();
+    void runtimeError();
+    void targetedInterrupt();
+    void queueDelete();
+    void reconnectFinishedWhileAway();
+    void reconnectLost();
+    void comfyDownAtStart();
+    void halfOpenDetected();
+    void httpTimeoutAndUnreachable();
+    void capturedTrafficThroughTheClient_data();
+    void capturedTrafficThroughTheClient();
+
+private:
+    std::unique_ptr<FakeComfy> m_fake;
+    std::unique_ptr<ComfyClient> m_client;
+    QJsonObject m_graph;
+
+    bool connectClient()
+    {
+        m_client->start();
+        return QTest::qWaitFor([this] { return m_client->state() == ConnectionState::Connected
+                                                && m_client->connection()->previewMetadataNegotiated(); }, 5000);
+    }
+};
+
+void TstComfyClient::init()
+{
+    m_fake = std::make_unique<FakeComfy>();
+    QVERIFY(m_fake->listen());
+    m_fake->setSteps(4);
+    m_fake->setStepIntervalMs(10);
+    m_fake->setPreviewSize(64);
+    m_client = std::make_unique<ComfyClient>(settingsFor(*m_fake), QStringLiteral("test-client"));
+    m_graph = loadWorkflow();
+    QVERIFY(!m_graph.isEmpty());
+}
+
+void TstComfyClient::cleanup()
+{
+    m_client.reset();
+    m_fake.reset();
+}
+
+void TstComfyClient::runToCompletion()
+{
+    Recorder rec(*m_client);
+    QVERIFY(connectClient());
+    const QString id = submitOk(*m_client, m_graph);
+    QVERIFY(!id.isEmpty());
+    QVERIFY(m_client->isTracked(id));
+    QTRY_VERIFY_WITH_TIMEOUT(rec.outcome(id), 10000);
+    const PromptOutcome &o = *rec.outcome(id);
+    QCOMPARE(o.status, PromptOutcome::Status::Succeeded);
+    QCOMPARE(o.files.size(), 1);
+    QCOMPARE(o.files[0].nodeId, QStringLiteral("9"));
+    QCOMPARE(o.files[0].file.type, QStringLiteral("output"));
+    QVERIFY(o.files[0].file.filename.endsWith(QLatin1String(".png")));
+    QVERIFY(!m_client->isTracked(id));
+
+    // The prompt went out with our id, our client id and the configured preview method.
+    const QJsonObject body = m_fake->lastPromptBody();
+    QCOMPARE(body.value(QLatin1String("prompt_id")).toString(), id);
+    QCOMPARE(body.value(QLatin1String("client_id")).toString(), QStringLiteral("test-client"));
+    QCOMPARE(body.value(QLatin1String("extra_data")).toObject().value(QLatin1String("preview_method")).toString(), QStringLiteral("auto"));
+
+    // Every event of the run arrived, in ComfyUI's order, ending with executing null.
+    const QStringList types = rec.typesFor(id);
+    QCOMPARE(types.first(), QStringLiteral("execution_start"));
+    QCOMPARE(types.count(QStringLiteral("progress")), 4);
+    QVERIFY(types.contains(QStringLiteral("executed")));
+    QCOMPARE(types.last(), QStringLiteral("executing"));
+    // Type-4 previews name their prompt and node, and are real JPEGs.
+    QCOMPARE(rec.previews.size(), 4);
+    for (const auto &p : rec.previews) {
+        QVERIFY(p.hadMetadata);
+        QCOMPARE(p.meta.promptId, id);
+        QCOMPARE(p.meta.nodeId, QStringLiteral("3"));
+        QVERIFY(p.image.startsWith("\xFF\xD8\xFF"));
+    }
+
+    // The output can be fetched with the streamed /view.
+    QNetworkReply *reply = m_client->http()->openView(o.files[0].file);
+    QSignalSpy done(reply, &QNetworkReply::finished);
+    QVERIFY(done.wait(5000));
+    QVERIFY(reply->readAll().startsWith("\x89PNG"));
+    delete reply;
+}
+
+void TstComfyClient::validationErrorKeptIntact()
+{
+    QVERIFY(connectClient());
+    QJsonObject graph = m_graph;
+    QJsonObject ksampler = graph.value(QLatin1String("3")).toObject();
+    QJsonObject inputs = ksampler.value(QLatin1String("inputs")).toObject();
+    inputs.remove(QStringLiteral("seed"));
+    ksampler.insert(QStringLiteral("inputs"), inputs);
+    graph.insert(QStringLiteral("3"), ksampler);
+    const QString id = ComfyClient::newPromptId();
+    std::optional<Result<SubmitAck>> result;
+    m_client->submit(id, graph, [&result](Result<SubmitAck> r) { result = r; });
+    QTRY_VERIFY_WITH_TIMEOUT(result.has_value(), 5000);
+    QVERIFY(!result->ok());
+    const Error &e = result->error();
+    QCOMPARE(e.code, QStringLiteral("comfy_validation"));
+    QCOMPARE(e.details.value(QLatin1String("error")).toObject().value(QLatin1String("type")).toString(),
+             QStringLiteral("prompt_outputs_failed_validation"));
+    const QJsonObject nodeErrors = e.details.value(QLatin1String("node_errors")).toObject();
+    const QJsonObject err3 = nodeErrors.value(QLatin1String("3")).toObject().value(QLatin1String("errors")).toArray().at(0).toObject();
+    QCOMPARE(err3.value(QLatin1String("type")).toString(), QStringLiteral("required_input_missing"));
+    QCOMPARE(err3.value(QLatin1String("extra_info")).toObject().value(QLatin1String("input_name")).toString(), QStringLiteral("seed"));
+    QVERIFY(!m_client->isTracked(id));
+}
+
+void TstComfyClient::runtimeError()
+{
+    Recorder rec(*m_client);
+    QVERIFY(connectClient());
+    QJsonObject graph = m_graph;
+    QJsonObject node = graph.value(QLatin1String("6")).toObject();
+    QJsonObject inputs = node.value(QLatin1String("inputs")).toObject();
+    inputs.insert(QStringLiteral("text"), QStringLiteral("__fail__"));
+    node.insert(QStringLiteral("inputs"), inputs);
+    graph.insert(QStringLiteral("6"), node);
+    const QString id = submitOk(*m_client, graph);
+    QVERIFY(!id.isEmpty());
+    QTRY_VERIFY_WITH_TIMEOUT(rec.outcome(id), 10000);
+    const PromptOutcome &o = *rec.outcome(id);
+    QCOMPARE(o.status, PromptOutcome::Status::Failed);
+    QVERIFY(o.error.has_value());
+    QCOMPARE(o.error->nodeId, QStringLiteral("6"));
+    QCOMPARE(o.error->nodeType, QStringLiteral("CLIPTextEncode"));
+    QVERIFY(!o.error->exceptionMessage.isEmpty());
+    QVERIFY(!o.reason.isEmpty());
+}
+
+void TstComfyClient::targetedInterrupt()
+{
+    Recorder rec(*m_client);
+    QVERIFY(connectClient());
+    m_fake->setSteps(200);
+    const QString id = submitOk(*m_client, m_graph);
+    QTRY_VERIFY_WITH_TIMEOUT(rec.typesFor(id).contains(QStringLiteral("progress")), 5000);
+    m_client->cancel(id);
+    QTRY_VERIFY_WITH_TIMEOUT(rec.outcome(id), 5000);
+    QCOMPARE(rec.outcome(id)->status, PromptOutcome::Status::Interrupted);
+    // Never a global interrupt: only our prompt was named.
+    QCOMPARE(m_fake->interruptRequests(), QStringList{id});
+}
+
+void TstComfyClient::queueDelete()
+{
+    Recorder rec(*m_client);
+    QVERIFY(connectClient());
+    m_fake->setSteps(100);
+    const QString running = submitOk(*m_client, m_graph);
+    const QString pending = submitOk(*m_client, m_graph);
+    QTRY_COMPARE_WITH_TIMEOUT(m_fake->pendingPromptIds(), QStringList{pending}, 5000);
+    m_client->cancel(pending);
+    QTRY_VERIFY_WITH_TIMEOUT(rec.outcome(pending), 5000);
+    QCOMPARE(rec.outcome(pending)->status, PromptOutcome::Status::Cancelled);
+    QCOMPARE(m_fake->deleteRequests(), QStringList{pending});
+    QVERIFY(m_fake->pendingPromptIds().isEmpty());
+    QVERIFY(m_client->isTracked(running)); // the other prompt is untouched
+    QCOMPARE(m_fake->runningPromptId(), running);
+}
+
+void TstComfyClient::reconnectFinishedWhileAway()
+{
+    Recorder rec(*m_client);
+    QVERIFY(connectClient());
+    m_fake->setSteps(10);
+    m_fake->setStepIntervalMs(30);
+    const QString id = submitOk(*m_client, m_graph);
+    QTRY_VERIFY_WITH_TIMEOUT(rec.typesFor(id).contains(QStringLiteral("progress")), 5000);
+    // ComfyUI becomes unreachable mid-run; the run finishes while the client is away.
+    QSignalSpy finished(m_fake.get(), &FakeComfy::promptFinished);
+    QVERIFY(m_fake->setRefuseConnections(true));
+    m_fake->dropWebSockets();
+    QTRY_COMPARE_WITH_TIMEOUT(m_client->state(), ConnectionState::Disconnected, 5000);
+    QVERIFY(finished.wait(5000));
+    QVERIFY(!rec.outcome(id)); // nothing could be known yet
+    QVERIFY(m_fake->setRefuseConnections(false));
+    QTRY_VERIFY_WITH_TIMEOUT(rec.outcome(id), 10000);
+    const PromptOutcome &o = *rec.outcome(id);
+    QCOMPARE(o.status, PromptOutcome::Status::Succeeded);
+    QCOMPARE(o.files.size(), 1);
+}
+
+void TstComfyClient::reconnectLost()
+{
+    Recorder rec(*m_client);
+    QVERIFY(connectClient());
+    m_fake->setSteps(500);
+    const QString id = submitOk(*m_client, m_graph);
+    QTRY_VERIFY_WITH_TIMEOUT(rec.typesFor(id).contains(QStringLiteral("progress")), 5000);
+    m_fake->restart(); // ComfyUI restarted: queue and history are gone
+    QTRY_VERIFY_WITH_TIMEOUT(rec.outcome(id), 10000);
+    QCOMPARE(rec.outcome(id)->status, PromptOutcome::Status::Lost);
+    QVERIFY(rec.outcome(id)->reason.contains(QStringLiteral("does not know")));
+    QTRY_COMPARE_WITH_TIMEOUT(m_client->state(), ConnectionState::Connected, 5000);
+}
+
+void TstComfyClient::comfyDownAtStart()
+{
+    QVERIFY(m_fake->setRefuseConnections(true));
+    Recorder rec(*m_client);
+    m_client->start();
+    // It keeps trying (connecting -> disconnected, several times) without giving up.
+    QTRY_VERIFY_WITH_TIMEOUT(rec.states.count(ConnectionState::Connecting) >= 3, 5000);
+    QVERIFY(!rec.states.contains(ConnectionState::Connected));
+    QVERIFY(m_fake->setRefuseConnections(false));
+    QTRY_COMPARE_WITH_TIMEOUT(m_client->state(), ConnectionState::Connected, 5000);
+    const QString id = submitOk(*m_client, m_graph);
+    QTRY_VERIFY_WITH_TIMEOUT(rec.outcome(id), 10000);
+    QCOMPARE(rec.outcome(id)->status, PromptOutcome::Status::Succeeded);
+}
+
+void TstComfyClient::halfOpenDetected()
+{
+    Recorder rec(*m_client);
+    QVERIFY(connectClient());
+    const QString firstId = m_client->clientId();
+    m_fake->setWsSilent(true); // the socket stays open but nothing comes back, not even pongs
+    QTRY_VERIFY_WITH_TIMEOUT(rec.states.contains(ConnectionState::Disconnected), 3000);
+    // The client id changes after an unclean drop (ComfyUI's same-id cleanup would silence the new socket).
+    QVERIFY(m_client->clientId() != firstId);
+    m_fake->setWsSilent(false);
+    QTRY_COMPARE_WITH_TIMEOUT(m_client->state(), ConnectionState::Connected, 5000);
+    QTRY_VERIFY_WITH_TIMEOUT(m_fake->webSocketClientIds().contains(m_client->clientId()), 5000);
+}
+
+void TstComfyClient::httpTimeoutAndUnreachable()
+{
+    ComfySettings s = settingsFor(*m_fake);
+    s.requestTimeoutMs = 300;
+    ComfyClient client(s, QStringLiteral("t2"));
+    m_fake->setStallHttp(true);
+    std::optional<Result<QueueSnapshot>> r;
+    client.http()->queue([&r](Result<QueueSnapshot> q) { r = q; });
+    QTRY_VERIFY_WITH_TIMEOUT(r.has_value(), 5000);
+    QVERIFY(!r->ok());
+    QCOMPARE(r->error().code, QStringLiteral("comfy_timeout"));
+
+    m_fake->setStallHttp(false);
+    QVERIFY(m_fake->setRefuseConnections(true));
+    r.reset();
+    client.http()->queue([&r](Result<QueueSnapshot> q) { r = q; });
+    QTRY_VERIFY_WITH_TIMEOUT(r.has_value(), 5000);
+    QCOMPARE(r->error().code, QStringLiteral("comfy_unreachable"));
+    QVERIFY(r->error().message.contains(m_fake->httpUrl().toString()));
+}
+
+void TstComfyClient::capturedTrafficThroughTheClient_data()
+{
+    QTest::addColumn<QString>("scenario");
+    for (const char *s : {"A_ksampler_ok", "A_noflags", "D_runtime_error", "I_multi_output", "J_save_ws", "L_long_cadence"})
+        QTest::newRow(s) << QString::fromLatin1(s);
+}
+
+void TstComfyClient::capturedTrafficThroughTheClient()
+{
+    QFETCH(QString, scenario);
+    QString error;
+    const std::optional<cr::testing::Capture> capture = cr::testing::Capture::load(scenario, &error);
+    QVERIFY2(capture, qPrintable(error));
+    Recorder rec(*m_client);
+    QVERIFY(connectClient());
+    const int before = rec.events.size();
+    const QList<cr::testing::CaptureRecord> frames = capture->wsIn(QStringLiteral("c1"));
+    int texts = 0, previews = 0;
+    for (const auto &f : frames) {
+        if (f.kind == QLatin1String("text"))
+            ++texts;
+        else if (f.kind == QLatin1String("binary"))
+            ++previews;
+    }
+    const int sent = m_fake->replayCapture(*capture, QStringLiteral("c1"), m_client->clientId());
+    QCOMPARE(sent, frames.size());
+    QTRY_COMPARE_WITH_TIMEOUT(rec.events.size() - before, texts, 5000);
+    QTRY_COMPARE_WITH_TIMEOUT(int(rec.previews.size()), previews, 5000);
+    QCOMPARE(m_client->connection()->malformedFrames(), 0);
+    // Text frames are relayed byte-identical.
+    int i = before;
+    for (const auto &f : frames) {
+        if (f.kind == QLatin1String("text"))
+            QCOMPARE(rec.events.at(i++).raw, f.text);
+    }
+}
+
+QTEST_GUILESS_MAIN(TstComfyClient)
+#include "tst_comfyclient.moc"
