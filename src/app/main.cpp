@@ -40,6 +40,9 @@ int main(int argc, char *argv[])
     qSetMessagePattern(QStringLiteral("%{time yyyy-MM-dd hh:mm:ss.zzz} %{if-debug}debug%{endif}%{if-info}info %{endif}"
                                       "%{if-warning}warn %{endif}%{if-critical}crit %{endif}%{if-fatal}fatal%{endif}"
                                       " %{category}: %{message}"));
+    // Debug output is opt-in (QT_LOGGING_RULES="comfyrunner.*.debug=true").
+    if (qEnvironmentVariableIsEmpty("QT_LOGGING_RULES"))
+        QLoggingCategory::setFilterRules(QStringLiteral("*.debug=false"));
     QCoreApplication app(argc, argv);
     QCoreApplication::setApplicationName(QStringLiteral("comfy-runner"));
     QCoreApplication::setApplicationVersion(QStringLiteral(COMFY_RUNNER_VERSION));

@@ -2,6 +2,8 @@
 
 #include "core/comfy/comfyclient.h"
 #include "core/jobs/jobmanager.h"
+#include "core/workflows/activedraft.h"
+#include "core/workflows/workflowstore.h"
 
 #include <QDir>
 #include <QFile>
@@ -71,10 +73,13 @@ void logEvent(const protocol::ComfyEvent &ev)
 
 // Everything the service owns, in construction order (destroyed in reverse).
 struct Service::Parts {
+    std::unique_ptr<WorkflowStore> workflows;
+    std::unique_ptr<ActiveDraft> draft;
     std::unique_ptr<ComfyClient> comfy;
     std::unique_ptr<JobManager> jobs;
     quint16 httpPort = 0;
     quint16 relayPort = 0;
+    bool comfyWasUp = true; // so that "unreachable at start" is reported once
 };
 
 Service::Service(Config config, QObject *parent)
@@ -93,11 +98,24 @@ bool Service::start(QString *error)
     qCInfo(lcService).noquote() << "starting with this configuration:\n" + m_config.toToml().trimmed();
 
     Parts &p = *m_parts;
+    p.workflows = std::make_unique<WorkflowStore>(m_config.paths.workflowsDir);
+    for (const WorkflowLoadError &e : p.workflows->errors())
+        qCWarning(lcService).noquote() << "workflow" << e.filePath << "skipped:" << e.error.message;
+    p.draft = std::make_unique<ActiveDraft>(p.workflows.get(), m_config.nodeMappings, m_config.comfy.workflow);
+    if (!p.draft->hasDraft())
+        qCWarning(lcService).noquote() << "the active workflow" << m_config.comfy.workflow << "is not in" << m_config.paths.workflowsDir;
     p.comfy = std::make_unique<ComfyClient>(m_config.comfy, stableClientId(m_config));
     p.jobs = std::make_unique<JobManager>(p.comfy.get());
     connect(p.comfy.get(), &ComfyClient::eventReceived, this, &logEvent);
-    connect(p.comfy.get(), &ComfyClient::stateChanged, this, [](ConnectionState s) {
-        qCInfo(lcService).noquote() << "ComfyUI connection:" << connectionStateName(s);
+    connect(p.comfy.get(), &ComfyClient::stateChanged, this, [this](ConnectionState s) {
+        // Attempts while ComfyUI is down are debug noise; the first loss and every recovery are not.
+        if (s == ConnectionState::Connected)
+            qCInfo(lcService).noquote() << "ComfyUI connected at" << m_config.comfy.url.toString();
+        else if (s == ConnectionState::Disconnected && std::exchange(m_parts->comfyWasUp, false))
+            qCWarning(lcService).noquote() << "ComfyUI at" << m_config.comfy.url.toString()
+                                           << "is not reachable; reconnecting in the background";
+        if (s == ConnectionState::Connected)
+            m_parts->comfyWasUp = true;
     });
     p.comfy->start();
 

@@ -1,0 +1,25 @@
+#pragma once
+// What the API's controllers work on, handed in by the composition root (Service). Pointers are not owned;
+// all of them must outlive the ApiServer. workflows/draft may be null (then the workflow routes say so).
+
+#include "core/config/config.h"
+
+#include <QDateTime>
+
+namespace cr {
+
+class ActiveDraft;
+class ComfyClient;
+class JobManager;
+class WorkflowStore;
+
+struct ApiContext {
+    JobManager *jobs = nullptr;
+    ComfyClient *comfy = nullptr;
+    WorkflowStore *workflows = nullptr;
+    ActiveDraft *draft = nullptr;
+    Config config;
+    QDateTime startedAt = QDateTime::currentDateTimeUtc();
+};
+
+} // namespace cr

@@ -1,0 +1,20 @@
+#pragma once
+// The one place where error codes become HTTP status codes, and the one error body shape of the API:
+// {"error": {"code", "message", "details"?}}.
+
+#include "core/common/error.h"
+
+#include <QByteArray>
+
+namespace cr {
+
+// HTTP status of an error code (unknown codes: 500).
+int httpStatusFor(const QString &code);
+// The compact JSON error body.
+QByteArray errorBody(const Error &error);
+// A full raw HTTP/1.1 response carrying an error, for answers written below QHttpServer (the socket guard).
+QByteArray rawErrorResponse(int status, const Error &error);
+// Reason phrase for the status codes this API uses.
+QByteArray reasonPhrase(int status);
+
+} // namespace cr

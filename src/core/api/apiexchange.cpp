@@ -1,0 +1,126 @@
+#include "core/api/apiexchange.h"
+
+#include "core/api/apierrors.h"
+
+#include <QHttpServerResponder>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QTcpSocket>
+
+namespace cr {
+
+QByteArray ApiRequest::header(const QByteArray &name) const
+{
+    for (const auto &h : headers) {
+        if (h.first.compare(name, Qt::CaseInsensitive) == 0)
+            return h.second;
+    }
+    return {};
+}
+
+struct ApiReply::State {
+    explicit State(QHttpServerResponder &&r) : responder(std::move(r)) {}
+    QHttpServerResponder responder;
+    QPointer<QTcpSocket> socket;
+    bool headOnly = false;
+    bool answered = false;  // a status line went out (or the answer was given up)
+    bool streaming = false;
+    bool chunked = false;
+};
+
+ApiReply::ApiReply(QHttpServerResponder &&responder, bool headOnly)
+    : m_s(std::make_shared<State>(std::move(responder)))
+{
+    m_s->socket = m_s->responder.socket();
+    m_s->headOnly = headOnly;
+}
+
+bool ApiReply::isOpen() const
+{
+    return m_s && !m_s->answered && m_s->socket && m_s->socket->state() == QAbstractSocket::ConnectedState;
+}
+
+bool ApiReply::isAnswered() const { return !m_s || m_s->answered; }
+bool ApiReply::isHeadOnly() const { return m_s && m_s->headOnly; }
+QTcpSocket *ApiReply::socket() const { return m_s ? m_s->socket.data() : nullptr; }
+
+void ApiReply::json(int status, const QJsonValue &body, const HeaderPairs &headers) const
+{
+    const QByteArray bytes = body.isArray() ? QJsonDocument(body.toArray()).toJson(QJsonDocument::Compact)
+                                            : QJsonDocument(body.toObject()).toJson(QJsonDocument::Compact);
+    raw(status, bytes, "application/json", headers);
+}
+
+void ApiReply::error(const Error &e, const HeaderPairs &headers) const
+{
+    raw(httpStatusFor(e.code), errorBody(e), "application/json", headers);
+}
+
+void ApiReply::noContent() const
+{
+    raw(204, {}, {}, {});
+}
+
+void ApiReply::raw(int status, const QByteArray &body, const QByteArray &contentType, const HeaderPairs &headers) const
+{
+    begin(status, contentType, body.size(), headers);
+    write(body);
+    end();
+}
+
+void ApiReply::begin(int status, const QByteArray &contentType, qint64 length, const HeaderPairs &headers) const
+{
+    if (!isOpen()) {
+        if (m_s)
+            m_s->answered = true;
+        return;
+    }
+    m_s->answered = true;
+    m_s->streaming = true;
+    m_s->chunked = length < 0 && !m_s->headOnly;
+    auto &r = m_s->responder;
+    r.writeStatusLine(static_cast<QHttpServerResponder::StatusCode>(status));
+    if (!contentType.isEmpty())
+        r.writeHeader("Content-Type", contentType);
+    if (length >= 0)
+        r.writeHeader("Content-Length", QByteArray::number(length));
+    else if (m_s->chunked)
+        r.writeHeader("Transfer-Encoding", "chunked");
+    r.writeHeader("Cache-Control", "no-store");
+    for (const auto &h : headers)
+        r.writeHeader(h.first, h.second);
+    r.writeBody(QByteArray()); // ends the header block
+    if (m_s->headOnly)
+        m_s->streaming = false;
+}
+
+void ApiReply::write(const QByteArray &data) const
+{
+    if (!m_s || !m_s->streaming || data.isEmpty() || !m_s->socket)
+        return;
+    if (m_s->chunked)
+        m_s->responder.writeBody(QByteArray::number(data.size(), 16) + "\r\n" + data + "\r\n");
+    else
+        m_s->responder.writeBody(data);
+}
+
+void ApiReply::end() const
+{
+    if (!m_s || !m_s->streaming)
+        return;
+    m_s->streaming = false;
+    if (m_s->chunked && m_s->socket)
+        m_s->responder.writeBody(QByteArray("0\r\n\r\n"));
+}
+
+void ApiReply::abort() const
+{
+    if (!m_s)
+        return;
+    m_s->answered = true;
+    m_s->streaming = false;
+    if (m_s->socket)
+        m_s->socket->disconnectFromHost();
+}
+
+} // namespace cr

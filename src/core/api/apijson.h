@@ -1,0 +1,24 @@
+#pragma once
+// JSON at the API's edge: request bodies parsed in one place (invalid_json / invalid_request errors with the
+// offset), and the JSON shape of a job.
+
+#include "core/api/apiexchange.h"
+#include "core/jobs/job.h"
+
+#include <QJsonObject>
+
+namespace cr {
+
+// The body as a JSON object. An empty body gives {} when allowEmpty, else invalid_json.
+Result<QJsonObject> parseJsonObject(const ApiRequest &request, bool allowEmpty = false);
+// The string field `key`: missing_field when absent/empty and required, type_mismatch when not a string.
+Result<QString> stringField(const QJsonObject &body, const QString &key, bool required);
+
+QString isoUtc(const QDateTime &time); // "2024-05-01T12:00:00.123Z", or "" when invalid (-> null)
+QString outputUrl(const QString &jobId, int index); // "/api/v1/jobs/{id}/outputs/{index}"
+
+// {id, client_ref, workflow, state, created_at, started_at, finished_at, duration_ms, progress, outputs,
+//  error, reason, cancel_requested}
+QJsonObject jobToJson(const Job &job);
+
+} // namespace cr

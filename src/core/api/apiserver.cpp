@@ -1,0 +1,175 @@
+#include "core/api/apiserver.h"
+
+#include "core/api/apierrors.h"
+#include "core/api/controllers.h"
+#include "core/api/jobwaiter.h"
+
+#include <QHostAddress>
+#include <QHttpServer>
+#include <QHttpServerRequest>
+#include <QHttpServerResponder>
+#include <QLoggingCategory>
+
+Q_LOGGING_CATEGORY(lcApi, "comfyrunner.api")
+
+namespace cr {
+
+namespace {
+
+QByteArray methodName(QHttpServerRequest::Method m)
+{
+    using M = QHttpServerRequest::Method;
+    switch (m) {
+    case M::Get: return "GET";
+    case M::Put: return "PUT";
+    case M::Delete: return "DELETE";
+    case M::Post: return "POST";
+    case M::Head: return "HEAD";
+    case M::Options: return "OPTIONS";
+    case M::Patch: return "PATCH";
+    case M::Connect: return "CONNECT";
+    case M::Trace: return "TRACE";
+    default: return "UNKNOWN";
+    }
+}
+
+// Constant-time comparison (the time does not depend on where the first difference is).
+bool sameSecret(const QByteArray &a, const QByteArray &b)
+{
+    unsigned diff = unsigned(a.size() ^ b.size());
+    const qsizetype n = qMax(a.size(), b.size());
+    for (qsizetype i = 0; i < n; ++i) {
+        const unsigned char x = i < a.size() ? uchar(a.at(i)) : 0;
+        const unsigned char y = i < b.size() ? uchar(b.at(i)) : 0;
+        diff |= unsigned(x ^ y);
+    }
+    return diff == 0;
+}
+
+} // namespace
+
+ApiServer::ApiServer(ApiContext context, QObject *parent)
+    : QObject(parent), m_ctx(std::move(context)), m_http(new QHttpServer(this)), m_waiter(nullptr)
+{
+    m_limits.maxBodyBytes = m_ctx.config.http.maxBodyBytes;
+    if (m_ctx.jobs)
+        m_waiter = new JobWaiter(m_ctx.jobs, this);
+
+    auto *system = new SystemRoutes(m_ctx, this);
+    system->install(m_handlers);
+    auto *workflows = new WorkflowsRoutes(m_ctx, this);
+    workflows->install(m_handlers);
+    auto *uploads = new UploadsRoutes(m_ctx, this);
+    uploads->install(m_handlers);
+    if (m_waiter) {
+        auto *jobs = new JobsRoutes(m_ctx, m_waiter, this);
+        jobs->install(m_handlers);
+        auto *legacy = new LegacyRoutes(m_ctx, m_waiter, this);
+        legacy->install(m_handlers);
+    }
+    // Every request goes through our own route table (JSON 404, 405 + Allow, HEAD, auth).
+    m_http->setMissingHandler([this](const QHttpServerRequest &request, QHttpServerResponder &&responder) {
+        dispatch(request, std::move(responder));
+    });
+}
+
+ApiServer::~ApiServer() = default;
+
+bool ApiServer::listen(QString *error)
+{
+    const QString host = m_ctx.config.http.host;
+    QHostAddress address;
+    if (host.isEmpty() || host == QLatin1String("0.0.0.0") || host == QLatin1String("*"))
+        address = QHostAddress::AnyIPv4;
+    else if (host == QLatin1String("localhost"))
+        address = QHostAddress::LocalHost;
+    else if (host == QLatin1String("::"))
+        address = QHostAddress::Any;
+    else
+        address = QHostAddress(host);
+    if (address.isNull()) {
+        if (error)
+            *error = QStringLiteral("[http-server] host \"%1\" is not an IP address").arg(host);
+        return false;
+    }
+    auto *tcp = new GuardedTcpServer(m_limits, this);
+    if (!tcp->listen(address, m_ctx.config.http.port)) {
+        if (error)
+            *error = QStringLiteral("cannot listen on %1:%2: %3").arg(host).arg(m_ctx.config.http.port).arg(tcp->errorString());
+        delete tcp;
+        return false;
+    }
+    m_http->bind(tcp);
+    m_port = tcp->serverPort();
+    qCInfo(lcApi).noquote() << QStringLiteral("REST API on http://%1:%2").arg(address.toString()).arg(m_port);
+    return true;
+}
+
+bool ApiServer::authorized(const ApiRequest &request) const
+{
+    if (m_ctx.config.authToken.isEmpty())
+        return true;
+    const QByteArray header = request.header("Authorization");
+    if (!header.startsWith("Bearer "))
+        return false;
+    return sameSecret(header.mid(7).trimmed(), m_ctx.config.authToken.toUtf8());
+}
+
+void ApiServer::dispatch(const QHttpServerRequest &request, QHttpServerResponder &&responder)
+{
+    ApiRequest req;
+    req.method = methodName(request.method());
+    req.path = request.url().path();
+    req.query = request.query();
+    req.headers = request.headers();
+    req.body = request.body();
+    req.peer = request.remoteAddress().toString();
+    const bool head = req.method == "HEAD";
+    ApiReply reply(std::move(responder), head);
+    qCDebug(lcApi).noquote() << req.method << req.path << "from" << req.peer;
+
+    const QByteArray wanted = head ? QByteArray("GET") : req.method;
+    const RouteSpec *hit = nullptr;
+    QStringList allowed;
+    bool anyPublic = false;
+    for (const RouteSpec &spec : routeTable()) {
+        QStringList args;
+        if (!matchRoute(QLatin1String(spec.path), req.path, &args))
+            continue;
+        const bool headable = qstrcmp(spec.method, "GET") == 0 && spec.id != RouteId::LegacyQueue;
+        allowed << QLatin1String(spec.method);
+        if (headable)
+            allowed << QStringLiteral("HEAD");
+        if (wanted == spec.method && (!head || headable)) {
+            hit = &spec;
+            req.args = args;
+        }
+        anyPublic = anyPublic || spec.public_;
+    }
+    if (!(hit && hit->public_) && !authorized(req)) {
+        reply.error(Error::make(ErrorCode::Unauthorized, QStringLiteral("a valid bearer token is required")),
+                    {{"WWW-Authenticate", "Bearer"}});
+        return;
+    }
+    if (!hit && allowed.isEmpty()) {
+        reply.error(Error::make(ErrorCode::NotFound, QStringLiteral("no route for %1 %2").arg(QString::fromLatin1(req.method), req.path)));
+        return;
+    }
+    if (!hit) {
+        allowed.removeDuplicates();
+        reply.error(Error::make(ErrorCode::MethodNotAllowed,
+                                QStringLiteral("%1 is not allowed on %2").arg(QString::fromLatin1(req.method), req.path),
+                                {{QStringLiteral("allow"), allowed.join(QStringLiteral(", "))}}),
+                    {{"Allow", allowed.join(QStringLiteral(", ")).toLatin1()}});
+        return;
+    }
+    Q_UNUSED(anyPublic)
+    const auto handler = m_handlers.constFind(hit->id);
+    if (handler == m_handlers.cend()) {
+        reply.error(Error::make(ErrorCode::NotReady, QStringLiteral("this route is not available in this configuration")));
+        return;
+    }
+    (*handler)(req, reply);
+}
+
+} // namespace cr

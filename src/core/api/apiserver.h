@@ -1,0 +1,57 @@
+#pragma once
+// The REST API: owns the QHttpServer (every QHttpServer call of the project lives in src/core/api), the
+// socket guard below it, the route table dispatch (JSON 404, 405 with Allow, HEAD for GET routes), bearer
+// auth, and the controllers that implement the routes, one per resource.
+
+#include "core/api/apicontext.h"
+#include "core/api/apiexchange.h"
+#include "core/api/httpguard.h"
+#include "core/api/routetable.h"
+
+#include <QHash>
+#include <QObject>
+
+#include <functional>
+#include <memory>
+
+class QHttpServer;
+class QHttpServerRequest;
+class QHttpServerResponder;
+
+namespace cr {
+
+class JobWaiter;
+
+using RouteHandler = std::function<void(const ApiRequest &, ApiReply)>;
+using RouteHandlers = QHash<RouteId, RouteHandler>;
+
+class ApiServer final : public QObject
+{
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(ApiServer)
+
+public:
+    explicit ApiServer(ApiContext context, QObject *parent = nullptr);
+    ~ApiServer() override;
+
+    // Limits of the socket guard (defaults from config.http.maxBodyBytes); call before listen().
+    void setLimits(const HttpLimits &limits) { m_limits = limits; }
+    // Binds config.http.host:port (port 0: any free port). False with a sentence in *error.
+    bool listen(QString *error);
+    quint16 port() const { return m_port; }
+    const ApiContext &context() const { return m_ctx; }
+
+private:
+    void dispatch(const QHttpServerRequest &request, QHttpServerResponder &&responder);
+    bool authorized(const ApiRequest &request) const;
+
+    ApiContext m_ctx;
+    HttpLimits m_limits;
+    QHttpServer *m_http;
+    JobWaiter *m_waiter;
+    RouteHandlers m_handlers;
+    QList<QObject *> m_controllers;
+    quint16 m_port = 0;
+};
+
+} // namespace cr

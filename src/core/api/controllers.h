@@ -1,0 +1,95 @@
+#pragma once
+// The API's controllers, one per resource. Each installs its handlers into the route-id -> handler map of
+// ApiServer; handlers take a copied ApiRequest and an ApiReply (answer now or later, exactly once).
+
+#include "core/api/apicontext.h"
+#include "core/api/apiserver.h"
+
+#include <QObject>
+
+class QNetworkAccessManager;
+
+namespace cr {
+
+class JobWaiter;
+
+// GET /api/v1/health, /ready, /system, /openapi.json (systemroutes.cpp).
+class SystemRoutes final : public QObject
+{
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(SystemRoutes)
+public:
+    SystemRoutes(const ApiContext &ctx, QObject *parent);
+    void install(RouteHandlers &handlers);
+    // The readiness verdict: empty when ready, else one sentence per reason.
+    static QStringList notReadyReasons(const ApiContext &ctx);
+private:
+    const ApiContext &m_ctx;
+};
+
+// /api/v1/jobs... (jobsroutes.cpp, output streaming in outputstream.cpp).
+class JobsRoutes final : public QObject
+{
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(JobsRoutes)
+public:
+    JobsRoutes(const ApiContext &ctx, JobWaiter *waiter, QObject *parent);
+    void install(RouteHandlers &handlers);
+private:
+    void create(const ApiRequest &req, ApiReply reply);
+    void list(const ApiRequest &req, ApiReply reply);
+    void get(const ApiRequest &req, ApiReply reply);
+    void cancel(const ApiRequest &req, ApiReply reply);
+    void output(const ApiRequest &req, ApiReply reply);
+    const ApiContext &m_ctx;
+    JobWaiter *m_waiter;
+};
+
+// /api/v1/workflows and the active draft (workflowsroutes.cpp).
+class WorkflowsRoutes final : public QObject
+{
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(WorkflowsRoutes)
+public:
+    WorkflowsRoutes(const ApiContext &ctx, QObject *parent);
+    void install(RouteHandlers &handlers);
+    static QJsonObject draftJson(const ApiContext &ctx);
+private:
+    const ApiContext &m_ctx;
+};
+
+// The routes of the Python project (legacyroutes.cpp).
+class LegacyRoutes final : public QObject
+{
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(LegacyRoutes)
+public:
+    LegacyRoutes(const ApiContext &ctx, JobWaiter *waiter, QObject *parent);
+    void install(RouteHandlers &handlers);
+private:
+    void status(const ApiRequest &req, ApiReply reply);
+    void queue(const ApiRequest &req, ApiReply reply);
+    void updateText(const ApiRequest &req, ApiReply reply);
+    void updateImage(const ApiRequest &req, ApiReply reply);
+    void generateImage(const ApiRequest &req, ApiReply reply);
+    const ApiContext &m_ctx;
+    JobWaiter *m_waiter;
+    QNetworkAccessManager *m_nam;
+};
+
+// POST /api/v1/uploads: multipart/form-data passed on to ComfyUI's /upload/image (uploadsroutes.cpp).
+class UploadsRoutes final : public QObject
+{
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(UploadsRoutes)
+public:
+    UploadsRoutes(const ApiContext &ctx, QObject *parent);
+    void install(RouteHandlers &handlers);
+private:
+    const ApiContext &m_ctx;
+};
+
+// Streams one output file from ComfyUI's /view to the client, with backpressure (outputstream.cpp).
+void streamOutput(const ApiContext &ctx, const QString &jobId, int index, ApiReply reply);
+
+} // namespace cr

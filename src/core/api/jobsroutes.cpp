@@ -1,0 +1,191 @@
+// /api/v1/jobs: create (optionally waiting), list, get, cancel, outputs.
+
+#include "core/api/apijson.h"
+#include "core/api/controllers.h"
+#include "core/api/jobwaiter.h"
+
+#include "core/jobs/jobmanager.h"
+#include "core/workflows/workflowstore.h"
+
+#include <QJsonArray>
+
+namespace cr {
+
+namespace {
+
+Error jobNotFound(const QString &id)
+{
+    return Error::make(ErrorCode::JobNotFound, QStringLiteral("no job with id %1").arg(id), {{QStringLiteral("job_id"), id}});
+}
+
+// "wait": true (the configured bound) | seconds > 0 (capped by the bound) | false/absent (0).
+Result<int> waitMs(const QJsonValue &v, int boundMs)
+{
+    if (v.isUndefined() || v.isNull() || (v.isBool() && !v.toBool()))
+        return 0;
+    if (v.isBool())
+        return boundMs;
+    if (v.isDouble() && v.toDouble() > 0)
+        return int(qMin<double>(v.toDouble() * 1000.0, boundMs));
+    return Error::make(ErrorCode::TypeMismatch, QStringLiteral("\"wait\" must be true/false or a number of seconds > 0"),
+                       {{QStringLiteral("field"), QStringLiteral("wait")}});
+}
+
+} // namespace
+
+JobsRoutes::JobsRoutes(const ApiContext &ctx, JobWaiter *waiter, QObject *parent)
+    : QObject(parent), m_ctx(ctx), m_waiter(waiter)
+{
+}
+
+void JobsRoutes::install(RouteHandlers &h)
+{
+    h.insert(RouteId::CreateJob, [this](const ApiRequest &r, ApiReply reply) { create(r, reply); });
+    h.insert(RouteId::ListJobs, [this](const ApiRequest &r, ApiReply reply) { list(r, reply); });
+    h.insert(RouteId::GetJob, [this](const ApiRequest &r, ApiReply reply) { get(r, reply); });
+    h.insert(RouteId::CancelJob, [this](const ApiRequest &r, ApiReply reply) { cancel(r, reply); });
+    h.insert(RouteId::GetJobOutput, [this](const ApiRequest &r, ApiReply reply) { output(r, reply); });
+}
+
+// POST /api/v1/jobs {"workflow": name | "graph": {...}, "inputs"?: {...}, "client_ref"?: str, "wait"?: bool|s}
+// -> 202 + Location + job; 200 + job when waited (finished) or when client_ref was seen before.
+// Errors: invalid_json, invalid_request, missing_field, type_mismatch, unknown_workflow, unknown_node,
+// unknown_input, linked_input, invalid_workflow, comfy_validation (422, ComfyUI's node_errors intact),
+// comfy_unreachable, wait_timeout (504 with job_id).
+void JobsRoutes::create(const ApiRequest &req, ApiReply reply)
+{
+    const Result<QJsonObject> body = parseJsonObject(req);
+    if (!body)
+        return reply.error(body.error());
+    const QJsonObject &b = *body;
+    const bool hasName = b.contains(QLatin1String("workflow")), hasGraph = b.contains(QLatin1String("graph"));
+    if (hasName == hasGraph)
+        return reply.error(Error::make(ErrorCode::InvalidRequest, QStringLiteral("give exactly one of \"workflow\" (a name) and \"graph\" (an API-format graph)")));
+    const QJsonValue inputs = b.value(QLatin1String("inputs"));
+    if (!inputs.isUndefined() && !inputs.isNull() && !inputs.isObject())
+        return reply.error(Error::make(ErrorCode::TypeMismatch, QStringLiteral("\"inputs\" must be an object"), {{QStringLiteral("field"), QStringLiteral("inputs")}}));
+    const Result<QString> clientRef = stringField(b, QStringLiteral("client_ref"), false);
+    if (!clientRef)
+        return reply.error(clientRef.error());
+    const Result<int> wait = waitMs(b.value(QLatin1String("wait")), m_ctx.config.http.waitTimeoutMs);
+    if (!wait)
+        return reply.error(wait.error());
+
+    Workflow wf;
+    QString name;
+    if (hasName) {
+        const Result<QString> n = stringField(b, QStringLiteral("workflow"), true);
+        if (!n)
+            return reply.error(n.error());
+        name = WorkflowStore::normaliseName(*n);
+        std::optional<Workflow> found = m_ctx.workflows ? m_ctx.workflows->find(name) : std::nullopt;
+        if (!found) {
+            QJsonObject details{{QStringLiteral("workflow"), name}};
+            if (m_ctx.workflows) {
+                if (const auto le = m_ctx.workflows->errorFor(name))
+                    details.insert(QStringLiteral("load_error"), le->error.toJson());
+            }
+            return reply.error(Error::make(ErrorCode::UnknownWorkflow, QStringLiteral("no workflow named \"%1\"").arg(name), details));
+        }
+        wf = *found;
+    } else {
+        if (!b.value(QLatin1String("graph")).isObject())
+            return reply.error(Error::make(ErrorCode::TypeMismatch, QStringLiteral("\"graph\" must be an API-format object"), {{QStringLiteral("field"), QStringLiteral("graph")}}));
+        Result<Workflow> parsed = Workflow::fromGraph(QString(), b.value(QLatin1String("graph")).toObject());
+        if (!parsed)
+            return reply.error(parsed.error());
+        wf = *parsed;
+    }
+    if (inputs.isObject()) {
+        const auto applied = wf.applyInputs(inputs.toObject(), m_ctx.config.nodeMappings.forWorkflow(name));
+        if (!applied)
+            return reply.error(applied.error());
+    }
+
+    const int waitFor = *wait;
+    JobRequest jr{name, wf.graph(), *clientRef};
+    m_ctx.jobs->submit(std::move(jr), [this, reply, waitFor](Result<Job> r, bool created) {
+        if (!r)
+            return reply.error(r.error());
+        const Job &job = *r;
+        const QByteArray location = QStringLiteral("/api/v1/jobs/%1").arg(job.id).toUtf8();
+        if (waitFor > 0) {
+            m_waiter->wait(job.id, reply, waitFor, [location](const Job &done, ApiReply rep) {
+                rep.json(200, jobToJson(done), {{"Location", location}});
+            });
+            return;
+        }
+        reply.json(created ? 202 : 200, jobToJson(job), {{"Location", location}});
+    });
+}
+
+// GET /api/v1/jobs?state=&workflow=&offset=&limit= -> {"jobs": [...newest first], "total", "offset", "limit"}.
+void JobsRoutes::list(const ApiRequest &req, ApiReply reply)
+{
+    JobFilter f;
+    const QString state = req.query.queryItemValue(QStringLiteral("state"), QUrl::FullyDecoded);
+    if (!state.isEmpty()) {
+        f.state = jobStateFromName(state);
+        if (!f.state)
+            return reply.error(Error::make(ErrorCode::InvalidRequest, QStringLiteral("unknown state \"%1\"").arg(state),
+                                           {{QStringLiteral("allowed"), QJsonArray{"queued", "running", "succeeded", "failed", "cancelled", "lost"}}}));
+    }
+    f.workflow = req.query.queryItemValue(QStringLiteral("workflow"), QUrl::FullyDecoded);
+    auto intParam = [&req](const char *key, int def, int min, int max, int *out) -> Status {
+        const QString v = req.query.queryItemValue(QLatin1String(key));
+        if (v.isEmpty()) {
+            *out = def;
+            return std::nullopt;
+        }
+        bool ok = false;
+        const int n = v.toInt(&ok);
+        if (!ok || n < min || n > max)
+            return Error::make(ErrorCode::InvalidRequest, QStringLiteral("\"%1\" must be an integer from %2 to %3").arg(QLatin1String(key)).arg(min).arg(max),
+                               {{QStringLiteral("field"), QLatin1String(key)}});
+        *out = n;
+        return std::nullopt;
+    };
+    if (Status s = intParam("offset", 0, 0, 1'000'000'000, &f.offset))
+        return reply.error(*s);
+    if (Status s = intParam("limit", 50, 1, 500, &f.limit))
+        return reply.error(*s);
+    const JobPage page = m_ctx.jobs->list(f);
+    QJsonArray jobs;
+    for (const Job &j : page.jobs)
+        jobs.append(jobToJson(j));
+    reply.json(200, QJsonObject{{QStringLiteral("jobs"), jobs}, {QStringLiteral("total"), page.total},
+                                {QStringLiteral("offset"), f.offset}, {QStringLiteral("limit"), f.limit}});
+}
+
+// GET /api/v1/jobs/{id} -> the job | 404 job_not_found.
+void JobsRoutes::get(const ApiRequest &req, ApiReply reply)
+{
+    const Job *job = m_ctx.jobs->find(req.arg(0));
+    if (!job)
+        return reply.error(jobNotFound(req.arg(0)));
+    reply.json(200, jobToJson(*job));
+}
+
+// POST /api/v1/jobs/{id}/cancel -> 202 + the job (cancel_requested; the final state follows) |
+// 404 job_not_found | 409 job_conflict (already finished).
+void JobsRoutes::cancel(const ApiRequest &req, ApiReply reply)
+{
+    if (Status s = m_ctx.jobs->cancel(req.arg(0)))
+        return reply.error(*s);
+    reply.json(202, jobToJson(*m_ctx.jobs->find(req.arg(0))));
+}
+
+// GET /api/v1/jobs/{id}/outputs/{index} -> the file, streamed from ComfyUI with its content type |
+// 404 job_not_found / output_not_found | 502 comfy_unreachable.
+void JobsRoutes::output(const ApiRequest &req, ApiReply reply)
+{
+    if (!m_ctx.jobs->find(req.arg(0)))
+        return reply.error(jobNotFound(req.arg(0)));
+    bool ok = false;
+    const int index = req.arg(1).toInt(&ok);
+    if (!ok || index < 0 || req.arg(1).startsWith(QLatin1Char('+')))
+        return reply.error(Error::make(ErrorCode::OutputNotFound, QStringLiteral("output index must be a number >= 0")));
+    streamOutput(m_ctx, req.arg(0), index, reply);
+}
+
+} // namespace cr

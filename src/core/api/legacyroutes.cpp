@@ -1,0 +1,226 @@
+// The routes of the Python project, same paths and answer shapes, with proper status codes and the common
+// error body. State changes on GET /queue are the documented exception to "no state change on GET".
+
+#include "core/api/apijson.h"
+#include "core/api/controllers.h"
+#include "core/api/jobwaiter.h"
+
+#include "core/comfy/comfyclient.h"
+#include "core/jobs/jobmanager.h"
+#include "core/workflows/activedraft.h"
+
+#include <QJsonArray>
+#include <QNetworkAccessManager>
+#include <QNetworkReply>
+#include <QNetworkRequest>
+#include <QTcpSocket>
+
+namespace cr {
+
+namespace {
+
+Error noDraft(const ApiContext &ctx)
+{
+    if (!ctx.draft)
+        return Error::make(ErrorCode::NotReady, QStringLiteral("no active workflow is configured"));
+    return Error::make(ErrorCode::UnknownWorkflow, QStringLiteral("the active workflow \"%1\" is not loaded").arg(ctx.draft->name()),
+                       {{QStringLiteral("workflow"), ctx.draft->name()}});
+}
+
+// "node_id": "6" or 6 -> "6"; absent -> "" ; other types -> type_mismatch.
+Result<QString> nodeIdField(const QJsonObject &body)
+{
+    const QJsonValue v = body.value(QLatin1String("node_id"));
+    if (v.isUndefined() || v.isNull())
+        return QString();
+    if (v.isString())
+        return v.toString();
+    if (v.isDouble() && v.toDouble() == double(qint64(v.toDouble())))
+        return QString::number(qint64(v.toDouble()));
+    return Error::make(ErrorCode::TypeMismatch, QStringLiteral("\"node_id\" must be a string or an integer"), {{QStringLiteral("field"), QStringLiteral("node_id")}});
+}
+
+} // namespace
+
+LegacyRoutes::LegacyRoutes(const ApiContext &ctx, JobWaiter *waiter, QObject *parent)
+    : QObject(parent), m_ctx(ctx), m_waiter(waiter), m_nam(new QNetworkAccessManager(this))
+{
+}
+
+void LegacyRoutes::install(RouteHandlers &h)
+{
+    // GET /health -> 200 {"status": "ok"} (public).
+    h.insert(RouteId::LegacyHealth, [](const ApiRequest &, ApiReply reply) {
+        reply.json(200, QJsonObject{{QStringLiteral("status"), QStringLiteral("ok")}});
+    });
+    h.insert(RouteId::LegacyStatus, [this](const ApiRequest &r, ApiReply reply) { status(r, reply); });
+    h.insert(RouteId::LegacyQueue, [this](const ApiRequest &r, ApiReply reply) { queue(r, reply); });
+    h.insert(RouteId::LegacyUpdateText, [this](const ApiRequest &r, ApiReply reply) { updateText(r, reply); });
+    h.insert(RouteId::LegacyUpdatePrompt, [this](const ApiRequest &r, ApiReply reply) { updateText(r, reply); });
+    h.insert(RouteId::LegacyUpdateImage, [this](const ApiRequest &r, ApiReply reply) { updateImage(r, reply); });
+    h.insert(RouteId::LegacyGenerateImage, [this](const ApiRequest &r, ApiReply reply) { generateImage(r, reply); });
+    // POST /interrupt -> {"status": "success", "cancelled": n}: cancels this service's unfinished jobs only.
+    h.insert(RouteId::LegacyInterrupt, [this](const ApiRequest &, ApiReply reply) {
+        const int n = m_ctx.jobs->cancelAll();
+        reply.json(200, QJsonObject{{QStringLiteral("status"), QStringLiteral("success")}, {QStringLiteral("cancelled"), n}});
+    });
+}
+
+// GET /status -> {"status": "ok" | "degraded", "comfyui": "connected" | "connecting" | "disconnected",
+//   "workflow": name | null, "workflow_loaded", "draft_modified", "queue": active jobs, "jobs": {active, total}}
+void LegacyRoutes::status(const ApiRequest &, ApiReply reply)
+{
+    const ConnectionState cs = m_ctx.comfy ? m_ctx.comfy->state() : ConnectionState::Disconnected;
+    const bool loaded = m_ctx.draft && m_ctx.draft->hasDraft();
+    const int active = m_ctx.jobs->activeCount();
+    JobFilter all;
+    all.limit = 1;
+    reply.json(200, QJsonObject{
+        {QStringLiteral("status"), cs == ConnectionState::Connected && loaded ? QStringLiteral("ok") : QStringLiteral("degraded")},
+        {QStringLiteral("comfyui"), connectionStateName(cs)},
+        {QStringLiteral("workflow"), m_ctx.draft ? QJsonValue(m_ctx.draft->name()) : QJsonValue(QJsonValue::Null)},
+        {QStringLiteral("workflow_loaded"), loaded},
+        {QStringLiteral("draft_modified"), loaded && m_ctx.draft->isModified()},
+        {QStringLiteral("queue"), active},
+        {QStringLiteral("jobs"), QJsonObject{{QStringLiteral("active"), active}, {QStringLiteral("total"), m_ctx.jobs->list(all).total}}},
+    });
+}
+
+// GET /queue: runs a copy of the active draft and blocks until it ends (bounded by wait_timeout_ms).
+// -> 200 {"status": "success", "prompt_id", "job_id", "image_filename", "image_url", "images": [{filename,
+//   subfolder, type, node_id, url}]}; failed run: 502 comfy_error with details.job; cancelled: 409
+//   job_conflict; 422 comfy_validation; 504 wait_timeout (details.job_id).
+void LegacyRoutes::queue(const ApiRequest &, ApiReply reply)
+{
+    if (!m_ctx.draft || !m_ctx.draft->hasDraft())
+        return reply.error(noDraft(m_ctx));
+    JobRequest jr{m_ctx.draft->name(), m_ctx.draft->workflow().graph(), QString()};
+    const int bound = m_ctx.config.http.waitTimeoutMs;
+    m_ctx.jobs->submit(std::move(jr), [this, reply, bound](Result<Job> r, bool) {
+        if (!r)
+            return reply.error(r.error());
+        m_waiter->wait(r->id, reply, bound, [](const Job &job, ApiReply rep) {
+            if (job.state == JobState::Cancelled)
+                return rep.error(Error::make(ErrorCode::JobConflict, QStringLiteral("the run was cancelled"), {{QStringLiteral("job"), jobToJson(job)}}));
+            if (job.state != JobState::Succeeded)
+                return rep.error(Error::make(ErrorCode::ComfyError,
+                                             job.comfyError ? job.comfyError->exceptionMessage : QStringLiteral("the run ended as %1: %2").arg(jobStateName(job.state), job.reason),
+                                             {{QStringLiteral("job"), jobToJson(job)}}));
+            QJsonArray images;
+            for (int i = 0; i < job.outputs.size(); ++i) {
+                const NodeOutputFile &f = job.outputs.at(i);
+                images.append(QJsonObject{{QStringLiteral("filename"), f.file.filename}, {QStringLiteral("subfolder"), f.file.subfolder},
+                                          {QStringLiteral("type"), f.file.type}, {QStringLiteral("node_id"), f.nodeId},
+                                          {QStringLiteral("url"), outputUrl(job.id, i)}});
+            }
+            const bool any = !job.outputs.isEmpty();
+            rep.json(200, QJsonObject{
+                {QStringLiteral("status"), QStringLiteral("success")},
+                {QStringLiteral("prompt_id"), job.id},
+                {QStringLiteral("job_id"), job.id},
+                {QStringLiteral("image_filename"), any ? QJsonValue(job.outputs.first().file.filename) : QJsonValue(QJsonValue::Null)},
+                {QStringLiteral("image_url"), any ? QJsonValue(outputUrl(job.id, 0)) : QJsonValue(QJsonValue::Null)},
+                {QStringLiteral("images"), images},
+            });
+        });
+    });
+}
+
+// POST /update/text and /update/prompt {"node_id"?: "6" | 6, "text": "..."} -> {"status": "success",
+//   "node_id", "input", "text"}. Without node_id the `prompt` parameter ([node_mappings] or node title) is set.
+void LegacyRoutes::updateText(const ApiRequest &req, ApiReply reply)
+{
+    const Result<QJsonObject> body = parseJsonObject(req);
+    if (!body)
+        return reply.error(body.error());
+    const Result<QString> node = nodeIdField(*body);
+    if (!node)
+        return reply.error(node.error());
+    const Result<QString> text = stringField(*body, QStringLiteral("text"), false);
+    if (!text)
+        return reply.error(text.error());
+    if (!body->contains(QLatin1String("text")))
+        return reply.error(Error::make(ErrorCode::MissingField, QStringLiteral("field \"text\" is required"), {{QStringLiteral("field"), QStringLiteral("text")}}));
+    if (!m_ctx.draft || !m_ctx.draft->hasDraft())
+        return reply.error(noDraft(m_ctx));
+    QString nodeId = *node, input;
+    if (nodeId.isEmpty()) {
+        const Result<Parameter> p = m_ctx.draft->workflow().resolveParameter(QStringLiteral("prompt"), m_ctx.draft->mappings());
+        if (!p)
+            return reply.error(p.error());
+        nodeId = p->nodeId;
+        input = p->input;
+        if (Status s = m_ctx.draft->setParameter(QStringLiteral("prompt"), *text))
+            return reply.error(*s);
+    } else {
+        const Result<QString> in = m_ctx.draft->workflow().textInput(nodeId);
+        input = in ? *in : QString();
+        if (Status s = m_ctx.draft->setText(nodeId, *text))
+            return reply.error(*s);
+    }
+    reply.json(200, QJsonObject{{QStringLiteral("status"), QStringLiteral("success")}, {QStringLiteral("node_id"), nodeId},
+                                {QStringLiteral("input"), input}, {QStringLiteral("text"), *text}});
+}
+
+// POST /update/image {"node_id"?: "10", "image" | "filename": "name.png"} -> {"status": "success", "node_id",
+//   "image"}. Without node_id the `image` parameter is set.
+void LegacyRoutes::updateImage(const ApiRequest &req, ApiReply reply)
+{
+    const Result<QJsonObject> body = parseJsonObject(req);
+    if (!body)
+        return reply.error(body.error());
+    const Result<QString> node = nodeIdField(*body);
+    if (!node)
+        return reply.error(node.error());
+    const QString key = body->contains(QLatin1String("image")) ? QStringLiteral("image") : QStringLiteral("filename");
+    const Result<QString> image = stringField(*body, key, true);
+    if (!image)
+        return reply.error(!body->contains(key)
+                               ? Error::make(ErrorCode::MissingField, QStringLiteral("field \"image\" (or \"filename\") is required"), {{QStringLiteral("field"), QStringLiteral("image")}})
+                               : image.error());
+    if (!m_ctx.draft || !m_ctx.draft->hasDraft())
+        return reply.error(noDraft(m_ctx));
+    QString nodeId = *node;
+    if (nodeId.isEmpty()) {
+        const Result<Parameter> p = m_ctx.draft->workflow().resolveParameter(QStringLiteral("image"), m_ctx.draft->mappings());
+        if (!p)
+            return reply.error(p.error());
+        nodeId = p->nodeId;
+        if (Status s = m_ctx.draft->setParameter(QStringLiteral("image"), *image))
+            return reply.error(*s);
+    } else if (Status s = m_ctx.draft->setImage(nodeId, *image)) {
+        return reply.error(*s);
+    }
+    reply.json(200, QJsonObject{{QStringLiteral("status"), QStringLiteral("success")}, {QStringLiteral("node_id"), nodeId},
+                                {QStringLiteral("image"), *image}});
+}
+
+// POST /generate/image: the body is forwarded to [http-server] node_red_url; its status, content type and
+// body come back as they are. 502 upstream_unreachable when it cannot be reached (or times out).
+void LegacyRoutes::generateImage(const ApiRequest &req, ApiReply reply)
+{
+    const QUrl target = m_ctx.config.http.nodeRedUrl;
+    if (!target.isValid() || target.isEmpty())
+        return reply.error(Error::make(ErrorCode::UpstreamUnreachable, QStringLiteral("no node_red_url is configured")));
+    QNetworkRequest nr(target);
+    const QByteArray type = req.header("Content-Type");
+    nr.setHeader(QNetworkRequest::ContentTypeHeader, type.isEmpty() ? QByteArray("application/json") : type);
+    nr.setTransferTimeout(m_ctx.config.http.waitTimeoutMs);
+    QNetworkReply *up = m_nam->post(nr, req.body);
+    // A client that leaves stops the forwarded request too.
+    if (QTcpSocket *socket = reply.socket())
+        connect(socket, &QAbstractSocket::disconnected, up, &QNetworkReply::abort);
+    connect(up, &QNetworkReply::finished, this, [up, reply, target]() mutable {
+        up->deleteLater();
+        const int status = up->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
+        if (status == 0) {
+            reply.error(Error::make(ErrorCode::UpstreamUnreachable, QStringLiteral("cannot reach %1: %2").arg(target.toString(), up->errorString()),
+                                    {{QStringLiteral("url"), target.toString()}}));
+            return;
+        }
+        QByteArray ctype = up->header(QNetworkRequest::ContentTypeHeader).toByteArray();
+        reply.raw(status, up->readAll(), ctype.isEmpty() ? QByteArray("application/octet-stream") : ctype);
+    });
+}
+
+} // namespace cr

@@ -1,0 +1,59 @@
+#include "core/api/routetable.h"
+
+namespace cr {
+
+const QList<RouteSpec> &routeTable()
+{
+    static const QList<RouteSpec> table = {
+        {"GET", "/health", RouteId::LegacyHealth, true},
+        {"GET", "/status", RouteId::LegacyStatus},
+        {"GET", "/queue", RouteId::LegacyQueue},
+        {"POST", "/update/text", RouteId::LegacyUpdateText},
+        {"POST", "/update/prompt", RouteId::LegacyUpdatePrompt},
+        {"POST", "/update/image", RouteId::LegacyUpdateImage},
+        {"POST", "/generate/image", RouteId::LegacyGenerateImage},
+        {"POST", "/interrupt", RouteId::LegacyInterrupt},
+
+        {"GET", "/api/v1/health", RouteId::Health, true},
+        {"GET", "/api/v1/ready", RouteId::Ready},
+        {"GET", "/api/v1/system", RouteId::System},
+        {"GET", "/api/v1/openapi.json", RouteId::OpenApi},
+        {"GET", "/api/v1/workflows", RouteId::ListWorkflows},
+        {"GET", "/api/v1/workflows/{name}", RouteId::GetWorkflow},
+        {"GET", "/api/v1/draft", RouteId::GetDraft},
+        {"PATCH", "/api/v1/draft", RouteId::PatchDraft},
+        {"POST", "/api/v1/draft/reset", RouteId::ResetDraft},
+        {"PUT", "/api/v1/draft/workflow", RouteId::SwitchDraft},
+        {"POST", "/api/v1/jobs", RouteId::CreateJob},
+        {"GET", "/api/v1/jobs", RouteId::ListJobs},
+        {"GET", "/api/v1/jobs/{id}", RouteId::GetJob},
+        {"POST", "/api/v1/jobs/{id}/cancel", RouteId::CancelJob},
+        {"GET", "/api/v1/jobs/{id}/outputs/{index}", RouteId::GetJobOutput},
+        {"POST", "/api/v1/uploads", RouteId::Upload},
+    };
+    return table;
+}
+
+bool matchRoute(const QString &pattern, const QString &path, QStringList *args)
+{
+    const QStringList want = pattern.split(QLatin1Char('/'));
+    const QStringList have = path.split(QLatin1Char('/'));
+    if (want.size() != have.size())
+        return false;
+    QStringList found;
+    for (qsizetype i = 0; i < want.size(); ++i) {
+        const QString &w = want.at(i);
+        if (w.startsWith(QLatin1Char('{')) && w.endsWith(QLatin1Char('}'))) {
+            if (have.at(i).isEmpty())
+                return false;
+            found.append(have.at(i));
+        } else if (w != have.at(i)) {
+            return false;
+        }
+    }
+    if (args)
+        *args = found;
+    return true;
+}
+
+} // namespace cr

@@ -1,0 +1,33 @@
+#pragma once
+// The API's routes as data: one row per (method, path) with the handler it runs. ApiServer registers its
+// handlers from this table and the OpenAPI test compares the table with resources/openapi.json.
+
+#include <QList>
+#include <QString>
+#include <QStringList>
+
+namespace cr {
+
+enum class RouteId {
+    // Legacy routes of the Python project.
+    LegacyHealth, LegacyStatus, LegacyQueue, LegacyUpdateText, LegacyUpdatePrompt, LegacyUpdateImage,
+    LegacyGenerateImage, LegacyInterrupt,
+    // /api/v1
+    Health, Ready, System, OpenApi, ListWorkflows, GetWorkflow, GetDraft, PatchDraft, ResetDraft, SwitchDraft,
+    CreateJob, ListJobs, GetJob, CancelJob, GetJobOutput, Upload,
+};
+
+struct RouteSpec {
+    const char *method; // "GET", "POST", "PATCH", "PUT"
+    const char *path;   // OpenAPI style: "/api/v1/jobs/{id}"
+    RouteId id;
+    bool public_ = false; // reachable without the bearer token
+};
+
+const QList<RouteSpec> &routeTable();
+
+// Matches a request path against a route path; fills the {placeholder} values. Segments are compared
+// exactly; a placeholder matches one non-empty segment.
+bool matchRoute(const QString &pattern, const QString &path, QStringList *args);
+
+} // namespace cr

@@ -1,0 +1,92 @@
+// GET /api/v1/health, /api/v1/ready, /api/v1/system, /api/v1/openapi.json.
+
+#include "core/api/apierrors.h"
+#include "core/api/controllers.h"
+
+#include "core/comfy/comfyclient.h"
+#include "core/jobs/jobmanager.h"
+#include "core/workflows/activedraft.h"
+#include "core/workflows/workflowstore.h"
+
+#include <QCoreApplication>
+#include <QFile>
+#include <QJsonArray>
+
+namespace cr {
+
+SystemRoutes::SystemRoutes(const ApiContext &ctx, QObject *parent) : QObject(parent), m_ctx(ctx) {}
+
+QStringList SystemRoutes::notReadyReasons(const ApiContext &ctx)
+{
+    QStringList reasons;
+    if (!ctx.comfy || ctx.comfy->state() != ConnectionState::Connected)
+        reasons << QStringLiteral("ComfyUI is not connected (%1)")
+                       .arg(ctx.comfy ? connectionStateName(ctx.comfy->state()) : QStringLiteral("no client"));
+    if (!ctx.workflows || ctx.workflows->names().isEmpty())
+        reasons << QStringLiteral("no workflow is loaded");
+    if (ctx.draft && !ctx.draft->hasDraft())
+        reasons << QStringLiteral("the active workflow \"%1\" is not loaded").arg(ctx.draft->name());
+    return reasons;
+}
+
+void SystemRoutes::install(RouteHandlers &h)
+{
+    // GET /api/v1/health -> 200 {"status": "ok"}: the process is alive (public).
+    h.insert(RouteId::Health, [](const ApiRequest &, ApiReply reply) {
+        reply.json(200, QJsonObject{{QStringLiteral("status"), QStringLiteral("ok")}});
+    });
+
+    // GET /api/v1/ready -> 200 {"ready": true} | 503 not_ready {details: {reasons: [...]}}.
+    h.insert(RouteId::Ready, [this](const ApiRequest &, ApiReply reply) {
+        const QStringList reasons = notReadyReasons(m_ctx);
+        if (reasons.isEmpty()) {
+            reply.json(200, QJsonObject{{QStringLiteral("ready"), true}});
+            return;
+        }
+        reply.error(Error::make(ErrorCode::NotReady, reasons.join(QStringLiteral("; ")),
+                                {{QStringLiteral("reasons"), QJsonArray::fromStringList(reasons)}}));
+    });
+
+    // GET /api/v1/system -> 200 {"service": {version, uptime_s, started_at, jobs_active, ...},
+    //   "comfyui": {url, state, system_stats | null, error?}}. ComfyUI trouble is reported, not an error.
+    h.insert(RouteId::System, [this](const ApiRequest &, ApiReply reply) {
+        QJsonObject service{
+            {QStringLiteral("name"), QStringLiteral("comfy_runner")},
+            {QStringLiteral("version"), QCoreApplication::applicationVersion()},
+            {QStringLiteral("started_at"), m_ctx.startedAt.toUTC().toString(Qt::ISODateWithMs)},
+            {QStringLiteral("uptime_s"), m_ctx.startedAt.secsTo(QDateTime::currentDateTimeUtc())},
+            {QStringLiteral("jobs_active"), m_ctx.jobs ? m_ctx.jobs->activeCount() : 0},
+            {QStringLiteral("workflows"), m_ctx.workflows ? int(m_ctx.workflows->names().size()) : 0},
+            {QStringLiteral("active_workflow"), m_ctx.draft ? m_ctx.draft->name() : QString()},
+        };
+        QJsonObject comfy{
+            {QStringLiteral("url"), m_ctx.config.comfy.url.toString()},
+            {QStringLiteral("state"), m_ctx.comfy ? connectionStateName(m_ctx.comfy->state()) : QStringLiteral("none")},
+        };
+        if (!m_ctx.comfy) {
+            reply.json(200, QJsonObject{{QStringLiteral("service"), service}, {QStringLiteral("comfyui"), comfy}});
+            return;
+        }
+        m_ctx.comfy->http()->systemStats([reply, service, comfy](Result<QJsonObject> r) mutable {
+            if (r)
+                comfy.insert(QStringLiteral("system_stats"), r.value());
+            else {
+                comfy.insert(QStringLiteral("system_stats"), QJsonValue::Null);
+                comfy.insert(QStringLiteral("error"), r.error().toJson());
+            }
+            reply.json(200, QJsonObject{{QStringLiteral("service"), service}, {QStringLiteral("comfyui"), comfy}});
+        });
+    });
+
+    // GET /api/v1/openapi.json -> the OpenAPI 3.1 document of this API.
+    h.insert(RouteId::OpenApi, [](const ApiRequest &, ApiReply reply) {
+        QFile f(QStringLiteral(":/comfyrunner/api/openapi.json"));
+        if (!f.open(QIODevice::ReadOnly)) {
+            reply.error(Error::make(ErrorCode::Internal, QStringLiteral("the OpenAPI document is missing from the build")));
+            return;
+        }
+        reply.raw(200, f.readAll(), "application/json");
+    });
+}
+
+} // namespace cr

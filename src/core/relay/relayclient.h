@@ -1,0 +1,119 @@
+#pragma once
+// One WebSocket client of the relay: its subscription, preview rate limit and backpressure. JSON events and
+// control messages are never dropped: while the socket's backlog (bytesToWrite) is above the soft limit they
+// wait in an ordered queue of shared events, drained on bytesWritten; past the hard limit the client is
+// closed (4008) and can resume with since=. Previews are dropped first: only the newest one is held back.
+
+#include "core/relay/relayevent.h"
+#include "protocol/relaymessages.h"
+
+#include <QElapsedTimer>
+#include <QJsonObject>
+#include <QList>
+#include <QObject>
+#include <QString>
+
+#include <deque>
+
+class QWebSocket;
+
+namespace cr {
+
+struct RelayClientLimits {
+    qint64 softLimitBytes = 1024 * 1024;       // above it previews are held back / dropped, JSON queued
+    qint64 hardLimitBytes = 16 * 1024 * 1024;  // socket backlog + queued JSON above it: close 4008
+    int closeGraceMs = 5000;                   // after sending a close frame, abort if still connected
+};
+
+// What /api/v1/system shows per client.
+struct RelayClientStats {
+    quint64 id = 0;
+    QString peer;                 // address:port
+    qint64 connectedAtMs = 0;     // ms since the epoch
+    protocol::RelaySubscription subscription;
+    quint64 messagesSent = 0;     // JSON events and control messages written
+    quint64 previewsSent = 0;
+    quint64 binarySent = 0;
+    quint64 bytesSent = 0;        // payload bytes handed to the socket
+    quint64 previewsDropped = 0;  // replaced by a newer preview while the client was behind
+    quint64 previewsRateLimited = 0; // dropped by preview_fps
+    qint64 bytesToWrite = 0;      // socket backlog now
+    qint64 queuedMessages = 0;    // JSON messages waiting for the socket to drain
+    qint64 queuedBytes = 0;
+    qint64 peakBacklogBytes = 0;  // highest bytesToWrite + queuedBytes seen
+
+    QJsonObject toJson() const;
+};
+
+class RelayClient final : public QObject
+{
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(RelayClient)
+
+public:
+    // Takes ownership of `socket` (an open, accepted connection).
+    RelayClient(quint64 id, QWebSocket *socket, const RelayClientLimits &limits, QObject *parent = nullptr);
+    ~RelayClient() override;
+
+    quint64 id() const { return m_id; }
+    QWebSocket *socket() const { return m_socket; }
+    const protocol::RelaySubscription &subscription() const { return m_subscription; }
+    void setSubscription(const protocol::RelaySubscription &subscription);
+    qint64 connectSeq() const { return m_connectSeq; } // the hub's last seq when the client connected
+    void setConnectSeq(qint64 seq) { m_connectSeq = seq; }
+
+    // A live event: applies the subscription, the preview rate limit and backpressure.
+    void deliver(const RelayEventPtr &event);
+    // Replayed JSON events (already filtered), sent in order before anything published later.
+    void enqueueEvents(const QList<RelayEventPtr> &events);
+    // A relay_* control message (compact JSON), ordered with the JSON events.
+    void sendControl(const QByteArray &json);
+
+    // Sends a close frame with `code` (and the code's fixed reason unless one is given), drops anything
+    // queued, and aborts the connection if it is still open after the grace period.
+    void closeWith(protocol::RelayCloseCode code, const QString &reason = {});
+    bool isClosing() const { return m_closing || m_finished; }
+
+    // Liveness: any message or pong counts as activity.
+    void noteActivity() { m_lastActivity.start(); }
+    qint64 msSinceActivity() const { return m_lastActivity.elapsed(); }
+    // Counts an invalid message; returns how many there were in the current one-minute window.
+    int noteError();
+
+    RelayClientStats stats() const;
+
+signals:
+    void closedByServer(quint64 id, quint16 code); // closeWith() was called
+    void finished(quint64 id);                      // the connection ended; the owner deletes the client
+
+private:
+    struct Pending {
+        RelayEventPtr event; // a JSON event, or null for a control message
+        QByteArray control;
+        qint64 bytes = 0;
+    };
+    bool canWrite() const;
+    void queue(Pending item);
+    void writeText(const Pending &item);
+    void writePreview(const RelayEventPtr &event);
+    void pump();
+    void onDisconnected();
+
+    quint64 m_id;
+    QWebSocket *m_socket;
+    RelayClientLimits m_limits;
+    protocol::RelaySubscription m_subscription;
+    qint64 m_previewIntervalNs = 0;
+    qint64 m_connectSeq = 0;
+    std::deque<Pending> m_queue;
+    RelayEventPtr m_heldPreview;
+    QElapsedTimer m_lastPreview; // invalid until the first accepted preview
+    QElapsedTimer m_lastActivity;
+    QElapsedTimer m_errorWindow;
+    int m_errors = 0;
+    bool m_closing = false;
+    bool m_finished = false;
+    RelayClientStats m_stats;
+};
+
+} // namespace cr

@@ -1,0 +1,86 @@
+#include "core/relay/relayevent.h"
+
+#include "protocol/relaymessages.h"
+
+namespace cr {
+
+using namespace Qt::StringLiterals;
+
+RelayEvent RelayEvent::json(qint64 seq, qint64 timestampMs, const QString &type, const QString &jobId,
+                            const QString &promptId, const QByteArray &raw)
+{
+    RelayEvent e;
+    e.m_kind = Kind::Json;
+    e.m_seq = seq;
+    e.m_timestampMs = timestampMs;
+    e.m_type = type;
+    e.m_jobId = jobId;
+    e.m_promptId = promptId;
+    e.m_raw = raw;
+    return e;
+}
+
+RelayEvent RelayEvent::preview(qint64 timestampMs, const QString &jobId, const protocol::PreviewFrame &frame,
+                               const QByteArray &rawType1)
+{
+    RelayEvent e;
+    e.m_kind = Kind::Preview;
+    e.m_timestampMs = timestampMs;
+    e.m_type = u"preview"_s;
+    e.m_jobId = jobId;
+    e.m_promptId = frame.meta.promptId;
+    e.m_preview = frame;
+    if (!frame.hadMetadata && !rawType1.isEmpty())
+        e.m_type1 = rawType1;
+    return e;
+}
+
+RelayEvent RelayEvent::binary(qint64 timestampMs, const QString &jobId, const QByteArray &frame)
+{
+    RelayEvent e;
+    e.m_kind = Kind::Binary;
+    e.m_timestampMs = timestampMs;
+    e.m_type = u"binary"_s;
+    e.m_jobId = jobId;
+    e.m_raw = frame;
+    return e;
+}
+
+const QString &RelayEvent::text() const
+{
+    if (!m_text)
+        m_text = QString::fromUtf8(m_raw);
+    return *m_text;
+}
+
+const QByteArray &RelayEvent::envelopeBytes() const
+{
+    if (!m_envelope)
+        m_envelope = protocol::encodeRelayEnvelope(m_seq, m_timestampMs, m_type, m_jobId, m_promptId, m_raw);
+    return *m_envelope;
+}
+
+const QString &RelayEvent::envelopeText() const
+{
+    if (!m_envelopeText)
+        m_envelopeText = QString::fromUtf8(envelopeBytes());
+    return *m_envelopeText;
+}
+
+const QByteArray &RelayEvent::type1Frame() const
+{
+    if (!m_type1)
+        m_type1 = m_preview ? protocol::encodePreviewType1(m_preview->format, m_preview->image) : QByteArray();
+    return *m_type1;
+}
+
+const QByteArray &RelayEvent::type4Frame() const
+{
+    if (!m_type4)
+        m_type4 = m_preview ? protocol::encodeRelayPreviewType4(m_preview->meta, m_jobId, m_preview->format,
+                                                                m_preview->image)
+                            : QByteArray();
+    return *m_type4;
+}
+
+} // namespace cr

@@ -1,0 +1,322 @@
+#include "core/relay/relayserver.h"
+
+#include "core/relay/eventhub.h"
+
+#include <QHostAddress>
+#include <QJsonArray>
+#include <QLoggingCategory>
+#include <QNetworkRequest>
+#include <QUrlQuery>
+#include <QWebSocket>
+#include <QWebSocketServer>
+
+Q_LOGGING_CATEGORY(lcRelay, "comfyrunner.relay")
+
+namespace cr {
+
+using namespace Qt::StringLiterals;
+using protocol::RelayCloseCode;
+
+namespace {
+
+// Compares without an early exit, so the time taken does not tell how much of the token was right.
+bool constantTimeEquals(const QByteArray &a, const QByteArray &b)
+{
+    const qsizetype n = std::max(a.size(), b.size());
+    unsigned diff = unsigned(a.size() ^ b.size());
+    for (qsizetype i = 0; i < n; ++i) {
+        const unsigned char x = i < a.size() ? uchar(a[i]) : 0;
+        const unsigned char y = i < b.size() ? uchar(b[i]) : 0;
+        diff |= unsigned(x ^ y);
+    }
+    return diff == 0;
+}
+
+QString peerOf(const QWebSocket *socket)
+{
+    return u"%1:%2"_s.arg(socket->peerAddress().toString()).arg(socket->peerPort());
+}
+
+} // namespace
+
+RelayServer::RelayServer(EventHub *hub, const RelaySettings &settings, const QString &authToken,
+                         RelayServerOptions options, QObject *parent)
+    : QObject(parent), m_hub(hub), m_settings(settings), m_token(authToken.toUtf8()), m_options(options),
+      m_server(new QWebSocketServer(u"comfy_runner relay"_s, QWebSocketServer::NonSecureMode, this))
+{
+    m_server->setHandshakeTimeout(std::chrono::milliseconds(m_options.handshakeTimeoutMs));
+    connect(m_server, &QWebSocketServer::newConnection, this, &RelayServer::onNewConnection);
+    connect(m_server, &QWebSocketServer::acceptError, this, [](QAbstractSocket::SocketError e) {
+        qCWarning(lcRelay) << "accept error" << e;
+    });
+    connect(m_hub, &EventHub::published, this, &RelayServer::onPublished);
+    m_pingTimer.setInterval(m_options.pingIntervalMs);
+    connect(&m_pingTimer, &QTimer::timeout, this, &RelayServer::onPingTick);
+}
+
+RelayServer::~RelayServer()
+{
+    close();
+}
+
+bool RelayServer::listen(QString *error)
+{
+    QHostAddress address;
+    if (m_settings.host.isEmpty() || m_settings.host == "*"_L1 || m_settings.host == "0.0.0.0"_L1)
+        address = QHostAddress::Any;
+    else if (m_settings.host == "localhost"_L1)
+        address = QHostAddress::LocalHost;
+    else if (!address.setAddress(m_settings.host)) {
+        if (error)
+            *error = u"relay host '%1' is not an IP address"_s.arg(m_settings.host);
+        return false;
+    }
+    if (!m_server->listen(address, m_settings.port)) {
+        if (error)
+            *error = u"cannot listen on %1:%2 for the relay: %3"_s.arg(m_settings.host)
+                         .arg(m_settings.port)
+                         .arg(m_server->errorString());
+        return false;
+    }
+    m_pingTimer.start();
+    qCInfo(lcRelay).noquote() << u"relay listening on ws://%1:%2/"_s.arg(m_settings.host).arg(port());
+    return true;
+}
+
+void RelayServer::close()
+{
+    m_pingTimer.stop();
+    if (m_server->isListening())
+        m_server->close();
+    const auto clients = m_clients;
+    for (RelayClient *client : clients)
+        client->closeWith(RelayCloseCode::GoingAway);
+}
+
+bool RelayServer::isListening() const
+{
+    return m_server->isListening();
+}
+
+quint16 RelayServer::port() const
+{
+    return m_server->serverPort();
+}
+
+void RelayServer::onNewConnection()
+{
+    while (m_server->hasPendingConnections()) {
+        if (QWebSocket *socket = m_server->nextPendingConnection())
+            accept(socket);
+    }
+}
+
+void RelayServer::accept(QWebSocket *socket)
+{
+    socket->setParent(this);
+    socket->setMaxAllowedIncomingFrameSize(quint64(m_options.maxIncomingMessageBytes));
+    socket->setMaxAllowedIncomingMessageSize(quint64(m_options.maxIncomingMessageBytes));
+    const QUrlQuery query(socket->requestUrl());
+
+    // Authentication first: an unauthenticated peer learns nothing else (not even capacity or parse errors).
+    const QString queryToken = query.queryItemValue(u"token"_s, QUrl::FullyDecoded);
+    if (!authorized(socket, queryToken))
+        return reject(socket, RelayCloseCode::Unauthorized);
+    QString parseError;
+    const auto options = protocol::parseRelayQuery(query, &parseError);
+    if (!options)
+        return reject(socket, RelayCloseCode::BadRequest, parseError);
+    if (m_clients.size() >= m_settings.maxClients)
+        return reject(socket, RelayCloseCode::TooManyClients);
+
+    const quint64 id = m_nextId++;
+    auto *client = new RelayClient(id, socket,
+                                   RelayClientLimits{m_settings.softLimitBytes, m_settings.hardLimitBytes,
+                                                     m_options.closeGraceMs},
+                                   this);
+    protocol::RelaySubscription subscription;
+    options->subscription.applyTo(subscription);
+    client->setSubscription(subscription);
+    client->setConnectSeq(m_hub->lastSeq());
+    m_clients.append(client);
+    m_byId.insert(id, client);
+
+    connect(socket, &QWebSocket::textMessageReceived, client,
+            [this, client](const QString &message) { onText(client, message); });
+    connect(socket, &QWebSocket::binaryMessageReceived, client, [this, client] { onBinary(client); });
+    connect(socket, &QWebSocket::pong, client, [client] { client->noteActivity(); });
+    connect(client, &RelayClient::closedByServer, this, &RelayServer::onClientClosed);
+    connect(client, &RelayClient::finished, this, &RelayServer::onClientFinished);
+
+    qCInfo(lcRelay).noquote() << u"client %1 connected from %2 (%3 clients)"_s.arg(id).arg(peerOf(socket)).arg(m_clients.size());
+    emit clientConnected(id);
+    if (options->since)
+        replay(client, *options->since, m_hub->lastSeq(), nullptr, false);
+}
+
+void RelayServer::reject(QWebSocket *socket, RelayCloseCode code, const QString &reason)
+{
+    ++m_rejected[quint16(code)];
+    qCInfo(lcRelay).noquote() << u"refused a connection from %1: close %2"_s.arg(peerOf(socket)).arg(quint16(code));
+    connect(socket, &QWebSocket::disconnected, socket, &QObject::deleteLater);
+    QTimer::singleShot(m_options.closeGraceMs, socket, [socket] { socket->abort(); });
+    emit clientRejected(quint16(code));
+    const QString text = reason.isEmpty() ? protocol::relayCloseReason(code)
+                                          : (protocol::relayCloseReason(code) + u": "_s + reason).left(120);
+    socket->close(QWebSocketProtocol::CloseCode(quint16(code)), text);
+}
+
+bool RelayServer::authorized(const QWebSocket *socket, const QString &queryToken) const
+{
+    if (m_token.isEmpty())
+        return true;
+    bool ok = false;
+    const QByteArray header = socket->request().rawHeader("Authorization").trimmed();
+    if (header.size() > 7 && header.left(7).toLower() == "bearer ")
+        ok = constantTimeEquals(header.mid(7).trimmed(), m_token);
+    if (!queryToken.isEmpty())
+        ok = constantTimeEquals(queryToken.toUtf8(), m_token) || ok;
+    return ok;
+}
+
+void RelayServer::onText(RelayClient *client, const QString &message)
+{
+    client->noteActivity();
+    if (client->isClosing())
+        return;
+    protocol::RelayMessageError error;
+    const auto msg = protocol::parseRelayClientMessage(message.toUtf8(), &error);
+    if (!msg)
+        return refuse(client, error);
+
+    switch (msg->request) {
+    case protocol::RelayRequest::Hello: {
+        protocol::RelaySubscription subscription = client->subscription();
+        msg->subscription.applyTo(subscription);
+        client->setSubscription(subscription);
+        if (msg->since) // events after the connection was opened were already delivered live
+            replay(client, *msg->since, client->connectSeq(), "relay_welcome", true);
+        else
+            client->sendControl(protocol::encodeRelayWelcome(u"relay_welcome"_s, subscription, m_hub->lastSeq()));
+        break;
+    }
+    case protocol::RelayRequest::Subscribe: {
+        protocol::RelaySubscription subscription = client->subscription();
+        msg->subscription.applyTo(subscription);
+        client->setSubscription(subscription);
+        client->sendControl(protocol::encodeRelayWelcome(u"relay_subscribed"_s, subscription, m_hub->lastSeq()));
+        break;
+    }
+    case protocol::RelayRequest::Ping:
+        client->sendControl(protocol::encodeRelayPong(msg->pingId, m_hub->lastSeq()));
+        break;
+    }
+}
+
+void RelayServer::onBinary(RelayClient *client)
+{
+    client->noteActivity();
+    if (!client->isClosing())
+        refuse(client, {QString::fromLatin1(protocol::RelayErrorCode::BinaryNotAccepted),
+                        u"the relay accepts JSON text messages only"_s, {}});
+}
+
+void RelayServer::refuse(RelayClient *client, const protocol::RelayMessageError &error)
+{
+    client->sendControl(protocol::encodeRelayError(error));
+    if (client->noteError() > m_options.maxErrorsPerMinute)
+        client->closeWith(RelayCloseCode::TooManyErrors);
+}
+
+void RelayServer::replay(RelayClient *client, qint64 since, qint64 until, const char *welcomeType, bool sendWelcome)
+{
+    const EventHub::Replay r = m_hub->eventsSince(since, until);
+    QList<RelayEventPtr> events;
+    events.reserve(r.events.size());
+    for (const RelayEventPtr &e : r.events)
+        if (client->subscription().acceptsJson(e->type(), e->jobId()))
+            events.append(e);
+    if (sendWelcome)
+        client->sendControl(protocol::encodeRelayWelcome(QString::fromLatin1(welcomeType), client->subscription(),
+                                                         r.lastSeq, since, events.size()));
+    if (r.gap)
+        client->sendControl(protocol::encodeRelayGap(since, r.firstSeq, r.lastSeq, r.gapReason));
+    client->enqueueEvents(events);
+}
+
+void RelayServer::onPublished(const RelayEventPtr &event)
+{
+    const QList<RelayClient *> clients = m_clients; // a client may leave while we deliver
+    for (RelayClient *client : clients)
+        client->deliver(event);
+}
+
+void RelayServer::onPingTick()
+{
+    const qint64 silentLimit = qint64(m_options.pingIntervalMs) + m_options.pongTimeoutMs;
+    const QList<RelayClient *> clients = m_clients;
+    for (RelayClient *client : clients) {
+        if (client->isClosing())
+            continue;
+        if (client->msSinceActivity() > silentLimit)
+            client->closeWith(RelayCloseCode::PingTimeout);
+        else
+            client->socket()->ping();
+    }
+}
+
+void RelayServer::onClientClosed(quint64 id, quint16 code)
+{
+    ++m_closed[code];
+    qCInfo(lcRelay).noquote() << u"closing client %1 with %2"_s.arg(id).arg(code);
+    emit clientClosed(id, code);
+}
+
+void RelayServer::onClientFinished(quint64 id)
+{
+    RelayClient *client = m_byId.take(id);
+    if (!client)
+        return;
+    m_clients.removeOne(client);
+    const RelayClientStats s = client->stats();
+    qCInfo(lcRelay).noquote() << u"client %1 disconnected (%2 messages, %3 previews sent, %4 dropped, %5 rate-limited)"_s
+                                     .arg(id)
+                                     .arg(s.messagesSent)
+                                     .arg(s.previewsSent)
+                                     .arg(s.previewsDropped)
+                                     .arg(s.previewsRateLimited);
+    client->deleteLater();
+    emit clientDisconnected(id);
+}
+
+QList<RelayClientStats> RelayServer::clientStats() const
+{
+    QList<RelayClientStats> out;
+    out.reserve(m_clients.size());
+    for (const RelayClient *client : m_clients)
+        out.append(client->stats());
+    return out;
+}
+
+QJsonObject RelayServer::statsJson() const
+{
+    QJsonArray perClient;
+    for (const RelayClientStats &s : clientStats())
+        perClient.append(s.toJson());
+    auto count = [](const QHash<quint16, quint64> &h, RelayCloseCode code) { return double(h.value(quint16(code))); };
+    return QJsonObject{
+        {"listening"_L1, isListening()},
+        {"port"_L1, port()},
+        {"clients"_L1, clientCount()},
+        {"max_clients"_L1, m_settings.maxClients},
+        {"rejected"_L1, QJsonObject{{"unauthorized"_L1, count(m_rejected, RelayCloseCode::Unauthorized)},
+                                    {"bad_request"_L1, count(m_rejected, RelayCloseCode::BadRequest)},
+                                    {"too_many_clients"_L1, count(m_rejected, RelayCloseCode::TooManyClients)}}},
+        {"closed"_L1, QJsonObject{{"too_slow"_L1, count(m_closed, RelayCloseCode::TooSlow)},
+                                  {"ping_timeout"_L1, count(m_closed, RelayCloseCode::PingTimeout)},
+                                  {"too_many_errors"_L1, count(m_closed, RelayCloseCode::TooManyErrors)}}},
+        {"per_client"_L1, perClient},
+    };
+}
+
+} // namespace cr

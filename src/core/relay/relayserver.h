@@ -1,0 +1,90 @@
+#pragma once
+// The WebSocket side of the relay (docs/relay-protocol.md): a QWebSocketServer on the relay port that
+// authenticates clients, parses their subscription (query parameters, hello/subscribe messages), replays
+// missed events on since=, forwards everything the EventHub publishes to each RelayClient, and pings
+// clients so dead ones are closed.
+
+#include "core/config/config.h"
+#include "core/relay/relayclient.h"
+
+#include <QHash>
+#include <QJsonObject>
+#include <QList>
+#include <QObject>
+#include <QTimer>
+
+class QWebSocket;
+class QWebSocketServer;
+
+namespace cr {
+
+class EventHub;
+
+// Tuning that is not in the config file; the defaults suit production, tests shorten the timers.
+struct RelayServerOptions {
+    int pingIntervalMs = 15'000;   // every client is pinged this often
+    int pongTimeoutMs = 30'000;    // silent (no pong, no message) longer than interval + this: close 4009
+    int closeGraceMs = 5'000;      // a closed client still connected after this is aborted
+    int handshakeTimeoutMs = 10'000;
+    qint64 maxIncomingMessageBytes = 64 * 1024; // larger client messages: close 1009 (by Qt)
+    int maxErrorsPerMinute = 20;   // more invalid client messages in a minute: close 4010
+};
+
+class RelayServer final : public QObject
+{
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(RelayServer)
+
+public:
+    // hub: not owned, must outlive the server. authToken: empty = no authentication.
+    RelayServer(EventHub *hub, const RelaySettings &settings, const QString &authToken,
+                RelayServerOptions options = {}, QObject *parent = nullptr);
+    ~RelayServer() override;
+
+    // Binds settings.host:settings.port (0 = any free port). False with a one-sentence reason on failure.
+    bool listen(QString *error = nullptr);
+    // Stops listening and closes every client with 1001.
+    void close();
+    bool isListening() const;
+    quint16 port() const; // the bound port
+
+    int clientCount() const { return int(m_clients.size()); }
+    QList<RelayClientStats> clientStats() const;
+    // For /api/v1/system: {"listening", "port", "clients", "max_clients", "rejected": {...},
+    // "closed": {"too_slow", "ping_timeout", "too_many_errors"}, "per_client": [...]}.
+    QJsonObject statsJson() const;
+
+signals:
+    void clientConnected(quint64 id);
+    void clientDisconnected(quint64 id);
+    void clientClosed(quint64 id, quint16 code);  // the relay closed an accepted client (4008, 4009, ...)
+    void clientRejected(quint16 code);            // a connection refused after the handshake (4001-4003)
+
+private:
+    void onNewConnection();
+    void accept(QWebSocket *socket);
+    void reject(QWebSocket *socket, protocol::RelayCloseCode code, const QString &reason = {});
+    bool authorized(const QWebSocket *socket, const QString &queryToken) const;
+    void onText(RelayClient *client, const QString &message);
+    void onBinary(RelayClient *client);
+    void refuse(RelayClient *client, const protocol::RelayMessageError &error);
+    void replay(RelayClient *client, qint64 since, qint64 until, const char *welcomeType, bool sendWelcome);
+    void onPublished(const RelayEventPtr &event);
+    void onPingTick();
+    void onClientClosed(quint64 id, quint16 code);
+    void onClientFinished(quint64 id);
+
+    EventHub *m_hub;
+    RelaySettings m_settings;
+    QByteArray m_token;
+    RelayServerOptions m_options;
+    QWebSocketServer *m_server;
+    QTimer m_pingTimer;
+    quint64 m_nextId = 1;
+    QList<RelayClient *> m_clients;     // delivery order
+    QHash<quint64, RelayClient *> m_byId;
+    QHash<quint16, quint64> m_rejected; // close code -> count
+    QHash<quint16, quint64> m_closed;   // close code -> count
+};
+
+} // namespace cr
