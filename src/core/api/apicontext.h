@@ -10,7 +10,9 @@ namespace cr {
 
 class ActiveDraft;
 class ComfyClient;
+class EventHub;
 class JobManager;
+class RelayServer;
 class WorkflowStore;
 
 struct ApiContext {
@@ -18,6 +20,8 @@ struct ApiContext {
     ComfyClient *comfy = nullptr;
     WorkflowStore *workflows = nullptr;
     ActiveDraft *draft = nullptr;
+    EventHub *hub = nullptr;       // recent events (SSE, job event logs); may be null
+    RelayServer *relay = nullptr;  // relay client statistics for /api/v1/system; may be null
     Config config;
     QDateTime startedAt = QDateTime::currentDateTimeUtc();
 };

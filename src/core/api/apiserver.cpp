@@ -75,6 +75,13 @@ ApiServer::ApiServer(ApiContext context, QObject *parent)
 
 ApiServer::~ApiServer() = default;
 
+void ApiServer::setLimits(const HttpLimits &limits)
+{
+    m_limits = limits;
+    if (m_tcp)
+        m_tcp->setLimits(limits);
+}
+
 bool ApiServer::listen(QString *error)
 {
     const QString host = m_ctx.config.http.host;
@@ -100,6 +107,7 @@ bool ApiServer::listen(QString *error)
         return false;
     }
     m_http->bind(tcp);
+    m_tcp = tcp;
     m_port = tcp->serverPort();
     qCInfo(lcApi).noquote() << QStringLiteral("REST API on http://%1:%2").arg(address.toString()).arg(m_port);
     return true;
@@ -131,7 +139,6 @@ void ApiServer::dispatch(const QHttpServerRequest &request, QHttpServerResponder
     const QByteArray wanted = head ? QByteArray("GET") : req.method;
     const RouteSpec *hit = nullptr;
     QStringList allowed;
-    bool anyPublic = false;
     for (const RouteSpec &spec : routeTable()) {
         QStringList args;
         if (!matchRoute(QLatin1String(spec.path), req.path, &args))
@@ -144,7 +151,6 @@ void ApiServer::dispatch(const QHttpServerRequest &request, QHttpServerResponder
             hit = &spec;
             req.args = args;
         }
-        anyPublic = anyPublic || spec.public_;
     }
     if (!(hit && hit->public_) && !authorized(req)) {
         reply.error(Error::make(ErrorCode::Unauthorized, QStringLiteral("a valid bearer token is required")),
@@ -163,7 +169,6 @@ void ApiServer::dispatch(const QHttpServerRequest &request, QHttpServerResponder
                     {{"Allow", allowed.join(QStringLiteral(", ")).toLatin1()}});
         return;
     }
-    Q_UNUSED(anyPublic)
     const auto handler = m_handlers.constFind(hit->id);
     if (handler == m_handlers.cend()) {
         reply.error(Error::make(ErrorCode::NotReady, QStringLiteral("this route is not available in this configuration")));

@@ -34,8 +34,10 @@ public:
     explicit ApiServer(ApiContext context, QObject *parent = nullptr);
     ~ApiServer() override;
 
-    // Limits of the socket guard (defaults from config.http.maxBodyBytes); call before listen().
-    void setLimits(const HttpLimits &limits) { m_limits = limits; }
+    // Limits of the socket guard (defaults: config.http.maxBodyBytes, 64 KiB head, 60 s idle); they apply to
+    // connections accepted afterwards.
+    void setLimits(const HttpLimits &limits);
+    HttpLimits limits() const { return m_limits; }
     // Binds config.http.host:port (port 0: any free port). False with a sentence in *error.
     bool listen(QString *error);
     quint16 port() const { return m_port; }
@@ -48,6 +50,7 @@ private:
     ApiContext m_ctx;
     HttpLimits m_limits;
     QHttpServer *m_http;
+    GuardedTcpServer *m_tcp = nullptr;
     JobWaiter *m_waiter;
     RouteHandlers m_handlers;
     QList<QObject *> m_controllers;

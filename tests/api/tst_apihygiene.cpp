@@ -1,0 +1,170 @@
+// HTTP hygiene below QHttpServer, probed with raw sockets: oversized bodies rejected with 413 before the body
+// is sent, oversized heads 431, chunked bodies 411, Expect: 100-continue answered, idle connections closed,
+// keep-alive still works, hostile request lines.
+
+#include "tests/api/apitestenv.h"
+
+#include <QTcpSocket>
+#include <QtTest>
+
+using namespace cr;
+using namespace cr::testing;
+
+namespace {
+
+// A raw client that collects everything the server sends.
+struct RawClient {
+    QTcpSocket socket;
+    QByteArray received;
+    bool closed = false;
+    explicit RawClient(quint16 port)
+    {
+        QObject::connect(&socket, &QIODevice::readyRead, [this] { received += socket.readAll(); });
+        QObject::connect(&socket, &QAbstractSocket::disconnected, [this] { closed = true; });
+        socket.connectToHost(QHostAddress::LocalHost, port);
+    }
+    bool waitFor(const QByteArray &needle, int ms = 5000)
+    {
+        return QTest::qWaitFor([&] { return received.contains(needle); }, ms);
+    }
+    bool waitClosed(int ms = 5000) { return QTest::qWaitFor([&] { return closed; }, ms); }
+};
+
+} // namespace
+
+class TstApiHygiene : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void oversizedBodyRejectedBeforeBody();
+    void bodyAtLimitAccepted();
+    void expectContinueAnswered();
+    void oversizedHeadIs431();
+    void chunkedBodyIs411();
+    void idleConnectionClosed();
+    void keepAliveServesSequentialRequests();
+    void hostileRequestLines_data();
+    void hostileRequestLines();
+};
+
+void TstApiHygiene::oversizedBodyRejectedBeforeBody()
+{
+    ApiTestEnv env({}, [](Config &c) { c.http.maxBodyBytes = 1024; });
+    QVERIFY(env.ok());
+    RawClient c(env.port());
+    c.socket.write("POST /api/v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 10000000000\r\n\r\n");
+    QVERIFY(c.waitFor("payload_too_large"));
+    QVERIFY(c.received.startsWith("HTTP/1.1 413 "));
+    QVERIFY(c.received.contains("\"limit\":1024"));
+    QVERIFY(c.waitClosed());
+    QCOMPARE(env.fake().promptCount(), 0);
+}
+
+void TstApiHygiene::bodyAtLimitAccepted()
+{
+    ApiTestEnv env({}, [](Config &c) { c.http.maxBodyBytes = 1024; });
+    QVERIFY(env.ok());
+    QByteArray body = R"({"text": "padded"})";
+    body += QByteArray(1024 - body.size(), ' ');
+    HttpResult r = env.call("POST", QStringLiteral("/update/text"), body);
+    QCOMPARE(r.status, 200);
+    r = env.call("POST", QStringLiteral("/update/text"), body + ' ');
+    QCOMPARE(r.status, 413);
+}
+
+void TstApiHygiene::expectContinueAnswered()
+{
+    ApiTestEnv env;
+    QVERIFY(env.ok());
+    RawClient c(env.port());
+    const QByteArray body = R"({"text": "after continue"})";
+    c.socket.write("POST /update/text HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: "
+                   + QByteArray::number(body.size()) + "\r\n\r\n");
+    QVERIFY(c.waitFor("HTTP/1.1 100 Continue\r\n\r\n", 2000));
+    c.socket.write(body);
+    QVERIFY(c.waitFor("\"status\":\"success\""));
+    QVERIFY(c.received.contains("HTTP/1.1 200"));
+}
+
+void TstApiHygiene::oversizedHeadIs431()
+{
+    ApiTestEnv env;
+    QVERIFY(env.ok());
+    RawClient c(env.port());
+    c.socket.write("GET /api/v1/health HTTP/1.1\r\nX-Big: " + QByteArray(70 * 1024, 'a'));
+    QVERIFY(c.waitFor("headers_too_large"));
+    QVERIFY(c.received.startsWith("HTTP/1.1 431 "));
+    QVERIFY(c.waitClosed());
+}
+
+void TstApiHygiene::chunkedBodyIs411()
+{
+    ApiTestEnv env;
+    QVERIFY(env.ok());
+    RawClient c(env.port());
+    c.socket.write("POST /update/text HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
+    QVERIFY(c.waitFor("length_required"));
+    QVERIFY(c.received.startsWith("HTTP/1.1 411 "));
+    QVERIFY(c.waitClosed());
+}
+
+void TstApiHygiene::idleConnectionClosed()
+{
+    ApiTestEnv env;
+    QVERIFY(env.ok());
+    HttpLimits limits = env.server().limits();
+    limits.idleTimeoutMs = 200;
+    env.server().setLimits(limits);
+    RawClient idle(env.port());
+    RawClient partial(env.port());
+    partial.socket.write("GET /api/v1/hea"); // an unfinished head counts as idle too
+    QVERIFY(idle.waitClosed(3000));
+    QVERIFY(partial.waitClosed(3000));
+    QVERIFY(idle.received.isEmpty());
+}
+
+void TstApiHygiene::keepAliveServesSequentialRequests()
+{
+    ApiTestEnv env;
+    QVERIFY(env.ok());
+    RawClient c(env.port());
+    const QByteArray body = R"({"text": "one"})";
+    c.socket.write("POST /update/text HTTP/1.1\r\nHost: x\r\nContent-Length: " + QByteArray::number(body.size()) + "\r\n\r\n" + body);
+    QVERIFY(c.waitFor("\"text\":\"one\""));
+    c.socket.write("GET /api/v1/health HTTP/1.1\r\nHost: x\r\n\r\n");
+    QVERIFY(c.waitFor("\"status\":\"ok\""));
+    // The guard tracked the first body, so an oversized second request is still caught.
+    c.socket.write("POST /update/text HTTP/1.1\r\nHost: x\r\nContent-Length: 999999999999\r\n\r\n");
+    QVERIFY(c.waitFor("payload_too_large"));
+}
+
+void TstApiHygiene::hostileRequestLines_data()
+{
+    QTest::addColumn<QByteArray>("request");
+    QTest::addColumn<QByteArray>("expect"); // "" = connection closed without an answer is fine
+    QTest::newRow("dotdot") << QByteArray("GET /../../etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n") << QByteArray("\"not_found\"");
+    QTest::newRow("encoded dotdot") << QByteArray("GET /api/v1/jobs/%2e%2e%2f%2e%2e%2fetc HTTP/1.1\r\nHost: x\r\n\r\n") << QByteArray("HTTP/1.1 404 ");
+    QTest::newRow("unknown method") << QByteArray("BREW /api/v1/health HTTP/1.1\r\nHost: x\r\n\r\n") << QByteArray("method_not_allowed");
+    QTest::newRow("bad content-length") << QByteArray("POST /update/text HTTP/1.1\r\nContent-Length: -5\r\n\r\n") << QByteArray("invalid_request");
+    QTest::newRow("garbage") << QByteArray("GARBAGE\r\n\r\n") << QByteArray();
+}
+
+void TstApiHygiene::hostileRequestLines()
+{
+    QFETCH(QByteArray, request);
+    QFETCH(QByteArray, expect);
+    ApiTestEnv env;
+    QVERIFY(env.ok());
+    RawClient c(env.port());
+    c.socket.write(request);
+    if (expect.isEmpty())
+        QVERIFY(c.waitClosed());
+    else
+        QVERIFY2(c.waitFor(expect), c.received.constData());
+    // The server is still fine.
+    QCOMPARE(env.call("GET", QStringLiteral("/api/v1/health")).status, 200);
+}
+
+QTEST_GUILESS_MAIN(TstApiHygiene)
+#include "tst_apihygiene.moc"

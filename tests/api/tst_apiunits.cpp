@@ -1,0 +1,153 @@
+// Socket-free parts of the API: route matching, the error-code -> HTTP status table, the multipart reader,
+// and the OpenAPI document compiled into cr_api against the route table.
+
+#include "core/api/apierrors.h"
+#include "core/api/multipart.h"
+#include "core/api/routetable.h"
+
+#include <QFile>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QSet>
+#include <QtTest>
+
+using namespace cr;
+
+class TstApiUnits : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void matchRoute_data();
+    void matchRoute();
+    void statusTable_data();
+    void statusTable();
+    void errorBodyShape();
+    void multipart_data();
+    void multipart();
+    void openApiMatchesRouteTable();
+};
+
+void TstApiUnits::matchRoute_data()
+{
+    QTest::addColumn<QString>("pattern");
+    QTest::addColumn<QString>("path");
+    QTest::addColumn<bool>("matches");
+    QTest::addColumn<QStringList>("args");
+    QTest::newRow("plain") << "/api/v1/jobs" << "/api/v1/jobs" << true << QStringList();
+    QTest::newRow("arg") << "/api/v1/jobs/{id}" << "/api/v1/jobs/abc" << true << QStringList{"abc"};
+    QTest::newRow("two args") << "/api/v1/jobs/{id}/outputs/{index}" << "/api/v1/jobs/a/outputs/3" << true << QStringList{"a", "3"};
+    QTest::newRow("empty arg") << "/api/v1/jobs/{id}" << "/api/v1/jobs/" << false << QStringList();
+    QTest::newRow("longer") << "/api/v1/jobs/{id}" << "/api/v1/jobs/a/b" << false << QStringList();
+    QTest::newRow("prefix") << "/api/v1/jobs" << "/api/v1/jobsx" << false << QStringList();
+    QTest::newRow("case") << "/health" << "/HEALTH" << false << QStringList();
+}
+
+void TstApiUnits::matchRoute()
+{
+    QFETCH(QString, pattern);
+    QFETCH(QString, path);
+    QFETCH(bool, matches);
+    QFETCH(QStringList, args);
+    QStringList got;
+    QCOMPARE(cr::matchRoute(pattern, path, &got), matches);
+    if (matches)
+        QCOMPARE(got, args);
+}
+
+void TstApiUnits::statusTable_data()
+{
+    QTest::addColumn<QString>("code");
+    QTest::addColumn<int>("status");
+    const QList<QPair<const char *, int>> rows = {
+        {ErrorCode::InvalidJson, 400}, {ErrorCode::MissingField, 400}, {ErrorCode::InvalidRequest, 400},
+        {ErrorCode::TypeMismatch, 400}, {ErrorCode::UnknownInput, 400}, {ErrorCode::LinkedInput, 400},
+        {ErrorCode::Unauthorized, 401}, {ErrorCode::NotFound, 404}, {ErrorCode::UnknownWorkflow, 404},
+        {ErrorCode::UnknownNode, 404}, {ErrorCode::JobNotFound, 404}, {ErrorCode::OutputNotFound, 404},
+        {ErrorCode::MethodNotAllowed, 405}, {ErrorCode::JobConflict, 409}, {ErrorCode::PayloadTooLarge, 413},
+        {ErrorCode::ComfyValidation, 422}, {ErrorCode::ComfyUnreachable, 502}, {ErrorCode::UpstreamUnreachable, 502},
+        {ErrorCode::ComfyTimeout, 504}, {ErrorCode::WaitTimeout, 504}, {ErrorCode::NotReady, 503},
+        {ErrorCode::Internal, 500}, {"something_new", 500}};
+    for (const auto &[code, status] : rows)
+        QTest::newRow(code) << QString::fromLatin1(code) << status;
+}
+
+void TstApiUnits::statusTable()
+{
+    QFETCH(QString, code);
+    QFETCH(int, status);
+    QCOMPARE(httpStatusFor(code), status);
+}
+
+void TstApiUnits::errorBodyShape()
+{
+    const Error e = Error::make(ErrorCode::ComfyValidation, QStringLiteral("bad"), {{QStringLiteral("node_errors"), QJsonObject{{QStringLiteral("4"), 1}}}});
+    const QJsonObject o = QJsonDocument::fromJson(errorBody(e)).object().value(QStringLiteral("error")).toObject();
+    QCOMPARE(o.value(QStringLiteral("code")).toString(), QStringLiteral("comfy_validation"));
+    QCOMPARE(o.value(QStringLiteral("message")).toString(), QStringLiteral("bad"));
+    QCOMPARE(o.value(QStringLiteral("details")).toObject().value(QStringLiteral("node_errors")).toObject().value(QStringLiteral("4")).toInt(), 1);
+    const QByteArray raw = rawErrorResponse(413, e);
+    QVERIFY(raw.startsWith("HTTP/1.1 413 Payload Too Large\r\n"));
+    QVERIFY(raw.contains("Content-Length: " + QByteArray::number(errorBody(e).size()) + "\r\n"));
+}
+
+void TstApiUnits::multipart_data()
+{
+    QTest::addColumn<QByteArray>("contentType");
+    QTest::addColumn<QByteArray>("body");
+    QTest::addColumn<int>("parts"); // -1 = error
+    const QByteArray ok = "--b\r\nContent-Disposition: form-data; name=\"image\"; filename=\"a.png\"\r\nContent-Type: image/png\r\n\r\n\x89PNG\r\n--b\r\n"
+                          "Content-Disposition: form-data; name=\"subfolder\"\r\n\r\nsub\r\n--b--\r\n";
+    QTest::newRow("two parts") << QByteArray("multipart/form-data; boundary=b") << ok << 2;
+    QTest::newRow("quoted boundary") << QByteArray("multipart/form-data; boundary=\"b\"") << ok << 2;
+    QTest::newRow("not multipart") << QByteArray("application/json") << ok << -1;
+    QTest::newRow("no boundary") << QByteArray("multipart/form-data") << ok << -1;
+    QTest::newRow("unterminated") << QByteArray("multipart/form-data; boundary=b") << QByteArray("--b\r\nContent-Disposition: form-data; name=\"x\"\r\n\r\nabc") << -1;
+    QTest::newRow("no header end") << QByteArray("multipart/form-data; boundary=b") << QByteArray("--b\r\nContent-Disposition: x") << -1;
+    QTest::newRow("empty") << QByteArray("multipart/form-data; boundary=b") << QByteArray() << -1;
+    QByteArray many;
+    for (int i = 0; i < 20; ++i)
+        many += "--b\r\nContent-Disposition: form-data; name=\"f\"\r\n\r\nx\r\n";
+    many += "--b--\r\n";
+    QTest::newRow("too many parts") << QByteArray("multipart/form-data; boundary=b") << many << -1;
+}
+
+void TstApiUnits::multipart()
+{
+    QFETCH(QByteArray, contentType);
+    QFETCH(QByteArray, body);
+    QFETCH(int, parts);
+    const auto r = parseMultipart(contentType, body);
+    QCOMPARE(r.ok(), parts >= 0);
+    if (parts < 0) {
+        QCOMPARE(r.error().code, QStringLiteral("invalid_request"));
+        return;
+    }
+    QCOMPARE(r->size(), parts);
+    QCOMPARE(r->at(0).name, QStringLiteral("image"));
+    QCOMPARE(r->at(0).fileName, QStringLiteral("a.png"));
+    QCOMPARE(r->at(0).contentType, QByteArray("image/png"));
+    QCOMPARE(r->at(0).data, QByteArray("\x89PNG"));
+    QCOMPARE(r->at(1).data, QByteArray("sub"));
+}
+
+void TstApiUnits::openApiMatchesRouteTable()
+{
+    QFile f(QStringLiteral(":/comfyrunner/api/openapi.json"));
+    QVERIFY(f.open(QIODevice::ReadOnly));
+    QJsonParseError pe{};
+    const QJsonDocument doc = QJsonDocument::fromJson(f.readAll(), &pe);
+    QCOMPARE(pe.error, QJsonParseError::NoError);
+    QSet<QString> documented, routed;
+    const QJsonObject paths = doc.object().value(QStringLiteral("paths")).toObject();
+    for (auto it = paths.begin(); it != paths.end(); ++it)
+        for (const QString &m : it.value().toObject().keys())
+            documented.insert(m.toUpper() + QLatin1Char(' ') + it.key());
+    for (const RouteSpec &s : routeTable())
+        routed.insert(QLatin1String(s.method) + QLatin1Char(' ') + QLatin1String(s.path));
+    QCOMPARE(documented, routed);
+    QCOMPARE(routed.size(), routeTable().size()); // no duplicate rows
+}
+
+QTEST_GUILESS_MAIN(TstApiUnits)
+#include "tst_apiunits.moc"

@@ -1,0 +1,571 @@
+// FakeComfy's HTTP routes (server.py of ComfyUI 0.8), answered with the captured shapes.
+#include "tests/support/fakecomfy.h"
+
+#include "tests/support/fakehttpserver.h"
+#include "tests/support/fakeimages.h"
+
+#include <QDateTime>
+#include <QImage>
+#include <QJsonDocument>
+#include <QUrlQuery>
+#include <QUuid>
+
+namespace cr::testing {
+
+namespace {
+
+const QByteArray kServerError = "500 Internal Server Error\n\nServer got itself in trouble";
+
+FakeHttpResponse serverError()
+{
+    FakeHttpResponse r = FakeHttpResponse::text(kServerError, 500);
+    r.closeConnection = true;
+    return r;
+}
+
+FakeHttpResponse notFound()
+{
+    return FakeHttpResponse::text("404: Not Found", 404);
+}
+
+FakeHttpResponse json(const OrderedJson &value, int status = 200)
+{
+    return FakeHttpResponse::json(value.dump(), status);
+}
+
+OrderedJson serverFeatures()
+{
+    return OrderedJson::object(
+        {{QStringLiteral("supports_preview_metadata"), true},
+         {QStringLiteral("max_upload_size"), 104857600},
+         {QStringLiteral("extension"),
+          OrderedJson::object({{QStringLiteral("manager"), OrderedJson::object({{QStringLiteral("supports_v4"), true}})}})}});
+}
+
+// Python int() of a query value; nullopt means ValueError (ComfyUI answers 500).
+std::optional<qint64> queryInt(const QString &value)
+{
+    bool ok = false;
+    const qint64 n = value.trimmed().toLongLong(&ok);
+    return ok ? std::optional<qint64>(n) : std::nullopt;
+}
+
+QByteArray mimeType(const QString &filename)
+{
+    const QString ext = filename.section(u'.', -1).toLower();
+    if (ext == u"png") return "image/png";
+    if (ext == u"jpg" || ext == u"jpeg") return "image/jpeg";
+    if (ext == u"webp") return "image/webp";
+    if (ext == u"gif") return "image/gif";
+    if (ext == u"json") return "application/json";
+    if (ext == u"txt") return "text/plain";
+    if (ext == u"mp4") return "video/mp4";
+    if (ext == u"wav") return "audio/x-wav";
+    return "application/octet-stream";
+}
+
+struct MultipartPart {
+    QByteArray name;
+    std::optional<QByteArray> filename;
+    QByteArray body;
+};
+
+// multipart/form-data parser for POST /upload/image.
+std::optional<QList<MultipartPart>> parseMultipart(const FakeHttpRequest &request)
+{
+    const QByteArray contentType = request.header("content-type");
+    if (!contentType.toLower().startsWith("multipart/form-data"))
+        return std::nullopt;
+    QByteArray boundary;
+    for (const QByteArray &param : contentType.split(';')) {
+        const QByteArray p = param.trimmed();
+        if (p.toLower().startsWith("boundary="))
+            boundary = p.mid(9);
+    }
+    if (boundary.startsWith('"') && boundary.endsWith('"') && boundary.size() >= 2)
+        boundary = boundary.mid(1, boundary.size() - 2);
+    if (boundary.isEmpty())
+        return std::nullopt;
+    const QByteArray delimiter = "--" + boundary;
+    const QByteArray &body = request.body;
+    QList<MultipartPart> parts;
+    qsizetype pos = body.indexOf(delimiter);
+    while (pos >= 0) {
+        pos += delimiter.size();
+        if (body.mid(pos, 2) == "--")
+            break;
+        if (body.mid(pos, 2) == "\r\n")
+            pos += 2;
+        const qsizetype headerEnd = body.indexOf("\r\n\r\n", pos);
+        if (headerEnd < 0)
+            return std::nullopt;
+        const qsizetype next = body.indexOf("\r\n" + delimiter, headerEnd + 4);
+        if (next < 0)
+            return std::nullopt;
+        MultipartPart part;
+        for (const QByteArray &line : body.mid(pos, headerEnd - pos).split('\n')) {
+            const QByteArray l = line.trimmed();
+            if (!l.toLower().startsWith("content-disposition:"))
+                continue;
+            for (const QByteArray &field : l.mid(20).split(';')) {
+                const QByteArray f = field.trimmed();
+                auto unquote = [](QByteArray v) {
+                    return v.startsWith('"') && v.endsWith('"') && v.size() >= 2 ? v.mid(1, v.size() - 2) : v;
+                };
+                if (f.startsWith("name="))
+                    part.name = unquote(f.mid(5));
+                else if (f.startsWith("filename="))
+                    part.filename = unquote(f.mid(9));
+            }
+        }
+        part.body = body.mid(headerEnd + 4, next - headerEnd - 4);
+        parts.append(part);
+        pos = next + 2;
+        pos = body.indexOf(delimiter, pos);
+    }
+    return parts;
+}
+
+bool isLoopbackHost(const QString &host)
+{
+    if (host == u"localhost")
+        return true;
+    const QHostAddress address(host);
+    return !address.isNull() && address.isLoopback();
+}
+
+// "host:port" -> (host, port or -1); handles [v6]:port.
+std::pair<QString, int> splitHostPort(const QString &hostPort)
+{
+    if (hostPort.startsWith(u'[')) {
+        const qsizetype close = hostPort.indexOf(u']');
+        const QString host = hostPort.mid(1, close - 1);
+        const QString rest = hostPort.mid(close + 1);
+        return {host, rest.startsWith(u':') ? rest.mid(1).toInt() : -1};
+    }
+    const qsizetype colon = hostPort.lastIndexOf(u':');
+    if (colon < 0)
+        return {hostPort, -1};
+    return {hostPort.left(colon), hostPort.mid(colon + 1).toInt()};
+}
+
+} // namespace
+
+std::optional<FakeHttpResponse> FakeComfy::checkOrigin(const FakeHttpRequest &request) const
+{
+    // server.py: create_origin_only_middleware
+    if (!request.hasHeader("host") || !request.hasHeader("origin"))
+        return std::nullopt;
+    const auto [host, hostPort] = splitHostPort(QString::fromLatin1(request.header("host")).toLower());
+    if (!isLoopbackHost(host))
+        return std::nullopt;
+    const QUrl origin(QString::fromLatin1(request.header("origin")).toLower());
+    const QString originHost = origin.host();
+    const int originPort = origin.port(-1);
+    const bool portsMatch = hostPort < 0 || originPort < 0 || hostPort == originPort;
+    if (originHost == host && portsMatch)
+        return std::nullopt;
+    return FakeHttpResponse::empty(403);
+}
+
+FakeHttpResponse FakeComfy::handle(const FakeHttpRequest &request)
+{
+    if (std::optional<FakeHttpResponse> refusal = checkOrigin(request))
+        return *refusal;
+    QString path = request.path;
+    if (path.startsWith(QLatin1String("/api/")))
+        path = path.mid(4);
+    const QByteArray method = request.method == "HEAD" ? QByteArray("GET") : request.method;
+    if (method == "OPTIONS")
+        return FakeHttpResponse::empty(200);
+    const bool get = method == "GET", post = method == "POST";
+    auto wrongMethod = [] { return FakeHttpResponse::text("405: Method Not Allowed", 405); };
+
+    if (path == u"/prompt") {
+        if (post)
+            return postPrompt(request);
+        if (get)
+            return json(OrderedJson::object({{QStringLiteral("exec_info"), queueInfo().value(u"exec_info")}}));
+        return wrongMethod();
+    }
+    if (path == u"/queue")
+        return get ? getQueue() : post ? postQueue(request) : wrongMethod();
+    if (path == u"/interrupt")
+        return post ? postInterrupt(request) : wrongMethod();
+    if (path == u"/free") {
+        if (!post)
+            return wrongMethod();
+        const std::optional<OrderedJson> body = OrderedJson::parse(request.body);
+        if (!body)
+            return serverError();
+        if (pyTruthyFlag(body->value(u"free_memory")))
+            m_cache.clear(); // the next run is uncached
+        return FakeHttpResponse::empty(200);
+    }
+    if (path == u"/history" || path.startsWith(QLatin1String("/history/")))
+        return get ? getHistory(request) : (post && path == u"/history") ? postHistory(request) : wrongMethod();
+    if (path == u"/view")
+        return get ? getView(request) : wrongMethod();
+    if (path == u"/upload/image" || path == u"/upload/mask")
+        return post ? postUpload(request) : wrongMethod();
+    if (!get)
+        return path == u"/ws" ? wrongMethod() : notFound();
+    if (path == u"/system_stats")
+        return getSystemStats();
+    if (path == u"/features")
+        return json(serverFeatures());
+    if (path == u"/object_info")
+        return json(m_catalog.objectInfo());
+    if (path.startsWith(QLatin1String("/object_info/")))
+        return json(m_catalog.objectInfo(path.mid(13)));
+    if (path == u"/embeddings" || path == u"/extensions")
+        return json(OrderedJson::array());
+    static const QStringList modelFolders{
+        QStringLiteral("checkpoints"), QStringLiteral("configs"), QStringLiteral("loras"), QStringLiteral("vae"),
+        QStringLiteral("text_encoders"), QStringLiteral("diffusion_models"), QStringLiteral("clip_vision"),
+        QStringLiteral("style_models"), QStringLiteral("embeddings"), QStringLiteral("diffusers"), QStringLiteral("vae_approx"),
+        QStringLiteral("controlnet"), QStringLiteral("gligen"), QStringLiteral("upscale_models"),
+        QStringLiteral("latent_upscale_models"), QStringLiteral("custom_nodes"), QStringLiteral("hypernetworks"),
+        QStringLiteral("photomaker"), QStringLiteral("classifiers"), QStringLiteral("model_patches"),
+        QStringLiteral("audio_encoders")};
+    if (path == u"/models")
+        return json(OrderedJson::fromStrings(modelFolders));
+    if (path.startsWith(QLatin1String("/models/"))) {
+        const QString folder = path.mid(8);
+        if (!modelFolders.contains(folder))
+            return notFound();
+        return json(OrderedJson::fromStrings(folder == u"checkpoints" ? m_catalog.checkpoints() : QStringList()));
+    }
+    if (path == u"/ws")
+        return FakeHttpResponse::text("400: Bad Request", 400); // a GET without the Upgrade header
+    if (request.path == u"/") {
+        FakeHttpResponse page;
+        page.contentType = "text/html";
+        page.body = "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>ComfyUI (fake)</title></head>\n"
+                    "<body><p>comfy_runner's fake ComfyUI 0.8: API only, no frontend.</p></body></html>\n";
+        return page;
+    }
+    return notFound();
+}
+
+bool FakeComfy::pyTruthyFlag(const OrderedJson &value)
+{
+    switch (value.type()) {
+    case OrderedJson::Type::Bool: return value.toBool();
+    case OrderedJson::Type::Int:
+    case OrderedJson::Type::Float: return value.toDouble() != 0;
+    case OrderedJson::Type::String: return !value.toString().isEmpty();
+    case OrderedJson::Type::Array:
+    case OrderedJson::Type::Object: return value.size() > 0;
+    default: return false;
+    }
+}
+
+FakeHttpResponse FakeComfy::postPrompt(const FakeHttpRequest &request)
+{
+    const std::optional<OrderedJson> parsed = OrderedJson::parse(request.body);
+    m_promptBodies.append(parsed ? parsed->toQJson().toObject() : QJsonObject());
+    if (!parsed)
+        return serverError(); // JSONDecodeError escapes the handler
+    const OrderedJson &body = *parsed;
+
+    OrderedJson number;
+    if (body.isObject() && body.contains(u"number")) {
+        const OrderedJson given = body.value(u"number");
+        if (!given.isNumber() && !given.isString() && !given.isBool())
+            return serverError();
+        bool ok = true;
+        const double value = given.isString() ? given.toString().trimmed().toDouble(&ok) : given.toDouble();
+        if (!ok)
+            return serverError();
+        number = OrderedJson(value);
+    } else {
+        number = OrderedJson(body.isObject() && pyTruthyFlag(body.value(u"front")) ? -m_number : m_number);
+        ++m_number;
+    }
+    if (!body.isObject() || !body.contains(u"prompt")) {
+        const OrderedJson error = OrderedJson::object({{QStringLiteral("type"), "no_prompt"},
+                                                       {QStringLiteral("message"), "No prompt provided"},
+                                                       {QStringLiteral("details"), "No prompt provided"},
+                                                       {QStringLiteral("extra_info"), OrderedJson::object()}});
+        return json(OrderedJson::object({{QStringLiteral("error"), error}, {QStringLiteral("node_errors"), OrderedJson::object()}}),
+                    400);
+    }
+    OrderedJson prompt = body.value(u"prompt");
+    const QString promptId = body.contains(u"prompt_id") ? body.value(u"prompt_id").pyStr()
+                                                         : QUuid::createUuid().toString(QUuid::WithoutBraces);
+    std::optional<QStringList> partial;
+    if (body.contains(u"partial_execution_targets")) {
+        const OrderedJson targets = body.value(u"partial_execution_targets");
+        if (targets.isArray())
+            partial = targets.toStringList();
+    }
+    const FakeValidation validation = m_catalog.validate(prompt, partial);
+    if (validation.serverError)
+        return serverError();
+    OrderedJson extra = body.value(u"extra_data").isObject() ? body.value(u"extra_data") : OrderedJson::object();
+    if (body.contains(u"client_id"))
+        extra.insert(QStringLiteral("client_id"), body.value(u"client_id"));
+    if (!validation.ok)
+        return json(OrderedJson::object({{QStringLiteral("error"), validation.error},
+                                         {QStringLiteral("node_errors"), validation.nodeErrors}}),
+                    400);
+
+    extra.remove(u"auth_token_comfy_org"); // SENSITIVE_EXTRA_DATA_KEYS never appear in /queue or /history
+    extra.remove(u"api_key_comfy_org");
+    extra.insert(QStringLiteral("create_time"), QDateTime::currentMSecsSinceEpoch());
+    FakeQueueItem item;
+    item.number = number;
+    item.promptId = promptId;
+    item.prompt = prompt;
+    item.extraData = extra;
+    item.outputs = validation.goodOutputs;
+    enqueue(std::move(item));
+    return json(OrderedJson::object({{QStringLiteral("prompt_id"), promptId},
+                                     {QStringLiteral("number"), number},
+                                     {QStringLiteral("node_errors"), validation.nodeErrors}}));
+}
+
+FakeHttpResponse FakeComfy::getQueue() const
+{
+    OrderedJson running = OrderedJson::array();
+    if (m_run)
+        running.append(m_run->item().toJson());
+    OrderedJson pending = OrderedJson::array();
+    for (const FakeQueueItem &item : m_pending)
+        pending.append(item.toJson());
+    return json(OrderedJson::object({{QStringLiteral("queue_running"), running}, {QStringLiteral("queue_pending"), pending}}));
+}
+
+FakeHttpResponse FakeComfy::postQueue(const FakeHttpRequest &request)
+{
+    const std::optional<OrderedJson> body = OrderedJson::parse(request.body);
+    if (!body || !body->isObject())
+        return serverError();
+    if (body->contains(u"clear") && pyTruthyFlag(body->value(u"clear"))) {
+        ++m_clears;
+        m_pending.clear();
+        broadcastStatus();
+    }
+    if (body->contains(u"delete")) {
+        for (const OrderedJson &id : body->value(u"delete").items()) {
+            m_deletes.append(id.pyStr());
+            if (!id.isString())
+                continue;
+            const auto it = std::find_if(m_pending.begin(), m_pending.end(),
+                                         [&id](const FakeQueueItem &item) { return item.promptId == id.toString(); });
+            if (it != m_pending.end()) {
+                m_pending.erase(it);
+                broadcastStatus();
+            }
+        }
+    }
+    return FakeHttpResponse::empty(200);
+}
+
+FakeHttpResponse FakeComfy::postInterrupt(const FakeHttpRequest &request)
+{
+    const std::optional<OrderedJson> body = OrderedJson::parse(request.body);
+    OrderedJson data = body ? *body : OrderedJson::object(); // a missing or invalid body is a global interrupt
+    if (!data.isObject())
+        return serverError();
+    const OrderedJson promptId = data.value(u"prompt_id");
+    bool interrupt = true;
+    QString target;
+    if (pyTruthyFlag(promptId)) {
+        target = promptId.pyStr();
+        interrupt = m_run && promptId.isString() && m_run->item().promptId == promptId.toString();
+    }
+    m_interrupts.append(target);
+    emit interruptReceived(target);
+    if (interrupt) {
+        m_interruptFlag = true; // reset when the next prompt starts
+        if (m_run)
+            m_run->wake();
+    }
+    return FakeHttpResponse::empty(200);
+}
+
+FakeHttpResponse FakeComfy::getHistory(const FakeHttpRequest &request) const
+{
+    if (request.path.endsWith(QLatin1String("/history"))) {
+        std::optional<qint64> maxItems;
+        qint64 offset = -1;
+        if (request.query.hasQueryItem(QStringLiteral("max_items"))) {
+            maxItems = queryInt(request.query.queryItemValue(QStringLiteral("max_items")));
+            if (!maxItems)
+                return serverError();
+        }
+        if (request.query.hasQueryItem(QStringLiteral("offset"))) {
+            const std::optional<qint64> given = queryInt(request.query.queryItemValue(QStringLiteral("offset")));
+            if (!given)
+                return serverError();
+            offset = *given;
+        }
+        if (offset < 0 && maxItems)
+            offset = m_historyOrder.size() - *maxItems;
+        OrderedJson out = OrderedJson::object();
+        for (qsizetype i = 0; i < m_historyOrder.size(); ++i) {
+            if (i < offset)
+                continue;
+            out.insert(m_historyOrder.at(i), m_history.value(m_historyOrder.at(i)));
+            if (maxItems && out.size() >= *maxItems)
+                break;
+        }
+        return json(out);
+    }
+    const QString id = request.path.section(u'/', -1);
+    if (!m_history.contains(id))
+        return json(OrderedJson::object());
+    return json(OrderedJson::object({{id, m_history.value(id)}}));
+}
+
+FakeHttpResponse FakeComfy::postHistory(const FakeHttpRequest &request)
+{
+    const std::optional<OrderedJson> body = OrderedJson::parse(request.body);
+    if (!body || !body->isObject())
+        return serverError();
+    if (body->contains(u"clear") && pyTruthyFlag(body->value(u"clear"))) {
+        m_history.clear();
+        m_historyOrder.clear();
+    }
+    for (const OrderedJson &id : body->value(u"delete").items()) {
+        if (id.isString() && m_history.remove(id.toString()))
+            m_historyOrder.removeOne(id.toString());
+    }
+    return FakeHttpResponse::empty(200);
+}
+
+FakeHttpResponse FakeComfy::getView(const FakeHttpRequest &request) const
+{
+    const QUrlQuery &query = request.query;
+    if (!query.hasQueryItem(QStringLiteral("filename")))
+        return FakeHttpResponse::empty(404);
+    QString filename = query.queryItemValue(QStringLiteral("filename"), QUrl::FullyDecoded);
+    QString type;
+    for (const QString &t : {QStringLiteral("output"), QStringLiteral("input"), QStringLiteral("temp")}) {
+        const QString suffix = QStringLiteral(" [%1]").arg(t);
+        if (filename.endsWith(suffix)) {
+            filename.chop(suffix.size());
+            type = t;
+        }
+    }
+    if (filename.isEmpty() || filename.startsWith(u'/') || filename.contains(QLatin1String("..")))
+        return FakeHttpResponse::empty(400);
+    if (type.isEmpty())
+        type = query.hasQueryItem(QStringLiteral("type")) ? query.queryItemValue(QStringLiteral("type"), QUrl::FullyDecoded)
+                                                          : QStringLiteral("output");
+    if (!FakeFileStore::isValidType(type))
+        return FakeHttpResponse::empty(400);
+    const std::optional<QString> subfolder =
+        FakeFileStore::normalisedSubfolder(query.queryItemValue(QStringLiteral("subfolder"), QUrl::FullyDecoded));
+    if (!subfolder)
+        return FakeHttpResponse::empty(403);
+    filename = filename.section(u'/', -1);
+    const std::optional<QByteArray> bytes = m_files.read(type, *subfolder, filename);
+    if (!bytes)
+        return FakeHttpResponse::empty(404);
+
+    FakeHttpResponse response;
+    response.headers.append({"Content-Disposition", "filename=\"" + filename.toUtf8() + '"'});
+    const QString channel = query.queryItemValue(QStringLiteral("channel"));
+    if (query.hasQueryItem(QStringLiteral("preview"))) {
+        const QStringList info = query.queryItemValue(QStringLiteral("preview")).split(u';');
+        QString format = info.first();
+        if ((format != u"webp" && format != u"jpeg") || channel.contains(u'a'))
+            format = QStringLiteral("webp");
+        bool digits = false;
+        const int quality = info.last().toInt(&digits);
+        const QImage image = QImage::fromData(*bytes);
+        if (format == u"webp" && fakeimages::webpSupported()) {
+            response.contentType = "image/webp";
+            response.body = fakeimages::webp(image, digits ? quality : 90);
+        } else { // no WebP writer in this Qt: JPEG instead
+            response.contentType = "image/jpeg";
+            response.body = fakeimages::jpeg(image, digits ? quality : 90);
+        }
+        return response;
+    }
+    if (channel == u"rgb" || channel == u"a") {
+        QImage image = QImage::fromData(*bytes).convertToFormat(QImage::Format_ARGB32);
+        if (channel == u"rgb") {
+            image = image.convertToFormat(QImage::Format_RGB32);
+        } else {
+            for (int y = 0; y < image.height(); ++y) {
+                auto *line = reinterpret_cast<QRgb *>(image.scanLine(y));
+                for (int x = 0; x < image.width(); ++x)
+                    line[x] = qRgba(0, 0, 0, qAlpha(line[x]));
+            }
+        }
+        response.contentType = "image/png";
+        response.body = fakeimages::png(image);
+        return response;
+    }
+    response.contentType = mimeType(filename);
+    response.body = *bytes;
+    return response;
+}
+
+FakeHttpResponse FakeComfy::postUpload(const FakeHttpRequest &request)
+{
+    const std::optional<QList<MultipartPart>> parts = parseMultipart(request);
+    if (!parts)
+        return FakeHttpResponse::empty(400);
+    const MultipartPart *image = nullptr;
+    QString type = QStringLiteral("input"), subfolder;
+    bool overwrite = false, hasOriginalRef = false;
+    for (const MultipartPart &part : *parts) {
+        if (part.name == "image" && !image)
+            image = &part;
+        else if (part.name == "type")
+            type = QString::fromUtf8(part.body);
+        else if (part.name == "subfolder")
+            subfolder = QString::fromUtf8(part.body);
+        else if (part.name == "overwrite")
+            overwrite = part.body == "true" || part.body == "1";
+        else if (part.name == "original_ref")
+            hasOriginalRef = true;
+    }
+    if (!FakeFileStore::isValidType(type))
+        return serverError();
+    if (!image || !image->filename || image->filename->isEmpty())
+        return FakeHttpResponse::empty(400);
+    if (request.path.endsWith(QLatin1String("/mask")) && !hasOriginalRef)
+        return serverError();
+    const std::optional<QString> name = m_files.upload(type, subfolder, QString::fromUtf8(*image->filename), image->body, overwrite);
+    if (!name)
+        return FakeHttpResponse::empty(400);
+    refreshInputList();
+    return json(OrderedJson::object({{QStringLiteral("name"), *name},
+                                     {QStringLiteral("subfolder"), subfolder},
+                                     {QStringLiteral("type"), type}}));
+}
+
+FakeHttpResponse FakeComfy::getSystemStats() const
+{
+    const OrderedJson argv = OrderedJson::fromStrings({QStringLiteral("main.py"), QStringLiteral("--port"),
+                                                       QString::number(port()), QStringLiteral("--preview-method"),
+                                                       m_options.previews ? QStringLiteral("latent2rgb") : QStringLiteral("none")});
+    const OrderedJson system = OrderedJson::object({{QStringLiteral("os"), "linux"},
+                                                    {QStringLiteral("ram_total"), qint64(34359738368)},
+                                                    {QStringLiteral("ram_free"), qint64(30064771072)},
+                                                    {QStringLiteral("comfyui_version"), "0.8.0"},
+                                                    {QStringLiteral("required_frontend_version"), "1.35.9"},
+                                                    {QStringLiteral("installed_templates_version"), OrderedJson()},
+                                                    {QStringLiteral("required_templates_version"), "0.7.67"},
+                                                    {QStringLiteral("python_version"), "3.12.3 (fake)"},
+                                                    {QStringLiteral("pytorch_version"), "2.11.0+cpu"},
+                                                    {QStringLiteral("embedded_python"), false},
+                                                    {QStringLiteral("argv"), argv}});
+    const OrderedJson device = OrderedJson::object({{QStringLiteral("name"), "cpu"},
+                                                    {QStringLiteral("type"), "cpu"},
+                                                    {QStringLiteral("index"), OrderedJson()},
+                                                    {QStringLiteral("vram_total"), qint64(34359738368)},
+                                                    {QStringLiteral("vram_free"), qint64(30064771072)},
+                                                    {QStringLiteral("torch_vram_total"), qint64(34359738368)},
+                                                    {QStringLiteral("torch_vram_free"), qint64(30064771072)}});
+    return json(OrderedJson::object({{QStringLiteral("system"), system},
+                                     {QStringLiteral("devices"), OrderedJson::array({device})}}));
+}
+
+} // namespace cr::testing

@@ -1,0 +1,57 @@
+#pragma once
+// The node classes the fake ComfyUI knows (a trimmed copy of the captured /object_info, as a Qt resource)
+// and ComfyUI 0.8's prompt validation over them (execution.py: validate_prompt / validate_inputs): same
+// error types, messages, details, extra_info, dependent_outputs and the in-place value coercion.
+
+#include "tests/support/orderedjson.h"
+
+#include <QStringList>
+
+#include <functional>
+#include <optional>
+
+namespace cr::testing {
+
+struct FakeValidation {
+    bool ok = false;
+    bool serverError = false; // ComfyUI would raise outside its handlers: answer 500
+    OrderedJson error;        // {type, message, details, extra_info} when !ok
+    OrderedJson nodeErrors = OrderedJson::object();
+    QStringList goodOutputs;  // outputs_to_execute, in prompt order
+};
+
+class FakeNodeCatalog
+{
+public:
+    FakeNodeCatalog();
+
+    // Combo lists that depend on the server's files.
+    void setCheckpoints(const QStringList &names) { m_checkpoints = names; }
+    QStringList checkpoints() const { return m_checkpoints; }
+    void setInputImages(const QStringList &names) { m_inputImages = names; }
+    // LoadImage's custom validation (folder_paths.exists_annotated_filepath).
+    void setImageExists(std::function<bool(const QString &)> exists) { m_imageExists = std::move(exists); }
+    bool imageExistsCheck(const QString &annotatedName) const;
+
+    bool hasClass(const QString &classType) const { return m_info.contains(classType); }
+    bool isOutputNode(const QString &classType) const;
+    QStringList returnTypes(const QString &classType) const;
+    QStringList classes() const { return m_info.keys(); }
+
+    OrderedJson objectInfo() const;                          // every class
+    OrderedJson objectInfo(const QString &classType) const;  // {Class: info}, or {} when unknown
+
+    // Validates `prompt` (an API-format graph) and coerces literal inputs in place, like ComfyUI.
+    // partialTargets: partial_execution_targets when given.
+    FakeValidation validate(OrderedJson &prompt, const std::optional<QStringList> &partialTargets) const;
+
+private:
+    OrderedJson classInfo(const QString &classType) const; // with the dynamic combo lists filled in
+
+    OrderedJson m_info;
+    QStringList m_checkpoints;
+    QStringList m_inputImages;
+    std::function<bool(const QString &)> m_imageExists;
+};
+
+} // namespace cr::testing
