@@ -28,6 +28,7 @@ struct EventHubLimits {
     static EventHubLimits from(const RelaySettings &settings);
 };
 
+// Numbers, keeps and fans out every relayed event; the transports subscribe to `published`.
 class EventHub final : public QObject
 {
     Q_OBJECT

@@ -119,7 +119,9 @@ void RelayClient::queue(Pending item)
     }
     m_stats.queuedBytes += item.bytes;
     m_queue.push_back(std::move(item));
-    const qint64 backlog = m_socket->bytesToWrite() + m_stats.queuedBytes;
+    // The one preview written while under the soft limit does not count: a single large image (a full-size
+    // PNG from SaveImageWebsocket) must not get a healthy client closed.
+    const qint64 backlog = std::max<qint64>(0, m_socket->bytesToWrite() - m_previewInFlight) + m_stats.queuedBytes;
     m_stats.peakBacklogBytes = std::max(m_stats.peakBacklogBytes, backlog);
     if (backlog > m_limits.hardLimitBytes) {
         qCWarning(lcRelayClient).nospace() << "client " << m_id << " (" << m_stats.peer << ") is " << backlog
@@ -149,6 +151,7 @@ void RelayClient::writePreview(const RelayEventPtr &event)
     const QByteArray &frame =
         m_subscription.previews == PreviewMode::Type4 ? event->type4Frame() : event->type1Frame();
     m_socket->sendBinaryMessage(frame);
+    m_previewInFlight = frame.size();
     ++m_stats.previewsSent;
     m_stats.bytesSent += quint64(frame.size());
     m_stats.peakBacklogBytes = std::max(m_stats.peakBacklogBytes, m_socket->bytesToWrite());
@@ -158,6 +161,8 @@ void RelayClient::pump()
 {
     if (isClosing())
         return;
+    if (canWrite())
+        m_previewInFlight = 0; // what is left of it is under the soft limit
     while (!m_queue.empty() && canWrite()) {
         const Pending item = std::move(m_queue.front());
         m_queue.pop_front();

@@ -19,9 +19,11 @@ class QWebSocket;
 
 namespace cr {
 
+// Per-client byte budget (from RelaySettings) and the close grace period.
 struct RelayClientLimits {
     qint64 softLimitBytes = 1024 * 1024;       // above it previews are held back / dropped, JSON queued
-    qint64 hardLimitBytes = 16 * 1024 * 1024;  // socket backlog + queued JSON above it: close 4008
+    qint64 hardLimitBytes = 16 * 1024 * 1024;  // socket backlog + queued JSON above it: close 4008 (the one
+                                               // preview in flight is not counted)
     int closeGraceMs = 5000;                   // after sending a close frame, abort if still connected
 };
 
@@ -45,6 +47,7 @@ struct RelayClientStats {
     QJsonObject toJson() const;
 };
 
+// One accepted connection: filtering, preview rate limit, ordered JSON queue and the held-back preview.
 class RelayClient final : public QObject
 {
     Q_OBJECT
@@ -107,6 +110,7 @@ private:
     qint64 m_connectSeq = 0;
     std::deque<Pending> m_queue;
     RelayEventPtr m_heldPreview;
+    qint64 m_previewInFlight = 0; // size of the last preview written, until the socket drains below soft
     QElapsedTimer m_lastPreview; // invalid until the first accepted preview
     QElapsedTimer m_lastActivity;
     QElapsedTimer m_errorWindow;

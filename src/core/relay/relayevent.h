@@ -15,6 +15,7 @@
 
 namespace cr {
 
+// One published item, immutable once built; wire forms are cached on first use.
 class RelayEvent final
 {
 public:

@@ -30,6 +30,7 @@ struct RelayServerOptions {
     int maxErrorsPerMinute = 20;   // more invalid client messages in a minute: close 4010
 };
 
+// The relay's WebSocket listener: auth, subscriptions, replay, delivery to every client, pings.
 class RelayServer final : public QObject
 {
     Q_OBJECT

@@ -1,0 +1,265 @@
+// Slow and dead clients, with a hand-made client that stops reading: it loses previews only (the newest one
+// is kept), is closed with 4008 past the hard limit and resumes with since= without a gap, while a healthy
+// client in the same relay receives everything; a client that never answers pings is closed with 4009.
+
+#include "core/relay/eventhub.h"
+#include "core/relay/relayserver.h"
+#include "protocol/relaymessages.h"
+#include "relaytestclients.h"
+
+#include <QJsonObject>
+#include <QSignalSpy>
+#include <QTest>
+#include <QtEndian>
+
+#include <memory>
+
+using namespace cr;
+using namespace cr::protocol;
+using namespace cr::testing;
+using namespace Qt::StringLiterals;
+
+namespace {
+
+constexpr qint64 kSoft = 64 * 1024;
+constexpr int kEventPad = 8000; // each JSON event is a little over 8 KB
+
+RelaySettings settings(qint64 hardLimit)
+{
+    RelaySettings s;
+    s.host = u"127.0.0.1"_s;
+    s.port = 0;
+    s.softLimitBytes = kSoft;
+    s.hardLimitBytes = hardLimit;
+    s.replayEvents = 100'000;
+    return s;
+}
+
+std::optional<RelayClientStats> statsOf(const RelayServer &server, quint64 id)
+{
+    for (const RelayClientStats &s : server.clientStats())
+        if (s.id == id)
+            return s;
+    return std::nullopt;
+}
+
+QList<qint64> envelopeSeqs(const QList<WsMessage> &messages, int *binaries = nullptr)
+{
+    QList<qint64> out;
+    for (const WsMessage &m : messages) {
+        if (m.binary) {
+            if (binaries)
+                ++*binaries;
+            continue;
+        }
+        out.append(parseRelayEnvelope(m.data).value_or(RelayEnvelope{}).seq);
+    }
+    return out;
+}
+
+QList<qint64> range(qint64 from, qint64 to)
+{
+    QList<qint64> out;
+    for (qint64 i = from; i <= to; ++i)
+        out.append(i);
+    return out;
+}
+
+} // namespace
+
+// Backpressure and liveness with one stalled client next to a healthy one.
+class TstRelayBackpressure final : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void slowClientLosesOnlyPreviews();
+    void hardLimitClosesSlowClientWhichResumes();
+    void silentClientClosedAfterPingTimeout();
+    void largePreviewDoesNotCloseHealthyClient();
+
+private:
+    // Publishes one padded JSON event and waits until `healthy` has it: the healthy client is never behind.
+    bool publishJson(EventHub &hub, WsProbe &healthy, qsizetype expected);
+};
+
+bool TstRelayBackpressure::publishJson(EventHub &hub, WsProbe &healthy, qsizetype expected)
+{
+    hub.publishServiceEvent(u"job_progress"_s, QJsonObject{{"pad"_L1, QString(kEventPad, u'x')}}, u"J"_s);
+    return healthy.waitForMessages(expected);
+}
+
+void TstRelayBackpressure::slowClientLosesOnlyPreviews()
+{
+    EventHub hub;
+    RelayServer server(&hub, settings(256ll * 1024 * 1024), {});
+    QVERIFY(server.listen());
+    QSignalSpy connected(&server, &RelayServer::clientConnected);
+    RawWsClient slow;
+    QVERIFY(slow.connectStalled(server.port(), "/?envelope=1"));
+    QTRY_COMPARE(connected.count(), 1);
+    const quint64 slowId = connected.at(0).at(0).toULongLong();
+    WsProbe healthy;
+    healthy.open(QUrl(u"ws://127.0.0.1:%1/?envelope=1"_s.arg(server.port())));
+    QVERIFY(healthy.waitConnected());
+    QTRY_COMPARE(connected.count(), 2);
+
+    // Fill the stalled client's socket and kernel buffers until JSON events queue up in the relay.
+    qsizetype published = 0;
+    while (statsOf(server, slowId).value().queuedBytes < 8 * kSoft) {
+        QVERIFY2(published < 20'000, "the stalled client never fell behind");
+        QVERIFY(publishJson(hub, healthy, ++published));
+    }
+
+    // Previews while it is behind: held back, each replaced by the next; the healthy client gets them all.
+    constexpr int kPreviews = 10;
+    QList<QByteArray> type1;
+    for (int i = 0; i < kPreviews; ++i) {
+        PreviewFrame frame;
+        frame.image = "preview-" + QByteArray::number(i) + QByteArray(2000, 'p');
+        type1.append(hub.publishPreview(frame, u"J"_s)->type1Frame());
+        QVERIFY(healthy.waitForMessages(published + i + 1));
+    }
+    const RelayClientStats behind = statsOf(server, slowId).value();
+    QCOMPARE(behind.previewsSent, 0u);
+    QCOMPARE(behind.previewsDropped, quint64(kPreviews - 1));
+    QVERIFY(behind.bytesToWrite > kSoft);
+    const qsizetype jsonBefore = published;
+    for (int i = 0; i < 3; ++i) // JSON published after the previews still comes first
+        QVERIFY(publishJson(hub, healthy, kPreviews + ++published));
+
+    QCOMPARE(healthy.binaries(), type1);
+    QCOMPARE(envelopeSeqs(healthy.messages()), range(1, published));
+
+    // It reads again: every JSON event in order, then only the newest preview.
+    slow.resume();
+    QVERIFY2(slow.waitForMessages(published + 1, 30000), qPrintable(u"got %1 of %2"_s.arg(slow.messages().size()).arg(published + 1)));
+    int binaries = 0;
+    QCOMPARE(envelopeSeqs(slow.messages(), &binaries), range(1, published));
+    QCOMPARE(binaries, 1);
+    QVERIFY(slow.messages().last().binary);
+    QCOMPARE(slow.messages().last().data, type1.last());
+    QVERIFY(jsonBefore > 0);
+    const RelayClientStats after = statsOf(server, slowId).value();
+    QCOMPARE(after.previewsSent, 1u);
+    QCOMPARE(after.previewsDropped, quint64(kPreviews - 1));
+    QCOMPARE(after.queuedMessages, 0);
+    const quint64 healthyId = connected.at(1).at(0).toULongLong();
+    QCOMPARE(statsOf(server, healthyId).value().previewsDropped, 0u);
+    QCOMPARE(statsOf(server, healthyId).value().previewsSent, quint64(kPreviews));
+}
+
+void TstRelayBackpressure::hardLimitClosesSlowClientWhichResumes()
+{
+    constexpr qint64 kHard = 1024 * 1024;
+    EventHub hub(EventHubLimits{100'000, 10, 10});
+    RelayServerOptions options;
+    options.closeGraceMs = 60'000; // keep the connection so the stalled client can still read the close frame
+    RelayServer server(&hub, settings(kHard), {}, options);
+    QVERIFY(server.listen());
+    QSignalSpy connected(&server, &RelayServer::clientConnected);
+    QSignalSpy closed(&server, &RelayServer::clientClosed);
+    RawWsClient slow;
+    QVERIFY(slow.connectStalled(server.port(), "/?envelope=1"));
+    QTRY_COMPARE(connected.count(), 1);
+    const quint64 slowId = connected.at(0).at(0).toULongLong();
+    WsProbe healthy;
+    healthy.open(QUrl(u"ws://127.0.0.1:%1/?envelope=1"_s.arg(server.port())));
+    QVERIFY(healthy.waitConnected());
+    QTRY_COMPARE(server.clientCount(), 2);
+
+    qsizetype published = 0;
+    qint64 peak = 0;
+    while (closed.isEmpty()) {
+        QVERIFY2(published < 20'000, "the stalled client was never closed");
+        if (const auto s = statsOf(server, slowId))
+            peak = std::max(peak, s->peakBacklogBytes);
+        QVERIFY(publishJson(hub, healthy, ++published));
+    }
+    QCOMPARE(closed.count(), 1);
+    QCOMPARE(closed.at(0).at(0).toULongLong(), slowId);
+    QCOMPARE(closed.at(0).at(1).value<quint16>(), quint16(RelayCloseCode::TooSlow));
+    QVERIFY2(peak <= kHard + 2 * kEventPad, qPrintable(QString::number(peak))); // memory stays bounded
+    for (int i = 0; i < 5; ++i) // the others keep going
+        QVERIFY(publishJson(hub, healthy, ++published));
+    QCOMPARE(envelopeSeqs(healthy.messages()), range(1, published));
+    QCOMPARE(server.statsJson().value("closed"_L1).toObject().value("too_slow"_L1).toInt(), 1);
+
+    // The stalled client reads what was already on its socket, then the close frame with 4008.
+    slow.resume();
+    QVERIFY(slow.waitClosed(30'000));
+    QCOMPARE(slow.closeCode().value_or(0), quint16(RelayCloseCode::TooSlow));
+    const QList<qint64> got = envelopeSeqs(slow.messages());
+    QVERIFY(!got.isEmpty());
+    QCOMPARE(got, range(1, got.last()));
+    QVERIFY(got.last() < published);
+
+    // It resumes with since= and gets exactly the rest.
+    WsProbe resumed;
+    resumed.open(QUrl(u"ws://127.0.0.1:%1/?envelope=1&since=%2"_s.arg(server.port()).arg(got.last())));
+    QVERIFY(resumed.waitConnected());
+    QVERIFY(resumed.waitForMessages(published - got.last()));
+    QVERIFY(resumed.roundTrip());
+    QCOMPARE(envelopeSeqs(resumed.messages()), range(got.last() + 1, published));
+}
+
+void TstRelayBackpressure::silentClientClosedAfterPingTimeout()
+{
+    EventHub hub;
+    RelayServerOptions options;
+    options.pingIntervalMs = 50;
+    options.pongTimeoutMs = 250;
+    RelayServer server(&hub, settings(16 * 1024 * 1024), {}, options);
+    QVERIFY(server.listen());
+    QSignalSpy connected(&server, &RelayServer::clientConnected);
+    QSignalSpy closed(&server, &RelayServer::clientClosed);
+
+    WsProbe healthy; // connected first: if pongs did not count, it would be closed first
+    healthy.open(QUrl(u"ws://127.0.0.1:%1/"_s.arg(server.port())));
+    QVERIFY(healthy.waitConnected());
+    QTRY_COMPARE(connected.count(), 1);
+    RawWsClient silent;
+    QVERIFY(silent.connectStalled(server.port(), "/"));
+    QTRY_COMPARE(connected.count(), 2);
+    const quint64 silentId = connected.at(1).at(0).toULongLong();
+
+    QVERIFY(closed.wait(10'000));
+    QCOMPARE(closed.count(), 1);
+    QCOMPARE(closed.at(0).at(0).toULongLong(), silentId);
+    QCOMPARE(closed.at(0).at(1).value<quint16>(), quint16(RelayCloseCode::PingTimeout));
+    QVERIFY(healthy.isConnected());
+    QVERIFY(healthy.roundTrip());
+    silent.resume();
+    QVERIFY(silent.waitClosed());
+    QCOMPARE(silent.closeCode().value_or(0), quint16(RelayCloseCode::PingTimeout));
+    QTRY_COMPARE(server.clientCount(), 1);
+}
+
+void TstRelayBackpressure::largePreviewDoesNotCloseHealthyClient()
+{
+    // A full-size PNG bigger than the hard limit, followed at once by JSON events: the image sits in the
+    // socket buffer, the events queue behind it, and the client is not "too slow".
+    EventHub hub;
+    RelayServer server(&hub, settings(256 * 1024), {});
+    QVERIFY(server.listen());
+    QSignalSpy closed(&server, &RelayServer::clientClosed);
+    WsProbe healthy;
+    healthy.open(QUrl(u"ws://127.0.0.1:%1/?envelope=1"_s.arg(server.port())));
+    QVERIFY(healthy.waitConnected());
+    QTRY_COMPARE(server.clientCount(), 1);
+
+    PreviewFrame png;
+    png.format = ImageFormat::Png;
+    png.image = QByteArray(4 * 1024 * 1024, 'i');
+    const QByteArray frame = hub.publishPreview(png, u"J"_s)->type1Frame();
+    for (int i = 0; i < 3; ++i)
+        hub.publishServiceEvent(u"job_progress"_s, QJsonObject{{"pad"_L1, QString(kEventPad, u'x')}}, u"J"_s);
+    QVERIFY(healthy.waitForMessages(4, 30'000));
+    QVERIFY(healthy.roundTrip());
+    QCOMPARE(closed.count(), 0);
+    QCOMPARE(healthy.binaries(), QList<QByteArray>{frame});
+    QCOMPARE(envelopeSeqs(healthy.messages()), range(1, 3));
+}
+
+QTEST_GUILESS_MAIN(TstRelayBackpressure)
+#include "tst_relaybackpressure.moc"
