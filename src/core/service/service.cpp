@@ -1,7 +1,11 @@
 #include "core/service/service.h"
 
+#include "core/api/apiserver.h"
 #include "core/comfy/comfyclient.h"
 #include "core/jobs/jobmanager.h"
+#include "core/relay/eventhub.h"
+#include "core/relay/relayserver.h"
+#include "core/service/jobeventpublisher.h"
 #include "core/workflows/activedraft.h"
 #include "core/workflows/workflowstore.h"
 
@@ -77,6 +81,10 @@ struct Service::Parts {
     std::unique_ptr<ActiveDraft> draft;
     std::unique_ptr<ComfyClient> comfy;
     std::unique_ptr<JobManager> jobs;
+    std::unique_ptr<EventHub> hub;
+    std::unique_ptr<JobEventPublisher> publisher;
+    std::unique_ptr<RelayServer> relay;
+    std::unique_ptr<ApiServer> api;
     quint16 httpPort = 0;
     quint16 relayPort = 0;
     bool comfyWasUp = true; // so that "unreachable at start" is reported once
@@ -117,16 +125,54 @@ bool Service::start(QString *error)
         if (s == ConnectionState::Connected)
             m_parts->comfyWasUp = true;
     });
-    p.comfy->start();
+    p.hub = std::make_unique<EventHub>(EventHubLimits::from(m_config.relay));
+    p.publisher = std::make_unique<JobEventPublisher>(p.comfy.get(), p.jobs.get(), p.hub.get());
 
+    p.relay = std::make_unique<RelayServer>(p.hub.get(), m_config.relay, m_config.authToken);
+    QString why;
+    if (!p.relay->listen(&why)) {
+        if (error)
+            *error = QStringLiteral("the event relay cannot start: %1").arg(why);
+        return false;
+    }
+    p.relayPort = p.relay->port();
+
+    ApiContext ctx;
+    ctx.jobs = p.jobs.get();
+    ctx.comfy = p.comfy.get();
+    ctx.workflows = p.workflows.get();
+    ctx.draft = p.draft.get();
+    ctx.hub = p.hub.get();
+    ctx.relay = p.relay.get();
+    ctx.config = m_config;
+    p.api = std::make_unique<ApiServer>(ctx);
+    if (!p.api->listen(&why)) {
+        if (error)
+            *error = QStringLiteral("the REST API cannot start: %1").arg(why);
+        return false;
+    }
+    p.httpPort = p.api->port();
+    QUrl httpBase;
+    httpBase.setScheme(QStringLiteral("http"));
+    const bool anyAddress = m_config.http.host == QLatin1String("0.0.0.0") || m_config.http.host == QLatin1String("::");
+    httpBase.setHost(anyAddress ? QStringLiteral("127.0.0.1") : m_config.http.host);
+    httpBase.setPort(p.httpPort);
+    p.publisher->setHttpBase(httpBase);
+
+    p.comfy->start();
+    qCInfo(lcService).noquote() << QStringLiteral("REST API on http://%1:%2, event relay on ws://%3:%4")
+                                       .arg(m_config.http.host).arg(p.httpPort).arg(m_config.relay.host).arg(p.relayPort);
     qCInfo(lcService) << "ready";
     return true;
 }
 
 void Service::stop()
 {
-    if (m_parts->comfy)
-        m_parts->comfy->stop();
+    Parts &p = *m_parts;
+    if (p.relay)
+        p.relay->close();
+    if (p.comfy)
+        p.comfy->stop();
 }
 
 quint16 Service::httpPort() const { return m_parts->httpPort; }

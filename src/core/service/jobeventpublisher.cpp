@@ -1,0 +1,99 @@
+#include "core/service/jobeventpublisher.h"
+
+#include "core/api/apijson.h"
+#include "core/comfy/comfyclient.h"
+#include "core/jobs/jobmanager.h"
+#include "core/relay/eventhub.h"
+
+#include <QJsonArray>
+
+namespace cr {
+
+namespace {
+const QString kJobId = QStringLiteral("job_id");
+}
+
+JobEventPublisher::JobEventPublisher(ComfyClient *comfy, JobManager *jobs, EventHub *hub, QObject *parent)
+    : QObject(parent), m_comfy(comfy), m_jobs(jobs), m_hub(hub)
+{
+    // ComfyUI's own traffic, byte-identical; the job is the prompt when it is one of ours.
+    connect(m_comfy, &ComfyClient::eventReceived, this, [this](const protocol::ComfyEvent &ev) {
+        if (ev.type == protocol::EventType::FeatureFlags)
+            return; // the answer to our own negotiation, not an event
+        // Remember what runs, to name the prompt and node of type-1 previews (which do not say).
+        if (ev.type == protocol::EventType::ExecutionStart) {
+            m_runningPrompt = ev.promptId;
+        } else if (const auto *ex = ev.as<protocol::ExecutingEvent>()) {
+            if (ex->finished && ev.promptId == m_runningPrompt)
+                m_runningPrompt.clear(), m_runningNode.clear();
+            else if (!ex->finished)
+                m_runningNode = ex->node;
+        } else if (const auto *p = ev.as<protocol::ProgressEvent>()) {
+            m_runningPrompt = p->promptId.isEmpty() ? m_runningPrompt : p->promptId;
+            m_runningNode = p->node;
+        }
+        m_hub->publishComfyEvent(ev, m_jobs->find(ev.promptId) ? ev.promptId : QString());
+    });
+    connect(m_comfy, &ComfyClient::previewReceived, this, [this](const protocol::PreviewFrame &f, const QByteArray &raw) {
+        if (f.hadMetadata) {
+            m_hub->publishPreview(f, m_jobs->find(f.meta.promptId) ? f.meta.promptId : QString(), raw);
+            return;
+        }
+        protocol::PreviewFrame named = f;
+        named.meta.promptId = m_runningPrompt;
+        named.meta.nodeId = named.meta.displayNodeId = named.meta.realNodeId = m_runningNode;
+        m_hub->publishPreview(named, m_jobs->find(m_runningPrompt) ? m_runningPrompt : QString(), raw);
+    });
+    connect(m_comfy, &ComfyClient::otherBinaryReceived, this, [this](const QByteArray &raw) { m_hub->publishBinary(raw); });
+
+    connect(m_jobs, &JobManager::jobQueued, this, [this](const Job &job) {
+        m_hub->publishServiceEvent(QStringLiteral("job_queued"),
+                                   {{kJobId, job.id}, {QStringLiteral("prompt_id"), job.id}, {QStringLiteral("workflow"), job.workflow}},
+                                   job.id);
+    });
+    connect(m_jobs, &JobManager::jobStarted, this, [this](const Job &job) {
+        m_hub->publishServiceEvent(QStringLiteral("job_started"), {{kJobId, job.id}, {QStringLiteral("prompt_id"), job.id}}, job.id);
+    });
+    connect(m_jobs, &JobManager::jobProgress, this, [this](const Job &job) {
+        m_hub->publishServiceEvent(QStringLiteral("job_progress"),
+                                   {{kJobId, job.id},
+                                    {QStringLiteral("node"), job.progress.node},
+                                    {QStringLiteral("class_type"), job.progress.nodeClass},
+                                    {QStringLiteral("value"), job.progress.value},
+                                    {QStringLiteral("max"), job.progress.max}},
+                                   job.id);
+    });
+    connect(m_jobs, &JobManager::jobFinished, this, &JobEventPublisher::onJobFinished);
+}
+
+void JobEventPublisher::onJobFinished(const Job &job)
+{
+    const QJsonObject full = jobToJson(job);
+    QString type;
+    switch (job.state) {
+    case JobState::Succeeded: type = QStringLiteral("job_finished"); break;
+    case JobState::Cancelled: type = QStringLiteral("job_cancelled"); break;
+    default: type = QStringLiteral("job_failed"); break;
+    }
+    m_hub->publishServiceEvent(type, full, job.id);
+    if (job.state != JobState::Succeeded || job.outputs.isEmpty())
+        return;
+    // The Python project's event, kept for Node-RED flows written for it.
+    QUrl url = m_httpBase;
+    url.setPath(outputUrl(job.id, 0));
+    QJsonArray images;
+    for (int i = 0; i < job.outputs.size(); ++i) {
+        QUrl u = m_httpBase;
+        u.setPath(outputUrl(job.id, i));
+        images.append(u.toString());
+    }
+    m_hub->publishServiceEvent(QStringLiteral("image_generated"),
+                               {{QStringLiteral("prompt_id"), job.id},
+                                {kJobId, job.id},
+                                {QStringLiteral("image_filename"), job.outputs.first().file.filename},
+                                {QStringLiteral("image_url"), url.toString()},
+                                {QStringLiteral("images"), images}},
+                               job.id);
+}
+
+} // namespace cr

@@ -1,0 +1,190 @@
+// The whole service as main() builds it (Service, the composition root) against the fake ComfyUI: a job run
+// through the REST API is relayed to a legacy relay client (raw ComfyUI JSON, type-1 previews, job events,
+// image_generated), the legacy GET /queue works, and start-up failures are clear.
+
+#include "core/config/configloader.h"
+#include "core/service/service.h"
+#include "protocol/binaryframe.h"
+#include "tests/support/fakecomfy.h"
+
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QNetworkAccessManager>
+#include <QNetworkReply>
+#include <QTcpServer>
+#include <QTemporaryDir>
+#include <QWebSocket>
+#include <QtTest>
+
+using namespace cr;
+
+namespace {
+
+struct HttpResult {
+    int status = 0;
+    QJsonObject json;
+    QByteArray body;
+};
+
+HttpResult request(QNetworkAccessManager &nam, const QByteArray &verb, const QUrl &url, const QJsonObject &body = {})
+{
+    QNetworkRequest req(url);
+    req.setHeader(QNetworkRequest::ContentTypeHeader, QStringLiteral("application/json"));
+    QNetworkReply *reply = nam.sendCustomRequest(req, verb, body.isEmpty() ? QByteArray() : QJsonDocument(body).toJson());
+    QSignalSpy done(reply, &QNetworkReply::finished);
+    done.wait(20000);
+    HttpResult r{reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt(), {}, reply->readAll()};
+    r.json = QJsonDocument::fromJson(r.body).object();
+    reply->deleteLater();
+    return r;
+}
+
+} // namespace
+
+class TstService : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void init();
+    void cleanup();
+    void jobIsRelayedToLegacyClients();
+    void legacyQueueRoute();
+    void portInUseIsAClearStartupError();
+
+private:
+    Config config() const
+    {
+        // The example configuration, as README's run command uses it (named parameters included).
+        Config c = *ConfigLoader::loadFile(QStringLiteral(CR_SOURCE_DIR "/config_example.toml")).config;
+        c.comfy.url = m_fake->httpUrl();
+        c.comfy.pingIntervalMs = 200;
+        c.http.port = 0;
+        c.relay.port = 0;
+        c.paths.dataDir = m_data.path();
+        return c;
+    }
+    QUrl api(const QString &path) const
+    {
+        return QUrl(QStringLiteral("http://127.0.0.1:%1%2").arg(m_service->httpPort()).arg(path));
+    }
+    bool waitReady()
+    {
+        return QTest::qWaitFor([this] { return request(m_nam, "GET", api(QStringLiteral("/api/v1/ready"))).status == 200; }, 10000);
+    }
+
+    QTemporaryDir m_data;
+    std::unique_ptr<testing::FakeComfy> m_fake;
+    std::unique_ptr<Service> m_service;
+    QNetworkAccessManager m_nam;
+};
+
+void TstService::init()
+{
+    m_fake = std::make_unique<testing::FakeComfy>();
+    QVERIFY(m_fake->listen());
+    m_fake->setSteps(3);
+    m_fake->setStepIntervalMs(5);
+    m_fake->setPreviewSize(64);
+    m_service = std::make_unique<Service>(config());
+    QString error;
+    QVERIFY2(m_service->start(&error), qPrintable(error));
+    QVERIFY(m_service->httpPort() != 0);
+    QVERIFY(m_service->relayPort() != 0);
+    QVERIFY(waitReady());
+}
+
+void TstService::cleanup()
+{
+    m_service.reset();
+    m_fake.reset();
+}
+
+void TstService::jobIsRelayedToLegacyClients()
+{
+    // A client of the Python project: connects with no options at all.
+    QWebSocket legacy;
+    QList<QByteArray> texts;
+    QList<QByteArray> binaries;
+    connect(&legacy, &QWebSocket::textMessageReceived, this, [&texts](const QString &t) { texts << t.toUtf8(); });
+    connect(&legacy, &QWebSocket::binaryMessageReceived, this, [&binaries](const QByteArray &b) { binaries << b; });
+    QSignalSpy open(&legacy, &QWebSocket::connected);
+    legacy.open(QUrl(QStringLiteral("ws://127.0.0.1:%1/").arg(m_service->relayPort())));
+    QVERIFY(open.wait(5000));
+
+    const HttpResult r = request(m_nam, "POST", api(QStringLiteral("/api/v1/jobs")),
+                                 {{QStringLiteral("workflow"), QStringLiteral("sd15_txt2img")},
+                                  {QStringLiteral("inputs"), QJsonObject{{QStringLiteral("prompt"), QStringLiteral("a red fox")}}},
+                                  {QStringLiteral("wait"), true}});
+    QVERIFY2(r.status == 200, r.body.constData());
+    const QString jobId = r.json.value(QLatin1String("id")).toString();
+    QCOMPARE(r.json.value(QLatin1String("state")).toString(), QStringLiteral("succeeded"));
+    // The input reached ComfyUI.
+    QCOMPARE(m_fake->lastPromptBody().value(QLatin1String("prompt")).toObject().value(QLatin1String("6")).toObject()
+                 .value(QLatin1String("inputs")).toObject().value(QLatin1String("text")).toString(), QStringLiteral("a red fox"));
+
+    auto has = [&texts](const QString &type, const QString &id) {
+        for (const QByteArray &t : texts) {
+            const QJsonObject o = QJsonDocument::fromJson(t).object();
+            const QJsonObject d = o.value(QLatin1String("data")).toObject();
+            if (o.value(QLatin1String("type")).toString() == type
+                && (d.value(QLatin1String("prompt_id")).toString() == id || d.value(QLatin1String("job_id")).toString() == id))
+                return true;
+        }
+        return false;
+    };
+    QTRY_VERIFY_WITH_TIMEOUT(has(QStringLiteral("image_generated"), jobId), 5000);
+    QVERIFY(has(QStringLiteral("execution_start"), jobId));
+    QVERIFY(has(QStringLiteral("job_queued"), jobId));
+    QVERIFY(has(QStringLiteral("job_started"), jobId));
+    QVERIFY(has(QStringLiteral("job_finished"), jobId));
+    QVERIFY(!has(QStringLiteral("feature_flags"), QString()));
+    // Previews arrive in ComfyUI's type-1 layout although ComfyUI sent type 4.
+    QCOMPARE(binaries.size(), 3);
+    for (const QByteArray &b : binaries) {
+        const auto frame = protocol::parseBinaryFrame(b);
+        QVERIFY(frame && frame->preview);
+        QCOMPARE(frame->type, 1u);
+        QVERIFY(frame->preview->image.startsWith("\xFF\xD8\xFF"));
+    }
+    // image_generated names an output URL served by this service.
+    for (const QByteArray &t : texts) {
+        const QJsonObject o = QJsonDocument::fromJson(t).object();
+        if (o.value(QLatin1String("type")).toString() != QLatin1String("image_generated"))
+            continue;
+        const QUrl url(o.value(QLatin1String("data")).toObject().value(QLatin1String("image_url")).toString());
+        QCOMPARE(url.port(), int(m_service->httpPort()));
+        const HttpResult png = request(m_nam, "GET", url);
+        QCOMPARE(png.status, 200);
+        QVERIFY(png.body.startsWith("\x89PNG"));
+    }
+}
+
+void TstService::legacyQueueRoute()
+{
+    const HttpResult text = request(m_nam, "POST", api(QStringLiteral("/update/text")), {{QStringLiteral("text"), QStringLiteral("a lighthouse")}});
+    QCOMPARE(text.status, 200);
+    const HttpResult r = request(m_nam, "GET", api(QStringLiteral("/queue")));
+    QCOMPARE(r.status, 200);
+    QVERIFY(r.json.value(QLatin1String("image_filename")).toString().endsWith(QLatin1String(".png")));
+    QVERIFY(!r.json.value(QLatin1String("prompt_id")).toString().isEmpty());
+    QCOMPARE(r.json.value(QLatin1String("images")).toArray().size(), 1);
+    QCOMPARE(m_fake->lastPromptBody().value(QLatin1String("prompt")).toObject().value(QLatin1String("6")).toObject()
+                 .value(QLatin1String("inputs")).toObject().value(QLatin1String("text")).toString(), QStringLiteral("a lighthouse"));
+}
+
+void TstService::portInUseIsAClearStartupError()
+{
+    QTcpServer squatter;
+    QVERIFY(squatter.listen(QHostAddress::LocalHost, 0));
+    Config c = config();
+    c.http.port = squatter.serverPort();
+    Service second(c);
+    QString error;
+    QVERIFY(!second.start(&error));
+    QVERIFY2(error.contains(QString::number(squatter.serverPort())), qPrintable(error));
+    QVERIFY2(error.startsWith(QStringLiteral("the REST API cannot start")), qPrintable(error));
+}
+
+QTEST_GUILESS_MAIN(TstService)
+#include "tst_service.moc"
