@@ -75,6 +75,21 @@ void ComfyClient::submit(const QString &promptId, const QJsonObject &graph, Comf
     });
 }
 
+void ComfyClient::adopt(const QString &promptId)
+{
+    if (m_tracked.contains(promptId))
+        return;
+    Tracked t;
+    t.clientId = m_connection->clientId();
+    t.acknowledged = true;
+    t.lastEvent.start();
+    m_tracked.insert(promptId, t);
+    if (!m_watchdog.isActive())
+        m_watchdog.start();
+    if (m_connection->state() == ConnectionState::Connected)
+        reconcile();
+}
+
 void ComfyClient::cancel(const QString &promptId)
 {
     auto it = m_tracked.find(promptId);

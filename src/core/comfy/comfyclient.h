@@ -41,6 +41,9 @@ public:
     // Removes a pending prompt from ComfyUI's queue and interrupts it if it runs (targeted, never global).
     // The outcome arrives through promptFinished (Cancelled, or Interrupted when it was running).
     void cancel(const QString &promptId);
+    // Follows a prompt submitted earlier (by a previous run of the service): it is reconciled through
+    // /queue and /history once connected, then followed like any other.
+    void adopt(const QString &promptId);
     bool isTracked(const QString &promptId) const { return m_tracked.contains(promptId); }
     int trackedCount() const { return m_tracked.size(); }
 

@@ -6,12 +6,41 @@ Q_LOGGING_CATEGORY(lcJobs, "comfyrunner.jobs")
 
 namespace cr {
 
-JobManager::JobManager(ComfyClient *comfy, QObject *parent)
-    : QObject(parent), m_comfy(comfy)
+JobManager::JobManager(ComfyClient *comfy, JobStore *store, QObject *parent)
+    : QObject(parent), m_comfy(comfy), m_store(store)
 {
     qRegisterMetaType<cr::Job>();
     connect(m_comfy, &ComfyClient::eventReceived, this, &JobManager::onEvent);
     connect(m_comfy, &ComfyClient::promptFinished, this, &JobManager::onPromptFinished);
+}
+
+int JobManager::restore()
+{
+    if (!m_store)
+        return 0;
+    int resumed = 0;
+    const QList<Job> jobs = m_store->loadAll();
+    for (const Job &job : jobs) {
+        if (m_jobs.contains(job.id))
+            continue;
+        m_jobs.insert(job.id, job);
+        m_order.append(job.id);
+        if (!job.clientRef.isEmpty())
+            m_byClientRef.insert(job.clientRef, job.id);
+        if (!job.isFinished()) {
+            m_comfy->adopt(job.id);
+            ++resumed;
+        }
+    }
+    qCInfo(lcJobs) << "restored" << jobs.size() << "job(s)," << resumed << "still in flight";
+    prune();
+    return int(jobs.size());
+}
+
+void JobManager::persist(const Job &job)
+{
+    if (m_store)
+        m_store->save(job);
 }
 
 void JobManager::submit(JobRequest request, SubmitCallback done)
@@ -49,6 +78,7 @@ void JobManager::submit(JobRequest request, SubmitCallback done)
             return;
         }
         qCInfo(lcJobs).noquote() << "job" << id << "queued" << (it->workflow.isEmpty() ? QString() : QStringLiteral("(%1)").arg(it->workflow));
+        persist(*it);
         emit jobQueued(*it);
         done(*it, true);
         prune();
@@ -64,6 +94,7 @@ Status JobManager::cancel(const QString &id)
         return Error::make(ErrorCode::JobConflict, QStringLiteral("job %1 has already finished (%2)").arg(id, jobStateName(it->state)),
                            {{QStringLiteral("state"), jobStateName(it->state)}});
     it->cancelRequested = true;
+    persist(*it);
     m_comfy->cancel(id);
     return std::nullopt;
 }
@@ -74,6 +105,7 @@ int JobManager::cancelAll()
     for (auto it = m_jobs.begin(); it != m_jobs.end(); ++it) {
         if (!it->isFinished() && !it->cancelRequested) {
             it->cancelRequested = true;
+            persist(*it);
             m_comfy->cancel(it.key());
             ++n;
         }
@@ -122,6 +154,7 @@ void JobManager::markRunning(Job &job)
         return;
     job.state = JobState::Running;
     job.startedAt = QDateTime::currentDateTimeUtc();
+    persist(job);
     emit jobStarted(job);
 }
 
@@ -157,6 +190,7 @@ void JobManager::onEvent(const protocol::ComfyEvent &event)
         job.progress.nodeClass = job.graph.value(p->node).toObject().value(QLatin1String("class_type")).toString();
         job.progress.value = p->value;
         job.progress.max = p->max;
+        m_lastStep.insert(job.id, job.progress);
         emit jobProgress(job);
         break;
     }
@@ -197,9 +231,12 @@ void JobManager::onPromptFinished(const PromptOutcome &o)
     if (!job.startedAt.isValid() && job.state == JobState::Succeeded)
         job.startedAt = job.createdAt;
     job.finishedAt = QDateTime::currentDateTimeUtc();
-    if (job.state == JobState::Succeeded && job.progress.max > 0)
-        job.progress.value = job.progress.max;
+    // A finished job shows its last stepped node complete (or 1/1 when nothing stepped, e.g. a cached run).
+    const JobProgress last = m_lastStep.take(job.id);
+    if (job.state == JobState::Succeeded)
+        job.progress = last.max > 0 ? JobProgress{last.node, last.nodeClass, last.max, last.max} : JobProgress{{}, {}, 1, 1};
     qCInfo(lcJobs).noquote() << "job" << job.id << jobStateName(job.state) << "with" << job.outputs.size() << "output file(s)";
+    persist(job);
     emit jobFinished(job);
     prune();
 }
@@ -217,6 +254,8 @@ void JobManager::prune()
             continue;
         }
         m_byClientRef.remove(j.clientRef);
+        if (m_store)
+            m_store->remove(id);
         m_jobs.remove(id);
         m_order.removeAt(i);
         --finished;

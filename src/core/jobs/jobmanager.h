@@ -5,6 +5,7 @@
 
 #include "core/comfy/comfyclient.h"
 #include "core/jobs/job.h"
+#include "core/jobs/jobstore.h"
 
 #include <QHash>
 #include <QObject>
@@ -37,7 +38,11 @@ class JobManager final : public QObject
     Q_DISABLE_COPY_MOVE(JobManager)
 
 public:
-    explicit JobManager(ComfyClient *comfy, QObject *parent = nullptr);
+    // `store` (optional, not owned) keeps jobs across restarts.
+    explicit JobManager(ComfyClient *comfy, JobStore *store = nullptr, QObject *parent = nullptr);
+
+    // Loads the stored jobs; unfinished ones are followed again (reconciled with ComfyUI). Returns how many.
+    int restore();
 
     using SubmitCallback = std::function<void(Result<Job>, bool created)>;
     // Creates a job and submits it. The callback gets the job once ComfyUI accepted it (created = true), or
@@ -65,11 +70,14 @@ private:
     void onPromptFinished(const PromptOutcome &outcome);
     void markRunning(Job &job);
     void prune();
+    void persist(const Job &job);
 
     ComfyClient *m_comfy;
+    JobStore *m_store;
     QHash<QString, Job> m_jobs;
     QHash<QString, QString> m_byClientRef;
     QStringList m_order; // ids, oldest first
+    QHash<QString, JobProgress> m_lastStep; // the last `progress` of each running job
     int m_retention = 1000;
 };
 

@@ -80,6 +80,7 @@ struct Service::Parts {
     std::unique_ptr<WorkflowStore> workflows;
     std::unique_ptr<ActiveDraft> draft;
     std::unique_ptr<ComfyClient> comfy;
+    std::unique_ptr<JobStore> store;
     std::unique_ptr<JobManager> jobs;
     std::unique_ptr<EventHub> hub;
     std::unique_ptr<JobEventPublisher> publisher;
@@ -113,7 +114,10 @@ bool Service::start(QString *error)
     if (!p.draft->hasDraft())
         qCWarning(lcService).noquote() << "the active workflow" << m_config.comfy.workflow << "is not in" << m_config.paths.workflowsDir;
     p.comfy = std::make_unique<ComfyClient>(m_config.comfy, stableClientId(m_config));
-    p.jobs = std::make_unique<JobManager>(p.comfy.get());
+    p.store = std::make_unique<JobStore>(QDir(m_config.paths.dataDir).filePath(QStringLiteral("jobs.sqlite")));
+    if (!p.store->isOpen())
+        qCWarning(lcService).noquote() << "jobs will not survive a restart: cannot open the job store:" << p.store->error();
+    p.jobs = std::make_unique<JobManager>(p.comfy.get(), p.store->isOpen() ? p.store.get() : nullptr);
     connect(p.comfy.get(), &ComfyClient::eventReceived, this, &logEvent);
     connect(p.comfy.get(), &ComfyClient::stateChanged, this, [this](ConnectionState s) {
         // Attempts while ComfyUI is down are debug noise; the first loss and every recovery are not.
@@ -159,6 +163,7 @@ bool Service::start(QString *error)
     httpBase.setPort(p.httpPort);
     p.publisher->setHttpBase(httpBase);
 
+    p.jobs->restore();
     p.comfy->start();
     qCInfo(lcService).noquote() << QStringLiteral("REST API on http://%1:%2, event relay on ws://%3:%4")
                                        .arg(m_config.http.host).arg(p.httpPort).arg(m_config.relay.host).arg(p.relayPort);

@@ -1,0 +1,194 @@
+#include "core/jobs/jobstore.h"
+
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QLoggingCategory>
+#include <QSqlDatabase>
+#include <QSqlError>
+#include <QSqlQuery>
+#include <QUuid>
+
+Q_LOGGING_CATEGORY(lcJobStore, "comfyrunner.jobs.store")
+
+namespace cr {
+
+namespace {
+
+QJsonValue time(const QDateTime &t) { return t.isValid() ? QJsonValue(t.toUTC().toString(Qt::ISODateWithMs)) : QJsonValue(); }
+QDateTime timeFrom(const QJsonValue &v) { return v.isString() ? QDateTime::fromString(v.toString(), Qt::ISODateWithMs) : QDateTime(); }
+
+QJsonObject errorToJson(const protocol::ExecutionErrorEvent &e)
+{
+    return {{QStringLiteral("prompt_id"), e.promptId},
+            {QStringLiteral("node_id"), e.nodeId},
+            {QStringLiteral("node_type"), e.nodeType},
+            {QStringLiteral("exception_message"), e.exceptionMessage},
+            {QStringLiteral("exception_type"), e.exceptionType},
+            {QStringLiteral("traceback"), QJsonArray::fromStringList(e.traceback)},
+            {QStringLiteral("executed"), QJsonArray::fromStringList(e.executed)},
+            {QStringLiteral("timestamp"), e.timestamp}};
+}
+
+QStringList strings(const QJsonValue &v)
+{
+    QStringList out;
+    for (const QJsonValue &s : v.toArray())
+        out << s.toString();
+    return out;
+}
+
+} // namespace
+
+QJsonObject JobStore::toJson(const Job &job)
+{
+    QJsonArray outputs;
+    for (const NodeOutputFile &f : job.outputs)
+        outputs.append(QJsonObject{{QStringLiteral("node_id"), f.nodeId},
+                                   {QStringLiteral("kind"), f.file.kind},
+                                   {QStringLiteral("filename"), f.file.filename},
+                                   {QStringLiteral("subfolder"), f.file.subfolder},
+                                   {QStringLiteral("type"), f.file.type}});
+    QJsonObject o{{QStringLiteral("id"), job.id},
+                  {QStringLiteral("client_ref"), job.clientRef},
+                  {QStringLiteral("workflow"), job.workflow},
+                  {QStringLiteral("graph"), job.graph},
+                  {QStringLiteral("state"), jobStateName(job.state)},
+                  {QStringLiteral("created_at"), time(job.createdAt)},
+                  {QStringLiteral("started_at"), time(job.startedAt)},
+                  {QStringLiteral("finished_at"), time(job.finishedAt)},
+                  {QStringLiteral("progress"), QJsonObject{{QStringLiteral("node"), job.progress.node},
+                                                           {QStringLiteral("class_type"), job.progress.nodeClass},
+                                                           {QStringLiteral("value"), job.progress.value},
+                                                           {QStringLiteral("max"), job.progress.max}}},
+                  {QStringLiteral("cached_nodes"), QJsonArray::fromStringList(job.cachedNodes)},
+                  {QStringLiteral("outputs"), outputs},
+                  {QStringLiteral("raw_outputs"), job.rawOutputs},
+                  {QStringLiteral("reason"), job.reason},
+                  {QStringLiteral("cancel_requested"), job.cancelRequested}};
+    if (job.comfyError)
+        o.insert(QStringLiteral("comfy_error"), errorToJson(*job.comfyError));
+    return o;
+}
+
+std::optional<Job> JobStore::fromJson(const QJsonObject &o)
+{
+    const std::optional<JobState> state = jobStateFromName(o.value(QLatin1String("state")).toString());
+    const QString id = o.value(QLatin1String("id")).toString();
+    if (!state || id.isEmpty())
+        return std::nullopt;
+    Job job;
+    job.id = id;
+    job.clientRef = o.value(QLatin1String("client_ref")).toString();
+    job.workflow = o.value(QLatin1String("workflow")).toString();
+    job.graph = o.value(QLatin1String("graph")).toObject();
+    job.state = *state;
+    job.createdAt = timeFrom(o.value(QLatin1String("created_at")));
+    job.startedAt = timeFrom(o.value(QLatin1String("started_at")));
+    job.finishedAt = timeFrom(o.value(QLatin1String("finished_at")));
+    const QJsonObject p = o.value(QLatin1String("progress")).toObject();
+    job.progress = {p.value(QLatin1String("node")).toString(), p.value(QLatin1String("class_type")).toString(),
+                    p.value(QLatin1String("value")).toDouble(), p.value(QLatin1String("max")).toDouble()};
+    job.cachedNodes = strings(o.value(QLatin1String("cached_nodes")));
+    for (const QJsonValue &v : o.value(QLatin1String("outputs")).toArray()) {
+        const QJsonObject f = v.toObject();
+        job.outputs.append({f.value(QLatin1String("node_id")).toString(),
+                            {f.value(QLatin1String("kind")).toString(), f.value(QLatin1String("filename")).toString(),
+                             f.value(QLatin1String("subfolder")).toString(), f.value(QLatin1String("type")).toString()}});
+    }
+    job.rawOutputs = o.value(QLatin1String("raw_outputs")).toObject();
+    job.reason = o.value(QLatin1String("reason")).toString();
+    job.cancelRequested = o.value(QLatin1String("cancel_requested")).toBool();
+    if (o.contains(QLatin1String("comfy_error"))) {
+        const QJsonObject e = o.value(QLatin1String("comfy_error")).toObject();
+        protocol::ExecutionErrorEvent err;
+        err.promptId = e.value(QLatin1String("prompt_id")).toString();
+        err.nodeId = e.value(QLatin1String("node_id")).toString();
+        err.nodeType = e.value(QLatin1String("node_type")).toString();
+        err.exceptionMessage = e.value(QLatin1String("exception_message")).toString();
+        err.exceptionType = e.value(QLatin1String("exception_type")).toString();
+        err.traceback = strings(e.value(QLatin1String("traceback")));
+        err.executed = strings(e.value(QLatin1String("executed")));
+        err.timestamp = qint64(e.value(QLatin1String("timestamp")).toDouble());
+        err.terminal = true;
+        job.comfyError = err;
+    }
+    return job;
+}
+
+JobStore::JobStore(const QString &path)
+    : m_connection(QStringLiteral("jobstore-") + QUuid::createUuid().toString(QUuid::Id128))
+{
+    QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), m_connection);
+    db.setDatabaseName(path);
+    if (!db.open()) {
+        m_error = db.lastError().text();
+        return;
+    }
+    QSqlQuery q(db);
+    // WAL keeps writes cheap and the file consistent if the process dies mid-write.
+    q.exec(QStringLiteral("PRAGMA journal_mode=WAL"));
+    q.exec(QStringLiteral("PRAGMA synchronous=NORMAL"));
+    if (!q.exec(QStringLiteral("CREATE TABLE IF NOT EXISTS jobs (id TEXT PRIMARY KEY, created_at TEXT NOT NULL, "
+                               "state TEXT NOT NULL, data TEXT NOT NULL)"))) {
+        m_error = q.lastError().text();
+        return;
+    }
+    m_open = true;
+}
+
+JobStore::~JobStore()
+{
+    {
+        QSqlDatabase db = QSqlDatabase::database(m_connection, false);
+        if (db.isOpen())
+            db.close();
+    }
+    QSqlDatabase::removeDatabase(m_connection);
+}
+
+bool JobStore::save(const Job &job)
+{
+    if (!m_open)
+        return false;
+    QSqlQuery q(QSqlDatabase::database(m_connection));
+    q.prepare(QStringLiteral("INSERT OR REPLACE INTO jobs (id, created_at, state, data) VALUES (?, ?, ?, ?)"));
+    q.addBindValue(job.id);
+    q.addBindValue(job.createdAt.toUTC().toString(Qt::ISODateWithMs));
+    q.addBindValue(jobStateName(job.state));
+    q.addBindValue(QString::fromUtf8(QJsonDocument(toJson(job)).toJson(QJsonDocument::Compact)));
+    if (!q.exec()) {
+        qCWarning(lcJobStore).noquote() << "cannot save job" << job.id << ":" << q.lastError().text();
+        return false;
+    }
+    return true;
+}
+
+bool JobStore::remove(const QString &jobId)
+{
+    if (!m_open)
+        return false;
+    QSqlQuery q(QSqlDatabase::database(m_connection));
+    q.prepare(QStringLiteral("DELETE FROM jobs WHERE id = ?"));
+    q.addBindValue(jobId);
+    return q.exec();
+}
+
+QList<Job> JobStore::loadAll() const
+{
+    QList<Job> jobs;
+    if (!m_open)
+        return jobs;
+    QSqlQuery q(QSqlDatabase::database(m_connection));
+    if (!q.exec(QStringLiteral("SELECT data FROM jobs ORDER BY created_at, rowid")))
+        return jobs;
+    while (q.next()) {
+        const QJsonObject o = QJsonDocument::fromJson(q.value(0).toString().toUtf8()).object();
+        if (std::optional<Job> j = fromJson(o))
+            jobs.append(*j);
+        else
+            qCWarning(lcJobStore) << "skipped an unreadable job row";
+    }
+    return jobs;
+}
+
+} // namespace cr

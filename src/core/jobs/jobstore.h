@@ -1,0 +1,39 @@
+#pragma once
+// Keeps jobs across restarts of the service (SQLite through Qt Sql, in the data folder), so a restarted
+// comfy-runner still answers for the jobs it accepted and picks up the ones that were in flight.
+
+#include "core/jobs/job.h"
+
+#include <QList>
+#include <QString>
+
+namespace cr {
+
+class JobStore final
+{
+    Q_DISABLE_COPY_MOVE(JobStore)
+
+public:
+    // Opens (and creates) `path`. On failure isOpen() is false and error() says why; the service then runs
+    // without persistence rather than not at all.
+    explicit JobStore(const QString &path);
+    ~JobStore();
+
+    bool isOpen() const { return m_open; }
+    QString error() const { return m_error; }
+
+    bool save(const Job &job);         // insert or replace
+    bool remove(const QString &jobId);
+    QList<Job> loadAll() const;        // oldest first
+
+    // Lossless JSON form of a job (used for the row's data column).
+    static QJsonObject toJson(const Job &job);
+    static std::optional<Job> fromJson(const QJsonObject &json);
+
+private:
+    QString m_connection;
+    bool m_open = false;
+    QString m_error;
+};
+
+} // namespace cr

@@ -1,0 +1,210 @@
+// JobManager and JobStore against the fake ComfyUI: states and outputs, idempotent client refs, cancel,
+// lossless storage, and a service restart in the middle of a run (the job is picked up again, or marked
+// lost when ComfyUI forgot it).
+
+#include "core/jobs/jobmanager.h"
+#include "core/jobs/jobstore.h"
+#include "tests/support/fakecomfy.h"
+
+#include <QFile>
+#include <QJsonDocument>
+#include <QTemporaryDir>
+#include <QtTest>
+
+using namespace cr;
+
+namespace {
+
+QJsonObject workflow()
+{
+    QFile f(QStringLiteral(CR_SOURCE_DIR "/workflows/sd15_txt2img.json"));
+    return f.open(QIODevice::ReadOnly) ? QJsonDocument::fromJson(f.readAll()).object() : QJsonObject();
+}
+
+} // namespace
+
+class TstJobs : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void init();
+    void cleanup();
+    void lifecycleAndOutputs();
+    void clientRefIsIdempotent();
+    void cancelQueuedAndFinished();
+    void storeRoundTrip();
+    void restartMidRunResumes();
+    void restartAfterComfyForgotIsLost();
+
+private:
+    struct Runtime {
+        std::unique_ptr<ComfyClient> comfy;
+        std::unique_ptr<JobStore> store;
+        std::unique_ptr<JobManager> jobs;
+    };
+    Runtime startRuntime()
+    {
+        Runtime r;
+        ComfySettings s;
+        s.url = m_fake->httpUrl();
+        s.pingIntervalMs = 100;
+        s.reconnectMaxMs = 200;
+        r.comfy = std::make_unique<ComfyClient>(s, QStringLiteral("jobs-test"));
+        r.store = std::make_unique<JobStore>(m_dir.filePath(QStringLiteral("jobs.sqlite")));
+        r.jobs = std::make_unique<JobManager>(r.comfy.get(), r.store.get());
+        r.jobs->restore();
+        r.comfy->start();
+        return r;
+    }
+    QString submit(JobManager &jobs, const QString &ref = {})
+    {
+        QString id;
+        jobs.submit({QStringLiteral("sd15_txt2img"), workflow(), ref}, [&id](Result<Job> r, bool) { id = r ? r->id : QStringLiteral("error"); });
+        return QTest::qWaitFor([&id] { return !id.isEmpty(); }, 5000) ? id : QString();
+    }
+
+    QTemporaryDir m_dir;
+    std::unique_ptr<testing::FakeComfy> m_fake;
+};
+
+void TstJobs::init()
+{
+    QVERIFY(m_dir.isValid());
+    QFile::remove(m_dir.filePath(QStringLiteral("jobs.sqlite")));
+    m_fake = std::make_unique<testing::FakeComfy>();
+    QVERIFY(m_fake->listen());
+    m_fake->setSteps(3);
+    m_fake->setStepIntervalMs(5);
+    m_fake->setPreviewSize(32);
+}
+
+void TstJobs::cleanup() { m_fake.reset(); }
+
+void TstJobs::lifecycleAndOutputs()
+{
+    Runtime rt = startRuntime();
+    QSignalSpy started(rt.jobs.get(), &JobManager::jobStarted);
+    QSignalSpy finished(rt.jobs.get(), &JobManager::jobFinished);
+    const QString id = submit(*rt.jobs);
+    QVERIFY(!id.isEmpty() && id != QLatin1String("error"));
+    QCOMPARE(rt.jobs->find(id)->state == JobState::Queued || rt.jobs->find(id)->state == JobState::Running, true);
+    QVERIFY(finished.wait(10000));
+    QCOMPARE(started.count(), 1);
+    const Job *job = rt.jobs->find(id);
+    QCOMPARE(job->state, JobState::Succeeded);
+    QCOMPARE(job->outputs.size(), 1);
+    QCOMPARE(job->progress.value, job->progress.max);
+    QCOMPARE(job->progress.max, 3.0);
+    QCOMPARE(job->progress.nodeClass, QStringLiteral("KSampler"));
+    QVERIFY(job->startedAt.isValid() && job->finishedAt >= job->startedAt);
+    QCOMPARE(rt.jobs->activeCount(), 0);
+    const JobPage page = rt.jobs->list({JobState::Succeeded, {}, 0, 10});
+    QCOMPARE(page.total, 1);
+    QCOMPARE(page.jobs.first().id, id);
+}
+
+void TstJobs::clientRefIsIdempotent()
+{
+    Runtime rt = startRuntime();
+    const QString a = submit(*rt.jobs, QStringLiteral("order-17"));
+    const QString b = submit(*rt.jobs, QStringLiteral("order-17"));
+    QCOMPARE(a, b);
+    QCOMPARE(m_fake->promptCount(), 1);
+}
+
+void TstJobs::cancelQueuedAndFinished()
+{
+    Runtime rt = startRuntime();
+    QCOMPARE(rt.jobs->cancel(QStringLiteral("nope"))->code, QStringLiteral("job_not_found"));
+    m_fake->setSteps(200);
+    const QString running = submit(*rt.jobs);
+    const QString queued = submit(*rt.jobs);
+    QTRY_COMPARE_WITH_TIMEOUT(m_fake->pendingPromptIds(), QStringList{queued}, 5000);
+    QVERIFY(!rt.jobs->cancel(queued));
+    QTRY_COMPARE_WITH_TIMEOUT(rt.jobs->find(queued)->state, JobState::Cancelled, 5000);
+    QCOMPARE(rt.jobs->cancelAll(), 1);
+    QTRY_COMPARE_WITH_TIMEOUT(rt.jobs->find(running)->state, JobState::Cancelled, 5000);
+    QCOMPARE(rt.jobs->cancel(running)->code, QStringLiteral("job_conflict"));
+    QCOMPARE(m_fake->interruptRequests().count(QString()), 0); // never global
+}
+
+void TstJobs::storeRoundTrip()
+{
+    Job job;
+    job.id = QStringLiteral("abc");
+    job.clientRef = QStringLiteral("ref");
+    job.workflow = QStringLiteral("wf");
+    job.graph = workflow();
+    job.state = JobState::Failed;
+    job.createdAt = QDateTime::fromString(QStringLiteral("2026-01-02T03:04:05.678Z"), Qt::ISODateWithMs);
+    job.startedAt = job.createdAt.addSecs(1);
+    job.finishedAt = job.createdAt.addSecs(2);
+    job.progress = {QStringLiteral("3"), QStringLiteral("KSampler"), 4, 20};
+    job.outputs = {{QStringLiteral("9"), {QStringLiteral("images"), QStringLiteral("a b.png"), QStringLiteral("sub"), QStringLiteral("output")}}};
+    protocol::ExecutionErrorEvent err;
+    err.nodeId = QStringLiteral("8");
+    err.exceptionMessage = QStringLiteral("boom\n");
+    err.traceback = {QStringLiteral("line 1")};
+    job.comfyError = err;
+    job.reason = QStringLiteral("boom");
+    {
+        JobStore store(m_dir.filePath(QStringLiteral("jobs.sqlite")));
+        QVERIFY2(store.isOpen(), qPrintable(store.error()));
+        QVERIFY(store.save(job));
+        job.state = JobState::Lost; // replace
+        QVERIFY(store.save(job));
+    }
+    JobStore again(m_dir.filePath(QStringLiteral("jobs.sqlite")));
+    const QList<Job> loaded = again.loadAll();
+    QCOMPARE(loaded.size(), 1);
+    const Job &l = loaded.first();
+    QCOMPARE(l.state, JobState::Lost);
+    QCOMPARE(l.graph, job.graph);
+    QCOMPARE(l.createdAt, job.createdAt);
+    QCOMPARE(l.outputs, job.outputs);
+    QCOMPARE(l.comfyError->traceback, err.traceback);
+    QCOMPARE(l.comfyError->exceptionMessage, err.exceptionMessage);
+    QCOMPARE(JobStore::toJson(l), JobStore::toJson(job));
+
+    const JobStore broken(QStringLiteral("/nonexistent-dir/x/jobs.sqlite"));
+    QVERIFY(!broken.isOpen());
+    QVERIFY(!broken.error().isEmpty());
+}
+
+void TstJobs::restartMidRunResumes()
+{
+    m_fake->setSteps(30);
+    m_fake->setStepIntervalMs(20);
+    QString id;
+    {
+        Runtime rt = startRuntime();
+        QTRY_COMPARE_WITH_TIMEOUT(rt.comfy->state(), ConnectionState::Connected, 5000);
+        id = submit(*rt.jobs);
+        QTRY_COMPARE_WITH_TIMEOUT(rt.jobs->find(id)->state, JobState::Running, 5000);
+    } // the service stops mid-run
+    Runtime rt = startRuntime();
+    const Job *job = rt.jobs->find(id);
+    QVERIFY(job);
+    QVERIFY(!job->isFinished());
+    QTRY_COMPARE_WITH_TIMEOUT(rt.jobs->find(id)->state, JobState::Succeeded, 10000);
+    QCOMPARE(rt.jobs->find(id)->outputs.size(), 1);
+}
+
+void TstJobs::restartAfterComfyForgotIsLost()
+{
+    m_fake->setSteps(500);
+    QString id;
+    {
+        Runtime rt = startRuntime();
+        id = submit(*rt.jobs);
+        QTRY_COMPARE_WITH_TIMEOUT(rt.jobs->find(id)->state, JobState::Running, 5000);
+    }
+    m_fake->restart(); // ComfyUI restarted too while the service was down
+    Runtime rt = startRuntime();
+    QTRY_COMPARE_WITH_TIMEOUT(rt.jobs->find(id)->state, JobState::Lost, 10000);
+    QVERIFY(!rt.jobs->find(id)->reason.isEmpty());
+}
+
+QTEST_GUILESS_MAIN(TstJobs)
+#include "tst_jobs.moc"
