@@ -1,0 +1,535 @@
+#include "gui/app/mainwindow.h"
+
+#include "gui/app/connectionbar.h"
+#include "gui/app/eventlogview.h"
+#include "gui/app/galleryview.h"
+#include "gui/app/jobtableview.h"
+#include "gui/app/previewdecoder.h"
+#include "gui/app/previewview.h"
+#include "gui/app/progresspanel.h"
+#include "gui/app/theme.h"
+#include "gui/app/workflowpanel.h"
+#include "gui/client/eventlogmodel.h"
+#include "gui/client/joblistmodel.h"
+#include "gui/client/jobtracker.h"
+#include "gui/client/restclient.h"
+
+#include <QAction>
+#include <QApplication>
+#include <QCloseEvent>
+#include <QGroupBox>
+#include <QLabel>
+#include <QMenuBar>
+#include <QPushButton>
+#include <QSettings>
+#include <QSplitter>
+#include <QStatusBar>
+#include <QTimer>
+#include <QVBoxLayout>
+
+namespace cr::monitor {
+
+namespace {
+
+constexpr int kFrameCacheJobs = 16;
+
+// A titled box around a widget, flat so that it reads well in both palettes.
+QGroupBox *boxed(const QString &title, QWidget *content, QWidget *parent)
+{
+    auto *box = new QGroupBox(title, parent);
+    auto *layout = new QVBoxLayout(box);
+    layout->setContentsMargins(4, 6, 4, 4);
+    layout->addWidget(content);
+    return box;
+}
+
+} // namespace
+
+MainWindow::MainWindow(QSettings *settings, RelayClientOptions relayOptions, QWidget *parent)
+    : QMainWindow(parent), m_settings(settings), m_relay(new RelayClient(relayOptions, this)),
+      m_rest(new RestClient(this)), m_tracker(new JobTracker(m_relay, m_rest, this)),
+      m_jobModel(new JobListModel(m_tracker, this)), m_log(new EventLogModel(2000, this)),
+      m_decoder(new PreviewDecoder(this))
+{
+    setWindowTitle(tr("comfy-runner monitor"));
+    buildUi();
+    buildActions();
+
+    connect(m_relay, &RelayClient::stateChanged, this, &MainWindow::onRelayState);
+    connect(m_relay, &RelayClient::previewAvailable, this, &MainWindow::onPreviewAvailable);
+    connect(m_decoder, &PreviewDecoder::decodedAvailable, this, &MainWindow::onDecoded);
+    connect(m_relay, &RelayClient::eventReceived, m_log, &EventLogModel::appendEvent);
+    connect(m_relay, &RelayClient::lagChanged, this, &MainWindow::updateLag);
+    connect(m_relay, &RelayClient::roundTripChanged, this, &MainWindow::updateLag);
+    connect(m_relay, &RelayClient::gap, this, [this](qint64 since, qint64 first, const QString &reason) {
+        logLine(QStringLiteral("relay"), QStringLiteral("relay_gap"),
+                tr("events after seq %1 are gone (%2); next seq %3; refreshing from the REST API").arg(since).arg(reason).arg(first), 1);
+    });
+    connect(m_relay, &RelayClient::welcomed, this, [this](qint64 lastSeq, qint64 replayed) {
+        logLine(QStringLiteral("relay"), QStringLiteral("relay_welcome"),
+                replayed > 0 ? tr("resumed: %1 missed event(s) replayed, relay at seq %2").arg(replayed).arg(lastSeq)
+                             : tr("relay at seq %1").arg(lastSeq));
+    });
+    connect(m_relay, &RelayClient::errorOccurred, this,
+            [this](const QString &message) { logLine(QStringLiteral("relay"), QStringLiteral("error"), message, 2); });
+    connect(m_relay, &RelayClient::closedByRelay, this, [this](int code, const QString &reason) {
+        logLine(QStringLiteral("relay"), QStringLiteral("closed"), tr("closed by the relay: %1 %2").arg(code).arg(reason), 1);
+    });
+    connect(m_rest, &RestClient::requestFailed, this, [this](const QString &method, const QString &path, const cr::Error &e) {
+        logLine(QStringLiteral("rest"), e.code, QStringLiteral("%1 %2: %3").arg(method, path, e.message), 2);
+    });
+
+    connect(m_tracker, &JobTracker::jobChanged, this, &MainWindow::onJobChanged);
+    connect(m_tracker, &JobTracker::jobStarted, this, [this](const QString &id) {
+        if (m_followAction->isChecked())
+            m_jobTable->selectJob(id);
+    });
+    connect(m_tracker, &JobTracker::outputFetched, this, [this](const OutputFile &file) {
+        if (!m_gallery->addOutput(file))
+            logLine(QStringLiteral("rest"), QStringLiteral("output"), tr("output %1 of job %2 is not a readable image").arg(file.index).arg(file.jobId), 1, file.jobId);
+    });
+    connect(m_gallery, &GalleryView::outputAdded, this, &MainWindow::checkScriptedRun);
+
+    connect(m_jobTable, &JobTableView::jobSelected, this, &MainWindow::onJobSelected);
+    connect(m_jobTable, &JobTableView::cancelClicked, this, &MainWindow::cancelJob);
+    connect(m_connection, &ConnectionBar::connectRequested, this, &MainWindow::connectFromBar);
+    connect(m_connection, &ConnectionBar::disconnectRequested, this, &MainWindow::disconnectFromRunner);
+    connect(m_workflowPanel, &WorkflowPanel::workflowSelected, this, [this](const QString &name) {
+        m_rest->getWorkflow(name, this, [this, name](Result<WorkflowInfo> r) {
+            if (!r)
+                return m_workflowPanel->setStatus(tr("Cannot load \"%1\": %2").arg(name, r.error().message), true);
+            m_workflowPanel->setWorkflow(*r);
+            if (m_pendingRun != name)
+                return;
+            // Inputs of a scripted run that name a parameter go into its editor, so the window shows them.
+            for (const QString &key : m_pendingInputs.keys())
+                if (m_workflowPanel->setParameter(key, m_pendingInputs.value(key)))
+                    m_pendingInputs.remove(key);
+            if (m_relay->state() == RelayClient::State::Connected)
+                runCurrentWorkflow();
+        });
+    });
+    connect(m_workflowPanel, &WorkflowPanel::runRequested, this, [this](const QString &workflow, QJsonObject inputs) {
+        if (workflow == m_pendingRun)
+            for (auto it = m_pendingInputs.begin(); it != m_pendingInputs.end(); ++it)
+                inputs.insert(it.key(), it.value());
+        m_workflowPanel->setStatus(tr("Submitting…"));
+        m_rest->createJob(workflow, inputs, this, [this, workflow](Result<JobInfo> r) {
+            if (!r) {
+                m_workflowPanel->setStatus(tr("Run failed: %1").arg(r.error().message), true);
+                if (workflow == m_pendingRun) { // a scripted run that cannot start is over
+                    m_pendingRun.clear();
+                    m_pendingInputs = {};
+                    emit scriptedRunDone(QString(), false);
+                }
+                return;
+            }
+            m_workflowPanel->setStatus(tr("Queued job %1").arg(r->id.left(8)));
+            logLine(QStringLiteral("rest"), QStringLiteral("submitted"), tr("%1 queued").arg(workflow), 0, r->id);
+            onSubmitted(*r);
+        });
+    });
+
+    auto *tick = new QTimer(this);
+    tick->setInterval(1000);
+    connect(tick, &QTimer::timeout, this, [this] {
+        m_jobModel->tick();
+        updateStatus();
+        m_preview->update(); // the fps figure decays when frames stop
+    });
+    tick->start();
+    restoreSettings();
+    updateStatus();
+}
+
+MainWindow::~MainWindow()
+{
+    m_relay->close();
+}
+
+void MainWindow::buildUi()
+{
+    m_connection = new ConnectionBar(this);
+    m_preview = new PreviewView(this);
+    m_preview->setObjectName(QStringLiteral("preview"));
+    m_progress = new ProgressPanel(this);
+    m_workflowPanel = new WorkflowPanel(this);
+    m_jobTable = new JobTableView(this);
+    m_jobTable->setJobModel(m_jobModel);
+    m_gallery = new GalleryView(this);
+    m_logView = new EventLogView(m_log, this);
+
+    auto *previewColumn = new QWidget(this);
+    auto *previewLayout = new QVBoxLayout(previewColumn);
+    previewLayout->setContentsMargins(0, 0, 0, 0);
+    previewLayout->setSpacing(2);
+    previewLayout->addWidget(m_preview, 1);
+    previewLayout->addWidget(m_progress);
+
+    m_right = new QSplitter(Qt::Vertical, this);
+    m_right->setObjectName(QStringLiteral("rightSplit"));
+    m_right->addWidget(boxed(tr("Run a workflow"), m_workflowPanel, this));
+    m_right->addWidget(boxed(tr("Jobs"), m_jobTable, this));
+    m_right->setStretchFactor(0, 2);
+    m_right->setStretchFactor(1, 3);
+
+    m_top = new QSplitter(Qt::Horizontal, this);
+    m_top->setObjectName(QStringLiteral("topSplit"));
+    m_top->addWidget(boxed(tr("Live preview"), previewColumn, this));
+    m_top->addWidget(m_right);
+    m_top->setStretchFactor(0, 3);
+    m_top->setStretchFactor(1, 2);
+
+    m_bottom = new QSplitter(Qt::Horizontal, this);
+    m_bottom->setObjectName(QStringLiteral("bottomSplit"));
+    m_bottom->addWidget(boxed(tr("Outputs"), m_gallery, this));
+    m_bottom->addWidget(boxed(tr("Event log"), m_logView, this));
+    m_bottom->setStretchFactor(0, 1);
+    m_bottom->setStretchFactor(1, 1);
+
+    m_vertical = new QSplitter(Qt::Vertical, this);
+    m_vertical->setObjectName(QStringLiteral("verticalSplit"));
+    m_vertical->addWidget(m_top);
+    m_vertical->addWidget(m_bottom);
+    m_vertical->setStretchFactor(0, 3);
+    m_vertical->setStretchFactor(1, 1);
+
+    auto *central = new QWidget(this);
+    auto *layout = new QVBoxLayout(central);
+    layout->setContentsMargins(4, 0, 4, 4);
+    layout->setSpacing(4);
+    layout->addWidget(m_connection);
+    layout->addWidget(m_vertical, 1);
+    setCentralWidget(central);
+
+    m_statusEvents = new QLabel(this);
+    m_statusPreviews = new QLabel(this);
+    m_statusEvents->setContentsMargins(12, 0, 6, 0);
+    m_statusPreviews->setContentsMargins(6, 0, 12, 0);
+    statusBar()->addPermanentWidget(m_statusPreviews);
+    statusBar()->addPermanentWidget(m_statusEvents);
+    resize(1400, 900);
+}
+
+void MainWindow::buildActions()
+{
+    QMenu *file = menuBar()->addMenu(tr("&Runner"));
+    QAction *connectAction = file->addAction(tr("&Connect"), this, &MainWindow::connectFromBar);
+    connectAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_L));
+    file->addAction(tr("&Disconnect"), this, &MainWindow::disconnectFromRunner);
+    file->addSeparator();
+    QAction *quit = file->addAction(tr("&Quit"), this, &QWidget::close);
+    quit->setShortcut(QKeySequence::Quit);
+
+    QMenu *jobs = menuBar()->addMenu(tr("&Jobs"));
+    m_runAction = jobs->addAction(tr("&Run workflow"), this, &MainWindow::runCurrentWorkflow);
+    m_runAction->setShortcuts({QKeySequence(Qt::CTRL | Qt::Key_Return), QKeySequence(Qt::CTRL | Qt::Key_Enter)});
+    m_runAction->setShortcutContext(Qt::ApplicationShortcut);
+    m_cancelAction = jobs->addAction(tr("&Cancel selected job"), this, &MainWindow::cancelSelectedJob);
+    m_cancelAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Period));
+    m_cancelAction->setShortcutContext(Qt::ApplicationShortcut);
+    jobs->addSeparator();
+    m_followAction = jobs->addAction(tr("&Follow the newest job"));
+    m_followAction->setCheckable(true);
+    m_followAction->setChecked(true);
+    m_followAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_F));
+    jobs->addAction(tr("Refresh from the runner"), m_tracker, &JobTracker::refresh)->setShortcut(QKeySequence::Refresh);
+
+    QMenu *view = menuBar()->addMenu(tr("&View"));
+    m_darkAction = view->addAction(tr("&Dark palette"));
+    m_darkAction->setCheckable(true);
+    m_darkAction->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_D));
+    connect(m_darkAction, &QAction::toggled, this, &MainWindow::setDarkPalette);
+    view->addAction(tr("Clear the event log"), m_log, &EventLogModel::clear);
+
+    addAction(m_runAction);
+    addAction(m_cancelAction);
+    m_workflowPanel->runButton()->setToolTip(tr("Run (%1)").arg(m_runAction->shortcut().toString(QKeySequence::NativeText)));
+}
+
+void MainWindow::restoreSettings()
+{
+    QSettings &s = *m_settings;
+    if (s.contains(QStringLiteral("window/geometry")))
+        restoreGeometry(s.value(QStringLiteral("window/geometry")).toByteArray());
+    restoreState(s.value(QStringLiteral("window/state")).toByteArray());
+    // First start: preview ~58 % wide, the bottom row (outputs, log) ~30 % high.
+    const QList<QPair<QSplitter *, QList<int>>> defaults = {
+        {m_vertical, {620, 270}}, {m_top, {810, 590}}, {m_bottom, {560, 840}}, {m_right, {250, 370}}};
+    for (const auto &[split, sizes] : defaults)
+        if (!split->restoreState(s.value(QStringLiteral("window/") + split->objectName()).toByteArray()))
+            split->setSizes(sizes);
+    m_connection->setFields(s.value(QStringLiteral("connection/runner"), QStringLiteral("http://127.0.0.1:8189")).toString(),
+                            s.value(QStringLiteral("connection/relay")).toString(), QString());
+    m_followAction->setChecked(s.value(QStringLiteral("view/follow"), true).toBool());
+    m_logView->setHideProgress(s.value(QStringLiteral("view/hideProgress"), false).toBool());
+    const QSignalBlocker block(m_darkAction);
+    m_darkAction->setChecked(theme::isDark(QApplication::palette()));
+}
+
+void MainWindow::saveSettings()
+{
+    QSettings &s = *m_settings;
+    s.setValue(QStringLiteral("window/geometry"), saveGeometry());
+    s.setValue(QStringLiteral("window/state"), saveState());
+    for (QSplitter *split : {m_vertical, m_top, m_bottom, m_right})
+        s.setValue(QStringLiteral("window/") + split->objectName(), split->saveState());
+    s.setValue(QStringLiteral("connection/runner"), m_connection->runnerUrl());
+    s.setValue(QStringLiteral("connection/relay"), m_connection->relayUrl());
+    if (!m_workflowPanel->currentWorkflow().isEmpty())
+        s.setValue(QStringLiteral("workflow/last"), m_workflowPanel->currentWorkflow());
+    s.setValue(QStringLiteral("view/dark"), m_darkAction->isChecked());
+    s.setValue(QStringLiteral("view/follow"), m_followAction->isChecked());
+    s.setValue(QStringLiteral("view/hideProgress"), m_logView->hideProgress());
+    s.sync();
+}
+
+void MainWindow::closeEvent(QCloseEvent *event)
+{
+    saveSettings();
+    event->accept();
+}
+
+void MainWindow::setDarkPalette(bool dark)
+{
+    theme::apply(dark);
+    if (m_darkAction->isChecked() != dark) {
+        const QSignalBlocker block(m_darkAction);
+        m_darkAction->setChecked(dark);
+    }
+    onRelayState(m_relay->state()); // colours of the state dot and the progress title
+    onJobChanged(m_selectedJob);
+}
+
+void MainWindow::setFollowNewest(bool follow)
+{
+    m_followAction->setChecked(follow);
+}
+
+void MainWindow::connectTo(const QString &runnerUrl, const QString &relayUrl, const QString &token)
+{
+    m_connection->setFields(runnerUrl, relayUrl, token);
+    connectFromBar();
+}
+
+void MainWindow::connectFromBar()
+{
+    const QUrl runner = QUrl::fromUserInput(m_connection->runnerUrl());
+    const QUrl relay = m_connection->effectiveRelayUrl();
+    if (!runner.isValid() || runner.host().isEmpty()) {
+        logLine(QStringLiteral("ui"), QStringLiteral("error"), tr("\"%1\" is not a runner URL").arg(m_connection->runnerUrl()), 2);
+        return;
+    }
+    if (runner != m_rest->baseUrl()) {
+        m_tracker->clear(); // another runner: its jobs are not these
+        m_lastFrames.clear();
+        m_lastFrameOrder.clear();
+        m_preview->clear();
+    }
+    m_rest->setBaseUrl(runner);
+    m_rest->setToken(m_connection->token());
+    m_relay->setUrl(relay);
+    m_relay->setToken(m_connection->token());
+    setWindowTitle(tr("comfy-runner monitor — %1").arg(runner.toString()));
+    logLine(QStringLiteral("ui"), QStringLiteral("connect"), tr("runner %1, relay %2").arg(runner.toString(), relay.toString()));
+    m_relay->open();
+    loadWorkflows();
+    saveSettings();
+}
+
+void MainWindow::disconnectFromRunner()
+{
+    m_relay->close();
+    logLine(QStringLiteral("ui"), QStringLiteral("disconnect"), tr("disconnected by the user"));
+}
+
+void MainWindow::loadWorkflows()
+{
+    m_rest->listWorkflows(this, [this](Result<QStringList> r) {
+        if (!r) {
+            m_workflowPanel->setStatus(tr("No workflows: %1").arg(r.error().message), true);
+            return;
+        }
+        m_workflowsLoaded = true;
+        const QString preferred = m_pendingRun.isEmpty() ? m_settings->value(QStringLiteral("workflow/last")).toString() : m_pendingRun;
+        m_workflowPanel->setWorkflows(*r, preferred);
+        m_workflowPanel->setRunEnabled(!r->isEmpty());
+    });
+}
+
+void MainWindow::onRelayState(RelayClient::State state)
+{
+    QString detail;
+    if (state == RelayClient::State::Reconnecting)
+        detail = tr("retry in %1 s").arg(m_relay->retryInMs() / 1000.0, 0, 'f', 1);
+    if (state != RelayClient::State::Connected && !m_relay->lastError().isEmpty())
+        detail += (detail.isEmpty() ? QString() : QStringLiteral("; ")) + m_relay->lastError();
+    m_connection->setState(state, detail);
+    updateStatus();
+    if (state != m_loggedState)
+        logLine(QStringLiteral("relay"), QStringLiteral("state"), RelayClient::stateName(state) + (detail.isEmpty() ? QString() : QStringLiteral(" (%1)").arg(detail)),
+                state == RelayClient::State::Reconnecting ? 1 : 0);
+    m_loggedState = state;
+    if (state == RelayClient::State::Connected) {
+        if (!m_workflowsLoaded)
+            loadWorkflows();
+        if (!m_pendingRun.isEmpty() && m_workflowPanel->workflow().name == m_pendingRun)
+            runCurrentWorkflow();
+    }
+    updateLag();
+}
+
+void MainWindow::updateLag()
+{
+    m_connection->setLag(m_relay->lagMs(), m_relay->roundTripMs());
+}
+
+void MainWindow::onPreviewAvailable()
+{
+    std::optional<MonitorPreview> frame = m_relay->takePreview();
+    if (!frame)
+        return;
+    if (!m_selectedJob.isEmpty() && !frame->jobId.isEmpty() && frame->jobId != m_selectedJob
+        && !m_followAction->isChecked())
+        return; // another job's frame while the user watches a chosen one
+    m_decoder->submit(std::move(*frame));
+}
+
+void MainWindow::onDecoded()
+{
+    std::optional<DecodedPreview> decoded = m_decoder->takeDecoded();
+    if (!decoded)
+        return;
+    const QString job = decoded->jobId;
+    if (!job.isEmpty()) {
+        if (!m_lastFrames.contains(job)) {
+            m_lastFrameOrder.append(job);
+            if (m_lastFrameOrder.size() > kFrameCacheJobs)
+                m_lastFrames.remove(m_lastFrameOrder.takeFirst());
+        }
+        m_lastFrames.insert(job, decoded->image);
+        m_lastFrameNumbers.insert(job, decoded->number);
+    }
+    if (m_selectedJob.isEmpty() || job.isEmpty() || job == m_selectedJob)
+        m_preview->setFrame(decoded->image, job, decoded->number);
+    updateStatus();
+}
+
+void MainWindow::onJobSelected(const QString &jobId)
+{
+    if (jobId == m_selectedJob)
+        return;
+    m_selectedJob = jobId;
+    m_cancelAction->setEnabled(!jobId.isEmpty());
+    showCachedFrame();
+    onJobChanged(jobId);
+}
+
+void MainWindow::showCachedFrame()
+{
+    const auto it = m_lastFrames.constFind(m_selectedJob);
+    if (it != m_lastFrames.cend())
+        m_preview->setFrame(*it, m_selectedJob, m_lastFrameNumbers.value(m_selectedJob));
+    else
+        m_preview->clear(tr("Waiting for previews of job %1").arg(m_selectedJob.left(8)));
+}
+
+void MainWindow::onJobChanged(const QString &jobId)
+{
+    if (jobId == m_selectedJob)
+        m_progress->setJob(m_tracker->job(jobId));
+    updateStatus();
+    if (jobId == m_scriptedJob)
+        checkScriptedRun();
+}
+
+void MainWindow::onSubmitted(const JobInfo &job)
+{
+    m_tracker->noteSubmitted(job);
+    if (m_followAction->isChecked())
+        m_jobTable->selectJob(job.id);
+    if (!m_pendingRun.isEmpty() && m_scriptedJob.isEmpty()) {
+        m_scriptedJob = job.id;
+        m_pendingRun.clear();
+        m_pendingInputs = {};
+    }
+    emit jobSubmitted(job.id);
+}
+
+void MainWindow::runCurrentWorkflow()
+{
+    if (!m_workflowPanel->runButton()->isEnabled())
+        return;
+    m_workflowPanel->runButton()->click();
+}
+
+void MainWindow::runWhenReady(const QString &workflow, const QJsonObject &extraInputs)
+{
+    m_pendingRun = workflow;
+    m_pendingInputs = extraInputs;
+    m_scriptedJob.clear();
+    m_scriptedDone = false;
+    if (m_workflowPanel->workflow().name == workflow && m_relay->state() == RelayClient::State::Connected)
+        runCurrentWorkflow();
+    else if (m_workflowsLoaded && !m_workflowPanel->selectWorkflow(workflow))
+        logLine(QStringLiteral("ui"), QStringLiteral("error"), tr("the runner has no workflow \"%1\"").arg(workflow), 2);
+}
+
+void MainWindow::cancelSelectedJob()
+{
+    cancelJob(m_selectedJob);
+}
+
+void MainWindow::cancelJob(const QString &jobId)
+{
+    if (jobId.isEmpty())
+        return;
+    logLine(QStringLiteral("ui"), QStringLiteral("cancel"), tr("cancel requested"), 0, jobId);
+    m_rest->cancelJob(jobId, this, [this](Result<JobInfo> r) {
+        if (r)
+            m_tracker->noteSubmitted(*r);
+    });
+}
+
+void MainWindow::checkScriptedRun()
+{
+    if (m_scriptedJob.isEmpty() || m_scriptedDone)
+        return;
+    const JobView *job = m_tracker->job(m_scriptedJob);
+    if (!job || !isFinal(job->info.state) || !job->confirmedFinal)
+        return;
+    bool complete = true;
+    if (job->info.state == JobState::Succeeded)
+        for (const JobOutput &out : job->info.outputs)
+            complete = complete && (!out.isImage() || m_gallery->contains(m_scriptedJob, out.index));
+    if (!complete)
+        return;
+    m_scriptedDone = true;
+    updateStatus();
+    emit scriptedRunDone(m_scriptedJob, job->info.state == JobState::Succeeded);
+}
+
+void MainWindow::updateStatus()
+{
+    m_statusPreviews->setText(tr("previews: %1 received · %2 shown · %3 skipped")
+                                  .arg(m_relay->previewsReceived())
+                                  .arg(m_preview->framesShown())
+                                  .arg(m_relay->previewsReplaced() + m_decoder->skipped()));
+    m_statusEvents->setText(tr("events: %1 · last seq %2 · connections %3")
+                                .arg(m_relay->eventsReceived())
+                                .arg(m_relay->lastSeq())
+                                .arg(m_relay->connections()));
+}
+
+void MainWindow::logLine(const QString &category, const QString &type, const QString &text, int level, const QString &jobId)
+{
+    LogEntry e;
+    e.category = category;
+    e.type = type;
+    e.text = text;
+    e.jobId = jobId;
+    e.level = LogEntry::Level(qBound(0, level, 2));
+    m_log->append(std::move(e));
+}
+
+} // namespace cr::monitor

@@ -1,0 +1,143 @@
+#pragma once
+// The monitor's window: connection bar, live preview with progress, workflow picker with Run, the job
+// list, the gallery and the event log. It composes the client library (RelayClient, RestClient,
+// JobTracker) and only observes it and calls it; all connection logic lives there. Window state and the
+// last connection are kept in the QSettings it is given.
+
+#include "gui/client/relayclient.h"
+
+#include <QHash>
+#include <QJsonObject>
+#include <QMainWindow>
+#include <QPointer>
+
+class QAction;
+class QLabel;
+class QSettings;
+class QSplitter;
+
+namespace cr::monitor {
+
+class ConnectionBar;
+class EventLogModel;
+class EventLogView;
+class GalleryView;
+class JobListModel;
+class JobTableView;
+class JobTracker;
+class PreviewDecoder;
+class PreviewView;
+class ProgressPanel;
+class RestClient;
+class WorkflowPanel;
+struct DecodedPreview;
+struct JobInfo;
+
+class MainWindow final : public QMainWindow
+{
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(MainWindow)
+
+public:
+    // settings: not owned, must outlive the window.
+    explicit MainWindow(QSettings *settings, RelayClientOptions relayOptions = {}, QWidget *parent = nullptr);
+    ~MainWindow() override;
+
+    // Fills the connection bar and connects (REST and relay). Empty relayUrl = the runner's port + 1.
+    void connectTo(const QString &runnerUrl, const QString &relayUrl = {}, const QString &token = {});
+    void connectFromBar();
+    void disconnectFromRunner();
+    void runCurrentWorkflow();
+    void cancelSelectedJob();
+    void cancelJob(const QString &jobId);
+    // Runs `workflow` (with its default parameters) as soon as it is loaded and the relay is connected;
+    // scriptedRunDone follows when that job has finished and its image outputs are in the gallery.
+    void runWhenReady(const QString &workflow, const QJsonObject &extraInputs = {});
+    void setDarkPalette(bool dark);
+    void setFollowNewest(bool follow);
+    void saveSettings();
+
+    QString selectedJob() const { return m_selectedJob; }
+    QString scriptedJob() const { return m_scriptedJob; }
+
+    // The parts, for tests and automation (observe; drive through the methods above or the widgets).
+    RelayClient *relay() const { return m_relay; }
+    RestClient *rest() const { return m_rest; }
+    JobTracker *tracker() const { return m_tracker; }
+    PreviewDecoder *decoder() const { return m_decoder; }
+    PreviewView *preview() const { return m_preview; }
+    ProgressPanel *progress() const { return m_progress; }
+    WorkflowPanel *workflows() const { return m_workflowPanel; }
+    JobTableView *jobTable() const { return m_jobTable; }
+    JobListModel *jobModel() const { return m_jobModel; }
+    GalleryView *gallery() const { return m_gallery; }
+    EventLogModel *log() const { return m_log; }
+    EventLogView *logView() const { return m_logView; }
+    ConnectionBar *connectionBar() const { return m_connection; }
+    QAction *runAction() const { return m_runAction; }
+    QAction *cancelAction() const { return m_cancelAction; }
+
+signals:
+    void jobSubmitted(const QString &jobId);
+    void scriptedRunDone(const QString &jobId, bool succeeded);
+
+protected:
+    void closeEvent(QCloseEvent *event) override;
+
+private:
+    void buildUi();
+    void buildActions();
+    void restoreSettings();
+    void loadWorkflows();
+    void onRelayState(RelayClient::State state);
+    void onPreviewAvailable();
+    void onDecoded();
+    void onJobSelected(const QString &jobId);
+    void onJobChanged(const QString &jobId);
+    void onSubmitted(const JobInfo &job);
+    void showCachedFrame();
+    void updateStatus();
+    void updateLag();
+    void checkScriptedRun();
+    void logLine(const QString &category, const QString &type, const QString &text, int level = 0,
+                 const QString &jobId = {});
+
+    QSettings *m_settings;
+    RelayClient *m_relay;
+    RestClient *m_rest;
+    JobTracker *m_tracker;
+    JobListModel *m_jobModel;
+    EventLogModel *m_log;
+    PreviewDecoder *m_decoder;
+
+    ConnectionBar *m_connection = nullptr;
+    PreviewView *m_preview = nullptr;
+    ProgressPanel *m_progress = nullptr;
+    WorkflowPanel *m_workflowPanel = nullptr;
+    JobTableView *m_jobTable = nullptr;
+    GalleryView *m_gallery = nullptr;
+    EventLogView *m_logView = nullptr;
+    QSplitter *m_vertical = nullptr;
+    QSplitter *m_top = nullptr;
+    QSplitter *m_bottom = nullptr;
+    QSplitter *m_right = nullptr;
+    QLabel *m_statusEvents = nullptr;
+    QLabel *m_statusPreviews = nullptr;
+    QAction *m_runAction = nullptr;
+    QAction *m_cancelAction = nullptr;
+    QAction *m_darkAction = nullptr;
+    QAction *m_followAction = nullptr;
+
+    QString m_selectedJob;
+    QHash<QString, QImage> m_lastFrames; // the newest decoded frame per job (bounded)
+    QStringList m_lastFrameOrder;
+    QHash<QString, quint64> m_lastFrameNumbers;
+    QString m_pendingRun;  // runWhenReady
+    QJsonObject m_pendingInputs;
+    QString m_scriptedJob;
+    bool m_scriptedDone = false;
+    bool m_workflowsLoaded = false;
+    RelayClient::State m_loggedState = RelayClient::State::Disconnected;
+};
+
+} // namespace cr::monitor

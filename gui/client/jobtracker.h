@@ -1,0 +1,105 @@
+#pragma once
+// The monitor's picture of the runner's jobs: built from relay events as they happen (state, the running
+// node and its step of max, previews per job) and corrected from the REST API (on connect, after a relay
+// gap, when a job finishes). Downloads the image outputs of jobs that succeeded while watched. Bounded:
+// the oldest finished jobs are forgotten first.
+
+#include "gui/client/monitortypes.h"
+#include "gui/client/relayclient.h"
+
+#include <QHash>
+#include <QObject>
+#include <QSet>
+
+namespace cr::monitor {
+
+class RestClient;
+
+// The step of max of the node that reports progress.
+struct NodeProgressView {
+    QString nodeId;
+    QString name; // the node's title / class from the workflow, else "node <id>"
+    double value = 0;
+    double max = 0;
+};
+
+struct JobView {
+    JobInfo info;
+    qint64 sortKeyMs = 0;       // created_at, else when first seen (ms since the epoch)
+    bool watched = false;       // seen running through the relay (its outputs go to the gallery)
+    bool confirmedFinal = false; // the REST API reported its final state (outputs are complete)
+    QString currentNode;        // node executing now
+    NodeProgressView node;      // the latest progress (after success: the last node that had steps)
+    NodeProgressView lastStepped; // the newest progress of a node with steps (max > 0)
+    QSet<QString> nodesDone;    // executed or cached
+    int nodesTotal = 0;         // nodes of the workflow; 0 = unknown
+    quint64 previewFrames = 0;  // previews received for this job
+
+    double overallFraction() const; // 0..1: nodes done plus the running node's share
+    qint64 durationMs(qint64 nowMs) const; // -1 when it has not started
+};
+
+class JobTracker final : public QObject
+{
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(JobTracker)
+
+public:
+    // relay, rest: not owned; must outlive the tracker.
+    JobTracker(RelayClient *relay, RestClient *rest, QObject *parent = nullptr);
+    ~JobTracker() override;
+
+    void setMaxJobs(int count) { m_maxJobs = qMax(1, count); }
+    void setListLimit(int count) { m_listLimit = qBound(1, count, 500); }
+    // Outputs of the newest N succeeded jobs found at connect time are also fetched (for the gallery).
+    void setInitialOutputJobs(int count) { m_initialOutputJobs = qMax(0, count); }
+
+    QStringList jobIds() const;   // newest first
+    int jobCount() const { return int(m_jobs.size()); }
+    const JobView *job(const QString &id) const;
+    QString newestActiveJob() const; // running, else queued; empty when none
+    const WorkflowInfo *workflow(const QString &name) const;
+
+    void refresh();                       // GET /api/v1/jobs and merge
+    void refreshJob(const QString &id);   // GET /api/v1/jobs/{id} (coalesced)
+    void noteSubmitted(const JobInfo &job); // the answer of POST /api/v1/jobs or .../cancel
+    void clear();                         // forget everything (another runner)
+
+signals:
+    void jobAdded(const QString &id);
+    void jobChanged(const QString &id);
+    void jobRemoved(const QString &id);
+    void jobStarted(const QString &id);   // became running (the UI may follow it)
+    void jobFinished(const QString &id);  // reached a final state
+    void outputFetched(const cr::monitor::OutputFile &file);
+    void workflowLoaded(const QString &name);
+    void refreshed(int jobs);             // a full list refresh was merged
+
+private:
+    JobView &ensureJob(const QString &id, qint64 seenMs, bool *created = nullptr);
+    void onEvent(const MonitorEvent &event);
+    void onPreview(const QString &jobId);
+    void applyInfo(const JobInfo &info, bool fromInitialList = false);
+    void setState(JobView &job, JobState state, qint64 atMs);
+    void setNodeProgress(JobView &job, const QString &nodeId, double value, double max);
+    static void settleNode(JobView &job);
+    void requestWorkflow(const QString &name);
+    void fetchOutputs(JobView &job);
+    void trim();
+
+    RelayClient *m_relay;
+    RestClient *m_rest;
+    QHash<QString, JobView> m_jobs;
+    QHash<QString, bool> m_jobFetches; // in flight -> fetch again when it returns
+    QHash<QString, int> m_confirmTries; // re-asks for a final job record not yet final on the runner
+    QHash<QString, WorkflowInfo> m_workflows;
+    QSet<QString> m_workflowRequests;
+    QSet<QString> m_outputRequests;    // "job/index" fetched or in flight
+    int m_maxJobs = 200;
+    int m_listLimit = 50;
+    int m_initialOutputJobs = 6;
+    bool m_listInFlight = false;
+    bool m_listAgain = false;
+};
+
+} // namespace cr::monitor

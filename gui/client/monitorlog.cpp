@@ -1,0 +1,3 @@
+#include "gui/client/monitorlog.h"
+
+Q_LOGGING_CATEGORY(lcMonitorNet, "monitor.net", QtInfoMsg)
