@@ -1,10 +1,14 @@
 #pragma once
 // A complete API stack for tests: the fake ComfyUI on port 0, ComfyClient, JobManager, a temporary workflows
-// folder (sd15 + a broken file), the active draft and an ApiServer on port 0, plus a small HTTP client.
+// folder (sd15 + a broken file), the active draft, the relay's EventHub fed as the service feeds it
+// (JobEventPublisher), a RelayServer and an ApiServer on port 0, plus a small HTTP client.
 
 #include "core/api/apiserver.h"
 #include "core/comfy/comfyclient.h"
 #include "core/jobs/jobmanager.h"
+#include "core/relay/eventhub.h"
+#include "core/relay/relayserver.h"
+#include "core/service/jobeventpublisher.h"
 #include "core/workflows/activedraft.h"
 #include "core/workflows/workflowstore.h"
 #include "tests/support/fakecomfy.h"
@@ -43,6 +47,7 @@ public:
     JobManager &jobs() { return *m_jobs; }
     ActiveDraft &draft() { return *m_draft; }
     ApiServer &server() { return *m_server; }
+    EventHub &hub() { return *m_hub; }
     quint16 port() const { return m_server->port(); }
     QString workflowsDir() const { return m_dir.path(); }
 
@@ -60,6 +65,9 @@ private:
     std::unique_ptr<JobManager> m_jobs;
     std::unique_ptr<WorkflowStore> m_store;
     std::unique_ptr<ActiveDraft> m_draft;
+    std::unique_ptr<EventHub> m_hub;
+    std::unique_ptr<JobEventPublisher> m_publisher;
+    std::unique_ptr<RelayServer> m_relay;
     std::unique_ptr<ApiServer> m_server;
     QNetworkAccessManager m_nam;
     bool m_ok = false;

@@ -32,6 +32,7 @@ int httpStatusFor(const QString &code)
         {QLatin1String(ErrorCode::ComfyUnreachable), 502},
         {QLatin1String(ErrorCode::UpstreamUnreachable), 502},
         {QLatin1String(ErrorCode::NotReady), 503},
+        {QStringLiteral("too_many_streams"), 503},
         {QLatin1String(ErrorCode::ComfyTimeout), 504},
         {QLatin1String(ErrorCode::WaitTimeout), 504},
         {QLatin1String(ErrorCode::Internal), 500},

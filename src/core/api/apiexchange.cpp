@@ -123,4 +123,14 @@ void ApiReply::abort() const
         m_s->socket->disconnectFromHost();
 }
 
+void ApiReply::drop() const
+{
+    if (!m_s)
+        return;
+    m_s->answered = true;
+    m_s->streaming = false;
+    if (m_s->socket)
+        m_s->socket->abort();
+}
+
 } // namespace cr

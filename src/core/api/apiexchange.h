@@ -61,6 +61,9 @@ public:
     void end() const;
     // Closes the connection (a stream that cannot be completed).
     void abort() const;
+    // Drops the connection at once, discarding what is still queued on the socket (a reader too slow to
+    // keep up; a graceful close would hold its backlog until it drained).
+    void drop() const;
 
 private:
     struct State;

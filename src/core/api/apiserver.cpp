@@ -55,7 +55,11 @@ ApiServer::ApiServer(ApiContext context, QObject *parent)
     if (m_ctx.jobs)
         m_waiter = new JobWaiter(m_ctx.jobs, this);
 
-    auto *system = new SystemRoutes(m_ctx, this);
+    if (m_ctx.hub) {
+        m_events = new EventsRoutes(m_ctx, this);
+        m_events->install(m_handlers);
+    }
+    auto *system = new SystemRoutes(m_ctx, m_events, this);
     system->install(m_handlers);
     auto *workflows = new WorkflowsRoutes(m_ctx, this);
     workflows->install(m_handlers);
@@ -80,6 +84,22 @@ void ApiServer::setLimits(const HttpLimits &limits)
     m_limits = limits;
     if (m_tcp)
         m_tcp->setLimits(limits);
+}
+
+void ApiServer::setSseLimits(const SseLimits &limits)
+{
+    if (m_events)
+        m_events->setLimits(limits);
+}
+
+SseLimits ApiServer::sseLimits() const
+{
+    return m_events ? m_events->limits() : SseLimits::from(m_ctx.config);
+}
+
+QJsonObject ApiServer::sseStatsJson() const
+{
+    return m_events ? m_events->statsJson() : QJsonObject();
 }
 
 bool ApiServer::listen(QString *error)
@@ -113,14 +133,17 @@ bool ApiServer::listen(QString *error)
     return true;
 }
 
-bool ApiServer::authorized(const ApiRequest &request) const
+bool ApiServer::authorized(const ApiRequest &request, bool queryToken) const
 {
     if (m_ctx.config.authToken.isEmpty())
         return true;
+    const QByteArray secret = m_ctx.config.authToken.toUtf8();
     const QByteArray header = request.header("Authorization");
-    if (!header.startsWith("Bearer "))
-        return false;
-    return sameSecret(header.mid(7).trimmed(), m_ctx.config.authToken.toUtf8());
+    if (header.startsWith("Bearer "))
+        return sameSecret(header.mid(7).trimmed(), secret);
+    if (queryToken && request.query.hasQueryItem(QStringLiteral("token")))
+        return sameSecret(request.query.queryItemValue(QStringLiteral("token"), QUrl::FullyDecoded).toUtf8(), secret);
+    return false;
 }
 
 void ApiServer::dispatch(const QHttpServerRequest &request, QHttpServerResponder &&responder)
@@ -152,7 +175,7 @@ void ApiServer::dispatch(const QHttpServerRequest &request, QHttpServerResponder
             req.args = args;
         }
     }
-    if (!(hit && hit->public_) && !authorized(req)) {
+    if (!(hit && hit->public_) && !authorized(req, hit && hit->queryToken)) {
         reply.error(Error::make(ErrorCode::Unauthorized, QStringLiteral("a valid bearer token is required")),
                     {{"WWW-Authenticate", "Bearer"}});
         return;

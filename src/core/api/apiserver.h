@@ -1,14 +1,17 @@
 #pragma once
 // The REST API: owns the QHttpServer (every QHttpServer call of the project lives in src/core/api), the
 // socket guard below it, the route table dispatch (JSON 404, 405 with Allow, HEAD for GET routes), bearer
-// auth, and the controllers that implement the routes, one per resource.
+// auth, and the controllers that implement the routes, one per resource (Server-Sent Events when ctx.hub
+// is set).
 
 #include "core/api/apicontext.h"
 #include "core/api/apiexchange.h"
 #include "core/api/httpguard.h"
 #include "core/api/routetable.h"
+#include "core/api/ssestream.h"
 
 #include <QHash>
+#include <QJsonObject>
 #include <QObject>
 
 #include <functional>
@@ -20,6 +23,7 @@ class QHttpServerResponder;
 
 namespace cr {
 
+class EventsRoutes;
 class JobWaiter;
 
 using RouteHandler = std::function<void(const ApiRequest &, ApiReply)>;
@@ -38,6 +42,12 @@ public:
     // connections accepted afterwards.
     void setLimits(const HttpLimits &limits);
     HttpLimits limits() const { return m_limits; }
+    // Bounds of the Server-Sent Events streams (defaults: SseLimits::from(config)); they apply to streams
+    // opened afterwards. No effect without an EventHub.
+    void setSseLimits(const SseLimits &limits);
+    SseLimits sseLimits() const;
+    // The SSE statistics shown under "sse" by /api/v1/system (EventsRoutes::statsJson); empty without a hub.
+    QJsonObject sseStatsJson() const;
     // Binds config.http.host:port (port 0: any free port). False with a sentence in *error.
     bool listen(QString *error);
     quint16 port() const { return m_port; }
@@ -45,13 +55,14 @@ public:
 
 private:
     void dispatch(const QHttpServerRequest &request, QHttpServerResponder &&responder);
-    bool authorized(const ApiRequest &request) const;
+    bool authorized(const ApiRequest &request, bool queryToken) const;
 
     ApiContext m_ctx;
     HttpLimits m_limits;
     QHttpServer *m_http;
     GuardedTcpServer *m_tcp = nullptr;
     JobWaiter *m_waiter;
+    EventsRoutes *m_events = nullptr;
     RouteHandlers m_handlers;
     QList<QObject *> m_controllers;
     quint16 m_port = 0;

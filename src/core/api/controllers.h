@@ -4,6 +4,7 @@
 
 #include "core/api/apicontext.h"
 #include "core/api/apiserver.h"
+#include "core/api/ssestream.h"
 
 #include <QObject>
 
@@ -11,6 +12,7 @@ class QNetworkAccessManager;
 
 namespace cr {
 
+class EventsRoutes;
 class JobWaiter;
 
 // GET /api/v1/health, /ready, /system, /openapi.json (systemroutes.cpp).
@@ -19,12 +21,47 @@ class SystemRoutes final : public QObject
     Q_OBJECT
     Q_DISABLE_COPY_MOVE(SystemRoutes)
 public:
-    SystemRoutes(const ApiContext &ctx, QObject *parent);
+    // events: the SSE controller whose statistics /system shows; may be null.
+    SystemRoutes(const ApiContext &ctx, const EventsRoutes *events, QObject *parent);
     void install(RouteHandlers &handlers);
     // The readiness verdict: empty when ready, else one sentence per reason.
     static QStringList notReadyReasons(const ApiContext &ctx);
 private:
     const ApiContext &m_ctx;
+    const EventsRoutes *m_events;
+};
+
+// GET /api/v1/events (Server-Sent Events of every JSON event, filtered like the WebSocket relay) and
+// GET /api/v1/jobs/{id}/events (the job's event log as JSON, or with follow=true an SSE stream that ends
+// with the job) (eventsroutes.cpp; one SseStream per open stream). Needs ctx.hub.
+class EventsRoutes final : public QObject
+{
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(EventsRoutes)
+public:
+    EventsRoutes(const ApiContext &ctx, QObject *parent);
+    void install(RouteHandlers &handlers);
+    // Apply to streams opened afterwards.
+    void setLimits(const SseLimits &limits) { m_limits = limits; }
+    const SseLimits &limits() const { return m_limits; }
+    int streamCount() const { return int(m_streams.size()); }
+    // {"streams", "max_streams", "opened", "rejected", "ended": {"completed", "client_left", "too_slow"},
+    //  "per_stream": [{"peer", "events_sent", "queued_bytes", "live_queued_bytes", "bytes_to_write"}]}
+    QJsonObject statsJson() const;
+private:
+    void allEvents(const ApiRequest &req, ApiReply reply);
+    void jobEvents(const ApiRequest &req, ApiReply reply);
+    SseStream *openStream(ApiReply reply, SseStream::Options options);
+    void onPublished(const RelayEventPtr &event);
+    void onEnded(SseStream *stream, SseStream::EndReason reason);
+    const ApiContext &m_ctx;
+    SseLimits m_limits;
+    QList<SseStream *> m_streams; // open streams, in the order they were opened
+    quint64 m_opened = 0;
+    quint64 m_rejected = 0;
+    quint64 m_completed = 0;
+    quint64 m_clientLeft = 0;
+    quint64 m_tooSlow = 0;
 };
 
 // /api/v1/jobs... (jobsroutes.cpp, output streaming in outputstream.cpp).

@@ -29,6 +29,8 @@ const QList<RouteSpec> &routeTable()
         {"GET", "/api/v1/jobs/{id}", RouteId::GetJob},
         {"POST", "/api/v1/jobs/{id}/cancel", RouteId::CancelJob},
         {"GET", "/api/v1/jobs/{id}/outputs/{index}", RouteId::GetJobOutput},
+        {"GET", "/api/v1/jobs/{id}/events", RouteId::GetJobEvents, false, true},
+        {"GET", "/api/v1/events", RouteId::Events, false, true},
         {"POST", "/api/v1/uploads", RouteId::Upload},
     };
     return table;

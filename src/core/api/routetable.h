@@ -14,7 +14,7 @@ enum class RouteId {
     LegacyGenerateImage, LegacyInterrupt,
     // /api/v1
     Health, Ready, System, OpenApi, ListWorkflows, GetWorkflow, GetDraft, PatchDraft, ResetDraft, SwitchDraft,
-    CreateJob, ListJobs, GetJob, CancelJob, GetJobOutput, Upload,
+    CreateJob, ListJobs, GetJob, CancelJob, GetJobOutput, Upload, Events, GetJobEvents,
 };
 
 struct RouteSpec {
@@ -22,6 +22,7 @@ struct RouteSpec {
     const char *path;   // OpenAPI style: "/api/v1/jobs/{id}"
     RouteId id;
     bool public_ = false; // reachable without the bearer token
+    bool queryToken = false; // the token may also come as ?token= (EventSource cannot set headers)
 };
 
 const QList<RouteSpec> &routeTable();

@@ -5,6 +5,8 @@
 
 #include "core/comfy/comfyclient.h"
 #include "core/jobs/jobmanager.h"
+#include "core/relay/eventhub.h"
+#include "core/relay/relayserver.h"
 #include "core/workflows/activedraft.h"
 #include "core/workflows/workflowstore.h"
 
@@ -14,7 +16,10 @@
 
 namespace cr {
 
-SystemRoutes::SystemRoutes(const ApiContext &ctx, QObject *parent) : QObject(parent), m_ctx(ctx) {}
+SystemRoutes::SystemRoutes(const ApiContext &ctx, const EventsRoutes *events, QObject *parent)
+    : QObject(parent), m_ctx(ctx), m_events(events)
+{
+}
 
 QStringList SystemRoutes::notReadyReasons(const ApiContext &ctx)
 {
@@ -48,7 +53,9 @@ void SystemRoutes::install(RouteHandlers &h)
     });
 
     // GET /api/v1/system -> 200 {"service": {version, uptime_s, started_at, jobs_active, ...},
-    //   "comfyui": {url, state, system_stats | null, error?}}. ComfyUI trouble is reported, not an error.
+    //   "comfyui": {url, state, system_stats | null, error?}, "relay"?: RelayServer::statsJson(),
+    //   "event_hub"?: EventHub::statsJson(), "sse"?: EventsRoutes::statsJson()}. ComfyUI trouble is
+    //   reported, not an error; the last three are present when the service has them.
     h.insert(RouteId::System, [this](const ApiRequest &, ApiReply reply) {
         QJsonObject service{
             {QStringLiteral("name"), QStringLiteral("comfy_runner")},
@@ -63,18 +70,27 @@ void SystemRoutes::install(RouteHandlers &h)
             {QStringLiteral("url"), m_ctx.config.comfy.url.toString()},
             {QStringLiteral("state"), m_ctx.comfy ? connectionStateName(m_ctx.comfy->state()) : QStringLiteral("none")},
         };
+        QJsonObject body{{QStringLiteral("service"), service}};
+        if (m_ctx.relay)
+            body.insert(QStringLiteral("relay"), m_ctx.relay->statsJson());
+        if (m_ctx.hub)
+            body.insert(QStringLiteral("event_hub"), m_ctx.hub->statsJson());
+        if (m_events)
+            body.insert(QStringLiteral("sse"), m_events->statsJson());
         if (!m_ctx.comfy) {
-            reply.json(200, QJsonObject{{QStringLiteral("service"), service}, {QStringLiteral("comfyui"), comfy}});
+            body.insert(QStringLiteral("comfyui"), comfy);
+            reply.json(200, body);
             return;
         }
-        m_ctx.comfy->http()->systemStats([reply, service, comfy](Result<QJsonObject> r) mutable {
+        m_ctx.comfy->http()->systemStats([reply, body, comfy](Result<QJsonObject> r) mutable {
             if (r)
                 comfy.insert(QStringLiteral("system_stats"), r.value());
             else {
                 comfy.insert(QStringLiteral("system_stats"), QJsonValue::Null);
                 comfy.insert(QStringLiteral("error"), r.error().toJson());
             }
-            reply.json(200, QJsonObject{{QStringLiteral("service"), service}, {QStringLiteral("comfyui"), comfy}});
+            body.insert(QStringLiteral("comfyui"), comfy);
+            reply.json(200, body);
         });
     });
 
