@@ -1,12 +1,13 @@
 #include "protocol/binaryframe.h"
 
+#include "protocol/jsonutil.h"
+
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QJsonParseError>
 #include <QJsonValue>
 #include <QtEndian>
 
-#include <cmath>
 
 namespace cr::protocol {
 
@@ -50,46 +51,6 @@ QByteArray sharedTail(const QByteArray &frame, qsizetype offset)
     return tail;
 }
 
-// Metadata ids are strings; tolerate integral numbers; null (parent_node_id) becomes "".
-QString idString(const QJsonValue &v)
-{
-    if (v.isString())
-        return v.toString();
-    if (v.isDouble()) {
-        const double d = v.toDouble();
-        if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9.0e15)
-            return QString::number(static_cast<qint64>(d));
-    }
-    return {};
-}
-
-// A JSON string literal exactly as Python's json.dumps (ensure_ascii=True) writes it.
-void appendPyJsonString(QByteArray &out, const QString &s)
-{
-    static constexpr char kHex[] = "0123456789abcdef";
-    out.append('"');
-    for (const QChar c : s) {
-        const char16_t u = c.unicode();
-        switch (u) {
-        case u'"': out.append("\\\""); continue;
-        case u'\\': out.append("\\\\"); continue;
-        case u'\n': out.append("\\n"); continue;
-        case u'\r': out.append("\\r"); continue;
-        case u'\t': out.append("\\t"); continue;
-        case u'\b': out.append("\\b"); continue;
-        case u'\f': out.append("\\f"); continue;
-        default: break;
-        }
-        if (u >= 0x20 && u <= 0x7e) {
-            out.append(static_cast<char>(u));
-        } else { // also splits non-BMP characters into their two surrogates, as Python does
-            const char esc[6] = {'\\', 'u', kHex[(u >> 12) & 0xf], kHex[(u >> 8) & 0xf], kHex[(u >> 4) & 0xf],
-                                 kHex[u & 0xf]};
-            out.append(esc, 6);
-        }
-    }
-    out.append('"');
-}
 
 void appendPyJsonMember(QByteArray &out, const char *key, const QString &value, bool nullIfEmpty = false)
 {
@@ -99,7 +60,7 @@ void appendPyJsonMember(QByteArray &out, const char *key, const QString &value, 
     if (nullIfEmpty && value.isEmpty())
         out.append("null");
     else
-        appendPyJsonString(out, value);
+        out.append(jsonStringLiteral(value));
 }
 
 std::optional<BinaryFrame> parsePreviewType1(const QByteArray &frame, FrameError *error)

@@ -1,5 +1,7 @@
 #include "protocol/comfyevents.h"
 
+#include "protocol/jsonutil.h"
+
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonParseError>
@@ -31,18 +33,6 @@ constexpr std::array<std::pair<EventType, QLatin1StringView>, 11> kEventNames{{
     {EventType::FeatureFlags, "feature_flags"_L1},
 }};
 
-// Node ids are strings on the wire; tolerate integral numbers (custom nodes), anything else is "".
-QString idString(const QJsonValue &v)
-{
-    if (v.isString())
-        return v.toString();
-    if (v.isDouble()) {
-        const double d = v.toDouble();
-        if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9.0e15)
-            return QString::number(static_cast<qint64>(d));
-    }
-    return {};
-}
 
 // Millisecond timestamps: exact for integers, truncated for other finite numbers, 0 otherwise.
 qint64 toInt64(const QJsonValue &v)

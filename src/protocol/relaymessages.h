@@ -5,6 +5,7 @@
 // type-4 preview frame with job_id. Parsing validates everything; encoders write compact JSON.
 
 #include "protocol/binaryframe.h"
+#include "protocol/jsonutil.h"
 
 #include <QByteArray>
 #include <QJsonObject>
@@ -157,8 +158,5 @@ struct RelayPreview {
     QString jobId; // from the metadata's job_id; empty for type 1 or null
 };
 std::optional<RelayPreview> parseRelayPreview(const QByteArray &frame);
-
-// A JSON string literal (quotes included), ASCII only (\uXXXX beyond), as Python's json.dumps writes it.
-QByteArray jsonStringLiteral(const QString &value);
 
 } // namespace cr::protocol

@@ -1,0 +1,18 @@
+#pragma once
+// Small JSON helpers shared by the protocol parsers and encoders.
+
+#include <QByteArray>
+#include <QJsonValue>
+#include <QString>
+
+namespace cr::protocol {
+
+// A JSON string literal exactly as Python's json.dumps (ensure_ascii=True) writes it, quotes included; ComfyUI
+// writes its frames that way, so re-encoded frames stay byte-identical.
+QByteArray jsonStringLiteral(const QString &value);
+
+// Node ids are strings on the wire; integral numbers are tolerated (custom nodes), anything else
+// (null included) is "".
+QString idString(const QJsonValue &value);
+
+} // namespace cr::protocol
