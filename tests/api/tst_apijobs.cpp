@@ -334,11 +334,14 @@ void TstApiJobs::legacyQueue()
     const QJsonObject o = r.json();
     QCOMPARE(o[QStringLiteral("status")].toString(), QStringLiteral("success"));
     const QString id = o[QStringLiteral("prompt_id")].toString();
-    QCOMPARE(o[QStringLiteral("image_url")].toString(), QStringLiteral("/api/v1/jobs/%1/outputs/0").arg(id));
+    // Absolute, through the host the client used, so Python clients can fetch it as it is.
+    const QUrl imageUrl(o[QStringLiteral("image_url")].toString());
+    QCOMPARE(imageUrl, env.url(QStringLiteral("/api/v1/jobs/%1/outputs/0").arg(id)));
+    QCOMPARE(o[QStringLiteral("images")].toArray().at(0).toObject()[QStringLiteral("url")].toString(), imageUrl.toString());
     QVERIFY(o[QStringLiteral("image_filename")].toString().endsWith(QStringLiteral(".png")));
     QCOMPARE(o[QStringLiteral("images")].toArray().size(), 1);
     QCOMPARE(env.fake().lastPromptBody()[QStringLiteral("prompt")][QStringLiteral("6")][QStringLiteral("inputs")][QStringLiteral("text")].toString(), QStringLiteral("legacy cat"));
-    QCOMPARE(env.call("GET", o[QStringLiteral("image_url")].toString()).status, 200);
+    QCOMPARE(env.call("GET", imageUrl.path()).status, 200);
     // A runtime failure: 502 comfy_error with the job and ComfyUI's message.
     QCOMPARE(env.call("POST", QStringLiteral("/update/text"), R"({"text": "not cached"})").status, 200);
     env.fake().failNextPrompt(QStringLiteral("3"), QStringLiteral("boom"));

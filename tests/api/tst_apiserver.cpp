@@ -153,6 +153,7 @@ void TstApiServer::readyAndSystem()
     const QJsonObject service = r.json().value(QStringLiteral("service")).toObject();
     QCOMPARE(service.value(QStringLiteral("active_workflow")).toString(), QStringLiteral("sd15"));
     QCOMPARE(service.value(QStringLiteral("jobs_active")).toInt(), 0);
+    QVERIFY(service.value(QStringLiteral("relay_port")).toInt() > 0); // clients discover the relay here
 
     // ComfyUI goes away: not ready (503 with reasons), /system still answers with the error.
     env.fake().setRefuseConnections(true);

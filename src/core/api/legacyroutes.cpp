@@ -88,18 +88,21 @@ void LegacyRoutes::status(const ApiRequest &, ApiReply reply)
 
 // GET /queue: runs a copy of the active draft and blocks until it ends (bounded by wait_timeout_ms).
 // -> 200 {"status": "success", "prompt_id", "job_id", "image_filename", "image_url", "images": [{filename,
-//   subfolder, type, node_id, url}]}; failed run: 502 comfy_error with details.job; cancelled: 409
+//   subfolder, type, node_id, url}]} (URLs absolute, through the request's Host); failed run: 502 comfy_error with details.job; cancelled: 409
 //   job_conflict; 422 comfy_validation; 504 wait_timeout (details.job_id).
-void LegacyRoutes::queue(const ApiRequest &, ApiReply reply)
+void LegacyRoutes::queue(const ApiRequest &request, ApiReply reply)
 {
+    // Python clients fetch image_url as it is: make it absolute, through the host the client used.
+    const QByteArray host = request.header("Host");
+    const QString base = host.isEmpty() ? QString() : QStringLiteral("http://") + QString::fromLatin1(host);
     if (!m_ctx.draft || !m_ctx.draft->hasDraft())
         return reply.error(noDraft(m_ctx));
     JobRequest jr{m_ctx.draft->name(), m_ctx.draft->workflow().graph(), QString()};
     const int bound = m_ctx.config.http.waitTimeoutMs;
-    m_ctx.jobs->submit(std::move(jr), [this, reply, bound](Result<Job> r, bool) {
+    m_ctx.jobs->submit(std::move(jr), [this, reply, bound, base](Result<Job> r, bool) {
         if (!r)
             return reply.error(r.error());
-        m_waiter->wait(r->id, reply, bound, [](const Job &job, ApiReply rep) {
+        m_waiter->wait(r->id, reply, bound, [base](const Job &job, ApiReply rep) {
             if (job.state == JobState::Cancelled)
                 return rep.error(Error::make(ErrorCode::JobConflict, QStringLiteral("the run was cancelled"), {{QStringLiteral("job"), jobToJson(job)}}));
             if (job.state != JobState::Succeeded)
@@ -111,7 +114,7 @@ void LegacyRoutes::queue(const ApiRequest &, ApiReply reply)
                 const NodeOutputFile &f = job.outputs.at(i);
                 images.append(QJsonObject{{QStringLiteral("filename"), f.file.filename}, {QStringLiteral("subfolder"), f.file.subfolder},
                                           {QStringLiteral("type"), f.file.type}, {QStringLiteral("node_id"), f.nodeId},
-                                          {QStringLiteral("url"), outputUrl(job.id, i)}});
+                                          {QStringLiteral("url"), base + outputUrl(job.id, i)}});
             }
             const bool any = !job.outputs.isEmpty();
             rep.json(200, QJsonObject{
@@ -119,7 +122,7 @@ void LegacyRoutes::queue(const ApiRequest &, ApiReply reply)
                 {QStringLiteral("prompt_id"), job.id},
                 {QStringLiteral("job_id"), job.id},
                 {QStringLiteral("image_filename"), any ? QJsonValue(job.outputs.first().file.filename) : QJsonValue(QJsonValue::Null)},
-                {QStringLiteral("image_url"), any ? QJsonValue(outputUrl(job.id, 0)) : QJsonValue(QJsonValue::Null)},
+                {QStringLiteral("image_url"), any ? QJsonValue(base + outputUrl(job.id, 0)) : QJsonValue(QJsonValue::Null)},
                 {QStringLiteral("images"), images},
             });
         });

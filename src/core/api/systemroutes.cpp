@@ -65,6 +65,7 @@ void SystemRoutes::install(RouteHandlers &h)
             {QStringLiteral("jobs_active"), m_ctx.jobs ? m_ctx.jobs->activeCount() : 0},
             {QStringLiteral("workflows"), m_ctx.workflows ? int(m_ctx.workflows->names().size()) : 0},
             {QStringLiteral("active_workflow"), m_ctx.draft ? m_ctx.draft->name() : QString()},
+            {QStringLiteral("relay_port"), m_ctx.relay ? QJsonValue(m_ctx.relay->port()) : QJsonValue(QJsonValue::Null)},
         };
         QJsonObject comfy{
             {QStringLiteral("url"), m_ctx.config.comfy.url.toString()},
