@@ -19,11 +19,11 @@ ConnectionBar::ConnectionBar(QWidget *parent)
     m_token->setObjectName(QStringLiteral("token"));
     m_button->setObjectName(QStringLiteral("connectButton"));
     m_runner->setPlaceholderText(QStringLiteral("http://127.0.0.1:8189"));
-    m_relay->setPlaceholderText(tr("relay: runner port + 1"));
+    setRelayInUse({}, false);
     m_token->setPlaceholderText(tr("token (optional)"));
     m_token->setEchoMode(QLineEdit::Password);
     m_runner->setMinimumWidth(200);
-    m_relay->setMinimumWidth(170);
+    m_relay->setMinimumWidth(210);
     m_token->setMaximumWidth(150);
     m_lag->setMinimumWidth(150);
 
@@ -75,11 +75,28 @@ QString ConnectionBar::token() const
     return m_token->text();
 }
 
-QUrl ConnectionBar::effectiveRelayUrl() const
+QUrl ConnectionBar::typedRelayUrl() const
 {
-    if (!relayUrl().isEmpty())
-        return QUrl::fromUserInput(relayUrl());
-    return defaultRelayUrl(QUrl::fromUserInput(runnerUrl()));
+    return relayUrl().isEmpty() ? QUrl() : QUrl::fromUserInput(relayUrl());
+}
+
+void ConnectionBar::setRelayInUse(const QUrl &url, bool reported)
+{
+    if (url.isEmpty()) {
+        m_relay->setPlaceholderText(tr("relay: ask the runner"));
+        m_relay->setToolTip(tr("Empty: the runner is asked for its relay port (GET /api/v1/system); "
+                               "a runner that does not say gets its port + 1"));
+        return;
+    }
+    m_relay->setPlaceholderText(reported ? tr("%1 (from the runner)").arg(url.toString())
+                                         : tr("%1 (guessed: port + 1)").arg(url.toString()));
+    m_relay->setToolTip(reported ? tr("The runner reported this relay URL; type one to override it")
+                                 : tr("The runner did not report its relay port; this is its port + 1. Type the relay URL if it is elsewhere"));
+}
+
+QString ConnectionBar::relayPlaceholder() const
+{
+    return m_relay->placeholderText();
 }
 
 void ConnectionBar::setState(RelayClient::State state, const QString &detail)

@@ -1,6 +1,6 @@
 #pragma once
-// The connection bar: runner URL, relay URL (empty = the runner's port + 1), token, a Connect/Disconnect
-// button, and what the relay client reports: state (with the next retry) and lag / round trip.
+// The connection bar: runner URL, relay URL (empty = ask the runner, else its port + 1), token, a
+// Connect/Disconnect button, and what the relay client reports: state (with the next retry) and lag / round trip.
 
 #include "gui/client/relayclient.h"
 
@@ -25,7 +25,11 @@ public:
     QString runnerUrl() const;
     QString relayUrl() const; // as typed (may be empty)
     QString token() const;
-    QUrl effectiveRelayUrl() const; // typed, else defaultRelayUrl(runner)
+    QUrl typedRelayUrl() const; // the relay field as a URL; empty when nothing is typed (then: discovery)
+    // Shows the relay URL in use in the empty relay field (placeholder), and whether the runner named it;
+    // an empty url restores the default placeholder.
+    void setRelayInUse(const QUrl &url, bool reported);
+    QString relayPlaceholder() const;
 
     void setState(RelayClient::State state, const QString &detail = {});
     void setLag(qint64 lagMs, qint64 roundTripMs);

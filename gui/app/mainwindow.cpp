@@ -315,7 +315,7 @@ void MainWindow::connectTo(const QString &runnerUrl, const QString &relayUrl, co
 void MainWindow::connectFromBar()
 {
     const QUrl runner = QUrl::fromUserInput(m_connection->runnerUrl());
-    const QUrl relay = m_connection->effectiveRelayUrl();
+    const QUrl typedRelay = m_connection->typedRelayUrl();
     if (!runner.isValid() || runner.host().isEmpty()) {
         logLine(QStringLiteral("ui"), QStringLiteral("error"), tr("\"%1\" is not a runner URL").arg(m_connection->runnerUrl()), 2);
         return;
@@ -328,18 +328,50 @@ void MainWindow::connectFromBar()
     }
     m_rest->setBaseUrl(runner);
     m_rest->setToken(m_connection->token());
-    m_relay->setUrl(relay);
     m_relay->setToken(m_connection->token());
     setWindowTitle(tr("comfy-runner monitor — %1").arg(runner.toString()));
-    logLine(QStringLiteral("ui"), QStringLiteral("connect"), tr("runner %1, relay %2").arg(runner.toString(), relay.toString()));
-    m_relay->open();
+    const quint64 attempt = ++m_connectAttempt;
     loadWorkflows();
     saveSettings();
+    if (!typedRelay.isEmpty()) {
+        m_discovering = false;
+        m_connection->setRelayInUse({}, false);
+        logLine(QStringLiteral("ui"), QStringLiteral("connect"), tr("runner %1, relay %2").arg(runner.toString(), typedRelay.toString()));
+        openRelay(typedRelay);
+        return;
+    }
+    // No relay URL typed: ask the runner where its relay listens (asynchronously; the UI goes on).
+    m_discovering = true;
+    logLine(QStringLiteral("ui"), QStringLiteral("connect"), tr("runner %1; asking it for its relay port").arg(runner.toString()));
+    onRelayState(m_relay->state());
+    m_rest->discoverRelay(this, [this, attempt](RelayEndpoint endpoint) {
+        if (attempt != m_connectAttempt)
+            return; // disconnected or reconnected meanwhile
+        m_discovering = false;
+        m_connection->setRelayInUse(endpoint.url, endpoint.reported);
+        if (endpoint.reported) {
+            logLine(QStringLiteral("ui"), QStringLiteral("relay_discovered"), tr("relay %1 (reported by the runner)").arg(endpoint.url.toString()));
+        } else {
+            const QString text = tr("relay %1 guessed (runner port + 1): %2").arg(endpoint.url.toString(), endpoint.fallbackReason);
+            logLine(QStringLiteral("ui"), QStringLiteral("relay_guessed"), text, 1);
+            statusBar()->showMessage(text, 15000);
+        }
+        openRelay(endpoint.url);
+    });
+}
+
+void MainWindow::openRelay(const QUrl &relay)
+{
+    m_relay->setUrl(relay);
+    m_relay->open();
 }
 
 void MainWindow::disconnectFromRunner()
 {
+    ++m_connectAttempt; // a discovery still under way must not open the relay
+    m_discovering = false;
     m_relay->close();
+    onRelayState(m_relay->state());
     logLine(QStringLiteral("ui"), QStringLiteral("disconnect"), tr("disconnected by the user"));
 }
 
@@ -364,7 +396,10 @@ void MainWindow::onRelayState(RelayClient::State state)
         detail = tr("retry in %1 s").arg(m_relay->retryInMs() / 1000.0, 0, 'f', 1);
     if (state != RelayClient::State::Connected && !m_relay->lastError().isEmpty())
         detail += (detail.isEmpty() ? QString() : QStringLiteral("; ")) + m_relay->lastError();
-    m_connection->setState(state, detail);
+    if (m_discovering && state == RelayClient::State::Disconnected)
+        m_connection->setState(RelayClient::State::Connecting, tr("asking the runner for its relay port"));
+    else
+        m_connection->setState(state, detail);
     updateStatus();
     if (state != m_loggedState)
         logLine(QStringLiteral("relay"), QStringLiteral("state"), RelayClient::stateName(state) + (detail.isEmpty() ? QString() : QStringLiteral(" (%1)").arg(detail)),

@@ -43,7 +43,8 @@ public:
     explicit MainWindow(QSettings *settings, RelayClientOptions relayOptions = {}, QWidget *parent = nullptr);
     ~MainWindow() override;
 
-    // Fills the connection bar and connects (REST and relay). Empty relayUrl = the runner's port + 1.
+    // Fills the connection bar and connects (REST and relay). Empty relayUrl: the runner is asked for its
+    // relay port (GET /api/v1/system, asynchronously); only when it cannot say, its port + 1 is tried.
     void connectTo(const QString &runnerUrl, const QString &relayUrl = {}, const QString &token = {});
     void connectFromBar();
     void disconnectFromRunner();
@@ -89,6 +90,7 @@ private:
     void buildActions();
     void restoreSettings();
     void loadWorkflows();
+    void openRelay(const QUrl &relay);
     void onRelayState(RelayClient::State state);
     void onPreviewAvailable();
     void onDecoded();
@@ -137,6 +139,8 @@ private:
     QString m_scriptedJob;
     bool m_scriptedDone = false;
     bool m_workflowsLoaded = false;
+    quint64 m_connectAttempt = 0; // a relay discovery answers only the attempt that started it
+    bool m_discovering = false;   // asking the runner for its relay port
     RelayClient::State m_loggedState = RelayClient::State::Disconnected;
 };
 

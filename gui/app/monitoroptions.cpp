@@ -16,7 +16,7 @@ MonitorOptions parseMonitorOptions(const QStringList &arguments)
     const QCommandLineOption help({QStringLiteral("h"), QStringLiteral("help")}, QStringLiteral("Show this help."));
     const QCommandLineOption version(QStringLiteral("version"), QStringLiteral("Show the version."));
     const QCommandLineOption url(QStringLiteral("url"), QStringLiteral("Runner REST URL (default: last used, else http://127.0.0.1:8189)."), QStringLiteral("url"));
-    const QCommandLineOption relay(QStringLiteral("relay"), QStringLiteral("Relay URL (default: ws://<runner host>:<runner port + 1>/)."), QStringLiteral("url"));
+    const QCommandLineOption relay(QStringLiteral("relay"), QStringLiteral("Relay URL (default: without --url the last used; else the relay_port the runner reports in GET /api/v1/system; when it cannot say, ws://<runner host>:<runner port + 1>/)."), QStringLiteral("url"));
     const QCommandLineOption token(QStringLiteral("token"), QStringLiteral("Auth token (default: $COMFY_RUNNER_TOKEN)."), QStringLiteral("token"));
     const QCommandLineOption noConnect(QStringLiteral("no-connect"), QStringLiteral("Start without connecting."));
     const QCommandLineOption dark(QStringLiteral("dark"), QStringLiteral("Use the dark palette."));

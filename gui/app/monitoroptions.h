@@ -1,6 +1,7 @@
 #pragma once
 // The monitor's command line. Values not given fall back to the last connection (QSettings), then to
-// the defaults (http://127.0.0.1:8189, relay = port + 1); the token also comes from COMFY_RUNNER_TOKEN.
+// the defaults (http://127.0.0.1:8189; relay: asked from the runner, else its port + 1); the token also
+// comes from COMFY_RUNNER_TOKEN.
 
 #include <QJsonObject>
 #include <QSize>

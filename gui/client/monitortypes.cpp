@@ -190,17 +190,32 @@ QStringList workflowNamesFromJson(const QJsonValue &value)
     return names;
 }
 
-QUrl defaultRelayUrl(const QUrl &runnerUrl)
+QUrl relayUrlAt(const QUrl &runnerUrl, int port)
 {
-    if (!runnerUrl.isValid() || runnerUrl.host().isEmpty())
+    if (!runnerUrl.isValid() || runnerUrl.host().isEmpty() || port < 1 || port > 65535)
         return {};
     QUrl url;
     url.setScheme(runnerUrl.scheme() == QLatin1String("https") ? QStringLiteral("wss") : QStringLiteral("ws"));
     url.setHost(runnerUrl.host());
-    const int httpPort = runnerUrl.port(runnerUrl.scheme() == QLatin1String("https") ? 443 : 80);
-    url.setPort(httpPort + 1);
+    url.setPort(port);
     url.setPath(QStringLiteral("/"));
     return url;
+}
+
+QUrl defaultRelayUrl(const QUrl &runnerUrl)
+{
+    return relayUrlAt(runnerUrl, runnerUrl.port(runnerUrl.scheme() == QLatin1String("https") ? 443 : 80) + 1);
+}
+
+std::optional<int> relayPortFromSystem(const QJsonObject &system)
+{
+    const QJsonValue port = system.value(QLatin1String("service")).toObject().value(QLatin1String("relay_port"));
+    if (!port.isDouble())
+        return std::nullopt;
+    const double value = port.toDouble();
+    if (value != double(qint64(value)) || value < 1 || value > 65535)
+        return std::nullopt;
+    return int(value);
 }
 
 } // namespace cr::monitor

@@ -82,8 +82,21 @@ WorkflowInfo workflowFromJson(const QJsonObject &object, const QString &fallback
 // GET /api/v1/workflows: {"workflows": [{"name": ...} | "name", ...]} or a bare array; sorted names.
 QStringList workflowNamesFromJson(const QJsonValue &value);
 
-// The relay URL a runner has by default: ws://<same host>:<http port + 1>/ (8189 -> 8190).
+// ws://<runner host>:<port>/ (wss:// for an https runner); empty when the runner URL has no host or the
+// port is not 1..65535.
+QUrl relayUrlAt(const QUrl &runnerUrl, int port);
+// The guess for a runner that does not name its relay port: ws://<same host>:<http port + 1>/ (8189 -> 8190).
 QUrl defaultRelayUrl(const QUrl &runnerUrl);
+// service.relay_port of a GET /api/v1/system answer; nullopt when it is missing, null or not a port
+// (an older runner, or one without a relay).
+std::optional<int> relayPortFromSystem(const QJsonObject &system);
+
+// Where a runner's relay listens (RestClient::discoverRelay).
+struct RelayEndpoint {
+    QUrl url;               // empty only when the runner URL has no host
+    bool reported = false;  // true: the runner named the port; false: the guess defaultRelayUrl()
+    QString fallbackReason; // why the guess is used (reported == false)
+};
 
 // A downloaded output file.
 struct OutputFile {

@@ -76,10 +76,11 @@ QUrl RestClient::urlFor(const QString &path) const
     return url;
 }
 
-void RestClient::send(const QByteArray &method, const QString &path, const QByteArray &body, QObject *context, RawDone done)
+void RestClient::send(const QByteArray &method, const QString &path, const QByteArray &body, QObject *context, RawDone done,
+                      int timeoutMs, bool reportFailure)
 {
     QNetworkRequest request(urlFor(path));
-    request.setTransferTimeout(m_timeoutMs);
+    request.setTransferTimeout(timeoutMs < 0 ? m_timeoutMs : timeoutMs);
     request.setRawHeader("Accept", "application/json");
     if (!m_token.isEmpty())
         request.setRawHeader("Authorization", "Bearer " + m_token);
@@ -96,10 +97,10 @@ void RestClient::send(const QByteArray &method, const QString &path, const QByte
     });
     QPointer<QObject> guard(context);
     const bool hasContext = context != nullptr;
-    connect(reply, &QNetworkReply::finished, this, [this, reply, guard, hasContext, done = std::move(done), method, path] {
+    connect(reply, &QNetworkReply::finished, this, [this, reply, guard, hasContext, done = std::move(done), method, path, reportFailure] {
         --m_pending;
         reply->deleteLater();
-        const QByteArray bytes = reply->readAll();
+        const QByteArray bytes = reply->isOpen() ? reply->readAll() : QByteArray(); // closed after a timeout abort
         const int status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
         Result<QByteArray> result = bytes;
         if (reply->property("cr_too_large").toBool()) {
@@ -111,7 +112,8 @@ void RestClient::send(const QByteArray &method, const QString &path, const QByte
         }
         if (!result) {
             qCInfo(lcMonitorNet).noquote() << method << path << "failed:" << result.error().code << result.error().message;
-            emit requestFailed(QString::fromLatin1(method), path, result.error());
+            if (reportFailure)
+                emit requestFailed(QString::fromLatin1(method), path, result.error());
         }
         if (hasContext && !guard)
             return;
@@ -199,6 +201,30 @@ void RestClient::getWorkflow(const QString &name, QObject *context, Callback<Wor
                                    return Error::make(RestErrorCode::BadResponse, QStringLiteral("the answer is not a workflow"));
                                return workflowFromJson(doc.object(), name);
                            });
+}
+
+void RestClient::discoverRelay(QObject *context, std::function<void(RelayEndpoint)> done)
+{
+    const QUrl runner = m_base;
+    send("GET", QStringLiteral("/api/v1/system"), QByteArray(), context,
+         [runner, done = std::move(done)](Result<QByteArray> r, QNetworkReply *) {
+             RelayEndpoint endpoint;
+             if (r) {
+                 const std::optional<int> port = relayPortFromSystem(QJsonDocument::fromJson(*r).object());
+                 endpoint.url = port ? relayUrlAt(runner, *port) : QUrl();
+                 endpoint.reported = !endpoint.url.isEmpty();
+                 if (!endpoint.reported)
+                     endpoint.fallbackReason = QStringLiteral("the runner does not name its relay port (older runner, or no relay)");
+             } else {
+                 endpoint.fallbackReason = QStringLiteral("GET /api/v1/system: %1").arg(r.error().message);
+             }
+             if (!endpoint.reported) {
+                 endpoint.url = defaultRelayUrl(runner);
+                 qCInfo(lcMonitorNet).noquote() << "relay port not reported:" << endpoint.fallbackReason << "- guessing" << endpoint.url.toString();
+             }
+             done(std::move(endpoint));
+         },
+         qMin(m_timeoutMs, m_discoveryTimeoutMs), false);
 }
 
 } // namespace cr::monitor

@@ -59,6 +59,12 @@ public:
     void listWorkflows(QObject *context, Callback<QStringList> done);
     // GET /api/v1/workflows/{name} -> parameters and nodes.
     void getWorkflow(const QString &name, QObject *context, Callback<WorkflowInfo> done);
+    // GET /api/v1/system -> service.relay_port, as ws://<runner host>:<port>/. Never fails: when the
+    // runner cannot say (an older runner without the field, relay_port null, an error, no answer within
+    // discoveryTimeoutMs) the answer is defaultRelayUrl(baseUrl()) with reported = false and the reason.
+    // Its failures are not emitted as requestFailed (the caller reports the fallback).
+    void discoverRelay(QObject *context, std::function<void(RelayEndpoint)> done);
+    void setDiscoveryTimeoutMs(int ms) { m_discoveryTimeoutMs = ms; }
 
 signals:
     // Every failed request, for the event log (method, path, error).
@@ -66,7 +72,9 @@ signals:
 
 private:
     using RawDone = std::function<void(Result<QByteArray> body, QNetworkReply *reply)>;
-    void send(const QByteArray &method, const QString &path, const QByteArray &body, QObject *context, RawDone done);
+    // timeoutMs < 0: the client's timeout; reportFailure = false: no requestFailed for this request.
+    void send(const QByteArray &method, const QString &path, const QByteArray &body, QObject *context, RawDone done,
+              int timeoutMs = -1, bool reportFailure = true);
     template <typename T>
     void sendJson(const QByteArray &method, const QString &path, const QByteArray &body, QObject *context,
                   Callback<T> done, std::function<Result<T>(const QJsonDocument &)> parse);
@@ -76,6 +84,7 @@ private:
     QUrl m_base;
     QByteArray m_token;
     int m_timeoutMs = 15000;
+    int m_discoveryTimeoutMs = 5000; // /system waits for ComfyUI's system_stats; do not wait that long
     qint64 m_maxDownloadBytes = 256ll * 1024 * 1024;
     int m_pending = 0;
 };

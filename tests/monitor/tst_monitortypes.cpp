@@ -1,5 +1,6 @@
-// Parsing of the REST API's JSON into the monitor's types, the reconnect backoff, event summaries, the
-// job list's duration text and the bounded, filterable event log. No sockets.
+// Parsing of the REST API's JSON into the monitor's types (the relay port in /api/v1/system too), the
+// reconnect backoff, event summaries, the job list's duration text and the bounded, filterable event log.
+// No sockets.
 
 #include "gui/client/backoff.h"
 #include "gui/client/eventlogmodel.h"
@@ -51,6 +52,8 @@ private slots:
     void outputIsImage();
     void relayUrl_data();
     void relayUrl();
+    void relayPortFromSystem_data();
+    void relayPortFromSystem();
     void describe_data();
     void describe();
     void duration_data();
@@ -264,6 +267,30 @@ void TstMonitorTypes::relayUrl()
     QFETCH(QString, runner);
     QFETCH(QString, relay);
     QCOMPARE(defaultRelayUrl(QUrl(runner)).toString(), relay);
+}
+
+void TstMonitorTypes::relayPortFromSystem_data()
+{
+    QTest::addColumn<QByteArray>("json");
+    QTest::addColumn<int>("port"); // 0 = none
+    QTest::newRow("reported") << QByteArray(R"({"service": {"name": "comfy_runner", "relay_port": 41234}})") << 41234;
+    QTest::newRow("null: no relay") << QByteArray(R"({"service": {"relay_port": null}})") << 0;
+    QTest::newRow("older runner") << QByteArray(R"({"service": {"name": "comfy_runner", "version": "0.1"}})") << 0;
+    QTest::newRow("no service") << QByteArray(R"({"comfyui": {"state": "connected"}})") << 0;
+    QTest::newRow("text") << QByteArray(R"({"service": {"relay_port": "8190"}})") << 0;
+    QTest::newRow("zero") << QByteArray(R"({"service": {"relay_port": 0}})") << 0;
+    QTest::newRow("too large") << QByteArray(R"({"service": {"relay_port": 65536}})") << 0;
+    QTest::newRow("fraction") << QByteArray(R"({"service": {"relay_port": 8190.5}})") << 0;
+}
+
+void TstMonitorTypes::relayPortFromSystem()
+{
+    QFETCH(QByteArray, json);
+    QFETCH(int, port);
+    const std::optional<int> parsed = cr::monitor::relayPortFromSystem(QJsonDocument::fromJson(json).object());
+    QCOMPARE(parsed.value_or(0), port);
+    if (parsed)
+        QCOMPARE(relayUrlAt(QUrl(u"https://gpu-box:9000/base"_s), *parsed).toString(), u"wss://gpu-box:%1/"_s.arg(port));
 }
 
 void TstMonitorTypes::describe_data()

@@ -2,7 +2,9 @@
 // a run started with the Run shortcut shows its preview frames, reaches the maximum step, ends as
 // succeeded in the job list and puts its output in the gallery; a dropped relay connection resumes
 // without losing an event; a runner restart is survived; cancel by shortcut; settings are remembered;
-// state colours are readable in both palettes; 30 previews per second keep the window responsive.
+// without a relay URL the relay port is asked from the runner (a relay that is not on port + 1), and a
+// runner that cannot say gets port + 1 with a warning, without blocking the window; state colours are
+// readable in both palettes; 30 previews per second keep the window responsive.
 // Screenshots go to <build>/tests/monitor/*.png.
 
 #include "gui/app/connectionbar.h"
@@ -18,6 +20,7 @@
 #include "gui/client/eventlogmodel.h"
 #include "gui/client/joblistmodel.h"
 #include "gui/client/jobtracker.h"
+#include "gui/client/restclient.h"
 #include "core/relay/eventhub.h"
 #include "core/relay/relayserver.h"
 #include "runnerenv.h"
@@ -30,6 +33,8 @@
 #include <QRegularExpression>
 #include <QSettings>
 #include <QSignalSpy>
+#include <QStatusBar>
+#include <QTcpServer>
 #include <QTemporaryDir>
 #include <QTest>
 #include <QTimer>
@@ -69,6 +74,15 @@ double contrast(const QColor &a, const QColor &b)
     return (qMax(la, lb) + 0.05) / (qMin(la, lb) + 0.05);
 }
 
+// The newest log entry of this type, or nullptr.
+const LogEntry *lastLogEntry(const EventLogModel &log, const QString &type)
+{
+    for (int row = log.rowCount() - 1; row >= 0; --row)
+        if (log.entry(row).type == type)
+            return &log.entry(row);
+    return nullptr;
+}
+
 } // namespace
 
 class TstMonitorWindow : public QObject
@@ -82,6 +96,8 @@ private slots:
     void resumesAndSurvivesRunnerRestart();
     void cancelShortcutCancelsTheSelectedJob();
     void remembersWindowAndConnection();
+    void asksTheRunnerForItsRelayPort();
+    void guessesPortPlusOneWithoutBlocking();
     void stateColoursAreReadable_data();
     void stateColoursAreReadable();
     void staysResponsiveAt30Fps();
@@ -306,6 +322,76 @@ void TstMonitorWindow::remembersWindowAndConnection()
     QCOMPARE(again.connectionBar()->relayUrl(), m_env->relayUrl());
     QCOMPARE(m_settings->value(u"view/follow"_s).toBool(), false);
     QCOMPARE(again.relay()->state(), RelayClient::State::Disconnected); // connecting is main()'s decision
+}
+
+void TstMonitorWindow::asksTheRunnerForItsRelayPort()
+{
+    // Both ports are chosen by the system (port 0); a runner whose relay happens to sit on port + 1 would
+    // not tell discovery from the guess, so take another one then.
+    for (int i = 0; i < 5 && m_env->service()->relayPort() == m_env->service()->httpPort() + 1; ++i) {
+        auto other = std::make_unique<RunnerEnv>();
+        QVERIFY(other->start());
+        m_env = std::move(other);
+    }
+    const int httpPort = m_env->service()->httpPort();
+    const int relayPort = m_env->service()->relayPort();
+    QVERIFY2(relayPort != httpPort + 1, qPrintable(u"http %1, relay %2"_s.arg(httpPort).arg(relayPort)));
+
+    MainWindow w(m_settings.get(), fastRelay());
+    w.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&w));
+    w.connectTo(m_env->httpUrl()); // no relay URL, as when --relay is not given
+    QVERIFY(w.connectionBar()->relayUrl().isEmpty());
+    QTRY_COMPARE_WITH_TIMEOUT(w.relay()->state(), RelayClient::State::Connected, 10000);
+    QCOMPARE(w.relay()->url(), QUrl(m_env->relayUrl()));
+    QCOMPARE(w.relay()->connections(), 1); // no detour through a guessed URL
+    QVERIFY(lastLogEntry(*w.log(), u"relay_discovered"_s));
+    QVERIFY(!lastLogEntry(*w.log(), u"relay_guessed"_s));
+    QCOMPARE(w.connectionBar()->relayPlaceholder(), u"%1 (from the runner)"_s.arg(m_env->relayUrl()));
+    QTRY_VERIFY_WITH_TIMEOUT(w.workflows()->parameterCount() > 0, 10000);
+
+    // The relay URL stays unset in the settings, so the next start asks again.
+    w.close();
+    QCOMPARE(m_settings->value(u"connection/runner"_s).toString(), m_env->httpUrl());
+    QCOMPARE(m_settings->value(u"connection/relay"_s).toString(), QString());
+}
+
+void TstMonitorWindow::guessesPortPlusOneWithoutBlocking()
+{
+    // A "runner" that accepts connections and never answers.
+    QTcpServer mute;
+    QVERIFY(mute.listen(QHostAddress::LocalHost, 0));
+    const QString runner = u"http://127.0.0.1:%1"_s.arg(mute.serverPort());
+    MainWindow w(m_settings.get(), fastRelay());
+    w.rest()->setTimeoutMs(400);
+    w.rest()->setDiscoveryTimeoutMs(400);
+    w.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&w));
+    QSignalSpy relayStates(w.relay(), &RelayClient::stateChanged);
+
+    // connectTo returns at once; the bar says what is going on; the Disconnect button abandons the question.
+    w.connectTo(runner);
+    QCOMPARE(w.relay()->state(), RelayClient::State::Disconnected);
+    QVERIFY2(w.connectionBar()->stateText().contains(u"asking the runner"_s), qPrintable(w.connectionBar()->stateText()));
+    QVERIFY(w.rest()->pendingRequests() > 0);
+    w.disconnectFromRunner();
+    QVERIFY2(w.connectionBar()->stateText().startsWith(u"Disconnected"_s), qPrintable(w.connectionBar()->stateText()));
+    QTRY_COMPARE_WITH_TIMEOUT(w.rest()->pendingRequests(), 0, 5000); // the discovery timed out meanwhile
+    QCOMPARE(relayStates.count(), 0); // and did not open the relay
+    QVERIFY(!lastLogEntry(*w.log(), u"relay_guessed"_s));
+
+    // Connect again and let the question time out: port + 1, said in the log and the status bar.
+    w.connectFromBar();
+    QTRY_VERIFY_WITH_TIMEOUT(lastLogEntry(*w.log(), u"relay_guessed"_s), 5000);
+    const QUrl guess(u"ws://127.0.0.1:%1/"_s.arg(mute.serverPort() + 1));
+    const LogEntry *entry = lastLogEntry(*w.log(), u"relay_guessed"_s);
+    QCOMPARE(entry->level, LogEntry::Level::Warning);
+    QVERIFY2(entry->text.contains(guess.toString()) && entry->text.contains(u"no answer"_s), qPrintable(entry->text));
+    QVERIFY2(w.statusBar()->currentMessage().contains(u"port + 1"_s), qPrintable(w.statusBar()->currentMessage()));
+    QCOMPARE(w.relay()->url(), guess);
+    QVERIFY(w.relay()->state() != RelayClient::State::Disconnected); // trying it
+    QCOMPARE(w.connectionBar()->relayPlaceholder(), u"%1 (guessed: port + 1)"_s.arg(guess.toString()));
+    w.disconnectFromRunner();
 }
 
 void TstMonitorWindow::stateColoursAreReadable_data()

@@ -1,11 +1,13 @@
 // The monitor's RelayClient against the real RelayServer + EventHub on port 0: state changes, envelope
 // seq and lag, the newest-frame slot, resume with since= after a relay restart (no event lost), the gap
 // after the runner's numbering restarted, a refused token, backoff while nothing listens, and the
-// handshake timeout against a server that never answers.
+// handshake timeout against a server that never answers. Also RestClient::discoverRelay: the relay port
+// asked from GET /api/v1/system (with the token), and the port + 1 guess when the runner cannot say.
 
 #include "core/relay/eventhub.h"
 #include "core/relay/relayserver.h"
 #include "gui/client/relayclient.h"
+#include "gui/client/restclient.h"
 
 #include <QDateTime>
 #include <QSignalSpy>
@@ -79,6 +81,44 @@ RelayClientOptions fastOptions()
     return o;
 }
 
+// A one-route HTTP server on port 0: every request gets `response` (nothing at all when it is empty) and
+// is recorded (request line and headers).
+struct CannedHttp {
+    QTcpServer server;
+    QByteArray response;
+    QList<QByteArray> requests;
+
+    bool start()
+    {
+        QObject::connect(&server, &QTcpServer::newConnection, &server, [this] {
+            while (QTcpSocket *socket = server.nextPendingConnection()) {
+                socket->setParent(&server);
+                QObject::connect(socket, &QTcpSocket::readyRead, socket, [this, socket] {
+                    if (!socket->property("head").toByteArray().isEmpty())
+                        return;
+                    const QByteArray head = socket->peek(64 * 1024);
+                    if (!head.contains("\r\n\r\n"))
+                        return;
+                    socket->setProperty("head", head);
+                    requests.append(head);
+                    if (response.isEmpty())
+                        return; // mute
+                    socket->write(response);
+                    socket->disconnectFromHost();
+                });
+            }
+        });
+        return server.listen(QHostAddress::LocalHost, 0);
+    }
+    QUrl url() const { return QUrl(u"http://127.0.0.1:%1"_s.arg(server.serverPort())); }
+
+    static QByteArray reply(int status, const QByteArray &body)
+    {
+        return "HTTP/1.1 " + QByteArray::number(status) + " X\r\nContent-Type: application/json\r\nContent-Length: "
+               + QByteArray::number(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+    }
+};
+
 QList<qint64> seqsOf(const QSignalSpy &spy)
 {
     QList<qint64> out;
@@ -103,6 +143,8 @@ private slots:
     void retriesWithBackoffUntilTheRelayListens();
     void handshakeTimeoutRetries();
     void closeStopsEverything();
+    void discoversTheRelayPort_data();
+    void discoversTheRelayPort();
 };
 
 void TstRelayClient::connectsAndReceivesEnvelopes()
@@ -335,6 +377,58 @@ void TstRelayClient::closeStopsEverything()
     QTRY_COMPARE_WITH_TIMEOUT(relay.server->clientCount(), 0, 5000);
     QVERIFY(!connected.wait(300)); // no reconnect after close()
     QCOMPARE(client.state(), RelayClient::State::Disconnected);
+}
+
+void TstRelayClient::discoversTheRelayPort_data()
+{
+    QTest::addColumn<QByteArray>("response"); // "refused": nothing listens; empty: accepts, never answers
+    QTest::addColumn<int>("relayPort");       // the port in the answer; 0: the guess (http port + 1) is expected
+    QTest::addColumn<QString>("reason");      // part of the fallback reason
+    const QByteArray reported = R"({"service": {"name": "comfy_runner", "relay_port": 41234}, "comfyui": {}})";
+    QTest::newRow("reported") << CannedHttp::reply(200, reported) << 41234 << QString();
+    QTest::newRow("null: no relay") << CannedHttp::reply(200, R"({"service": {"relay_port": null}})") << 0 << u"does not name"_s;
+    QTest::newRow("older runner") << CannedHttp::reply(200, R"({"service": {"name": "comfy_runner"}})") << 0 << u"does not name"_s;
+    QTest::newRow("not JSON") << CannedHttp::reply(200, "hello") << 0 << u"does not name"_s;
+    QTest::newRow("error") << CannedHttp::reply(404, R"({"error": {"code": "not_found", "message": "no such route"}})") << 0
+                           << u"no such route"_s;
+    QTest::newRow("no answer") << QByteArray() << 0 << u"/api/v1/system"_s;
+    QTest::newRow("refused") << QByteArray("refused") << 0 << u"/api/v1/system"_s;
+}
+
+void TstRelayClient::discoversTheRelayPort()
+{
+    QFETCH(QByteArray, response);
+    QFETCH(int, relayPort);
+    QFETCH(QString, reason);
+    CannedHttp http;
+    QVERIFY(http.start());
+    const QUrl runner = http.url();
+    if (response == "refused")
+        http.server.close();
+    else
+        http.response = response;
+
+    RestClient rest;
+    rest.setBaseUrl(runner);
+    rest.setToken(u"s3cret"_s);
+    rest.setDiscoveryTimeoutMs(300);
+    QSignalSpy failed(&rest, &RestClient::requestFailed);
+    std::optional<RelayEndpoint> endpoint;
+    rest.discoverRelay(this, [&](RelayEndpoint e) { endpoint = std::move(e); });
+    QVERIFY(!endpoint); // asynchronous
+    QTRY_VERIFY_WITH_TIMEOUT(endpoint.has_value(), 5000);
+
+    const int expectedPort = relayPort != 0 ? relayPort : runner.port() + 1;
+    QCOMPARE(endpoint->url, QUrl(u"ws://127.0.0.1:%1/"_s.arg(expectedPort)));
+    QCOMPARE(endpoint->reported, relayPort != 0);
+    QVERIFY2(endpoint->fallbackReason.contains(reason), qPrintable(endpoint->fallbackReason));
+    QCOMPARE(endpoint->fallbackReason.isEmpty(), relayPort != 0);
+    QCOMPARE(failed.count(), 0); // the caller reports the fallback, not the REST error log
+    if (response != "refused") {
+        QCOMPARE(http.requests.size(), 1);
+        QVERIFY2(http.requests.at(0).startsWith("GET /api/v1/system HTTP/1.1\r\n"), http.requests.at(0).constData());
+        QVERIFY2(http.requests.at(0).contains("\r\nAuthorization: Bearer s3cret\r\n"), http.requests.at(0).constData());
+    }
 }
 
 QTEST_GUILESS_MAIN(TstRelayClient)
