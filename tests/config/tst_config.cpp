@@ -148,6 +148,8 @@ void TstConfig::badInput_data()
                                    << QStringLiteral("invalid TOML: Error while parsing key-value pair: cannot redefine existing integer 'port'");
     QTest::newRow("invalid toml") << QByteArray("[comfy\nport = 1\n") << 1 << 7
                                   << QStringLiteral("invalid TOML:");
+    QTest::newRow("ping timeout not above interval") << QByteArray("[comfy]\nping_interval = 5\nping_timeout = 2\n") << 3 << 16
+                                                     << QStringLiteral("[comfy] ping_timeout (2 s) must be longer than ping_interval (5 s)");
     QTest::newRow("empty data path") << QByteArray("[paths]\ndata = \"\"\n") << 2 << 8
                                      << QStringLiteral("[paths] data: must not be empty");
 }

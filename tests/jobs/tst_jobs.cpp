@@ -36,6 +36,10 @@ private slots:
     void storeRoundTrip();
     void restartMidRunResumes();
     void restartAfterComfyForgotIsLost();
+    void eventsBeforeTheAnswerArePublishedInOrder();
+    void cancelWhileSubmitting();
+    void submitTimeoutKeepsTheJob();
+    void rejectedSubmissionLeavesNoTrace();
 
 private:
     struct Runtime {
@@ -43,11 +47,12 @@ private:
         std::unique_ptr<JobStore> store;
         std::unique_ptr<JobManager> jobs;
     };
-    Runtime startRuntime()
+    Runtime startRuntime(int requestTimeoutMs = 30000)
     {
         Runtime r;
         ComfySettings s;
         s.url = m_fake->httpUrl();
+        s.requestTimeoutMs = requestTimeoutMs;
         s.pingIntervalMs = 100;
         s.reconnectMaxMs = 200;
         r.comfy = std::make_unique<ComfyClient>(s, QStringLiteral("jobs-test"));
@@ -204,6 +209,71 @@ void TstJobs::restartAfterComfyForgotIsLost()
     Runtime rt = startRuntime();
     QTRY_COMPARE_WITH_TIMEOUT(rt.jobs->find(id)->state, JobState::Lost, 10000);
     QVERIFY(!rt.jobs->find(id)->reason.isEmpty());
+}
+
+void TstJobs::eventsBeforeTheAnswerArePublishedInOrder()
+{
+    Runtime rt = startRuntime();
+    QTRY_COMPARE_WITH_TIMEOUT(rt.comfy->state(), ConnectionState::Connected, 5000);
+    QStringList order;
+    connect(rt.jobs.get(), &JobManager::jobQueued, this, [&order](const Job &) { order << QStringLiteral("queued"); });
+    connect(rt.jobs.get(), &JobManager::jobStarted, this, [&order](const Job &) { order << QStringLiteral("started"); });
+    connect(rt.jobs.get(), &JobManager::jobFinished, this, [&order](const Job &) { order << QStringLiteral("finished"); });
+    // ComfyUI answers POST /prompt late: the whole run happens before the answer.
+    m_fake->setResponseDelay(400);
+    const QString id = submit(*rt.jobs);
+    QVERIFY(!id.isEmpty());
+    QTRY_VERIFY_WITH_TIMEOUT(order.contains(QStringLiteral("finished")), 10000);
+    QCOMPARE(order, (QStringList{QStringLiteral("queued"), QStringLiteral("started"), QStringLiteral("finished")}));
+    QCOMPARE(rt.jobs->find(id)->state, JobState::Succeeded);
+}
+
+void TstJobs::cancelWhileSubmitting()
+{
+    Runtime rt = startRuntime();
+    QTRY_COMPARE_WITH_TIMEOUT(rt.comfy->state(), ConnectionState::Connected, 5000);
+    m_fake->setSteps(200);
+    m_fake->setResponseDelay(200);
+    QString id;
+    rt.jobs->submit({QStringLiteral("sd15_txt2img"), workflow(), {}}, [&id](Result<Job> r, bool) { id = r ? r->id : QStringLiteral("error"); });
+    // The job exists before ComfyUI answered; cancel it right away.
+    const JobPage page = rt.jobs->list({});
+    QCOMPARE(page.total, 1);
+    const QString early = page.jobs.first().id;
+    QVERIFY(!rt.jobs->cancel(early));
+    QTRY_COMPARE_WITH_TIMEOUT(id, early, 5000);
+    QTRY_COMPARE_WITH_TIMEOUT(rt.jobs->find(id)->state, JobState::Cancelled, 10000);
+    QVERIFY(m_fake->deleteRequests().contains(id) || m_fake->interruptRequests().contains(id));
+}
+
+void TstJobs::submitTimeoutKeepsTheJob()
+{
+    Runtime rt = startRuntime(300);
+    QTRY_COMPARE_WITH_TIMEOUT(rt.comfy->state(), ConnectionState::Connected, 5000);
+    m_fake->setResponseDelay(1000); // ComfyUI queues the prompt but answers after our timeout
+    const QString id = submit(*rt.jobs);
+    QVERIFY2(!id.isEmpty() && id != QLatin1String("error"), "a timed-out submission must still give a job");
+    m_fake->setResponseDelay(0);
+    QTRY_COMPARE_WITH_TIMEOUT(rt.jobs->find(id)->state, JobState::Succeeded, 15000);
+    QCOMPARE(m_fake->promptCount(), 1);
+}
+
+void TstJobs::rejectedSubmissionLeavesNoTrace()
+{
+    Runtime rt = startRuntime();
+    QJsonObject graph = workflow();
+    graph.remove(QStringLiteral("4")); // dangling links: ComfyUI answers 400
+    std::optional<Error> error;
+    rt.jobs->submit({QStringLiteral("broken"), graph, QStringLiteral("ref-1")}, [&error](Result<Job> r, bool) {
+        error = r ? Error() : r.error();
+    });
+    QTRY_VERIFY_WITH_TIMEOUT(error.has_value(), 5000);
+    QCOMPARE(error->code, QStringLiteral("comfy_validation"));
+    QCOMPARE(rt.jobs->list({}).total, 0);
+    QVERIFY(rt.store->loadAll().isEmpty());
+    // The client_ref is free again.
+    const QString id = submit(*rt.jobs, QStringLiteral("ref-1"));
+    QVERIFY(!id.isEmpty() && id != QLatin1String("error"));
 }
 
 QTEST_GUILESS_MAIN(TstJobs)

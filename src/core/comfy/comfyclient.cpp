@@ -65,13 +65,17 @@ void ComfyClient::submit(const QString &promptId, const QJsonObject &graph, Comf
             done(r);
             return;
         }
+        const bool cancelNow = it != m_tracked.end() && it->cancelRequested;
         if (it != m_tracked.end()) {
             it->acknowledged = true;
+            it->ackSerial = ++m_ackCounter;
             it->lastEvent.start();
             if (!m_watchdog.isActive())
                 m_watchdog.start();
         }
         done(r);
+        if (cancelNow) // a cancel that came while ComfyUI was still validating the prompt
+            sendCancel(promptId);
     });
 }
 
@@ -82,6 +86,7 @@ void ComfyClient::adopt(const QString &promptId)
     Tracked t;
     t.clientId = m_connection->clientId();
     t.acknowledged = true;
+    t.ackSerial = ++m_ackCounter;
     t.lastEvent.start();
     m_tracked.insert(promptId, t);
     if (!m_watchdog.isActive())
@@ -96,6 +101,14 @@ void ComfyClient::cancel(const QString &promptId)
     if (it == m_tracked.end())
         return;
     it->cancelRequested = true;
+    // Before ComfyUI answered the submission, a delete could arrive before the prompt is queued: wait for
+    // the answer (submit() sends the cancel then).
+    if (it->acknowledged)
+        sendCancel(promptId);
+}
+
+void ComfyClient::sendCancel(const QString &promptId)
+{
     // Delete if pending, interrupt if running: both are no-ops for the other case, and neither touches
     // anybody else's work.
     m_http->deleteFromQueue({promptId}, [this, promptId](Status err) {
@@ -159,12 +172,19 @@ void ComfyClient::readOutcome(const QString &promptId, int attempt, bool lostIfU
                 return;
             }
         }
+        if (!r && attempt + 1 >= kHistoryAttempts) {
+            // ComfyUI did not answer: that says nothing about the prompt. Leave it to the watchdog or the
+            // next reconnect to ask again.
+            qCWarning(lcComfy).noquote() << "cannot read the result of" << promptId << "yet:" << r.error().message;
+            it->finishing = false;
+            it->lastEvent.invalidate();
+            return;
+        }
         if (attempt + 1 >= kHistoryAttempts) {
             PromptOutcome lost;
             lost.promptId = promptId;
             lost.status = PromptOutcome::Status::Lost;
-            lost.reason = r ? QStringLiteral("ComfyUI reported the prompt finished but has no history entry for it")
-                            : QStringLiteral("could not read the result from ComfyUI: %1").arg(r.error().message);
+            lost.reason = QStringLiteral("ComfyUI reported the prompt finished but has no history entry for it");
             finish(lost);
             return;
         }
@@ -177,26 +197,32 @@ void ComfyClient::readOutcome(const QString &promptId, int attempt, bool lostIfU
 
 void ComfyClient::reconcile()
 {
-    if (m_reconciling)
+    if (m_reconciling) {
+        m_reconcileAgain = true; // the snapshot in flight may predate what prompted this call
         return;
+    }
     m_reconciling = true;
-    m_http->queue([this](Result<QueueSnapshot> r) {
+    // Only prompts acknowledged before the snapshot is taken can be judged by it.
+    const quint64 horizon = m_ackCounter;
+    m_http->queue([this, horizon](Result<QueueSnapshot> r) {
         m_reconciling = false;
-        if (!r) {
-            qCDebug(lcComfy) << "reconcile: queue unavailable:" << r.error().message;
-            return; // the watchdog or the next reconnect tries again
-        }
-        const QStringList ids = m_tracked.keys();
-        for (const QString &id : ids) {
-            Tracked &t = m_tracked[id];
-            if (!t.acknowledged || t.finishing)
-                continue;
-            if (r->contains(id)) {
-                t.lastEvent.start(); // alive in ComfyUI's queue: keep waiting for its events
-                continue;
+        if (r) {
+            const QStringList ids = m_tracked.keys();
+            for (const QString &id : ids) {
+                auto it = m_tracked.find(id);
+                if (it == m_tracked.end() || !it->acknowledged || it->finishing || it->ackSerial > horizon)
+                    continue;
+                if (r->contains(id)) {
+                    it->lastEvent.start(); // alive in ComfyUI's queue: keep waiting for its events
+                    continue;
+                }
+                readOutcome(id, 0, true);
             }
-            readOutcome(id, 0, true);
+        } else {
+            qCDebug(lcComfy) << "reconcile: queue unavailable:" << r.error().message; // the watchdog retries
         }
+        if (std::exchange(m_reconcileAgain, false))
+            reconcile();
     });
 }
 
@@ -212,7 +238,8 @@ void ComfyClient::checkStalled()
             continue;
         // Prompts submitted under an earlier client id get no more events: poll them; others only when silent.
         const bool orphaned = it->clientId != current;
-        if (orphaned || it->lastEvent.elapsed() > m_stallMs || m_connection->state() != ConnectionState::Connected) {
+        const bool silent = !it->lastEvent.isValid() || it->lastEvent.elapsed() > m_stallMs;
+        if (orphaned || silent || m_connection->state() != ConnectionState::Connected) {
             reconcile();
             return;
         }

@@ -63,6 +63,7 @@ private:
         bool acknowledged = false;
         bool finishing = false; // history read in progress
         bool cancelRequested = false;
+        quint64 ackSerial = 0;  // order of acknowledgement, to judge only prompts a /queue snapshot can know
         QElapsedTimer lastEvent;
     };
 
@@ -70,6 +71,7 @@ private:
     void onConnected(bool cleanResume);
     void readOutcome(const QString &promptId, int attempt, bool lostIfUnknown);
     void reconcile();
+    void sendCancel(const QString &promptId);
     void checkStalled();
     void finish(PromptOutcome outcome);
 
@@ -80,6 +82,8 @@ private:
     QTimer m_watchdog;
     int m_stallMs = 15000;
     bool m_reconciling = false;
+    bool m_reconcileAgain = false;
+    quint64 m_ackCounter = 0;
 };
 
 } // namespace cr

@@ -2,7 +2,6 @@
 
 #include <QLoggingCategory>
 #include <QRandomGenerator>
-#include <QUrlQuery>
 #include <QWebSocket>
 
 Q_LOGGING_CATEGORY(lcComfyWs, "comfyrunner.comfy.ws")
@@ -11,6 +10,7 @@ namespace cr {
 
 namespace {
 constexpr qint64 kMaxInboundBytes = 256ll * 1024 * 1024; // full-size PNGs from SaveImageWebsocket can be large
+constexpr qint64 kStableConnectionMs = 5000;
 }
 
 QString connectionStateName(ConnectionState state)
@@ -68,6 +68,9 @@ void ComfyConnection::open()
     connect(m_socket, &QWebSocket::disconnected, this, &ComfyConnection::onDisconnected);
     connect(m_socket, &QWebSocket::textMessageReceived, this, &ComfyConnection::onText);
     connect(m_socket, &QWebSocket::binaryMessageReceived, this, &ComfyConnection::onBinary);
+    // A transport error (reset, peer gone without a close frame) means ComfyUI may still hold the old socket.
+    connect(m_socket, qOverload<QAbstractSocket::SocketError>(&QWebSocket::error), this,
+            [this](QAbstractSocket::SocketError) { m_transportError = true; });
     connect(m_socket, &QWebSocket::pong, this, [this](quint64 elapsedMs) {
         m_lastRttMs = qint64(elapsedMs);
         m_sinceLastFrame.start();
@@ -76,11 +79,11 @@ void ComfyConnection::open()
     QUrl url = m_settings.httpUrl;
     url.setScheme(url.scheme() == QLatin1String("https") ? QStringLiteral("wss") : QStringLiteral("ws"));
     url.setPath(QStringLiteral("/ws"));
-    QUrlQuery q;
-    q.addQueryItem(QStringLiteral("clientId"), m_clientId);
-    url.setQuery(q);
+    // Percent-encode everything: aiohttp would read a literal '+' as a space and route to another id.
+    url.setQuery(QStringLiteral("clientId=") + QString::fromLatin1(QUrl::toPercentEncoding(m_clientId)), QUrl::StrictMode);
     setState(ConnectionState::Connecting);
     qCDebug(lcComfyWs) << "connecting to" << url.toString();
+    m_transportError = false;
     m_socket->open(url);
     m_sinceLastFrame.start();
     // A handshake that never completes (stalled server) counts as a dead connection too.
@@ -93,7 +96,7 @@ void ComfyConnection::onConnected()
     m_sinceLastFrame.start();
     // The first text frame is the one ComfyUI examines for feature flags (protocol doc §3.2).
     m_socket->sendTextMessage(QStringLiteral(R"({"type": "feature_flags", "data": {"supports_preview_metadata": true}})"));
-    m_backoffMs = 0;
+    m_connectedFor.start();
     setState(ConnectionState::Connected);
     qCInfo(lcComfyWs).noquote() << "connected to ComfyUI at" << m_settings.httpUrl.toString() << "as client" << m_clientId;
     emit connected(!std::exchange(m_lastDropUnclean, false));
@@ -105,8 +108,18 @@ void ComfyConnection::onDisconnected()
         return;
     const bool wasConnected = m_state == ConnectionState::Connected;
     QWebSocket *s = std::exchange(m_socket, nullptr);
-    if (wasConnected)
+    if (wasConnected) {
         qCWarning(lcComfyWs).noquote() << "connection to ComfyUI lost:" << s->errorString();
+        // The backoff starts over only after a connection that lasted: a server that accepts and drops at
+        // once is not hammered.
+        if (m_connectedFor.isValid() && m_connectedFor.elapsed() > kStableConnectionMs)
+            m_backoffMs = 0;
+        if (m_transportError && !m_lastDropUnclean) {
+            // ComfyUI's same-id cleanup bug (protocol doc §3.1): after an unclean drop use a fresh id.
+            m_lastDropUnclean = true;
+            m_clientId = m_baseClientId + QStringLiteral("-r") + QString::number(++m_generation);
+        }
+    }
     s->disconnect(this);
     s->deleteLater();
     m_pingTimer.stop();

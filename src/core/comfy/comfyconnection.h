@@ -81,6 +81,8 @@ private:
     QTimer m_reconnectTimer;
     QTimer m_pingTimer;
     QElapsedTimer m_sinceLastFrame; // any frame or pong
+    QElapsedTimer m_connectedFor;
+    bool m_transportError = false;
     qint64 m_lastRttMs = -1;
     qint64 m_malformedFrames = 0;
     QElapsedTimer m_lastMalformedWarning;

@@ -267,6 +267,12 @@ void readTable(const toml::table &root, LoadContext &ctx, Config &cfg)
         r.seconds("ping_interval", cfg.comfy.pingIntervalMs, 0.05, 3600);
         r.seconds("ping_timeout", cfg.comfy.pingTimeoutMs, 0.05, 3600);
         r.seconds("reconnect_max", cfg.comfy.reconnectMaxMs, 0.05, 3600);
+        if (cfg.comfy.pingTimeoutMs <= cfg.comfy.pingIntervalMs) {
+            const toml::node *n = root.get("comfy") ? root.get("comfy")->as_table()->get("ping_timeout") : nullptr;
+            ctx.add(ConfigDiagnostic::Severity::Error, n ? n->source() : root.source(),
+                    QStringLiteral("[comfy] ping_timeout (%1 s) must be longer than ping_interval (%2 s)")
+                        .arg(cfg.comfy.pingTimeoutMs / 1000.0).arg(cfg.comfy.pingIntervalMs / 1000.0));
+        }
         r.finish();
     }
     { // [http-server]

@@ -60,6 +60,7 @@ void JobManager::submit(JobRequest request, SubmitCallback done)
     const QString id = job.id;
     m_jobs.insert(id, job);
     m_order.append(id);
+    m_unacknowledged.insert(id);
     if (!job.clientRef.isEmpty())
         m_byClientRef.insert(job.clientRef, id);
 
@@ -69,20 +70,44 @@ void JobManager::submit(JobRequest request, SubmitCallback done)
             done(Error::make(ErrorCode::Internal, QStringLiteral("job vanished during submission")), false);
             return;
         }
-        if (!r) {
-            // Rejected or unreachable: no job exists (nothing was queued in ComfyUI).
-            m_byClientRef.remove(it->clientRef);
-            m_jobs.erase(it);
-            m_order.removeOne(id);
+        if (!r && !r.error().is(ErrorCode::ComfyTimeout)) {
+            // Rejected (validation, HTTP error) or never sent (unreachable): nothing was queued in ComfyUI.
+            forget(id);
             done(r.error(), false);
             return;
         }
+        m_unacknowledged.remove(id);
+        if (!r) {
+            // No answer in time: ComfyUI may have queued it. Keep the job and let the client find out
+            // through /queue and /history (it ends as lost if ComfyUI never saw it).
+            qCWarning(lcJobs).noquote() << "job" << id << "submission timed out; following it through ComfyUI's queue and history";
+            m_comfy->adopt(id);
+        }
         qCInfo(lcJobs).noquote() << "job" << id << "queued" << (it->workflow.isEmpty() ? QString() : QStringLiteral("(%1)").arg(it->workflow));
         persist(*it);
-        emit jobQueued(*it);
-        done(*it, true);
+        // Events may have come before the answer; publish in order: queued, started, then the end.
+        const Job queued = *it;
+        emit jobQueued(queued);
+        if (queued.state == JobState::Running)
+            emit jobStarted(queued);
+        done(queued, true);
+        if (std::optional<PromptOutcome> early = m_earlyOutcomes.take(id))
+            onPromptFinished(*early);
         prune();
     });
+}
+
+void JobManager::forget(const QString &id)
+{
+    const Job job = m_jobs.take(id);
+    if (!job.clientRef.isEmpty() && m_byClientRef.value(job.clientRef) == id)
+        m_byClientRef.remove(job.clientRef);
+    m_order.removeOne(id);
+    m_unacknowledged.remove(id);
+    m_earlyOutcomes.remove(id);
+    m_lastStep.remove(id);
+    if (m_store)
+        m_store->remove(id);
 }
 
 Status JobManager::cancel(const QString &id)
@@ -94,7 +119,8 @@ Status JobManager::cancel(const QString &id)
         return Error::make(ErrorCode::JobConflict, QStringLiteral("job %1 has already finished (%2)").arg(id, jobStateName(it->state)),
                            {{QStringLiteral("state"), jobStateName(it->state)}});
     it->cancelRequested = true;
-    persist(*it);
+    if (!m_unacknowledged.contains(id))
+        persist(*it);
     m_comfy->cancel(id);
     return std::nullopt;
 }
@@ -105,7 +131,8 @@ int JobManager::cancelAll()
     for (auto it = m_jobs.begin(); it != m_jobs.end(); ++it) {
         if (!it->isFinished() && !it->cancelRequested) {
             it->cancelRequested = true;
-            persist(*it);
+            if (!m_unacknowledged.contains(it.key()))
+                persist(*it);
             m_comfy->cancel(it.key());
             ++n;
         }
@@ -154,6 +181,8 @@ void JobManager::markRunning(Job &job)
         return;
     job.state = JobState::Running;
     job.startedAt = QDateTime::currentDateTimeUtc();
+    if (m_unacknowledged.contains(job.id))
+        return; // published once ComfyUI answered the submission
     persist(job);
     emit jobStarted(job);
 }
@@ -180,7 +209,8 @@ void JobManager::onEvent(const protocol::ComfyEvent &event)
             break;
         markRunning(job);
         job.progress = {e->node, job.graph.value(e->node).toObject().value(QLatin1String("class_type")).toString(), 0, 0};
-        emit jobProgress(job);
+        if (!m_unacknowledged.contains(job.id))
+            emit jobProgress(job);
         break;
     }
     case protocol::EventType::Progress: {
@@ -191,7 +221,8 @@ void JobManager::onEvent(const protocol::ComfyEvent &event)
         job.progress.value = p->value;
         job.progress.max = p->max;
         m_lastStep.insert(job.id, job.progress);
-        emit jobProgress(job);
+        if (!m_unacknowledged.contains(job.id))
+            emit jobProgress(job);
         break;
     }
     case protocol::EventType::Executed: {
@@ -213,6 +244,10 @@ void JobManager::onPromptFinished(const PromptOutcome &o)
     auto it = m_jobs.find(o.promptId);
     if (it == m_jobs.end() || it->isFinished())
         return;
+    if (m_unacknowledged.contains(o.promptId)) {
+        m_earlyOutcomes.insert(o.promptId, o); // finished before ComfyUI's answer arrived (fast cached runs)
+        return;
+    }
     Job &job = *it;
     switch (o.status) {
     case PromptOutcome::Status::Succeeded: job.state = JobState::Succeeded; break;

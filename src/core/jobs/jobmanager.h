@@ -8,6 +8,7 @@
 #include "core/jobs/jobstore.h"
 
 #include <QHash>
+#include <QSet>
 #include <QObject>
 
 #include <functional>
@@ -71,6 +72,7 @@ private:
     void markRunning(Job &job);
     void prune();
     void persist(const Job &job);
+    void forget(const QString &id); // a submission ComfyUI refused: no trace left
 
     ComfyClient *m_comfy;
     JobStore *m_store;
@@ -78,6 +80,8 @@ private:
     QHash<QString, QString> m_byClientRef;
     QStringList m_order; // ids, oldest first
     QHash<QString, JobProgress> m_lastStep; // the last `progress` of each running job
+    QSet<QString> m_unacknowledged;         // submitted, ComfyUI has not answered yet: not published
+    QHash<QString, PromptOutcome> m_earlyOutcomes; // finished before the answer
     int m_retention = 1000;
 };
 
