@@ -49,6 +49,9 @@ public:
     ApiServer &server() { return *m_server; }
     EventHub &hub() { return *m_hub; }
     quint16 port() const { return m_server->port(); }
+    // Destroys the ApiServer (as the service does at shutdown) with whatever connections it has open; server()
+    // and port() must not be used afterwards.
+    void stopServer() { m_server.reset(); }
     QString workflowsDir() const { return m_dir.path(); }
 
     QNetworkReply *send(const QByteArray &verb, const QString &path, const QByteArray &body = {},

@@ -1,7 +1,8 @@
 // Job event logs and Server-Sent Events against the fake ComfyUI: a run's log (ordered, complete), 404s,
 // the all-events stream in order with ids, Last-Event-ID / since= resume, relay_gap when the ring no longer
 // has the events, follow=true ending with the job, the relay's filters, auth, the stream limit, heartbeats,
-// and a stalled reader closed past the hard limit while another reader keeps everything.
+// a stalled reader closed past the hard limit while another reader keeps everything, and a server destroyed
+// with a stream, a job wait and a download open.
 
 #include "tests/api/apitestenv.h"
 #include "tests/api/sseclient.h"
@@ -108,6 +109,7 @@ private slots:
     void headRequest();
     void systemShowsRelayHubAndStreams();
     void slowReaderClosedOthersUnaffected();
+    void shutdownWithOpenConnections();
 };
 
 void TstApiEvents::encodeSseEvent_data()
@@ -313,31 +315,39 @@ void TstApiEvents::resume()
 
 void TstApiEvents::gapWhenTooOld_data()
 {
-    QTest::addColumn<bool>("future");
+    QTest::addColumn<QByteArray>("since"); // "" = one past the newest event + 99 (an id from before a restart)
+    QTest::addColumn<bool>("header");      // Last-Event-ID, else ?since=
     QTest::addColumn<QString>("reason");
-    QTest::newRow("evicted") << false << u"evicted"_s;
-    QTest::newRow("unknown seq (restart)") << true << u"unknown_seq"_s;
+    QTest::newRow("evicted") << QByteArray("1") << true << u"evicted"_s;
+    QTest::newRow("unknown seq (restart)") << QByteArray() << true << u"unknown_seq"_s;
+    // The largest id a client can send: no `since + 1` overflow in the hub.
+    QTest::newRow("INT64_MAX Last-Event-ID") << QByteArray("9223372036854775807") << true << u"unknown_seq"_s;
+    QTest::newRow("INT64_MAX since=") << QByteArray("9223372036854775807") << false << u"unknown_seq"_s;
 }
 
 void TstApiEvents::gapWhenTooOld()
 {
-    QFETCH(bool, future);
+    QFETCH(QByteArray, since);
+    QFETCH(bool, header);
     QFETCH(QString, reason);
     constexpr int kRing = 4;
     ApiTestEnv env({}, [](Config &c) { c.relay.replayEvents = kRing; });
     QVERIFY(env.ok());
     QVERIFY(!runJob(env).isEmpty());
     QVERIFY(env.hub().lastSeq() > kRing + 1);
-    const qint64 since = future ? env.hub().lastSeq() + 100 : 1;
+    if (since.isEmpty())
+        since = QByteArray::number(env.hub().lastSeq() + 100);
     SseClient sse;
-    QVERIFY(openStream(sse, env, "/api/v1/events", {{"Last-Event-ID", QByteArray::number(since)}}));
+    QVERIFY(openStream(sse, env, header ? "/api/v1/events" : "/api/v1/events?since=" + since,
+                       header ? Headers{{"Last-Event-ID", since}} : Headers{}));
+    QCOMPARE(sse.status(), 200);
     QVERIFY(sse.waitForEvents(1 + kRing));
     const SseEvent gap = sse.events().first();
     QCOMPARE(gap.event, u"relay_gap"_s);
     QVERIFY(gap.id.isEmpty()); // does not move the client's Last-Event-ID
     const QJsonObject data = jsonOf(gap.data)[u"data"_s].toObject();
     QCOMPARE(jsonOf(gap.data)[u"type"_s].toString(), u"relay_gap"_s);
-    QCOMPARE(data[u"since"_s].toInteger(), since);
+    QCOMPARE(data[u"since"_s].toDouble(), double(since.toLongLong())); // a JSON number: exact up to 2^53
     QCOMPARE(data[u"reason"_s].toString(), reason);
     const qint64 first = data[u"first_seq"_s].toInteger(), last = data[u"last_seq"_s].toInteger();
     QCOMPARE(last - first + 1, kRing);
@@ -587,6 +597,39 @@ void TstApiEvents::slowReaderClosedOthersUnaffected()
     QVERIFY(again.waitForEvents(env.hub().lastSeq() - last));
     QCOMPARE(again.seqs(), range(last + 1, env.hub().lastSeq()));
     QVERIFY(!again.types().contains(u"relay_gap"_s));
+}
+
+// The server destroyed with an event stream, a job wait and an output download open: every client's connection
+// is closed and every client gets an end (the ASan/UBSan build also checks that no socket signals into a
+// half-destroyed object on the way).
+void TstApiEvents::shutdownWithOpenConnections()
+{
+    ApiTestEnv env;
+    QVERIFY(env.ok());
+    const QString done = runJob(env);
+    QVERIFY(!done.isEmpty());
+    SseClient sse;
+    QVERIFY(openStream(sse, env, "/api/v1/events"));
+    QCOMPARE(sse.status(), 200);
+    env.fake().setStepIntervalMs(600'000); // the next job (new inputs: nothing cached) stays running
+    QNetworkReply *waiting = env.send("POST", u"/api/v1/jobs"_s,
+                                      R"({"workflow": "sd15", "inputs": {"prompt": "a slow fox"}, "wait": true})");
+    QTRY_COMPARE_WITH_TIMEOUT(env.server().waitingCount(), 1, 5000);
+    env.fake().setStallHttp(true); // the download's /view request is never answered
+    QNetworkReply *download = env.send("GET", u"/api/v1/jobs/%1/outputs/0"_s.arg(done));
+    QTRY_COMPARE_WITH_TIMEOUT(env.server().downloadCount(), 1, 5000);
+    QCOMPARE(env.server().sseStatsJson()[u"streams"_s].toInt(), 1);
+    QVERIFY2(!waiting->isFinished(), waiting->readAll().constData());
+    QVERIFY2(!download->isFinished(), download->readAll().constData());
+
+    env.stopServer();
+    QVERIFY(sse.waitDisconnected(5000));
+    QVERIFY(!sse.isEnded()); // cut off, not completed
+    QTRY_VERIFY_WITH_TIMEOUT(waiting->isFinished() && download->isFinished(), 5000);
+    QVERIFY(waiting->error() != QNetworkReply::NoError);
+    QVERIFY(download->error() != QNetworkReply::NoError);
+    delete waiting;
+    delete download;
 }
 
 QTEST_GUILESS_MAIN(TstApiEvents)

@@ -1,5 +1,6 @@
 // HTTP hygiene below QHttpServer, probed with raw sockets: oversized bodies rejected with 413 before the body
 // is sent, oversized heads 431, chunked bodies 411, Expect: 100-continue answered, idle connections closed,
+// 408 for a body that stops or a head that trickles past its deadline (a slow but steady one is served),
 // keep-alive still works, hostile request lines.
 
 #include "tests/api/apitestenv.h"
@@ -30,6 +31,24 @@ struct RawClient {
     bool waitClosed(int ms = 5000) { return QTest::qWaitFor([&] { return closed; }, ms); }
 };
 
+// Writes `bytes` to a socket `chunk` bytes at a time, one write per timer tick (the event loop keeps running).
+struct Trickle {
+    QTimer timer;
+    QByteArray rest;
+    explicit Trickle(QTcpSocket &socket, const QByteArray &bytes, int intervalMs, int chunk = 1) : rest(bytes)
+    {
+        QObject::connect(&timer, &QTimer::timeout, &socket, [this, &socket, chunk] {
+            if (rest.isEmpty() || socket.state() != QAbstractSocket::ConnectedState) {
+                timer.stop();
+                return;
+            }
+            socket.write(rest.left(chunk));
+            rest.remove(0, chunk);
+        });
+        timer.start(intervalMs);
+    }
+};
+
 } // namespace
 
 class TstApiHygiene : public QObject
@@ -43,6 +62,9 @@ private slots:
     void oversizedHeadIs431();
     void chunkedBodyIs411();
     void idleConnectionClosed();
+    void requestTimeouts_data();
+    void requestTimeouts();
+    void slowButSteadyRequestServed();
     void keepAliveServesSequentialRequests();
     void hostileRequestLines_data();
     void hostileRequestLines();
@@ -121,7 +143,69 @@ void TstApiHygiene::idleConnectionClosed()
     partial.socket.write("GET /api/v1/hea"); // an unfinished head counts as idle too
     QVERIFY(idle.waitClosed(3000));
     QVERIFY(partial.waitClosed(3000));
-    QVERIFY(idle.received.isEmpty());
+    QVERIFY(idle.received.isEmpty()); // between requests: closed without a word
+    QVERIFY(partial.received.startsWith("HTTP/1.1 408 ")); // inside a request: told why
+}
+
+void TstApiHygiene::requestTimeouts_data()
+{
+    QTest::addColumn<QByteArray>("sent");    // at once
+    QTest::addColumn<QByteArray>("trickled"); // then one byte every 20 ms
+    QTest::addColumn<int>("timeoutMs");       // in the row's message
+    const QByteArray post = "POST /update/text HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 20\r\n\r\n";
+    QTest::newRow("declared body never sent") << post << QByteArray() << 300;
+    QTest::newRow("body stops half way") << post + R"({"text":)" << QByteArray() << 300;
+    // Every byte comes well within the idle timeout, so only the head deadline can end this.
+    QTest::newRow("head trickled") << QByteArray("GET /api/v1/health HTTP/1.1\r\n")
+                                   << "X-Slow: " + QByteArray(500, 'a') + "\r\n\r\n" << 400;
+}
+
+void TstApiHygiene::requestTimeouts()
+{
+    QFETCH(QByteArray, sent);
+    QFETCH(QByteArray, trickled);
+    QFETCH(int, timeoutMs);
+    ApiTestEnv env;
+    QVERIFY(env.ok());
+    HttpLimits limits = env.server().limits();
+    limits.idleTimeoutMs = 60'000;
+    limits.bodyIdleTimeoutMs = 300;
+    limits.headTimeoutMs = 400;
+    env.server().setLimits(limits);
+    RawClient c(env.port());
+    QVERIFY(QTest::qWaitFor([&] { return c.socket.state() == QAbstractSocket::ConnectedState; }, 5000));
+    c.socket.write(sent);
+    Trickle trickle(c.socket, trickled, 20);
+    QVERIFY2(c.waitFor("request_timeout"), c.received.constData());
+    QVERIFY2(c.received.startsWith("HTTP/1.1 408 Request Timeout\r\n"), c.received.constData());
+    QVERIFY(c.received.contains("\"timeout_ms\":" + QByteArray::number(timeoutMs)));
+    QVERIFY(c.waitClosed());
+    if (!trickled.isEmpty())
+        QVERIFY(!trickle.rest.isEmpty()); // cut off before the head was complete
+    QCOMPARE(env.call("GET", QStringLiteral("/api/v1/health")).status, 200);
+}
+
+// The timeouts bound silence and the head's total time, not a slow transfer: a body whose bytes keep coming
+// (for longer than the body idle timeout in total) is read to its end and answered.
+void TstApiHygiene::slowButSteadyRequestServed()
+{
+    ApiTestEnv env;
+    QVERIFY(env.ok());
+    HttpLimits limits = env.server().limits();
+    limits.bodyIdleTimeoutMs = 400;
+    env.server().setLimits(limits);
+    RawClient c(env.port());
+    QVERIFY(QTest::qWaitFor([&] { return c.socket.state() == QAbstractSocket::ConnectedState; }, 5000));
+    const QByteArray body = R"({"text": "slow and steady)" + QByteArray(40, '.') + R"("})";
+    c.socket.write("POST /update/text HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: "
+                   + QByteArray::number(body.size()) + "\r\n\r\n");
+    QElapsedTimer clock;
+    clock.start();
+    Trickle trickle(c.socket, body, 20);
+    QVERIFY2(c.waitFor("\"status\":\"success\"", 10'000), c.received.constData());
+    QVERIFY(c.received.startsWith("HTTP/1.1 200 "));
+    QVERIFY(clock.elapsed() > limits.bodyIdleTimeoutMs); // the whole body took longer than one idle period
+    QVERIFY(!c.closed);
 }
 
 void TstApiHygiene::keepAliveServesSequentialRequests()

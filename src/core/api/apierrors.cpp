@@ -23,6 +23,7 @@ int httpStatusFor(const QString &code)
         {QLatin1String(ErrorCode::JobNotFound), 404},
         {QLatin1String(ErrorCode::OutputNotFound), 404},
         {QLatin1String(ErrorCode::MethodNotAllowed), 405},
+        {QStringLiteral("request_timeout"), 408},
         {QLatin1String(ErrorCode::JobConflict), 409},
         {QStringLiteral("length_required"), 411},
         {QLatin1String(ErrorCode::PayloadTooLarge), 413},

@@ -68,6 +68,7 @@ ApiServer::ApiServer(ApiContext context, QObject *parent)
     if (m_waiter) {
         auto *jobs = new JobsRoutes(m_ctx, m_waiter, this);
         jobs->install(m_handlers);
+        m_jobsRoutes = jobs;
         auto *legacy = new LegacyRoutes(m_ctx, m_waiter, this);
         legacy->install(m_handlers);
     }
@@ -77,7 +78,30 @@ ApiServer::ApiServer(ApiContext context, QObject *parent)
     });
 }
 
-ApiServer::~ApiServer() = default;
+ApiServer::~ApiServer()
+{
+    // Every connection is aborted while all parts are alive: its `disconnected` ends the SSE stream, the job
+    // wait or the download on it. Then QHttpServer goes first; were it left to ~QObject, its sockets would
+    // signal from their destructors into the streams, waiters and downloads.
+    if (m_tcp) {
+        m_tcp->close();
+        const QList<GuardedSocket *> sockets = m_tcp->findChildren<GuardedSocket *>(Qt::FindDirectChildrenOnly);
+        for (GuardedSocket *socket : sockets)
+            socket->abort();
+    }
+    delete m_http;
+    m_http = nullptr;
+}
+
+int ApiServer::downloadCount() const
+{
+    return m_jobsRoutes ? m_jobsRoutes->downloadCount() : 0;
+}
+
+int ApiServer::waitingCount() const
+{
+    return m_waiter ? m_waiter->waitingCount() : 0;
+}
 
 void ApiServer::setLimits(const HttpLimits &limits)
 {

@@ -24,6 +24,7 @@ class QHttpServerResponder;
 namespace cr {
 
 class EventsRoutes;
+class JobsRoutes;
 class JobWaiter;
 
 using RouteHandler = std::function<void(const ApiRequest &, ApiReply)>;
@@ -38,8 +39,8 @@ public:
     explicit ApiServer(ApiContext context, QObject *parent = nullptr);
     ~ApiServer() override;
 
-    // Limits of the socket guard (defaults: config.http.maxBodyBytes, 64 KiB head, 60 s idle); they apply to
-    // connections accepted afterwards.
+    // Limits of the socket guard (defaults: config.http.maxBodyBytes, 64 KiB head, 60 s idle, 30 s to receive
+    // a request head, 30 s without a body byte); they apply to connections accepted afterwards.
     void setLimits(const HttpLimits &limits);
     HttpLimits limits() const { return m_limits; }
     // Bounds of the Server-Sent Events streams (defaults: SseLimits::from(config)); they apply to streams
@@ -51,6 +52,10 @@ public:
     // Binds config.http.host:port (port 0: any free port). False with a sentence in *error.
     bool listen(QString *error);
     quint16 port() const { return m_port; }
+    // Output downloads (GET /api/v1/jobs/{id}/outputs/{i}) in progress, and requests parked until their job
+    // ends (GET /queue, POST /api/v1/jobs with "wait"); both 0 without a JobManager.
+    int downloadCount() const;
+    int waitingCount() const;
     const ApiContext &context() const { return m_ctx; }
 
 private:
@@ -63,6 +68,7 @@ private:
     GuardedTcpServer *m_tcp = nullptr;
     JobWaiter *m_waiter;
     EventsRoutes *m_events = nullptr;
+    JobsRoutes *m_jobsRoutes = nullptr;
     RouteHandlers m_handlers;
     QList<QObject *> m_controllers;
     quint16 m_port = 0;

@@ -72,6 +72,8 @@ class JobsRoutes final : public QObject
 public:
     JobsRoutes(const ApiContext &ctx, JobWaiter *waiter, QObject *parent);
     void install(RouteHandlers &handlers);
+    // Output downloads in progress (their objects; one may linger until the event loop deletes it).
+    int downloadCount() const { return int(m_downloads->children().size()); }
 private:
     void create(const ApiRequest &req, ApiReply reply);
     void list(const ApiRequest &req, ApiReply reply);
@@ -80,6 +82,7 @@ private:
     void output(const ApiRequest &req, ApiReply reply);
     const ApiContext &m_ctx;
     JobWaiter *m_waiter;
+    QObject *m_downloads; // parent of the downloads in progress (streamOutput)
 };
 
 // /api/v1/workflows and the active draft (workflowsroutes.cpp).
@@ -126,7 +129,8 @@ private:
     const ApiContext &m_ctx;
 };
 
-// Streams one output file from ComfyUI's /view to the client, with backpressure (outputstream.cpp).
-void streamOutput(const ApiContext &ctx, const QString &jobId, int index, ApiReply reply);
+// Streams one output file from ComfyUI's /view to the client, with backpressure (outputstream.cpp). The
+// download is a child of `owner` until it ends; deleting it earlier closes the client's connection.
+void streamOutput(const ApiContext &ctx, const QString &jobId, int index, ApiReply reply, QObject *owner);
 
 } // namespace cr

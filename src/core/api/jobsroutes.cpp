@@ -34,7 +34,7 @@ Result<int> waitMs(const QJsonValue &v, int boundMs)
 } // namespace
 
 JobsRoutes::JobsRoutes(const ApiContext &ctx, JobWaiter *waiter, QObject *parent)
-    : QObject(parent), m_ctx(ctx), m_waiter(waiter)
+    : QObject(parent), m_ctx(ctx), m_waiter(waiter), m_downloads(new QObject(this))
 {
 }
 
@@ -176,7 +176,8 @@ void JobsRoutes::cancel(const ApiRequest &req, ApiReply reply)
 }
 
 // GET /api/v1/jobs/{id}/outputs/{index} -> the file, streamed from ComfyUI with its content type |
-// 404 job_not_found / output_not_found | 502 comfy_unreachable.
+// 404 job_not_found / output_not_found | 502 comfy_unreachable | 502 comfy_error (ComfyUI answered anything but
+// 200 or 404; details.status).
 void JobsRoutes::output(const ApiRequest &req, ApiReply reply)
 {
     if (!m_ctx.jobs->find(req.arg(0)))
@@ -185,7 +186,7 @@ void JobsRoutes::output(const ApiRequest &req, ApiReply reply)
     const int index = req.arg(1).toInt(&ok);
     if (!ok || index < 0 || req.arg(1).startsWith(QLatin1Char('+')))
         return reply.error(Error::make(ErrorCode::OutputNotFound, QStringLiteral("output index must be a number >= 0")));
-    streamOutput(m_ctx, req.arg(0), index, reply);
+    streamOutput(m_ctx, req.arg(0), index, reply, m_downloads);
 }
 
 } // namespace cr

@@ -22,11 +22,14 @@ namespace {
 constexpr qint64 HighWater = 1024 * 1024;
 constexpr qint64 UpstreamBuffer = 256 * 1024;
 
+// Owned by JobsRoutes' download holder; deletes itself (deleteLater) once the client was answered or left.
 class OutputStream final : public QObject
 {
+    Q_DISABLE_COPY_MOVE(OutputStream)
+
 public:
-    OutputStream(QNetworkReply *upstream, ApiReply reply, QString fileName)
-        : m_up(upstream), m_reply(std::move(reply)), m_fileName(std::move(fileName))
+    OutputStream(QNetworkReply *upstream, ApiReply reply, QString fileName, QObject *parent)
+        : QObject(parent), m_up(upstream), m_reply(std::move(reply)), m_fileName(std::move(fileName))
     {
         m_up->setParent(this);
         m_up->setReadBufferSize(UpstreamBuffer);
@@ -38,21 +41,32 @@ public:
             connect(socket, &QIODevice::bytesWritten, this, &OutputStream::pump);
             connect(socket, &QAbstractSocket::disconnected, this, [this] {
                 qCInfo(lcApi) << "client left during an output download; aborting the upstream request";
-                m_up->abort();
-                deleteLater();
+                close();
             });
         }
+    }
+
+    // Deleted with its owner (server shutdown) before it was done: the client's connection is closed.
+    ~OutputStream() override
+    {
+        if (m_done)
+            return;
+        disconnect(m_up, nullptr, this, nullptr);
+        m_up->abort();
+        m_reply.abort();
     }
 
 private:
     int upstreamStatus() const { return m_up->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt(); }
 
+    // Sends the response head once ComfyUI answered 200. False while there is nothing to stream (another
+    // status, answered by onFinished) and after a HEAD request (then the stream is closed).
     bool start()
     {
         if (m_started)
             return true;
         if (upstreamStatus() != 200)
-            return false; // answered in onFinished
+            return false;
         m_started = true;
         QByteArray type = m_up->header(QNetworkRequest::ContentTypeHeader).toByteArray();
         if (type.isEmpty())
@@ -63,8 +77,8 @@ private:
         m_reply.begin(200, type, len.isValid() ? len.toLongLong() : -1,
                       {{"Content-Disposition", QStringLiteral("inline; filename=\"%1\"").arg(safe).toUtf8()}});
         if (m_reply.isHeadOnly()) {
-            m_up->abort();
-            deleteLater();
+            close();
+            return false;
         }
         return true;
     }
@@ -73,48 +87,61 @@ private:
     {
         if (m_done || !start())
             return;
-        if (!m_socket) {
-            m_up->abort();
+        if (!m_socket) { // the client is gone
+            close();
             return;
         }
         while (m_up->bytesAvailable() > 0 && m_socket->bytesToWrite() < HighWater)
             m_reply.write(m_up->read(64 * 1024));
-        if (m_up->isFinished() && m_up->bytesAvailable() == 0)
-            complete();
+        if (m_up->isFinished() && m_up->bytesAvailable() == 0) {
+            m_reply.end();
+            close();
+        }
     }
 
     void onFinished()
     {
         if (m_done)
             return;
-        if (m_up->error() != QNetworkReply::NoError && !m_started) {
+        if (!m_started) {
             const int status = upstreamStatus();
-            m_done = true;
+            if (status == 200 && m_up->error() == QNetworkReply::NoError) {
+                pump(); // a body that fits the read buffer: no readyRead came before finished
+                return;
+            }
+            // Every other outcome gets an error answer, a 2xx/3xx other than 200 (204, 206, a redirect not
+            // followed) included: there is no file to pass on.
             if (status == 404 || status == 400)
                 m_reply.error(Error::make(ErrorCode::OutputNotFound, QStringLiteral("ComfyUI no longer has the file \"%1\"").arg(m_fileName),
                                           {{QStringLiteral("filename"), m_fileName}}));
-            else if (status != 0)
+            else if (status != 0 && status != 200)
                 m_reply.error(Error::make(ErrorCode::ComfyError, QStringLiteral("ComfyUI answered /view with HTTP %1").arg(status),
                                           {{QStringLiteral("status"), status}}));
             else
                 m_reply.error(Error::make(ErrorCode::ComfyUnreachable, QStringLiteral("cannot read the file from ComfyUI: %1").arg(m_up->errorString())));
-            deleteLater();
+            close();
             return;
         }
         if (m_up->error() != QNetworkReply::NoError) {
             // Broken mid-body: the client cannot get a complete file; closing tells it so.
-            m_done = true;
             m_reply.abort();
-            deleteLater();
+            close();
             return;
         }
         pump();
     }
 
-    void complete()
+    // Done: no more signals, the upstream request ends, the object goes.
+    void close()
     {
+        if (m_done)
+            return;
         m_done = true;
-        m_reply.end();
+        disconnect(m_up, nullptr, this, nullptr);
+        if (m_socket)
+            disconnect(m_socket, nullptr, this, nullptr);
+        if (!m_up->isFinished())
+            m_up->abort();
         deleteLater();
     }
 
@@ -128,7 +155,7 @@ private:
 
 } // namespace
 
-void streamOutput(const ApiContext &ctx, const QString &jobId, int index, ApiReply reply)
+void streamOutput(const ApiContext &ctx, const QString &jobId, int index, ApiReply reply, QObject *owner)
 {
     const Job *job = ctx.jobs->find(jobId);
     if (!job || index >= job->outputs.size()) {
@@ -137,9 +164,11 @@ void streamOutput(const ApiContext &ctx, const QString &jobId, int index, ApiRep
                                 {{QStringLiteral("job_id"), jobId}, {QStringLiteral("index"), index}}));
         return;
     }
+    if (!reply.isOpen())
+        return; // the client already left
     const protocol::OutputFile file = job->outputs.at(index).file;
     QNetworkReply *upstream = ctx.comfy->http()->openView(file);
-    new OutputStream(upstream, reply, file.filename); // deletes itself when done
+    new OutputStream(upstream, reply, file.filename, owner); // deletes itself when done
 }
 
 } // namespace cr

@@ -113,15 +113,18 @@ EventHub::Replay EventHub::eventsSince(qint64 since, qint64 until) const
     Replay r;
     r.lastSeq = m_lastSeq;
     const qint64 first = firstSeq();
-    qint64 from = since + 1; // the first seq wanted
+    qint64 from = first; // the first seq wanted
+    // Compared before adding one: `since` comes from clients and may be INT64_MAX.
     if (since > m_lastSeq) { // a seq we never issued: the service restarted; everything kept is new to the client
         r.gap = true;
         r.gapReason = u"unknown_seq"_s;
-        from = first;
-    } else if (from < first) {
-        r.gap = true;
-        r.gapReason = u"evicted"_s;
-        from = first;
+    } else {
+        from = since + 1; // cannot overflow: since <= m_lastSeq
+        if (from < first) {
+            r.gap = true;
+            r.gapReason = u"evicted"_s;
+            from = first;
+        }
     }
     const qint64 last = std::min(until, m_lastSeq);
     for (qint64 seq = from; seq <= last; ++seq)
