@@ -1,7 +1,7 @@
 # Sourced by run.sh and test.sh: makes sure the Debian 12 packages the build needs are installed.
 # As root it installs what is missing with apt-get; otherwise it prints the exact command and stops.
 
-CR_PACKAGES=(cmake g++ ccache pkg-config qt6-base-dev qt6-httpserver-dev qt6-websockets-dev
+CR_PACKAGES=(cmake g++ ccache pkg-config curl qt6-base-dev qt6-httpserver-dev qt6-websockets-dev
              libqt6sql6-sqlite libtomlplusplus-dev xvfb)
 
 cr_ensure_packages() {
