@@ -207,6 +207,8 @@ bool FakeHttpServer::deafen(QWebSocket *socket)
 void FakeHttpServer::onNewConnection()
 {
     while (QTcpSocket *socket = m_tcp->nextPendingConnection()) {
+        // aiohttp (ComfyUI) sets TCP_NODELAY; without it a frame can wait for the peer's delayed ACK.
+        socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
         auto *conn = new Connection;
         conn->socket = socket;
         m_connections.append(conn);

@@ -183,7 +183,7 @@ void JobManager::markRunning(Job &job)
     job.startedAt = QDateTime::currentDateTimeUtc();
     if (m_unacknowledged.contains(job.id))
         return; // published once ComfyUI answered the submission
-    persist(job);
+    // Not persisted: after a restart a queued and a running job are followed the same way.
     emit jobStarted(job);
 }
 

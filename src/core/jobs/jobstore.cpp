@@ -138,6 +138,7 @@ JobStore::JobStore(const QString &path)
 
 JobStore::~JobStore()
 {
+    m_upsert.reset();
     {
         QSqlDatabase db = QSqlDatabase::database(m_connection, false);
         if (db.isOpen())
@@ -150,8 +151,11 @@ bool JobStore::save(const Job &job)
 {
     if (!m_open)
         return false;
-    QSqlQuery q(QSqlDatabase::database(m_connection));
-    q.prepare(QStringLiteral("INSERT OR REPLACE INTO jobs (id, created_at, state, data) VALUES (?, ?, ?, ?)"));
+    if (!m_upsert) { // prepared once, reused for every save
+        m_upsert = std::make_unique<QSqlQuery>(QSqlDatabase::database(m_connection));
+        m_upsert->prepare(QStringLiteral("INSERT OR REPLACE INTO jobs (id, created_at, state, data) VALUES (?, ?, ?, ?)"));
+    }
+    QSqlQuery &q = *m_upsert;
     q.addBindValue(job.id);
     q.addBindValue(job.createdAt.toUTC().toString(Qt::ISODateWithMs));
     q.addBindValue(jobStateName(job.state));

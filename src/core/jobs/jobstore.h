@@ -5,6 +5,9 @@
 #include "core/jobs/job.h"
 
 #include <QList>
+#include <QSqlQuery>
+
+#include <memory>
 #include <QString>
 
 namespace cr {
@@ -32,6 +35,7 @@ public:
 
 private:
     QString m_connection;
+    std::unique_ptr<QSqlQuery> m_upsert;
     bool m_open = false;
     QString m_error;
 };

@@ -55,9 +55,9 @@ void logEvent(const protocol::ComfyEvent &ev)
         if (const auto *e = ev.as<protocol::ExecutingEvent>(); e && !e->finished)
             qCInfo(lcService).noquote() << "comfy: executing node" << e->node << "of" << ev.promptId;
         break;
-    case EventType::Progress:
-        if (const auto *p = ev.as<protocol::ProgressEvent>())
-            qCInfo(lcService).noquote() << QStringLiteral("comfy: progress %1/%2 node %3").arg(p->value).arg(p->max).arg(p->node);
+    case EventType::Progress: // every step: debug only (it costs the relay measurable CPU at info)
+        if (const auto *p = ev.as<protocol::ProgressEvent>(); p && lcService().isDebugEnabled())
+            qCDebug(lcService).noquote() << QStringLiteral("comfy: progress %1/%2 node %3").arg(p->value).arg(p->max).arg(p->node);
         break;
     case EventType::Executed:
         if (const auto *e = ev.as<protocol::ExecutedEvent>())
