@@ -4,9 +4,10 @@
 
 #include "bench/api/apibench.h"
 
+#include "bench/common/benchcli.h"
+
 #include <QCommandLineParser>
 #include <QCoreApplication>
-#include <QFileInfo>
 #include <QTextStream>
 
 namespace {
@@ -41,18 +42,9 @@ int main(int argc, char *argv[])
          QStringLiteral("64")},
         {QStringLiteral("preview-size"), QStringLiteral("comfy-sim --preview-size (default 64)."), QStringLiteral("px"), QStringLiteral("64")},
         {QStringLiteral("quick"), QStringLiteral("A short run (< 20 s) that checks that everything works.")},
-        {QStringLiteral("json"), QStringLiteral("Also write the results as JSON to this file."), QStringLiteral("file")},
-        {QStringLiteral("runner"), QStringLiteral("comfy-runner executable."), QStringLiteral("path"), QStringLiteral(CR_BENCH_RUNNER)},
-        {QStringLiteral("sim"), QStringLiteral("comfy-sim executable."), QStringLiteral("path"), QStringLiteral(CR_BENCH_SIM)},
-        {QStringLiteral("workflows-dir"), QStringLiteral("Workflows folder (default: the repository's)."), QStringLiteral("dir"),
-         QStringLiteral(CR_SOURCE_DIR "/workflows")},
-        {QStringLiteral("keep-logs"), QStringLiteral("Keep the processes' logs (the folder is printed).")},
-        {QStringLiteral("runner-config"), QStringLiteral("A configuration file for comfy-runner (ports, ComfyUI URL and folders are "
-                                                         "still set by the benchmark)."),
-         QStringLiteral("file")},
-        {QStringLiteral("runner-env"), QStringLiteral("KEY=VALUE added to comfy-runner's environment (repeatable; for experiments)."),
-         QStringLiteral("kv")},
     });
+    cr::bench::addStackOptions(p, QStringLiteral(CR_BENCH_RUNNER), QStringLiteral(CR_BENCH_SIM),
+                               QStringLiteral("comfy-sim executable."), QStringLiteral(CR_SOURCE_DIR "/workflows"));
     p.process(app);
 
     cr::bench::ApiBenchOptions o;
@@ -73,25 +65,8 @@ int main(int argc, char *argv[])
     o.previewSize = intValue(p, QStringLiteral("preview-size"), 8, &ok);
     if (!ok)
         return 2;
-    o.stack.runnerProgram = p.value(QStringLiteral("runner"));
-    o.stack.simProgram = p.value(QStringLiteral("sim"));
-    o.stack.workflowsDir = p.value(QStringLiteral("workflows-dir"));
-    o.stack.keepLogs = p.isSet(QStringLiteral("keep-logs"));
-    o.stack.runnerEnvironment = p.values(QStringLiteral("runner-env"));
-    if (p.isSet(QStringLiteral("runner-config")))
-        o.stack.runnerArguments << QStringLiteral("--config") << QFileInfo(p.value(QStringLiteral("runner-config"))).absoluteFilePath();
+    cr::bench::readStackOptions(p, o.stack);
 
     cr::bench::ApiBench bench(o);
-    QString error;
-    if (!bench.run(&error)) {
-        QTextStream(stderr) << "bench-api: " << error << '\n';
-        return 1;
-    }
-    bench.report().finish(bench.processIds());
-    bench.report().print();
-    if (p.isSet(QStringLiteral("json")) && !bench.report().writeJson(p.value(QStringLiteral("json")), &error)) {
-        QTextStream(stderr) << "bench-api: cannot write " << p.value(QStringLiteral("json")) << ": " << error << '\n';
-        return 1;
-    }
-    return 0;
+    return cr::bench::runAndReport(bench, p, "bench-api");
 }

@@ -5,9 +5,10 @@
 #include "bench/common/benchwait.h"
 #include "bench/relay/relaybench.h"
 
+#include "bench/common/benchcli.h"
+
 #include <QCommandLineParser>
 #include <QCoreApplication>
-#include <QFileInfo>
 #include <QTextStream>
 
 namespace {
@@ -62,18 +63,9 @@ int main(int argc, char *argv[])
          QStringLiteral("list")},
         {QStringLiteral("relay-query"), QStringLiteral("Query appended to the relay clients' URL, e.g. envelope=1 (default: none)."),
          QStringLiteral("query")},
-        {QStringLiteral("json"), QStringLiteral("Also write the results as JSON to this file."), QStringLiteral("file")},
-        {QStringLiteral("runner"), QStringLiteral("comfy-runner executable."), QStringLiteral("path"), QStringLiteral(CR_BENCH_RUNNER)},
-        {QStringLiteral("sim"), QStringLiteral("bench-relay-sim executable."), QStringLiteral("path"), QStringLiteral(CR_BENCH_SIM)},
-        {QStringLiteral("workflows-dir"), QStringLiteral("Workflows folder (default: the repository's)."), QStringLiteral("dir"),
-         QStringLiteral(CR_SOURCE_DIR "/workflows")},
-        {QStringLiteral("keep-logs"), QStringLiteral("Keep the processes' logs (the folder is printed).")},
-        {QStringLiteral("runner-config"), QStringLiteral("A configuration file for comfy-runner (ports, ComfyUI URL and folders are "
-                                                         "still set by the benchmark)."),
-         QStringLiteral("file")},
-        {QStringLiteral("runner-env"), QStringLiteral("KEY=VALUE added to comfy-runner's environment (repeatable; for experiments)."),
-         QStringLiteral("kv")},
     });
+    cr::bench::addStackOptions(p, QStringLiteral(CR_BENCH_RUNNER), QStringLiteral(CR_BENCH_SIM),
+                               QStringLiteral("bench-relay-sim executable."), QStringLiteral(CR_SOURCE_DIR "/workflows"));
     p.process(app);
     for (const IntOption &i : ints) {
         const QString name = QString::fromLatin1(i.name);
@@ -97,25 +89,8 @@ int main(int argc, char *argv[])
             }
         }
     }
-    o.stack.runnerProgram = p.value(QStringLiteral("runner"));
-    o.stack.simProgram = p.value(QStringLiteral("sim"));
-    o.stack.workflowsDir = p.value(QStringLiteral("workflows-dir"));
-    o.stack.keepLogs = p.isSet(QStringLiteral("keep-logs"));
-    o.stack.runnerEnvironment = p.values(QStringLiteral("runner-env"));
-    if (p.isSet(QStringLiteral("runner-config")))
-        o.stack.runnerArguments << QStringLiteral("--config") << QFileInfo(p.value(QStringLiteral("runner-config"))).absoluteFilePath();
+    cr::bench::readStackOptions(p, o.stack);
 
     cr::bench::RelayBench bench(o);
-    QString error;
-    if (!bench.run(&error)) {
-        QTextStream(stderr) << "bench-relay: " << error << '\n';
-        return 1;
-    }
-    bench.report().finish(bench.processIds());
-    bench.report().print();
-    if (p.isSet(QStringLiteral("json")) && !bench.report().writeJson(p.value(QStringLiteral("json")), &error)) {
-        QTextStream(stderr) << "bench-relay: cannot write " << p.value(QStringLiteral("json")) << ": " << error << '\n';
-        return 1;
-    }
-    return 0;
+    return cr::bench::runAndReport(bench, p, "bench-relay");
 }
