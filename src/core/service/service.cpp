@@ -89,6 +89,7 @@ struct Service::Parts {
     quint16 httpPort = 0;
     quint16 relayPort = 0;
     bool comfyWasUp = true; // so that "unreachable at start" is reported once
+    bool stopping = false;
 };
 
 Service::Service(Config config, QObject *parent)
@@ -123,7 +124,7 @@ bool Service::start(QString *error)
         // Attempts while ComfyUI is down are debug noise; the first loss and every recovery are not.
         if (s == ConnectionState::Connected)
             qCInfo(lcService).noquote() << "ComfyUI connected at" << m_config.comfy.url.toString();
-        else if (s == ConnectionState::Disconnected && std::exchange(m_parts->comfyWasUp, false))
+        else if (s == ConnectionState::Disconnected && !m_parts->stopping && std::exchange(m_parts->comfyWasUp, false))
             qCWarning(lcService).noquote() << "ComfyUI at" << m_config.comfy.url.toString()
                                            << "is not reachable; reconnecting in the background";
         if (s == ConnectionState::Connected)
@@ -174,6 +175,7 @@ bool Service::start(QString *error)
 void Service::stop()
 {
     Parts &p = *m_parts;
+    p.stopping = true;
     if (p.relay)
         p.relay->close();
     if (p.comfy)
