@@ -40,6 +40,7 @@ private slots:
     void cancelWhileSubmitting();
     void submitTimeoutKeepsTheJob();
     void rejectedSubmissionLeavesNoTrace();
+    void maxJobTimeInterruptsAHungRun();
 
 private:
     struct Runtime {
@@ -274,6 +275,22 @@ void TstJobs::rejectedSubmissionLeavesNoTrace()
     // The client_ref is free again.
     const QString id = submit(*rt.jobs, QStringLiteral("ref-1"));
     QVERIFY(!id.isEmpty() && id != QLatin1String("error"));
+}
+
+void TstJobs::maxJobTimeInterruptsAHungRun()
+{
+    Runtime rt = startRuntime();
+    rt.jobs->setMaxRunTime(300);
+    QTRY_COMPARE_WITH_TIMEOUT(rt.comfy->state(), ConnectionState::Connected, 5000);
+    m_fake->setSteps(1000); // 1000 steps of 5 ms: far longer than the limit
+    const QString id = submit(*rt.jobs);
+    QTRY_COMPARE_WITH_TIMEOUT(rt.jobs->find(id)->state, JobState::Failed, 10000);
+    QVERIFY2(rt.jobs->find(id)->reason.contains(QStringLiteral("maximum job time")), qPrintable(rt.jobs->find(id)->reason));
+    QCOMPARE(m_fake->interruptRequests(), QStringList{id}); // targeted, never global
+    // A job within the limit is untouched.
+    m_fake->setSteps(2);
+    const QString quick = submit(*rt.jobs);
+    QTRY_COMPARE_WITH_TIMEOUT(rt.jobs->find(quick)->state, JobState::Succeeded, 10000);
 }
 
 QTEST_GUILESS_MAIN(TstJobs)

@@ -39,7 +39,8 @@ QString Config::toToml() const
       << QStringLiteral("request_timeout = %1").arg(seconds(comfy.requestTimeoutMs))
       << QStringLiteral("ping_interval = %1").arg(seconds(comfy.pingIntervalMs))
       << QStringLiteral("ping_timeout = %1").arg(seconds(comfy.pingTimeoutMs))
-      << QStringLiteral("reconnect_max = %1").arg(seconds(comfy.reconnectMaxMs)) << QString();
+      << QStringLiteral("reconnect_max = %1").arg(seconds(comfy.reconnectMaxMs))
+      << QStringLiteral("max_job_time = %1").arg(seconds(comfy.maxJobTimeMs)) << QString();
     l << QStringLiteral("[http-server]")
       << QStringLiteral("host = %1").arg(quoted(http.host))
       << QStringLiteral("port = %1").arg(http.port)

@@ -18,6 +18,7 @@ struct ComfySettings {
     int pingIntervalMs = 5'000;
     int pingTimeoutMs = 10'000;   // a connection silent this long after a ping is declared dead
     int reconnectMaxMs = 10'000;  // cap of the exponential reconnect backoff
+    int maxJobTimeMs = 0;         // a job running longer is interrupted and fails (0 = no limit)
 };
 
 // The REST API ([http-server]).

@@ -267,6 +267,7 @@ void readTable(const toml::table &root, LoadContext &ctx, Config &cfg)
         r.seconds("ping_interval", cfg.comfy.pingIntervalMs, 0.05, 3600);
         r.seconds("ping_timeout", cfg.comfy.pingTimeoutMs, 0.05, 3600);
         r.seconds("reconnect_max", cfg.comfy.reconnectMaxMs, 0.05, 3600);
+        r.seconds("max_job_time", cfg.comfy.maxJobTimeMs, 0, 7 * 86400);
         if (cfg.comfy.pingTimeoutMs <= cfg.comfy.pingIntervalMs) {
             const toml::node *n = root.get("comfy") ? root.get("comfy")->as_table()->get("ping_timeout") : nullptr;
             ctx.add(ConfigDiagnostic::Severity::Error, n ? n->source() : root.source(),

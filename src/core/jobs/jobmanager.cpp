@@ -1,6 +1,7 @@
 #include "core/jobs/jobmanager.h"
 
 #include <QLoggingCategory>
+#include <QTimer>
 
 Q_LOGGING_CATEGORY(lcJobs, "comfyrunner.jobs")
 
@@ -125,6 +126,27 @@ Status JobManager::cancel(const QString &id)
     return std::nullopt;
 }
 
+void JobManager::onRunTimeExceeded(const QString &id)
+{
+    auto it = m_jobs.find(id);
+    if (it == m_jobs.end() || it->isFinished() || m_timedOut.contains(id))
+        return;
+    qCWarning(lcJobs).noquote() << "job" << id << "exceeded the maximum job time; interrupting it";
+    m_timedOut.insert(id);
+    it->cancelRequested = true;
+    m_comfy->cancel(id);
+    // ComfyUI may be hung too deeply to answer: then the job ends here.
+    QTimer::singleShot(qMax(10'000, m_maxRunMs / 10), this, [this, id] {
+        auto job = m_jobs.find(id);
+        if (job == m_jobs.end() || job->isFinished())
+            return;
+        PromptOutcome o;
+        o.promptId = id;
+        o.status = PromptOutcome::Status::Interrupted;
+        onPromptFinished(o);
+    });
+}
+
 int JobManager::cancelAll()
 {
     int n = 0;
@@ -181,6 +203,10 @@ void JobManager::markRunning(Job &job)
         return;
     job.state = JobState::Running;
     job.startedAt = QDateTime::currentDateTimeUtc();
+    if (m_maxRunMs > 0) {
+        const QString id = job.id;
+        QTimer::singleShot(m_maxRunMs, this, [this, id] { onRunTimeExceeded(id); });
+    }
     if (m_unacknowledged.contains(job.id))
         return; // published once ComfyUI answered the submission
     // Not persisted: after a restart a queued and a running job are followed the same way.
@@ -253,7 +279,7 @@ void JobManager::onPromptFinished(const PromptOutcome &o)
     case PromptOutcome::Status::Succeeded: job.state = JobState::Succeeded; break;
     case PromptOutcome::Status::Failed: job.state = JobState::Failed; break;
     case PromptOutcome::Status::Interrupted:
-        job.state = job.cancelRequested ? JobState::Cancelled : JobState::Failed;
+        job.state = job.cancelRequested && !m_timedOut.contains(job.id) ? JobState::Cancelled : JobState::Failed;
         break;
     case PromptOutcome::Status::Cancelled: job.state = JobState::Cancelled; break;
     case PromptOutcome::Status::Lost: job.state = JobState::Lost; break;
@@ -263,6 +289,8 @@ void JobManager::onPromptFinished(const PromptOutcome &o)
     job.rawOutputs = o.outputs;
     job.comfyError = o.error;
     job.reason = job.state == JobState::Cancelled ? QStringLiteral("cancelled by request") : o.reason;
+    if (m_timedOut.remove(job.id))
+        job.reason = QStringLiteral("exceeded the maximum job time (%1 s); interrupted").arg(m_maxRunMs / 1000.0);
     if (!job.startedAt.isValid() && job.state == JobState::Succeeded)
         job.startedAt = job.createdAt;
     job.finishedAt = QDateTime::currentDateTimeUtc();

@@ -59,6 +59,9 @@ public:
     JobPage list(const JobFilter &filter) const;
     int activeCount() const;
     void setRetention(int finishedJobsKept) { m_retention = finishedJobsKept; }
+    // A job running longer than this is interrupted and fails ("exceeded the maximum job time"); if ComfyUI
+    // does not even end it then, it fails here after a grace period. 0 = no limit.
+    void setMaxRunTime(int ms) { m_maxRunMs = ms; }
 
 signals:
     void jobQueued(const cr::Job &job);
@@ -72,6 +75,7 @@ private:
     void markRunning(Job &job);
     void prune();
     void persist(const Job &job);
+    void onRunTimeExceeded(const QString &id);
     void forget(const QString &id); // a submission ComfyUI refused: no trace left
 
     ComfyClient *m_comfy;
@@ -83,6 +87,8 @@ private:
     QSet<QString> m_unacknowledged;         // submitted, ComfyUI has not answered yet: not published
     QHash<QString, PromptOutcome> m_earlyOutcomes; // finished before the answer
     int m_retention = 1000;
+    int m_maxRunMs = 0;
+    QSet<QString> m_timedOut;
 };
 
 } // namespace cr

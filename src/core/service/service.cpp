@@ -119,6 +119,7 @@ bool Service::start(QString *error)
     if (!p.store->isOpen())
         qCWarning(lcService).noquote() << "jobs will not survive a restart: cannot open the job store:" << p.store->error();
     p.jobs = std::make_unique<JobManager>(p.comfy.get(), p.store->isOpen() ? p.store.get() : nullptr);
+    p.jobs->setMaxRunTime(m_config.comfy.maxJobTimeMs);
     connect(p.comfy.get(), &ComfyClient::eventReceived, this, &logEvent);
     connect(p.comfy.get(), &ComfyClient::stateChanged, this, [this](ConnectionState s) {
         // Attempts while ComfyUI is down are debug noise; the first loss and every recovery are not.
