@@ -41,49 +41,24 @@ ApiTestEnv::ApiTestEnv(const QString &authToken, const std::function<void(Config
     config.authToken = authToken;
     config.relay.host = QStringLiteral("127.0.0.1");
     config.relay.port = 0;
+    config.comfy.clientId = QStringLiteral("api-test");
+    config.paths.dataDir = m_data.path();
     if (configure)
         configure(config);
 
-    m_comfy = std::make_unique<ComfyClient>(config.comfy, QStringLiteral("api-test"));
-    m_jobs = std::make_unique<JobManager>(m_comfy.get());
-    m_store = std::make_unique<WorkflowStore>(m_dir.path());
-    m_draft = std::make_unique<ActiveDraft>(m_store.get(), config.nodeMappings, config.comfy.workflow);
-    m_hub = std::make_unique<EventHub>(EventHubLimits::from(config.relay));
-    m_publisher = std::make_unique<JobEventPublisher>(m_comfy.get(), m_jobs.get(), m_hub.get());
-    m_relay = std::make_unique<RelayServer>(m_hub.get(), config.relay, config.authToken);
+    m_service = std::make_unique<Service>(config);
     QString error;
-    if (!m_relay->listen(&error)) {
+    if (!m_service->start(&error)) {
         qWarning() << error;
         return;
     }
-    ApiContext ctx;
-    ctx.jobs = m_jobs.get();
-    ctx.comfy = m_comfy.get();
-    ctx.workflows = m_store.get();
-    ctx.draft = m_draft.get();
-    ctx.hub = m_hub.get();
-    ctx.relay = m_relay.get();
-    ctx.config = config;
-    m_server = std::make_unique<ApiServer>(ctx);
-    if (!m_server->listen(&error)) {
-        qWarning() << error;
-        return;
-    }
-    m_publisher->setHttpBase(url(QString()));
-    m_comfy->start();
-    QSignalSpy connected(m_comfy.get(), &ComfyClient::stateChanged);
-    m_ok = m_comfy->state() == ConnectionState::Connected
-        || QTest::qWaitFor([this] { return m_comfy->state() == ConnectionState::Connected; }, 5000);
+    m_port = m_service->httpPort();
+    ComfyClient *comfy = m_service->comfy();
+    m_ok = comfy->state() == ConnectionState::Connected
+        || QTest::qWaitFor([comfy] { return comfy->state() == ConnectionState::Connected; }, 5000);
 }
 
-ApiTestEnv::~ApiTestEnv()
-{
-    m_server.reset();
-    m_relay.reset();
-    m_publisher.reset();
-    if (m_comfy)
-        m_comfy->stop();
-}
+ApiTestEnv::~ApiTestEnv() = default;
 
 QUrl ApiTestEnv::url(const QString &pathAndQuery) const
 {

@@ -1,16 +1,14 @@
 #pragma once
-// A complete API stack for tests: the fake ComfyUI on port 0, ComfyClient, JobManager, a temporary workflows
-// folder (sd15 + a broken file), the active draft, the relay's EventHub fed as the service feeds it
-// (JobEventPublisher), a RelayServer and an ApiServer on port 0, plus a small HTTP client.
+// A complete API stack for tests: the fake ComfyUI on port 0 and the real Service (the composition root that
+// main() builds) pointed at it, with a temporary workflows folder (sd15 + a broken file) and data folder, the
+// REST API and relay on port 0, plus a small HTTP client.
 
 #include "core/api/apiserver.h"
 #include "core/comfy/comfyclient.h"
 #include "core/jobs/jobmanager.h"
 #include "core/relay/eventhub.h"
-#include "core/relay/relayserver.h"
-#include "core/service/jobeventpublisher.h"
+#include "core/service/service.h"
 #include "core/workflows/activedraft.h"
-#include "core/workflows/workflowstore.h"
 #include "tests/support/fakecomfy.h"
 
 #include <QJsonDocument>
@@ -44,14 +42,14 @@ public:
     bool ok() const { return m_ok; }
     QUrl url(const QString &pathAndQuery) const;
     FakeComfy &fake() { return *m_fake; }
-    JobManager &jobs() { return *m_jobs; }
-    ActiveDraft &draft() { return *m_draft; }
-    ApiServer &server() { return *m_server; }
-    EventHub &hub() { return *m_hub; }
-    quint16 port() const { return m_server->port(); }
+    JobManager &jobs() { return *m_service->jobs(); }
+    ActiveDraft &draft() { return *m_service->draft(); }
+    ApiServer &server() { return *m_service->api(); }
+    EventHub &hub() { return *m_service->hub(); }
+    quint16 port() const { return m_port; }
     // Destroys the ApiServer (as the service does at shutdown) with whatever connections it has open; server()
     // and port() must not be used afterwards.
-    void stopServer() { m_server.reset(); }
+    void stopServer() { m_service->stopApi(); }
     QString workflowsDir() const { return m_dir.path(); }
 
     QNetworkReply *send(const QByteArray &verb, const QString &path, const QByteArray &body = {},
@@ -63,15 +61,10 @@ public:
 
 private:
     QTemporaryDir m_dir;
+    QTemporaryDir m_data;
     std::unique_ptr<FakeComfy> m_fake;
-    std::unique_ptr<ComfyClient> m_comfy;
-    std::unique_ptr<JobManager> m_jobs;
-    std::unique_ptr<WorkflowStore> m_store;
-    std::unique_ptr<ActiveDraft> m_draft;
-    std::unique_ptr<EventHub> m_hub;
-    std::unique_ptr<JobEventPublisher> m_publisher;
-    std::unique_ptr<RelayServer> m_relay;
-    std::unique_ptr<ApiServer> m_server;
+    std::unique_ptr<Service> m_service;
+    quint16 m_port = 0;
     QNetworkAccessManager m_nam;
     bool m_ok = false;
 };

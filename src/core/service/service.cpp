@@ -184,6 +184,12 @@ void Service::stop()
 }
 
 quint16 Service::httpPort() const { return m_parts->httpPort; }
+ComfyClient *Service::comfy() const { return m_parts->comfy.get(); }
+JobManager *Service::jobs() const { return m_parts->jobs.get(); }
+ActiveDraft *Service::draft() const { return m_parts->draft.get(); }
+EventHub *Service::hub() const { return m_parts->hub.get(); }
+ApiServer *Service::api() const { return m_parts->api.get(); }
+void Service::stopApi() { m_parts->api.reset(); }
 quint16 Service::relayPort() const { return m_parts->relayPort; }
 
 } // namespace cr

@@ -10,6 +10,12 @@
 
 namespace cr {
 
+class ActiveDraft;
+class ApiServer;
+class ComfyClient;
+class EventHub;
+class JobManager;
+
 class Service final : public QObject
 {
     Q_OBJECT
@@ -28,6 +34,15 @@ public:
     const Config &config() const { return m_config; }
     quint16 httpPort() const;  // the bound port (useful with port 0)
     quint16 relayPort() const;
+
+    // The parts, for tests and tools that drive the whole service in one process (null before start()).
+    ComfyClient *comfy() const;
+    JobManager *jobs() const;
+    ActiveDraft *draft() const;
+    EventHub *hub() const;
+    ApiServer *api() const;
+    // Destroys the REST API with whatever connections it has open, as shutdown does.
+    void stopApi();
 
 private:
     struct Parts;
