@@ -3,6 +3,7 @@
 
 #include "core/relay/eventhub.h"
 #include "protocol/relaymessages.h"
+#include "protocol/websocketframe.h"
 #include "tests/support/capture.h"
 
 #include <QJsonDocument>
@@ -116,7 +117,8 @@ void TstEventHub::capturedTextFramesStayByteIdentical()
             QVERIFY2(parsed, qPrintable(capture.scenario));
             const auto e = hub.publishComfyEvent(*parsed, u"j"_s);
             QCOMPARE(e->raw(), r.text);
-            QCOMPARE(e->text().toUtf8(), r.text);
+            QCOMPARE(e->webSocketFrame(RelayEvent::Wire::Text), encodeWebSocketFrame(WebSocketOpcode::Text, r.text));
+            QCOMPARE(e->payloadSize(RelayEvent::Wire::Text), r.text.size());
             QCOMPARE(e->type(), parsed->typeName);
             QCOMPARE(e->promptId(), parsed->promptId);
             ++count;
@@ -253,7 +255,16 @@ void TstEventHub::previewFramesBuiltOnce()
     QVERIFY(env != nullptr);
     const auto e3 = hub.eventsSince(0).events.last();
     QCOMPARE(e3->envelopeBytes().constData(), env);
-    QCOMPARE(e3->envelopeText().constData(), e3->envelopeText().constData());
+    // Complete WebSocket frames: built once per form, then the same buffer for every client.
+    using Wire = RelayEvent::Wire;
+    const char *frame = e3->webSocketFrame(Wire::Envelope).constData();
+    QCOMPARE(e3->webSocketFrame(Wire::Envelope).constData(), frame);
+    QCOMPARE(e3->webSocketFrame(Wire::Envelope), encodeWebSocketFrame(WebSocketOpcode::Text, e3->envelopeBytes()));
+    QCOMPARE(e1->webSocketFrame(Wire::PreviewType1), encodeWebSocketFrame(WebSocketOpcode::Binary, raw1));
+    QCOMPARE(e1->webSocketFrame(Wire::PreviewType1).constData(), e1->webSocketFrame(Wire::PreviewType1).constData());
+    QCOMPARE(e2->webSocketFrame(Wire::PreviewType4),
+             encodeWebSocketFrame(WebSocketOpcode::Binary, e2->type4Frame()));
+    QCOMPARE(e2->payloadSize(Wire::PreviewType4), e2->type4Frame().size());
 }
 
 void TstEventHub::capturedPreviewsToBothLayouts()
@@ -313,7 +324,8 @@ void TstEventHub::envelopeOfEvent()
     QCOMPARE(env->promptId, u"p1"_s);
     QCOMPARE(env->type, u"progress"_s);
     QVERIFY(e->envelopeBytes().endsWith("\"event\":" + ev.raw + "}"));
-    QCOMPARE(e->envelopeText().toUtf8(), e->envelopeBytes());
+    QCOMPARE(e->webSocketFrame(RelayEvent::Wire::Envelope),
+             encodeWebSocketFrame(WebSocketOpcode::Text, e->envelopeBytes()));
 }
 
 void TstEventHub::statsJson()

@@ -9,6 +9,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QSignalSpy>
+#include <QTcpSocket>
 #include <QTest>
 
 using namespace cr;
@@ -30,6 +31,7 @@ private slots:
     void repeatedErrorsClose();
     void oversizeInboundMessage();
     void maxClients();
+    void unfinishedHandshakesAreDropped();
     void closeSendsGoingAway();
     void listenFailsOnUsedPort();
 };
@@ -194,6 +196,43 @@ void TstRelayHygiene::maxClients()
     QVERIFY(d.roundTrip());
     QCOMPARE(d.texts().size(), 1);
     QCOMPARE(relay.server->clientCount(), 2);
+}
+
+// Connections are accepted by the relay's own TCP listener and handed to QWebSocketServer for the
+// handshake: one that never finishes it is closed after the handshake timeout, one that leaves halfway is
+// forgotten, and neither leaves anything behind or gets in the way of a real client.
+void TstRelayHygiene::unfinishedHandshakesAreDropped()
+{
+    RelayServerOptions options;
+    options.handshakeTimeoutMs = 300;
+    RelayFixture relay(relayTestSettings(), {}, options);
+    QVERIFY(relay.listen());
+
+    QTcpSocket silent;
+    silent.connectToHost(QHostAddress::LocalHost, relay.server->port());
+    QVERIFY(silent.waitForConnected(5000));
+    silent.write("GET / HTTP/1.1\r\nHost: x\r\n"); // never finished
+    QTcpSocket quitter;
+    quitter.connectToHost(QHostAddress::LocalHost, relay.server->port());
+    QVERIFY(quitter.waitForConnected(5000));
+    QTRY_COMPARE(relay.server->pendingHandshakes(), 2);
+    QCOMPARE(relay.server->statsJson().value("handshaking"_L1).toInt(), 2);
+
+    quitter.disconnectFromHost();
+    QTRY_COMPARE(relay.server->pendingHandshakes(), 1);
+    QSignalSpy closed(&silent, &QTcpSocket::disconnected);
+    QVERIFY(closed.wait(5000)); // the handshake timeout
+    QTRY_COMPARE(relay.server->pendingHandshakes(), 0);
+    QCOMPARE(relay.server->clientCount(), 0);
+
+    WsProbe probe;
+    probe.open(relay.url());
+    QVERIFY(probe.waitConnected());
+    QTRY_COMPARE(relay.server->clientCount(), 1);
+    QCOMPARE(relay.server->pendingHandshakes(), 0);
+    relay.hub->publishServiceEvent(u"after"_s, {}, u"J"_s);
+    QVERIFY(probe.roundTrip());
+    QCOMPARE(probe.texts().size(), 1);
 }
 
 void TstRelayHygiene::closeSendsGoingAway()

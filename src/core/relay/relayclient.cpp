@@ -3,8 +3,11 @@
 #include <QDateTime>
 #include <QHostAddress>
 #include <QLoggingCategory>
+#include <QTcpSocket>
 #include <QTimer>
 #include <QWebSocket>
+
+#include "protocol/websocketframe.h"
 
 #include <algorithm>
 
@@ -36,15 +39,19 @@ QJsonObject RelayClientStats::toJson() const
     };
 }
 
-RelayClient::RelayClient(quint64 id, QWebSocket *socket, const RelayClientLimits &limits, QObject *parent)
-    : QObject(parent), m_id(id), m_socket(socket), m_limits(limits)
+RelayClient::RelayClient(quint64 id, QWebSocket *socket, QTcpSocket *transport, const RelayClientLimits &limits,
+                         QObject *parent)
+    : QObject(parent), m_id(id), m_socket(socket), m_transport(transport), m_limits(limits)
 {
     m_socket->setParent(this);
+    // QWebSocket deletes its TCP socket later, after itself; as its child the socket goes with it, so a
+    // client never outlives (or is outlived by) the socket it writes to.
+    m_transport->setParent(m_socket);
     m_stats.id = id;
     m_stats.peer = u"%1:%2"_s.arg(socket->peerAddress().toString()).arg(socket->peerPort());
     m_stats.connectedAtMs = QDateTime::currentMSecsSinceEpoch();
     m_lastActivity.start();
-    connect(m_socket, &QWebSocket::bytesWritten, this, &RelayClient::pump);
+    connect(m_transport, &QTcpSocket::bytesWritten, this, &RelayClient::pump);
     connect(m_socket, &QWebSocket::disconnected, this, &RelayClient::onDisconnected);
 }
 
@@ -59,9 +66,28 @@ void RelayClient::setSubscription(const protocol::RelaySubscription &subscriptio
         m_heldPreview.reset();
 }
 
+qint64 RelayClient::backlog() const
+{
+    return m_transport ? m_transport->bytesToWrite() : 0;
+}
+
 bool RelayClient::canWrite() const
 {
-    return m_socket->bytesToWrite() <= m_limits.softLimitBytes;
+    return backlog() <= m_limits.softLimitBytes;
+}
+
+RelayEvent::Wire RelayClient::wireFor(const RelayEvent &event) const
+{
+    switch (event.kind()) {
+    case RelayEvent::Kind::Json:
+        return m_subscription.envelope ? RelayEvent::Wire::Envelope : RelayEvent::Wire::Text;
+    case RelayEvent::Kind::Preview:
+        return m_subscription.previews == PreviewMode::Type4 ? RelayEvent::Wire::PreviewType4
+                                                             : RelayEvent::Wire::PreviewType1;
+    case RelayEvent::Kind::Binary:
+        break;
+    }
+    return RelayEvent::Wire::Binary;
 }
 
 void RelayClient::deliver(const RelayEventPtr &event)
@@ -71,11 +97,11 @@ void RelayClient::deliver(const RelayEventPtr &event)
     switch (event->kind()) {
     case RelayEvent::Kind::Json:
         if (m_subscription.acceptsJson(event->type(), event->jobId()))
-            queue(Pending{event, {}, m_subscription.envelope ? event->envelopeBytes().size() : event->raw().size()});
+            queue(Pending{event, {}, event->payloadSize(wireFor(*event))});
         return;
     case RelayEvent::Kind::Binary:
         if (m_subscription.acceptsBinary(event->jobId()))
-            queue(Pending{event, {}, event->raw().size()});
+            queue(Pending{event, {}, event->payloadSize(RelayEvent::Wire::Binary)});
         return;
     case RelayEvent::Kind::Preview:
         break;
@@ -101,60 +127,63 @@ void RelayClient::enqueueEvents(const QList<RelayEventPtr> &events)
     for (const RelayEventPtr &event : events) {
         if (isClosing())
             return;
-        queue(Pending{event, {}, m_subscription.envelope ? event->envelopeBytes().size() : event->raw().size()});
+        queue(Pending{event, {}, event->payloadSize(wireFor(*event))});
     }
 }
 
 void RelayClient::sendControl(const QByteArray &json)
 {
     if (!isClosing())
-        queue(Pending{{}, json, json.size()});
+        queue(Pending{{}, protocol::encodeWebSocketFrame(protocol::WebSocketOpcode::Text, json), json.size()});
 }
 
 void RelayClient::queue(Pending item)
 {
     if (m_queue.empty() && canWrite()) {
-        writeText(item);
+        writeQueued(item);
         return;
     }
     m_stats.queuedBytes += item.bytes;
     m_queue.push_back(std::move(item));
     // The one preview written while under the soft limit does not count: a single large image (a full-size
     // PNG from SaveImageWebsocket) must not get a healthy client closed.
-    const qint64 backlog = std::max<qint64>(0, m_socket->bytesToWrite() - m_previewInFlight) + m_stats.queuedBytes;
-    m_stats.peakBacklogBytes = std::max(m_stats.peakBacklogBytes, backlog);
-    if (backlog > m_limits.hardLimitBytes) {
-        qCWarning(lcRelayClient).nospace() << "client " << m_id << " (" << m_stats.peer << ") is " << backlog
+    const qint64 behind = std::max<qint64>(0, backlog() - m_previewInFlight) + m_stats.queuedBytes;
+    m_stats.peakBacklogBytes = std::max(m_stats.peakBacklogBytes, behind);
+    if (behind > m_limits.hardLimitBytes) {
+        qCWarning(lcRelayClient).nospace() << "client " << m_id << " (" << m_stats.peer << ") is " << behind
                                            << " bytes behind, over the hard limit; closing it (4008)";
         closeWith(RelayCloseCode::TooSlow);
     }
 }
 
-void RelayClient::writeText(const Pending &item)
+void RelayClient::writeFrame(const QByteArray &frame)
+{
+    // QIODevice::write(const QByteArray &) appends the array to the socket's write buffer by reference:
+    // every client shares the frame's bytes until the kernel has them.
+    if (m_transport)
+        m_transport->write(frame);
+    m_stats.peakBacklogBytes = std::max(m_stats.peakBacklogBytes, backlog());
+}
+
+void RelayClient::writeQueued(const Pending &item)
 {
     if (!item.event) {
-        m_socket->sendTextMessage(QString::fromUtf8(item.control));
+        writeFrame(item.controlFrame);
         ++m_stats.messagesSent;
-    } else if (item.event->kind() == RelayEvent::Kind::Binary) {
-        m_socket->sendBinaryMessage(item.event->raw());
-        ++m_stats.binarySent;
     } else {
-        m_socket->sendTextMessage(m_subscription.envelope ? item.event->envelopeText() : item.event->text());
-        ++m_stats.messagesSent;
+        writeFrame(item.event->webSocketFrame(wireFor(*item.event)));
+        ++(item.event->kind() == RelayEvent::Kind::Binary ? m_stats.binarySent : m_stats.messagesSent);
     }
     m_stats.bytesSent += quint64(item.bytes);
-    m_stats.peakBacklogBytes = std::max(m_stats.peakBacklogBytes, m_socket->bytesToWrite());
 }
 
 void RelayClient::writePreview(const RelayEventPtr &event)
 {
-    const QByteArray &frame =
-        m_subscription.previews == PreviewMode::Type4 ? event->type4Frame() : event->type1Frame();
-    m_socket->sendBinaryMessage(frame);
-    m_previewInFlight = frame.size();
+    const RelayEvent::Wire wire = wireFor(*event);
+    m_previewInFlight = event->webSocketFrame(wire).size();
+    writeFrame(event->webSocketFrame(wire));
     ++m_stats.previewsSent;
-    m_stats.bytesSent += quint64(frame.size());
-    m_stats.peakBacklogBytes = std::max(m_stats.peakBacklogBytes, m_socket->bytesToWrite());
+    m_stats.bytesSent += quint64(event->payloadSize(wire));
 }
 
 void RelayClient::pump()
@@ -167,7 +196,7 @@ void RelayClient::pump()
         const Pending item = std::move(m_queue.front());
         m_queue.pop_front();
         m_stats.queuedBytes -= item.bytes;
-        writeText(item);
+        writeQueued(item);
     }
     if (m_queue.empty() && m_heldPreview && canWrite())
         writePreview(std::exchange(m_heldPreview, RelayEventPtr()));
@@ -213,7 +242,7 @@ int RelayClient::noteError()
 RelayClientStats RelayClient::stats() const
 {
     RelayClientStats s = m_stats;
-    s.bytesToWrite = m_socket->bytesToWrite();
+    s.bytesToWrite = backlog();
     s.queuedMessages = qint64(m_queue.size());
     return s;
 }

@@ -3,6 +3,9 @@
 // control messages are never dropped: while the socket's backlog (bytesToWrite) is above the soft limit they
 // wait in an ordered queue of shared events, drained on bytesWritten; past the hard limit the client is
 // closed (4008) and can resume with since=. Previews are dropped first: only the newest one is held back.
+// Messages are written as prebuilt WebSocket frames straight to the client's TCP socket (the same bytes for
+// every client, shared, not copied); the QWebSocket handles the handshake, what the client sends, pings and
+// the close handshake.
 
 #include "core/relay/relayevent.h"
 #include "protocol/relaymessages.h"
@@ -11,10 +14,12 @@
 #include <QJsonObject>
 #include <QList>
 #include <QObject>
+#include <QPointer>
 #include <QString>
 
 #include <deque>
 
+class QTcpSocket;
 class QWebSocket;
 
 namespace cr {
@@ -54,8 +59,10 @@ class RelayClient final : public QObject
     Q_DISABLE_COPY_MOVE(RelayClient)
 
 public:
-    // Takes ownership of `socket` (an open, accepted connection).
-    RelayClient(quint64 id, QWebSocket *socket, const RelayClientLimits &limits, QObject *parent = nullptr);
+    // Takes ownership of `socket` (an open, accepted connection) and of `transport`, the TCP socket under it
+    // (the one handed to QWebSocketServer::handleConnection).
+    RelayClient(quint64 id, QWebSocket *socket, QTcpSocket *transport, const RelayClientLimits &limits,
+                QObject *parent = nullptr);
     ~RelayClient() override;
 
     quint64 id() const { return m_id; }
@@ -91,19 +98,23 @@ signals:
 
 private:
     struct Pending {
-        RelayEventPtr event; // a JSON event, or null for a control message
-        QByteArray control;
-        qint64 bytes = 0;
+        RelayEventPtr event;   // a JSON event or binary frame, or null for a control message
+        QByteArray controlFrame; // the control message's WebSocket frame
+        qint64 bytes = 0;      // payload size
     };
+    RelayEvent::Wire wireFor(const RelayEvent &event) const;
+    qint64 backlog() const; // bytes handed to the socket and not yet written to the kernel
     bool canWrite() const;
     void queue(Pending item);
-    void writeText(const Pending &item);
+    void writeFrame(const QByteArray &frame);
+    void writeQueued(const Pending &item);
     void writePreview(const RelayEventPtr &event);
     void pump();
     void onDisconnected();
 
     quint64 m_id;
     QWebSocket *m_socket;
+    QPointer<QTcpSocket> m_transport; // a child of m_socket: gone when the QWebSocket is
     RelayClientLimits m_limits;
     protocol::RelaySubscription m_subscription;
     qint64 m_previewIntervalNs = 0;

@@ -1,6 +1,7 @@
 #include "core/relay/relayevent.h"
 
 #include "protocol/relaymessages.h"
+#include "protocol/websocketframe.h"
 
 namespace cr {
 
@@ -46,25 +47,11 @@ RelayEvent RelayEvent::binary(qint64 timestampMs, const QString &jobId, const QB
     return e;
 }
 
-const QString &RelayEvent::text() const
-{
-    if (!m_text)
-        m_text = QString::fromUtf8(m_raw);
-    return *m_text;
-}
-
 const QByteArray &RelayEvent::envelopeBytes() const
 {
     if (!m_envelope)
         m_envelope = protocol::encodeRelayEnvelope(m_seq, m_timestampMs, m_type, m_jobId, m_promptId, m_raw);
     return *m_envelope;
-}
-
-const QString &RelayEvent::envelopeText() const
-{
-    if (!m_envelopeText)
-        m_envelopeText = QString::fromUtf8(envelopeBytes());
-    return *m_envelopeText;
 }
 
 const QByteArray &RelayEvent::type1Frame() const
@@ -81,6 +68,39 @@ const QByteArray &RelayEvent::type4Frame() const
                                                                 m_preview->image)
                             : QByteArray();
     return *m_type4;
+}
+
+const QByteArray &RelayEvent::webSocketPayload(Wire wire) const
+{
+    switch (wire) {
+    case Wire::Text:
+    case Wire::Binary:
+        return m_raw;
+    case Wire::Envelope:
+        return envelopeBytes();
+    case Wire::PreviewType1:
+        return type1Frame();
+    case Wire::PreviewType4:
+        return type4Frame();
+    }
+    Q_UNREACHABLE();
+    return m_raw;
+}
+
+qsizetype RelayEvent::payloadSize(Wire wire) const
+{
+    return webSocketPayload(wire).size();
+}
+
+const QByteArray &RelayEvent::webSocketFrame(Wire wire) const
+{
+    std::optional<QByteArray> &frame = m_frames[size_t(wire)];
+    if (!frame) {
+        const auto opcode = wire == Wire::Text || wire == Wire::Envelope ? protocol::WebSocketOpcode::Text
+                                                                         : protocol::WebSocketOpcode::Binary;
+        frame = protocol::encodeWebSocketFrame(opcode, webSocketPayload(wire));
+    }
+    return *frame;
 }
 
 } // namespace cr

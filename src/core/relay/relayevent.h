@@ -1,8 +1,9 @@
 #pragma once
 // One item the relay publishes (a ComfyUI or service JSON event, a preview, or another binary frame),
-// shared immutably by the replay ring, the job logs and every client. Each wire form (text, envelope,
-// type-1 frame, type-4 frame) is built on first use and then reused, so it is serialised once per format
-// however many clients want it. Not thread-safe: use it on the hub's thread.
+// shared immutably by the replay ring, the job logs and every client. Each payload (envelope, type-1 frame,
+// type-4 frame) and each complete WebSocket frame carrying one is built on first use and then reused, so it
+// is serialised once per format however many clients want it, and every client's socket shares the same
+// bytes. Not thread-safe: use it on the hub's thread.
 
 #include "protocol/binaryframe.h"
 
@@ -11,6 +12,7 @@
 #include <QSharedPointer>
 #include <QString>
 
+#include <array>
 #include <optional>
 
 namespace cr {
@@ -43,15 +45,27 @@ public:
     const QByteArray &raw() const { return m_raw; }      // JSON: the exact text; Binary: the frame
     const std::optional<protocol::PreviewFrame> &previewFrame() const { return m_preview; }
 
-    // Cached wire forms.
-    const QString &text() const;              // JSON: raw as a QString (what QWebSocket sends)
+    // Cached payloads.
     const QByteArray &envelopeBytes() const;  // JSON: protocol::encodeRelayEnvelope(...)
-    const QString &envelopeText() const;
     const QByteArray &type1Frame() const;     // Preview: ComfyUI's type-1 layout
     const QByteArray &type4Frame() const;     // Preview: type 4 with job_id in the metadata
 
+    // The forms a relay client can receive.
+    enum class Wire {
+        Text,         // JSON: raw, in a text frame
+        Envelope,     // JSON: envelopeBytes(), in a text frame
+        PreviewType1, // Preview: type1Frame(), in a binary frame
+        PreviewType4, // Preview: type4Frame(), in a binary frame
+        Binary,       // Binary: raw, in a binary frame
+    };
+    // The complete WebSocket frame (header + payload) of a wire form, built once and shared.
+    const QByteArray &webSocketFrame(Wire wire) const;
+    // Payload size of a wire form (what a client is sent, without the frame header).
+    qsizetype payloadSize(Wire wire) const;
+
 private:
     RelayEvent() = default;
+    const QByteArray &webSocketPayload(Wire wire) const;
 
     Kind m_kind = Kind::Json;
     qint64 m_seq = 0;
@@ -62,11 +76,10 @@ private:
     QByteArray m_raw;
     std::optional<protocol::PreviewFrame> m_preview;
 
-    mutable std::optional<QString> m_text;
     mutable std::optional<QByteArray> m_envelope;
-    mutable std::optional<QString> m_envelopeText;
     mutable std::optional<QByteArray> m_type1;
     mutable std::optional<QByteArray> m_type4;
+    mutable std::array<std::optional<QByteArray>, 5> m_frames; // indexed by Wire
 };
 
 using RelayEventPtr = QSharedPointer<const RelayEvent>;

@@ -6,6 +6,8 @@
 #include <QJsonArray>
 #include <QLoggingCategory>
 #include <QNetworkRequest>
+#include <QTcpServer>
+#include <QTcpSocket>
 #include <QUrlQuery>
 #include <QWebSocket>
 #include <QWebSocketServer>
@@ -42,11 +44,12 @@ QString peerOf(const QWebSocket *socket)
 RelayServer::RelayServer(EventHub *hub, const RelaySettings &settings, const QString &authToken,
                          RelayServerOptions options, QObject *parent)
     : QObject(parent), m_hub(hub), m_settings(settings), m_token(authToken.toUtf8()), m_options(options),
+      m_listener(new QTcpServer(this)),
       m_server(new QWebSocketServer(u"comfy_runner relay"_s, QWebSocketServer::NonSecureMode, this))
 {
-    m_server->setHandshakeTimeout(std::chrono::milliseconds(m_options.handshakeTimeoutMs));
+    connect(m_listener, &QTcpServer::newConnection, this, &RelayServer::onTcpConnection);
     connect(m_server, &QWebSocketServer::newConnection, this, &RelayServer::onNewConnection);
-    connect(m_server, &QWebSocketServer::acceptError, this, [](QAbstractSocket::SocketError e) {
+    connect(m_listener, &QTcpServer::acceptError, this, [](QAbstractSocket::SocketError e) {
         qCWarning(lcRelay) << "accept error" << e;
     });
     connect(m_hub, &EventHub::published, this, &RelayServer::onPublished);
@@ -71,11 +74,11 @@ bool RelayServer::listen(QString *error)
             *error = u"relay host '%1' is not an IP address"_s.arg(m_settings.host);
         return false;
     }
-    if (!m_server->listen(address, m_settings.port)) {
+    if (!m_listener->listen(address, m_settings.port)) {
         if (error)
             *error = u"cannot listen on %1:%2 for the relay: %3"_s.arg(m_settings.host)
                          .arg(m_settings.port)
-                         .arg(m_server->errorString());
+                         .arg(m_listener->errorString());
         return false;
     }
     m_pingTimer.start();
@@ -86,8 +89,11 @@ bool RelayServer::listen(QString *error)
 void RelayServer::close()
 {
     m_pingTimer.stop();
-    if (m_server->isListening())
-        m_server->close();
+    if (m_listener->isListening())
+        m_listener->close();
+    for (const QPointer<QTcpSocket> &socket : std::exchange(m_handshaking, {}))
+        if (socket)
+            socket->abort();
     const auto clients = m_clients;
     for (RelayClient *client : clients)
         client->closeWith(RelayCloseCode::GoingAway);
@@ -95,25 +101,81 @@ void RelayServer::close()
 
 bool RelayServer::isListening() const
 {
-    return m_server->isListening();
+    return m_listener->isListening();
 }
 
 quint16 RelayServer::port() const
 {
-    return m_server->serverPort();
+    return m_listener->serverPort();
+}
+
+void RelayServer::onTcpConnection()
+{
+    while (QTcpSocket *socket = m_listener->nextPendingConnection()) {
+        // Frames are written whole, as soon as they are ready: do not let Nagle hold a small one back
+        // while the client's ACK of the previous one is delayed.
+        socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
+        m_handshaking.append(socket);
+        // A peer that leaves (or is dropped by the handshake timeout) before the upgrade is never wrapped in
+        // a QWebSocket: nothing else would delete its socket.
+        connect(socket, &QTcpSocket::disconnected, this, [this, guard = QPointer(socket)] {
+            if (guard && m_handshaking.removeAll(guard) > 0)
+                guard->deleteLater();
+        });
+        // QWebSocketServer applies its handshake timeout only to connections it accepted itself.
+        QTimer::singleShot(m_options.handshakeTimeoutMs, socket, [this, guard = QPointer(socket)] {
+            if (guard && m_handshaking.contains(guard)) {
+                qCInfo(lcRelay).noquote() << u"no WebSocket handshake from %1:%2 in %3 ms; closing the connection"_s
+                                                 .arg(guard->peerAddress().toString()).arg(guard->peerPort())
+                                                 .arg(m_options.handshakeTimeoutMs);
+                guard->abort();
+            }
+        });
+        m_server->handleConnection(socket);
+    }
+}
+
+int RelayServer::pendingHandshakes() const
+{
+    return int(std::count_if(m_handshaking.cbegin(), m_handshaking.cend(),
+                             [](const QPointer<QTcpSocket> &socket) { return !socket.isNull(); }));
+}
+
+QTcpSocket *RelayServer::takeTransport(const QWebSocket *socket)
+{
+    // A TCP connection is identified by its peer's address and port (the local end is the relay's port).
+    m_handshaking.removeAll(nullptr);
+    for (qsizetype i = 0; i < m_handshaking.size(); ++i) {
+        QTcpSocket *candidate = m_handshaking.at(i);
+        if (candidate->peerPort() == socket->peerPort() && candidate->peerAddress() == socket->peerAddress()) {
+            m_handshaking.removeAt(i);
+            disconnect(candidate, &QTcpSocket::disconnected, this, nullptr);
+            return candidate;
+        }
+    }
+    return nullptr;
 }
 
 void RelayServer::onNewConnection()
 {
     while (m_server->hasPendingConnections()) {
-        if (QWebSocket *socket = m_server->nextPendingConnection())
-            accept(socket);
+        QWebSocket *socket = m_server->nextPendingConnection();
+        if (!socket)
+            continue;
+        if (QTcpSocket *transport = takeTransport(socket)) {
+            accept(socket, transport);
+        } else { // cannot happen: every connection comes from m_listener
+            qCWarning(lcRelay).noquote() << u"no TCP socket for the WebSocket from %1; dropping it"_s.arg(peerOf(socket));
+            socket->abort();
+            socket->deleteLater();
+        }
     }
 }
 
-void RelayServer::accept(QWebSocket *socket)
+void RelayServer::accept(QWebSocket *socket, QTcpSocket *transport)
 {
     socket->setParent(this);
+    transport->setParent(socket); // deleted with the QWebSocket, whichever way it ends
     socket->setMaxAllowedIncomingFrameSize(quint64(m_options.maxIncomingMessageBytes));
     socket->setMaxAllowedIncomingMessageSize(quint64(m_options.maxIncomingMessageBytes));
     const QUrlQuery query(socket->requestUrl());
@@ -130,7 +192,7 @@ void RelayServer::accept(QWebSocket *socket)
         return reject(socket, RelayCloseCode::TooManyClients);
 
     const quint64 id = m_nextId++;
-    auto *client = new RelayClient(id, socket,
+    auto *client = new RelayClient(id, socket, transport,
                                    RelayClientLimits{m_settings.softLimitBytes, m_settings.hardLimitBytes,
                                                      m_options.closeGraceMs},
                                    this);
@@ -308,6 +370,7 @@ QJsonObject RelayServer::statsJson() const
         {"listening"_L1, isListening()},
         {"port"_L1, port()},
         {"clients"_L1, clientCount()},
+        {"handshaking"_L1, pendingHandshakes()},
         {"max_clients"_L1, m_settings.maxClients},
         {"rejected"_L1, QJsonObject{{"unauthorized"_L1, count(m_rejected, RelayCloseCode::Unauthorized)},
                                     {"bad_request"_L1, count(m_rejected, RelayCloseCode::BadRequest)},

@@ -1,6 +1,7 @@
 #pragma once
-// The WebSocket side of the relay (docs/relay-protocol.md): a QWebSocketServer on the relay port that
-// authenticates clients, parses their subscription (query parameters, hello/subscribe messages), replays
+// The WebSocket side of the relay (docs/relay-protocol.md): a QTcpServer on the relay port hands each
+// connection to a QWebSocketServer for the handshake (keeping the TCP socket, which RelayClient writes
+// prebuilt frames to), then authenticates clients, parses their subscription (query parameters, hello/subscribe messages), replays
 // missed events on since=, forwards everything the EventHub publishes to each RelayClient, and pings
 // clients so dead ones are closed.
 
@@ -11,8 +12,11 @@
 #include <QJsonObject>
 #include <QList>
 #include <QObject>
+#include <QPointer>
 #include <QTimer>
 
+class QTcpServer;
+class QTcpSocket;
 class QWebSocket;
 class QWebSocketServer;
 
@@ -50,8 +54,9 @@ public:
     quint16 port() const; // the bound port
 
     int clientCount() const { return int(m_clients.size()); }
+    int pendingHandshakes() const; // TCP connections accepted and not yet upgraded (nor closed)
     QList<RelayClientStats> clientStats() const;
-    // For /api/v1/system: {"listening", "port", "clients", "max_clients", "rejected": {...},
+    // For /api/v1/system: {"listening", "port", "clients", "handshaking", "max_clients", "rejected": {...},
     // "closed": {"too_slow", "ping_timeout", "too_many_errors"}, "per_client": [...]}.
     QJsonObject statsJson() const;
 
@@ -62,8 +67,10 @@ signals:
     void clientRejected(quint16 code);            // a connection refused after the handshake (4001-4003)
 
 private:
+    void onTcpConnection();
     void onNewConnection();
-    void accept(QWebSocket *socket);
+    QTcpSocket *takeTransport(const QWebSocket *socket);
+    void accept(QWebSocket *socket, QTcpSocket *transport);
     void reject(QWebSocket *socket, protocol::RelayCloseCode code, const QString &reason = {});
     bool authorized(const QWebSocket *socket, const QString &queryToken) const;
     void onText(RelayClient *client, const QString &message);
@@ -79,7 +86,9 @@ private:
     RelaySettings m_settings;
     QByteArray m_token;
     RelayServerOptions m_options;
-    QWebSocketServer *m_server;
+    QTcpServer *m_listener;
+    QWebSocketServer *m_server; // handshakes only; never listens itself
+    QList<QPointer<QTcpSocket>> m_handshaking; // accepted, not yet upgraded
     QTimer m_pingTimer;
     quint64 m_nextId = 1;
     QList<RelayClient *> m_clients;     // delivery order
