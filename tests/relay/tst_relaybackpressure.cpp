@@ -77,6 +77,7 @@ private slots:
     void hardLimitClosesSlowClientWhichResumes();
     void silentClientClosedAfterPingTimeout();
     void largePreviewDoesNotCloseHealthyClient();
+    void burstToAKeepingUpClientIsNotDropped();
 
 private:
     // Publishes one padded JSON event and waits until `healthy` has it: the healthy client is never behind.
@@ -259,6 +260,37 @@ void TstRelayBackpressure::largePreviewDoesNotCloseHealthyClient()
     QCOMPARE(closed.count(), 0);
     QCOMPARE(healthy.binaries(), QList<QByteArray>{frame});
     QCOMPARE(envelopeSeqs(healthy.messages()), range(1, 3));
+}
+
+void TstRelayBackpressure::burstToAKeepingUpClientIsNotDropped()
+{
+    // ComfyUI's frames often arrive several at once, and are published in one go, before this thread's event
+    // loop runs again. The backlog that decides about dropping must be what the client has not accepted, not
+    // what the relay has not flushed yet: frames are handed to the kernel as they are written. Six 20 KB
+    // previews (120 KB, twice the 64 KB soft limit) fit in a fresh loopback connection's kernel buffers.
+    EventHub hub;
+    RelayServer server(&hub, settings(16 * 1024 * 1024), {});
+    QVERIFY(server.listen());
+    QSignalSpy connected(&server, &RelayServer::clientConnected);
+    WsProbe healthy;
+    healthy.open(QUrl(u"ws://127.0.0.1:%1/"_s.arg(server.port())));
+    QVERIFY(healthy.waitConnected());
+    QTRY_COMPARE(connected.count(), 1);
+    QVERIFY(healthy.roundTrip());
+    const quint64 id = connected.at(0).at(0).toULongLong();
+
+    QList<QByteArray> sent;
+    for (int i = 0; i < 6; ++i) {
+        PreviewFrame frame;
+        frame.image = "burst-" + QByteArray::number(i) + QByteArray(20 * 1024, char('a' + i));
+        sent.append(hub.publishPreview(frame, u"J"_s)->type1Frame());
+    }
+    const RelayClientStats s = statsOf(server, id).value(); // no event loop has run since the first publish
+    QCOMPARE(s.previewsDropped, 0u);
+    QCOMPARE(s.previewsSent, 6u);
+    QCOMPARE(s.bytesToWrite, 0);
+    QVERIFY(healthy.waitForMessages(6));
+    QCOMPARE(healthy.binaries(), sent);
 }
 
 QTEST_GUILESS_MAIN(TstRelayBackpressure)

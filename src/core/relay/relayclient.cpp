@@ -159,9 +159,16 @@ void RelayClient::queue(Pending item)
 void RelayClient::writeFrame(const QByteArray &frame)
 {
     // QIODevice::write(const QByteArray &) appends the array to the socket's write buffer by reference:
-    // every client shares the frame's bytes until the kernel has them.
-    if (m_transport)
-        m_transport->write(frame);
+    // every client shares the frame's bytes until the kernel has them. flush() then hands the kernel what it
+    // takes now, so that bytesToWrite() is what the client has not accepted (the backpressure measure), not
+    // what this event loop has not flushed yet: a burst of previews read from ComfyUI in one go would
+    // otherwise fill the soft limit before the first write notification and be dropped for a client that is
+    // keeping up. flush() may emit bytesWritten, and so run pump(), before it returns: every caller has
+    // already taken what it writes off the queue, so a nested pump() writes only what comes after it.
+    if (!m_transport)
+        return;
+    m_transport->write(frame);
+    m_transport->flush();
     m_stats.peakBacklogBytes = std::max(m_stats.peakBacklogBytes, backlog());
 }
 
@@ -192,13 +199,13 @@ void RelayClient::pump()
         return;
     if (canWrite())
         m_previewInFlight = 0; // what is left of it is under the soft limit
-    while (!m_queue.empty() && canWrite()) {
+    while (!m_queue.empty() && canWrite() && !isClosing()) {
         const Pending item = std::move(m_queue.front());
         m_queue.pop_front();
         m_stats.queuedBytes -= item.bytes;
         writeQueued(item);
     }
-    if (m_queue.empty() && m_heldPreview && canWrite())
+    if (m_queue.empty() && m_heldPreview && canWrite() && !isClosing())
         writePreview(std::exchange(m_heldPreview, RelayEventPtr()));
 }
 
