@@ -118,19 +118,19 @@ void JobListModel::tick()
     }
 }
 
-qint64 JobListModel::sortKey(const QString &id) const
+bool JobListModel::isNewer(const QString &a, const QString &b) const
 {
-    const JobView *job = m_tracker->job(id);
-    return job ? job->sortKeyMs : 0;
+    const JobView *x = m_tracker->job(a);
+    const JobView *y = m_tracker->job(b);
+    return x && (!y || JobTracker::isNewer(*x, *y));
 }
 
 void JobListModel::onAdded(const QString &id)
 {
     if (m_rows.contains(id))
         return;
-    const qint64 key = sortKey(id);
     int row = 0;
-    while (row < m_rows.size() && sortKey(m_rows.at(row)) >= key)
+    while (row < m_rows.size() && !isNewer(id, m_rows.at(row)))
         ++row;
     beginInsertRows({}, row, row);
     m_rows.insert(row, id);

@@ -41,7 +41,7 @@ private:
     void onAdded(const QString &id);
     void onChanged(const QString &id);
     void onRemoved(const QString &id);
-    qint64 sortKey(const QString &id) const;
+    bool isNewer(const QString &a, const QString &b) const; // JobTracker::isNewer of the two jobs
 
     JobTracker *m_tracker;
     QStringList m_rows; // job ids, newest first

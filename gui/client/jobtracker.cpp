@@ -75,13 +75,16 @@ QStringList JobTracker::jobIds() const
     views.reserve(m_jobs.size());
     for (const JobView &v : m_jobs)
         views.append(&v);
-    std::stable_sort(views.begin(), views.end(), [](const JobView *a, const JobView *b) {
-        return a->sortKeyMs != b->sortKeyMs ? a->sortKeyMs > b->sortKeyMs : a->info.id > b->info.id;
-    });
+    std::sort(views.begin(), views.end(), [](const JobView *a, const JobView *b) { return isNewer(*a, *b); });
     QStringList ids;
     for (const JobView *v : views)
         ids.append(v->info.id);
     return ids;
+}
+
+bool JobTracker::isNewer(const JobView &a, const JobView &b)
+{
+    return a.sortKeyMs != b.sortKeyMs ? a.sortKeyMs > b.sortKeyMs : a.seenOrder > b.seenOrder;
 }
 
 const JobView *JobTracker::job(const QString &id) const
@@ -98,7 +101,7 @@ QString JobTracker::newestActiveJob() const
             continue;
         const bool running = v.info.state == JobState::Running;
         const bool bestRunning = best && best->info.state == JobState::Running;
-        if (!best || (running && !bestRunning) || (running == bestRunning && v.sortKeyMs > best->sortKeyMs))
+        if (!best || (running && !bestRunning) || (running == bestRunning && isNewer(v, *best)))
             best = &v;
     }
     return best ? best->info.id : QString();
@@ -134,6 +137,7 @@ JobView &JobTracker::ensureJob(const QString &id, qint64 seenMs, bool *created)
     v.info.id = id;
     v.info.state = JobState::Queued;
     v.sortKeyMs = seenMs > 0 ? seenMs : nowMs();
+    v.seenOrder = ++m_seenCounter;
     it = m_jobs.insert(id, v);
     emit jobAdded(id);
     return *it;

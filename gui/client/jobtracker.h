@@ -26,6 +26,7 @@ struct NodeProgressView {
 struct JobView {
     JobInfo info;
     qint64 sortKeyMs = 0;       // created_at, else when first seen (ms since the epoch)
+    quint64 seenOrder = 0;      // when the tracker first saw it (a counter): orders jobs of the same ms
     bool watched = false;       // seen running through the relay (its outputs go to the gallery)
     bool confirmedFinal = false; // the REST API reported its final state (outputs are complete)
     QString currentNode;        // node executing now
@@ -55,6 +56,8 @@ public:
     void setInitialOutputJobs(int count) { m_initialOutputJobs = qMax(0, count); }
 
     QStringList jobIds() const;   // newest first
+    // The list order: newer sort key first; within the same millisecond, the job seen later first.
+    static bool isNewer(const JobView &a, const JobView &b);
     int jobCount() const { return int(m_jobs.size()); }
     const JobView *job(const QString &id) const;
     QString newestActiveJob() const; // running, else queued; empty when none
@@ -90,6 +93,7 @@ private:
     RelayClient *m_relay;
     RestClient *m_rest;
     QHash<QString, JobView> m_jobs;
+    quint64 m_seenCounter = 0;
     QHash<QString, bool> m_jobFetches; // in flight -> fetch again when it returns
     QHash<QString, int> m_confirmTries; // re-asks for a final job record not yet final on the runner
     QHash<QString, WorkflowInfo> m_workflows;

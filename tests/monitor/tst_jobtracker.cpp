@@ -214,6 +214,21 @@ void TstJobTracker::listIsNewestFirst()
     QCOMPARE(b.model.jobIdAt(3), u"old"_s);
     b.tracker.clear();
     QCOMPARE(b.model.rowCount(), 0);
+
+    // Jobs of the same millisecond (a fast relay delivers several in one): the one seen later is newer,
+    // in the tracker and in the model alike.
+    for (const QString &id : {u"a"_s, u"c"_s, u"b"_s}) {
+        JobInfo same;
+        same.id = id;
+        same.state = JobState::Queued;
+        same.createdAt = QDateTime::fromMSecsSinceEpoch(5000);
+        b.tracker.noteSubmitted(same);
+    }
+    QCOMPARE(b.tracker.jobIds(), (QStringList{u"b"_s, u"c"_s, u"a"_s}));
+    QCOMPARE(b.model.rowCount(), 3);
+    for (int row = 0; row < 3; ++row)
+        QCOMPARE(b.model.jobIdAt(row), b.tracker.jobIds().at(row));
+    QCOMPARE(b.tracker.newestActiveJob(), u"b"_s);
 }
 
 QTEST_GUILESS_MAIN(TstJobTracker)
