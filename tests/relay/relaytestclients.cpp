@@ -194,6 +194,21 @@ bool RawWsClient::waitClosed(int timeoutMs)
     return waitUntil(this, &RawWsClient::changed, [this] { return m_closeCode || m_disconnected; }, timeoutMs);
 }
 
+void RawWsClient::sendClose(quint16 code)
+{
+    const uchar mask[4] = {0x12, 0x34, 0x56, 0x78};
+    uchar payload[2];
+    qToBigEndian<quint16>(code, payload);
+    QByteArray frame;
+    frame.append(char(0x88));      // FIN + close
+    frame.append(char(0x80 | 2));  // masked, 2 bytes
+    frame.append(reinterpret_cast<const char *>(mask), 4);
+    for (int i = 0; i < 2; ++i)
+        frame.append(char(payload[i] ^ mask[i]));
+    m_socket.write(frame);
+    m_socket.flush();
+}
+
 void RawWsClient::parseFrames()
 {
     bool any = false;
@@ -221,6 +236,8 @@ void RawWsClient::parseFrames()
         const bool fin = b0 & 0x80;
         const int opcode = b0 & 0x0f;
         any = true;
+        if (m_closeCode)
+            ++m_framesAfterClose;
         if (opcode == 0x1 || opcode == 0x2) {
             m_fragment = payload;
             m_fragmentBinary = opcode == 0x2;

@@ -86,6 +86,9 @@ public:
     void resume();
     bool waitForMessages(qsizetype count, int timeoutMs = 10'000);
     bool waitClosed(int timeoutMs = 10'000); // a close frame arrived or the connection ended
+    // Sends a (masked) close frame with `code`; works while the client is not reading.
+    void sendClose(quint16 code);
+    int framesAfterClose() const { return m_framesAfterClose; } // a server must send nothing after its close
 
     const QList<WsMessage> &messages() const { return m_messages; }
     std::optional<quint16> closeCode() const { return m_closeCode; }
@@ -104,6 +107,7 @@ private:
     bool m_reading = false;
     bool m_disconnected = false;
     std::optional<quint16> m_closeCode;
+    int m_framesAfterClose = 0;
     QList<WsMessage> m_messages;
 };
 

@@ -8,6 +8,7 @@
 #include "relaytestclients.h"
 
 #include <QJsonObject>
+#include <QRegularExpression>
 #include <QSignalSpy>
 #include <QTest>
 #include <QtEndian>
@@ -78,6 +79,7 @@ private slots:
     void silentClientClosedAfterPingTimeout();
     void largePreviewDoesNotCloseHealthyClient();
     void burstToAKeepingUpClientIsNotDropped();
+    void clientCloseWhileBehindStopsWrites();
 
 private:
     // Publishes one padded JSON event and waits until `healthy` has it: the healthy client is never behind.
@@ -291,6 +293,78 @@ void TstRelayBackpressure::burstToAKeepingUpClientIsNotDropped()
     QCOMPARE(s.bytesToWrite, 0);
     QVERIFY(healthy.waitForMessages(6));
     QCOMPARE(healthy.binaries(), sent);
+}
+
+void TstRelayBackpressure::clientCloseWhileBehindStopsWrites()
+{
+    // A client that is behind (JSON queued, a preview held back) sends a close frame. QWebSocket answers with
+    // its own; after it the relay must write nothing (RFC 6455 §5.5.1): no queued event, no held preview, no
+    // later event, and no write to the closed socket (Qt warns "device not open"). The client is not "too
+    // slow", and one that never reads again is let go after the grace period.
+    QTest::failOnWarning(QRegularExpression(u"not open"_s));
+    EventHub hub;
+    RelayServerOptions options;
+    options.closeGraceMs = 1500;
+    RelayServer server(&hub, settings(256ll * 1024 * 1024), {}, options);
+    QVERIFY(server.listen());
+    QSignalSpy connected(&server, &RelayServer::clientConnected);
+    QSignalSpy closedByRelay(&server, &RelayServer::clientClosed);
+    RawWsClient reader, quitter; // both close while behind; the reader then reads, the quitter never does
+    QVERIFY(reader.connectStalled(server.port(), "/?envelope=1"));
+    QVERIFY(quitter.connectStalled(server.port(), "/?envelope=1"));
+    WsProbe healthy;
+    healthy.open(QUrl(u"ws://127.0.0.1:%1/?envelope=1"_s.arg(server.port())));
+    QVERIFY(healthy.waitConnected());
+    QTRY_COMPARE(connected.count(), 3);
+    const quint64 readerId = connected.at(0).at(0).toULongLong();
+    const quint64 quitterId = connected.at(1).at(0).toULongLong();
+
+    qsizetype published = 0;
+    while (statsOf(server, readerId).value().queuedBytes < 4 * kSoft ||
+           statsOf(server, quitterId).value().queuedBytes < 4 * kSoft) {
+        QVERIFY2(published < 20'000, "the stalled clients never fell behind");
+        QVERIFY(publishJson(hub, healthy, ++published));
+    }
+    PreviewFrame frame;
+    frame.image = QByteArray(3000, 'h');
+    hub.publishPreview(frame, u"J"_s);
+    QVERIFY(healthy.waitForMessages(published + 1));
+    const RelayClientStats before = statsOf(server, readerId).value();
+    QCOMPARE(before.previewsSent, 0u); // held back
+    QVERIFY(before.queuedMessages > 0);
+
+    reader.sendClose(1000);
+    quitter.sendClose(1001);
+    // Qt may drop the unsent backlog and disconnect at once, or wait: either way the client stops getting data.
+    auto closingOrGone = [&server](quint64 id) {
+        const auto s = statsOf(server, id);
+        return !s || s->closing;
+    };
+    QTRY_VERIFY(closingOrGone(readerId));
+    QTRY_VERIFY(closingOrGone(quitterId));
+    for (int i = 0; i < 3; ++i) // later events go to the healthy client only (it also has the preview)
+        QVERIFY(publishJson(hub, healthy, ++published + 1));
+    hub.publishPreview(frame, u"J"_s);
+    QVERIFY(healthy.roundTrip());
+    if (const auto after = statsOf(server, readerId)) {
+        QCOMPARE(after->messagesSent, before.messagesSent);
+        QCOMPARE(after->previewsSent, 0u);
+        QCOMPARE(after->queuedMessages, 0);
+    }
+
+    reader.resume();
+    QTRY_VERIFY_WITH_TIMEOUT(reader.isDisconnected(), 30'000);
+    QCOMPARE(reader.framesAfterClose(), 0);
+    if (reader.closeCode())
+        QCOMPARE(*reader.closeCode(), quint16(1000)); // the relay's answer to its close
+    const QList<qint64> got = envelopeSeqs(reader.messages());
+    QCOMPARE(got, range(1, got.size()));
+    QVERIFY(quint64(got.size()) <= before.messagesSent);
+
+    QTRY_COMPARE_WITH_TIMEOUT(server.clientCount(), 1, 10'000); // the quitter: aborted after the grace period
+    QVERIFY(!statsOf(server, quitterId));
+    QCOMPARE(closedByRelay.count(), 0);
+    QCOMPARE(server.statsJson().value("closed"_L1).toObject().value("too_slow"_L1).toInt(), 0);
 }
 
 QTEST_GUILESS_MAIN(TstRelayBackpressure)

@@ -36,6 +36,7 @@ QJsonObject RelayClientStats::toJson() const
         {"queued_messages"_L1, double(queuedMessages)},
         {"queued_bytes"_L1, double(queuedBytes)},
         {"peak_backlog_bytes"_L1, double(peakBacklogBytes)},
+        {"closing"_L1, closing},
     };
 }
 
@@ -44,14 +45,19 @@ RelayClient::RelayClient(quint64 id, QWebSocket *socket, QTcpSocket *transport, 
     : QObject(parent), m_id(id), m_socket(socket), m_transport(transport), m_limits(limits)
 {
     m_socket->setParent(this);
-    // QWebSocket deletes its TCP socket later, after itself; as its child the socket goes with it, so a
-    // client never outlives (or is outlived by) the socket it writes to.
+    // As the QWebSocket's child the TCP socket is deleted with it (after ~QWebSocket, which still uses it), so
+    // neither outlives the other; m_transport is a QPointer all the same.
     m_transport->setParent(m_socket);
     m_stats.id = id;
     m_stats.peer = u"%1:%2"_s.arg(socket->peerAddress().toString()).arg(socket->peerPort());
     m_stats.connectedAtMs = QDateTime::currentMSecsSinceEpoch();
     m_lastActivity.start();
-    connect(m_transport, &QTcpSocket::bytesWritten, this, &RelayClient::pump);
+    // Draining runs from the event loop, never inside a write: flush() (ours, and the one in QWebSocket's own
+    // close()) emits bytesWritten before it returns, and nothing may follow QWebSocket's close frame.
+    connect(m_transport, &QTcpSocket::bytesWritten, this, &RelayClient::schedulePump);
+    // QWebSocket closes by itself when the client sends a close frame or breaks the protocol (1009, 1002).
+    connect(m_socket, &QWebSocket::aboutToClose, this, &RelayClient::stopWriting);
+    connect(m_transport, &QIODevice::aboutToClose, this, &RelayClient::stopWriting);
     connect(m_socket, &QWebSocket::disconnected, this, &RelayClient::onDisconnected);
 }
 
@@ -156,29 +162,30 @@ void RelayClient::queue(Pending item)
     }
 }
 
-void RelayClient::writeFrame(const QByteArray &frame)
+bool RelayClient::writeFrame(const QByteArray &frame)
 {
-    // QIODevice::write(const QByteArray &) appends the array to the socket's write buffer by reference:
-    // every client shares the frame's bytes until the kernel has them. flush() then hands the kernel what it
-    // takes now, so that bytesToWrite() is what the client has not accepted (the backpressure measure), not
-    // what this event loop has not flushed yet: a burst of previews read from ComfyUI in one go would
-    // otherwise fill the soft limit before the first write notification and be dropped for a client that is
-    // keeping up. flush() may emit bytesWritten, and so run pump(), before it returns: every caller has
-    // already taken what it writes off the queue, so a nested pump() writes only what comes after it.
-    if (!m_transport)
-        return;
-    m_transport->write(frame);
+    // QIODevice::write(const QByteArray &) appends an array of 4 KiB or more to the socket's write buffer by
+    // reference: every client shares a preview's bytes until the kernel has them (smaller frames are copied).
+    // flush() then hands the kernel what it takes now, so that bytesToWrite() is what the client has not
+    // accepted (the backpressure measure), not what this event loop has not flushed yet: a burst of previews
+    // read from ComfyUI in one go would otherwise fill the soft limit before the first write notification
+    // and be dropped for a client that is keeping up.
+    if (!m_transport || !m_transport->isWritable() || m_transport->write(frame) != frame.size())
+        return false;
     m_transport->flush();
     m_stats.peakBacklogBytes = std::max(m_stats.peakBacklogBytes, backlog());
+    return true;
 }
 
 void RelayClient::writeQueued(const Pending &item)
 {
     if (!item.event) {
-        writeFrame(item.controlFrame);
+        if (!writeFrame(item.controlFrame))
+            return;
         ++m_stats.messagesSent;
     } else {
-        writeFrame(item.event->webSocketFrame(wireFor(*item.event)));
+        if (!writeFrame(item.event->webSocketFrame(wireFor(*item.event))))
+            return;
         ++(item.event->kind() == RelayEvent::Kind::Binary ? m_stats.binarySent : m_stats.messagesSent);
     }
     m_stats.bytesSent += quint64(item.bytes);
@@ -187,10 +194,22 @@ void RelayClient::writeQueued(const Pending &item)
 void RelayClient::writePreview(const RelayEventPtr &event)
 {
     const RelayEvent::Wire wire = wireFor(*event);
+    if (!writeFrame(event->webSocketFrame(wire)))
+        return;
     m_previewInFlight = event->webSocketFrame(wire).size();
-    writeFrame(event->webSocketFrame(wire));
     ++m_stats.previewsSent;
     m_stats.bytesSent += quint64(event->payloadSize(wire));
+}
+
+void RelayClient::schedulePump()
+{
+    if (m_pumpScheduled || isClosing())
+        return;
+    m_pumpScheduled = true;
+    QMetaObject::invokeMethod(this, [this] {
+        m_pumpScheduled = false;
+        pump();
+    }, Qt::QueuedConnection);
 }
 
 void RelayClient::pump()
@@ -199,13 +218,13 @@ void RelayClient::pump()
         return;
     if (canWrite())
         m_previewInFlight = 0; // what is left of it is under the soft limit
-    while (!m_queue.empty() && canWrite() && !isClosing()) {
+    while (!m_queue.empty() && canWrite()) {
         const Pending item = std::move(m_queue.front());
         m_queue.pop_front();
         m_stats.queuedBytes -= item.bytes;
         writeQueued(item);
     }
-    if (m_queue.empty() && m_heldPreview && canWrite() && !isClosing())
+    if (m_queue.empty() && m_heldPreview && canWrite())
         writePreview(std::exchange(m_heldPreview, RelayEventPtr()));
 }
 
@@ -213,17 +232,26 @@ void RelayClient::closeWith(RelayCloseCode code, const QString &reason)
 {
     if (isClosing())
         return;
+    stopWriting();
+    emit closedByServer(m_id, quint16(code));
+    m_socket->close(QWebSocketProtocol::CloseCode(quint16(code)),
+                    reason.isEmpty() ? protocol::relayCloseReason(code) : reason.left(120));
+}
+
+void RelayClient::stopWriting()
+{
+    if (isClosing())
+        return;
     m_closing = true;
     m_queue.clear();
     m_stats.queuedBytes = 0;
     m_heldPreview.reset();
-    emit closedByServer(m_id, quint16(code));
+    // A client that stops reading after the close frames is never disconnected by itself (its socket waits
+    // to drain), and pings skip closing clients.
     QTimer::singleShot(m_limits.closeGraceMs, this, [this] {
         if (!m_finished)
             m_socket->abort();
     });
-    m_socket->close(QWebSocketProtocol::CloseCode(quint16(code)),
-                    reason.isEmpty() ? protocol::relayCloseReason(code) : reason.left(120));
 }
 
 void RelayClient::onDisconnected()
@@ -250,6 +278,7 @@ RelayClientStats RelayClient::stats() const
 {
     RelayClientStats s = m_stats;
     s.bytesToWrite = backlog();
+    s.closing = isClosing();
     s.queuedMessages = qint64(m_queue.size());
     return s;
 }

@@ -48,6 +48,7 @@ struct RelayClientStats {
     qint64 queuedMessages = 0;    // JSON messages waiting for the socket to drain
     qint64 queuedBytes = 0;
     qint64 peakBacklogBytes = 0;  // highest bytesToWrite + queuedBytes seen
+    bool closing = false;         // a close frame was sent (by the relay, or in answer to the client's)
 
     QJsonObject toJson() const;
 };
@@ -80,7 +81,8 @@ public:
     void sendControl(const QByteArray &json);
 
     // Sends a close frame with `code` (and the code's fixed reason unless one is given), drops anything
-    // queued, and aborts the connection if it is still open after the grace period.
+    // queued, and aborts the connection if it is still open after the grace period. A close that QWebSocket
+    // starts itself (the client's close frame, a protocol error) stops writing the same way.
     void closeWith(protocol::RelayCloseCode code, const QString &reason = {});
     bool isClosing() const { return m_closing || m_finished; }
 
@@ -106,10 +108,12 @@ private:
     qint64 backlog() const; // bytes handed to the socket and not yet written to the kernel
     bool canWrite() const;
     void queue(Pending item);
-    void writeFrame(const QByteArray &frame);
+    bool writeFrame(const QByteArray &frame); // false when the socket is gone or closed
     void writeQueued(const Pending &item);
     void writePreview(const RelayEventPtr &event);
+    void schedulePump();
     void pump();
+    void stopWriting(); // closing (by either side): drop what is queued, abort after the grace period
     void onDisconnected();
 
     quint64 m_id;
@@ -127,6 +131,7 @@ private:
     QElapsedTimer m_errorWindow;
     int m_errors = 0;
     bool m_closing = false;
+    bool m_pumpScheduled = false;
     bool m_finished = false;
     RelayClientStats m_stats;
 };

@@ -122,15 +122,16 @@ void RelayServer::onTcpConnection()
             if (guard && m_handshaking.removeAll(guard) > 0)
                 guard->deleteLater();
         });
-        // QWebSocketServer applies its handshake timeout only to connections it accepted itself.
-        QTimer::singleShot(m_options.handshakeTimeoutMs, socket, [this, guard = QPointer(socket)] {
-            if (guard && m_handshaking.contains(guard)) {
-                qCInfo(lcRelay).noquote() << u"no WebSocket handshake from %1:%2 in %3 ms; closing the connection"_s
-                                                 .arg(guard->peerAddress().toString()).arg(guard->peerPort())
-                                                 .arg(m_options.handshakeTimeoutMs);
-                guard->abort();
-            }
-        });
+        // QWebSocketServer applies its handshake timeout only to connections it accepted itself. (<= 0: none.)
+        if (m_options.handshakeTimeoutMs > 0)
+            QTimer::singleShot(m_options.handshakeTimeoutMs, socket, [this, guard = QPointer(socket)] {
+                if (guard && m_handshaking.contains(guard)) {
+                    qCInfo(lcRelay).noquote() << u"no WebSocket handshake from %1:%2 in %3 ms; closing the connection"_s
+                                                     .arg(guard->peerAddress().toString()).arg(guard->peerPort())
+                                                     .arg(m_options.handshakeTimeoutMs);
+                    guard->abort();
+                }
+            });
         m_server->handleConnection(socket);
     }
 }
@@ -143,17 +144,24 @@ int RelayServer::pendingHandshakes() const
 
 QTcpSocket *RelayServer::takeTransport(const QWebSocket *socket)
 {
-    // A TCP connection is identified by its peer's address and port (the local end is the relay's port).
+    // QWebSocket does not expose its socket; a TCP connection is identified by its two ends (one host may
+    // reach the relay on two local addresses from the same source port). Exactly one must match.
     m_handshaking.removeAll(nullptr);
+    qsizetype found = -1;
     for (qsizetype i = 0; i < m_handshaking.size(); ++i) {
-        QTcpSocket *candidate = m_handshaking.at(i);
-        if (candidate->peerPort() == socket->peerPort() && candidate->peerAddress() == socket->peerAddress()) {
-            m_handshaking.removeAt(i);
-            disconnect(candidate, &QTcpSocket::disconnected, this, nullptr);
-            return candidate;
+        const QTcpSocket *candidate = m_handshaking.at(i);
+        if (candidate->peerPort() == socket->peerPort() && candidate->peerAddress() == socket->peerAddress() &&
+            candidate->localPort() == socket->localPort() && candidate->localAddress() == socket->localAddress()) {
+            if (found >= 0)
+                return nullptr;
+            found = i;
         }
     }
-    return nullptr;
+    if (found < 0)
+        return nullptr;
+    QTcpSocket *transport = m_handshaking.takeAt(found);
+    disconnect(transport, &QTcpSocket::disconnected, this, nullptr);
+    return transport;
 }
 
 void RelayServer::onNewConnection()
@@ -164,8 +172,8 @@ void RelayServer::onNewConnection()
             continue;
         if (QTcpSocket *transport = takeTransport(socket)) {
             accept(socket, transport);
-        } else { // cannot happen: every connection comes from m_listener
-            qCWarning(lcRelay).noquote() << u"no TCP socket for the WebSocket from %1; dropping it"_s.arg(peerOf(socket));
+        } else { // the peer left between its handshake and the upgrade (its socket is already forgotten)
+            qCDebug(lcRelay).noquote() << u"the WebSocket from %1 has no open connection; dropping it"_s.arg(peerOf(socket));
             socket->abort();
             socket->deleteLater();
         }
