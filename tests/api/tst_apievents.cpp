@@ -485,11 +485,9 @@ void TstApiEvents::auth()
 
 void TstApiEvents::streamLimit()
 {
-    ApiTestEnv env;
+    ApiTestEnv env({}, [](Config &c) { c.http.maxEventStreams = 2; }); // [http-server] max_event_streams
     QVERIFY(env.ok());
-    SseLimits limits = env.server().sseLimits();
-    limits.maxStreams = 2;
-    env.server().setSseLimits(limits);
+    QCOMPARE(env.server().sseLimits().maxStreams, 2);
     SseClient a, b, c;
     QVERIFY(openStream(a, env, "/api/v1/events"));
     QVERIFY(openStream(b, env, "/api/v1/events?types=progress"));
@@ -512,11 +510,8 @@ void TstApiEvents::streamLimit()
 
 void TstApiEvents::heartbeat()
 {
-    ApiTestEnv env;
+    ApiTestEnv env({}, [](Config &c) { c.http.eventHeartbeatMs = 20; }); // [http-server] event_heartbeat
     QVERIFY(env.ok());
-    SseLimits limits = env.server().sseLimits();
-    limits.heartbeatMs = 20;
-    env.server().setSseLimits(limits);
     SseClient sse;
     QVERIFY(openStream(sse, env, "/api/v1/events?types=none_of_these"));
     QVERIFY(sse.waitForComments(2));

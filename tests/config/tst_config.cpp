@@ -83,6 +83,8 @@ port = 0
 max_body_mb = 8
 wait_timeout = 60
 node_red_url = "http://nodered:1880/gen"
+max_event_streams = 3
+event_heartbeat = 2.5
 [server]
 host = "0.0.0.0"
 ws_port = 9000
@@ -109,6 +111,8 @@ token = "s3cret"
     QCOMPARE(c.http.maxBodyBytes, 8ll * 1024 * 1024);
     QCOMPARE(c.http.waitTimeoutMs, 60000);
     QCOMPARE(c.http.nodeRedUrl, QUrl(QStringLiteral("http://nodered:1880/gen")));
+    QCOMPARE(c.http.maxEventStreams, 3);
+    QCOMPARE(c.http.eventHeartbeatMs, 2500);
     QCOMPARE(c.relay.port, quint16(9000));
     QCOMPARE(c.relay.softLimitBytes, 512ll * 1024);
     QCOMPARE(c.relay.hardLimitBytes, 4096ll * 1024);
@@ -140,6 +144,10 @@ void TstConfig::badInput_data()
                                         << QStringLiteral("[comfy] request_timeout: expected a number of seconds, got a string");
     QTest::newRow("timeout zero") << QByteArray("[comfy]\nrequest_timeout = 0\n") << 2 << 19
                                   << QStringLiteral("[comfy] request_timeout: 0 s is out of range (0.1 to 3600 s)");
+    QTest::newRow("no event streams") << QByteArray("[http-server]\nmax_event_streams = 0\n") << 2 << 21
+                                      << QStringLiteral("[http-server] max_event_streams: 0 is out of range (1 to 4096)");
+    QTest::newRow("heartbeat too long") << QByteArray("[http-server]\nevent_heartbeat = 7200\n") << 2 << 19
+                                        << QStringLiteral("[http-server] event_heartbeat: 7200 s is out of range (1 to 3600 s)");
     QTest::newRow("bad url") << QByteArray("[comfy]\nurl = \"ftp://x\"\n") << 2 << 7
                              << QStringLiteral("[comfy] url: \"ftp://x\" is not a valid http/https URL");
     QTest::newRow("mapping is a bool") << QByteArray("[node_mappings]\nprompt = true\n") << 2 << 10

@@ -110,12 +110,6 @@ void ApiServer::setLimits(const HttpLimits &limits)
         m_tcp->setLimits(limits);
 }
 
-void ApiServer::setSseLimits(const SseLimits &limits)
-{
-    if (m_events)
-        m_events->setLimits(limits);
-}
-
 SseLimits ApiServer::sseLimits() const
 {
     return m_events ? m_events->limits() : SseLimits::from(m_ctx.config);

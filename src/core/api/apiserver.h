@@ -43,9 +43,7 @@ public:
     // a request head, 30 s without a body byte); they apply to connections accepted afterwards.
     void setLimits(const HttpLimits &limits);
     HttpLimits limits() const { return m_limits; }
-    // Bounds of the Server-Sent Events streams (defaults: SseLimits::from(config)); they apply to streams
-    // opened afterwards. No effect without an EventHub.
-    void setSseLimits(const SseLimits &limits);
+    // Bounds of the Server-Sent Events streams: SseLimits::from(config).
     SseLimits sseLimits() const;
     // The SSE statistics shown under "sse" by /api/v1/system (EventsRoutes::statsJson); empty without a hub.
     QJsonObject sseStatsJson() const;

@@ -41,9 +41,7 @@ class EventsRoutes final : public QObject
 public:
     EventsRoutes(const ApiContext &ctx, QObject *parent);
     void install(RouteHandlers &handlers);
-    // Apply to streams opened afterwards.
-    void setLimits(const SseLimits &limits) { m_limits = limits; }
-    const SseLimits &limits() const { return m_limits; }
+    const SseLimits &limits() const { return m_limits; } // SseLimits::from(config)
     int streamCount() const { return int(m_streams.size()); }
     // {"streams", "max_streams", "opened", "rejected", "ended": {"completed", "client_left", "too_slow"},
     //  "per_stream": [{"peer", "events_sent", "queued_bytes", "live_queued_bytes", "bytes_to_write"}]}

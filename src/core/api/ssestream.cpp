@@ -16,6 +16,8 @@ constexpr qint64 kFrameOverhead = 48; // "id: ", "event: ", "data: ", line ends;
 SseLimits SseLimits::from(const Config &config)
 {
     SseLimits limits;
+    limits.maxStreams = config.http.maxEventStreams;
+    limits.heartbeatMs = config.http.eventHeartbeatMs;
     limits.softLimitBytes = config.relay.softLimitBytes;
     limits.hardLimitBytes = config.relay.hardLimitBytes;
     return limits;

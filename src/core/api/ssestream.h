@@ -19,8 +19,8 @@ namespace cr {
 
 struct Config;
 
-// Bounds of the SSE transport. The byte budgets are the relay's ([server] client_soft_limit_kb /
-// client_hard_limit_kb); the others are fixed in production and shortened by tests.
+// Bounds of the SSE transport: [http-server] max_event_streams and event_heartbeat, the relay's byte budgets
+// ([server] client_soft_limit_kb / client_hard_limit_kb); the retry delay is fixed.
 struct SseLimits {
     int maxStreams = 64;                         // more concurrent streams: 503 too_many_streams
     int heartbeatMs = 15'000;                    // a comment line this often keeps proxies from timing out

@@ -46,7 +46,9 @@ QString Config::toToml() const
       << QStringLiteral("port = %1").arg(http.port)
       << QStringLiteral("max_body_mb = %1").arg(http.maxBodyBytes / (1024 * 1024))
       << QStringLiteral("wait_timeout = %1").arg(seconds(http.waitTimeoutMs))
-      << QStringLiteral("node_red_url = %1").arg(quoted(http.nodeRedUrl.toString())) << QString();
+      << QStringLiteral("node_red_url = %1").arg(quoted(http.nodeRedUrl.toString()))
+      << QStringLiteral("max_event_streams = %1").arg(http.maxEventStreams)
+      << QStringLiteral("event_heartbeat = %1").arg(seconds(http.eventHeartbeatMs)) << QString();
     l << QStringLiteral("[server]")
       << QStringLiteral("host = %1").arg(quoted(relay.host))
       << QStringLiteral("ws_port = %1").arg(relay.port)

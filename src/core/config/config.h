@@ -28,6 +28,8 @@ struct HttpSettings {
     qint64 maxBodyBytes = 64ll * 1024 * 1024;
     int waitTimeoutMs = 600'000; // bound of blocking calls (GET /queue, POST /api/v1/jobs?wait=true)
     QUrl nodeRedUrl{QStringLiteral("http://127.0.0.1:1880/generate")}; // POST /generate/image forwards here
+    int maxEventStreams = 64;      // concurrent Server-Sent Events streams; more get 503 too_many_streams
+    int eventHeartbeatMs = 15'000; // a keep-alive comment on idle event streams this often
 };
 
 // The event relay ([server]).

@@ -285,6 +285,10 @@ void readTable(const toml::table &root, LoadContext &ctx, Config &cfg)
         cfg.http.maxBodyBytes = mb * 1024 * 1024;
         r.seconds("wait_timeout", cfg.http.waitTimeoutMs, 0.1, 86400);
         r.url("node_red_url", cfg.http.nodeRedUrl, {QStringLiteral("http"), QStringLiteral("https")});
+        qint64 streams = cfg.http.maxEventStreams;
+        r.integer("max_event_streams", streams, 1, 4096);
+        cfg.http.maxEventStreams = int(streams);
+        r.seconds("event_heartbeat", cfg.http.eventHeartbeatMs, 1, 3600);
         r.finish();
     }
     { // [server]: the relay; the name and ws_port come from the Python project
