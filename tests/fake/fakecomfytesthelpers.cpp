@@ -16,6 +16,12 @@ OrderedJson workflowOf(const Capture &capture, int index)
     return {};
 }
 
+OrderedJson workflowA()
+{
+    const auto a = Capture::load(QStringLiteral("A_ksampler_ok"));
+    return a ? workflowOf(*a) : OrderedJson();
+}
+
 QList<Frame> captureRun(const Capture &capture, const QString &conn, int run)
 {
     QList<Frame> out;

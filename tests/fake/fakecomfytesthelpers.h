@@ -27,6 +27,8 @@ struct HttpResult {
 
 // The workflow of the capture's POST /prompt number `index`.
 OrderedJson workflowOf(const Capture &capture, int index = 0);
+// The workflow of capture A_ksampler_ok (the one most tests submit); empty when the capture cannot be loaded.
+OrderedJson workflowA();
 
 // The frames of the capture's run number `run` on `conn`: from the first frame after that POST /prompt up to
 // and including `executing` with node null.

@@ -24,9 +24,7 @@ private:
 private slots:
     void initTestCase()
     {
-        const auto a = Capture::load(QStringLiteral("A_ksampler_ok"));
-        QVERIFY(a);
-        m_workflowA = workflowOf(*a);
+        m_workflowA = workflowA();
         QVERIFY(m_workflowA.contains(u"3"));
     }
 

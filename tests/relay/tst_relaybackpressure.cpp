@@ -13,6 +13,7 @@
 #include <QTest>
 #include <QtEndian>
 
+#include <algorithm>
 #include <memory>
 
 using namespace cr;
@@ -58,6 +59,13 @@ QList<qint64> envelopeSeqs(const QList<WsMessage> &messages, int *binaries = nul
     return out;
 }
 
+// Opens `probe` on the relay with the given query and waits for the connection.
+bool openHealthy(WsProbe &probe, const RelayServer &server, const char *query = "")
+{
+    probe.open(QUrl(u"ws://127.0.0.1:%1/"_s.arg(server.port()) + QLatin1StringView(query)));
+    return probe.waitConnected();
+}
+
 QList<qint64> range(qint64 from, qint64 to)
 {
     QList<qint64> out;
@@ -84,12 +92,32 @@ private slots:
 private:
     // Publishes one padded JSON event and waits until `healthy` has it: the healthy client is never behind.
     bool publishJson(EventHub &hub, WsProbe &healthy, qsizetype expected);
+    // Publishes JSON events (as publishJson, counting in *published) until each client in `ids` has at least
+    // `bytes` of them queued in the relay; false if that does not happen within 20 000 events.
+    bool publishUntilQueued(EventHub &hub, const RelayServer &server, WsProbe &healthy, const QList<quint64> &ids,
+                            qint64 bytes, qsizetype *published);
 };
 
 bool TstRelayBackpressure::publishJson(EventHub &hub, WsProbe &healthy, qsizetype expected)
 {
     hub.publishServiceEvent(u"job_progress"_s, QJsonObject{{"pad"_L1, QString(kEventPad, u'x')}}, u"J"_s);
     return healthy.waitForMessages(expected);
+}
+
+bool TstRelayBackpressure::publishUntilQueued(EventHub &hub, const RelayServer &server, WsProbe &healthy,
+                                              const QList<quint64> &ids, qint64 bytes, qsizetype *published)
+{
+    auto behind = [&] {
+        return std::all_of(ids.cbegin(), ids.cend(), [&](quint64 id) {
+            const auto s = statsOf(server, id);
+            return s && s->queuedBytes >= bytes;
+        });
+    };
+    while (!behind()) {
+        if (*published >= 20'000 || !publishJson(hub, healthy, ++*published))
+            return false;
+    }
+    return true;
 }
 
 void TstRelayBackpressure::slowClientLosesOnlyPreviews()
@@ -103,16 +131,13 @@ void TstRelayBackpressure::slowClientLosesOnlyPreviews()
     QTRY_COMPARE(connected.count(), 1);
     const quint64 slowId = connected.at(0).at(0).toULongLong();
     WsProbe healthy;
-    healthy.open(QUrl(u"ws://127.0.0.1:%1/?envelope=1"_s.arg(server.port())));
-    QVERIFY(healthy.waitConnected());
+    QVERIFY(openHealthy(healthy, server, "?envelope=1"));
     QTRY_COMPARE(connected.count(), 2);
 
     // Fill the stalled client's socket and kernel buffers until JSON events queue up in the relay.
     qsizetype published = 0;
-    while (statsOf(server, slowId).value().queuedBytes < 8 * kSoft) {
-        QVERIFY2(published < 20'000, "the stalled client never fell behind");
-        QVERIFY(publishJson(hub, healthy, ++published));
-    }
+    QVERIFY2(publishUntilQueued(hub, server, healthy, {slowId}, 8 * kSoft, &published),
+             "the stalled client never fell behind");
 
     // Previews while it is behind: held back, each replaced by the next; the healthy client gets them all.
     constexpr int kPreviews = 10;
@@ -167,8 +192,7 @@ void TstRelayBackpressure::hardLimitClosesSlowClientWhichResumes()
     QTRY_COMPARE(connected.count(), 1);
     const quint64 slowId = connected.at(0).at(0).toULongLong();
     WsProbe healthy;
-    healthy.open(QUrl(u"ws://127.0.0.1:%1/?envelope=1"_s.arg(server.port())));
-    QVERIFY(healthy.waitConnected());
+    QVERIFY(openHealthy(healthy, server, "?envelope=1"));
     QTRY_COMPARE(server.clientCount(), 2);
 
     qsizetype published = 0;
@@ -218,8 +242,7 @@ void TstRelayBackpressure::silentClientClosedAfterPingTimeout()
     QSignalSpy closed(&server, &RelayServer::clientClosed);
 
     WsProbe healthy; // connected first: if pongs did not count, it would be closed first
-    healthy.open(QUrl(u"ws://127.0.0.1:%1/"_s.arg(server.port())));
-    QVERIFY(healthy.waitConnected());
+    QVERIFY(openHealthy(healthy, server));
     QTRY_COMPARE(connected.count(), 1);
     RawWsClient silent;
     QVERIFY(silent.connectStalled(server.port(), "/"));
@@ -247,8 +270,7 @@ void TstRelayBackpressure::largePreviewDoesNotCloseHealthyClient()
     QVERIFY(server.listen());
     QSignalSpy closed(&server, &RelayServer::clientClosed);
     WsProbe healthy;
-    healthy.open(QUrl(u"ws://127.0.0.1:%1/?envelope=1"_s.arg(server.port())));
-    QVERIFY(healthy.waitConnected());
+    QVERIFY(openHealthy(healthy, server, "?envelope=1"));
     QTRY_COMPARE(server.clientCount(), 1);
 
     PreviewFrame png;
@@ -275,8 +297,7 @@ void TstRelayBackpressure::burstToAKeepingUpClientIsNotDropped()
     QVERIFY(server.listen());
     QSignalSpy connected(&server, &RelayServer::clientConnected);
     WsProbe healthy;
-    healthy.open(QUrl(u"ws://127.0.0.1:%1/"_s.arg(server.port())));
-    QVERIFY(healthy.waitConnected());
+    QVERIFY(openHealthy(healthy, server));
     QTRY_COMPARE(connected.count(), 1);
     QVERIFY(healthy.roundTrip());
     const quint64 id = connected.at(0).at(0).toULongLong();
@@ -313,18 +334,14 @@ void TstRelayBackpressure::clientCloseWhileBehindStopsWrites()
     QVERIFY(reader.connectStalled(server.port(), "/?envelope=1"));
     QVERIFY(quitter.connectStalled(server.port(), "/?envelope=1"));
     WsProbe healthy;
-    healthy.open(QUrl(u"ws://127.0.0.1:%1/?envelope=1"_s.arg(server.port())));
-    QVERIFY(healthy.waitConnected());
+    QVERIFY(openHealthy(healthy, server, "?envelope=1"));
     QTRY_COMPARE(connected.count(), 3);
     const quint64 readerId = connected.at(0).at(0).toULongLong();
     const quint64 quitterId = connected.at(1).at(0).toULongLong();
 
     qsizetype published = 0;
-    while (statsOf(server, readerId).value().queuedBytes < 4 * kSoft ||
-           statsOf(server, quitterId).value().queuedBytes < 4 * kSoft) {
-        QVERIFY2(published < 20'000, "the stalled clients never fell behind");
-        QVERIFY(publishJson(hub, healthy, ++published));
-    }
+    QVERIFY2(publishUntilQueued(hub, server, healthy, {readerId, quitterId}, 4 * kSoft, &published),
+             "the stalled clients never fell behind");
     PreviewFrame frame;
     frame.image = QByteArray(3000, 'h');
     hub.publishPreview(frame, u"J"_s);
