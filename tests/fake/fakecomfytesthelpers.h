@@ -15,6 +15,12 @@
 
 namespace cr::testing::fakecomfytest {
 
+using cr::testing::Capture;
+using cr::testing::CaptureRecord;
+using cr::testing::FakeComfy;
+using cr::testing::OrderedJson;
+using cr::testing::WsProbe;
+
 using Frame = cr::testing::WsFrame;
 
 struct HttpResult {
@@ -38,11 +44,13 @@ QStringList types(const QList<Frame> &frames);
 
 QString newId();
 
-// HTTP against a FakeComfy; the test classes derive from it (after QObject) to call http() and submit().
+// HTTP against a FakeComfy; the test classes derive from it (after QObject) to call http() and submit(),
+// and use m_workflowA (their initTestCase checks that it loaded).
 class FakeComfyHttpClient
 {
 protected:
     QNetworkAccessManager m_nam;
+    const OrderedJson m_workflowA = workflowA();
 
     HttpResult http(const FakeComfy &fake, const QByteArray &method, const QString &pathAndQuery, const QByteArray &body = {},
                     int timeoutMs = 10000);

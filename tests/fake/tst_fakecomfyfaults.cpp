@@ -8,25 +8,14 @@
 #include <QTest>
 #include <QWebSocket>
 
-using cr::testing::Capture;
-using cr::testing::FakeComfy;
-using cr::testing::OrderedJson;
-using cr::testing::WsProbe;
 using namespace cr::testing::fakecomfytest;
 
 class TstFakeComfyFaults : public QObject, protected FakeComfyHttpClient
 {
     Q_OBJECT
 
-private:
-    OrderedJson m_workflowA;
-
 private slots:
-    void initTestCase()
-    {
-        m_workflowA = workflowA();
-        QVERIFY(m_workflowA.contains(u"3"));
-    }
+    void initTestCase() { QVERIFY(m_workflowA.contains(u"3")); }
 
     // A runtime error (capture D2's corrupt checkpoint) has ComfyUI's execution_error fields.
     void runtimeError()

@@ -9,11 +9,6 @@
 #include <QSignalSpy>
 #include <QTest>
 
-using cr::testing::Capture;
-using cr::testing::CaptureRecord;
-using cr::testing::FakeComfy;
-using cr::testing::OrderedJson;
-using cr::testing::WsProbe;
 using namespace cr::testing::fakecomfytest;
 
 class TstFakeComfyHttp : public QObject, protected FakeComfyHttpClient
@@ -27,14 +22,8 @@ private:
         return workflow;
     }
 
-    OrderedJson m_workflowA;
-
 private slots:
-    void initTestCase()
-    {
-        m_workflowA = workflowA();
-        QVERIFY(m_workflowA.contains(u"3"));
-    }
+    void initTestCase() { QVERIFY(m_workflowA.contains(u"3")); }
 
     // Validation answers equal ComfyUI's bytes (C4's two errors come from a Python set, so their order is free).
     void validationMatchesCapture()
