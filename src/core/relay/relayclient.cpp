@@ -19,6 +19,11 @@ using namespace Qt::StringLiterals;
 using protocol::PreviewMode;
 using protocol::RelayCloseCode;
 
+QString peerString(const QHostAddress &address, quint16 port)
+{
+    return u"%1:%2"_s.arg(address.toString()).arg(port);
+}
+
 QJsonObject RelayClientStats::toJson() const
 {
     return QJsonObject{
@@ -49,7 +54,7 @@ RelayClient::RelayClient(quint64 id, QWebSocket *socket, QTcpSocket *transport, 
     // neither outlives the other; m_transport is a QPointer all the same.
     m_transport->setParent(m_socket);
     m_stats.id = id;
-    m_stats.peer = u"%1:%2"_s.arg(socket->peerAddress().toString()).arg(socket->peerPort());
+    m_stats.peer = peerString(socket->peerAddress(), socket->peerPort());
     m_stats.connectedAtMs = QDateTime::currentMSecsSinceEpoch();
     m_lastActivity.start();
     // Draining runs from the event loop, never inside a write: flush() (ours, and the one in QWebSocket's own

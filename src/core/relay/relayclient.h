@@ -19,10 +19,14 @@
 
 #include <deque>
 
+class QHostAddress;
 class QTcpSocket;
 class QWebSocket;
 
 namespace cr {
+
+// "address:port" of a connection's peer, as the relay logs it and shows it in the stats.
+QString peerString(const QHostAddress &address, quint16 port);
 
 // Per-client byte budget (from RelaySettings) and the close grace period.
 struct RelayClientLimits {

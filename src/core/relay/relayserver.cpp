@@ -34,9 +34,10 @@ bool constantTimeEquals(const QByteArray &a, const QByteArray &b)
     return diff == 0;
 }
 
-QString peerOf(const QWebSocket *socket)
+template <typename Socket> // QWebSocket or QTcpSocket
+QString peerOf(const Socket *socket)
 {
-    return u"%1:%2"_s.arg(socket->peerAddress().toString()).arg(socket->peerPort());
+    return peerString(socket->peerAddress(), socket->peerPort());
 }
 
 } // namespace
@@ -126,9 +127,8 @@ void RelayServer::onTcpConnection()
         if (m_options.handshakeTimeoutMs > 0)
             QTimer::singleShot(m_options.handshakeTimeoutMs, socket, [this, guard = QPointer(socket)] {
                 if (guard && m_handshaking.contains(guard)) {
-                    qCInfo(lcRelay).noquote() << u"no WebSocket handshake from %1:%2 in %3 ms; closing the connection"_s
-                                                     .arg(guard->peerAddress().toString()).arg(guard->peerPort())
-                                                     .arg(m_options.handshakeTimeoutMs);
+                    qCInfo(lcRelay).noquote() << u"no WebSocket handshake from %1 in %2 ms; closing the connection"_s
+                                                     .arg(peerOf(guard.data())).arg(m_options.handshakeTimeoutMs);
                     guard->abort();
                 }
             });
