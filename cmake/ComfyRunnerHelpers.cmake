@@ -16,7 +16,7 @@ function(cr_add_library name)
 endfunction()
 
 # cr_add_test(tst_name SOURCES ... LIBS ... [GUI] [TIMEOUT s]): one Qt Test executable registered with CTest.
-# Tests find the shared captures through CR_CAPTURES_DIR and the repo through CR_SOURCE_DIR.
+# Tests find the recorded ComfyUI traffic through CR_CAPTURES_DIR and the repo through CR_SOURCE_DIR.
 function(cr_add_test name)
     cmake_parse_arguments(ARG "GUI" "TIMEOUT" "SOURCES;LIBS" ${ARGN})
     add_executable(${name} ${ARG_SOURCES})
@@ -34,9 +34,10 @@ function(cr_add_test name)
     set_tests_properties(${name} PROPERTIES TIMEOUT ${ARG_TIMEOUT} ENVIRONMENT "${env}")
 endfunction()
 
-# Where the recorded ComfyUI traffic lives (../shared/comfyui-captures next to the clone by default).
-set(CR_CAPTURES_DIR "${PROJECT_SOURCE_DIR}/../shared/comfyui-captures" CACHE PATH
-    "Folder with the ComfyUI captures (shared/comfyui-captures)")
+# Where the recorded ComfyUI traffic lives: the copy in the repository (tests/data/comfyui-captures, see its
+# README). Override with -DCR_CAPTURES_DIR=... or the environment variable of the same name at run time.
+set(CR_CAPTURES_DIR "${PROJECT_SOURCE_DIR}/tests/data/comfyui-captures" CACHE PATH
+    "Folder with the recorded ComfyUI traffic")
 get_filename_component(CR_CAPTURES_DIR "${CR_CAPTURES_DIR}" ABSOLUTE)
 
 # cr_add_subdirectories(): adds every direct subfolder that has a CMakeLists.txt, so that new modules and

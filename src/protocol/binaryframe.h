@@ -1,5 +1,5 @@
 #pragma once
-// ComfyUI binary WebSocket frames (../shared/docs/comfyui-protocol.md §4): big-endian u32 event type,
+// ComfyUI binary WebSocket frames (docs/comfyui-protocol.md §4): big-endian u32 event type,
 // then a type-specific payload. Parsing is bounds-checked; encoding is used by the relay (type 1 for legacy
 // clients, type 4 with metadata) and by the fake ComfyUI.
 

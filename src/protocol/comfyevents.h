@@ -1,5 +1,5 @@
 #pragma once
-// Typed ComfyUI WebSocket JSON events (../shared/docs/comfyui-protocol.md §3.4).
+// Typed ComfyUI WebSocket JSON events (docs/comfyui-protocol.md §3.4).
 // Every text frame is parsed once, at the edge, into a ComfyEvent; the rest of the program (service and
 // monitor) works with these structs. Unknown types are kept (type Unknown, raw bytes intact), never dropped.
 

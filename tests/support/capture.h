@@ -1,5 +1,5 @@
 #pragma once
-// Loader for the traffic recorded from a real ComfyUI (../shared/comfyui-captures, see its README):
+// Loader for the traffic recorded from a real ComfyUI (tests/data/comfyui-captures, see its README):
 // one Capture per scenario (<scenario>.jsonl), with the exact text frames and the kept binary frames.
 
 #include <QByteArray>
