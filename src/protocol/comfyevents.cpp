@@ -232,7 +232,12 @@ std::optional<ComfyEvent> parseTextFrame(const QByteArray &frame, QString *error
     ComfyEvent event;
     event.typeName = typeValue.toString();
     event.type = eventTypeFromName(event.typeName);
-    event.data = root.value("data"_L1).toObject();
+    if (root.contains("data"_L1)) {
+        event.data = root.value("data"_L1).toObject();
+    } else { // a flat event (the Python project's image_generated): the other members are its data
+        event.data = root;
+        event.data.remove("type"_L1);
+    }
     event.promptId = event.data.value("prompt_id"_L1).toString();
     event.raw = frame;
     event.payload = parsePayload(event.type, event.data, event.promptId);

@@ -157,7 +157,8 @@ struct ComfyEvent {
 // Parses one text frame (UTF-8 bytes). The JSON is parsed once; `raw` shares the caller's buffer (no
 // copy). Returns nullopt (and sets *error) only when the frame is not a JSON object with a string
 // "type"; a known type with missing or mistyped fields still parses, with defaults. "data" that is not
-// an object is treated as {}. Node ids sent as numbers are turned into strings.
+// an object is treated as {}; without "data" the other members are the data (a flat event such as the
+// Python project's image_generated). Node ids sent as numbers are turned into strings.
 std::optional<ComfyEvent> parseTextFrame(const QByteArray &frame, QString *error = nullptr);
 
 EventType eventTypeFromName(const QString &name); // Unknown for anything not in §3.4 (also "logs")

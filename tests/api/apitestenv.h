@@ -47,6 +47,7 @@ public:
     ApiServer &server() { return *m_service->api(); }
     EventHub &hub() { return *m_service->hub(); }
     quint16 port() const { return m_port; }
+    quint16 relayPort() const { return m_service->relayPort(); }
     // Destroys the ApiServer (as the service does at shutdown) with whatever connections it has open; server()
     // and port() must not be used afterwards.
     void stopServer() { m_service->stopApi(); }

@@ -317,7 +317,7 @@ void TstMonitorTypes::describe_data()
                                   << u"job"_s << u"succeeded, 1 output(s), 2.0 s"_s;
     QTest::newRow("job_failed") << QByteArray(R"({"type": "job_failed", "data": {"id": "j", "state": "failed", "outputs": [], "error": {"message": "boom\n"}}})")
                                 << u"job"_s << u"failed, 0 output(s): boom"_s;
-    QTest::newRow("image_generated") << QByteArray(R"({"type": "image_generated", "data": {"job_id": "j", "image_filename": "a.png"}})")
+    QTest::newRow("image_generated") << QByteArray(R"({"STATUS": "Workflow completed successfully", "type": "image_generated", "job_id": "j", "image_filename": "a.png"})")
                                      << u"job"_s << u"image a.png"_s;
     QTest::newRow("custom node event") << QByteArray(R"({"type": "crystools.monitor", "data": {"cpu": 5}})")
                                        << u"comfy"_s << uR"({"cpu":5})"_s;

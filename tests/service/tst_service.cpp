@@ -126,7 +126,8 @@ void TstService::jobIsRelayedToLegacyClients()
     auto has = [&texts](const QString &type, const QString &id) {
         for (const QByteArray &t : texts) {
             const QJsonObject o = QJsonDocument::fromJson(t).object();
-            const QJsonObject d = o.value(QLatin1String("data")).toObject();
+            // image_generated is flat (the Python project's shape); every other event has "data".
+            const QJsonObject d = o.contains(QLatin1String("data")) ? o.value(QLatin1String("data")).toObject() : o;
             if (o.value(QLatin1String("type")).toString() == type
                 && (d.value(QLatin1String("prompt_id")).toString() == id || d.value(QLatin1String("job_id")).toString() == id))
                 return true;
@@ -152,7 +153,11 @@ void TstService::jobIsRelayedToLegacyClients()
         const QJsonObject o = QJsonDocument::fromJson(t).object();
         if (o.value(QLatin1String("type")).toString() != QLatin1String("image_generated"))
             continue;
-        const QUrl url(o.value(QLatin1String("data")).toObject().value(QLatin1String("image_url")).toString());
+        QVERIFY(!o.contains(QLatin1String("data")));
+        QCOMPARE(o.value(QLatin1String("STATUS")).toString(), QStringLiteral("Workflow completed successfully"));
+        QCOMPARE(o.value(QLatin1String("prompt_id")).toString(), jobId);
+        QVERIFY(o.value(QLatin1String("image_filename")).toString().endsWith(QLatin1String(".png")));
+        const QUrl url(o.value(QLatin1String("image_url")).toString());
         QCOMPARE(url.port(), int(m_service->httpPort()));
         const HttpResult png = request(m_nam, "GET", url);
         QCOMPARE(png.status, 200);

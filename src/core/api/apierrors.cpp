@@ -16,6 +16,7 @@ int httpStatusFor(const QString &code)
         {QLatin1String(ErrorCode::UnknownParameter), 400},
         {QLatin1String(ErrorCode::LinkedInput), 400},
         {QLatin1String(ErrorCode::InvalidWorkflow), 400},
+        {QLatin1String(ErrorCode::NoWorkflow), 400},
         {QLatin1String(ErrorCode::Unauthorized), 401},
         {QLatin1String(ErrorCode::NotFound), 404},
         {QLatin1String(ErrorCode::UnknownWorkflow), 404},
@@ -30,6 +31,7 @@ int httpStatusFor(const QString &code)
         {QStringLiteral("headers_too_large"), 431},
         {QLatin1String(ErrorCode::ComfyValidation), 422},
         {QLatin1String(ErrorCode::ComfyError), 502},
+        {QLatin1String(ErrorCode::NoOutput), 502},
         {QLatin1String(ErrorCode::ComfyUnreachable), 502},
         {QLatin1String(ErrorCode::UpstreamUnreachable), 502},
         {QLatin1String(ErrorCode::NotReady), 503},
@@ -41,9 +43,12 @@ int httpStatusFor(const QString &code)
     return table.value(code, 500);
 }
 
-QByteArray errorBody(const Error &error)
+QByteArray errorBody(const Error &error, bool legacyStatus)
 {
-    return QJsonDocument(QJsonObject{{QStringLiteral("error"), error.toJson()}}).toJson(QJsonDocument::Compact);
+    QJsonObject body{{QStringLiteral("error"), error.toJson()}};
+    if (legacyStatus)
+        body.insert(QStringLiteral("STATUS"), error.message);
+    return QJsonDocument(body).toJson(QJsonDocument::Compact);
 }
 
 QByteArray reasonPhrase(int status)
@@ -72,9 +77,9 @@ QByteArray reasonPhrase(int status)
     }
 }
 
-QByteArray rawErrorResponse(int status, const Error &error)
+QByteArray rawErrorResponse(int status, const Error &error, bool legacyStatus)
 {
-    const QByteArray body = errorBody(error);
+    const QByteArray body = errorBody(error, legacyStatus);
     QByteArray out = "HTTP/1.1 " + QByteArray::number(status) + ' ' + reasonPhrase(status) + "\r\n";
     out += "Content-Type: application/json\r\nContent-Length: " + QByteArray::number(body.size())
          + "\r\nConnection: close\r\n\r\n" + body;

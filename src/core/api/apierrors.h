@@ -10,10 +10,10 @@ namespace cr {
 
 // HTTP status of an error code (unknown codes: 500).
 int httpStatusFor(const QString &code);
-// The compact JSON error body.
-QByteArray errorBody(const Error &error);
+// The compact JSON error body; with legacyStatus also {"STATUS": message} for the Python project's clients.
+QByteArray errorBody(const Error &error, bool legacyStatus = false);
 // A full raw HTTP/1.1 response carrying an error, for answers written below QHttpServer (the socket guard).
-QByteArray rawErrorResponse(int status, const Error &error);
+QByteArray rawErrorResponse(int status, const Error &error, bool legacyStatus = false);
 // Reason phrase for the status codes this API uses.
 QByteArray reasonPhrase(int status);
 

@@ -26,6 +26,7 @@ struct ApiReply::State {
     bool answered = false;  // a status line went out (or the answer was given up)
     bool streaming = false;
     bool chunked = false;
+    bool legacyStatus = false; // error bodies carry "STATUS" (the Python project's routes)
 };
 
 ApiReply::ApiReply(QHttpServerResponder &&responder, bool headOnly)
@@ -53,7 +54,13 @@ void ApiReply::json(int status, const QJsonValue &body, const HeaderPairs &heade
 
 void ApiReply::error(const Error &e, const HeaderPairs &headers) const
 {
-    raw(httpStatusFor(e.code), errorBody(e), "application/json", headers);
+    raw(httpStatusFor(e.code), errorBody(e, m_s && m_s->legacyStatus), "application/json", headers);
+}
+
+void ApiReply::useLegacyStatus() const
+{
+    if (m_s)
+        m_s->legacyStatus = true;
 }
 
 void ApiReply::noContent() const

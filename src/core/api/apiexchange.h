@@ -51,7 +51,11 @@ public:
     QTcpSocket *socket() const; // may be null once the client left
 
     void json(int status, const QJsonValue &body, const HeaderPairs &headers = {}) const;
+    // The common error body {"error": {...}}; on a legacy route (see useLegacyStatus) also "STATUS".
     void error(const Error &error, const HeaderPairs &headers = {}) const;
+    // Marks an answer of the Python project's routes: every error body then also carries the "STATUS"
+    // sentence its clients read (the error's message), beside the "error" object (legacyanswers.h).
+    void useLegacyStatus() const;
     void raw(int status, const QByteArray &body, const QByteArray &contentType, const HeaderPairs &headers = {}) const;
     void noContent() const;
 

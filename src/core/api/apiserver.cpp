@@ -184,6 +184,8 @@ void ApiServer::dispatch(const QHttpServerRequest &request, QHttpServerResponder
         QStringList args;
         if (!matchRoute(QLatin1String(spec.path), req.path, &args))
             continue;
+        if (isLegacyRoute(spec.id))
+            reply.useLegacyStatus(); // its 401 and 405 answers too
         const bool headable = qstrcmp(spec.method, "GET") == 0 && spec.id != RouteId::LegacyQueue;
         allowed << QLatin1String(spec.method);
         if (headable)

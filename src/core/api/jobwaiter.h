@@ -24,12 +24,15 @@ class JobWaiter final : public QObject
 
 public:
     using Done = std::function<void(const Job &job, ApiReply reply)>;
+    // Answers a wait that ran out while the job still runs.
+    using TimedOut = std::function<void(const QString &jobId, ApiReply reply)>;
 
     explicit JobWaiter(JobManager *jobs, QObject *parent = nullptr);
     ~JobWaiter() override;
 
-    // Calls done(job, reply) when the job is final (at once when it already is).
-    void wait(const QString &jobId, ApiReply reply, int timeoutMs, Done done);
+    // Calls done(job, reply) when the job is final (at once when it already is), or timedOut(jobId, reply)
+    // after timeoutMs (default: 504 wait_timeout naming the job and its URL, with a Location header).
+    void wait(const QString &jobId, ApiReply reply, int timeoutMs, Done done, TimedOut timedOut = {});
     int waitingCount() const { return int(m_waiters.size()); }
 
 private:
@@ -37,6 +40,7 @@ private:
         QString jobId;
         ApiReply reply;
         Done done;
+        TimedOut timedOut;
         QTimer *timer = nullptr;
         QMetaObject::Connection gone;
     };

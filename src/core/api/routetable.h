@@ -27,6 +27,9 @@ struct RouteSpec {
 
 const QList<RouteSpec> &routeTable();
 
+// The Python project's routes, whose answers (errors included) keep its "STATUS" key.
+inline bool isLegacyRoute(RouteId id) { return id <= RouteId::LegacyInterrupt; }
+
 // Matches a request path against a route path; fills the {placeholder} values. Segments are compared
 // exactly; a placeholder matches one non-empty segment.
 bool matchRoute(const QString &pattern, const QString &path, QStringList *args);

@@ -68,6 +68,13 @@ RelayEventPtr EventHub::publishServiceEvent(const QString &type, const QJsonObje
     return publishJson(type, jobId, d.value("prompt_id"_L1).toString(), raw);
 }
 
+RelayEventPtr EventHub::publishFlatEvent(const QString &type, const QJsonObject &members, const QString &jobId)
+{
+    QJsonObject o = members;
+    o.insert("type"_L1, type);
+    return publishJson(type, jobId, o.value("prompt_id"_L1).toString(), QJsonDocument(o).toJson(QJsonDocument::Compact));
+}
+
 RelayEventPtr EventHub::publishJson(const QString &type, const QString &jobId, const QString &promptId,
                                     const QByteArray &raw)
 {

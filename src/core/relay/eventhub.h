@@ -52,6 +52,9 @@ public:
     // jobId is set. E.g. job_queued, job_started, job_progress, job_finished, job_failed, job_cancelled,
     // image_generated.
     RelayEventPtr publishServiceEvent(const QString &type, const QJsonObject &data, const QString &jobId);
+    // A service event sent as one flat object {"type": type, ...members} (the Python project's image_generated,
+    // which its clients read without a "data" level).
+    RelayEventPtr publishFlatEvent(const QString &type, const QJsonObject &members, const QString &jobId);
 
     qint64 lastSeq() const { return m_lastSeq; }   // 0 before the first JSON event
     qint64 firstSeq() const;                       // the oldest seq in the ring (lastSeq()+1 when empty)

@@ -1,6 +1,7 @@
 #include "core/service/jobeventpublisher.h"
 
 #include "core/api/apijson.h"
+#include "core/api/legacyanswers.h"
 #include "core/comfy/comfyclient.h"
 #include "core/jobs/jobmanager.h"
 #include "core/relay/eventhub.h"
@@ -78,7 +79,7 @@ void JobEventPublisher::onJobFinished(const Job &job)
     m_hub->publishServiceEvent(type, full, job.id);
     if (job.state != JobState::Succeeded || job.outputs.isEmpty())
         return;
-    // The Python project's event, kept for Node-RED flows written for it.
+    // The Python project's event, one flat object as it sent it (Node-RED flows read msg.payload.image_url).
     QUrl url = m_httpBase;
     url.setPath(outputUrl(job.id, 0));
     QJsonArray images;
@@ -87,13 +88,14 @@ void JobEventPublisher::onJobFinished(const Job &job)
         u.setPath(outputUrl(job.id, i));
         images.append(u.toString());
     }
-    m_hub->publishServiceEvent(QStringLiteral("image_generated"),
-                               {{QStringLiteral("prompt_id"), job.id},
-                                {kJobId, job.id},
-                                {QStringLiteral("image_filename"), job.outputs.first().file.filename},
-                                {QStringLiteral("image_url"), url.toString()},
-                                {QStringLiteral("images"), images}},
-                               job.id);
+    m_hub->publishFlatEvent(QStringLiteral("image_generated"),
+                            legacy::withStatus(legacy::workflowCompleted(),
+                                               {{QStringLiteral("prompt_id"), job.id},
+                                                {kJobId, job.id},
+                                                {QStringLiteral("image_filename"), job.outputs.first().file.filename},
+                                                {QStringLiteral("image_url"), url.toString()},
+                                                {QStringLiteral("images"), images}}),
+                            job.id);
 }
 
 } // namespace cr

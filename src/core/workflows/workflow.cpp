@@ -283,6 +283,20 @@ QJsonValue Workflow::inputValue(const QString &nodeId, const QString &input) con
     return m_graph.value(nodeId).toObject().value(kInputs).toObject().value(input);
 }
 
+QString Workflow::saveImageNodeId() const
+{
+    const QStringList ids = nodeIds();
+    for (const QString &id : ids) {
+        if (classType(id) == QLatin1String("SaveImage"))
+            return id;
+    }
+    for (const QString &id : ids) {
+        if (classType(id).contains(QLatin1String("SaveImage")))
+            return id;
+    }
+    return {};
+}
+
 QList<NodeInfo> Workflow::editableInputs() const
 {
     QList<NodeInfo> nodes;

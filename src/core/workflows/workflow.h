@@ -98,6 +98,9 @@ public:
     bool hasNode(const QString &nodeId) const { return m_graph.contains(nodeId); }
     QString classType(const QString &nodeId) const;
     QString title(const QString &nodeId) const;
+    // The node that saves the image (the Python project's save_image_node_id): the first SaveImage node,
+    // else the first node whose class_type contains "SaveImage" (SaveImageWebsocket, ...); "" when none.
+    QString saveImageNodeId() const;
     // The current type / value of an input; nullopt / undefined when node or input does not exist.
     std::optional<InputType> inputType(const QString &nodeId, const QString &input) const;
     QJsonValue inputValue(const QString &nodeId, const QString &input) const;
