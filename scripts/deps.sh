@@ -3,11 +3,14 @@
 
 CR_PACKAGES=(cmake g++ ccache pkg-config curl qt6-base-dev qt6-httpserver-dev qt6-websockets-dev
              libqt6sql6-sqlite libtomlplusplus-dev xvfb)
+# What the tests need on top (test.sh): the package test builds, lints and verifies the Debian packages.
+CR_TEST_PACKAGES=(dpkg-dev lintian systemd)
 
+# cr_ensure_packages [extra packages...]: CR_PACKAGES and the extra ones.
 cr_ensure_packages() {
     local missing=()
     local p
-    for p in "${CR_PACKAGES[@]}"; do
+    for p in "${CR_PACKAGES[@]}" "$@"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
     done
     [ ${#missing[@]} -eq 0 ] && return 0

@@ -3,7 +3,7 @@
 set -euo pipefail
 CR_ROOT=$(cd "$(dirname "$0")/.." && pwd)
 source "$CR_ROOT/scripts/deps.sh"
-cr_ensure_packages
+cr_ensure_packages "${CR_TEST_PACKAGES[@]}"
 BUILD=${CR_BUILD_DIR:-$CR_ROOT/build}
 cr_configure "$BUILD"
 cmake --build "$BUILD" -j2

@@ -40,6 +40,8 @@ int main(int argc, char *argv[])
     QApplication::setOrganizationName(QStringLiteral("comfy_runner"));
     QApplication::setApplicationName(QStringLiteral("comfy-runner-monitor"));
     QApplication::setApplicationVersion(QStringLiteral(COMFY_RUNNER_VERSION));
+    QApplication::setWindowIcon(cr::monitor::MainWindow::applicationIcon());
+    QGuiApplication::setDesktopFileName(QStringLiteral("comfy-runner-monitor"));
 
     auto settings = options.settingsFile.isEmpty() ? std::make_unique<QSettings>()
                                                    : std::make_unique<QSettings>(options.settingsFile, QSettings::IniFormat);

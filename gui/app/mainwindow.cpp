@@ -18,6 +18,7 @@
 #include <QApplication>
 #include <QCloseEvent>
 #include <QGroupBox>
+#include <QIcon>
 #include <QLabel>
 #include <QMenuBar>
 #include <QPushButton>
@@ -45,6 +46,14 @@ QGroupBox *boxed(const QString &title, QWidget *content, QWidget *parent)
 
 } // namespace
 
+QIcon MainWindow::applicationIcon()
+{
+    QIcon icon;
+    for (int size : {16, 32, 48, 64, 128, 256})
+        icon.addFile(QStringLiteral(":/comfyrunner/icons/comfy-runner-%1.png").arg(size), QSize(size, size));
+    return icon;
+}
+
 MainWindow::MainWindow(QSettings *settings, RelayClientOptions relayOptions, QWidget *parent)
     : QMainWindow(parent), m_settings(settings), m_relay(new RelayClient(relayOptions, this)),
       m_rest(new RestClient(this)), m_tracker(new JobTracker(m_relay, m_rest, this)),
@@ -52,6 +61,7 @@ MainWindow::MainWindow(QSettings *settings, RelayClientOptions relayOptions, QWi
       m_decoder(new PreviewDecoder(this))
 {
     setWindowTitle(tr("comfy-runner monitor"));
+    setWindowIcon(applicationIcon());
     buildUi();
     buildActions();
 

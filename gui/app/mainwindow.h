@@ -8,6 +8,7 @@
 
 #include <QHash>
 #include <QJsonObject>
+#include <QIcon>
 #include <QMainWindow>
 #include <QPointer>
 
@@ -42,6 +43,9 @@ public:
     // settings: not owned, must outlive the window.
     explicit MainWindow(QSettings *settings, RelayClientOptions relayOptions = {}, QWidget *parent = nullptr);
     ~MainWindow() override;
+
+    // comfy_runner's icon in every size shipped (resources/icons), also the application's window icon.
+    static QIcon applicationIcon();
 
     // Fills the connection bar and connects (REST and relay). Empty relayUrl: the runner is asked for its
     // relay port (GET /api/v1/system, asynchronously); only when it cannot say, its port + 1 is tried.

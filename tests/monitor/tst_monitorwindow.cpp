@@ -101,6 +101,7 @@ private slots:
     void stateColoursAreReadable_data();
     void stateColoursAreReadable();
     void staysResponsiveAt30Fps();
+    void showsItsIcon();
 
 private:
     // A window connected to m_env (relay connected, workflow parameters loaded).
@@ -502,6 +503,17 @@ void TstMonitorWindow::staysResponsiveAt30Fps()
     QVERIFY2(worst < 250, qPrintable(u"the UI thread stalled for %1 ms"_s.arg(worst)));
     QVERIFY(w.grab().save(screenshotPath("monitor-dark-30fps.png")));
     theme::apply(false);
+}
+
+// The window carries comfy_runner's icon in every size shipped in resources/icons.
+void TstMonitorWindow::showsItsIcon()
+{
+    MainWindow window(m_settings.get());
+    const QIcon icon = window.windowIcon();
+    QVERIFY(!icon.isNull());
+    for (int size : {16, 32, 48, 64, 128, 256})
+        QVERIFY2(icon.availableSizes().contains(QSize(size, size)), qPrintable(QString::number(size)));
+    QCOMPARE(icon.pixmap(QSize(256, 256)).size(), QSize(256, 256));
 }
 
 QTEST_MAIN(TstMonitorWindow)
