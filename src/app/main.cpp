@@ -3,6 +3,7 @@
 
 #include "core/config/commandline.h"
 #include "core/config/configloader.h"
+#include "core/service/logsink.h"
 #include "core/service/service.h"
 #include "core/service/unixsignalwatcher.h"
 
@@ -44,9 +45,7 @@ int main(int argc, char *argv[])
     mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024);
     mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
 
-    qSetMessagePattern(QStringLiteral("%{time yyyy-MM-dd hh:mm:ss.zzz} %{if-debug}debug%{endif}%{if-info}info %{endif}"
-                                      "%{if-warning}warn %{endif}%{if-critical}crit %{endif}%{if-fatal}fatal%{endif}"
-                                      " %{category}: %{message}"));
+    cr::installLogSink(); // the journal with priorities under systemd, else "time level category: message"
     // Debug output is opt-in (QT_LOGGING_RULES="comfyrunner.*.debug=true").
     if (qEnvironmentVariableIsEmpty("QT_LOGGING_RULES"))
         QLoggingCategory::setFilterRules(QStringLiteral("*.debug=false"));

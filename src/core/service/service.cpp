@@ -6,6 +6,7 @@
 #include "core/relay/eventhub.h"
 #include "core/relay/relayserver.h"
 #include "core/service/jobeventpublisher.h"
+#include "core/service/systemdnotifier.h"
 #include "core/workflows/activedraft.h"
 #include "core/workflows/workflowstore.h"
 
@@ -86,6 +87,7 @@ struct Service::Parts {
     std::unique_ptr<JobEventPublisher> publisher;
     std::unique_ptr<RelayServer> relay;
     std::unique_ptr<ApiServer> api;
+    std::unique_ptr<SystemdNotifier> notifier;
     quint16 httpPort = 0;
     quint16 relayPort = 0;
     bool comfyWasUp = true; // so that "unreachable at start" is reported once
@@ -170,12 +172,27 @@ bool Service::start(QString *error)
     qCInfo(lcService).noquote() << QStringLiteral("REST API on http://%1:%2, event relay on ws://%3:%4")
                                        .arg(m_config.http.host).arg(p.httpPort).arg(m_config.relay.host).arg(p.relayPort);
     qCInfo(lcService) << "ready";
+    p.notifier = std::make_unique<SystemdNotifier>([this] { return statusLine(); });
+    p.notifier->ready();
     return true;
+}
+
+QString Service::statusLine() const
+{
+    const Parts &p = *m_parts;
+    const int active = p.jobs ? p.jobs->activeCount() : 0;
+    const int clients = p.relay ? p.relay->clientCount() : 0;
+    return QStringLiteral("ComfyUI %1, %2 job(s) running or queued, %3 relay client(s)")
+        .arg(connectionStateName(p.comfy ? p.comfy->state() : ConnectionState::Disconnected))
+        .arg(active)
+        .arg(clients);
 }
 
 void Service::stop()
 {
     Parts &p = *m_parts;
+    if (p.notifier && !p.stopping)
+        p.notifier->stopping();
     p.stopping = true;
     if (p.relay)
         p.relay->close();

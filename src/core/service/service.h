@@ -34,6 +34,8 @@ public:
     const Config &config() const { return m_config; }
     quint16 httpPort() const;  // the bound port (useful with port 0)
     quint16 relayPort() const;
+    // The one-line summary systemd shows (STATUS=): "ComfyUI connected, 2 job(s) running or queued, ...".
+    QString statusLine() const;
 
     // The parts, for tests and tools that drive the whole service in one process (null before start()).
     ComfyClient *comfy() const;
