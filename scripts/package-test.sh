@@ -57,6 +57,10 @@ if grep -v 'Failed to connect\|System has not been booted\|No such file or direc
 fi
 exposure=$(systemd-analyze security --offline=true /lib/systemd/system/comfy-runner.service 2>/dev/null | tail -1 || true)
 say "systemd-analyze security: ${exposure:-n/a}"
+# The sandbox must stay tight: systemd rates 0 (locked down) to 10 (exposed); 1.3 when this was written.
+score=$(grep -o 'level for comfy-runner.service: [0-9.]*' <<<"$exposure" | grep -o '[0-9.]*$' || true)
+[ -n "$score" ] || fail "systemd-analyze security gave no score"
+awk -v s="$score" 'BEGIN { exit !(s <= 2.0) }' || fail "the unit's exposure is $score (> 2.0): a sandbox setting was lost"
 if [ -n "$monitor_deb" ]; then
     QT_QPA_PLATFORM=offscreen /usr/bin/comfy-runner-monitor --version | grep -qx "comfy-runner-monitor ${version%-*}" || fail "comfy-runner-monitor --version"
     [ -f /usr/share/applications/comfy-runner-monitor.desktop ] || fail "desktop entry missing"
