@@ -1,6 +1,7 @@
 #pragma once
 // Parks requests that wait for a job to end (GET /queue, POST /api/v1/jobs with "wait") and answers them from
-// JobManager::jobFinished. Each wait is bounded (504 wait_timeout naming the job so the client can poll); a
+// JobManager::jobFinished. Each wait is bounded (the caller's answer, or 504 wait_timeout naming the job so the
+// client can poll); a
 // client that disconnects is simply forgotten: the job itself goes on.
 
 #include "core/api/apiexchange.h"
@@ -28,8 +29,9 @@ public:
     explicit JobWaiter(JobManager *jobs, QObject *parent = nullptr);
     ~JobWaiter() override;
 
-    // Calls done(job, reply) when the job is final (at once when it already is).
-    void wait(const QString &jobId, ApiReply reply, int timeoutMs, Done done);
+    // Calls done(job, reply) when the job is final (at once when it already is). When timeoutMs runs out first,
+    // expired(job as it is, reply) answers; without it (or when the job is gone) the answer is 504 wait_timeout.
+    void wait(const QString &jobId, ApiReply reply, int timeoutMs, Done done, Done expired = {});
     int waitingCount() const { return int(m_waiters.size()); }
 
 private:
@@ -37,6 +39,7 @@ private:
         QString jobId;
         ApiReply reply;
         Done done;
+        Done expired;
         QTimer *timer = nullptr;
         QMetaObject::Connection gone;
     };
