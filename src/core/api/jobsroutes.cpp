@@ -105,7 +105,8 @@ void JobsRoutes::create(const ApiRequest &req, ApiReply reply)
 
     const int waitFor = *wait;
     JobRequest jr{name, wf.graph(), *clientRef};
-    m_ctx.jobs->submit(std::move(jr), [this, reply, waitFor](Result<Job> r, bool created) {
+    // `this` as the context: the answer may come after the ApiServer (and this controller) is gone.
+    m_ctx.jobs->submit(std::move(jr), this, [this, reply, waitFor](Result<Job> r, bool created) {
         if (!r)
             return reply.error(r.error());
         const Job &job = *r;

@@ -99,7 +99,7 @@ void LegacyRoutes::queue(const ApiRequest &request, ApiReply reply)
         return reply.error(noDraft(m_ctx));
     JobRequest jr{m_ctx.draft->name(), m_ctx.draft->workflow().graph(), QString()};
     const int bound = m_ctx.config.http.waitTimeoutMs;
-    m_ctx.jobs->submit(std::move(jr), [this, reply, bound, base](Result<Job> r, bool) {
+    m_ctx.jobs->submit(std::move(jr), this, [this, reply, bound, base](Result<Job> r, bool) {
         if (!r)
             return reply.error(r.error());
         m_waiter->wait(r->id, reply, bound, [base](const Job &job, ApiReply rep) {
