@@ -32,8 +32,6 @@ namespace cr::monitor {
 
 namespace {
 
-constexpr int kFrameCacheJobs = 16;
-
 // A titled box around a widget, flat so that it reads well in both palettes.
 QGroupBox *boxed(const QString &title, QWidget *content, QWidget *parent)
 {
@@ -333,7 +331,6 @@ void MainWindow::connectFromBar()
     if (runner != m_rest->baseUrl()) {
         m_tracker->clear(); // another runner: its jobs are not these
         m_lastFrames.clear();
-        m_lastFrameOrder.clear();
         m_preview->clear();
     }
     m_rest->setBaseUrl(runner);
@@ -447,13 +444,7 @@ void MainWindow::onDecoded()
         return;
     const QString job = decoded->jobId;
     if (!job.isEmpty()) {
-        if (!m_lastFrames.contains(job)) {
-            m_lastFrameOrder.append(job);
-            if (m_lastFrameOrder.size() > kFrameCacheJobs)
-                m_lastFrames.remove(m_lastFrameOrder.takeFirst());
-        }
-        m_lastFrames.insert(job, decoded->image);
-        m_lastFrameNumbers.insert(job, decoded->number);
+        m_lastFrames.insert(job, decoded->image, decoded->number);
     }
     if (m_selectedJob.isEmpty() || job.isEmpty() || job == m_selectedJob)
         m_preview->setFrame(decoded->image, job, decoded->number);
@@ -472,9 +463,8 @@ void MainWindow::onJobSelected(const QString &jobId)
 
 void MainWindow::showCachedFrame()
 {
-    const auto it = m_lastFrames.constFind(m_selectedJob);
-    if (it != m_lastFrames.cend())
-        m_preview->setFrame(*it, m_selectedJob, m_lastFrameNumbers.value(m_selectedJob));
+    if (const PreviewFrameCache::Frame *cached = m_lastFrames.find(m_selectedJob))
+        m_preview->setFrame(cached->image, m_selectedJob, cached->number);
     else
         m_preview->clear(tr("Waiting for previews of job %1").arg(m_selectedJob.left(8)));
 }

@@ -4,6 +4,7 @@
 // JobTracker) and only observes it and calls it; all connection logic lives there. Window state and the
 // last connection are kept in the QSettings it is given.
 
+#include "gui/app/previewframecache.h"
 #include "gui/client/relayclient.h"
 
 #include <QHash>
@@ -135,9 +136,7 @@ private:
     QAction *m_followAction = nullptr;
 
     QString m_selectedJob;
-    QHash<QString, QImage> m_lastFrames; // the newest decoded frame per job (bounded)
-    QStringList m_lastFrameOrder;
-    QHash<QString, quint64> m_lastFrameNumbers;
+    PreviewFrameCache m_lastFrames; // the newest decoded frame per job (bounded)
     QString m_pendingRun;  // runWhenReady
     QJsonObject m_pendingInputs;
     QString m_scriptedJob;

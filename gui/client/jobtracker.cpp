@@ -22,11 +22,6 @@ qint64 nowMs()
 
 constexpr int kMaxConfirmTries = 8;
 
-QString outputKey(const QString &jobId, int index)
-{
-    return jobId + QLatin1Char('/') + QString::number(index);
-}
-
 } // namespace
 
 double JobView::overallFraction() const
@@ -443,9 +438,10 @@ void JobTracker::fetchOutputs(JobView &job)
         return;
     const QString jobId = job.info.id;
     for (const JobOutput &out : job.info.outputs) {
-        if (!out.isImage() || m_outputRequests.contains(outputKey(jobId, out.index)))
+        QSet<int> &requested = m_outputRequests[jobId];
+        if (!out.isImage() || requested.contains(out.index))
             continue;
-        m_outputRequests.insert(outputKey(jobId, out.index));
+        requested.insert(out.index);
         const QString filename = out.filename;
         m_rest->fetchOutput(jobId, out.index, this, [this, filename](Result<OutputFile> r) {
             if (!r)
@@ -456,6 +452,14 @@ void JobTracker::fetchOutputs(JobView &job)
             emit outputFetched(f);
         });
     }
+}
+
+int JobTracker::outputRequestCount() const
+{
+    int n = 0;
+    for (const QSet<int> &indices : m_outputRequests)
+        n += int(indices.size());
+    return n;
 }
 
 void JobTracker::trim()
@@ -469,6 +473,7 @@ void JobTracker::trim()
             continue;
         m_jobs.remove(id);
         m_confirmTries.remove(id);
+        m_outputRequests.remove(id);
         emit jobRemoved(id);
     }
 }

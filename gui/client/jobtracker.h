@@ -59,6 +59,9 @@ public:
     // The list order: newer sort key first; within the same millisecond, the job seen later first.
     static bool isNewer(const JobView &a, const JobView &b);
     int jobCount() const { return int(m_jobs.size()); }
+    // Output downloads remembered (fetched or in flight), so that none is fetched twice; entries go with
+    // their job when it is forgotten.
+    int outputRequestCount() const;
     const JobView *job(const QString &id) const;
     QString newestActiveJob() const; // running, else queued; empty when none
     const WorkflowInfo *workflow(const QString &name) const;
@@ -98,7 +101,7 @@ private:
     QHash<QString, int> m_confirmTries; // re-asks for a final job record not yet final on the runner
     QHash<QString, WorkflowInfo> m_workflows;
     QSet<QString> m_workflowRequests;
-    QSet<QString> m_outputRequests;    // "job/index" fetched or in flight
+    QHash<QString, QSet<int>> m_outputRequests; // job -> output indices fetched or in flight
     int m_maxJobs = 200;
     int m_listLimit = 50;
     int m_initialOutputJobs = 6;

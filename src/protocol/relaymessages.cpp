@@ -71,7 +71,7 @@ bool validIdList(const QStringList &list, QString *why)
 
 bool validFps(double v)
 {
-    return std::isfinite(v) && v >= 0 && v <= kRelayMaxPreviewFps;
+    return std::isfinite(v) && (v == 0 || (v >= kRelayMinPreviewFps && v <= kRelayMaxPreviewFps));
 }
 
 // A JSON number that is a non-negative integer (seq, protocol).
@@ -134,7 +134,7 @@ bool readSubscription(const QJsonObject &data, RelaySubscriptionUpdate &update, 
     if (data.contains("preview_fps"_L1)) {
         const QJsonValue v = data.value("preview_fps"_L1);
         if (!v.isDouble() || !validFps(v.toDouble())) {
-            *why = u"\"preview_fps\" must be a number from 0 to %1"_s.arg(kRelayMaxPreviewFps);
+            *why = u"\"preview_fps\" must be 0 (no limit) or a number from %1 to %2"_s.arg(kRelayMinPreviewFps).arg(kRelayMaxPreviewFps);
             return false;
         }
         update.previewMaxFps = v.toDouble();
@@ -319,7 +319,7 @@ std::optional<RelayConnectOptions> parseRelayQuery(const QUrlQuery &query, QStri
         bool ok = false;
         const double fps = value("preview_fps").toDouble(&ok);
         if (!ok || !validFps(fps))
-            return fail(u"preview_fps"_s, u"must be a number from 0 to %1"_s.arg(kRelayMaxPreviewFps));
+            return fail(u"preview_fps"_s, u"must be 0 (no limit) or a number from %1 to %2"_s.arg(kRelayMinPreviewFps).arg(kRelayMaxPreviewFps));
         out.subscription.previewMaxFps = fps;
     }
     for (const char *key : {"envelope", "binary"}) {

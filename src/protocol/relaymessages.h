@@ -79,6 +79,9 @@ struct RelaySubscriptionUpdate {
 inline constexpr int kRelayMaxListEntries = 256;
 inline constexpr int kRelayMaxIdLength = 256;
 inline constexpr double kRelayMaxPreviewFps = 1000;
+// preview_fps is 0 (no limit) or at least this: one preview per 100 s. Smaller rates would make the interval
+// (1e9 / fps ns) overflow qint64 and switch the limit off.
+inline constexpr double kRelayMinPreviewFps = 0.01;
 
 // The connection URL's query (ws://host:port/?jobs=a,b&types=progress&previews=type4&preview_fps=5&
 // envelope=1&binary=0&since=120&token=...). Unknown parameters are ignored (legacy clients add their own);

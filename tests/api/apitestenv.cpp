@@ -14,9 +14,11 @@ QByteArray HttpResult::header(const QByteArray &name) const
     return {};
 }
 
-ApiTestEnv::ApiTestEnv(const QString &authToken, const std::function<void(Config &)> &configure)
+ApiTestEnv::ApiTestEnv(const QString &authToken, const std::function<void(Config &)> &configure,
+                       const QString &comfyBasePath)
 {
     m_fake = std::make_unique<FakeComfy>();
+    m_fake->setBasePath(comfyBasePath);
     m_fake->setSteps(2);
     m_fake->setStepIntervalMs(5);
     if (!m_fake->listen())

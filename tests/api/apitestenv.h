@@ -35,8 +35,10 @@ struct HttpResult {
 class ApiTestEnv
 {
 public:
-    // authToken: [auth] token of the service; configure: last changes to the Config before the server starts.
-    explicit ApiTestEnv(const QString &authToken = {}, const std::function<void(Config &)> &configure = {});
+    // authToken: [auth] token of the service; configure: last changes to the Config before the server starts;
+    // comfyBasePath: the fake ComfyUI serves under this prefix ("/comfy") and [comfy] url includes it.
+    explicit ApiTestEnv(const QString &authToken = {}, const std::function<void(Config &)> &configure = {},
+                        const QString &comfyBasePath = {});
     ~ApiTestEnv();
 
     bool ok() const { return m_ok; }

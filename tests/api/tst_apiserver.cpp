@@ -19,6 +19,7 @@ class TstApiServer : public QObject
 private slots:
     void health();
     void unknownPathIsJson404();
+    void routeMissingInConfigurationIs404();
     void wrongMethodIs405WithAllow_data();
     void wrongMethodIs405WithAllow();
     void headServesGetWithoutBody();
@@ -61,6 +62,32 @@ void TstApiServer::unknownPathIsJson404()
     QCOMPARE(r.status, 404);
     QCOMPARE(r.errorCode(), QStringLiteral("not_found"));
     QVERIFY(!r.json().value(QStringLiteral("error")).toObject().value(QStringLiteral("message")).toString().isEmpty());
+}
+
+// An ApiServer without a JobManager, event hub or workflow store lacks those routes for good: 404, not 503.
+void TstApiServer::routeMissingInConfigurationIs404()
+{
+    ApiContext ctx;
+    ctx.config.http.host = QStringLiteral("127.0.0.1");
+    ctx.config.http.port = 0;
+    ApiServer server(ctx);
+    QString error;
+    QVERIFY2(server.listen(&error), qPrintable(error));
+    QNetworkAccessManager nam;
+    const auto url = [&server](const char *path) { return QUrl(QStringLiteral("http://127.0.0.1:%1%2").arg(server.port()).arg(QLatin1String(path))); };
+    QNetworkRequest post(url("/api/v1/jobs"));
+    post.setHeader(QNetworkRequest::ContentTypeHeader, QByteArray("application/json"));
+    const QList<QNetworkReply *> replies = {nam.post(post, QByteArray(R"({"workflow": "sd15"})")),
+                                            nam.get(QNetworkRequest(url("/api/v1/jobs/x"))),
+                                            nam.get(QNetworkRequest(url("/api/v1/events"))),
+                                            nam.get(QNetworkRequest(url("/api/v1/workflows"))),
+                                            nam.get(QNetworkRequest(url("/api/v1/draft")))};
+    for (QNetworkReply *reply : replies) {
+        QTRY_VERIFY_WITH_TIMEOUT(reply->isFinished(), 5000);
+        const HttpResult r = ApiTestEnv::collect(reply);
+        QVERIFY2(r.status == 404, qPrintable(reply->url().path() + QStringLiteral(": ") + QString::fromUtf8(r.body)));
+        QCOMPARE(r.errorCode(), QStringLiteral("not_found"));
+    }
 }
 
 void TstApiServer::wrongMethodIs405WithAllow_data()

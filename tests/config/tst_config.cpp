@@ -5,8 +5,11 @@
 #include "core/config/configloader.h"
 
 #include <QDir>
+#include <QFile>
 #include <QTemporaryDir>
 #include <QtTest>
+
+#include <unistd.h>
 
 using namespace cr;
 
@@ -23,6 +26,8 @@ private slots:
     void unknownKeysWarn();
     void missingFile();
     void unreadableFile();
+    void unreadableFolderIsNotMissing();
+    void folderPathIsAFile();
     void urlWinsOverHostPort();
     void commandLineOverridesWin();
     void commandLineErrors_data();
@@ -160,6 +165,18 @@ void TstConfig::badInput_data()
                                                      << QStringLiteral("[comfy] ping_timeout (2 s) must be longer than ping_interval (5 s)");
     QTest::newRow("empty data path") << QByteArray("[paths]\ndata = \"\"\n") << 2 << 8
                                      << QStringLiteral("[paths] data: must not be empty");
+    QTest::newRow("comfy port 0") << QByteArray("[comfy]\nport = 0\n") << 2 << 8
+                                  << QStringLiteral("[comfy] port: port 0 is not a ComfyUI port (1 to 65535)");
+    QTest::newRow("comfy url port 0") << QByteArray("[comfy]\nurl = \"http://gpu:0/\"\n") << 2 << 7
+                                      << QStringLiteral("[comfy] url: port 0 is not a ComfyUI port (1 to 65535)");
+    QTest::newRow("relay on the API port") << QByteArray("[http-server]\nport = 9000\n[server]\nws_port = 9000\n") << 4 << 11
+                                           << QStringLiteral("[server] ws_port: 9000 is also the REST API's port ([http-server] port)");
+    QTest::newRow("API on the default relay port") << QByteArray("[http-server]\nport = 8190\n") << 2 << 8
+                                                   << QStringLiteral("[http-server] port: 8190 is also the relay's port ([server] ws_port)");
+    QTest::newRow("workflow outside the workflows folder") << QByteArray("[comfy]\nworkflow = \"../elsewhere/x.json\"\n") << 2 << 12
+                                                           << QStringLiteral("[comfy] workflow: \"../elsewhere/x.json\" is outside the workflows folder");
+    QTest::newRow("workflow by absolute path") << QByteArray("[comfy]\nworkflow = \"/etc/x.json\"\n") << 2 << 12
+                                               << QStringLiteral("[comfy] workflow: \"/etc/x.json\" is outside the workflows folder");
 }
 
 void TstConfig::badInput()
@@ -208,6 +225,50 @@ void TstConfig::unreadableFile()
     const ConfigResult r = ConfigLoader::loadFile(dir.path());
     QVERIFY(!r.ok());
     QVERIFY(r.errors[0].message.endsWith(QStringLiteral("it is a folder")));
+}
+
+// A folder we may not search makes stat() fail as if the file were missing; say what is wrong instead.
+void TstConfig::unreadableFolderIsNotMissing()
+{
+    if (::geteuid() == 0)
+        QSKIP("root can search any folder");
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const QString locked = dir.filePath(QStringLiteral("locked"));
+    QVERIFY(QDir().mkdir(locked));
+    QFile f(locked + QStringLiteral("/cr.toml"));
+    QVERIFY(f.open(QIODevice::WriteOnly));
+    f.write("[comfy]\nport = 8188\n");
+    f.close();
+    QVERIFY(QFile::setPermissions(locked, QFileDevice::Permissions()));
+    const ConfigResult r = ConfigLoader::loadFile(f.fileName());
+    QFile::setPermissions(locked, QFileDevice::ReadOwner | QFileDevice::WriteOwner | QFileDevice::ExeOwner);
+    QVERIFY(!r.ok());
+    QVERIFY2(!r.errors[0].message.contains(QStringLiteral("does not exist")), qPrintable(r.errors[0].message));
+    QVERIFY2(r.errors[0].message.endsWith(QStringLiteral("the folder %1 cannot be searched (permission denied)").arg(locked)),
+             qPrintable(r.errors[0].message));
+}
+
+// [paths] workflows and data name folders: a file there is an error at the key (or the file when defaulted).
+void TstConfig::folderPathIsAFile()
+{
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    QFile f(dir.filePath(QStringLiteral("state")));
+    QVERIFY(f.open(QIODevice::WriteOnly));
+    f.close();
+    ConfigResult r = ConfigLoader::loadString("[paths]\nworkflows = \".\"\ndata = \"state\"\n", QStringLiteral("p.toml"), dir.path());
+    QVERIFY(!r.ok());
+    QCOMPARE(r.errors.size(), 1);
+    QCOMPARE(r.errors[0].toString(), QStringLiteral("p.toml:3:8: error: [paths] data: %1 is a file, not a folder").arg(f.fileName()));
+    QVERIFY(QFile::rename(f.fileName(), dir.filePath(QStringLiteral("data")))); // the default data folder
+    r = ConfigLoader::loadString("", QStringLiteral("p.toml"), dir.path());
+    QVERIFY(!r.ok());
+    QVERIFY2(r.errors[0].message.endsWith(QStringLiteral("is a file, not a folder")), qPrintable(r.errors[0].message));
+    // A workflow named by its file in the workflows folder stays fine (the Python project's form).
+    r = ConfigLoader::loadString("[comfy]\nworkflow = \"workflows/portrait.json\"\n[paths]\ndata = \"d\"\n", QStringLiteral("p.toml"), dir.path());
+    QVERIFY2(r.ok(), qPrintable(r.errors.value(0).toString()));
+    QCOMPARE(r.config->comfy.workflow, QStringLiteral("portrait"));
 }
 
 void TstConfig::urlWinsOverHostPort()
@@ -274,6 +335,8 @@ void TstConfig::commandLineErrors()
     Config c;
     const CommandLine bad = CommandLine::parse({QStringLiteral("comfy-runner"), QStringLiteral("--comfy-url"), QStringLiteral("nonsense")});
     QCOMPARE(bad.applyTo(c), QStringList{QStringLiteral("--comfy-url: \"nonsense\" is not a valid http/https URL")});
+    const CommandLine samePort = CommandLine::parse({QStringLiteral("comfy-runner"), QStringLiteral("--http-port"), QStringLiteral("8190")});
+    QCOMPARE(samePort.applyTo(c), QStringList{QStringLiteral("--http-port/--relay-port: 8190 would be both the REST API's and the relay's port")});
 }
 
 void TstConfig::effectiveConfigHidesToken()

@@ -40,6 +40,8 @@ private slots:
     void cancelWhileSubmitting();
     void submitTimeoutKeepsTheJob();
     void rejectedSubmissionLeavesNoTrace();
+    void duplicateClientRefWaitsForTheFirstOutcome();
+    void callbackDroppedWithItsContext();
     void maxJobTimeInterruptsAHungRun();
 
 private:
@@ -237,10 +239,12 @@ void TstJobs::cancelWhileSubmitting()
     m_fake->setResponseDelay(200);
     QString id;
     rt.jobs->submit({QStringLiteral("sd15_txt2img"), workflow(), {}}, [&id](Result<Job> r, bool) { id = r ? r->id : QStringLiteral("error"); });
-    // The job exists before ComfyUI answered; cancel it right away.
-    const JobPage page = rt.jobs->list({});
-    QCOMPARE(page.total, 1);
-    const QString early = page.jobs.first().id;
+    // The job exists before ComfyUI answered; cancel it right away (by the id sent to ComfyUI: it is not
+    // listed yet, as ComfyUI may still refuse it).
+    QTRY_COMPARE_WITH_TIMEOUT(m_fake->promptCount(), 1, 5000);
+    const QString early = m_fake->lastPromptBody().value(QStringLiteral("prompt_id")).toString();
+    QVERIFY(rt.jobs->find(early));
+    QCOMPARE(rt.jobs->list({}).total, 0);
     QVERIFY(!rt.jobs->cancel(early));
     QTRY_COMPARE_WITH_TIMEOUT(id, early, 5000);
     QTRY_COMPARE_WITH_TIMEOUT(rt.jobs->find(id)->state, JobState::Cancelled, 10000);
@@ -275,6 +279,51 @@ void TstJobs::rejectedSubmissionLeavesNoTrace()
     // The client_ref is free again.
     const QString id = submit(*rt.jobs, QStringLiteral("ref-1"));
     QVERIFY(!id.isEmpty() && id != QLatin1String("error"));
+}
+
+// A duplicate client_ref that arrives before ComfyUI answered the first submission gets the same outcome: the
+// same error when ComfyUI refuses it (never a job id that is then dropped), the same job when it accepts it.
+void TstJobs::duplicateClientRefWaitsForTheFirstOutcome()
+{
+    Runtime rt = startRuntime();
+    QJsonObject broken = workflow();
+    broken.remove(QStringLiteral("4")); // dangling links: ComfyUI answers 400
+    QList<Result<Job>> answers;
+    QList<bool> created;
+    const auto collect = [&answers, &created](Result<Job> r, bool c) { answers.append(r); created.append(c); };
+    rt.jobs->submit({QStringLiteral("broken"), broken, QStringLiteral("dup-1")}, collect);
+    rt.jobs->submit({QStringLiteral("broken"), broken, QStringLiteral("dup-1")}, collect);
+    QTRY_COMPARE_WITH_TIMEOUT(answers.size(), 2, 5000);
+    for (const Result<Job> &r : answers) {
+        QVERIFY2(!r, "a duplicate of a refused submission must not get a job");
+        QCOMPARE(r.error().code, QStringLiteral("comfy_validation"));
+    }
+    QCOMPARE(m_fake->promptCount(), 1);
+    QCOMPARE(rt.jobs->list({}).total, 0);
+
+    answers.clear();
+    created.clear();
+    rt.jobs->submit({QStringLiteral("sd15_txt2img"), workflow(), QStringLiteral("dup-2")}, collect);
+    rt.jobs->submit({QStringLiteral("sd15_txt2img"), workflow(), QStringLiteral("dup-2")}, collect);
+    QTRY_COMPARE_WITH_TIMEOUT(answers.size(), 2, 5000);
+    QVERIFY(answers.at(0) && answers.at(1));
+    QCOMPARE(answers.at(1)->id, answers.at(0)->id);
+    QCOMPARE(created, (QList<bool>{true, false}));
+    QCOMPARE(m_fake->promptCount(), 2);
+    QVERIFY(rt.jobs->find(answers.at(1)->id));
+}
+
+// A callback whose context is gone when ComfyUI answers is not called (the job itself is kept).
+void TstJobs::callbackDroppedWithItsContext()
+{
+    Runtime rt = startRuntime();
+    QSignalSpy queued(rt.jobs.get(), &JobManager::jobQueued);
+    auto context = std::make_unique<QObject>();
+    bool called = false;
+    rt.jobs->submit({QStringLiteral("sd15_txt2img"), workflow(), {}}, context.get(), [&called](Result<Job>, bool) { called = true; });
+    context.reset();
+    QVERIFY(queued.wait(5000));
+    QVERIFY(!called);
 }
 
 void TstJobs::maxJobTimeInterruptsAHungRun()

@@ -90,6 +90,7 @@ private slots:
     void failureAndCancel();
     void finalStateIsNotUndone();
     void listIsNewestFirst();
+    void forgottenJobsTakeTheirOutputRequests();
 };
 
 void TstJobTracker::followsARunFromEvents()
@@ -229,6 +230,24 @@ void TstJobTracker::listIsNewestFirst()
     for (int row = 0; row < 3; ++row)
         QCOMPARE(b.model.jobIdAt(row), b.tracker.jobIds().at(row));
     QCOMPARE(b.tracker.newestActiveJob(), u"b"_s);
+}
+
+// Watched jobs that succeed have their image outputs fetched once; when a job is trimmed (max jobs), what
+// was remembered of its downloads goes with it instead of growing for ever.
+void TstJobTracker::forgottenJobsTakeTheirOutputRequests()
+{
+    Bench b;
+    QVERIFY(b.start());
+    b.tracker.setMaxJobs(2);
+    for (int i = 0; i < 6; ++i) {
+        const QString id = u"job-%1"_s.arg(i);
+        b.comfy(u"{\"type\": \"execution_start\", \"data\": {\"prompt_id\": \"%1\"}}"_s.arg(id), id);
+        b.service(u"job_finished"_s, finishedJob(id), id);
+        QVERIFY(b.settle());
+        QCOMPARE(b.tracker.job(id)->info.state, JobState::Succeeded);
+    }
+    QCOMPARE(b.tracker.jobCount(), 2);
+    QCOMPARE(b.tracker.outputRequestCount(), 2); // one image each, of the two jobs still known
 }
 
 QTEST_GUILESS_MAIN(TstJobTracker)

@@ -86,6 +86,11 @@ void TstRelayMessages::queryParsing_data()
     QTest::newRow("negative fps") << u"preview_fps=-1"_s << u"preview_fps"_s << QJsonObject() << qint64(-1) << u""_s;
     QTest::newRow("text fps") << u"preview_fps=abc"_s << u"preview_fps"_s << QJsonObject() << qint64(-1) << u""_s;
     QTest::newRow("huge fps") << u"preview_fps=5000"_s << u"preview_fps"_s << QJsonObject() << qint64(-1) << u""_s;
+    // Tiny positive rates would overflow the interval (1e9 / fps ns) and switch the limit off.
+    QTest::newRow("tiny fps") << u"preview_fps=1e-300"_s << u"preview_fps"_s << QJsonObject() << qint64(-1) << u""_s;
+    QTest::newRow("fps below minimum") << u"preview_fps=0.001"_s << u"preview_fps"_s << QJsonObject() << qint64(-1) << u""_s;
+    QTest::newRow("fps at minimum") << u"preview_fps=0.01"_s << u""_s << with({{"preview_fps", 0.01}}) << qint64(-1) << u""_s;
+    QTest::newRow("fps 0 = no limit") << u"preview_fps=0"_s << u""_s << with({{"preview_fps", 0}}) << qint64(-1) << u""_s;
     QTest::newRow("bad flag") << u"envelope=2"_s << u"envelope"_s << QJsonObject() << qint64(-1) << u""_s;
     QTest::newRow("negative since") << u"since=-3"_s << u"since"_s << QJsonObject() << qint64(-1) << u""_s;
     QTest::newRow("text since") << u"since=abc"_s << u"since"_s << QJsonObject() << qint64(-1) << u""_s;
@@ -191,6 +196,8 @@ void TstRelayMessages::clientMessages_data()
     bad("jobs numbers", R"({"type":"subscribe","data":{"jobs":[1]}})", RelayErrorCode::InvalidMessage);
     bad("previews bad", R"({"type":"subscribe","data":{"previews":"yes"}})", RelayErrorCode::InvalidMessage);
     bad("fps too high", R"({"type":"subscribe","data":{"preview_fps":1e6}})", RelayErrorCode::InvalidMessage);
+    bad("fps tiny", R"({"type":"subscribe","data":{"preview_fps":1e-300}})", RelayErrorCode::InvalidMessage);
+    bad("fps below minimum", R"({"type":"subscribe","data":{"preview_fps":0.005}})", RelayErrorCode::InvalidMessage);
     bad("envelope text", R"({"type":"subscribe","data":{"envelope":"yes"}})", RelayErrorCode::InvalidMessage);
     bad("unknown data field", R"({"type":"subscribe","data":{"previewz":"off"}})", RelayErrorCode::InvalidMessage);
 }

@@ -97,6 +97,7 @@ QUrl FakeComfy::httpUrl() const
     url.setScheme(QStringLiteral("http"));
     url.setHost(hostForUrl(m_http->address()));
     url.setPort(port());
+    url.setPath(m_basePath);
     return url;
 }
 
@@ -104,8 +105,16 @@ QUrl FakeComfy::wsUrl() const
 {
     QUrl url = httpUrl();
     url.setScheme(QStringLiteral("ws"));
-    url.setPath(QStringLiteral("/ws"));
+    url.setPath(m_basePath + QStringLiteral("/ws"));
     return url;
+}
+
+void FakeComfy::setBasePath(const QString &prefix)
+{
+    m_basePath = prefix;
+    while (m_basePath.endsWith(u'/'))
+        m_basePath.chop(1);
+    m_http->setWebSocketPaths({m_basePath + QStringLiteral("/ws"), m_basePath + QStringLiteral("/api/ws")});
 }
 
 void FakeComfy::addInputImage(const QString &name, const QByteArray &bytes, const QString &subfolder)

@@ -57,6 +57,9 @@ public:
     void setPreviewsEnabled(bool enabled) { m_options.previews = enabled; }
     void setOutputSize(QSize size) { m_options.outputSize = size; }
     void setCheckpoints(const QStringList &names) { m_catalog.setCheckpoints(names); }
+    // Serves everything under this prefix ("/comfy": /comfy/prompt, /comfy/ws, ...), as ComfyUI behind a
+    // reverse proxy; other paths get 404. httpUrl() and wsUrl() include it.
+    void setBasePath(const QString &prefix);
     void setMaxStoredFiles(int count) { m_files.setMaxFiles(count); } // per output/ and temp/ (default 1000)
     // Puts a file into input/ (as an upload with overwrite would), e.g. for LoadImage.
     void addInputImage(const QString &name, const QByteArray &bytes, const QString &subfolder = {});
@@ -164,6 +167,7 @@ private:
     QHash<QString, QWebSocket *> m_registry;     // sid -> socket (the newest wins)
     QHash<QString, OrderedJson> m_featureFlags;  // sid -> the flags it sent
     bool m_wsSilent = false;
+    QString m_basePath; // "" or "/prefix"
 
     QList<FakeQueueItem> m_pending;
     FakeRun *m_run = nullptr;

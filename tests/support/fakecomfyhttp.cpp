@@ -173,6 +173,11 @@ FakeHttpResponse FakeComfy::handle(const FakeHttpRequest &request)
     if (std::optional<FakeHttpResponse> refusal = checkOrigin(request))
         return *refusal;
     QString path = request.path;
+    if (!m_basePath.isEmpty()) { // served under a prefix, as behind a reverse proxy
+        if (!path.startsWith(m_basePath + u'/'))
+            return notFound();
+        path = path.mid(m_basePath.size());
+    }
     if (path.startsWith(QLatin1String("/api/")))
         path = path.mid(4);
     const QByteArray method = request.method == "HEAD" ? QByteArray("GET") : request.method;
@@ -238,7 +243,7 @@ FakeHttpResponse FakeComfy::handle(const FakeHttpRequest &request)
     }
     if (path == u"/ws")
         return FakeHttpResponse::text("400: Bad Request", 400); // a GET without the Upgrade header
-    if (request.path == u"/") {
+    if (path == u"/") {
         FakeHttpResponse page;
         page.contentType = "text/html";
         page.body = "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>ComfyUI (fake)</title></head>\n"

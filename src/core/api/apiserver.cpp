@@ -214,7 +214,8 @@ void ApiServer::dispatch(const QHttpServerRequest &request, QHttpServerResponder
     }
     const auto handler = m_handlers.constFind(hit->id);
     if (handler == m_handlers.cend()) {
-        reply.error(Error::make(ErrorCode::NotReady, QStringLiteral("this route is not available in this configuration")));
+        // Permanent for this process (e.g. no JobManager or event hub was given): 404, not a retryable 503.
+        reply.error(Error::make(ErrorCode::NotFound, QStringLiteral("%1 %2 is not available in this configuration").arg(QString::fromLatin1(req.method), req.path)));
         return;
     }
     (*handler)(req, reply);

@@ -48,10 +48,11 @@ void JobsRoutes::install(RouteHandlers &h)
 }
 
 // POST /api/v1/jobs {"workflow": name | "graph": {...}, "inputs"?: {...}, "client_ref"?: str, "wait"?: bool|s}
-// -> 202 + Location + job; 200 + job when waited (finished) or when client_ref was seen before.
+// -> 202 + Location + job (also when a wait ran out: the job as it is); 200 + job when waited (finished) or
+// when client_ref was seen before.
 // Errors: invalid_json, invalid_request, missing_field, type_mismatch, unknown_workflow, unknown_node,
 // unknown_input, linked_input, invalid_workflow, comfy_validation (422, ComfyUI's node_errors intact),
-// comfy_unreachable, wait_timeout (504 with job_id).
+// comfy_unreachable.
 void JobsRoutes::create(const ApiRequest &req, ApiReply reply)
 {
     const Result<QJsonObject> body = parseJsonObject(req);
@@ -104,14 +105,18 @@ void JobsRoutes::create(const ApiRequest &req, ApiReply reply)
 
     const int waitFor = *wait;
     JobRequest jr{name, wf.graph(), *clientRef};
-    m_ctx.jobs->submit(std::move(jr), [this, reply, waitFor](Result<Job> r, bool created) {
+    // `this` as the context: the answer may come after the ApiServer (and this controller) is gone.
+    m_ctx.jobs->submit(std::move(jr), this, [this, reply, waitFor](Result<Job> r, bool created) {
         if (!r)
             return reply.error(r.error());
         const Job &job = *r;
         const QByteArray location = QStringLiteral("/api/v1/jobs/%1").arg(job.id).toUtf8();
         if (waitFor > 0) {
+            // Still running when the wait runs out: 202 with the job as it is, like a call without wait.
             m_waiter->wait(job.id, reply, waitFor, [location](const Job &done, ApiReply rep) {
                 rep.json(200, jobToJson(done), {{"Location", location}});
+            }, [location](const Job &running, ApiReply rep) {
+                rep.json(202, jobToJson(running), {{"Location", location}});
             });
             return;
         }

@@ -23,7 +23,7 @@ JobWaiter::~JobWaiter()
         drop(k);
 }
 
-void JobWaiter::wait(const QString &jobId, ApiReply reply, int timeoutMs, Done done, TimedOut timedOut)
+void JobWaiter::wait(const QString &jobId, ApiReply reply, int timeoutMs, Done done, Done expired)
 {
     if (const Job *job = m_jobs->find(jobId); job && job->isFinished()) {
         done(*job, reply);
@@ -37,7 +37,7 @@ void JobWaiter::wait(const QString &jobId, ApiReply reply, int timeoutMs, Done d
     w.jobId = jobId;
     w.reply = reply;
     w.done = std::move(done);
-    w.timedOut = std::move(timedOut);
+    w.expired = std::move(expired);
     w.timer = new QTimer(this);
     w.timer->setSingleShot(true);
     connect(w.timer, &QTimer::timeout, this, [this, key] {
@@ -46,10 +46,10 @@ void JobWaiter::wait(const QString &jobId, ApiReply reply, int timeoutMs, Done d
             return;
         const QString id = it->jobId;
         ApiReply r = it->reply;
-        const TimedOut timedOut = it->timedOut;
+        const Done expired = it->expired;
         drop(key);
-        if (timedOut)
-            return timedOut(id, r);
+        if (const Job *job = m_jobs->find(id); job && expired)
+            return expired(*job, r);
         r.error(Error::make(ErrorCode::WaitTimeout, QStringLiteral("job %1 is still running; poll its URL").arg(id),
                             {{QStringLiteral("job_id"), id},
                              {QStringLiteral("url"), QStringLiteral("/api/v1/jobs/%1").arg(id)}}),

@@ -1,6 +1,7 @@
 #pragma once
 // Parks requests that wait for a job to end (GET /queue, POST /api/v1/jobs with "wait") and answers them from
-// JobManager::jobFinished. Each wait is bounded (504 wait_timeout naming the job so the client can poll); a
+// JobManager::jobFinished. Each wait is bounded (the caller's answer, or 504 wait_timeout naming the job so the
+// client can poll); a
 // client that disconnects is simply forgotten: the job itself goes on.
 
 #include "core/api/apiexchange.h"
@@ -24,15 +25,13 @@ class JobWaiter final : public QObject
 
 public:
     using Done = std::function<void(const Job &job, ApiReply reply)>;
-    // Answers a wait that ran out while the job still runs.
-    using TimedOut = std::function<void(const QString &jobId, ApiReply reply)>;
 
     explicit JobWaiter(JobManager *jobs, QObject *parent = nullptr);
     ~JobWaiter() override;
 
-    // Calls done(job, reply) when the job is final (at once when it already is), or timedOut(jobId, reply)
-    // after timeoutMs (default: 504 wait_timeout naming the job and its URL, with a Location header).
-    void wait(const QString &jobId, ApiReply reply, int timeoutMs, Done done, TimedOut timedOut = {});
+    // Calls done(job, reply) when the job is final (at once when it already is). When timeoutMs runs out first,
+    // expired(job as it is, reply) answers; without it (or when the job is gone) the answer is 504 wait_timeout.
+    void wait(const QString &jobId, ApiReply reply, int timeoutMs, Done done, Done expired = {});
     int waitingCount() const { return int(m_waiters.size()); }
 
 private:
@@ -40,7 +39,7 @@ private:
         QString jobId;
         ApiReply reply;
         Done done;
-        TimedOut timedOut;
+        Done expired;
         QTimer *timer = nullptr;
         QMetaObject::Connection gone;
     };

@@ -163,7 +163,7 @@ void LegacyRoutes::queue(const ApiRequest &request, ApiReply reply)
         return answerNoDraft(m_ctx, reply);
     JobRequest jr{m_ctx.draft->name(), m_ctx.draft->workflow().graph(), QString()};
     const int bound = m_ctx.config.http.waitTimeoutMs;
-    m_ctx.jobs->submit(std::move(jr), [this, reply, bound, base](Result<Job> r, bool) {
+    m_ctx.jobs->submit(std::move(jr), this, [this, reply, bound, base](Result<Job> r, bool) {
         if (!r)
             return reply.json(httpStatusFor(r.error().code),
                               legacy::errorBody(r.error(), legacy::queueFailed(JobState::Failed),
@@ -193,7 +193,8 @@ void LegacyRoutes::queue(const ApiRequest &request, ApiReply reply)
                 {QStringLiteral("image_url"), base + outputUrl(job.id, 0)},
                 {QStringLiteral("images"), images},
             }));
-        }, [](const QString &id, ApiReply rep) {
+        }, [](const Job &job, ApiReply rep) {
+            const QString &id = job.id;
             const QString location = QStringLiteral("/api/v1/jobs/%1").arg(id);
             const Error e = Error::make(ErrorCode::WaitTimeout, QStringLiteral("job %1 is still running; poll its URL or /status").arg(id),
                                         {{QStringLiteral("job_id"), id}, {QStringLiteral("url"), location}});

@@ -15,7 +15,8 @@ namespace {
 
 Error noStore()
 {
-    return Error::make(ErrorCode::NotReady, QStringLiteral("workflows are not configured in this service"));
+    // Permanent for this process: 404 like any route this configuration lacks (not a retryable 503).
+    return Error::make(ErrorCode::NotFound, QStringLiteral("workflows are not configured in this service"));
 }
 
 QJsonObject parametersJson(const ParameterList &list)

@@ -1,5 +1,7 @@
 #include "core/comfy/comfyconnection.h"
 
+#include "core/comfy/comfyurl.h"
+
 #include <QLoggingCategory>
 #include <QRandomGenerator>
 #include <QWebSocket>
@@ -76,9 +78,8 @@ void ComfyConnection::open()
         m_sinceLastFrame.start();
     });
 
-    QUrl url = m_settings.httpUrl;
+    QUrl url = comfyEndpoint(m_settings.httpUrl, QStringLiteral("/ws"));
     url.setScheme(url.scheme() == QLatin1String("https") ? QStringLiteral("wss") : QStringLiteral("ws"));
-    url.setPath(QStringLiteral("/ws"));
     // Percent-encode everything: aiohttp would read a literal '+' as a space and route to another id.
     url.setQuery(QStringLiteral("clientId=") + QString::fromLatin1(QUrl::toPercentEncoding(m_clientId)), QUrl::StrictMode);
     setState(ConnectionState::Connecting);

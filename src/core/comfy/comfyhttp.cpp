@@ -1,5 +1,7 @@
 #include "core/comfy/comfyhttp.h"
 
+#include "core/comfy/comfyurl.h"
+
 #include <QHttpMultiPart>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -81,12 +83,7 @@ ComfyHttp::ComfyHttp(QUrl baseUrl, int timeoutMs, QObject *parent)
 QNetworkReply *ComfyHttp::send(const QByteArray &verb, const QString &path, const QByteArray &body,
                                const QByteArray &contentType)
 {
-    QUrl url = m_base;
-    const QString query = path.section(QLatin1Char('?'), 1);
-    url.setPath(m_base.path().chopped(m_base.path().endsWith(QLatin1Char('/')) ? 1 : 0) + path.section(QLatin1Char('?'), 0, 0));
-    if (!query.isEmpty())
-        url.setQuery(query, QUrl::StrictMode);
-    QNetworkRequest req(url);
+    QNetworkRequest req(comfyEndpoint(m_base, path));
     req.setTransferTimeout(m_timeoutMs);
     if (!body.isEmpty() || verb == "POST")
         req.setHeader(QNetworkRequest::ContentTypeHeader, contentType);
@@ -206,9 +203,7 @@ void ComfyHttp::uploadImage(const QByteArray &bytes, const QString &fileName, co
     field(QStringLiteral("subfolder"), subfolder.toUtf8());
     field(QStringLiteral("overwrite"), overwrite ? "true" : "false");
 
-    QUrl url = m_base;
-    url.setPath(QStringLiteral("/upload/image"));
-    QNetworkRequest req(url);
+    QNetworkRequest req(comfyEndpoint(m_base, QStringLiteral("/upload/image")));
     req.setTransferTimeout(m_timeoutMs);
     QNetworkReply *reply = m_nam->post(req, multi);
     multi->setParent(reply);
@@ -241,8 +236,7 @@ void ComfyHttp::objectInfo(Callback<QJsonObject> done)
 
 QUrl ComfyHttp::viewUrl(const protocol::OutputFile &file) const
 {
-    QUrl url = m_base;
-    url.setPath(QStringLiteral("/view"));
+    QUrl url = comfyEndpoint(m_base, QStringLiteral("/view"));
     // Names and subfolders may hold spaces, '&' or '#': percent-encode every value.
     const QByteArray type = file.type.isEmpty() ? QByteArray("output") : file.type.toUtf8();
     url.setQuery(QString::fromLatin1("filename=" + QUrl::toPercentEncoding(file.filename) + "&subfolder="

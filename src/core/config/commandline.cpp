@@ -108,6 +108,9 @@ QStringList CommandLine::applyTo(Config &config) const
         config.relay.host = *relayHost;
     if (relayPort)
         config.relay.port = *relayPort;
+    // As in the file: port 0 (any free port) is fine for both, one fixed port cannot serve both.
+    if ((httpPort || relayPort) && config.http.port != 0 && config.http.port == config.relay.port)
+        problems << QStringLiteral("--http-port/--relay-port: %1 would be both the REST API's and the relay's port").arg(config.http.port);
     if (comfyUrl) {
         const QUrl u(*comfyUrl, QUrl::StrictMode);
         if (u.isValid() && (u.scheme() == QLatin1String("http") || u.scheme() == QLatin1String("https")) && !u.host().isEmpty())

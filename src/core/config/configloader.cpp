@@ -230,6 +230,49 @@ void readNodeMappings(const toml::table *table, LoadContext &ctx, NodeMappings &
     }
 }
 
+// Where [section] key was written; the section, or the file's start, when the key (or section) is absent.
+toml::source_region whereIs(const toml::table &root, const char *section, const char *key)
+{
+    const toml::table *t = root.get(section) ? root.get(section)->as_table() : nullptr;
+    if (t && t->get(key))
+        return t->get(key)->source();
+    return t ? t->source() : root.source();
+}
+
+// Checks between keys and against the file system, once every section is read.
+void checkRelations(const toml::table &root, LoadContext &ctx, Config &cfg)
+{
+    const auto error = [&ctx](const toml::source_region &where, const QString &message) {
+        ctx.add(ConfigDiagnostic::Severity::Error, where, message);
+    };
+    // Port 0 (any free port) stays legal for both listeners; one fixed port cannot serve both.
+    if (cfg.http.port != 0 && cfg.http.port == cfg.relay.port) {
+        const bool relaySet = root.get("server") && root.get("server")->as_table() && root.get("server")->as_table()->contains("ws_port");
+        error(relaySet ? whereIs(root, "server", "ws_port") : whereIs(root, "http-server", "port"),
+              QStringLiteral("%1: %2 is also %3; the REST API and the relay need ports of their own")
+                  .arg(relaySet ? QStringLiteral("[server] ws_port") : QStringLiteral("[http-server] port"))
+                  .arg(cfg.http.port)
+                  .arg(relaySet ? QStringLiteral("the REST API's port ([http-server] port)") : QStringLiteral("the relay's port ([server] ws_port)")));
+    }
+    // The Python project named the workflow by file ("workflows/x.json", kept as the name "x"); a file in
+    // another folder would be silently replaced by the workflows folder's file of the same stem.
+    const QString wf = QDir::fromNativeSeparators(cfg.comfy.workflow);
+    const QString wfDir = QFileInfo(wf).path();
+    if (wf.contains(QLatin1Char('/')) && QDir::cleanPath(wfDir) != QLatin1String("workflows")) {
+        const QString file = QDir(ctx.baseDir).absoluteFilePath(wf);
+        if (QDir::cleanPath(QFileInfo(file).absolutePath()) != QDir::cleanPath(cfg.paths.workflowsDir))
+            error(whereIs(root, "comfy", "workflow"),
+                  QStringLiteral("[comfy] workflow: \"%1\" is outside the workflows folder %2 (name a workflow by its file stem)")
+                      .arg(cfg.comfy.workflow, cfg.paths.workflowsDir));
+    }
+    // Folders must be folders (they are created at start when missing).
+    for (const auto &[key, dir] : {std::pair{"workflows", cfg.paths.workflowsDir}, std::pair{"data", cfg.paths.dataDir}}) {
+        const QFileInfo info(dir);
+        if (info.exists() && !info.isDir())
+            error(whereIs(root, "paths", key), QStringLiteral("[paths] %1: %2 is a file, not a folder").arg(QLatin1String(key), dir));
+    }
+}
+
 void readTable(const toml::table &root, LoadContext &ctx, Config &cfg)
 {
     auto section = [&root, &ctx](const char *name) -> const toml::table * {
@@ -260,6 +303,10 @@ void readTable(const toml::table &root, LoadContext &ctx, Config &cfg)
             u.setPort(port);
             cfg.comfy.url = u;
         }
+        // 0 means "any free port" for our listeners, but ComfyUI cannot be reached on it.
+        if (cfg.comfy.url.port() == 0)
+            ctx.add(ConfigDiagnostic::Severity::Error, whereIs(root, "comfy", r.has("url") ? "url" : "port"),
+                    QStringLiteral("[comfy] %1: port 0 is not a ComfyUI port (1 to 65535)").arg(r.has("url") ? QStringLiteral("url") : QStringLiteral("port")));
         r.string("workflow", cfg.comfy.workflow);
         r.choice("preview_method", cfg.comfy.previewMethod, kPreviewMethods);
         r.string("client_id", cfg.comfy.clientId);
@@ -322,6 +369,7 @@ void readTable(const toml::table &root, LoadContext &ctx, Config &cfg)
         r.string("token", cfg.authToken);
         r.finish();
     }
+    checkRelations(root, ctx, cfg);
     readNodeMappings(section("node_mappings"), ctx, cfg.nodeMappings);
 
     static const QStringList known{QStringLiteral("comfy"), QStringLiteral("http-server"), QStringLiteral("server"),
@@ -386,7 +434,14 @@ ConfigResult ConfigLoader::loadFile(const QString &path)
     const QFileInfo info(path);
     if (!info.exists() || info.isDir() || !file.open(QIODevice::ReadOnly)) {
         ConfigResult r;
-        const QString why = !info.exists() ? QStringLiteral("it does not exist")
+        // A file in a folder we may not search looks missing to stat(): name the folder instead.
+        QString folder = info.absolutePath();
+        while (!QFileInfo::exists(folder) && QFileInfo(folder).absolutePath() != folder)
+            folder = QFileInfo(folder).absolutePath();
+        const QFileInfo folderInfo(folder);
+        const QString why = !info.exists() && folderInfo.isDir() && !folderInfo.isExecutable()
+                              ? QStringLiteral("the folder %1 cannot be searched (permission denied)").arg(folder)
+                          : !info.exists() ? QStringLiteral("it does not exist")
                           : info.isDir()   ? QStringLiteral("it is a folder")
                                            : file.errorString();
         r.errors.append({ConfigDiagnostic::Severity::Error, QString(), 0, 0,

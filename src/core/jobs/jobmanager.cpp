@@ -44,11 +44,15 @@ void JobManager::persist(const Job &job)
         m_store->save(job);
 }
 
-void JobManager::submit(JobRequest request, SubmitCallback done)
+void JobManager::submit(JobRequest request, QObject *context, SubmitCallback done)
 {
+    const Answer answer{context, std::move(done)};
     if (!request.clientRef.isEmpty()) {
         if (const QString existing = m_byClientRef.value(request.clientRef); !existing.isEmpty() && m_jobs.contains(existing)) {
-            done(m_jobs.value(existing), false);
+            if (m_unacknowledged.contains(existing))
+                m_duplicates[existing].append(answer); // ComfyUI may still refuse it: answer with its outcome
+            else
+                answer(m_jobs.value(existing), false);
             return;
         }
     }
@@ -65,16 +69,22 @@ void JobManager::submit(JobRequest request, SubmitCallback done)
     if (!job.clientRef.isEmpty())
         m_byClientRef.insert(job.clientRef, id);
 
-    m_comfy->submit(id, job.graph, [this, id, done](Result<SubmitAck> r) {
+    m_comfy->submit(id, job.graph, [this, id, answer](Result<SubmitAck> r) {
+        const QList<Answer> duplicates = m_duplicates.take(id);
+        const auto answerAll = [&answer, &duplicates](const Result<Job> &result, bool created) {
+            answer(result, created);
+            for (const Answer &d : duplicates)
+                d(result, false);
+        };
         auto it = m_jobs.find(id);
         if (it == m_jobs.end()) {
-            done(Error::make(ErrorCode::Internal, QStringLiteral("job vanished during submission")), false);
+            answerAll(Error::make(ErrorCode::Internal, QStringLiteral("job vanished during submission")), false);
             return;
         }
         if (!r && !r.error().is(ErrorCode::ComfyTimeout)) {
             // Rejected (validation, HTTP error) or never sent (unreachable): nothing was queued in ComfyUI.
             forget(id);
-            done(r.error(), false);
+            answerAll(r.error(), false);
             return;
         }
         m_unacknowledged.remove(id);
@@ -91,7 +101,7 @@ void JobManager::submit(JobRequest request, SubmitCallback done)
         emit jobQueued(queued);
         if (queued.state == JobState::Running)
             emit jobStarted(queued);
-        done(queued, true);
+        answerAll(queued, true);
         if (std::optional<PromptOutcome> early = m_earlyOutcomes.take(id))
             onPromptFinished(*early);
         prune();
@@ -106,6 +116,7 @@ void JobManager::forget(const QString &id)
     m_order.removeOne(id);
     m_unacknowledged.remove(id);
     m_earlyOutcomes.remove(id);
+    m_duplicates.remove(id);
     m_lastStep.remove(id);
     if (m_store)
         m_store->remove(id);
@@ -173,6 +184,8 @@ JobPage JobManager::list(const JobFilter &filter) const
     JobPage page;
     int skipped = 0;
     for (auto it = m_order.crbegin(); it != m_order.crend(); ++it) {
+        if (m_unacknowledged.contains(*it))
+            continue; // not published until ComfyUI accepted it (it may still be refused and dropped)
         const Job &j = m_jobs[*it];
         if (filter.state && j.state != *filter.state)
             continue;

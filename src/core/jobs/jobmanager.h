@@ -8,6 +8,7 @@
 #include "core/jobs/jobstore.h"
 
 #include <QHash>
+#include <QPointer>
 #include <QSet>
 #include <QObject>
 
@@ -47,9 +48,13 @@ public:
 
     using SubmitCallback = std::function<void(Result<Job>, bool created)>;
     // Creates a job and submits it. The callback gets the job once ComfyUI accepted it (created = true), or
-    // the existing job when `clientRef` was seen before (created = false), or the error (comfy_validation with
-    // ComfyUI's node_errors, comfy_unreachable, ...) and then no job exists.
-    void submit(JobRequest request, SubmitCallback done);
+    // the error (comfy_validation with ComfyUI's node_errors, comfy_unreachable, ...) and then no job exists.
+    // A `clientRef` seen before is not submitted again: the callback gets the existing job (created = false);
+    // while that job's own submission still waits for ComfyUI's answer, the duplicate waits for the same
+    // outcome (the job, or the same error), so an id is never handed out for a job that is then dropped.
+    // The callback is dropped when `context` is destroyed first (the ApiServer at shutdown, say).
+    void submit(JobRequest request, QObject *context, SubmitCallback done);
+    void submit(JobRequest request, SubmitCallback done) { submit(std::move(request), this, std::move(done)); }
     // Pending: removed from ComfyUI's queue; running: targeted interrupt. Final jobs: error job_conflict.
     Status cancel(const QString &id);
     // Cancels every unfinished job of this service (the legacy POST /interrupt); returns how many.
@@ -78,6 +83,17 @@ private:
     void onRunTimeExceeded(const QString &id);
     void forget(const QString &id); // a submission ComfyUI refused: no trace left
 
+    // A submit() callback with the object it belongs to.
+    struct Answer {
+        QPointer<QObject> context;
+        SubmitCallback done;
+        void operator()(const Result<Job> &r, bool created) const
+        {
+            if (context)
+                done(r, created);
+        }
+    };
+
     ComfyClient *m_comfy;
     JobStore *m_store;
     QHash<QString, Job> m_jobs;
@@ -86,6 +102,7 @@ private:
     QHash<QString, JobProgress> m_lastStep; // the last `progress` of each running job
     QSet<QString> m_unacknowledged;         // submitted, ComfyUI has not answered yet: not published
     QHash<QString, PromptOutcome> m_earlyOutcomes; // finished before the answer
+    QHash<QString, QList<Answer>> m_duplicates;    // same client_ref, came before the answer: answered with it
     int m_retention = 1000;
     int m_maxRunMs = 0;
     QSet<QString> m_timedOut;
