@@ -96,6 +96,13 @@ public:
         }
     }
 
+    void count(const char *key, int &out, int min, int max)
+    {
+        qint64 v = out;
+        integer(key, v, min, max);
+        out = int(v);
+    }
+
     void port(const char *key, quint16 &out)
     {
         qint64 v = out;
@@ -311,6 +318,15 @@ void readTable(const toml::table &root, LoadContext &ctx, Config &cfg)
         cfg.relay.replayEvents = int(replay);
         r.finish();
     }
+    { // [jobs]: retention of finished jobs and of their event logs
+        SectionReader r(section("jobs"), QStringLiteral("jobs"), ctx);
+        r.count("keep", cfg.jobs.keep, 1, 10'000'000);
+        r.count("keep_days", cfg.jobs.keepDays, 0, 36500);
+        r.count("keep_expired", cfg.jobs.keepExpired, 0, 10'000'000);
+        r.count("log_events", cfg.jobs.logEvents, 1, 1'000'000);
+        r.count("log_jobs", cfg.jobs.logJobs, 1, 1'000'000);
+        r.finish();
+    }
     { // [paths]
         SectionReader r(section("paths"), QStringLiteral("paths"), ctx);
         r.path("workflows", cfg.paths.workflowsDir);
@@ -325,7 +341,7 @@ void readTable(const toml::table &root, LoadContext &ctx, Config &cfg)
     readNodeMappings(section("node_mappings"), ctx, cfg.nodeMappings);
 
     static const QStringList known{QStringLiteral("comfy"), QStringLiteral("http-server"), QStringLiteral("server"),
-                                   QStringLiteral("paths"), QStringLiteral("auth"), QStringLiteral("node_mappings")};
+                                   QStringLiteral("jobs"), QStringLiteral("paths"), QStringLiteral("auth"), QStringLiteral("node_mappings")};
     for (auto &&[k, v] : root) {
         if (!known.contains(qs(k.str())))
             ctx.add(ConfigDiagnostic::Severity::Warning, k.source(),

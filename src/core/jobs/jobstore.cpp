@@ -128,12 +128,56 @@ JobStore::JobStore(const QString &path)
     // WAL keeps writes cheap and the file consistent if the process dies mid-write.
     q.exec(QStringLiteral("PRAGMA journal_mode=WAL"));
     q.exec(QStringLiteral("PRAGMA synchronous=NORMAL"));
+    // The first release's table (schema version 0); migrate() brings it up to date.
     if (!q.exec(QStringLiteral("CREATE TABLE IF NOT EXISTS jobs (id TEXT PRIMARY KEY, created_at TEXT NOT NULL, "
                                "state TEXT NOT NULL, data TEXT NOT NULL)"))) {
         m_error = q.lastError().text();
         return;
     }
-    m_open = true;
+    m_open = migrate();
+}
+
+int JobStore::schemaVersion() const
+{
+    QSqlQuery q(QSqlDatabase::database(m_connection));
+    return q.exec(QStringLiteral("PRAGMA user_version")) && q.next() ? q.value(0).toInt() : -1;
+}
+
+// Each step takes the file from version n-1 to n in one transaction; files of older releases keep working.
+//   1: expired_jobs, the tombstones of pruned jobs (id, client_ref, pruned_at).
+bool JobStore::migrate()
+{
+    static const QList<QStringList> steps = {
+        {QStringLiteral("CREATE TABLE IF NOT EXISTS expired_jobs (id TEXT PRIMARY KEY, client_ref TEXT NOT NULL, "
+                        "pruned_at TEXT NOT NULL)"),
+         QStringLiteral("CREATE INDEX IF NOT EXISTS expired_jobs_pruned_at ON expired_jobs (pruned_at)")},
+    };
+    static_assert(kSchemaVersion == 1, "add the migration step of the new schema version");
+    QSqlDatabase db = QSqlDatabase::database(m_connection);
+    const int version = schemaVersion();
+    if (version < 0 || version > kSchemaVersion) {
+        m_error = version < 0 ? QStringLiteral("cannot read the schema version: %1").arg(db.lastError().text())
+                              : QStringLiteral("the job store has schema version %1, newer than this build (%2)").arg(version).arg(kSchemaVersion);
+        return false;
+    }
+    for (int v = version; v < kSchemaVersion; ++v) {
+        db.transaction();
+        QSqlQuery q(db);
+        for (const QString &sql : steps.at(v)) {
+            if (!q.exec(sql)) {
+                m_error = QStringLiteral("migration to schema version %1 failed: %2").arg(v + 1).arg(q.lastError().text());
+                db.rollback();
+                return false;
+            }
+        }
+        q.exec(QStringLiteral("PRAGMA user_version = %1").arg(v + 1));
+        if (!db.commit()) {
+            m_error = QStringLiteral("migration to schema version %1 failed: %2").arg(v + 1).arg(db.lastError().text());
+            return false;
+        }
+        qCInfo(lcJobStore) << "job store migrated to schema version" << v + 1;
+    }
+    return true;
 }
 
 JobStore::~JobStore()
@@ -175,6 +219,51 @@ bool JobStore::remove(const QString &jobId)
     q.prepare(QStringLiteral("DELETE FROM jobs WHERE id = ?"));
     q.addBindValue(jobId);
     return q.exec();
+}
+
+bool JobStore::prune(const QStringList &jobIds, const QList<ExpiredJob> &expired, int keepExpired)
+{
+    if (!m_open)
+        return false;
+    QSqlDatabase db = QSqlDatabase::database(m_connection);
+    db.transaction();
+    QSqlQuery del(db), add(db), trim(db);
+    del.prepare(QStringLiteral("DELETE FROM jobs WHERE id = ?"));
+    add.prepare(QStringLiteral("INSERT OR REPLACE INTO expired_jobs (id, client_ref, pruned_at) VALUES (?, ?, ?)"));
+    bool ok = true;
+    for (const QString &id : jobIds) {
+        del.addBindValue(id);
+        ok = ok && del.exec();
+    }
+    for (const ExpiredJob &e : expired) {
+        add.addBindValue(e.id);
+        add.addBindValue(e.clientRef);
+        add.addBindValue(e.prunedAt.toUTC().toString(Qt::ISODateWithMs));
+        ok = ok && add.exec();
+    }
+    trim.prepare(QStringLiteral("DELETE FROM expired_jobs WHERE id NOT IN "
+                                "(SELECT id FROM expired_jobs ORDER BY pruned_at DESC, rowid DESC LIMIT ?)"));
+    trim.addBindValue(keepExpired);
+    ok = ok && trim.exec();
+    if (!ok || !db.commit()) {
+        qCWarning(lcJobStore).noquote() << "cannot prune" << jobIds.size() << "job(s):" << db.lastError().text();
+        db.rollback();
+        return false;
+    }
+    return true;
+}
+
+QList<ExpiredJob> JobStore::loadExpired() const
+{
+    QList<ExpiredJob> out;
+    if (!m_open)
+        return out;
+    QSqlQuery q(QSqlDatabase::database(m_connection));
+    if (!q.exec(QStringLiteral("SELECT id, client_ref, pruned_at FROM expired_jobs ORDER BY pruned_at, rowid")))
+        return out;
+    while (q.next())
+        out.append({q.value(0).toString(), q.value(1).toString(), QDateTime::fromString(q.value(2).toString(), Qt::ISODateWithMs)});
+    return out;
 }
 
 QList<Job> JobStore::loadAll() const

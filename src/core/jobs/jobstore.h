@@ -2,6 +2,7 @@
 // Keeps jobs across restarts of the service (SQLite through Qt Sql, in the data folder), so a restarted
 // comfy-runner still answers for the jobs it accepted and picks up the ones that were in flight.
 
+#include "core/jobs/expiredjobs.h"
 #include "core/jobs/job.h"
 
 #include <QList>
@@ -29,11 +30,22 @@ public:
     bool remove(const QString &jobId);
     QList<Job> loadAll() const;        // oldest first
 
+    // Removes pruned jobs and records their tombstones in one transaction, keeping only the newest
+    // `keepExpired` tombstones.
+    bool prune(const QStringList &jobIds, const QList<ExpiredJob> &expired, int keepExpired);
+    QList<ExpiredJob> loadExpired() const; // oldest first
+
+    // PRAGMA user_version of the file: 0 = the first release's schema; see jobstore.cpp for each step.
+    static constexpr int kSchemaVersion = 1;
+    int schemaVersion() const;
+
     // Lossless JSON form of a job (used for the row's data column).
     static QJsonObject toJson(const Job &job);
     static std::optional<Job> fromJson(const QJsonObject &json);
 
 private:
+    bool migrate();
+
     QString m_connection;
     std::unique_ptr<QSqlQuery> m_upsert;
     bool m_open = false;
