@@ -1,6 +1,6 @@
 // Retention of finished jobs: the count and age bounds ([jobs] keep, keep_days), tombstones of pruned jobs
 // (job_expired, client_ref retries, restart, their own bound), pruning in batches, and the job store's schema
-// versions (a file made by the first release keeps working).
+// versions (a file made by the first release keeps working; the graph is written once).
 
 #include "core/jobs/jobmanager.h"
 #include "core/jobs/jobstore.h"
@@ -53,6 +53,7 @@ private slots:
     void pruningIsBatched();
     void tombstonesAreBounded();
     void firstReleaseStoreMigrates();
+    void graphIsWrittenOnce();
 
 private:
     struct Runtime {
@@ -228,6 +229,21 @@ void TstJobRetention::tombstonesAreBounded()
     QVERIFY(!again.isEmpty() && again != QLatin1String("job_expired"));
 }
 
+// One cell of the store file, read beside JobStore.
+static QString peek(const QString &path, const QString &sql)
+{
+    QString value;
+    {
+        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("peek"));
+        db.setDatabaseName(path);
+        QSqlQuery q(db);
+        if (db.open() && q.exec(sql) && q.next())
+            value = q.value(0).toString();
+    }
+    QSqlDatabase::removeDatabase(QStringLiteral("peek"));
+    return value;
+}
+
 void TstJobRetention::firstReleaseStoreMigrates()
 {
     const Job job = finishedJob(QStringLiteral("from-v0"), QStringLiteral("ref-v0"), QDateTime::currentDateTimeUtc().addSecs(-60));
@@ -257,6 +273,10 @@ void TstJobRetention::firstReleaseStoreMigrates()
         const QList<Job> loaded = store.loadAll();
         QCOMPARE(loaded.size(), 1);
         QCOMPARE(JobStore::toJson(loaded.first()), JobStore::toJson(job));
+        // The graph moved from the data column to its own (schema version 2).
+        const QString sql = QStringLiteral("SELECT %1 FROM jobs WHERE id = 'from-v0'");
+        QCOMPARE(QJsonDocument::fromJson(peek(storePath(), sql.arg(QLatin1String("graph"))).toUtf8()).object(), job.graph);
+        QVERIFY(!peek(storePath(), sql.arg(QLatin1String("data"))).contains(QLatin1String("\"graph\"")));
         QVERIFY(store.prune({job.id}, {{job.id, job.clientRef, QDateTime::currentDateTimeUtc()}}, 10));
         QCOMPARE(store.loadAll().size(), 0);
         QCOMPARE(store.loadExpired().size(), 1);
@@ -264,6 +284,27 @@ void TstJobRetention::firstReleaseStoreMigrates()
     JobStore reopened(storePath()); // already current: nothing to migrate, nothing lost
     QVERIFY(reopened.isOpen());
     QCOMPARE(reopened.loadExpired().first().clientRef, job.clientRef);
+}
+
+void TstJobRetention::graphIsWrittenOnce()
+{
+    Job job = finishedJob(QStringLiteral("once"), {}, QDateTime::currentDateTimeUtc());
+    job.state = JobState::Queued;
+    const QJsonObject graph = job.graph;
+    JobStore store(storePath());
+    QVERIFY(store.create(job));
+    job.state = JobState::Succeeded;
+    job.graph = QJsonObject{{QStringLiteral("not"), QStringLiteral("written")}}; // updates never write the graph
+    QVERIFY(store.update(job));
+    const QList<Job> loaded = store.loadAll();
+    QCOMPARE(loaded.size(), 1);
+    QCOMPARE(loaded.first().state, JobState::Succeeded);
+    QCOMPARE(loaded.first().graph, graph);
+    QVERIFY(!peek(storePath(), QStringLiteral("SELECT data FROM jobs WHERE id = 'once'")).contains(QLatin1String("\"graph\"")));
+    // An update of a job the store does not have yet creates it.
+    QVERIFY(store.update(finishedJob(QStringLiteral("late"), {}, QDateTime::currentDateTimeUtc())));
+    QCOMPARE(store.loadAll().size(), 2);
+    QCOMPARE(store.loadAll().last().graph, workflow());
 }
 
 QTEST_GUILESS_MAIN(TstJobRetention)

@@ -55,10 +55,12 @@ int JobManager::restore()
     return int(jobs.size());
 }
 
+// A state change of a stored job (the graph was written once, at creation). Progress is never written: a
+// restarted service learns it again from ComfyUI.
 void JobManager::persist(const Job &job)
 {
     if (m_store)
-        m_store->save(job);
+        m_store->update(job);
 }
 
 void JobManager::submit(JobRequest request, SubmitCallback done)
@@ -111,7 +113,8 @@ void JobManager::submit(JobRequest request, SubmitCallback done)
             m_comfy->adopt(id);
         }
         qCInfo(lcJobs).noquote() << "job" << id << "queued" << (it->workflow.isEmpty() ? QString() : QStringLiteral("(%1)").arg(it->workflow));
-        persist(*it);
+        if (m_store) // durable before it is acknowledged
+            m_store->create(*it);
         // Events may have come before the answer; publish in order: queued, started, then the end.
         const Job queued = *it;
         emit jobQueued(queued);

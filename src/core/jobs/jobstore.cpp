@@ -29,6 +29,16 @@ QJsonObject errorToJson(const protocol::ExecutionErrorEvent &e)
             {QStringLiteral("timestamp"), e.timestamp}};
 }
 
+QString compact(const QJsonObject &o) { return QString::fromUtf8(QJsonDocument(o).toJson(QJsonDocument::Compact)); }
+
+// The data column: the job without its graph (which has a column of its own, written once).
+QString dataWithoutGraph(const Job &job)
+{
+    QJsonObject o = JobStore::toJson(job);
+    o.remove(QLatin1String("graph"));
+    return compact(o);
+}
+
 QStringList strings(const QJsonValue &v)
 {
     QStringList out;
@@ -125,9 +135,10 @@ JobStore::JobStore(const QString &path)
         return;
     }
     QSqlQuery q(db);
-    // WAL keeps writes cheap and the file consistent if the process dies mid-write.
+    // WAL keeps writes cheap and the file consistent if the process dies mid-write; FULL syncs the WAL on every
+    // commit, so a job acknowledged or announced as created or finished survives a power cut too.
     q.exec(QStringLiteral("PRAGMA journal_mode=WAL"));
-    q.exec(QStringLiteral("PRAGMA synchronous=NORMAL"));
+    q.exec(QStringLiteral("PRAGMA synchronous=FULL"));
     // The first release's table (schema version 0); migrate() brings it up to date.
     if (!q.exec(QStringLiteral("CREATE TABLE IF NOT EXISTS jobs (id TEXT PRIMARY KEY, created_at TEXT NOT NULL, "
                                "state TEXT NOT NULL, data TEXT NOT NULL)"))) {
@@ -145,14 +156,16 @@ int JobStore::schemaVersion() const
 
 // Each step takes the file from version n-1 to n in one transaction; files of older releases keep working.
 //   1: expired_jobs, the tombstones of pruned jobs (id, client_ref, pruned_at).
+//   2: jobs.graph, the graph written once; data no longer holds it (existing rows are moved over).
 bool JobStore::migrate()
 {
     static const QList<QStringList> steps = {
         {QStringLiteral("CREATE TABLE IF NOT EXISTS expired_jobs (id TEXT PRIMARY KEY, client_ref TEXT NOT NULL, "
                         "pruned_at TEXT NOT NULL)"),
          QStringLiteral("CREATE INDEX IF NOT EXISTS expired_jobs_pruned_at ON expired_jobs (pruned_at)")},
+        {QStringLiteral("ALTER TABLE jobs ADD COLUMN graph TEXT")},
     };
-    static_assert(kSchemaVersion == 1, "add the migration step of the new schema version");
+    static_assert(kSchemaVersion == 2, "add the migration step of the new schema version");
     QSqlDatabase db = QSqlDatabase::database(m_connection);
     const int version = schemaVersion();
     if (version < 0 || version > kSchemaVersion) {
@@ -170,6 +183,11 @@ bool JobStore::migrate()
                 return false;
             }
         }
+        if (v + 1 == 2 && !moveGraphsToTheirColumn()) {
+            m_error = QStringLiteral("migration to schema version 2 failed: %1").arg(db.lastError().text());
+            db.rollback();
+            return false;
+        }
         q.exec(QStringLiteral("PRAGMA user_version = %1").arg(v + 1));
         if (!db.commit()) {
             m_error = QStringLiteral("migration to schema version %1 failed: %2").arg(v + 1).arg(db.lastError().text());
@@ -182,7 +200,8 @@ bool JobStore::migrate()
 
 JobStore::~JobStore()
 {
-    m_upsert.reset();
+    m_insert.reset();
+    m_update.reset();
     {
         QSqlDatabase db = QSqlDatabase::database(m_connection, false);
         if (db.isOpen())
@@ -191,24 +210,70 @@ JobStore::~JobStore()
     QSqlDatabase::removeDatabase(m_connection);
 }
 
-bool JobStore::save(const Job &job)
+// Rows of the first release hold the graph inside data: move it to the graph column (inside the migration's
+// transaction).
+bool JobStore::moveGraphsToTheirColumn()
+{
+    QSqlDatabase db = QSqlDatabase::database(m_connection);
+    QSqlQuery read(db), write(db);
+    if (!read.exec(QStringLiteral("SELECT id, data FROM jobs WHERE graph IS NULL")))
+        return false;
+    write.prepare(QStringLiteral("UPDATE jobs SET graph = ?, data = ? WHERE id = ?"));
+    int moved = 0;
+    while (read.next()) {
+        QJsonObject o = QJsonDocument::fromJson(read.value(1).toString().toUtf8()).object();
+        const QJsonObject graph = o.take(QLatin1String("graph")).toObject();
+        write.addBindValue(compact(graph));
+        write.addBindValue(compact(o));
+        write.addBindValue(read.value(0).toString());
+        if (!write.exec())
+            return false;
+        ++moved;
+    }
+    qCInfo(lcJobStore) << "moved the graphs of" << moved << "stored job(s) to their own column";
+    return true;
+}
+
+QSqlQuery &JobStore::prepared(std::unique_ptr<QSqlQuery> &query, const QString &sql)
+{
+    if (!query) {
+        query = std::make_unique<QSqlQuery>(QSqlDatabase::database(m_connection));
+        query->prepare(sql);
+    }
+    return *query;
+}
+
+bool JobStore::create(const Job &job)
 {
     if (!m_open)
         return false;
-    if (!m_upsert) { // prepared once, reused for every save
-        m_upsert = std::make_unique<QSqlQuery>(QSqlDatabase::database(m_connection));
-        m_upsert->prepare(QStringLiteral("INSERT OR REPLACE INTO jobs (id, created_at, state, data) VALUES (?, ?, ?, ?)"));
-    }
-    QSqlQuery &q = *m_upsert;
+    QSqlQuery &q = prepared(m_insert, QStringLiteral("INSERT OR REPLACE INTO jobs (id, created_at, state, data, graph) "
+                                                     "VALUES (?, ?, ?, ?, ?)"));
     q.addBindValue(job.id);
     q.addBindValue(job.createdAt.toUTC().toString(Qt::ISODateWithMs));
     q.addBindValue(jobStateName(job.state));
-    q.addBindValue(QString::fromUtf8(QJsonDocument(toJson(job)).toJson(QJsonDocument::Compact)));
+    q.addBindValue(dataWithoutGraph(job));
+    q.addBindValue(compact(job.graph));
     if (!q.exec()) {
         qCWarning(lcJobStore).noquote() << "cannot save job" << job.id << ":" << q.lastError().text();
         return false;
     }
     return true;
+}
+
+bool JobStore::update(const Job &job)
+{
+    if (!m_open)
+        return false;
+    QSqlQuery &q = prepared(m_update, QStringLiteral("UPDATE jobs SET state = ?, data = ? WHERE id = ?"));
+    q.addBindValue(jobStateName(job.state));
+    q.addBindValue(dataWithoutGraph(job));
+    q.addBindValue(job.id);
+    if (!q.exec()) {
+        qCWarning(lcJobStore).noquote() << "cannot update job" << job.id << ":" << q.lastError().text();
+        return false;
+    }
+    return q.numRowsAffected() > 0 || create(job);
 }
 
 bool JobStore::remove(const QString &jobId)
@@ -272,10 +337,12 @@ QList<Job> JobStore::loadAll() const
     if (!m_open)
         return jobs;
     QSqlQuery q(QSqlDatabase::database(m_connection));
-    if (!q.exec(QStringLiteral("SELECT data FROM jobs ORDER BY created_at, rowid")))
+    if (!q.exec(QStringLiteral("SELECT data, graph FROM jobs ORDER BY created_at, rowid")))
         return jobs;
     while (q.next()) {
-        const QJsonObject o = QJsonDocument::fromJson(q.value(0).toString().toUtf8()).object();
+        QJsonObject o = QJsonDocument::fromJson(q.value(0).toString().toUtf8()).object();
+        if (!q.value(1).isNull())
+            o.insert(QLatin1String("graph"), QJsonDocument::fromJson(q.value(1).toString().toUtf8()).object());
         if (std::optional<Job> j = fromJson(o))
             jobs.append(*j);
         else
