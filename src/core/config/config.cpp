@@ -55,6 +55,7 @@ QString Config::toToml() const
       << QStringLiteral("max_clients = %1").arg(relay.maxClients)
       << QStringLiteral("client_soft_limit_kb = %1").arg(relay.softLimitBytes / 1024)
       << QStringLiteral("client_hard_limit_kb = %1").arg(relay.hardLimitBytes / 1024)
+      << QStringLiteral("total_backlog_mb = %1").arg(relay.totalBacklogBytes / (1024 * 1024))
       << QStringLiteral("replay_events = %1").arg(relay.replayEvents) << QString();
     l << QStringLiteral("[jobs]")
       << QStringLiteral("keep = %1").arg(jobs.keep)

@@ -39,6 +39,7 @@ struct RelaySettings {
     int maxClients = 256;
     qint64 softLimitBytes = 1024ll * 1024;      // above this a client's previews are dropped
     qint64 hardLimitBytes = 16ll * 1024 * 1024; // above this a client is closed (it may resume with since=)
+    qint64 totalBacklogBytes = 256ll * 1024 * 1024; // all clients' backlogs together; above it the worst is closed
     int replayEvents = 4096;                    // ring of recent events for since= resume
 };
 

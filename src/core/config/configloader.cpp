@@ -313,6 +313,13 @@ void readTable(const toml::table &root, LoadContext &ctx, Config &cfg)
         if (cfg.relay.hardLimitBytes < cfg.relay.softLimitBytes)
             ctx.add(ConfigDiagnostic::Severity::Error, root.get("server")->source(),
                     QStringLiteral("[server] client_hard_limit_kb must not be below client_soft_limit_kb"));
+        qint64 totalMb = cfg.relay.totalBacklogBytes / (1024 * 1024);
+        r.integer("total_backlog_mb", totalMb, 1, 1024 * 1024);
+        cfg.relay.totalBacklogBytes = totalMb * 1024 * 1024;
+        if (cfg.relay.totalBacklogBytes < cfg.relay.hardLimitBytes)
+            ctx.add(ConfigDiagnostic::Severity::Error, root.get("server")->source(),
+                    QStringLiteral("[server] total_backlog_mb (%1 MiB) must not be below client_hard_limit_kb (%2 KiB)")
+                        .arg(totalMb).arg(cfg.relay.hardLimitBytes / 1024));
         qint64 replay = cfg.relay.replayEvents;
         r.integer("replay_events", replay, 0, 1000000);
         cfg.relay.replayEvents = int(replay);
