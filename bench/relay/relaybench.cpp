@@ -265,6 +265,7 @@ bool RelayBench::stalledScenario(QString *error)
     const qint64 runnerPid = m_stack.runner().pid();
     const bool hwmReset = procstats::resetPeakRss(runnerPid);
     m_rssMaxKb = procstats::rssKb(runnerPid);
+    const qint64 rssStartKb = m_rssMaxKb;
     m_rssTimer.start();
 
     // Real jobs meanwhile: their events reach every relay client too, the stalled one included.
@@ -323,6 +324,21 @@ bool RelayBench::stalledScenario(QString *error)
         {QStringLiteral("closed"), stats.value(QStringLiteral("closed"))},
     };
     stalled.close();
+    // Once the stalled client is gone the service gives its backlog's memory back (within about 2 s).
+    waitUntil([&] {
+        const bool gone = relayStats().value(QStringLiteral("clients")).toInt() == m_options.clients - 1;
+        if (!gone)
+            runFor(20);
+        return gone;
+    }, 10'000);
+    waitUntil([&] {
+        const bool back = procstats::rssKb(runnerPid) <= rssStartKb + 10 * 1024;
+        if (!back)
+            runFor(50);
+        return back;
+    }, 3000);
+    m_stalledInfo.insert(QStringLiteral("rss_start_kb"), double(rssStartKb));
+    m_stalledInfo.insert(QStringLiteral("rss_after_stalled_left_kb"), double(procstats::rssKb(runnerPid)));
     if (!closeClients(Path::Relay, &clients, 0, error))
         return false;
     if (succeeded != jobIds.size()) {

@@ -184,6 +184,9 @@ void RelayBench::stalledReport()
                         QStringLiteral("%1/%2").arg(m_stalledInfo.value(QStringLiteral("jobs_succeeded")).toInt()).arg(o.jobs)},
                        {QStringLiteral("comfy-runner RSS: before / max sampled / peak (MB)"),
                         fmt(m_rssBaselineKb / 1024.0) + QStringLiteral(" / ") + fmt(rssMb) + QStringLiteral(" / ") + fmt(peakMb)},
+                       {QStringLiteral("comfy-runner RSS: at the start / after the stalled client left (MB)"),
+                        fmt(m_stalledInfo.value(QStringLiteral("rss_start_kb")).toDouble() / 1024.0) + QStringLiteral(" / ") +
+                            fmt(m_stalledInfo.value(QStringLiteral("rss_after_stalled_left_kb")).toDouble() / 1024.0)},
                        {QStringLiteral("stalled client: backlog now / peak (KB)"),
                         sc.isEmpty() ? QStringLiteral("closed by the relay")
                                      : fmt(sc.value(QStringLiteral("bytes_to_write")).toDouble() / 1024, 0) + QStringLiteral(" / ") +
@@ -200,6 +203,10 @@ void RelayBench::stalledReport()
     m_report.addTarget(QStringLiteral("stalled: jobs completed"), m_stalledInfo.value(QStringLiteral("jobs_succeeded")).toDouble(), o.jobs,
                        false, QStringLiteral("jobs"));
     m_report.addTarget(QStringLiteral("stalled: comfy-runner peak RSS"), peakMb, 64, true, QStringLiteral("MB"));
+    m_report.addTarget(QStringLiteral("stalled: RSS after the stalled client left, above the start"),
+                       (m_stalledInfo.value(QStringLiteral("rss_after_stalled_left_kb")).toDouble() -
+                        m_stalledInfo.value(QStringLiteral("rss_start_kb")).toDouble()) / 1024.0,
+                       10, true, QStringLiteral("MB"));
 }
 
 } // namespace cr::bench

@@ -1,6 +1,7 @@
 // comfy-runner: parses the command line, loads the configuration, builds the Service and runs the loop.
 // Exit codes: 0 normal (also after SIGINT/SIGTERM), 1 start-up failure, 2 bad command line or configuration.
 
+#include "core/common/memorytrimmer.h"
 #include "core/config/commandline.h"
 #include "core/config/configloader.h"
 #include "core/service/logsink.h"
@@ -14,7 +15,6 @@
 #include <QTextStream>
 
 #include <cstdio>
-#include <malloc.h>
 
 Q_LOGGING_CATEGORY(lcMain, "comfyrunner.main")
 
@@ -39,11 +39,7 @@ QTextStream &err()
 
 int main(int argc, char *argv[])
 {
-    // The relay copies every preview (hundreds of KB) into each client's write buffer. With glibc's default
-    // thresholds each copy is a fresh mmap that is faulted in and zeroed, then returned: a quarter of the
-    // service's CPU under load (docs/benchmarks.md). Keep such buffers on the heap and reuse their pages.
-    mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024);
-    mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
+    cr::tuneAllocator(); // glibc keeps preview-sized buffers on the heap (core/common/memorytrimmer.h)
 
     cr::installLogSink(); // the journal with priorities under systemd, else "time level category: message"
     // Debug output is opt-in (QT_LOGGING_RULES="comfyrunner.*.debug=true").

@@ -95,6 +95,13 @@ host = "0.0.0.0"
 ws_port = 9000
 client_soft_limit_kb = 512
 client_hard_limit_kb = 4096
+total_backlog_mb = 64
+[jobs]
+keep = 50
+keep_days = 7
+keep_expired = 500
+log_events = 100
+log_jobs = 20
 [paths]
 workflows = "wf"
 data = "/var/lib/comfy-runner"
@@ -121,6 +128,12 @@ token = "s3cret"
     QCOMPARE(c.relay.port, quint16(9000));
     QCOMPARE(c.relay.softLimitBytes, 512ll * 1024);
     QCOMPARE(c.relay.hardLimitBytes, 4096ll * 1024);
+    QCOMPARE(c.relay.totalBacklogBytes, 64ll * 1024 * 1024);
+    QCOMPARE(c.jobs.keep, 50);
+    QCOMPARE(c.jobs.keepDays, 7);
+    QCOMPARE(c.jobs.keepExpired, 500);
+    QCOMPARE(c.jobs.logEvents, 100);
+    QCOMPARE(c.jobs.logJobs, 20);
     QCOMPARE(c.paths.workflowsDir, QStringLiteral("/etc/cr/wf"));
     QCOMPARE(c.paths.dataDir, QStringLiteral("/var/lib/comfy-runner"));
     QCOMPARE(c.authToken, QStringLiteral("s3cret"));
@@ -153,6 +166,12 @@ void TstConfig::badInput_data()
                                       << QStringLiteral("[http-server] max_event_streams: 0 is out of range (1 to 4096)");
     QTest::newRow("heartbeat too long") << QByteArray("[http-server]\nevent_heartbeat = 7200\n") << 2 << 19
                                         << QStringLiteral("[http-server] event_heartbeat: 7200 s is out of range (1 to 3600 s)");
+    QTest::newRow("keep zero jobs") << QByteArray("[jobs]\nkeep = 0\n") << 2 << 8
+                                    << QStringLiteral("[jobs] keep: 0 is out of range (1 to 10000000)");
+    QTest::newRow("negative keep_days") << QByteArray("[jobs]\nkeep_days = -1\n") << 2 << 13
+                                        << QStringLiteral("[jobs] keep_days: -1 is out of range (0 to 36500)");
+    QTest::newRow("total backlog below the hard limit") << QByteArray("[server]\ntotal_backlog_mb = 8\n") << 1 << 1
+                                                        << QStringLiteral("[server] total_backlog_mb (8 MiB) must not be below client_hard_limit_kb (16384 KiB)");
     QTest::newRow("bad url") << QByteArray("[comfy]\nurl = \"ftp://x\"\n") << 2 << 7
                              << QStringLiteral("[comfy] url: \"ftp://x\" is not a valid http/https URL");
     QTest::newRow("mapping is a bool") << QByteArray("[node_mappings]\nprompt = true\n") << 2 << 10

@@ -26,6 +26,7 @@ int httpStatusFor(const QString &code)
         {QLatin1String(ErrorCode::MethodNotAllowed), 405},
         {QStringLiteral("request_timeout"), 408},
         {QLatin1String(ErrorCode::JobConflict), 409},
+        {QLatin1String(ErrorCode::JobExpired), 410},
         {QStringLiteral("length_required"), 411},
         {QLatin1String(ErrorCode::PayloadTooLarge), 413},
         {QStringLiteral("headers_too_large"), 431},
@@ -65,6 +66,7 @@ QByteArray reasonPhrase(int status)
     case 405: return "Method Not Allowed";
     case 408: return "Request Timeout";
     case 409: return "Conflict";
+    case 410: return "Gone";
     case 411: return "Length Required";
     case 413: return "Payload Too Large";
     case 422: return "Unprocessable Entity";

@@ -109,7 +109,7 @@ void EventsRoutes::allEvents(const ApiRequest &req, ApiReply reply)
 
 // GET /api/v1/jobs/{id}/events?since= -> 200 {"job_id", "dropped", "events": [envelope...]}, oldest first
 // (dropped: older events of the job no longer kept) | 404 job_not_found (unknown to the job manager and the
-// event hub).
+// event hub) | 410 job_expired (pruned; its log went with it).
 // GET /api/v1/jobs/{id}/events?follow=true&types=&envelope=&since= (+ Last-Event-ID) -> 200 text/event-stream:
 // the job's kept events (after the resume point), then its live ones; the response ends after the job's
 // job_finished / job_failed / job_cancelled event (at once when the job already ended).
@@ -119,7 +119,8 @@ void EventsRoutes::jobEvents(const ApiRequest &req, ApiReply reply)
     const EventHub::JobLog log = m_ctx.hub->jobEvents(id);
     const Job *job = m_ctx.jobs ? m_ctx.jobs->find(id) : nullptr;
     if (!job && !log.known)
-        return reply.error(Error::make(ErrorCode::JobNotFound, QStringLiteral("no job with id %1").arg(id), {{QStringLiteral("job_id"), id}}));
+        return reply.error(m_ctx.jobs ? m_ctx.jobs->missingJob(id)
+                                      : Error::make(ErrorCode::JobNotFound, QStringLiteral("no job with id %1").arg(id), {{QStringLiteral("job_id"), id}}));
     const Result<bool> follow = followParam(req.query);
     if (!follow)
         return reply.error(follow.error());

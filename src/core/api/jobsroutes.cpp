@@ -13,11 +13,6 @@ namespace cr {
 
 namespace {
 
-Error jobNotFound(const QString &id)
-{
-    return Error::make(ErrorCode::JobNotFound, QStringLiteral("no job with id %1").arg(id), {{QStringLiteral("job_id"), id}});
-}
-
 // "wait": true (the configured bound) | seconds > 0 (capped by the bound) | false/absent (0).
 Result<int> waitMs(const QJsonValue &v, int boundMs)
 {
@@ -52,7 +47,7 @@ void JobsRoutes::install(RouteHandlers &h)
 // when client_ref was seen before.
 // Errors: invalid_json, invalid_request, missing_field, type_mismatch, unknown_workflow, unknown_node,
 // unknown_input, linked_input, invalid_workflow, comfy_validation (422, ComfyUI's node_errors intact),
-// comfy_unreachable.
+// comfy_unreachable, job_expired (410: client_ref of a pruned job, details.job_id).
 void JobsRoutes::create(const ApiRequest &req, ApiReply reply)
 {
     const Result<QJsonObject> body = parseJsonObject(req);
@@ -162,17 +157,17 @@ void JobsRoutes::list(const ApiRequest &req, ApiReply reply)
                                 {QStringLiteral("offset"), f.offset}, {QStringLiteral("limit"), f.limit}});
 }
 
-// GET /api/v1/jobs/{id} -> the job | 404 job_not_found.
+// GET /api/v1/jobs/{id} -> the job | 404 job_not_found | 410 job_expired (pruned by retention).
 void JobsRoutes::get(const ApiRequest &req, ApiReply reply)
 {
     const Job *job = m_ctx.jobs->find(req.arg(0));
     if (!job)
-        return reply.error(jobNotFound(req.arg(0)));
+        return reply.error(m_ctx.jobs->missingJob(req.arg(0)));
     reply.json(200, jobToJson(*job));
 }
 
 // POST /api/v1/jobs/{id}/cancel -> 202 + the job (cancel_requested; the final state follows) |
-// 404 job_not_found | 409 job_conflict (already finished).
+// 404 job_not_found | 409 job_conflict (already finished) | 410 job_expired.
 void JobsRoutes::cancel(const ApiRequest &req, ApiReply reply)
 {
     if (Status s = m_ctx.jobs->cancel(req.arg(0)))
@@ -181,12 +176,12 @@ void JobsRoutes::cancel(const ApiRequest &req, ApiReply reply)
 }
 
 // GET /api/v1/jobs/{id}/outputs/{index} -> the file, streamed from ComfyUI with its content type |
-// 404 job_not_found / output_not_found | 502 comfy_unreachable | 502 comfy_error (ComfyUI answered anything but
+// 404 job_not_found / output_not_found | 410 job_expired | 502 comfy_unreachable | 502 comfy_error (ComfyUI answered anything but
 // 200 or 404; details.status).
 void JobsRoutes::output(const ApiRequest &req, ApiReply reply)
 {
     if (!m_ctx.jobs->find(req.arg(0)))
-        return reply.error(jobNotFound(req.arg(0)));
+        return reply.error(m_ctx.jobs->missingJob(req.arg(0)));
     bool ok = false;
     const int index = req.arg(1).toInt(&ok);
     if (!ok || index < 0 || req.arg(1).startsWith(QLatin1Char('+')))

@@ -30,6 +30,7 @@ inline constexpr char UnknownParameter[] = "unknown_parameter";
 inline constexpr char TypeMismatch[] = "type_mismatch";
 inline constexpr char LinkedInput[] = "linked_input";
 inline constexpr char JobNotFound[] = "job_not_found";
+inline constexpr char JobExpired[] = "job_expired"; // a job that existed but was pruned (retention)
 inline constexpr char JobConflict[] = "job_conflict";
 inline constexpr char OutputNotFound[] = "output_not_found";
 inline constexpr char WaitTimeout[] = "wait_timeout";

@@ -55,7 +55,14 @@ QString Config::toToml() const
       << QStringLiteral("max_clients = %1").arg(relay.maxClients)
       << QStringLiteral("client_soft_limit_kb = %1").arg(relay.softLimitBytes / 1024)
       << QStringLiteral("client_hard_limit_kb = %1").arg(relay.hardLimitBytes / 1024)
+      << QStringLiteral("total_backlog_mb = %1").arg(relay.totalBacklogBytes / (1024 * 1024))
       << QStringLiteral("replay_events = %1").arg(relay.replayEvents) << QString();
+    l << QStringLiteral("[jobs]")
+      << QStringLiteral("keep = %1").arg(jobs.keep)
+      << QStringLiteral("keep_days = %1").arg(jobs.keepDays)
+      << QStringLiteral("keep_expired = %1").arg(jobs.keepExpired)
+      << QStringLiteral("log_events = %1").arg(jobs.logEvents)
+      << QStringLiteral("log_jobs = %1").arg(jobs.logJobs) << QString();
     l << QStringLiteral("[paths]")
       << QStringLiteral("workflows = %1").arg(quoted(paths.workflowsDir))
       << QStringLiteral("data = %1").arg(quoted(paths.dataDir)) << QString();

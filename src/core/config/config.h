@@ -39,7 +39,17 @@ struct RelaySettings {
     int maxClients = 256;
     qint64 softLimitBytes = 1024ll * 1024;      // above this a client's previews are dropped
     qint64 hardLimitBytes = 16ll * 1024 * 1024; // above this a client is closed (it may resume with since=)
+    qint64 totalBacklogBytes = 256ll * 1024 * 1024; // all clients' backlogs together; above it the worst is closed
     int replayEvents = 4096;                    // ring of recent events for since= resume
+};
+
+// How long jobs and their event logs are kept ([jobs]).
+struct JobSettings {
+    int keep = 1000;          // finished jobs kept (the oldest are pruned first)
+    int keepDays = 30;        // finished jobs older than this are pruned (0 = no age limit)
+    int keepExpired = 10000;  // ids (and client_refs) of pruned jobs remembered for 410 job_expired
+    int logEvents = 2048;     // events kept in one job's event log (the newest)
+    int logJobs = 256;        // jobs whose event log is kept in memory (least recently active forgotten first)
 };
 
 // Folders ([paths]); relative paths are resolved against the config file's folder.
@@ -62,6 +72,7 @@ struct Config {
     ComfySettings comfy;
     HttpSettings http;
     RelaySettings relay;
+    JobSettings jobs;
     PathSettings paths;
     NodeMappings nodeMappings;
     QString authToken; // [auth] token; empty = no auth

@@ -96,6 +96,13 @@ public:
         }
     }
 
+    void count(const char *key, int &out, int min, int max)
+    {
+        qint64 v = out;
+        integer(key, v, min, max);
+        out = int(v);
+    }
+
     void port(const char *key, quint16 &out)
     {
         qint64 v = out;
@@ -353,9 +360,25 @@ void readTable(const toml::table &root, LoadContext &ctx, Config &cfg)
         if (cfg.relay.hardLimitBytes < cfg.relay.softLimitBytes)
             ctx.add(ConfigDiagnostic::Severity::Error, root.get("server")->source(),
                     QStringLiteral("[server] client_hard_limit_kb must not be below client_soft_limit_kb"));
+        qint64 totalMb = cfg.relay.totalBacklogBytes / (1024 * 1024);
+        r.integer("total_backlog_mb", totalMb, 1, 1024 * 1024);
+        cfg.relay.totalBacklogBytes = totalMb * 1024 * 1024;
+        if (cfg.relay.totalBacklogBytes < cfg.relay.hardLimitBytes)
+            ctx.add(ConfigDiagnostic::Severity::Error, root.get("server")->source(),
+                    QStringLiteral("[server] total_backlog_mb (%1 MiB) must not be below client_hard_limit_kb (%2 KiB)")
+                        .arg(totalMb).arg(cfg.relay.hardLimitBytes / 1024));
         qint64 replay = cfg.relay.replayEvents;
         r.integer("replay_events", replay, 0, 1000000);
         cfg.relay.replayEvents = int(replay);
+        r.finish();
+    }
+    { // [jobs]: retention of finished jobs and of their event logs
+        SectionReader r(section("jobs"), QStringLiteral("jobs"), ctx);
+        r.count("keep", cfg.jobs.keep, 1, 10'000'000);
+        r.count("keep_days", cfg.jobs.keepDays, 0, 36500);
+        r.count("keep_expired", cfg.jobs.keepExpired, 0, 10'000'000);
+        r.count("log_events", cfg.jobs.logEvents, 1, 1'000'000);
+        r.count("log_jobs", cfg.jobs.logJobs, 1, 1'000'000);
         r.finish();
     }
     { // [paths]
@@ -373,7 +396,7 @@ void readTable(const toml::table &root, LoadContext &ctx, Config &cfg)
     readNodeMappings(section("node_mappings"), ctx, cfg.nodeMappings);
 
     static const QStringList known{QStringLiteral("comfy"), QStringLiteral("http-server"), QStringLiteral("server"),
-                                   QStringLiteral("paths"), QStringLiteral("auth"), QStringLiteral("node_mappings")};
+                                   QStringLiteral("jobs"), QStringLiteral("paths"), QStringLiteral("auth"), QStringLiteral("node_mappings")};
     for (auto &&[k, v] : root) {
         if (!known.contains(qs(k.str())))
             ctx.add(ConfigDiagnostic::Severity::Warning, k.source(),

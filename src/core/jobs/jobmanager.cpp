@@ -7,12 +7,27 @@ Q_LOGGING_CATEGORY(lcJobs, "comfyrunner.jobs")
 
 namespace cr {
 
+namespace {
+constexpr int kPruneBatch = 200;                 // jobs removed per event-loop pass (one store transaction)
+constexpr int kAgePruneIntervalMs = 10 * 60'000; // how often keep_days is checked when nothing finishes
+} // namespace
+
 JobManager::JobManager(ComfyClient *comfy, JobStore *store, QObject *parent)
     : QObject(parent), m_comfy(comfy), m_store(store)
 {
     qRegisterMetaType<cr::Job>();
     connect(m_comfy, &ComfyClient::eventReceived, this, &JobManager::onEvent);
     connect(m_comfy, &ComfyClient::promptFinished, this, &JobManager::onPromptFinished);
+    m_pruneTimer.setInterval(kAgePruneIntervalMs);
+    connect(&m_pruneTimer, &QTimer::timeout, this, &JobManager::prune);
+    m_pruneTimer.start();
+}
+
+void JobManager::setRetention(const JobSettings &settings)
+{
+    m_retention = settings;
+    m_retention.keep = qMax(1, m_retention.keep);
+    m_expired.setCapacity(m_retention.keepExpired);
 }
 
 int JobManager::restore()
@@ -20,6 +35,8 @@ int JobManager::restore()
     if (!m_store)
         return 0;
     int resumed = 0;
+    for (const ExpiredJob &e : m_store->loadExpired())
+        m_expired.add(e);
     const QList<Job> jobs = m_store->loadAll();
     for (const Job &job : jobs) {
         if (m_jobs.contains(job.id))
@@ -38,10 +55,12 @@ int JobManager::restore()
     return int(jobs.size());
 }
 
+// A state change of a stored job (the graph was written once, at creation). Progress is never written: a
+// restarted service learns it again from ComfyUI.
 void JobManager::persist(const Job &job)
 {
     if (m_store)
-        m_store->save(job);
+        m_store->update(job);
 }
 
 void JobManager::submit(JobRequest request, QObject *context, SubmitCallback done)
@@ -53,6 +72,15 @@ void JobManager::submit(JobRequest request, QObject *context, SubmitCallback don
                 m_duplicates[existing].append(answer); // ComfyUI may still refuse it: answer with its outcome
             else
                 answer(m_jobs.value(existing), false);
+            return;
+        }
+        // A retry after its job was pruned must not silently run it again.
+        if (const ExpiredJob *gone = m_expired.findByClientRef(request.clientRef)) {
+            answer(Error::make(ErrorCode::JobExpired,
+                             QStringLiteral("client_ref \"%1\" belonged to job %2, which has expired").arg(gone->clientRef, gone->id),
+                             {{QStringLiteral("job_id"), gone->id}, {QStringLiteral("client_ref"), gone->clientRef},
+                              {QStringLiteral("expired_at"), gone->prunedAt.toString(Qt::ISODateWithMs)}}),
+                   false);
             return;
         }
     }
@@ -95,7 +123,8 @@ void JobManager::submit(JobRequest request, QObject *context, SubmitCallback don
             m_comfy->adopt(id);
         }
         qCInfo(lcJobs).noquote() << "job" << id << "queued" << (it->workflow.isEmpty() ? QString() : QStringLiteral("(%1)").arg(it->workflow));
-        persist(*it);
+        if (m_store) // durable before it is acknowledged
+            m_store->create(*it);
         // Events may have come before the answer; publish in order: queued, started, then the end.
         const Job queued = *it;
         emit jobQueued(queued);
@@ -126,7 +155,7 @@ Status JobManager::cancel(const QString &id)
 {
     auto it = m_jobs.find(id);
     if (it == m_jobs.end())
-        return Error::make(ErrorCode::JobNotFound, QStringLiteral("no job with id %1").arg(id));
+        return missingJob(id);
     if (it->isFinished())
         return Error::make(ErrorCode::JobConflict, QStringLiteral("job %1 has already finished (%2)").arg(id, jobStateName(it->state)),
                            {{QStringLiteral("state"), jobStateName(it->state)}});
@@ -177,6 +206,14 @@ const Job *JobManager::find(const QString &id) const
 {
     auto it = m_jobs.constFind(id);
     return it == m_jobs.cend() ? nullptr : &*it;
+}
+
+Error JobManager::missingJob(const QString &id) const
+{
+    if (const ExpiredJob *gone = m_expired.find(id))
+        return Error::make(ErrorCode::JobExpired, QStringLiteral("job %1 has expired (finished jobs are kept by [jobs] keep and keep_days)").arg(id),
+                           {{QStringLiteral("job_id"), id}, {QStringLiteral("expired_at"), gone->prunedAt.toString(Qt::ISODateWithMs)}});
+    return Error::make(ErrorCode::JobNotFound, QStringLiteral("no job with id %1").arg(id), {{QStringLiteral("job_id"), id}});
 }
 
 JobPage JobManager::list(const JobFilter &filter) const
@@ -319,23 +356,49 @@ void JobManager::onPromptFinished(const PromptOutcome &o)
 
 void JobManager::prune()
 {
+    m_pruneQueued = false;
     int finished = 0;
     for (const Job &j : m_jobs)
         finished += j.isFinished() ? 1 : 0;
-    for (int i = 0; i < m_order.size() && finished > m_retention;) {
-        const QString id = m_order.at(i);
+    const QDateTime now = QDateTime::currentDateTimeUtc();
+    const QDateTime cutoff = m_retention.keepDays > 0 ? now.addDays(-m_retention.keepDays) : QDateTime();
+    // Oldest first: beyond the count bound, or finished before the age bound. One batch per pass, so that a
+    // large backlog (a lowered bound, an old data file) never holds the event loop for long.
+    QStringList ids;
+    QList<ExpiredJob> expired;
+    bool more = false;
+    for (const QString &id : std::as_const(m_order)) {
         const Job &j = m_jobs[id];
-        if (!j.isFinished()) {
-            ++i;
+        if (!j.isFinished())
             continue;
+        const bool tooMany = finished - ids.size() > m_retention.keep;
+        const bool tooOld = cutoff.isValid() && j.finishedAt.isValid() && j.finishedAt < cutoff;
+        if (!tooMany && !tooOld)
+            continue;
+        if (ids.size() == kPruneBatch) {
+            more = true;
+            break;
         }
-        m_byClientRef.remove(j.clientRef);
-        if (m_store)
-            m_store->remove(id);
-        m_jobs.remove(id);
-        m_order.removeAt(i);
-        --finished;
+        ids.append(id);
+        expired.append({id, j.clientRef, now});
     }
+    if (ids.isEmpty())
+        return;
+    for (const ExpiredJob &e : std::as_const(expired)) {
+        if (m_byClientRef.value(e.clientRef) == e.id)
+            m_byClientRef.remove(e.clientRef); // now answered from the tombstone
+        m_expired.add(e);
+        m_jobs.remove(e.id);
+    }
+    const QSet<QString> gone(ids.cbegin(), ids.cend());
+    m_order.removeIf([&gone](const QString &id) { return gone.contains(id); });
+    if (m_store)
+        m_store->prune(ids, expired, m_retention.keepExpired);
+    qCInfo(lcJobs).noquote() << "pruned" << ids.size() << "finished job(s) (keep" << m_retention.keep << "jobs,"
+                             << m_retention.keepDays << "days);" << m_jobs.size() << "job(s) kept";
+    emit jobsPruned(ids);
+    if (more && !std::exchange(m_pruneQueued, true))
+        QTimer::singleShot(0, this, &JobManager::prune);
 }
 
 } // namespace cr

@@ -1,9 +1,12 @@
 #pragma once
 // Tracks every job of this service: queued -> running -> succeeded | failed | cancelled | lost, with
 // progress, outputs and ComfyUI's error. It submits through ComfyClient and follows the client's events;
-// many jobs can be in flight (ComfyUI queues them). Finished jobs are kept up to a bound, oldest dropped.
+// many jobs can be in flight (ComfyUI queues them). Finished jobs are kept by count and age ([jobs] keep,
+// keep_days); pruned ones leave a bounded tombstone so that they answer job_expired, not job_not_found.
 
 #include "core/comfy/comfyclient.h"
+#include "core/config/config.h"
+#include "core/jobs/expiredjobs.h"
 #include "core/jobs/job.h"
 #include "core/jobs/jobstore.h"
 
@@ -11,6 +14,7 @@
 #include <QPointer>
 #include <QSet>
 #include <QObject>
+#include <QTimer>
 
 #include <functional>
 
@@ -48,7 +52,8 @@ public:
 
     using SubmitCallback = std::function<void(Result<Job>, bool created)>;
     // Creates a job and submits it. The callback gets the job once ComfyUI accepted it (created = true), or
-    // the error (comfy_validation with ComfyUI's node_errors, comfy_unreachable, ...) and then no job exists.
+    // the error (comfy_validation with ComfyUI's node_errors, comfy_unreachable, ...; job_expired when
+    // `clientRef` belonged to a pruned job) and then no job exists.
     // A `clientRef` seen before is not submitted again: the callback gets the existing job (created = false);
     // while that job's own submission still waits for ComfyUI's answer, the duplicate waits for the same
     // outcome (the job, or the same error), so an id is never handed out for a job that is then dropped.
@@ -61,9 +66,12 @@ public:
     int cancelAll();
 
     const Job *find(const QString &id) const;
+    // The error for an id find() does not know: job_expired (with when it was pruned) or job_not_found.
+    Error missingJob(const QString &id) const;
     JobPage list(const JobFilter &filter) const;
     int activeCount() const;
-    void setRetention(int finishedJobsKept) { m_retention = finishedJobsKept; }
+    // Count and age bounds of finished jobs, and how many tombstones of pruned ones are kept (JobSettings).
+    void setRetention(const JobSettings &settings);
     // A job running longer than this is interrupted and fails ("exceeded the maximum job time"); if ComfyUI
     // does not even end it then, it fails here after a grace period. 0 = no limit.
     void setMaxRunTime(int ms) { m_maxRunMs = ms; }
@@ -73,12 +81,13 @@ signals:
     void jobStarted(const cr::Job &job);
     void jobProgress(const cr::Job &job);
     void jobFinished(const cr::Job &job); // any final state
+    void jobsPruned(const QStringList &ids); // finished jobs dropped by retention (their event logs may go too)
 
 private:
     void onEvent(const protocol::ComfyEvent &event);
     void onPromptFinished(const PromptOutcome &outcome);
     void markRunning(Job &job);
-    void prune();
+    void prune(); // one bounded batch; schedules the next when more is due
     void persist(const Job &job);
     void onRunTimeExceeded(const QString &id);
     void forget(const QString &id); // a submission ComfyUI refused: no trace left
@@ -103,7 +112,10 @@ private:
     QSet<QString> m_unacknowledged;         // submitted, ComfyUI has not answered yet: not published
     QHash<QString, PromptOutcome> m_earlyOutcomes; // finished before the answer
     QHash<QString, QList<Answer>> m_duplicates;    // same client_ref, came before the answer: answered with it
-    int m_retention = 1000;
+    JobSettings m_retention;
+    ExpiredJobs m_expired{m_retention.keepExpired};
+    QTimer m_pruneTimer; // age-based pruning also happens when nothing finishes
+    bool m_pruneQueued = false;
     int m_maxRunMs = 0;
     QSet<QString> m_timedOut;
 };

@@ -29,6 +29,16 @@ QJsonObject errorToJson(const protocol::ExecutionErrorEvent &e)
             {QStringLiteral("timestamp"), e.timestamp}};
 }
 
+QString compact(const QJsonObject &o) { return QString::fromUtf8(QJsonDocument(o).toJson(QJsonDocument::Compact)); }
+
+// The data column: the job without its graph (which has a column of its own, written once).
+QString dataWithoutGraph(const Job &job)
+{
+    QJsonObject o = JobStore::toJson(job);
+    o.remove(QLatin1String("graph"));
+    return compact(o);
+}
+
 QStringList strings(const QJsonValue &v)
 {
     QStringList out;
@@ -125,20 +135,75 @@ JobStore::JobStore(const QString &path)
         return;
     }
     QSqlQuery q(db);
-    // WAL keeps writes cheap and the file consistent if the process dies mid-write.
+    // WAL keeps writes cheap and the file consistent if the process dies mid-write: a committed job survives
+    // kill -9 and a crash of the service. NORMAL does not fsync every commit (FULL costs ~6 ms per commit on
+    // the event loop, twice per job, in front of every blocking answer; docs/benchmarks.md): a power cut or an
+    // OS crash may lose the last commits. Moving the store to a worker thread would make FULL affordable.
     q.exec(QStringLiteral("PRAGMA journal_mode=WAL"));
     q.exec(QStringLiteral("PRAGMA synchronous=NORMAL"));
+    // The first release's table (schema version 0); migrate() brings it up to date.
     if (!q.exec(QStringLiteral("CREATE TABLE IF NOT EXISTS jobs (id TEXT PRIMARY KEY, created_at TEXT NOT NULL, "
                                "state TEXT NOT NULL, data TEXT NOT NULL)"))) {
         m_error = q.lastError().text();
         return;
     }
-    m_open = true;
+    m_open = migrate();
+}
+
+int JobStore::schemaVersion() const
+{
+    QSqlQuery q(QSqlDatabase::database(m_connection));
+    return q.exec(QStringLiteral("PRAGMA user_version")) && q.next() ? q.value(0).toInt() : -1;
+}
+
+// Each step takes the file from version n-1 to n in one transaction; files of older releases keep working.
+//   1: expired_jobs, the tombstones of pruned jobs (id, client_ref, pruned_at).
+//   2: jobs.graph, the graph written once; data no longer holds it (existing rows are moved over).
+bool JobStore::migrate()
+{
+    static const QList<QStringList> steps = {
+        {QStringLiteral("CREATE TABLE IF NOT EXISTS expired_jobs (id TEXT PRIMARY KEY, client_ref TEXT NOT NULL, "
+                        "pruned_at TEXT NOT NULL)"),
+         QStringLiteral("CREATE INDEX IF NOT EXISTS expired_jobs_pruned_at ON expired_jobs (pruned_at)")},
+        {QStringLiteral("ALTER TABLE jobs ADD COLUMN graph TEXT")},
+    };
+    static_assert(kSchemaVersion == 2, "add the migration step of the new schema version");
+    QSqlDatabase db = QSqlDatabase::database(m_connection);
+    const int version = schemaVersion();
+    if (version < 0 || version > kSchemaVersion) {
+        m_error = version < 0 ? QStringLiteral("cannot read the schema version: %1").arg(db.lastError().text())
+                              : QStringLiteral("the job store has schema version %1, newer than this build (%2)").arg(version).arg(kSchemaVersion);
+        return false;
+    }
+    for (int v = version; v < kSchemaVersion; ++v) {
+        db.transaction();
+        QSqlQuery q(db);
+        for (const QString &sql : steps.at(v)) {
+            if (!q.exec(sql)) {
+                m_error = QStringLiteral("migration to schema version %1 failed: %2").arg(v + 1).arg(q.lastError().text());
+                db.rollback();
+                return false;
+            }
+        }
+        if (v + 1 == 2 && !moveGraphsToTheirColumn()) {
+            m_error = QStringLiteral("migration to schema version 2 failed: %1").arg(db.lastError().text());
+            db.rollback();
+            return false;
+        }
+        q.exec(QStringLiteral("PRAGMA user_version = %1").arg(v + 1));
+        if (!db.commit()) {
+            m_error = QStringLiteral("migration to schema version %1 failed: %2").arg(v + 1).arg(db.lastError().text());
+            return false;
+        }
+        qCInfo(lcJobStore) << "job store migrated to schema version" << v + 1;
+    }
+    return true;
 }
 
 JobStore::~JobStore()
 {
-    m_upsert.reset();
+    m_insert.reset();
+    m_update.reset();
     {
         QSqlDatabase db = QSqlDatabase::database(m_connection, false);
         if (db.isOpen())
@@ -147,24 +212,70 @@ JobStore::~JobStore()
     QSqlDatabase::removeDatabase(m_connection);
 }
 
-bool JobStore::save(const Job &job)
+// Rows of the first release hold the graph inside data: move it to the graph column (inside the migration's
+// transaction).
+bool JobStore::moveGraphsToTheirColumn()
+{
+    QSqlDatabase db = QSqlDatabase::database(m_connection);
+    QSqlQuery read(db), write(db);
+    if (!read.exec(QStringLiteral("SELECT id, data FROM jobs WHERE graph IS NULL")))
+        return false;
+    write.prepare(QStringLiteral("UPDATE jobs SET graph = ?, data = ? WHERE id = ?"));
+    int moved = 0;
+    while (read.next()) {
+        QJsonObject o = QJsonDocument::fromJson(read.value(1).toString().toUtf8()).object();
+        const QJsonObject graph = o.take(QLatin1String("graph")).toObject();
+        write.addBindValue(compact(graph));
+        write.addBindValue(compact(o));
+        write.addBindValue(read.value(0).toString());
+        if (!write.exec())
+            return false;
+        ++moved;
+    }
+    qCInfo(lcJobStore) << "moved the graphs of" << moved << "stored job(s) to their own column";
+    return true;
+}
+
+QSqlQuery &JobStore::prepared(std::unique_ptr<QSqlQuery> &query, const QString &sql)
+{
+    if (!query) {
+        query = std::make_unique<QSqlQuery>(QSqlDatabase::database(m_connection));
+        query->prepare(sql);
+    }
+    return *query;
+}
+
+bool JobStore::create(const Job &job)
 {
     if (!m_open)
         return false;
-    if (!m_upsert) { // prepared once, reused for every save
-        m_upsert = std::make_unique<QSqlQuery>(QSqlDatabase::database(m_connection));
-        m_upsert->prepare(QStringLiteral("INSERT OR REPLACE INTO jobs (id, created_at, state, data) VALUES (?, ?, ?, ?)"));
-    }
-    QSqlQuery &q = *m_upsert;
+    QSqlQuery &q = prepared(m_insert, QStringLiteral("INSERT OR REPLACE INTO jobs (id, created_at, state, data, graph) "
+                                                     "VALUES (?, ?, ?, ?, ?)"));
     q.addBindValue(job.id);
     q.addBindValue(job.createdAt.toUTC().toString(Qt::ISODateWithMs));
     q.addBindValue(jobStateName(job.state));
-    q.addBindValue(QString::fromUtf8(QJsonDocument(toJson(job)).toJson(QJsonDocument::Compact)));
+    q.addBindValue(dataWithoutGraph(job));
+    q.addBindValue(compact(job.graph));
     if (!q.exec()) {
         qCWarning(lcJobStore).noquote() << "cannot save job" << job.id << ":" << q.lastError().text();
         return false;
     }
     return true;
+}
+
+bool JobStore::update(const Job &job)
+{
+    if (!m_open)
+        return false;
+    QSqlQuery &q = prepared(m_update, QStringLiteral("UPDATE jobs SET state = ?, data = ? WHERE id = ?"));
+    q.addBindValue(jobStateName(job.state));
+    q.addBindValue(dataWithoutGraph(job));
+    q.addBindValue(job.id);
+    if (!q.exec()) {
+        qCWarning(lcJobStore).noquote() << "cannot update job" << job.id << ":" << q.lastError().text();
+        return false;
+    }
+    return q.numRowsAffected() > 0 || create(job);
 }
 
 bool JobStore::remove(const QString &jobId)
@@ -177,16 +288,63 @@ bool JobStore::remove(const QString &jobId)
     return q.exec();
 }
 
+bool JobStore::prune(const QStringList &jobIds, const QList<ExpiredJob> &expired, int keepExpired)
+{
+    if (!m_open)
+        return false;
+    QSqlDatabase db = QSqlDatabase::database(m_connection);
+    db.transaction();
+    QSqlQuery del(db), add(db), trim(db);
+    del.prepare(QStringLiteral("DELETE FROM jobs WHERE id = ?"));
+    add.prepare(QStringLiteral("INSERT OR REPLACE INTO expired_jobs (id, client_ref, pruned_at) VALUES (?, ?, ?)"));
+    bool ok = true;
+    for (const QString &id : jobIds) {
+        del.addBindValue(id);
+        ok = ok && del.exec();
+    }
+    for (const ExpiredJob &e : expired) {
+        add.addBindValue(e.id);
+        add.addBindValue(e.clientRef);
+        add.addBindValue(e.prunedAt.toUTC().toString(Qt::ISODateWithMs));
+        ok = ok && add.exec();
+    }
+    trim.prepare(QStringLiteral("DELETE FROM expired_jobs WHERE id NOT IN "
+                                "(SELECT id FROM expired_jobs ORDER BY pruned_at DESC, rowid DESC LIMIT ?)"));
+    trim.addBindValue(keepExpired);
+    ok = ok && trim.exec();
+    if (!ok || !db.commit()) {
+        qCWarning(lcJobStore).noquote() << "cannot prune" << jobIds.size() << "job(s):" << db.lastError().text();
+        db.rollback();
+        return false;
+    }
+    return true;
+}
+
+QList<ExpiredJob> JobStore::loadExpired() const
+{
+    QList<ExpiredJob> out;
+    if (!m_open)
+        return out;
+    QSqlQuery q(QSqlDatabase::database(m_connection));
+    if (!q.exec(QStringLiteral("SELECT id, client_ref, pruned_at FROM expired_jobs ORDER BY pruned_at, rowid")))
+        return out;
+    while (q.next())
+        out.append({q.value(0).toString(), q.value(1).toString(), QDateTime::fromString(q.value(2).toString(), Qt::ISODateWithMs)});
+    return out;
+}
+
 QList<Job> JobStore::loadAll() const
 {
     QList<Job> jobs;
     if (!m_open)
         return jobs;
     QSqlQuery q(QSqlDatabase::database(m_connection));
-    if (!q.exec(QStringLiteral("SELECT data FROM jobs ORDER BY created_at, rowid")))
+    if (!q.exec(QStringLiteral("SELECT data, graph FROM jobs ORDER BY created_at, rowid")))
         return jobs;
     while (q.next()) {
-        const QJsonObject o = QJsonDocument::fromJson(q.value(0).toString().toUtf8()).object();
+        QJsonObject o = QJsonDocument::fromJson(q.value(0).toString().toUtf8()).object();
+        if (!q.value(1).isNull())
+            o.insert(QLatin1String("graph"), QJsonDocument::fromJson(q.value(1).toString().toUtf8()).object());
         if (std::optional<Job> j = fromJson(o))
             jobs.append(*j);
         else

@@ -1,7 +1,10 @@
 #pragma once
 // Keeps jobs across restarts of the service (SQLite through Qt Sql, in the data folder), so a restarted
 // comfy-runner still answers for the jobs it accepted and picks up the ones that were in flight.
+// The graph is written once, when the job is created; later writes carry only the job's state. Every write
+// is committed durably (WAL, synchronous=FULL) before the caller goes on to acknowledge or announce it.
 
+#include "core/jobs/expiredjobs.h"
 #include "core/jobs/job.h"
 
 #include <QList>
@@ -25,17 +28,32 @@ public:
     bool isOpen() const { return m_open; }
     QString error() const { return m_error; }
 
-    bool save(const Job &job);         // insert or replace
+    bool create(const Job &job);       // a new job: its row with the graph (replaces a row of the same id)
+    bool update(const Job &job);       // a known job's state, without rewriting the graph (creates when missing)
+    bool save(const Job &job) { return create(job); }
     bool remove(const QString &jobId);
     QList<Job> loadAll() const;        // oldest first
+
+    // Removes pruned jobs and records their tombstones in one transaction, keeping only the newest
+    // `keepExpired` tombstones.
+    bool prune(const QStringList &jobIds, const QList<ExpiredJob> &expired, int keepExpired);
+    QList<ExpiredJob> loadExpired() const; // oldest first
+
+    // PRAGMA user_version of the file: 0 = the first release's schema; see jobstore.cpp for each step.
+    static constexpr int kSchemaVersion = 2;
+    int schemaVersion() const;
 
     // Lossless JSON form of a job (used for the row's data column).
     static QJsonObject toJson(const Job &job);
     static std::optional<Job> fromJson(const QJsonObject &json);
 
 private:
+    bool migrate();
+    bool moveGraphsToTheirColumn(); // migration step 2
+    QSqlQuery &prepared(std::unique_ptr<QSqlQuery> &query, const QString &sql);
+
     QString m_connection;
-    std::unique_ptr<QSqlQuery> m_upsert;
+    std::unique_ptr<QSqlQuery> m_insert, m_update; // prepared once, reused
     bool m_open = false;
     QString m_error;
 };

@@ -14,10 +14,12 @@ namespace cr {
 
 using namespace Qt::StringLiterals;
 
-EventHubLimits EventHubLimits::from(const RelaySettings &settings)
+EventHubLimits EventHubLimits::from(const RelaySettings &relay, const JobSettings &jobs)
 {
     EventHubLimits limits;
-    limits.replayEvents = settings.replayEvents;
+    limits.replayEvents = relay.replayEvents;
+    limits.jobLogEvents = jobs.logEvents;
+    limits.jobLogJobs = jobs.logJobs;
     return limits;
 }
 

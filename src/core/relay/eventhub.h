@@ -25,7 +25,8 @@ struct EventHubLimits {
     int jobLogEvents = 2048; // JSON events kept per job (the newest; older ones are counted as dropped)
     int jobLogJobs = 256;    // jobs whose log is kept (the least recently active is forgotten first)
 
-    static EventHubLimits from(const RelaySettings &settings);
+    // replay_events from [server], log_events and log_jobs from [jobs].
+    static EventHubLimits from(const RelaySettings &relay, const JobSettings &jobs);
 };
 
 // Numbers, keeps and fans out every relayed event; the transports subscribe to `published`.
@@ -76,7 +77,7 @@ public:
         QList<RelayEventPtr> events;
     };
     JobLog jobEvents(const QString &jobId) const;
-    void forgetJob(const QString &jobId);
+    void forgetJob(const QString &jobId); // the job was pruned: its log goes with it
     int jobLogCount() const { return int(m_jobs.size()); }
 
     // Counters for /api/v1/system: {"last_seq", "ring": {size, capacity}, "jobs_logged", "published": {...}}.

@@ -82,6 +82,13 @@ qint64 RelayClient::backlog() const
     return m_transport ? m_transport->bytesToWrite() : 0;
 }
 
+qint64 RelayClient::backlogBytes() const
+{
+    // The one preview written while under the soft limit does not count: a single large image (a full-size
+    // PNG from SaveImageWebsocket) must not get a healthy client closed.
+    return std::max<qint64>(0, backlog() - m_previewInFlight) + m_stats.queuedBytes;
+}
+
 bool RelayClient::canWrite() const
 {
     return backlog() <= m_limits.softLimitBytes;
@@ -156,9 +163,7 @@ void RelayClient::queue(Pending item)
     }
     m_stats.queuedBytes += item.bytes;
     m_queue.push_back(std::move(item));
-    // The one preview written while under the soft limit does not count: a single large image (a full-size
-    // PNG from SaveImageWebsocket) must not get a healthy client closed.
-    const qint64 behind = std::max<qint64>(0, backlog() - m_previewInFlight) + m_stats.queuedBytes;
+    const qint64 behind = backlogBytes();
     m_stats.peakBacklogBytes = std::max(m_stats.peakBacklogBytes, behind);
     if (behind > m_limits.hardLimitBytes) {
         qCWarning(lcRelayClient).nospace() << "client " << m_id << " (" << m_stats.peer << ") is " << behind

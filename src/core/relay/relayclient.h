@@ -97,6 +97,9 @@ public:
     int noteError();
 
     RelayClientStats stats() const;
+    // What the client is behind: socket backlog (less the one preview in flight) + queued JSON. The hard limit
+    // and the relay's total budget are measured on this.
+    qint64 backlogBytes() const;
 
 signals:
     void closedByServer(quint64 id, quint16 code); // closeWith() was called

@@ -319,6 +319,34 @@ void RelayServer::onPublished(const RelayEventPtr &event)
     const QList<RelayClient *> clients = m_clients; // a client may leave while we deliver
     for (RelayClient *client : clients)
         client->deliver(event);
+    enforceBacklogBudget();
+}
+
+void RelayServer::enforceBacklogBudget()
+{
+    const qint64 budget = m_settings.totalBacklogBytes;
+    if (budget <= 0)
+        return;
+    qint64 total = 0;
+    for (const RelayClient *client : std::as_const(m_clients))
+        total += client->isClosing() ? 0 : client->backlogBytes();
+    while (total > budget) {
+        RelayClient *worst = nullptr;
+        qint64 worstBytes = 0;
+        for (RelayClient *client : std::as_const(m_clients)) {
+            const qint64 bytes = client->isClosing() ? 0 : client->backlogBytes();
+            if (bytes > worstBytes)
+                worst = client, worstBytes = bytes;
+        }
+        if (!worst)
+            return;
+        qCWarning(lcRelay).noquote() << u"relay clients are %1 bytes behind, over the total budget of %2; closing client %3 "
+                                        u"(%4 bytes behind, the most) with 4008"_s
+                                            .arg(total).arg(budget).arg(worst->id()).arg(worstBytes);
+        ++m_closedOverBudget;
+        worst->closeWith(RelayCloseCode::TooSlow, u"too slow (relay backlog budget), resume with since="_s);
+        total -= worstBytes;
+    }
 }
 
 void RelayServer::onPingTick()
@@ -356,6 +384,8 @@ void RelayServer::onClientFinished(quint64 id)
                                      .arg(s.previewsDropped)
                                      .arg(s.previewsRateLimited);
     client->deleteLater();
+    if (s.peakBacklogBytes >= 1024 * 1024) // a backlog that large is worth giving back to the kernel
+        m_trimmer.request(s.peakBacklogBytes);
     emit clientDisconnected(id);
 }
 
@@ -371,8 +401,11 @@ QList<RelayClientStats> RelayServer::clientStats() const
 QJsonObject RelayServer::statsJson() const
 {
     QJsonArray perClient;
-    for (const RelayClientStats &s : clientStats())
-        perClient.append(s.toJson());
+    qint64 totalBacklog = 0;
+    for (const RelayClient *client : m_clients) {
+        perClient.append(client->stats().toJson());
+        totalBacklog += client->isClosing() ? 0 : client->backlogBytes();
+    }
     auto count = [](const QHash<quint16, quint64> &h, RelayCloseCode code) { return double(h.value(quint16(code))); };
     return QJsonObject{
         {"listening"_L1, isListening()},
@@ -384,8 +417,11 @@ QJsonObject RelayServer::statsJson() const
                                     {"bad_request"_L1, count(m_rejected, RelayCloseCode::BadRequest)},
                                     {"too_many_clients"_L1, count(m_rejected, RelayCloseCode::TooManyClients)}}},
         {"closed"_L1, QJsonObject{{"too_slow"_L1, count(m_closed, RelayCloseCode::TooSlow)},
+                                  {"over_budget"_L1, double(m_closedOverBudget)},
                                   {"ping_timeout"_L1, count(m_closed, RelayCloseCode::PingTimeout)},
                                   {"too_many_errors"_L1, count(m_closed, RelayCloseCode::TooManyErrors)}}},
+        {"backlog_bytes"_L1, double(totalBacklog)},
+        {"backlog_budget_bytes"_L1, double(m_settings.totalBacklogBytes)},
         {"per_client"_L1, perClient},
     };
 }

@@ -5,6 +5,7 @@
 // missed events on since=, forwards everything the EventHub publishes to each RelayClient, and pings
 // clients so dead ones are closed.
 
+#include "core/common/memorytrimmer.h"
 #include "core/config/config.h"
 #include "core/relay/relayclient.h"
 
@@ -57,7 +58,8 @@ public:
     int pendingHandshakes() const; // TCP connections accepted and not yet upgraded (nor closed)
     QList<RelayClientStats> clientStats() const;
     // For /api/v1/system: {"listening", "port", "clients", "handshaking", "max_clients", "rejected": {...},
-    // "closed": {"too_slow", "ping_timeout", "too_many_errors"}, "per_client": [...]}.
+    // "closed": {"too_slow", "over_budget", "ping_timeout", "too_many_errors"}, "backlog_bytes",
+    // "backlog_budget_bytes", "per_client": [...]}.
     QJsonObject statsJson() const;
 
 signals:
@@ -78,6 +80,7 @@ private:
     void refuse(RelayClient *client, const protocol::RelayMessageError &error);
     void replay(RelayClient *client, qint64 since, qint64 until, const char *welcomeType, bool sendWelcome);
     void onPublished(const RelayEventPtr &event);
+    void enforceBacklogBudget(); // [server] total_backlog_mb: closes the clients furthest behind first
     void onPingTick();
     void onClientClosed(quint64 id, quint16 code);
     void onClientFinished(quint64 id);
@@ -95,6 +98,8 @@ private:
     QHash<quint64, RelayClient *> m_byId;
     QHash<quint16, quint64> m_rejected; // close code -> count
     QHash<quint16, quint64> m_closed;   // close code -> count
+    quint64 m_closedOverBudget = 0;     // of those with 4008: closed by the total budget
+    MemoryTrimmer m_trimmer;            // gives a slow client's backlog back to the kernel once it is gone
 };
 
 } // namespace cr

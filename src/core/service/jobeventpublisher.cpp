@@ -65,6 +65,11 @@ JobEventPublisher::JobEventPublisher(ComfyClient *comfy, JobManager *jobs, Event
                                    job.id);
     });
     connect(m_jobs, &JobManager::jobFinished, this, &JobEventPublisher::onJobFinished);
+    // A pruned job's event log goes with it (GET /api/v1/jobs/{id}/events then answers job_expired).
+    connect(m_jobs, &JobManager::jobsPruned, this, [this](const QStringList &ids) {
+        for (const QString &id : ids)
+            m_hub->forgetJob(id);
+    });
 }
 
 void JobEventPublisher::onJobFinished(const Job &job)

@@ -122,6 +122,7 @@ bool Service::start(QString *error)
         qCWarning(lcService).noquote() << "jobs will not survive a restart: cannot open the job store:" << p.store->error();
     p.jobs = std::make_unique<JobManager>(p.comfy.get(), p.store->isOpen() ? p.store.get() : nullptr);
     p.jobs->setMaxRunTime(m_config.comfy.maxJobTimeMs);
+    p.jobs->setRetention(m_config.jobs);
     connect(p.comfy.get(), &ComfyClient::eventReceived, this, &logEvent);
     connect(p.comfy.get(), &ComfyClient::stateChanged, this, [this](ConnectionState s) {
         // Attempts while ComfyUI is down are debug noise; the first loss and every recovery are not.
@@ -133,7 +134,7 @@ bool Service::start(QString *error)
         if (s == ConnectionState::Connected)
             m_parts->comfyWasUp = true;
     });
-    p.hub = std::make_unique<EventHub>(EventHubLimits::from(m_config.relay));
+    p.hub = std::make_unique<EventHub>(EventHubLimits::from(m_config.relay, m_config.jobs));
     p.publisher = std::make_unique<JobEventPublisher>(p.comfy.get(), p.jobs.get(), p.hub.get());
 
     p.relay = std::make_unique<RelayServer>(p.hub.get(), m_config.relay, m_config.authToken);
