@@ -9,6 +9,7 @@
 #include "core/relay/relayclient.h"
 
 #include <QHash>
+#include <QHostAddress>
 #include <QJsonObject>
 #include <QList>
 #include <QObject>
@@ -16,6 +17,7 @@
 #include <QTimer>
 
 class QTcpServer;
+class QUrlQuery;
 class QTcpSocket;
 class QWebSocket;
 class QWebSocketServer;
@@ -51,6 +53,7 @@ public:
     // Stops listening and closes every client with 1001.
     void close();
     bool isListening() const;
+    QHostAddress address() const; // the bound address (QHostAddress::Any for "::", "*" and "")
     quint16 port() const; // the bound port
 
     int clientCount() const { return int(m_clients.size()); }
@@ -72,7 +75,7 @@ private:
     QTcpSocket *takeTransport(const QWebSocket *socket);
     void accept(QWebSocket *socket, QTcpSocket *transport);
     void reject(QWebSocket *socket, protocol::RelayCloseCode code, const QString &reason = {});
-    bool authorized(const QWebSocket *socket, const QString &queryToken) const;
+    bool authorized(const QWebSocket *socket, const QUrlQuery &query) const; // the rule of common/auth.h
     void onText(RelayClient *client, const QString &message);
     void onBinary(RelayClient *client);
     void refuse(RelayClient *client, const protocol::RelayMessageError &error);
