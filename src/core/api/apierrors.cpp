@@ -10,6 +10,7 @@ int httpStatusFor(const QString &code)
     static const QHash<QString, int> table = {
         {QLatin1String(ErrorCode::InvalidJson), 400},
         {QLatin1String(ErrorCode::MissingField), 400},
+        {QLatin1String(ErrorCode::InvalidField), 400},
         {QLatin1String(ErrorCode::InvalidRequest), 400},
         {QLatin1String(ErrorCode::TypeMismatch), 400},
         {QLatin1String(ErrorCode::UnknownInput), 400},

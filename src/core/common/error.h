@@ -17,6 +17,7 @@ namespace ErrorCode {
 inline constexpr char InvalidJson[] = "invalid_json";
 inline constexpr char InvalidRequest[] = "invalid_request";
 inline constexpr char MissingField[] = "missing_field";
+inline constexpr char InvalidField[] = "invalid_field"; // a field has a value the service refuses (details.field)
 inline constexpr char PayloadTooLarge[] = "payload_too_large";
 inline constexpr char Unauthorized[] = "unauthorized";
 inline constexpr char NotFound[] = "not_found";
