@@ -68,7 +68,7 @@ void TstApiUnits::statusTable_data()
         {ErrorCode::Unauthorized, 401}, {ErrorCode::NotFound, 404}, {ErrorCode::UnknownWorkflow, 404},
         {ErrorCode::UnknownNode, 404}, {ErrorCode::JobNotFound, 404}, {ErrorCode::OutputNotFound, 404},
         {ErrorCode::MethodNotAllowed, 405}, {"request_timeout", 408}, {ErrorCode::JobConflict, 409}, {ErrorCode::PayloadTooLarge, 413},
-        {ErrorCode::ComfyValidation, 422}, {ErrorCode::ComfyUnreachable, 502}, {ErrorCode::UpstreamUnreachable, 502},
+        {ErrorCode::ComfyValidation, 422}, {ErrorCode::ComfyUnreachable, 502}, {ErrorCode::UpstreamUnreachable, 502}, {ErrorCode::UpstreamError, 502},
         {ErrorCode::ComfyTimeout, 504}, {ErrorCode::WaitTimeout, 504}, {ErrorCode::NotReady, 503},
         {ErrorCode::Internal, 500}, {"something_new", 500}};
     for (const auto &[code, status] : rows)

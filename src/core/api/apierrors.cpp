@@ -33,6 +33,7 @@ int httpStatusFor(const QString &code)
         {QLatin1String(ErrorCode::ComfyError), 502},
         {QLatin1String(ErrorCode::ComfyUnreachable), 502},
         {QLatin1String(ErrorCode::UpstreamUnreachable), 502},
+        {QLatin1String(ErrorCode::UpstreamError), 502},
         {QLatin1String(ErrorCode::NotReady), 503},
         {QStringLiteral("too_many_streams"), 503},
         {QLatin1String(ErrorCode::ComfyTimeout), 504},

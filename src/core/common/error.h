@@ -38,6 +38,7 @@ inline constexpr char ComfyUnreachable[] = "comfy_unreachable";
 inline constexpr char ComfyTimeout[] = "comfy_timeout";
 inline constexpr char ComfyError[] = "comfy_error";
 inline constexpr char UpstreamUnreachable[] = "upstream_unreachable";
+inline constexpr char UpstreamError[] = "upstream_error"; // an upstream (Node-RED) answered badly (details.reason)
 inline constexpr char NotReady[] = "not_ready";
 inline constexpr char Internal[] = "internal";
 } // namespace ErrorCode
