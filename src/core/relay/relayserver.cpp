@@ -3,6 +3,7 @@
 #include "core/common/auth.h"
 #include "core/config/bindhost.h"
 #include "core/relay/eventhub.h"
+#include "core/relay/relayhandshake.h"
 
 #include <QHostAddress>
 #include <QJsonArray>
@@ -22,6 +23,9 @@ using namespace Qt::StringLiterals;
 using protocol::RelayCloseCode;
 
 namespace {
+
+// Set on a connection whose first frame was unmasked before it was accepted.
+constexpr char kUnmaskedProperty[] = "cr_unmasked_frame";
 
 template <typename Socket> // QWebSocket or QTcpSocket
 QString peerOf(const Socket *socket)
@@ -122,8 +126,21 @@ void RelayServer::onTcpConnection()
                     guard->abort();
                 }
             });
-        m_server->handleConnection(socket);
+        // A plain HTTP request or another protocol version is answered here (426); Qt would not.
+        RelayHandshakeScreen::screen(
+            socket, [this, socket] { m_server->handleConnection(socket); },
+            [this, guard = QPointer(socket)] { onUnmaskedFrame(guard); });
     }
+}
+
+void RelayServer::onUnmaskedFrame(QTcpSocket *transport)
+{
+    if (!transport)
+        return;
+    for (RelayClient *client : std::as_const(m_clients))
+        if (client->transport() == transport)
+            return client->closeWith(RelayCloseCode::ProtocolError);
+    transport->setProperty(kUnmaskedProperty, true); // not upgraded yet: accept() refuses it
 }
 
 int RelayServer::pendingHandshakes() const
@@ -181,6 +198,8 @@ void RelayServer::accept(QWebSocket *socket, QTcpSocket *transport)
     // Authentication first: an unauthenticated peer learns nothing else (not even capacity or parse errors).
     if (!authorized(socket, query))
         return reject(socket, RelayCloseCode::Unauthorized);
+    if (transport->property(kUnmaskedProperty).toBool())
+        return reject(socket, RelayCloseCode::ProtocolError);
     QString parseError;
     const auto options = protocol::parseRelayQuery(query, &parseError);
     if (!options)

@@ -72,6 +72,7 @@ signals:
 private:
     void onTcpConnection();
     void onNewConnection();
+    void onUnmaskedFrame(QTcpSocket *transport); // RFC 6455 §5.1: close 1002
     QTcpSocket *takeTransport(const QWebSocket *socket);
     void accept(QWebSocket *socket, QTcpSocket *transport);
     void reject(QWebSocket *socket, protocol::RelayCloseCode code, const QString &reason = {});
