@@ -104,7 +104,7 @@ void TstApiEventLimits::authRule()
     QFETCH(bool, withQuery);
     ApiTestEnv env(kAuthToken);
     QVERIFY(env.ok());
-    for (const QByteArray path : {QByteArray("/api/v1/events"), QByteArray("/api/v1/jobs/x/events")}) {
+    for (const QByteArray &path : {QByteArray("/api/v1/events"), QByteArray("/api/v1/jobs/x/events")}) {
         SseClient sse;
         const QByteArray target = query.isEmpty() ? path : path + '?' + query.toUtf8();
         QVERIFY(openStream(sse, env, target, header.isEmpty() ? Headers{} : Headers{{"Authorization", header}}));

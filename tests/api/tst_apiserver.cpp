@@ -156,7 +156,7 @@ void TstApiServer::authRule()
     ApiTestEnv env(kAuthToken);
     QVERIFY(env.ok());
     QNetworkAccessManager nam;
-    for (const QString path : {QStringLiteral("/api/v1/jobs"), QStringLiteral("/status")}) {
+    for (const QString &path : {QStringLiteral("/api/v1/jobs"), QStringLiteral("/status")}) {
         QNetworkRequest request(env.url(query.isEmpty() ? path : path + QLatin1Char('?') + query));
         if (!header.isEmpty())
             request.setRawHeader("Authorization", header);
