@@ -2,6 +2,7 @@
 // Exit codes: 0 normal (also after SIGINT/SIGTERM), 1 start-up failure, 2 bad command line or configuration.
 
 #include "core/common/memorytrimmer.h"
+#include "core/config/bindhost.h"
 #include "core/config/commandline.h"
 #include "core/config/configloader.h"
 #include "core/service/logsink.h"
@@ -86,6 +87,12 @@ int main(int argc, char *argv[])
         return kExitConfig;
     if (const QByteArray token = qgetenv("COMFY_RUNNER_TOKEN"); !token.isEmpty())
         config.authToken = QString::fromUtf8(token);
+
+    // A listener reachable from the network without a token is refused unless the file says so on purpose.
+    if (const QString exposure = cr::networkExposureError(config); !exposure.isEmpty()) {
+        err() << "comfy-runner: " << exposure << '\n';
+        return kExitConfig;
+    }
 
     if (cl.action == cr::CommandLine::Action::CheckConfig) {
         out() << config.toToml();

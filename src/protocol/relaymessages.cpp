@@ -201,6 +201,7 @@ QString relayCloseReason(RelayCloseCode code)
     switch (code) {
     case RelayCloseCode::Normal: return u"closed"_s;
     case RelayCloseCode::GoingAway: return u"service stopping"_s;
+    case RelayCloseCode::ProtocolError: return u"client frames must be masked"_s;
     case RelayCloseCode::MessageTooBig: return u"message too big"_s;
     case RelayCloseCode::Unauthorized: return u"unauthorized"_s;
     case RelayCloseCode::BadRequest: return u"bad request"_s;
@@ -373,8 +374,13 @@ std::optional<RelayClientMessage> parseRelayClientMessage(const QByteArray &text
 {
     QJsonParseError parseError{};
     const QJsonDocument doc = QJsonDocument::fromJson(text, &parseError);
-    if (parseError.error != QJsonParseError::NoError)
+    if (parseError.error != QJsonParseError::NoError) {
+        // QJsonDocument refuses a bare scalar (42, "x", null, true); that is valid JSON, just not a message.
+        const QJsonDocument wrapped = QJsonDocument::fromJson('[' + text + ']');
+        if (wrapped.isArray() && wrapped.array().size() == 1)
+            return refuse(error, RelayErrorCode::InvalidMessage, u"a message is a JSON object"_s);
         return refuse(error, RelayErrorCode::InvalidJson, u"not valid JSON: "_s + parseError.errorString());
+    }
     if (!doc.isObject())
         return refuse(error, RelayErrorCode::InvalidMessage, u"a message is a JSON object"_s);
     const QJsonObject obj = doc.object();

@@ -26,6 +26,7 @@ inline constexpr int kRelayProtocolVersion = 1;
 enum class RelayCloseCode : quint16 {
     Normal = 1000,
     GoingAway = 1001,       // the service stops
+    ProtocolError = 1002,   // the client broke RFC 6455 (an unmasked frame, §5.1)
     MessageTooBig = 1009,   // client message over the inbound limit
     Unauthorized = 4001,    // token missing or wrong
     BadRequest = 4002,      // an invalid query parameter (the reason names it)

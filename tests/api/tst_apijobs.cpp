@@ -11,6 +11,7 @@
 
 using namespace cr;
 using namespace cr::testing;
+using namespace Qt::StringLiterals;
 
 namespace {
 const QByteArray kRun = R"({"workflow": "sd15", "inputs": {"prompt": "a fox"}})";
@@ -43,6 +44,8 @@ private slots:
     void legacyInterrupt();
     void upload();
     void uploadErrors();
+    void uploadBadNames_data();
+    void uploadBadNames();
 };
 
 void TstApiJobs::createThenPoll()
@@ -428,6 +431,51 @@ void TstApiJobs::uploadErrors()
     r = env.call("POST", QStringLiteral("/api/v1/uploads"), "--b\r\nContent-Disposition: form-data; name=\"image\"; filename=\"a.png\"\r\n\r\nxx", "multipart/form-data; boundary=b");
     QCOMPARE(r.status, 400);
     QCOMPARE(r.errorCode(), QStringLiteral("invalid_request"));
+}
+
+void TstApiJobs::uploadBadNames_data()
+{
+    QTest::addColumn<QByteArray>("fileName");
+    QTest::addColumn<QByteArray>("subfolder"); // empty: no subfolder field
+    QTest::addColumn<QString>("field");
+    QTest::newRow("parent folder") << QByteArray("../../evil.png") << QByteArray() << u"image"_s;
+    QTest::newRow("dot dot") << QByteArray("..") << QByteArray() << u"image"_s;
+    QTest::newRow("dot") << QByteArray(".") << QByteArray() << u"image"_s;
+    QTest::newRow("slash") << QByteArray("a/b.png") << QByteArray() << u"image"_s;
+    QTest::newRow("backslash") << QByteArray("a\\b.png") << QByteArray() << u"image"_s;
+    QTest::newRow("NUL") << QByteArray("a\0.png", 6) << QByteArray() << u"image"_s;
+    QTest::newRow("256 bytes") << QByteArray(252, 'x') + ".png" << QByteArray() << u"image"_s;
+    QTest::newRow("subfolder parent") << QByteArray("ok.png") << QByteArray("a/../..") << u"subfolder"_s;
+    QTest::newRow("subfolder absolute") << QByteArray("ok.png") << QByteArray("/etc") << u"subfolder"_s;
+    QTest::newRow("subfolder backslash") << QByteArray("ok.png") << QByteArray("a\\b") << u"subfolder"_s;
+    QTest::newRow("subfolder empty part") << QByteArray("ok.png") << QByteArray("a//b") << u"subfolder"_s;
+}
+
+// Names that could leave ComfyUI's folder are the client's 400 invalid_field and never reach ComfyUI.
+void TstApiJobs::uploadBadNames()
+{
+    QFETCH(QByteArray, fileName);
+    QFETCH(QByteArray, subfolder);
+    QFETCH(QString, field);
+    ApiTestEnv env;
+    QVERIFY(env.ok());
+    QByteArray body = "--b\r\nContent-Disposition: form-data; name=\"image\"; filename=\"" + fileName + "\"\r\n\r\nxx\r\n";
+    if (!subfolder.isEmpty())
+        body += "--b\r\nContent-Disposition: form-data; name=\"subfolder\"\r\n\r\n" + subfolder + "\r\n";
+    body += "--b--\r\n";
+    const HttpResult r = env.call("POST", u"/api/v1/uploads"_s, body, "multipart/form-data; boundary=b");
+    QCOMPARE(r.status, 400);
+    QCOMPARE(r.errorCode(), u"invalid_field"_s);
+    QCOMPARE(r.json()[u"error"_s][u"details"_s][u"field"_s].toString(), field);
+    QVERIFY(!env.fake().requestLog().contains(u"POST /upload/image"_s));
+
+    // A name of 255 bytes is fine.
+    const QByteArray longest = QByteArray(251, 'y') + ".png";
+    const HttpResult ok = env.call("POST", u"/api/v1/uploads"_s,
+                                   "--b\r\nContent-Disposition: form-data; name=\"image\"; filename=\"" + longest + "\"\r\n\r\nxx\r\n--b--\r\n",
+                                   "multipart/form-data; boundary=b");
+    QCOMPARE(ok.status, 201);
+    QCOMPARE(ok.json()[u"name"_s].toString(), QString::fromLatin1(longest));
 }
 
 QTEST_GUILESS_MAIN(TstApiJobs)

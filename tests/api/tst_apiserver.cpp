@@ -4,8 +4,11 @@
 #include "tests/api/apitestenv.h"
 
 #include "core/api/routetable.h"
+#include "tests/support/authcases.h"
 
 #include <QJsonArray>
+#include <QNetworkAccessManager>
+#include <QNetworkReply>
 #include <QTcpServer>
 #include <QtTest>
 
@@ -25,6 +28,8 @@ private slots:
     void headServesGetWithoutBody();
     void authRequired_data();
     void authRequired();
+    void authRule_data();
+    void authRule();
     void readyAndSystem();
     void status();
     void openApiServed();
@@ -162,6 +167,35 @@ void TstApiServer::authRequired()
         QCOMPARE(r.header("WWW-Authenticate"), QByteArray("Bearer"));
     }
     QCOMPARE(env.fake().promptCount(), 0);
+}
+
+void TstApiServer::authRule_data()
+{
+    addAuthRows(); // the shared table of core/common/auth.h's rule; plain routes ignore ?token=
+}
+
+// Every combination of header and ?token= on a plain route and a legacy route.
+void TstApiServer::authRule()
+{
+    QFETCH(QString, query);
+    QFETCH(QByteArray, header);
+    QFETCH(bool, withoutQuery);
+    ApiTestEnv env(kAuthToken);
+    QVERIFY(env.ok());
+    QNetworkAccessManager nam;
+    for (const QString &path : {QStringLiteral("/api/v1/jobs"), QStringLiteral("/status")}) {
+        QNetworkRequest request(env.url(query.isEmpty() ? path : path + QLatin1Char('?') + query));
+        if (!header.isEmpty())
+            request.setRawHeader("Authorization", header);
+        QNetworkReply *reply = nam.get(request);
+        QSignalSpy done(reply, &QNetworkReply::finished);
+        QVERIFY(reply->isFinished() || done.wait(10000));
+        const HttpResult r = ApiTestEnv::collect(reply);
+        reply->deleteLater();
+        QCOMPARE(r.status, withoutQuery ? 200 : 401);
+        if (!withoutQuery)
+            QCOMPARE(r.errorCode(), QStringLiteral("unauthorized"));
+    }
 }
 
 void TstApiServer::readyAndSystem()

@@ -4,6 +4,7 @@
 #include "core/api/apierrors.h"
 #include "core/api/multipart.h"
 #include "core/api/routetable.h"
+#include "core/api/uploadnames.h"
 
 #include <QFile>
 #include <QJsonDocument>
@@ -26,6 +27,8 @@ private slots:
     void multipart_data();
     void multipart();
     void openApiMatchesRouteTable();
+    void uploadRefusalIsClientError_data();
+    void uploadRefusalIsClientError();
 };
 
 void TstApiUnits::matchRoute_data()
@@ -60,12 +63,12 @@ void TstApiUnits::statusTable_data()
     QTest::addColumn<QString>("code");
     QTest::addColumn<int>("status");
     const QList<QPair<const char *, int>> rows = {
-        {ErrorCode::InvalidJson, 400}, {ErrorCode::MissingField, 400}, {ErrorCode::InvalidRequest, 400},
+        {ErrorCode::InvalidJson, 400}, {ErrorCode::MissingField, 400}, {ErrorCode::InvalidField, 400}, {ErrorCode::InvalidRequest, 400},
         {ErrorCode::TypeMismatch, 400}, {ErrorCode::UnknownInput, 400}, {ErrorCode::LinkedInput, 400},
         {ErrorCode::Unauthorized, 401}, {ErrorCode::NotFound, 404}, {ErrorCode::UnknownWorkflow, 404},
         {ErrorCode::UnknownNode, 404}, {ErrorCode::JobNotFound, 404}, {ErrorCode::OutputNotFound, 404},
         {ErrorCode::MethodNotAllowed, 405}, {"request_timeout", 408}, {ErrorCode::JobConflict, 409}, {ErrorCode::PayloadTooLarge, 413},
-        {ErrorCode::ComfyValidation, 422}, {ErrorCode::ComfyUnreachable, 502}, {ErrorCode::UpstreamUnreachable, 502},
+        {ErrorCode::ComfyValidation, 422}, {ErrorCode::ComfyUnreachable, 502}, {ErrorCode::UpstreamUnreachable, 502}, {ErrorCode::UpstreamError, 502},
         {ErrorCode::ComfyTimeout, 504}, {ErrorCode::WaitTimeout, 504}, {ErrorCode::NotReady, 503},
         {ErrorCode::Internal, 500}, {"something_new", 500}};
     for (const auto &[code, status] : rows)
@@ -147,6 +150,36 @@ void TstApiUnits::openApiMatchesRouteTable()
         routed.insert(QLatin1String(s.method) + QLatin1Char(' ') + QLatin1String(s.path));
     QCOMPARE(documented, routed);
     QCOMPARE(routed.size(), routeTable().size()); // no duplicate rows
+}
+
+void TstApiUnits::uploadRefusalIsClientError_data()
+{
+    QTest::addColumn<QString>("code");
+    QTest::addColumn<int>("comfyStatus");
+    QTest::addColumn<QString>("answered");
+    QTest::addColumn<int>("httpStatus");
+    QTest::newRow("400") << QString::fromLatin1(ErrorCode::ComfyError) << 400 << QString::fromLatin1(ErrorCode::ComfyValidation) << 422;
+    QTest::newRow("403") << QString::fromLatin1(ErrorCode::ComfyError) << 403 << QString::fromLatin1(ErrorCode::ComfyValidation) << 422;
+    QTest::newRow("413") << QString::fromLatin1(ErrorCode::ComfyError) << 413 << QString::fromLatin1(ErrorCode::ComfyValidation) << 422;
+    QTest::newRow("500 stays") << QString::fromLatin1(ErrorCode::ComfyError) << 500 << QString::fromLatin1(ErrorCode::ComfyError) << 502;
+    QTest::newRow("unreachable stays") << QString::fromLatin1(ErrorCode::ComfyUnreachable) << 0 << QString::fromLatin1(ErrorCode::ComfyUnreachable) << 502;
+}
+
+// ComfyUI refusing an upload with a 4xx is the client's problem (422), not a bad gateway (502).
+void TstApiUnits::uploadRefusalIsClientError()
+{
+    QFETCH(QString, code);
+    QFETCH(int, comfyStatus);
+    QFETCH(QString, answered);
+    QFETCH(int, httpStatus);
+    const Error comfy{code, QStringLiteral("ComfyUI answered"), QJsonObject{{QStringLiteral("status"), comfyStatus}, {QStringLiteral("body"), QStringLiteral("no")}}};
+    const Error e = uploadError(comfy);
+    QCOMPARE(e.code, answered);
+    QCOMPARE(httpStatusFor(e.code), httpStatus);
+    if (answered != code) {
+        QCOMPARE(e.details.value(QStringLiteral("comfy_status")).toInt(), comfyStatus);
+        QCOMPARE(e.details.value(QStringLiteral("body")).toString(), QStringLiteral("no"));
+    }
 }
 
 QTEST_GUILESS_MAIN(TstApiUnits)

@@ -1,17 +1,20 @@
 // ConfigLoader and CommandLine: the Python project's file, every kind of bad input with its place, defaults,
 // and command-line overrides.
 
+#include "core/config/bindhost.h"
 #include "core/config/commandline.h"
 #include "core/config/configloader.h"
 
 #include <QDir>
 #include <QFile>
+#include <QHostInfo>
 #include <QTemporaryDir>
 #include <QtTest>
 
 #include <unistd.h>
 
 using namespace cr;
+using namespace Qt::StringLiterals;
 
 class TstConfig : public QObject
 {
@@ -32,6 +35,11 @@ private slots:
     void commandLineOverridesWin();
     void commandLineErrors_data();
     void commandLineErrors();
+    void bindHosts_data();
+    void bindHosts();
+    void urlHosts();
+    void networkNeedsToken_data();
+    void networkNeedsToken();
     void effectiveConfigHidesToken();
     void exampleConfigIsValid();
 };
@@ -196,6 +204,12 @@ void TstConfig::badInput_data()
                                                            << QStringLiteral("[comfy] workflow: \"../elsewhere/x.json\" is outside the workflows folder");
     QTest::newRow("workflow by absolute path") << QByteArray("[comfy]\nworkflow = \"/etc/x.json\"\n") << 2 << 12
                                                << QStringLiteral("[comfy] workflow: \"/etc/x.json\" is outside the workflows folder");
+    QTest::newRow("api host not an address") << QByteArray("[http-server]\nhost = \"my-box\"\n") << 2 << 8
+                                             << QStringLiteral("[http-server] host: \"my-box\" is not an IP address");
+    QTest::newRow("relay host not an address") << QByteArray("[server]\n\nhost = \"0.0.0.0.0\"\n") << 3 << 8
+                                               << QStringLiteral("[server] host: \"0.0.0.0.0\" is not an IP address");
+    QTest::newRow("allow flag is a string") << QByteArray("[auth]\nallow_unauthenticated_network = \"yes\"\n") << 2 << 33
+                                            << QStringLiteral("[auth] allow_unauthenticated_network: expected a boolean, got a string");
 }
 
 void TstConfig::badInput()
@@ -338,6 +352,10 @@ void TstConfig::commandLineErrors_data()
     QTest::newRow("port too big") << QStringList{QStringLiteral("--relay-port"), QStringLiteral("65536")}
                                   << QStringLiteral("--relay-port: \"65536\" is not a port number (0 to 65535)");
     QTest::newRow("unknown option") << QStringList{QStringLiteral("--frobnicate")} << QStringLiteral("Unknown option 'frobnicate'.");
+    QTest::newRow("http host") << QStringList{QStringLiteral("--http-host"), QStringLiteral("box")}
+                               << QStringLiteral("--http-host: \"box\" is not an IP address (use an IP address, localhost, 0.0.0.0, :: or *)");
+    QTest::newRow("relay host") << QStringList{QStringLiteral("--relay-host"), QStringLiteral("1.2.3.4.5")}
+                                << QStringLiteral("--relay-host: \"1.2.3.4.5\" is not an IP address (use an IP address, localhost, 0.0.0.0, :: or *)");
     QTest::newRow("two files") << QStringList{QStringLiteral("a.toml"), QStringLiteral("b.toml")}
                                << QStringLiteral("give one configuration file, either with --config or as an argument");
 }
@@ -348,6 +366,14 @@ void TstConfig::commandLineErrors()
     QFETCH(QString, error);
     args.prepend(QStringLiteral("comfy-runner"));
     const CommandLine cl = CommandLine::parse(args);
+    if (args.value(1).endsWith(QLatin1String("-host"))) { // a value the parser takes, refused when applied
+        Config applied;
+        QCOMPARE(cl.action, CommandLine::Action::Run);
+        QCOMPARE(cl.applyTo(applied), QStringList{error});
+        QCOMPARE(applied.http.host, QStringLiteral("127.0.0.1"));
+        QCOMPARE(applied.relay.host, QStringLiteral("127.0.0.1"));
+        return;
+    }
     QCOMPARE(cl.action, CommandLine::Action::Error);
     QCOMPARE(cl.error, error);
 
@@ -356,6 +382,100 @@ void TstConfig::commandLineErrors()
     QCOMPARE(bad.applyTo(c), QStringList{QStringLiteral("--comfy-url: \"nonsense\" is not a valid http/https URL")});
     const CommandLine samePort = CommandLine::parse({QStringLiteral("comfy-runner"), QStringLiteral("--http-port"), QStringLiteral("8190")});
     QCOMPARE(samePort.applyTo(c), QStringList{QStringLiteral("--http-port/--relay-port: 8190 would be both the REST API's and the relay's port")});
+}
+
+void TstConfig::bindHosts_data()
+{
+    QTest::addColumn<QString>("host");
+    QTest::addColumn<QString>("address"); // empty: refused
+    QTest::newRow("IPv4 loopback") << u"127.0.0.1"_s << u"127.0.0.1"_s;
+    QTest::newRow("localhost") << u"localhost"_s << u"127.0.0.1"_s;
+    QTest::newRow("IPv6 loopback") << u"::1"_s << u"::1"_s;
+    QTest::newRow("one LAN address") << u"192.168.1.20"_s << u"192.168.1.20"_s;
+    QTest::newRow("every IPv4 interface") << u"0.0.0.0"_s << u"0.0.0.0"_s;
+    QTest::newRow("every interface ::") << u"::"_s << u"every interface"_s; // IPv4 and IPv6
+    QTest::newRow("every interface *") << u"*"_s << u"every interface"_s;
+    QTest::newRow("every interface, empty") << QString() << u"every interface"_s;
+    QTest::newRow("host name") << u"gpu-box"_s << QString();
+    QTest::newRow("bad IPv4") << u"256.1.1.1"_s << QString();
+}
+
+// One meaning of a listener host for the loader, the command line and both listeners (config/bindhost.h).
+void TstConfig::bindHosts()
+{
+    QFETCH(QString, host);
+    QFETCH(QString, address);
+    const std::optional<QHostAddress> a = resolveBindHost(host);
+    QCOMPARE(a.has_value(), !address.isEmpty());
+    if (a)
+        QCOMPARE(*a == QHostAddress(QHostAddress::Any) ? u"every interface"_s : a->toString(), address);
+    const ConfigResult r = ConfigLoader::loadString(u"[http-server]\nhost = \"%1\"\n[server]\nhost = \"%1\"\n"_s.arg(host).toUtf8(),
+                                                    u"h.toml"_s, QDir::tempPath());
+    QCOMPARE(r.ok(), !address.isEmpty());
+    if (!r.ok()) {
+        QCOMPARE(r.errors.size(), 2);
+        QCOMPARE(r.errors[0].toString(), u"h.toml:2:8: error: [http-server] host: \"%1\" is not an IP address (use an IP address, localhost, 0.0.0.0, :: or *)"_s.arg(host));
+        QCOMPARE(r.errors[1].line, 4);
+    }
+}
+
+// image_generated URLs name an address a client can use, never "*", "0.0.0.0" or "::".
+void TstConfig::urlHosts()
+{
+    QCOMPARE(urlHostFor(QHostAddress(u"127.0.0.1"_s)), u"127.0.0.1"_s);
+    QCOMPARE(urlHostFor(QHostAddress(u"::1"_s)), u"::1"_s);
+    QCOMPARE(urlHostFor(QHostAddress(u"192.168.1.20"_s)), u"192.168.1.20"_s);
+    const QString expected = QHostInfo::localHostName().isEmpty() ? u"127.0.0.1"_s : QHostInfo::localHostName();
+    for (const QString &host : {u"*"_s, u"0.0.0.0"_s, u"::"_s, QString()}) {
+        const QString h = urlHostFor(*resolveBindHost(host));
+        QCOMPARE(h, expected);
+        QUrl url;
+        url.setScheme(u"http"_s);
+        url.setHost(h);
+        url.setPort(8189);
+        QVERIFY2(url.isValid() && !url.toString().contains(u'*'), qPrintable(url.toString()));
+    }
+}
+
+void TstConfig::networkNeedsToken_data()
+{
+    QTest::addColumn<QString>("httpHost");
+    QTest::addColumn<QString>("relayHost");
+    QTest::addColumn<QString>("token");
+    QTest::addColumn<bool>("allow");
+    QTest::addColumn<QString>("refused"); // what the message names; empty: may start
+    QTest::newRow("defaults") << u"127.0.0.1"_s << u"127.0.0.1"_s << QString() << false << QString();
+    QTest::newRow("localhost, ::1") << u"localhost"_s << u"::1"_s << QString() << false << QString();
+    QTest::newRow("api on 0.0.0.0") << u"0.0.0.0"_s << u"127.0.0.1"_s << QString() << false << u"the REST API ([http-server] host) on \"0.0.0.0\""_s;
+    QTest::newRow("relay on ::") << u"127.0.0.1"_s << u"::"_s << QString() << false << u"the event relay ([server] host) on \"::\""_s;
+    QTest::newRow("relay on empty") << u"127.0.0.1"_s << QString() << QString() << false << u"the event relay ([server] host) on \"\""_s;
+    QTest::newRow("api on *, relay on a LAN address") << u"*"_s << u"10.0.0.2"_s << QString() << false
+                                                      << u"the REST API ([http-server] host) on \"*\" and the event relay ([server] host) on \"10.0.0.2\""_s;
+    QTest::newRow("token set") << u"0.0.0.0"_s << u"::"_s << u"t"_s << false << QString();
+    QTest::newRow("allowed on purpose") << u"0.0.0.0"_s << u"::"_s << QString() << true << QString();
+}
+
+void TstConfig::networkNeedsToken()
+{
+    QFETCH(QString, httpHost);
+    QFETCH(QString, relayHost);
+    QFETCH(QString, token);
+    QFETCH(bool, allow);
+    QFETCH(QString, refused);
+    Config c;
+    c.http.host = httpHost;
+    c.relay.host = relayHost;
+    c.authToken = token;
+    c.allowUnauthenticatedNetwork = allow;
+    const QString error = networkExposureError(c);
+    if (refused.isEmpty()) {
+        QVERIFY2(error.isEmpty(), qPrintable(error));
+        return;
+    }
+    QVERIFY2(error.startsWith(u"refusing to start: "_s + refused + u" would be reachable"_s), qPrintable(error));
+    QVERIFY(error.contains(u"[auth] token"_s));
+    QVERIFY(error.contains(u"COMFY_RUNNER_TOKEN"_s));
+    QVERIFY(error.contains(u"allow_unauthenticated_network = true"_s));
 }
 
 void TstConfig::effectiveConfigHidesToken()

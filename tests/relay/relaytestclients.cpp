@@ -209,6 +209,35 @@ void RawWsClient::sendClose(quint16 code)
     m_socket.flush();
 }
 
+void RawWsClient::sendFrame(quint8 opcode, const QByteArray &payload, bool masked)
+{
+    QByteArray frame;
+    frame.append(char(0x80 | (opcode & 0x0f)));
+    const char maskBit = masked ? char(0x80) : char(0);
+    if (payload.size() <= 125) {
+        frame.append(char(maskBit | char(payload.size())));
+    } else if (payload.size() <= 0xffff) {
+        frame.append(char(maskBit | 126));
+        uchar len[2];
+        qToBigEndian<quint16>(quint16(payload.size()), len);
+        frame.append(reinterpret_cast<const char *>(len), 2);
+    } else {
+        frame.append(char(maskBit | 127));
+        uchar len[8];
+        qToBigEndian<quint64>(quint64(payload.size()), len);
+        frame.append(reinterpret_cast<const char *>(len), 8);
+    }
+    const uchar mask[4] = {0x12, 0x34, 0x56, 0x78};
+    if (masked) {
+        frame.append(reinterpret_cast<const char *>(mask), 4);
+        for (qsizetype i = 0; i < payload.size(); ++i)
+            frame.append(char(payload.at(i) ^ mask[i % 4]));
+    } else {
+        frame.append(payload);
+    }
+    m_socket.write(frame);
+}
+
 void RawWsClient::parseFrames()
 {
     bool any = false;

@@ -89,6 +89,8 @@ public:
     // Sends a (masked) close frame with `code`; works while the client is not reading.
     void sendClose(quint16 code);
     int framesAfterClose() const { return m_framesAfterClose; } // a server must send nothing after its close
+    // Sends one frame (FIN set) in a single write: masked as a client must, or not (to test the server).
+    void sendFrame(quint8 opcode, const QByteArray &payload, bool masked = true);
 
     const QList<WsMessage> &messages() const { return m_messages; }
     std::optional<quint16> closeCode() const { return m_closeCode; }

@@ -180,6 +180,12 @@ void TstRelayMessages::clientMessages_data()
     bad("not json", "hello", RelayErrorCode::InvalidJson);
     bad("truncated", R"({"type":"hello")", RelayErrorCode::InvalidJson);
     bad("array", "[1,2]", RelayErrorCode::InvalidMessage);
+    bad("number", "42", RelayErrorCode::InvalidMessage); // valid JSON, not an object
+    bad("string", R"( "hello" )", RelayErrorCode::InvalidMessage);
+    bad("null", "null", RelayErrorCode::InvalidMessage);
+    bad("true", "true", RelayErrorCode::InvalidMessage);
+    bad("two values", "1,2", RelayErrorCode::InvalidJson);
+    bad("closing bracket", "1]", RelayErrorCode::InvalidJson);
     bad("no type", R"({"data":{}})", RelayErrorCode::InvalidMessage);
     bad("numeric type", R"({"type":3})", RelayErrorCode::InvalidMessage);
     bad("unknown type", R"({"type":"subscribe_to_prompt","data":{}})", RelayErrorCode::UnknownType);

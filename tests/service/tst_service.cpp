@@ -7,6 +7,7 @@
 #include "protocol/binaryframe.h"
 #include "tests/support/fakecomfy.h"
 
+#include <QHostInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QNetworkAccessManager>
@@ -51,6 +52,8 @@ private slots:
     void jobIsRelayedToLegacyClients();
     void legacyQueueRoute();
     void portInUseIsAClearStartupError();
+    void imageUrlNamesAUsableHost_data();
+    void imageUrlNamesAUsableHost();
 
 private:
     Config config() const
@@ -189,6 +192,50 @@ void TstService::portInUseIsAClearStartupError()
     QVERIFY(!second.start(&error));
     QVERIFY2(error.contains(QString::number(squatter.serverPort())), qPrintable(error));
     QVERIFY2(error.startsWith(QStringLiteral("the REST API cannot start")), qPrintable(error));
+}
+
+void TstService::imageUrlNamesAUsableHost_data()
+{
+    QTest::addColumn<QString>("host");
+    QTest::newRow("*") << QStringLiteral("*");
+    QTest::newRow("0.0.0.0") << QStringLiteral("0.0.0.0");
+    QTest::newRow("::") << QStringLiteral("::");
+}
+
+// With the API on every interface, image_generated (which answers no request) still names a host a client
+// can use: the machine's name (127.0.0.1 when it has none), never "*", "0.0.0.0" or "::".
+void TstService::imageUrlNamesAUsableHost()
+{
+    QFETCH(QString, host);
+    m_service.reset();
+    Config c = config();
+    c.http.host = host;
+    c.allowUnauthenticatedNetwork = true;
+    m_service = std::make_unique<Service>(c);
+    QString error;
+    QVERIFY2(m_service->start(&error), qPrintable(error));
+    QVERIFY(waitReady());
+    QWebSocket legacy;
+    QList<QJsonObject> generated;
+    connect(&legacy, &QWebSocket::textMessageReceived, this, [&generated](const QString &t) {
+        const QJsonObject o = QJsonDocument::fromJson(t.toUtf8()).object();
+        if (o.value(QLatin1String("type")).toString() == QLatin1String("image_generated"))
+            generated << o.value(QLatin1String("data")).toObject();
+    });
+    QSignalSpy open(&legacy, &QWebSocket::connected);
+    legacy.open(QUrl(QStringLiteral("ws://127.0.0.1:%1/").arg(m_service->relayPort())));
+    QVERIFY(open.wait(5000));
+    const HttpResult r = request(m_nam, "POST", api(QStringLiteral("/api/v1/jobs")),
+                                 {{QStringLiteral("workflow"), QStringLiteral("sd15_txt2img")}, {QStringLiteral("wait"), true}});
+    QVERIFY2(r.status == 200, r.body.constData());
+    QTRY_COMPARE_WITH_TIMEOUT(generated.size(), 1, 5000);
+    const QString text = generated.first().value(QLatin1String("image_url")).toString();
+    const QUrl url(text, QUrl::StrictMode);
+    QVERIFY2(url.isValid(), qPrintable(text));
+    const QString name = QHostInfo::localHostName();
+    QCOMPARE(url.host(), name.isEmpty() ? QStringLiteral("127.0.0.1") : name.toLower());
+    QCOMPARE(url.port(), int(m_service->httpPort()));
+    QVERIFY(url.path().endsWith(QLatin1String("/outputs/0")));
 }
 
 QTEST_GUILESS_MAIN(TstService)

@@ -10,6 +10,7 @@ int httpStatusFor(const QString &code)
     static const QHash<QString, int> table = {
         {QLatin1String(ErrorCode::InvalidJson), 400},
         {QLatin1String(ErrorCode::MissingField), 400},
+        {QLatin1String(ErrorCode::InvalidField), 400},
         {QLatin1String(ErrorCode::InvalidRequest), 400},
         {QLatin1String(ErrorCode::TypeMismatch), 400},
         {QLatin1String(ErrorCode::UnknownInput), 400},
@@ -35,6 +36,7 @@ int httpStatusFor(const QString &code)
         {QLatin1String(ErrorCode::NoOutput), 502},
         {QLatin1String(ErrorCode::ComfyUnreachable), 502},
         {QLatin1String(ErrorCode::UpstreamUnreachable), 502},
+        {QLatin1String(ErrorCode::UpstreamError), 502},
         {QLatin1String(ErrorCode::NotReady), 503},
         {QStringLiteral("too_many_streams"), 503},
         {QLatin1String(ErrorCode::ComfyTimeout), 504},

@@ -3,6 +3,8 @@
 #include "core/api/apierrors.h"
 #include "core/api/controllers.h"
 #include "core/api/jobwaiter.h"
+#include "core/common/auth.h"
+#include "core/config/bindhost.h"
 
 #include <QHostAddress>
 #include <QHttpServer>
@@ -31,19 +33,6 @@ QByteArray methodName(QHttpServerRequest::Method m)
     case M::Trace: return "TRACE";
     default: return "UNKNOWN";
     }
-}
-
-// Constant-time comparison (the time does not depend on where the first difference is).
-bool sameSecret(const QByteArray &a, const QByteArray &b)
-{
-    unsigned diff = unsigned(a.size() ^ b.size());
-    const qsizetype n = qMax(a.size(), b.size());
-    for (qsizetype i = 0; i < n; ++i) {
-        const unsigned char x = i < a.size() ? uchar(a.at(i)) : 0;
-        const unsigned char y = i < b.size() ? uchar(b.at(i)) : 0;
-        diff |= unsigned(x ^ y);
-    }
-    return diff == 0;
 }
 
 } // namespace
@@ -123,22 +112,14 @@ QJsonObject ApiServer::sseStatsJson() const
 bool ApiServer::listen(QString *error)
 {
     const QString host = m_ctx.config.http.host;
-    QHostAddress address;
-    if (host.isEmpty() || host == QLatin1String("0.0.0.0") || host == QLatin1String("*"))
-        address = QHostAddress::AnyIPv4;
-    else if (host == QLatin1String("localhost"))
-        address = QHostAddress::LocalHost;
-    else if (host == QLatin1String("::"))
-        address = QHostAddress::Any;
-    else
-        address = QHostAddress(host);
-    if (address.isNull()) {
+    const std::optional<QHostAddress> address = resolveBindHost(host);
+    if (!address) {
         if (error)
             *error = QStringLiteral("[http-server] host \"%1\" is not an IP address").arg(host);
         return false;
     }
     auto *tcp = new GuardedTcpServer(m_limits, this);
-    if (!tcp->listen(address, m_ctx.config.http.port)) {
+    if (!tcp->listen(*address, m_ctx.config.http.port)) {
         if (error)
             *error = QStringLiteral("cannot listen on %1:%2: %3").arg(host).arg(m_ctx.config.http.port).arg(tcp->errorString());
         delete tcp;
@@ -147,21 +128,23 @@ bool ApiServer::listen(QString *error)
     m_http->bind(tcp);
     m_tcp = tcp;
     m_port = tcp->serverPort();
-    qCInfo(lcApi).noquote() << QStringLiteral("REST API on http://%1:%2").arg(address.toString()).arg(m_port);
+    m_address = tcp->serverAddress();
+    qCInfo(lcApi).noquote() << QStringLiteral("REST API listening on http://%1").arg(hostPortString(m_address, m_port));
     return true;
 }
 
 bool ApiServer::authorized(const ApiRequest &request, bool queryToken) const
 {
-    if (m_ctx.config.authToken.isEmpty())
-        return true;
-    const QByteArray secret = m_ctx.config.authToken.toUtf8();
-    const QByteArray header = request.header("Authorization");
-    if (header.startsWith("Bearer "))
-        return sameSecret(header.mid(7).trimmed(), secret);
-    if (queryToken && request.query.hasQueryItem(QStringLiteral("token")))
-        return sameSecret(request.query.queryItemValue(QStringLiteral("token"), QUrl::FullyDecoded).toUtf8(), secret);
-    return false;
+    TokenCheck check;
+    check.queryTokenAllowed = queryToken;
+    for (const auto &h : request.headers)
+        if (h.first.compare("Authorization", Qt::CaseInsensitive) == 0) {
+            check.authorization = h.second;
+            break;
+        }
+    if (request.query.hasQueryItem(QStringLiteral("token")))
+        check.queryToken = request.query.queryItemValue(QStringLiteral("token"), QUrl::FullyDecoded).toUtf8();
+    return tokenAccepted(m_ctx.config.authToken.toUtf8(), check);
 }
 
 void ApiServer::dispatch(const QHttpServerRequest &request, QHttpServerResponder &&responder)

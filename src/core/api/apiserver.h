@@ -11,6 +11,7 @@
 #include "core/api/ssestream.h"
 
 #include <QHash>
+#include <QHostAddress>
 #include <QJsonObject>
 #include <QObject>
 
@@ -50,6 +51,7 @@ public:
     // Binds config.http.host:port (port 0: any free port). False with a sentence in *error.
     bool listen(QString *error);
     quint16 port() const { return m_port; }
+    QHostAddress address() const { return m_address; } // the bound address
     // Output downloads (GET /api/v1/jobs/{id}/outputs/{i}) in progress, and requests parked until their job
     // ends (GET /queue, POST /api/v1/jobs with "wait"); both 0 without a JobManager.
     int downloadCount() const;
@@ -70,6 +72,7 @@ private:
     RouteHandlers m_handlers;
     QList<QObject *> m_controllers;
     quint16 m_port = 0;
+    QHostAddress m_address;
 };
 
 } // namespace cr

@@ -18,6 +18,7 @@
 #include <QNetworkReply>
 #include <QNetworkRequest>
 #include <QTcpSocket>
+#include <QTimer>
 
 namespace cr {
 
@@ -280,8 +281,27 @@ void LegacyRoutes::updateImage(const ApiRequest &req, ApiReply reply)
                                         {QStringLiteral("image"), *image}}));
 }
 
-// POST /generate/image: the body is forwarded to [http-server] node_red_url; its status, content type and
-// body come back as they are. 502 upstream_unreachable when it cannot be reached (or times out).
+namespace {
+
+// Why a Node-RED answer was cut off (set on the reply before abort(), read when it finishes).
+constexpr char kAbortReason[] = "cr_upstream_abort";
+
+// 502 upstream_error: Node-RED answered, but not with something to pass on. reason: timeout, too_large,
+// status, invalid_response.
+Error upstreamError(const QUrl &target, const QString &reason, const QString &message, QJsonObject details = {})
+{
+    details.insert(QStringLiteral("url"), target.toString());
+    details.insert(QStringLiteral("reason"), reason);
+    return Error::make(ErrorCode::UpstreamError, message, details);
+}
+
+} // namespace
+
+// POST /generate/image: the body is forwarded to [http-server] node_red_url. A 2xx or 4xx answer comes back
+// with its status, content type and body as they are. 502 upstream_unreachable when it cannot be reached;
+// 502 upstream_error (details.reason) when it answers with another status ("status", details.status), a body
+// over max_body_mb ("too_large"), no answer within wait_timeout ("timeout") or something that is not HTTP
+// ("invalid_response").
 void LegacyRoutes::generateImage(const ApiRequest &req, ApiReply reply)
 {
     const QUrl target = m_ctx.config.http.nodeRedUrl;
@@ -290,21 +310,54 @@ void LegacyRoutes::generateImage(const ApiRequest &req, ApiReply reply)
     QNetworkRequest nr(target);
     const QByteArray type = req.header("Content-Type");
     nr.setHeader(QNetworkRequest::ContentTypeHeader, type.isEmpty() ? QByteArray("application/json") : type);
-    nr.setTransferTimeout(m_ctx.config.http.waitTimeoutMs);
+    nr.setAttribute(QNetworkRequest::RedirectPolicyAttribute, QNetworkRequest::ManualRedirectPolicy); // 3xx: upstream_error
     QNetworkReply *up = m_nam->post(nr, req.body);
+    const auto abortWith = [up](const char *reason) {
+        if (!up->property(kAbortReason).isValid()) {
+            up->setProperty(kAbortReason, QByteArray(reason));
+            up->abort();
+        }
+    };
+    // The whole exchange is bounded (a trickling upstream resets a transfer timeout forever), and so is the
+    // body kept in memory: the declared length and the bytes received so far.
+    const qint64 cap = m_ctx.config.http.maxBodyBytes;
+    const int timeoutMs = m_ctx.config.http.waitTimeoutMs;
+    QTimer::singleShot(timeoutMs, up, [abortWith] { abortWith("timeout"); });
+    connect(up, &QNetworkReply::downloadProgress, up, [abortWith, cap](qint64 received, qint64 total) {
+        if (received > cap || total > cap)
+            abortWith("too_large");
+    });
     // A client that leaves stops the forwarded request too.
     if (QTcpSocket *socket = reply.socket())
         connect(socket, &QAbstractSocket::disconnected, up, &QNetworkReply::abort);
-    connect(up, &QNetworkReply::finished, this, [up, reply, target]() mutable {
+    connect(up, &QNetworkReply::finished, this, [up, reply, target, cap, timeoutMs]() mutable {
         up->deleteLater();
+        const QByteArray aborted = up->property(kAbortReason).toByteArray();
+        if (aborted == "timeout")
+            return reply.error(upstreamError(target, QStringLiteral("timeout"),
+                                             QStringLiteral("%1 did not answer within %2 ms").arg(target.toString()).arg(timeoutMs)));
+        if (aborted == "too_large")
+            return reply.error(upstreamError(target, QStringLiteral("too_large"),
+                                             QStringLiteral("%1 sent a body over %2 bytes").arg(target.toString()).arg(cap),
+                                             {{QStringLiteral("limit"), double(cap)}}));
         const int status = up->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
-        if (status == 0) {
-            reply.error(Error::make(ErrorCode::UpstreamUnreachable, QStringLiteral("cannot reach %1: %2").arg(target.toString(), up->errorString()),
-                                    {{QStringLiteral("url"), target.toString()}}));
-            return;
-        }
-        QByteArray ctype = up->header(QNetworkRequest::ContentTypeHeader).toByteArray();
-        reply.raw(status, up->readAll(), ctype.isEmpty() ? QByteArray("application/octet-stream") : ctype);
+        const QNetworkReply::NetworkError error = up->error();
+        // Connected, then no HTTP answer came (garbage, or closed without one): it misbehaves, it is not unreachable.
+        if (status == 0 && (error == QNetworkReply::RemoteHostClosedError || error == QNetworkReply::ProtocolFailure
+                            || error == QNetworkReply::ProtocolUnknownError))
+            return reply.error(upstreamError(target, QStringLiteral("invalid_response"),
+                                             QStringLiteral("%1 did not answer with HTTP: %2").arg(target.toString(), up->errorString())));
+        if (status == 0)
+            return reply.error(Error::make(ErrorCode::UpstreamUnreachable,
+                                           QStringLiteral("cannot reach %1: %2").arg(target.toString(), up->errorString()),
+                                           {{QStringLiteral("url"), target.toString()}}));
+        const QByteArray body = up->readAll();
+        if (status < 200 || (status > 299 && status < 400) || status > 499)
+            return reply.error(upstreamError(target, QStringLiteral("status"),
+                                             QStringLiteral("%1 answered HTTP %2").arg(target.toString()).arg(status),
+                                             {{QStringLiteral("status"), status}, {QStringLiteral("body"), QString::fromUtf8(body.left(2048))}}));
+        const QByteArray ctype = up->header(QNetworkRequest::ContentTypeHeader).toByteArray();
+        reply.raw(status, body, ctype.isEmpty() ? QByteArray("application/octet-stream") : ctype);
     });
 }
 

@@ -2,6 +2,7 @@
 
 #include "core/api/controllers.h"
 #include "core/api/multipart.h"
+#include "core/api/uploadnames.h"
 
 #include "core/comfy/comfyclient.h"
 
@@ -13,7 +14,9 @@ void UploadsRoutes::install(RouteHandlers &h)
 {
     // POST /api/v1/uploads (multipart/form-data: "image" file part; optional fields "subfolder", "type"
     //   (input|temp|output, default input), "overwrite" (true|false)) -> 201 ComfyUI's {"name", "subfolder",
-    //   "type"} | 400 invalid_request / missing_field | 502 comfy_unreachable / comfy_error.
+    //   "type"} | 400 invalid_request / missing_field / invalid_field (file name or subfolder: "..", "/", "\",
+    //   NUL or control characters, over 255 bytes) | 422 comfy_validation (ComfyUI refused it with a 4xx)
+    //   | 502 comfy_unreachable / comfy_error.
     h.insert(RouteId::Upload, [this](const ApiRequest &req, ApiReply reply) {
         const Result<QList<FormPart>> parts = parseMultipart(req.header("Content-Type"), req.body);
         if (!parts)
@@ -37,13 +40,15 @@ void UploadsRoutes::install(RouteHandlers &h)
         if (type != QLatin1String("input") && type != QLatin1String("temp") && type != QLatin1String("output"))
             return reply.error(Error::make(ErrorCode::InvalidRequest, QStringLiteral("\"type\" must be input, temp or output"),
                                            {{QStringLiteral("field"), QStringLiteral("type")}}));
-        if (subfolder.contains(QLatin1String("..")) || subfolder.startsWith(QLatin1Char('/')))
-            return reply.error(Error::make(ErrorCode::InvalidRequest, QStringLiteral("\"subfolder\" must be a relative path inside the folder"),
-                                           {{QStringLiteral("field"), QStringLiteral("subfolder")}}));
+        // Checked here, so that a bad name is the client's 400 and never reaches ComfyUI's folders.
+        if (const Status bad = checkUploadFileName(image->fileName))
+            return reply.error(*bad);
+        if (const Status bad = checkUploadSubfolder(subfolder))
+            return reply.error(*bad);
         m_ctx.comfy->http()->uploadImage(image->data, image->fileName, QString::fromLatin1(image->contentType), subfolder, type, overwrite,
                                          [reply](Result<QJsonObject> r) mutable {
                                              if (!r)
-                                                 return reply.error(r.error());
+                                                 return reply.error(uploadError(r.error()));
                                              reply.json(201, r.value());
                                          });
     });

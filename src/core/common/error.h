@@ -17,6 +17,7 @@ namespace ErrorCode {
 inline constexpr char InvalidJson[] = "invalid_json";
 inline constexpr char InvalidRequest[] = "invalid_request";
 inline constexpr char MissingField[] = "missing_field";
+inline constexpr char InvalidField[] = "invalid_field"; // a field has a value the service refuses (details.field)
 inline constexpr char PayloadTooLarge[] = "payload_too_large";
 inline constexpr char Unauthorized[] = "unauthorized";
 inline constexpr char NotFound[] = "not_found";
@@ -40,6 +41,7 @@ inline constexpr char ComfyTimeout[] = "comfy_timeout";
 inline constexpr char ComfyError[] = "comfy_error";
 inline constexpr char NoOutput[] = "no_output";             // a run succeeded but produced no file
 inline constexpr char UpstreamUnreachable[] = "upstream_unreachable";
+inline constexpr char UpstreamError[] = "upstream_error"; // an upstream (Node-RED) answered badly (details.reason)
 inline constexpr char NotReady[] = "not_ready";
 inline constexpr char Internal[] = "internal";
 } // namespace ErrorCode

@@ -1,5 +1,7 @@
 #include "core/config/commandline.h"
 
+#include "core/config/bindhost.h"
+
 #include <QCommandLineParser>
 #include <QDir>
 
@@ -100,12 +102,19 @@ CommandLine CommandLine::parse(const QStringList &arguments)
 QStringList CommandLine::applyTo(Config &config) const
 {
     QStringList problems;
+    auto host = [&problems](const char *option, const QString &value, QString &out) {
+        if (resolveBindHost(value))
+            out = value;
+        else
+            problems << QStringLiteral("--%1: \"%2\" is not an IP address (use an IP address, localhost, 0.0.0.0, :: or *)")
+                            .arg(QLatin1String(option), value);
+    };
     if (httpHost)
-        config.http.host = *httpHost;
+        host("http-host", *httpHost, config.http.host);
     if (httpPort)
         config.http.port = *httpPort;
     if (relayHost)
-        config.relay.host = *relayHost;
+        host("relay-host", *relayHost, config.relay.host);
     if (relayPort)
         config.relay.port = *relayPort;
     // As in the file: port 0 (any free port) is fine for both, one fixed port cannot serve both.

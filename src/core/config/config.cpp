@@ -68,6 +68,7 @@ QString Config::toToml() const
       << QStringLiteral("data = %1").arg(quoted(paths.dataDir)) << QString();
     l << QStringLiteral("[auth]")
       << QStringLiteral("token = %1").arg(authToken.isEmpty() ? QStringLiteral("\"\"") : QStringLiteral("\"***\" # set, not shown"))
+      << QStringLiteral("allow_unauthenticated_network = %1").arg(allowUnauthenticatedNetwork ? QStringLiteral("true") : QStringLiteral("false"))
       << QString();
     l << QStringLiteral("[node_mappings]");
     for (auto it = nodeMappings.global.cbegin(); it != nodeMappings.global.cend(); ++it)

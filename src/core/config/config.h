@@ -23,7 +23,7 @@ struct ComfySettings {
 
 // The REST API ([http-server]).
 struct HttpSettings {
-    QString host = QStringLiteral("127.0.0.1");
+    QString host = QStringLiteral("127.0.0.1"); // what it means: config/bindhost.h
     quint16 port = 8189;
     qint64 maxBodyBytes = 64ll * 1024 * 1024;
     int waitTimeoutMs = 600'000; // bound of blocking calls (GET /queue, POST /api/v1/jobs?wait=true)
@@ -34,7 +34,7 @@ struct HttpSettings {
 
 // The event relay ([server]).
 struct RelaySettings {
-    QString host = QStringLiteral("127.0.0.1");
+    QString host = QStringLiteral("127.0.0.1"); // what it means: config/bindhost.h
     quint16 port = 8190;
     int maxClients = 256;
     qint64 softLimitBytes = 1024ll * 1024;      // above this a client's previews are dropped
@@ -76,6 +76,7 @@ struct Config {
     PathSettings paths;
     NodeMappings nodeMappings;
     QString authToken; // [auth] token; empty = no auth
+    bool allowUnauthenticatedNetwork = false; // [auth] allow_unauthenticated_network: no token on a non-loopback host
 
     // The effective configuration as TOML, secrets masked, for --check-config and the start-up log.
     QString toToml() const;

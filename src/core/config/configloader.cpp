@@ -1,5 +1,7 @@
 #include "core/config/configloader.h"
 
+#include "core/config/bindhost.h"
+
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
@@ -159,6 +161,31 @@ public:
             return;
         }
         out = QDir(m_ctx.baseDir).absoluteFilePath(QDir::fromNativeSeparators(text));
+    }
+
+    void boolean(const char *key, bool &out)
+    {
+        if (const toml::node *n = take(key)) {
+            if (auto v = n->value_exact<bool>())
+                out = *v;
+            else
+                typeError(key, *n, QStringLiteral("a boolean"));
+        }
+    }
+
+    // A listener's host: any form resolveBindHost() knows (config/bindhost.h).
+    void bindHost(const char *key, QString &out)
+    {
+        QString text = out;
+        const toml::node *n = m_table ? m_table->get(key) : nullptr;
+        string(key, text);
+        if (!n || !n->is_string())
+            return;
+        if (!resolveBindHost(text)) {
+            error(*n, QStringLiteral("%1: \"%2\" is not an IP address (use an IP address, localhost, 0.0.0.0, :: or *)").arg(name(key), text));
+            return;
+        }
+        out = text;
     }
 
     bool has(const char *key) const { return m_table && m_table->contains(key); }
@@ -332,7 +359,7 @@ void readTable(const toml::table &root, LoadContext &ctx, Config &cfg)
     }
     { // [http-server]
         SectionReader r(section("http-server"), QStringLiteral("http-server"), ctx);
-        r.string("host", cfg.http.host);
+        r.bindHost("host", cfg.http.host);
         r.port("port", cfg.http.port);
         qint64 mb = cfg.http.maxBodyBytes / (1024 * 1024);
         r.integer("max_body_mb", mb, 1, 4096);
@@ -347,7 +374,7 @@ void readTable(const toml::table &root, LoadContext &ctx, Config &cfg)
     }
     { // [server]: the relay; the name and ws_port come from the Python project
         SectionReader r(section("server"), QStringLiteral("server"), ctx);
-        r.string("host", cfg.relay.host);
+        r.bindHost("host", cfg.relay.host);
         r.port("ws_port", cfg.relay.port);
         qint64 maxClients = cfg.relay.maxClients;
         r.integer("max_clients", maxClients, 1, 100000);
@@ -390,6 +417,7 @@ void readTable(const toml::table &root, LoadContext &ctx, Config &cfg)
     { // [auth]
         SectionReader r(section("auth"), QStringLiteral("auth"), ctx);
         r.string("token", cfg.authToken);
+        r.boolean("allow_unauthenticated_network", cfg.allowUnauthenticatedNetwork);
         r.finish();
     }
     checkRelations(root, ctx, cfg);

@@ -238,6 +238,11 @@ void RelayClient::pump()
         writePreview(std::exchange(m_heldPreview, RelayEventPtr()));
 }
 
+QTcpSocket *RelayClient::transport() const
+{
+    return m_transport;
+}
+
 void RelayClient::closeWith(RelayCloseCode code, const QString &reason)
 {
     if (isClosing())

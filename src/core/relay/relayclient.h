@@ -72,6 +72,7 @@ public:
 
     quint64 id() const { return m_id; }
     QWebSocket *socket() const { return m_socket; }
+    QTcpSocket *transport() const; // the TCP connection under socket()
     const protocol::RelaySubscription &subscription() const { return m_subscription; }
     void setSubscription(const protocol::RelaySubscription &subscription);
     qint64 connectSeq() const { return m_connectSeq; } // the hub's last seq when the client connected

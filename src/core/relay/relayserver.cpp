@@ -1,6 +1,9 @@
 #include "core/relay/relayserver.h"
 
+#include "core/common/auth.h"
+#include "core/config/bindhost.h"
 #include "core/relay/eventhub.h"
+#include "core/relay/relayhandshake.h"
 
 #include <QHostAddress>
 #include <QJsonArray>
@@ -21,18 +24,8 @@ using protocol::RelayCloseCode;
 
 namespace {
 
-// Compares without an early exit, so the time taken does not tell how much of the token was right.
-bool constantTimeEquals(const QByteArray &a, const QByteArray &b)
-{
-    const qsizetype n = std::max(a.size(), b.size());
-    unsigned diff = unsigned(a.size() ^ b.size());
-    for (qsizetype i = 0; i < n; ++i) {
-        const unsigned char x = i < a.size() ? uchar(a[i]) : 0;
-        const unsigned char y = i < b.size() ? uchar(b[i]) : 0;
-        diff |= unsigned(x ^ y);
-    }
-    return diff == 0;
-}
+// Set on a connection whose first frame was unmasked before it was accepted.
+constexpr char kUnmaskedProperty[] = "cr_unmasked_frame";
 
 template <typename Socket> // QWebSocket or QTcpSocket
 QString peerOf(const Socket *socket)
@@ -65,17 +58,13 @@ RelayServer::~RelayServer()
 
 bool RelayServer::listen(QString *error)
 {
-    QHostAddress address;
-    if (m_settings.host.isEmpty() || m_settings.host == "*"_L1 || m_settings.host == "0.0.0.0"_L1)
-        address = QHostAddress::Any;
-    else if (m_settings.host == "localhost"_L1)
-        address = QHostAddress::LocalHost;
-    else if (!address.setAddress(m_settings.host)) {
+    const std::optional<QHostAddress> address = resolveBindHost(m_settings.host);
+    if (!address) {
         if (error)
             *error = u"relay host '%1' is not an IP address"_s.arg(m_settings.host);
         return false;
     }
-    if (!m_listener->listen(address, m_settings.port)) {
+    if (!m_listener->listen(*address, m_settings.port)) {
         if (error)
             *error = u"cannot listen on %1:%2 for the relay: %3"_s.arg(m_settings.host)
                          .arg(m_settings.port)
@@ -83,7 +72,7 @@ bool RelayServer::listen(QString *error)
         return false;
     }
     m_pingTimer.start();
-    qCInfo(lcRelay).noquote() << u"relay listening on ws://%1:%2/"_s.arg(m_settings.host).arg(port());
+    qCInfo(lcRelay).noquote() << u"relay listening on ws://%1/"_s.arg(hostPortString(m_listener->serverAddress(), port()));
     return true;
 }
 
@@ -103,6 +92,11 @@ void RelayServer::close()
 bool RelayServer::isListening() const
 {
     return m_listener->isListening();
+}
+
+QHostAddress RelayServer::address() const
+{
+    return m_listener->serverAddress();
 }
 
 quint16 RelayServer::port() const
@@ -132,8 +126,21 @@ void RelayServer::onTcpConnection()
                     guard->abort();
                 }
             });
-        m_server->handleConnection(socket);
+        // A plain HTTP request or another protocol version is answered here (426); Qt would not.
+        RelayHandshakeScreen::screen(
+            socket, [this, socket] { m_server->handleConnection(socket); },
+            [this, guard = QPointer(socket)] { onUnmaskedFrame(guard); });
     }
+}
+
+void RelayServer::onUnmaskedFrame(QTcpSocket *transport)
+{
+    if (!transport)
+        return;
+    for (RelayClient *client : std::as_const(m_clients))
+        if (client->transport() == transport)
+            return client->closeWith(RelayCloseCode::ProtocolError);
+    transport->setProperty(kUnmaskedProperty, true); // not upgraded yet: accept() refuses it
 }
 
 int RelayServer::pendingHandshakes() const
@@ -189,9 +196,10 @@ void RelayServer::accept(QWebSocket *socket, QTcpSocket *transport)
     const QUrlQuery query(socket->requestUrl());
 
     // Authentication first: an unauthenticated peer learns nothing else (not even capacity or parse errors).
-    const QString queryToken = query.queryItemValue(u"token"_s, QUrl::FullyDecoded);
-    if (!authorized(socket, queryToken))
+    if (!authorized(socket, query))
         return reject(socket, RelayCloseCode::Unauthorized);
+    if (transport->property(kUnmaskedProperty).toBool())
+        return reject(socket, RelayCloseCode::ProtocolError);
     QString parseError;
     const auto options = protocol::parseRelayQuery(query, &parseError);
     if (!options)
@@ -236,17 +244,16 @@ void RelayServer::reject(QWebSocket *socket, RelayCloseCode code, const QString 
     socket->close(QWebSocketProtocol::CloseCode(quint16(code)), text);
 }
 
-bool RelayServer::authorized(const QWebSocket *socket, const QString &queryToken) const
+bool RelayServer::authorized(const QWebSocket *socket, const QUrlQuery &query) const
 {
-    if (m_token.isEmpty())
-        return true;
-    bool ok = false;
-    const QByteArray header = socket->request().rawHeader("Authorization").trimmed();
-    if (header.size() > 7 && header.left(7).toLower() == "bearer ")
-        ok = constantTimeEquals(header.mid(7).trimmed(), m_token);
-    if (!queryToken.isEmpty())
-        ok = constantTimeEquals(queryToken.toUtf8(), m_token) || ok;
-    return ok;
+    TokenCheck check;
+    check.queryTokenAllowed = true;
+    const QNetworkRequest request = socket->request();
+    if (request.hasRawHeader("Authorization"))
+        check.authorization = request.rawHeader("Authorization");
+    if (query.hasQueryItem(u"token"_s))
+        check.queryToken = query.queryItemValue(u"token"_s, QUrl::FullyDecoded).toUtf8();
+    return tokenAccepted(m_token, check);
 }
 
 void RelayServer::onText(RelayClient *client, const QString &message)

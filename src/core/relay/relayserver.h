@@ -10,6 +10,7 @@
 #include "core/relay/relayclient.h"
 
 #include <QHash>
+#include <QHostAddress>
 #include <QJsonObject>
 #include <QList>
 #include <QObject>
@@ -17,6 +18,7 @@
 #include <QTimer>
 
 class QTcpServer;
+class QUrlQuery;
 class QTcpSocket;
 class QWebSocket;
 class QWebSocketServer;
@@ -52,6 +54,7 @@ public:
     // Stops listening and closes every client with 1001.
     void close();
     bool isListening() const;
+    QHostAddress address() const; // the bound address (QHostAddress::Any for "::", "*" and "")
     quint16 port() const; // the bound port
 
     int clientCount() const { return int(m_clients.size()); }
@@ -71,10 +74,11 @@ signals:
 private:
     void onTcpConnection();
     void onNewConnection();
+    void onUnmaskedFrame(QTcpSocket *transport); // RFC 6455 §5.1: close 1002
     QTcpSocket *takeTransport(const QWebSocket *socket);
     void accept(QWebSocket *socket, QTcpSocket *transport);
     void reject(QWebSocket *socket, protocol::RelayCloseCode code, const QString &reason = {});
-    bool authorized(const QWebSocket *socket, const QString &queryToken) const;
+    bool authorized(const QWebSocket *socket, const QUrlQuery &query) const; // the rule of common/auth.h
     void onText(RelayClient *client, const QString &message);
     void onBinary(RelayClient *client);
     void refuse(RelayClient *client, const protocol::RelayMessageError &error);

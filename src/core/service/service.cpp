@@ -2,6 +2,7 @@
 
 #include "core/api/apiserver.h"
 #include "core/comfy/comfyclient.h"
+#include "core/config/bindhost.h"
 #include "core/jobs/jobmanager.h"
 #include "core/relay/eventhub.h"
 #include "core/relay/relayserver.h"
@@ -161,17 +162,16 @@ bool Service::start(QString *error)
         return false;
     }
     p.httpPort = p.api->port();
+    // image_generated answers no request: its URLs name an address a client can use (never "*" or 0.0.0.0).
     QUrl httpBase;
     httpBase.setScheme(QStringLiteral("http"));
-    const bool anyAddress = m_config.http.host == QLatin1String("0.0.0.0") || m_config.http.host == QLatin1String("::");
-    httpBase.setHost(anyAddress ? QStringLiteral("127.0.0.1") : m_config.http.host);
+    httpBase.setHost(urlHostFor(p.api->address()));
     httpBase.setPort(p.httpPort);
     p.publisher->setHttpBase(httpBase);
-
     p.jobs->restore();
     p.comfy->start();
-    qCInfo(lcService).noquote() << QStringLiteral("REST API on http://%1:%2, event relay on ws://%3:%4")
-                                       .arg(m_config.http.host).arg(p.httpPort).arg(m_config.relay.host).arg(p.relayPort);
+    qCInfo(lcService).noquote() << QStringLiteral("REST API on http://%1, event relay on ws://%2")
+                                       .arg(hostPortString(p.api->address(), p.httpPort), hostPortString(p.relay->address(), p.relayPort));
     qCInfo(lcService) << "ready";
     p.notifier = std::make_unique<SystemdNotifier>([this] { return statusLine(); });
     p.notifier->ready();

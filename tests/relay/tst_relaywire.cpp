@@ -1,0 +1,173 @@
+// The relay below Qt's WebSocket layer, with raw QTcpSocket clients writing handcrafted bytes on port 0:
+// plain HTTP and unsupported versions get 426 (not silence or a bare 400), an unmasked client frame closes
+// with 1002 (RFC 6455 §5.1), a too-big frame sent in one write still gets its 1009 close frame (no reset).
+
+#include "core/relay/relayhandshake.h"
+#include "core/relay/relayserver.h"
+#include "protocol/relaymessages.h"
+#include "relayfixture.h"
+#include "relaytestclients.h"
+
+#include <QSignalSpy>
+#include <QTcpSocket>
+#include <QTest>
+
+using namespace cr;
+using namespace cr::protocol;
+using namespace cr::testing;
+using namespace Qt::StringLiterals;
+
+namespace {
+
+// Sends `request` on a fresh connection and collects everything until the relay closes it.
+struct RawExchange {
+    QTcpSocket socket;
+    QByteArray received;
+    bool closed = false;
+    RawExchange(quint16 port, const QByteArray &request)
+    {
+        QObject::connect(&socket, &QIODevice::readyRead, [this] { received += socket.readAll(); });
+        QObject::connect(&socket, &QAbstractSocket::disconnected, [this] { closed = true; });
+        QObject::connect(&socket, &QAbstractSocket::connected, [this, request] { socket.write(request); });
+        socket.connectToHost(QHostAddress::LocalHost, port);
+    }
+    bool waitClosed() { return QTest::qWaitFor([this] { return closed; }, 10'000); }
+};
+
+const QByteArray kUpgradeHead = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
+
+} // namespace
+
+class TstRelayWire : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void plainHttpGets426_data();
+    void plainHttpGets426();
+    void unsupportedVersionGets426();
+    void judgeHead_data();
+    void judgeHead();
+    void unmaskedFrameCloses1002();
+    void maskedFramesServed();
+    void tooBigFrameInOneWriteGets1009();
+};
+
+void TstRelayWire::plainHttpGets426_data()
+{
+    QTest::addColumn<QByteArray>("request");
+    QTest::newRow("GET") << QByteArray("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    QTest::newRow("GET /health") << QByteArray("GET /health HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n");
+    QTest::newRow("POST") << QByteArray("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+}
+
+void TstRelayWire::plainHttpGets426()
+{
+    QFETCH(QByteArray, request);
+    RelayFixture relay;
+    QVERIFY(relay.listen());
+    RawExchange c(relay.server->port(), request);
+    QVERIFY(c.waitClosed());
+    QVERIFY2(c.received.startsWith("HTTP/1.1 426 Upgrade Required\r\n"), c.received.constData());
+    QVERIFY(c.received.contains("\r\nUpgrade: websocket\r\n"));
+    QVERIFY(c.received.contains("Content-Type: text/plain"));
+    QVERIFY(c.received.contains("WebSocket"));
+    QTRY_COMPARE(relay.server->pendingHandshakes(), 0);
+    QCOMPARE(relay.server->clientCount(), 0);
+}
+
+void TstRelayWire::unsupportedVersionGets426()
+{
+    RelayFixture relay;
+    QVERIFY(relay.listen());
+    RawExchange c(relay.server->port(), kUpgradeHead + "Sec-WebSocket-Version: 8\r\n\r\n");
+    QVERIFY(c.waitClosed());
+    QVERIFY2(c.received.startsWith("HTTP/1.1 426 Upgrade Required\r\n"), c.received.constData());
+    QVERIFY(c.received.contains("\r\nSec-WebSocket-Version: 13\r\n"));
+    QVERIFY(c.received.contains("version 13"));
+    // Version 13 still upgrades.
+    RawWsClient ok;
+    QVERIFY(ok.connectStalled(relay.server->port(), "/"));
+}
+
+void TstRelayWire::judgeHead_data()
+{
+    QTest::addColumn<QByteArray>("received");
+    QTest::addColumn<int>("kind"); // RelayHandshakeVerdict::Kind
+    QTest::addColumn<QByteArray>("status");
+    using K = RelayHandshakeVerdict::Kind;
+    QTest::newRow("incomplete") << QByteArray("GET / HTTP/1.1\r\nHost: x\r\n") << int(K::Incomplete) << QByteArray();
+    QTest::newRow("upgrade") << kUpgradeHead + "Sec-WebSocket-Version: 13\r\n\r\n" << int(K::Pass) << QByteArray();
+    QTest::newRow("upgrade, header case") << QByteArray("GET / HTTP/1.1\r\nupgrade: WebSocket\r\nconnection: upgrade\r\nsec-websocket-version: 13\r\n\r\n")
+                                          << int(K::Pass) << QByteArray();
+    QTest::newRow("no upgrade") << QByteArray("GET / HTTP/1.1\r\n\r\n") << int(K::Refuse) << QByteArray("426");
+    QTest::newRow("upgrade to h2c") << QByteArray("GET / HTTP/1.1\r\nUpgrade: h2c\r\n\r\n") << int(K::Refuse) << QByteArray("426");
+    QTest::newRow("version 8") << kUpgradeHead + "Sec-WebSocket-Version: 8\r\n\r\n" << int(K::Refuse) << QByteArray("426");
+    QTest::newRow("no version") << kUpgradeHead + "\r\n" << int(K::Refuse) << QByteArray("426");
+    QTest::newRow("endless head") << QByteArray("GET / HTTP/1.1\r\nX: ") + QByteArray(RelayHandshakeScreen::kMaxHeadBytes, 'a')
+                                  << int(K::Refuse) << QByteArray("431");
+}
+
+void TstRelayWire::judgeHead()
+{
+    QFETCH(QByteArray, received);
+    QFETCH(int, kind);
+    QFETCH(QByteArray, status);
+    const RelayHandshakeVerdict v = RelayHandshakeScreen::judge(received);
+    QCOMPARE(int(v.kind), kind);
+    if (!status.isEmpty())
+        QVERIFY2(v.response.startsWith("HTTP/1.1 " + status + ' '), v.response.constData());
+}
+
+void TstRelayWire::unmaskedFrameCloses1002()
+{
+    RelayFixture relay;
+    QVERIFY(relay.listen());
+    QSignalSpy closed(relay.server.get(), &RelayServer::clientClosed);
+    RawWsClient c;
+    QVERIFY(c.connectStalled(relay.server->port(), "/"));
+    c.resume();
+    QTRY_COMPARE(relay.server->clientCount(), 1);
+    c.sendFrame(0x1, R"({"type":"ping"})", /*masked=*/false);
+    QVERIFY(c.waitClosed());
+    QCOMPARE(c.closeCode().value_or(0), quint16(1002));
+    QVERIFY(c.messages().isEmpty()); // the frame was not answered as a message
+    QTRY_COMPARE(relay.server->clientCount(), 0);
+    QCOMPARE(closed.count(), 1);
+    QCOMPARE(closed.first().at(1).value<quint16>(), quint16(1002));
+}
+
+void TstRelayWire::maskedFramesServed()
+{
+    RelayFixture relay;
+    QVERIFY(relay.listen());
+    RawWsClient c;
+    QVERIFY(c.connectStalled(relay.server->port(), "/"));
+    c.resume();
+    c.sendFrame(0x1, R"({"type":"ping","data":{"id":"a"}})");
+    QVERIFY(c.waitForMessages(1));
+    QVERIFY(c.messages().first().data.contains("relay_pong"));
+    c.sendFrame(0x1, "42"); // valid JSON, not an object
+    QVERIFY(c.waitForMessages(2));
+    QVERIFY2(c.messages().at(1).data.contains("invalid_message"), c.messages().at(1).data.constData());
+    QVERIFY(!c.isDisconnected());
+}
+
+void TstRelayWire::tooBigFrameInOneWriteGets1009()
+{
+    RelayFixture relay;
+    QVERIFY(relay.listen());
+    RawWsClient c;
+    QVERIFY(c.connectStalled(relay.server->port(), "/"));
+    c.resume();
+    QTRY_COMPARE(relay.server->clientCount(), 1);
+    c.sendFrame(0x1, QByteArray(4 * 1024 * 1024, 'x')); // far over the 64 KiB limit, in one write
+    QVERIFY(c.waitClosed());
+    QVERIFY(QTest::qWaitFor([&c] { return c.closeCode().has_value() || c.isDisconnected(); }));
+    QCOMPARE(c.closeCode().value_or(0), quint16(RelayCloseCode::MessageTooBig));
+    QTRY_COMPARE(relay.server->clientCount(), 0);
+}
+
+QTEST_GUILESS_MAIN(TstRelayWire)
+#include "tst_relaywire.moc"
