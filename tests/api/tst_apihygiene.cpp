@@ -4,52 +4,12 @@
 // keep-alive still works, hostile request lines.
 
 #include "tests/api/apitestenv.h"
+#include "tests/api/rawclient.h"
 
-#include <QTcpSocket>
 #include <QtTest>
 
 using namespace cr;
 using namespace cr::testing;
-
-namespace {
-
-// A raw client that collects everything the server sends.
-struct RawClient {
-    QTcpSocket socket;
-    QByteArray received;
-    bool closed = false;
-    explicit RawClient(quint16 port)
-    {
-        QObject::connect(&socket, &QIODevice::readyRead, [this] { received += socket.readAll(); });
-        QObject::connect(&socket, &QAbstractSocket::disconnected, [this] { closed = true; });
-        socket.connectToHost(QHostAddress::LocalHost, port);
-    }
-    bool waitFor(const QByteArray &needle, int ms = 5000)
-    {
-        return QTest::qWaitFor([&] { return received.contains(needle); }, ms);
-    }
-    bool waitClosed(int ms = 5000) { return QTest::qWaitFor([&] { return closed; }, ms); }
-};
-
-// Writes `bytes` to a socket `chunk` bytes at a time, one write per timer tick (the event loop keeps running).
-struct Trickle {
-    QTimer timer;
-    QByteArray rest;
-    explicit Trickle(QTcpSocket &socket, const QByteArray &bytes, int intervalMs, int chunk = 1) : rest(bytes)
-    {
-        QObject::connect(&timer, &QTimer::timeout, &socket, [this, &socket, chunk] {
-            if (rest.isEmpty() || socket.state() != QAbstractSocket::ConnectedState) {
-                timer.stop();
-                return;
-            }
-            socket.write(rest.left(chunk));
-            rest.remove(0, chunk);
-        });
-        timer.start(intervalMs);
-    }
-};
-
-} // namespace
 
 class TstApiHygiene : public QObject
 {
