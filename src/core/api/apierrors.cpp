@@ -36,6 +36,7 @@ int httpStatusFor(const QString &code)
         {QStringLiteral("too_many_streams"), 503},
         {QLatin1String(ErrorCode::ComfyTimeout), 504},
         {QLatin1String(ErrorCode::WaitTimeout), 504},
+        {QLatin1String(ErrorCode::HttpVersionNotSupported), 505},
         {QLatin1String(ErrorCode::Internal), 500},
     };
     return table.value(code, 500);
@@ -68,6 +69,7 @@ QByteArray reasonPhrase(int status)
     case 502: return "Bad Gateway";
     case 503: return "Service Unavailable";
     case 504: return "Gateway Timeout";
+    case 505: return "HTTP Version Not Supported";
     default: return "Status";
     }
 }
