@@ -1,5 +1,7 @@
 #include "core/api/apierrors.h"
 
+#include "core/common/listenerguard.h"
+
 #include <QHash>
 #include <QJsonDocument>
 
@@ -34,6 +36,7 @@ int httpStatusFor(const QString &code)
         {QLatin1String(ErrorCode::UpstreamUnreachable), 502},
         {QLatin1String(ErrorCode::NotReady), 503},
         {QStringLiteral("too_many_streams"), 503},
+        {QLatin1String(ErrorCode::TooManyConnections), 503},
         {QLatin1String(ErrorCode::ComfyTimeout), 504},
         {QLatin1String(ErrorCode::WaitTimeout), 504},
         {QLatin1String(ErrorCode::HttpVersionNotSupported), 505},
@@ -76,11 +79,7 @@ QByteArray reasonPhrase(int status)
 
 QByteArray rawErrorResponse(int status, const Error &error)
 {
-    const QByteArray body = errorBody(error);
-    QByteArray out = "HTTP/1.1 " + QByteArray::number(status) + ' ' + reasonPhrase(status) + "\r\n";
-    out += "Content-Type: application/json\r\nContent-Length: " + QByteArray::number(body.size())
-         + "\r\nConnection: close\r\n\r\n" + body;
-    return out;
+    return closingHttpAnswer(status, reasonPhrase(status), errorBody(error));
 }
 
 } // namespace cr

@@ -2,6 +2,7 @@
 
 #include "core/api/apierrors.h"
 #include "core/api/requesthead.h"
+#include "core/common/listenerguard.h"
 
 #include <QLoggingCategory>
 
@@ -251,12 +252,41 @@ GuardedTcpServer::GuardedTcpServer(const HttpLimits &limits, QObject *parent)
 
 void GuardedTcpServer::incomingConnection(qintptr handle)
 {
+    if (m_open >= m_limits.maxConnections) {
+        refuse(handle);
+        return;
+    }
     auto *socket = new GuardedSocket(m_limits, this);
     if (!socket->setSocketDescriptor(handle)) {
         delete socket;
         return;
     }
+    ++m_open;
+    connect(socket, &QObject::destroyed, this, [this] { --m_open; });
     addPendingConnection(socket);
+}
+
+// 503 then close. The refusing sockets are bounded too: beyond as many again, a connection is dropped at once.
+void GuardedTcpServer::refuse(qintptr handle)
+{
+    auto *socket = new QTcpSocket(this);
+    if (!socket->setSocketDescriptor(handle)) {
+        delete socket;
+        return;
+    }
+    if (m_refusing >= m_limits.maxConnections) {
+        socket->abort();
+        delete socket;
+        return;
+    }
+    qCInfo(lcApi).noquote() << "refusing a connection from" << socket->peerAddress().toString() << "with 503:"
+                            << m_open << "connections are open, the limit is" << m_limits.maxConnections;
+    ++m_refusing;
+    connect(socket, &QObject::destroyed, this, [this] { --m_refusing; });
+    const Error e = Error::make(ErrorCode::TooManyConnections,
+                                QStringLiteral("the server has %1 connections open, its limit; try again later").arg(m_limits.maxConnections),
+                                {{QStringLiteral("limit"), m_limits.maxConnections}});
+    refuseConnection(socket, rawErrorResponse(httpStatusFor(e.code), e));
 }
 
 } // namespace cr

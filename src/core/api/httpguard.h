@@ -23,6 +23,7 @@ struct HttpLimits {
     int idleTimeoutMs = 60'000;     // no byte either way: between requests (closed), inside a request head (408)
     int headTimeoutMs = 30'000;     // from the first byte of a request until its head is complete (408)
     int bodyIdleTimeoutMs = 30'000; // no body byte while a declared body is still owed (408)
+    int maxConnections = 128;       // open connections; more get 503 too_many_connections and are closed
 };
 
 // One client connection; its readyRead slot is connected before QHttpServer's: it takes every new byte out
@@ -78,7 +79,8 @@ private:
     QTimer m_bodyIdle;     // bodyIdleTimeoutMs, restarted by every body byte
 };
 
-// The listening socket handed to QAbstractHttpServer::bind(); creates GuardedSockets.
+// The listening socket handed to QAbstractHttpServer::bind(); creates GuardedSockets, at most
+// limits.maxConnections open at once (a connection over it is refused with 503 before QHttpServer sees it).
 class GuardedTcpServer final : public QTcpServer
 {
     Q_OBJECT
@@ -87,12 +89,17 @@ class GuardedTcpServer final : public QTcpServer
 public:
     explicit GuardedTcpServer(const HttpLimits &limits, QObject *parent = nullptr);
     void setLimits(const HttpLimits &limits) { m_limits = limits; }
+    int openConnections() const { return m_open; }
 
 protected:
     void incomingConnection(qintptr handle) override;
 
 private:
+    void refuse(qintptr handle);
+
     HttpLimits m_limits;
+    int m_open = 0;     // GuardedSockets alive
+    int m_refusing = 0; // refused sockets still saying so
 };
 
 } // namespace cr

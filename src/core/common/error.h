@@ -38,6 +38,7 @@ inline constexpr char ComfyTimeout[] = "comfy_timeout";
 inline constexpr char ComfyError[] = "comfy_error";
 inline constexpr char UpstreamUnreachable[] = "upstream_unreachable";
 inline constexpr char NotReady[] = "not_ready";
+inline constexpr char TooManyConnections[] = "too_many_connections";
 inline constexpr char HttpVersionNotSupported[] = "http_version_not_supported";
 inline constexpr char Internal[] = "internal";
 } // namespace ErrorCode

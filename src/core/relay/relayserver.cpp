@@ -2,8 +2,12 @@
 
 #include "core/relay/eventhub.h"
 
+#include "core/common/error.h"
+#include "core/common/listenerguard.h"
+
 #include <QHostAddress>
 #include <QJsonArray>
+#include <QJsonDocument>
 #include <QLoggingCategory>
 #include <QNetworkRequest>
 #include <QTcpServer>
@@ -116,6 +120,11 @@ void RelayServer::onTcpConnection()
         // Frames are written whole, as soon as they are ready: do not let Nagle hold a small one back
         // while the client's ACK of the previous one is delayed.
         socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
+        // Unfinished handshakes count against max_clients too: over it, HTTP 503 before any upgrade.
+        if (m_clients.size() + pendingHandshakes() >= m_settings.maxClients) {
+            refuseOverLimit(socket);
+            continue;
+        }
         m_handshaking.append(socket);
         // A peer that leaves (or is dropped by the handshake timeout) before the upgrade is never wrapped in
         // a QWebSocket: nothing else would delete its socket.
@@ -134,6 +143,19 @@ void RelayServer::onTcpConnection()
             });
         m_server->handleConnection(socket);
     }
+}
+
+void RelayServer::refuseOverLimit(QTcpSocket *socket)
+{
+    ++m_rejected[quint16(RelayCloseCode::TooManyClients)];
+    qCInfo(lcRelay).noquote() << u"refusing %1 with HTTP 503: %2 clients and %3 handshakes, the limit is %4"_s
+                                     .arg(peerOf(socket)).arg(m_clients.size()).arg(pendingHandshakes()).arg(m_settings.maxClients);
+    socket->setParent(this);
+    const Error e = Error::make(ErrorCode::TooManyConnections,
+                                u"the relay has %1 clients and handshakes, its limit; try again later"_s.arg(m_settings.maxClients),
+                                {{u"limit"_s, m_settings.maxClients}});
+    refuseConnection(socket, closingHttpAnswer(503, "Service Unavailable",
+                                               QJsonDocument(QJsonObject{{u"error"_s, e.toJson()}}).toJson(QJsonDocument::Compact)));
 }
 
 int RelayServer::pendingHandshakes() const

@@ -69,6 +69,7 @@ signals:
 private:
     void onTcpConnection();
     void onNewConnection();
+    void refuseOverLimit(QTcpSocket *socket);
     QTcpSocket *takeTransport(const QWebSocket *socket);
     void accept(QWebSocket *socket, QTcpSocket *transport);
     void reject(QWebSocket *socket, protocol::RelayCloseCode code, const QString &reason = {});
