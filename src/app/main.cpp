@@ -2,6 +2,7 @@
 // Exit codes: 0 normal (also after SIGINT/SIGTERM), 1 start-up failure, 2 bad command line or configuration.
 
 #include "core/config/commandline.h"
+#include "core/common/listenerguard.h"
 #include "core/config/configloader.h"
 #include "core/service/service.h"
 #include "core/service/unixsignalwatcher.h"
@@ -97,6 +98,8 @@ int main(int argc, char *argv[])
         return 0;
     }
 
+    // Every connection is a descriptor: use all the hard limit allows (the soft default is often 1024).
+    qCInfo(lcMain) << "file descriptor limit:" << cr::AcceptBackoff::raiseDescriptorLimit();
     cr::UnixSignalWatcher signalWatcher;
     cr::Service service(std::move(config));
     QObject::connect(&signalWatcher, &cr::UnixSignalWatcher::terminationRequested, &app, [&service](int sig) {

@@ -6,6 +6,8 @@
 
 #include <QLoggingCategory>
 
+#include <unistd.h>
+
 Q_DECLARE_LOGGING_CATEGORY(lcApi)
 
 namespace cr {
@@ -246,12 +248,16 @@ void GuardedSocket::reject(int status, const char *code, const QString &message,
 }
 
 GuardedTcpServer::GuardedTcpServer(const HttpLimits &limits, QObject *parent)
-    : QTcpServer(parent), m_limits(limits)
+    : QTcpServer(parent), m_limits(limits), m_backoff(new AcceptBackoff(this, lcApi()))
 {
 }
 
 void GuardedTcpServer::incomingConnection(qintptr handle)
 {
+    if (!m_backoff->admit(handle)) { // too close to the descriptor limit: closed, accepting paused
+        ::close(int(handle));
+        return;
+    }
     if (m_open >= m_limits.maxConnections) {
         refuse(handle);
         return;

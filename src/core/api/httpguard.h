@@ -16,6 +16,8 @@
 
 namespace cr {
 
+class AcceptBackoff;
+
 // The guard's bounds. A timeout of 0 turns that check off.
 struct HttpLimits {
     qint64 maxBodyBytes = 64ll * 1024 * 1024;
@@ -80,7 +82,8 @@ private:
 };
 
 // The listening socket handed to QAbstractHttpServer::bind(); creates GuardedSockets, at most
-// limits.maxConnections open at once (a connection over it is refused with 503 before QHttpServer sees it).
+// limits.maxConnections open at once (a connection over it is refused with 503 before QHttpServer sees it),
+// and pauses accepting while file descriptors are short (AcceptBackoff).
 class GuardedTcpServer final : public QTcpServer
 {
     Q_OBJECT
@@ -98,6 +101,7 @@ private:
     void refuse(qintptr handle);
 
     HttpLimits m_limits;
+    AcceptBackoff *m_backoff;
     int m_open = 0;     // GuardedSockets alive
     int m_refusing = 0; // refused sockets still saying so
 };

@@ -23,8 +23,12 @@ QByteArray closingHttpAnswer(int status, const QByteArray &reason, const QByteAr
 // aborted after graceMs. The socket deletes itself; nothing else may keep it.
 void refuseConnection(QTcpSocket *socket, const QByteArray &answer, int graceMs = 4000);
 
-// Watches a listener's acceptError: pauses accepting, warns on `category`, and resumes after a delay that
-// doubles (from minDelayMs to maxDelayMs) while the errors go on and resets once a connection is accepted.
+// Keeps a listener from spinning or stopping when the process runs out of file descriptors. Qt 6.4 retries a
+// failing accept() (EMFILE) in a busy loop, and pauses for good on other errors; so the listener is paused
+// before descriptors run out: admit() refuses an accepted connection whose descriptor is within the reserve
+// of RLIMIT_NOFILE, and acceptError pauses too. Either warns on `category` and resumes after a delay that
+// doubles (minDelayMs to maxDelayMs) while descriptors stay short; it resumes only when a probe descriptor
+// is below the reserve again, and resets the delay once a connection is admitted.
 class AcceptBackoff final : public QObject
 {
     Q_OBJECT
@@ -32,11 +36,16 @@ class AcceptBackoff final : public QObject
 
 public:
     AcceptBackoff(QTcpServer *listener, const QLoggingCategory &category, int minDelayMs = 50, int maxDelayMs = 2000);
+    // False (the caller closes the connection) when `descriptor` leaves fewer than the reserve free.
+    bool admit(qintptr descriptor);
     int errorCount() const { return m_errors; }
     bool isPaused() const { return m_resume.isActive(); }
+    // Raises the soft RLIMIT_NOFILE to the hard limit (at start); returns the soft limit now in force.
+    static qint64 raiseDescriptorLimit();
 
 private:
-    void onError();
+    void backOff(const QString &why);
+    void tryResume();
 
     QTcpServer *m_listener;
     const QLoggingCategory &m_category;

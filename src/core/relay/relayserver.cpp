@@ -50,13 +50,11 @@ RelayServer::RelayServer(EventHub *hub, const RelaySettings &settings, const QSt
                          RelayServerOptions options, QObject *parent)
     : QObject(parent), m_hub(hub), m_settings(settings), m_token(authToken.toUtf8()), m_options(options),
       m_listener(new QTcpServer(this)),
-      m_server(new QWebSocketServer(u"comfy_runner relay"_s, QWebSocketServer::NonSecureMode, this))
+      m_server(new QWebSocketServer(u"comfy_runner relay"_s, QWebSocketServer::NonSecureMode, this)),
+      m_backoff(new AcceptBackoff(m_listener, lcRelay())) // out of file descriptors: pause, warn, resume
 {
     connect(m_listener, &QTcpServer::newConnection, this, &RelayServer::onTcpConnection);
     connect(m_server, &QWebSocketServer::newConnection, this, &RelayServer::onNewConnection);
-    connect(m_listener, &QTcpServer::acceptError, this, [](QAbstractSocket::SocketError e) {
-        qCWarning(lcRelay) << "accept error" << e;
-    });
     connect(m_hub, &EventHub::published, this, &RelayServer::onPublished);
     m_pingTimer.setInterval(m_options.pingIntervalMs);
     connect(&m_pingTimer, &QTimer::timeout, this, &RelayServer::onPingTick);
@@ -119,6 +117,11 @@ void RelayServer::onTcpConnection()
     while (QTcpSocket *socket = m_listener->nextPendingConnection()) {
         // Frames are written whole, as soon as they are ready: do not let Nagle hold a small one back
         // while the client's ACK of the previous one is delayed.
+        if (!m_backoff->admit(socket->socketDescriptor())) { // too close to the descriptor limit
+            socket->abort();
+            socket->deleteLater();
+            continue;
+        }
         socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
         // Unfinished handshakes count against max_clients too: over it, HTTP 503 before any upgrade.
         if (m_clients.size() + pendingHandshakes() >= m_settings.maxClients) {

@@ -22,6 +22,7 @@ class QWebSocketServer;
 
 namespace cr {
 
+class AcceptBackoff;
 class EventHub;
 
 // Tuning that is not in the config file; the defaults suit production, tests shorten the timers.
@@ -89,6 +90,7 @@ private:
     RelayServerOptions m_options;
     QTcpServer *m_listener;
     QWebSocketServer *m_server; // handshakes only; never listens itself
+    AcceptBackoff *m_backoff;   // pauses m_listener while file descriptors are short
     QList<QPointer<QTcpSocket>> m_handshaking; // accepted, not yet upgraded
     QTimer m_pingTimer;
     quint64 m_nextId = 1;
