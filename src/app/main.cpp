@@ -4,6 +4,7 @@
 #include "core/common/memorytrimmer.h"
 #include "core/config/bindhost.h"
 #include "core/config/commandline.h"
+#include "core/common/listenerguard.h"
 #include "core/config/configloader.h"
 #include "core/service/logsink.h"
 #include "core/service/service.h"
@@ -99,6 +100,8 @@ int main(int argc, char *argv[])
         return 0;
     }
 
+    // Every connection is a descriptor: use all the hard limit allows (the soft default is often 1024).
+    qCInfo(lcMain) << "file descriptor limit:" << cr::AcceptBackoff::raiseDescriptorLimit();
     cr::UnixSignalWatcher signalWatcher;
     cr::Service service(std::move(config));
     QObject::connect(&signalWatcher, &cr::UnixSignalWatcher::terminationRequested, &app, [&service](int sig) {

@@ -4,52 +4,12 @@
 // keep-alive still works, hostile request lines.
 
 #include "tests/api/apitestenv.h"
+#include "tests/api/rawclient.h"
 
-#include <QTcpSocket>
 #include <QtTest>
 
 using namespace cr;
 using namespace cr::testing;
-
-namespace {
-
-// A raw client that collects everything the server sends.
-struct RawClient {
-    QTcpSocket socket;
-    QByteArray received;
-    bool closed = false;
-    explicit RawClient(quint16 port)
-    {
-        QObject::connect(&socket, &QIODevice::readyRead, [this] { received += socket.readAll(); });
-        QObject::connect(&socket, &QAbstractSocket::disconnected, [this] { closed = true; });
-        socket.connectToHost(QHostAddress::LocalHost, port);
-    }
-    bool waitFor(const QByteArray &needle, int ms = 5000)
-    {
-        return QTest::qWaitFor([&] { return received.contains(needle); }, ms);
-    }
-    bool waitClosed(int ms = 5000) { return QTest::qWaitFor([&] { return closed; }, ms); }
-};
-
-// Writes `bytes` to a socket `chunk` bytes at a time, one write per timer tick (the event loop keeps running).
-struct Trickle {
-    QTimer timer;
-    QByteArray rest;
-    explicit Trickle(QTcpSocket &socket, const QByteArray &bytes, int intervalMs, int chunk = 1) : rest(bytes)
-    {
-        QObject::connect(&timer, &QTimer::timeout, &socket, [this, &socket, chunk] {
-            if (rest.isEmpty() || socket.state() != QAbstractSocket::ConnectedState) {
-                timer.stop();
-                return;
-            }
-            socket.write(rest.left(chunk));
-            rest.remove(0, chunk);
-        });
-        timer.start(intervalMs);
-    }
-};
-
-} // namespace
 
 class TstApiHygiene : public QObject
 {
@@ -66,6 +26,7 @@ private slots:
     void requestTimeouts();
     void slowButSteadyRequestServed();
     void keepAliveServesSequentialRequests();
+    void connectionCap();
     void hostileRequestLines_data();
     void hostileRequestLines();
 };
@@ -221,6 +182,44 @@ void TstApiHygiene::keepAliveServesSequentialRequests()
     // The guard tracked the first body, so an oversized second request is still caught.
     c.socket.write("POST /update/text HTTP/1.1\r\nHost: x\r\nContent-Length: 999999999999\r\n\r\n");
     QVERIFY(c.waitFor("payload_too_large"));
+}
+
+// At most [http-server] max_connections connections are open: one more gets 503 too_many_connections (and
+// is closed) before QHttpServer sees it, and a place freed is taken again.
+void TstApiHygiene::connectionCap()
+{
+    ApiTestEnv env({}, [](Config &c) { c.http.maxConnections = 3; });
+    QVERIFY(env.ok());
+    const QByteArray health = "GET /api/v1/health HTTP/1.1\r\nHost: x\r\n\r\n";
+    std::vector<std::unique_ptr<RawClient>> open;
+    for (int i = 0; i < 3; ++i) {
+        open.push_back(std::make_unique<RawClient>(env.port()));
+        QVERIFY(open.back()->waitConnected());
+        open.back()->socket.write(health);
+        QVERIFY(open.back()->waitFor("\"status\":\"ok\""));
+    }
+    RawClient over(env.port());
+    QVERIFY(over.waitConnected());
+    over.socket.write(health);
+    QVERIFY2(over.waitFor("}"), over.received.constData());
+    QVERIFY2(over.received.startsWith("HTTP/1.1 503 Service Unavailable\r\n"), over.received.constData());
+    QVERIFY(over.received.contains("\r\nConnection: close\r\n"));
+    QVERIFY(over.received.contains("\"code\":\"too_many_connections\""));
+    QVERIFY(over.received.contains("\"limit\":3"));
+    QVERIFY(over.waitClosed());
+    for (const auto &c : open)
+        QVERIFY(!c->closed); // the open ones are untouched
+
+    open.front()->socket.disconnectFromHost();
+    QVERIFY(open.front()->waitClosed());
+    QVERIFY(QTest::qWaitFor([&] { // the server may see the close a little later: ask until the place is taken
+
+        auto c = std::make_unique<RawClient>(env.port());
+        if (!c->waitConnected(1000))
+            return false;
+        c->socket.write(health);
+        return c->waitFor("HTTP/1.1 ", 1000) && c->received.startsWith("HTTP/1.1 200 ");
+    }, 5000));
 }
 
 void TstApiHygiene::hostileRequestLines_data()

@@ -3,6 +3,7 @@
 // leaves (the job still completes), wait timeout, the legacy /queue and /interrupt, uploads.
 
 #include "tests/api/apitestenv.h"
+#include "tests/api/rawclient.h"
 
 #include <QHttpMultiPart>
 #include <QJsonArray>
@@ -36,6 +37,8 @@ private slots:
     void unknownJob_data();
     void unknownJob();
     void outputStreamsTheFile();
+    void outputIndexMustBeCanonical_data();
+    void outputIndexMustBeCanonical();
     void tenConcurrentWaiters();
     void waiterLeavesJobCompletes();
     void waitTimeout();
@@ -264,6 +267,39 @@ void TstApiJobs::outputStreamsTheFile()
     QCOMPARE(r.errorCode(), QStringLiteral("output_not_found"));
     r = env.call("GET", QStringLiteral("/api/v1/jobs/%1/outputs/-1").arg(id));
     QCOMPARE(r.errorCode(), QStringLiteral("output_not_found"));
+}
+
+// A path index is a number in its canonical spelling only: an encoded NUL (the number parser stopped at it and
+// served output 0), a sign, a space, leading zeros, hex or a huge value name no output (404 with the index).
+void TstApiJobs::outputIndexMustBeCanonical_data()
+{
+    QTest::addColumn<QByteArray>("index"); // as sent on the request line
+    QTest::newRow("encoded NUL") << QByteArray("0%00garbage");
+    QTest::newRow("plus") << QByteArray("+0");
+    QTest::newRow("encoded plus") << QByteArray("%2B0");
+    QTest::newRow("leading space") << QByteArray("%200");
+    QTest::newRow("trailing space") << QByteArray("0%20");
+    QTest::newRow("leading zero") << QByteArray("00");
+    QTest::newRow("hex") << QByteArray("0x1");
+    QTest::newRow("exponent") << QByteArray("0e0");
+    QTest::newRow("huge") << QByteArray("99999999999999999999999");
+    QTest::newRow("int overflow") << QByteArray("4294967296");
+}
+
+void TstApiJobs::outputIndexMustBeCanonical()
+{
+    QFETCH(QByteArray, index);
+    ApiTestEnv env;
+    QVERIFY(env.ok());
+    const QString id = env.call("POST", QStringLiteral("/api/v1/jobs"), R"({"workflow": "sd15", "wait": true})").json()[QStringLiteral("id")].toString();
+    QVERIFY(!id.isEmpty());
+    RawClient c(env.port());
+    c.socket.write("GET /api/v1/jobs/" + id.toLatin1() + "/outputs/" + index + " HTTP/1.1\r\nHost: x\r\n\r\n");
+    QVERIFY2(c.waitFor("}"), c.received.constData());
+    QVERIFY2(c.received.startsWith("HTTP/1.1 404 "), c.received.constData());
+    QVERIFY(c.received.contains("\"output_not_found\""));
+    QVERIFY(!c.received.contains("image/png"));
+    QCOMPARE(env.call("GET", QStringLiteral("/api/v1/jobs/%1/outputs/0").arg(id)).status, 200); // the real one still works
 }
 
 void TstApiJobs::tenConcurrentWaiters()

@@ -98,6 +98,7 @@ wait_timeout = 60
 node_red_url = "http://nodered:1880/gen"
 max_event_streams = 3
 event_heartbeat = 2.5
+max_connections = 7
 [server]
 host = "0.0.0.0"
 ws_port = 9000
@@ -133,6 +134,7 @@ token = "s3cret"
     QCOMPARE(c.http.nodeRedUrl, QUrl(QStringLiteral("http://nodered:1880/gen")));
     QCOMPARE(c.http.maxEventStreams, 3);
     QCOMPARE(c.http.eventHeartbeatMs, 2500);
+    QCOMPARE(c.http.maxConnections, 7);
     QCOMPARE(c.relay.port, quint16(9000));
     QCOMPARE(c.relay.softLimitBytes, 512ll * 1024);
     QCOMPARE(c.relay.hardLimitBytes, 4096ll * 1024);
@@ -172,6 +174,8 @@ void TstConfig::badInput_data()
                                   << QStringLiteral("[comfy] request_timeout: 0 s is out of range (0.1 to 3600 s)");
     QTest::newRow("no event streams") << QByteArray("[http-server]\nmax_event_streams = 0\n") << 2 << 21
                                       << QStringLiteral("[http-server] max_event_streams: 0 is out of range (1 to 4096)");
+    QTest::newRow("no connections") << QByteArray("[http-server]\nmax_connections = 0\n") << 2 << 19
+                                    << QStringLiteral("[http-server] max_connections: 0 is out of range (1 to 65536)");
     QTest::newRow("heartbeat too long") << QByteArray("[http-server]\nevent_heartbeat = 7200\n") << 2 << 19
                                         << QStringLiteral("[http-server] event_heartbeat: 7200 s is out of range (1 to 3600 s)");
     QTest::newRow("keep zero jobs") << QByteArray("[jobs]\nkeep = 0\n") << 2 << 8

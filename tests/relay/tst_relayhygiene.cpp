@@ -32,6 +32,7 @@ private slots:
     void repeatedErrorsClose();
     void oversizeInboundMessage();
     void maxClients();
+    void handshakesCountAgainstMaxClients();
     void unfinishedHandshakesAreDropped();
     void closeSendsGoingAway();
     void listenFailsOnUsedPort();
@@ -173,8 +174,8 @@ void TstRelayHygiene::maxClients()
     QVERIFY(b.waitConnected());
     QTRY_COMPARE(relay.server->clientCount(), 2);
     c.open(relay.url());
-    QVERIFY(c.waitDisconnected());
-    QCOMPARE(c.closeCode(), quint16(RelayCloseCode::TooManyClients));
+    QVERIFY(c.waitDisconnected()); // refused with HTTP 503 before the upgrade (handshakesCountAgainstMaxClients)
+    QVERIFY(!c.isConnected());
     QCOMPARE(relay.server->clientCount(), 2);
 
     a.socket().close();
@@ -185,6 +186,46 @@ void TstRelayHygiene::maxClients()
     QVERIFY(d.roundTrip());
     QCOMPARE(d.texts().size(), 1);
     QCOMPARE(relay.server->clientCount(), 2);
+}
+
+// Unfinished handshakes count against max_clients: over it, a connection gets an HTTP 503 (JSON error
+// too_many_connections) before any upgrade, instead of piling up in the handshake list.
+void TstRelayHygiene::handshakesCountAgainstMaxClients()
+{
+    RelaySettings settings = relayTestSettings();
+    settings.maxClients = 2;
+    RelayFixture relay(settings);
+    QVERIFY(relay.listen());
+    WsProbe a;
+    a.open(relay.url());
+    QVERIFY(a.waitConnected());
+    QTcpSocket silent; // connected, never sends its handshake
+    silent.connectToHost(QHostAddress::LocalHost, relay.server->port());
+    QVERIFY(silent.waitForConnected(5000));
+    QTRY_COMPARE(relay.server->pendingHandshakes(), 1);
+
+    QTcpSocket over;
+    QByteArray answer;
+    connect(&over, &QIODevice::readyRead, &over, [&] { answer += over.readAll(); });
+    QSignalSpy overClosed(&over, &QTcpSocket::disconnected);
+    over.connectToHost(QHostAddress::LocalHost, relay.server->port());
+    QVERIFY(over.waitForConnected(5000));
+    over.write("GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+               "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+    QTRY_VERIFY(overClosed.count() == 1);
+    QVERIFY2(answer.startsWith("HTTP/1.1 503 Service Unavailable\r\n"), answer.constData());
+    QVERIFY(answer.contains("\"code\":\"too_many_connections\""));
+    QVERIFY(answer.contains("\"limit\":2"));
+    QCOMPARE(relay.server->pendingHandshakes(), 1);
+    QCOMPARE(relay.server->clientCount(), 1);
+    QCOMPARE(relay.server->statsJson().value("rejected"_L1).toObject().value("too_many_clients"_L1).toInt(), 1);
+
+    silent.disconnectFromHost(); // its place is free again
+    QTRY_COMPARE(relay.server->pendingHandshakes(), 0);
+    WsProbe b;
+    b.open(relay.url());
+    QVERIFY(b.waitConnected());
+    QTRY_COMPARE(relay.server->clientCount(), 2);
 }
 
 // Connections are accepted by the relay's own TCP listener and handed to QWebSocketServer for the

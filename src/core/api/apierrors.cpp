@@ -1,5 +1,7 @@
 #include "core/api/apierrors.h"
 
+#include "core/common/listenerguard.h"
+
 #include <QHash>
 #include <QJsonDocument>
 
@@ -39,8 +41,10 @@ int httpStatusFor(const QString &code)
         {QLatin1String(ErrorCode::UpstreamError), 502},
         {QLatin1String(ErrorCode::NotReady), 503},
         {QStringLiteral("too_many_streams"), 503},
+        {QLatin1String(ErrorCode::TooManyConnections), 503},
         {QLatin1String(ErrorCode::ComfyTimeout), 504},
         {QLatin1String(ErrorCode::WaitTimeout), 504},
+        {QLatin1String(ErrorCode::HttpVersionNotSupported), 505},
         {QLatin1String(ErrorCode::Internal), 500},
     };
     return table.value(code, 500);
@@ -77,17 +81,14 @@ QByteArray reasonPhrase(int status)
     case 502: return "Bad Gateway";
     case 503: return "Service Unavailable";
     case 504: return "Gateway Timeout";
+    case 505: return "HTTP Version Not Supported";
     default: return "Status";
     }
 }
 
 QByteArray rawErrorResponse(int status, const Error &error, bool legacyStatus)
 {
-    const QByteArray body = errorBody(error, legacyStatus);
-    QByteArray out = "HTTP/1.1 " + QByteArray::number(status) + ' ' + reasonPhrase(status) + "\r\n";
-    out += "Content-Type: application/json\r\nContent-Length: " + QByteArray::number(body.size())
-         + "\r\nConnection: close\r\n\r\n" + body;
-    return out;
+    return closingHttpAnswer(status, reasonPhrase(status), errorBody(error, legacyStatus));
 }
 
 } // namespace cr

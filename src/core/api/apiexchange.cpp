@@ -1,6 +1,7 @@
 #include "core/api/apiexchange.h"
 
 #include "core/api/apierrors.h"
+#include "core/api/httpguard.h"
 
 #include <QHttpServerResponder>
 #include <QJsonArray>
@@ -27,6 +28,16 @@ struct ApiReply::State {
     bool streaming = false;
     bool chunked = false;
     bool legacyStatus = false; // error bodies carry "STATUS" (the Python project's routes)
+    bool finished = false;  // the socket guard was told the answer is complete
+    // Tells the guard (once) that this answer is complete, so that it releases the next request.
+    void finish()
+    {
+        if (finished)
+            return;
+        finished = true;
+        if (auto *guarded = qobject_cast<GuardedSocket *>(socket.data()))
+            guarded->answerFinished();
+    }
 };
 
 ApiReply::ApiReply(QHttpServerResponder &&responder, bool headOnly)
@@ -96,9 +107,14 @@ void ApiReply::begin(int status, const QByteArray &contentType, qint64 length, c
     r.writeHeader("Cache-Control", "no-store");
     for (const auto &h : headers)
         r.writeHeader(h.first, h.second);
+    const auto *guarded = qobject_cast<GuardedSocket *>(m_s->socket.data());
+    if (guarded && guarded->answerStarting())
+        r.writeHeader("Connection", "close");
     r.writeBody(QByteArray()); // ends the header block
-    if (m_s->headOnly)
+    if (m_s->headOnly) {
         m_s->streaming = false;
+        m_s->finish();
+    }
 }
 
 void ApiReply::write(const QByteArray &data) const
@@ -118,6 +134,7 @@ void ApiReply::end() const
     m_s->streaming = false;
     if (m_s->chunked && m_s->socket)
         m_s->responder.writeBody(QByteArray("0\r\n\r\n"));
+    m_s->finish();
 }
 
 void ApiReply::abort() const

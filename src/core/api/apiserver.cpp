@@ -41,6 +41,7 @@ ApiServer::ApiServer(ApiContext context, QObject *parent)
     : QObject(parent), m_ctx(std::move(context)), m_http(new QHttpServer(this)), m_waiter(nullptr)
 {
     m_limits.maxBodyBytes = m_ctx.config.http.maxBodyBytes;
+    m_limits.maxConnections = m_ctx.config.http.maxConnections;
     if (m_ctx.jobs)
         m_waiter = new JobWaiter(m_ctx.jobs, this);
 

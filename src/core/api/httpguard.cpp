@@ -1,8 +1,12 @@
 #include "core/api/httpguard.h"
 
 #include "core/api/apierrors.h"
+#include "core/api/requesthead.h"
+#include "core/common/listenerguard.h"
 
 #include <QLoggingCategory>
+
+#include <unistd.h>
 
 Q_DECLARE_LOGGING_CATEGORY(lcApi)
 
@@ -18,13 +22,13 @@ GuardedSocket::GuardedSocket(const HttpLimits &limits, QObject *parent)
     for (QTimer *timer : {&m_idle, &m_headDeadline, &m_bodyIdle})
         timer->setSingleShot(true);
     connect(&m_idle, &QTimer::timeout, this, [this] {
-        if (m_rejected) { // the rejection's answer did not drain: give up on it
+        if (m_closing) { // the last answer did not drain: give up on it
             abort();
             return;
         }
-        if (!m_inHead || m_awaitingResponse)
+        if (m_phase == Phase::Body || (m_phase == Phase::Answer && !m_answerWritten))
             return; // a body is owed (m_bodyIdle watches it), or an answer is (the server's business)
-        if (m_head.isEmpty()) {
+        if (m_phase == Phase::Answer || m_pending.isEmpty()) { // a stalled answer, or nothing between requests
             qCDebug(lcApi) << "closing idle connection from" << peerAddress().toString();
             abort();
         } else {
@@ -39,7 +43,7 @@ GuardedSocket::GuardedSocket(const HttpLimits &limits, QObject *parent)
     connect(&m_bodyIdle, &QTimer::timeout, this, [this] {
         timedOut(QStringLiteral("no byte of the request body arrived for %1 ms (%2 bytes still owed)")
                      .arg(m_limits.bodyIdleTimeoutMs)
-                     .arg(m_bodyRemaining),
+                     .arg(m_owed - m_pending.size()),
                  m_limits.bodyIdleTimeoutMs);
     });
     // Connected here, before QHttpServer connects its own slot: this one runs first on every readyRead.
@@ -68,14 +72,14 @@ void GuardedSocket::touch()
     arm(m_idle, m_limits.idleTimeoutMs);
 }
 
-// A request that did not arrive in time: 408 when the connection owes no other answer (nothing else would be
+// A request that did not arrive in time: 408 when nothing else is still being written (it would be
 // interleaved with it), else a plain close. Leading empty lines alone are no request: closed silently.
 void GuardedSocket::timedOut(const QString &message, int timeoutMs)
 {
-    if (m_rejected)
+    if (m_closing)
         return;
-    const bool started = !m_inHead || !m_head.isEmpty();
-    if (started && !m_awaitingResponse && bytesToWrite() == 0) {
+    const bool started = m_phase == Phase::Body || !m_pending.isEmpty();
+    if (started && m_phase != Phase::Answer && bytesToWrite() == 0) {
         reject(408, kRequestTimeout, message, {{QStringLiteral("timeout_ms"), timeoutMs}});
         return;
     }
@@ -85,114 +89,155 @@ void GuardedSocket::timedOut(const QString &message, int timeoutMs)
 
 qint64 GuardedSocket::writeData(const char *data, qint64 len)
 {
-    m_awaitingResponse = false; // an answer is going out; idle time counts again once it is written
+    m_answerWritten = true; // idle time counts again once it is written
     touch();
     return QTcpSocket::writeData(data, len);
 }
 
-void GuardedSocket::inspect()
+// QHttpServer reads here once the socket's own buffer is empty (inspect() keeps it so): the bytes of the
+// released request, never those of a later one.
+qint64 GuardedSocket::readData(char *data, qint64 maxSize)
 {
-    if (m_rejected) {
-        read(bytesAvailable()); // discard: QHttpServer must never see a rejected request
-        return;
+    if (m_draining || m_phase != Phase::Body)
+        return 0;
+    const qint64 n = qMin(qMin(maxSize, m_owed), qint64(m_pending.size()));
+    if (n <= 0)
+        return 0;
+    memcpy(data, m_pending.constData(), size_t(n));
+    m_pending.remove(0, n);
+    m_owed -= n;
+    if (m_owed == 0) {
+        m_phase = Phase::Answer;
+        m_answerWritten = false;
+        m_bodyIdle.stop();
     }
-    touch();
-    // QHttpServer reads everything available after this slot, so a peek here sees new bytes only.
-    QByteArray fresh = peek(bytesAvailable());
-    while (!fresh.isEmpty() && !m_rejected) {
-        if (!m_inHead) {
-            const qint64 take = qMin<qint64>(m_bodyRemaining, fresh.size());
-            m_bodyRemaining -= take;
-            fresh.remove(0, take);
-            if (m_bodyRemaining == 0) {
-                m_bodyIdle.stop();
-                m_inHead = true;
-                m_awaitingResponse = true;
-            } else {
-                arm(m_bodyIdle, m_limits.bodyIdleTimeoutMs);
-            }
-            continue;
-        }
-        if (!m_headDeadline.isActive()) // the first byte of a request (or of empty lines before one)
-            arm(m_headDeadline, m_limits.headTimeoutMs);
-        m_head += fresh;
-        fresh.clear();
-        // Leading empty lines between requests are allowed (RFC 9112 §2.2).
-        while (m_head.startsWith("\r\n"))
-            m_head.remove(0, 2);
-        const qsizetype end = m_head.indexOf("\r\n\r\n");
-        if (end < 0) {
-            if (m_head.size() > m_limits.maxHeaderBytes)
-                reject(431, "headers_too_large", QStringLiteral("the request head exceeds %1 bytes").arg(m_limits.maxHeaderBytes));
-            break;
-        }
-        if (end + 4 > m_limits.maxHeaderBytes) {
-            reject(431, "headers_too_large", QStringLiteral("the request head exceeds %1 bytes").arg(m_limits.maxHeaderBytes));
-            break;
-        }
-        fresh = m_head.mid(end + 4); // body bytes (or the next request) that came with the head
-        if (!parseHead(end))
-            break;
-        m_head.clear();
-    }
-    if (m_rejected)
-        read(bytesAvailable());
+    return n;
 }
 
-// Reads Content-Length / Transfer-Encoding / Expect of the head ending at headEnd. False when rejected.
-bool GuardedSocket::parseHead(qsizetype headEnd)
+qint64 GuardedSocket::bytesAvailable() const
 {
-    const QList<QByteArray> lines = m_head.left(headEnd).split('\n');
-    qint64 length = 0;
-    bool chunked = false;
-    bool expectContinue = false;
-    for (qsizetype i = 1; i < lines.size(); ++i) {
-        const QByteArray line = lines.at(i).trimmed();
-        const qsizetype colon = line.indexOf(':');
-        if (colon <= 0)
-            continue;
-        const QByteArray name = line.left(colon).trimmed().toLower();
-        const QByteArray value = line.mid(colon + 1).trimmed();
-        if (name == "content-length") {
-            bool ok = false;
-            length = value.toLongLong(&ok);
-            if (!ok || length < 0) {
-                reject(400, ErrorCode::InvalidRequest, QStringLiteral("invalid Content-Length"));
-                return false;
-            }
-        } else if (name == "transfer-encoding" && value.toLower().contains("chunked")) {
-            chunked = true;
-        } else if (name == "expect" && value.toLower() == "100-continue") {
-            expectContinue = true;
-        }
+    const qint64 released = m_phase == Phase::Body ? qMin(m_owed, qint64(m_pending.size())) : 0;
+    return QTcpSocket::bytesAvailable() + released;
+}
+
+// Bytes received beyond the released request: pipelined requests waiting for the answer before them.
+qint64 GuardedSocket::heldBytes() const
+{
+    switch (m_phase) {
+    case Phase::Head: return 0; // all of it is the head being read (bounded by the 431 check)
+    case Phase::Body: return qMax<qint64>(0, m_pending.size() - m_owed);
+    case Phase::Answer: return m_pending.size();
     }
-    if (chunked) {
+    return 0;
+}
+
+void GuardedSocket::inspect()
+{
+    m_draining = true;
+    const QByteArray fresh = read(QTcpSocket::bytesAvailable());
+    m_draining = false;
+    if (m_closing || fresh.isEmpty())
+        return; // discarded: QHttpServer never sees a byte after a rejected or last request
+    touch();
+    m_pending += fresh;
+    if (m_phase == Phase::Head)
+        advance();
+    else if (m_phase == Phase::Body)
+        watchBody();
+    // Pipelined requests are held until their turn, at most one request's worth (head and body limits);
+    // beyond that the connection closes after the current answer and the client sends the rest again.
+    const qint64 held = heldBytes();
+    if (held > m_limits.maxHeaderBytes + m_limits.maxBodyBytes) {
+        qCInfo(lcApi).noquote() << "closing the connection of" << peerAddress().toString() << "after its current answer:"
+                                << held << "bytes of pipelined requests are more than it may hold";
+        m_pending.chop(held);
+        m_closeAfterAnswer = true;
+        m_closing = true;
+    }
+}
+
+// Reads the next request head from m_pending (Phase::Head): rejects it, or releases the request to QHttpServer.
+void GuardedSocket::advance()
+{
+    qsizetype blank = 0; // leading empty lines between requests are allowed (RFC 9112 §2.2)
+    while (m_pending.size() >= blank + 2 && m_pending.at(blank) == '\r' && m_pending.at(blank + 1) == '\n')
+        blank += 2;
+    m_pending.remove(0, blank);
+    if (m_pending.isEmpty())
+        return;
+    if (!m_headDeadline.isActive()) // the first byte of a request
+        arm(m_headDeadline, m_limits.headTimeoutMs);
+    const qsizetype end = m_pending.indexOf("\r\n\r\n");
+    if ((end < 0 && m_pending.size() > m_limits.maxHeaderBytes) || end + 4 > m_limits.maxHeaderBytes) {
+        reject(431, "headers_too_large", QStringLiteral("the request head exceeds %1 bytes").arg(m_limits.maxHeaderBytes));
+        return;
+    }
+    if (end < 0)
+        return;
+    const auto parsed = parseRequestHead(QByteArrayView(m_pending).first(end));
+    if (const HeadError *e = std::get_if<HeadError>(&parsed)) {
+        reject(e->status, e->code, e->message);
+        return;
+    }
+    const RequestHead &head = std::get<RequestHead>(parsed);
+    if (head.chunked) {
         reject(411, "length_required", QStringLiteral("chunked request bodies are not accepted; send Content-Length"));
-        return false;
+        return;
     }
-    if (length > m_limits.maxBodyBytes) {
+    if (head.contentLength > m_limits.maxBodyBytes) {
         reject(413, ErrorCode::PayloadTooLarge,
-               QStringLiteral("the request body (%1 bytes) exceeds the limit of %2 bytes").arg(length).arg(m_limits.maxBodyBytes),
+               QStringLiteral("the request body (%1 bytes) exceeds the limit of %2 bytes").arg(head.contentLength).arg(m_limits.maxBodyBytes),
                {{QStringLiteral("limit"), m_limits.maxBodyBytes}});
-        return false;
+        return;
     }
-    if (expectContinue && length > 0)
+    if (head.expectContinue && head.contentLength > 0)
         QTcpSocket::writeData("HTTP/1.1 100 Continue\r\n\r\n", 25);
     m_headDeadline.stop();
-    m_bodyRemaining = length;
-    m_inHead = length == 0;
-    if (m_inHead)
-        m_awaitingResponse = true; // else once the body is complete
+    m_closeAfterAnswer = head.close;
+    m_owed = end + 4 + head.contentLength;
+    m_phase = Phase::Body;
+    watchBody();
+}
+
+void GuardedSocket::watchBody()
+{
+    if (m_pending.size() >= m_owed)
+        m_bodyIdle.stop();
     else
         arm(m_bodyIdle, m_limits.bodyIdleTimeoutMs);
-    return true;
+}
+
+void GuardedSocket::answerFinished()
+{
+    if (m_phase != Phase::Answer)
+        return;
+    if (m_closeAfterAnswer) {
+        m_closing = true;
+        m_pending.clear();
+        touch(); // bounds the graceful close: a client that reads nothing is aborted when it fires
+        disconnectFromHost(); // after the answer is flushed
+        return;
+    }
+    m_phase = Phase::Head;
+    touch();
+    if (!m_pending.isEmpty()) // a pipelined request: released from the event loop, not inside this answer
+        QMetaObject::invokeMethod(this, &GuardedSocket::resume, Qt::QueuedConnection);
+}
+
+void GuardedSocket::resume()
+{
+    if (m_phase != Phase::Head || m_closing || state() != QAbstractSocket::ConnectedState)
+        return;
+    advance();
+    if (m_phase == Phase::Body)
+        emit readyRead(); // QHttpServer reads the released request (inspect() finds nothing new)
 }
 
 void GuardedSocket::reject(int status, const char *code, const QString &message, const QJsonObject &details)
 {
     qCInfo(lcApi).noquote() << "rejecting request from" << peerAddress().toString() << "with" << status << message;
-    m_rejected = true;
-    m_head.clear();
+    m_closing = true;
+    m_pending.clear();
     m_headDeadline.stop();
     m_bodyIdle.stop();
     touch(); // bounds the graceful close below: a client that reads nothing is aborted when it fires
@@ -203,18 +248,51 @@ void GuardedSocket::reject(int status, const char *code, const QString &message,
 }
 
 GuardedTcpServer::GuardedTcpServer(const HttpLimits &limits, QObject *parent)
-    : QTcpServer(parent), m_limits(limits)
+    : QTcpServer(parent), m_limits(limits), m_backoff(new AcceptBackoff(this, lcApi()))
 {
 }
 
 void GuardedTcpServer::incomingConnection(qintptr handle)
 {
+    if (!m_backoff->admit(handle)) { // too close to the descriptor limit: closed, accepting paused
+        ::close(int(handle));
+        return;
+    }
+    if (m_open >= m_limits.maxConnections) {
+        refuse(handle);
+        return;
+    }
     auto *socket = new GuardedSocket(m_limits, this);
     if (!socket->setSocketDescriptor(handle)) {
         delete socket;
         return;
     }
+    ++m_open;
+    connect(socket, &QObject::destroyed, this, [this] { --m_open; });
     addPendingConnection(socket);
+}
+
+// 503 then close. The refusing sockets are bounded too: beyond as many again, a connection is dropped at once.
+void GuardedTcpServer::refuse(qintptr handle)
+{
+    auto *socket = new QTcpSocket(this);
+    if (!socket->setSocketDescriptor(handle)) {
+        delete socket;
+        return;
+    }
+    if (m_refusing >= m_limits.maxConnections) {
+        socket->abort();
+        delete socket;
+        return;
+    }
+    qCInfo(lcApi).noquote() << "refusing a connection from" << socket->peerAddress().toString() << "with 503:"
+                            << m_open << "connections are open, the limit is" << m_limits.maxConnections;
+    ++m_refusing;
+    connect(socket, &QObject::destroyed, this, [this] { --m_refusing; });
+    const Error e = Error::make(ErrorCode::TooManyConnections,
+                                QStringLiteral("the server has %1 connections open, its limit; try again later").arg(m_limits.maxConnections),
+                                {{QStringLiteral("limit"), m_limits.maxConnections}});
+    refuseConnection(socket, rawErrorResponse(httpStatusFor(e.code), e));
 }
 
 } // namespace cr

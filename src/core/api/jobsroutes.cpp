@@ -3,11 +3,14 @@
 #include "core/api/apijson.h"
 #include "core/api/controllers.h"
 #include "core/api/jobwaiter.h"
+#include "core/api/routetable.h"
 
 #include "core/jobs/jobmanager.h"
 #include "core/workflows/workflowstore.h"
 
 #include <QJsonArray>
+
+#include <limits>
 
 namespace cr {
 
@@ -137,12 +140,11 @@ void JobsRoutes::list(const ApiRequest &req, ApiReply reply)
             *out = def;
             return std::nullopt;
         }
-        bool ok = false;
-        const int n = v.toInt(&ok);
-        if (!ok || n < min || n > max)
+        const std::optional<qint64> n = canonicalNumber(v, max);
+        if (!n || *n < min)
             return Error::make(ErrorCode::InvalidRequest, QStringLiteral("\"%1\" must be an integer from %2 to %3").arg(QLatin1String(key)).arg(min).arg(max),
                                {{QStringLiteral("field"), QLatin1String(key)}});
-        *out = n;
+        *out = int(*n);
         return std::nullopt;
     };
     if (Status s = intParam("offset", 0, 0, 1'000'000'000, &f.offset))
@@ -182,11 +184,13 @@ void JobsRoutes::output(const ApiRequest &req, ApiReply reply)
 {
     if (!m_ctx.jobs->find(req.arg(0)))
         return reply.error(m_ctx.jobs->missingJob(req.arg(0)));
-    bool ok = false;
-    const int index = req.arg(1).toInt(&ok);
-    if (!ok || index < 0 || req.arg(1).startsWith(QLatin1Char('+')))
-        return reply.error(Error::make(ErrorCode::OutputNotFound, QStringLiteral("output index must be a number >= 0")));
-    streamOutput(m_ctx, req.arg(0), index, reply, m_downloads);
+    // Only the canonical spelling names an output: "0%00garbage", "+0", " 0", "00", "0x1" or a huge number do not.
+    const std::optional<qint64> index = canonicalNumber(req.arg(1), std::numeric_limits<int>::max());
+    if (!index)
+        return reply.error(Error::make(ErrorCode::OutputNotFound,
+                                       QStringLiteral("output index must be a decimal number >= 0 without sign, spaces or leading zeros"),
+                                       {{QStringLiteral("index"), req.arg(1)}}));
+    streamOutput(m_ctx, req.arg(0), int(*index), reply, m_downloads);
 }
 
 } // namespace cr

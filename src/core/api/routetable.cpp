@@ -58,4 +58,19 @@ bool matchRoute(const QString &pattern, const QString &path, QStringList *args)
     return true;
 }
 
+std::optional<qint64> canonicalNumber(QStringView text, qint64 max)
+{
+    if (text.isEmpty() || text.size() > 18 || (text.size() > 1 && text.front() == u'0'))
+        return std::nullopt;
+    qint64 value = 0;
+    for (const QChar c : text) {
+        if (c < u'0' || c > u'9')
+            return std::nullopt;
+        value = value * 10 + (c.unicode() - u'0');
+    }
+    if (value > max)
+        return std::nullopt;
+    return value;
+}
+
 } // namespace cr

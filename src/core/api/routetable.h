@@ -6,6 +6,8 @@
 #include <QString>
 #include <QStringList>
 
+#include <optional>
+
 namespace cr {
 
 enum class RouteId {
@@ -33,5 +35,10 @@ inline bool isLegacyRoute(RouteId id) { return id <= RouteId::LegacyInterrupt; }
 // Matches a request path against a route path; fills the {placeholder} values. Segments are compared
 // exactly; a placeholder matches one non-empty segment.
 bool matchRoute(const QString &pattern, const QString &path, QStringList *args);
+
+// A number in its one canonical decimal spelling ("0", "7", "42"; not "+0", " 0", "00", "0x1", "1e3", a NUL
+// or anything after the digits) that is at most `max`; nullopt otherwise. Path indexes, query integers and
+// Content-Length all go through it, so "0%00garbage" can never be read as 0.
+std::optional<qint64> canonicalNumber(QStringView text, qint64 max);
 
 } // namespace cr

@@ -43,6 +43,8 @@ inline constexpr char NoOutput[] = "no_output";             // a run succeeded b
 inline constexpr char UpstreamUnreachable[] = "upstream_unreachable";
 inline constexpr char UpstreamError[] = "upstream_error"; // an upstream (Node-RED) answered badly (details.reason)
 inline constexpr char NotReady[] = "not_ready";
+inline constexpr char TooManyConnections[] = "too_many_connections";
+inline constexpr char HttpVersionNotSupported[] = "http_version_not_supported";
 inline constexpr char Internal[] = "internal";
 } // namespace ErrorCode
 

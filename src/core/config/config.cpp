@@ -48,6 +48,7 @@ QString Config::toToml() const
       << QStringLiteral("wait_timeout = %1").arg(seconds(http.waitTimeoutMs))
       << QStringLiteral("node_red_url = %1").arg(quoted(http.nodeRedUrl.toString()))
       << QStringLiteral("max_event_streams = %1").arg(http.maxEventStreams)
+      << QStringLiteral("max_connections = %1").arg(http.maxConnections)
       << QStringLiteral("event_heartbeat = %1").arg(seconds(http.eventHeartbeatMs)) << QString();
     l << QStringLiteral("[server]")
       << QStringLiteral("host = %1").arg(quoted(relay.host))

@@ -30,6 +30,10 @@ struct HttpSettings {
     QUrl nodeRedUrl{QStringLiteral("http://127.0.0.1:1880/generate")}; // POST /generate/image forwards here
     int maxEventStreams = 64;      // concurrent Server-Sent Events streams; more get 503 too_many_streams
     int eventHeartbeatMs = 15'000; // a keep-alive comment on idle event streams this often
+    // Open connections at once (event streams and waiting requests included); more get 503
+    // too_many_connections and are closed. Bounds the buffered request bodies to about
+    // maxConnections x maxBodyBytes (x2 with a pipelined request held).
+    int maxConnections = 128;
 };
 
 // The event relay ([server]).

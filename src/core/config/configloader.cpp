@@ -369,6 +369,9 @@ void readTable(const toml::table &root, LoadContext &ctx, Config &cfg)
         qint64 streams = cfg.http.maxEventStreams;
         r.integer("max_event_streams", streams, 1, 4096);
         cfg.http.maxEventStreams = int(streams);
+        qint64 connections = cfg.http.maxConnections;
+        r.integer("max_connections", connections, 1, 65536);
+        cfg.http.maxConnections = int(connections);
         r.seconds("event_heartbeat", cfg.http.eventHeartbeatMs, 1, 3600);
         r.finish();
     }

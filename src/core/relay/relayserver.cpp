@@ -5,8 +5,12 @@
 #include "core/relay/eventhub.h"
 #include "core/relay/relayhandshake.h"
 
+#include "core/common/error.h"
+#include "core/common/listenerguard.h"
+
 #include <QHostAddress>
 #include <QJsonArray>
+#include <QJsonDocument>
 #include <QLoggingCategory>
 #include <QNetworkRequest>
 #include <QTcpServer>
@@ -39,13 +43,11 @@ RelayServer::RelayServer(EventHub *hub, const RelaySettings &settings, const QSt
                          RelayServerOptions options, QObject *parent)
     : QObject(parent), m_hub(hub), m_settings(settings), m_token(authToken.toUtf8()), m_options(options),
       m_listener(new QTcpServer(this)),
-      m_server(new QWebSocketServer(u"comfy_runner relay"_s, QWebSocketServer::NonSecureMode, this))
+      m_server(new QWebSocketServer(u"comfy_runner relay"_s, QWebSocketServer::NonSecureMode, this)),
+      m_backoff(new AcceptBackoff(m_listener, lcRelay())) // out of file descriptors: pause, warn, resume
 {
     connect(m_listener, &QTcpServer::newConnection, this, &RelayServer::onTcpConnection);
     connect(m_server, &QWebSocketServer::newConnection, this, &RelayServer::onNewConnection);
-    connect(m_listener, &QTcpServer::acceptError, this, [](QAbstractSocket::SocketError e) {
-        qCWarning(lcRelay) << "accept error" << e;
-    });
     connect(m_hub, &EventHub::published, this, &RelayServer::onPublished);
     m_pingTimer.setInterval(m_options.pingIntervalMs);
     connect(&m_pingTimer, &QTimer::timeout, this, &RelayServer::onPingTick);
@@ -109,7 +111,17 @@ void RelayServer::onTcpConnection()
     while (QTcpSocket *socket = m_listener->nextPendingConnection()) {
         // Frames are written whole, as soon as they are ready: do not let Nagle hold a small one back
         // while the client's ACK of the previous one is delayed.
+        if (!m_backoff->admit(socket->socketDescriptor())) { // too close to the descriptor limit
+            socket->abort();
+            socket->deleteLater();
+            continue;
+        }
         socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
+        // Unfinished handshakes count against max_clients too: over it, HTTP 503 before any upgrade.
+        if (m_clients.size() + pendingHandshakes() >= m_settings.maxClients) {
+            refuseOverLimit(socket);
+            continue;
+        }
         m_handshaking.append(socket);
         // A peer that leaves (or is dropped by the handshake timeout) before the upgrade is never wrapped in
         // a QWebSocket: nothing else would delete its socket.
@@ -141,6 +153,19 @@ void RelayServer::onUnmaskedFrame(QTcpSocket *transport)
         if (client->transport() == transport)
             return client->closeWith(RelayCloseCode::ProtocolError);
     transport->setProperty(kUnmaskedProperty, true); // not upgraded yet: accept() refuses it
+}
+
+void RelayServer::refuseOverLimit(QTcpSocket *socket)
+{
+    ++m_rejected[quint16(RelayCloseCode::TooManyClients)];
+    qCInfo(lcRelay).noquote() << u"refusing %1 with HTTP 503: %2 clients and %3 handshakes, the limit is %4"_s
+                                     .arg(peerOf(socket)).arg(m_clients.size()).arg(pendingHandshakes()).arg(m_settings.maxClients);
+    socket->setParent(this);
+    const Error e = Error::make(ErrorCode::TooManyConnections,
+                                u"the relay has %1 clients and handshakes, its limit; try again later"_s.arg(m_settings.maxClients),
+                                {{u"limit"_s, m_settings.maxClients}});
+    refuseConnection(socket, closingHttpAnswer(503, "Service Unavailable",
+                                               QJsonDocument(QJsonObject{{u"error"_s, e.toJson()}}).toJson(QJsonDocument::Compact)));
 }
 
 int RelayServer::pendingHandshakes() const

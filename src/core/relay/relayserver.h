@@ -25,6 +25,7 @@ class QWebSocketServer;
 
 namespace cr {
 
+class AcceptBackoff;
 class EventHub;
 
 // Tuning that is not in the config file; the defaults suit production, tests shorten the timers.
@@ -75,6 +76,7 @@ private:
     void onTcpConnection();
     void onNewConnection();
     void onUnmaskedFrame(QTcpSocket *transport); // RFC 6455 §5.1: close 1002
+    void refuseOverLimit(QTcpSocket *socket);
     QTcpSocket *takeTransport(const QWebSocket *socket);
     void accept(QWebSocket *socket, QTcpSocket *transport);
     void reject(QWebSocket *socket, protocol::RelayCloseCode code, const QString &reason = {});
@@ -95,6 +97,7 @@ private:
     RelayServerOptions m_options;
     QTcpServer *m_listener;
     QWebSocketServer *m_server; // handshakes only; never listens itself
+    AcceptBackoff *m_backoff;   // pauses m_listener while file descriptors are short
     QList<QPointer<QTcpSocket>> m_handshaking; // accepted, not yet upgraded
     QTimer m_pingTimer;
     quint64 m_nextId = 1;
