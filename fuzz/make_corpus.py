@@ -109,7 +109,8 @@ def main():
             '{"type":"ping"}', '{"type":"bye"}', '{"type":"ping","extra":1}', '{"type', 'null',
             'jobs=a,b&types=progress,job_finished&previews=type4&preview_fps=5&envelope=1&binary=0&since=120&token=x',
             'job=a&job=%20b%20,,c&type=status&previews=on&envelope=yes', 'preview_fps=nan', 'since=-1',
-            'previews=type9', 'envelope=maybe&unknown=1']
+            'previews=type9', 'envelope=maybe&unknown=1',
+            'preview_fps=0.1234567']  # the last one fails fuzz_relaymessages' round trip before the relayQuery fix
     for i, m in enumerate(msgs):
         write("relaymessages", "msg-%02d" % i, m)
     for i, raw in enumerate(relay_sample):
