@@ -3,6 +3,7 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonParseError>
+#include <QLocale>
 #include <QtEndian>
 
 #include <algorithm>
@@ -358,7 +359,7 @@ QUrlQuery relayQuery(const RelaySubscription &s, std::optional<qint64> since, co
     if (s.previews != defaults.previews)
         q.addQueryItem(u"previews"_s, previewModeName(s.previews));
     if (s.previewMaxFps != defaults.previewMaxFps)
-        q.addQueryItem(u"preview_fps"_s, QString::number(s.previewMaxFps));
+        q.addQueryItem(u"preview_fps"_s, QString::number(s.previewMaxFps, 'g', QLocale::FloatingPointShortest)); // exact
     if (s.envelope)
         q.addQueryItem(u"envelope"_s, u"1"_s);
     if (s.binary)

@@ -36,6 +36,7 @@ private slots:
     void queryParsing_data();
     void queryParsing();
     void queryRoundTrip();
+    void queryKeepsPreviewFpsExactly();
     void clientMessages_data();
     void clientMessages();
     void helloAndSubscribeRoundTrip();
@@ -141,6 +142,19 @@ void TstRelayMessages::queryRoundTrip()
     QCOMPARE(back->token, u"t o+k"_s);
 
     QVERIFY(relayQuery(RelaySubscription{}).isEmpty()); // defaults are left out
+}
+
+// Caught by fuzz_relaymessages' round-trip invariant: preview_fps was written with 6 significant digits,
+// so a monitor that reconnected asked for another rate than the one it had (0.1234567 became 0.123457).
+void TstRelayMessages::queryKeepsPreviewFpsExactly()
+{
+    for (const double fps : {0.1234567, 1.0 / 3.0, 999.99999999, 1e-9}) {
+        RelaySubscription s;
+        s.previewMaxFps = fps;
+        const auto back = parseRelayQuery(relayQuery(s));
+        QVERIFY(back);
+        QCOMPARE(back->subscription.previewMaxFps.value_or(-1), fps);
+    }
 }
 
 void TstRelayMessages::clientMessages_data()
