@@ -4,6 +4,7 @@
 // (subgraph exports flatten nodes to ids like "194:45") on every route.
 
 #include "tests/api/apitestenv.h"
+#include "tests/api/rawclient.h"
 
 #include <QJsonArray>
 #include <QWebSocket>
@@ -108,6 +109,8 @@ private slots:
     void updateImage();
     void interrupt();
     void errorsOfEveryLegacyRouteCarryStatus();
+    void refusalsBelowTheRouterCarryStatus_data();
+    void refusalsBelowTheRouterCarryStatus();
     void relayImageGeneratedIsFlat();
     void subgraphNodeIds();
 };
@@ -339,6 +342,41 @@ void TstApiLegacy::errorsOfEveryLegacyRouteCarryStatus()
     const HttpResult v1 = env.call("GET", QStringLiteral("/api/v1/jobs"));
     QCOMPARE(v1.status, 401);
     QVERIFY(!v1.json().contains(kStatus));
+}
+
+// The socket guard refuses some requests before any route runs (oversized body, bad head, chunked body):
+// on a legacy path those answers carry STATUS too, on /api/v1 they do not.
+void TstApiLegacy::refusalsBelowTheRouterCarryStatus_data()
+{
+    QTest::addColumn<QByteArray>("request");
+    QTest::addColumn<int>("status");
+    QTest::addColumn<bool>("legacy");
+    const QByteArray big = "Content-Type: application/json\r\nContent-Length: 99999999999\r\n\r\n";
+    QTest::newRow("413 /update/text") << QByteArray("POST /update/text HTTP/1.1\r\nHost: x\r\n" + big) << 413 << true;
+    QTest::newRow("413 /api/v1/jobs") << QByteArray("POST /api/v1/jobs HTTP/1.1\r\nHost: x\r\n" + big) << 413 << false;
+    QTest::newRow("505 /queue") << QByteArray("GET /queue HTTP/9.9\r\nHost: x\r\n\r\n") << 505 << true;
+    QTest::newRow("400 /status?x two hosts") << QByteArray("GET /status?x=1 HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n") << 400 << true;
+    QTest::newRow("411 /update/image") << QByteArray("POST /update/image HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n") << 411 << true;
+}
+
+void TstApiLegacy::refusalsBelowTheRouterCarryStatus()
+{
+    QFETCH(QByteArray, request);
+    QFETCH(int, status);
+    QFETCH(bool, legacy);
+    ApiTestEnv env;
+    QVERIFY(env.ok());
+    RawClient client(env.port());
+    QVERIFY(client.waitConnected());
+    client.socket.write(request);
+    QVERIFY(client.waitClosed());
+    QCOMPARE(client.statuses(), QList<int>{status});
+    const QByteArray body = client.received.mid(client.received.indexOf("\r\n\r\n") + 4);
+    const QJsonObject o = QJsonDocument::fromJson(body).object();
+    QVERIFY2(o.contains(QStringLiteral("error")), body.constData());
+    QCOMPARE(o.contains(kStatus), legacy);
+    if (legacy)
+        QCOMPARE(o.value(kStatus).toString(), o[QStringLiteral("error")][QStringLiteral("message")].toString());
 }
 
 void TstApiLegacy::relayImageGeneratedIsFlat()

@@ -220,7 +220,7 @@ void TstService::imageUrlNamesAUsableHost()
     connect(&legacy, &QWebSocket::textMessageReceived, this, [&generated](const QString &t) {
         const QJsonObject o = QJsonDocument::fromJson(t.toUtf8()).object();
         if (o.value(QLatin1String("type")).toString() == QLatin1String("image_generated"))
-            generated << o.value(QLatin1String("data")).toObject();
+            generated << o; // flat, as the Python project sent it
     });
     QSignalSpy open(&legacy, &QWebSocket::connected);
     legacy.open(QUrl(QStringLiteral("ws://127.0.0.1:%1/").arg(m_service->relayPort())));

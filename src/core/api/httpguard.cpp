@@ -1,4 +1,5 @@
 #include "core/api/httpguard.h"
+#include "core/api/routetable.h"
 
 #include "core/api/apierrors.h"
 #include "core/api/requesthead.h"
@@ -165,6 +166,7 @@ void GuardedSocket::advance()
     m_pending.remove(0, blank);
     if (m_pending.isEmpty())
         return;
+    m_legacyRequest = requestNamesLegacyRoute(m_pending);
     if (!m_headDeadline.isActive()) // the first byte of a request
         arm(m_headDeadline, m_limits.headTimeoutMs);
     const qsizetype end = m_pending.indexOf("\r\n\r\n");
@@ -237,12 +239,14 @@ void GuardedSocket::reject(int status, const char *code, const QString &message,
 {
     qCInfo(lcApi).noquote() << "rejecting request from" << peerAddress().toString() << "with" << status << message;
     m_closing = true;
+    if (m_phase == Phase::Head && !m_pending.isEmpty())
+        m_legacyRequest = requestNamesLegacyRoute(m_pending);
     m_pending.clear();
     m_headDeadline.stop();
     m_bodyIdle.stop();
     touch(); // bounds the graceful close below: a client that reads nothing is aborted when it fires
     const Error e = Error::make(code, message, details);
-    const QByteArray raw = rawErrorResponse(status, e);
+    const QByteArray raw = rawErrorResponse(status, e, m_legacyRequest);
     QTcpSocket::writeData(raw.constData(), raw.size());
     disconnectFromHost(); // after the answer is flushed
 }

@@ -73,6 +73,7 @@ private:
     QByteArray m_pending;         // received bytes QHttpServer has not read: the released request, then held ones
     qint64 m_owed = 0;            // bytes of the released request QHttpServer has still to read
     bool m_closeAfterAnswer = false;
+    bool m_legacyRequest = false; // the current request names a legacy route: refusals carry "STATUS"
     bool m_closing = false;       // no further request is read; the connection closes once its answer is out
     bool m_draining = false;      // inspect() is emptying the socket's buffer: readData releases nothing
     bool m_answerWritten = false; // a byte of the current answer went out

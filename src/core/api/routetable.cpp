@@ -36,6 +36,27 @@ const QList<RouteSpec> &routeTable()
     return table;
 }
 
+bool requestNamesLegacyRoute(QByteArrayView bytes)
+{
+    const qsizetype lineEnd = bytes.indexOf('\n');
+    const QByteArrayView line = lineEnd < 0 ? bytes : bytes.first(lineEnd);
+    const qsizetype start = line.indexOf(' ');
+    if (start < 0)
+        return false;
+    QByteArrayView target = line.sliced(start + 1);
+    if (const qsizetype end = target.indexOf(' '); end >= 0)
+        target = target.first(end);
+    if (const qsizetype query = target.indexOf('?'); query >= 0)
+        target = target.first(query);
+    const QString path = QString::fromLatin1(target);
+    for (const RouteSpec &spec : routeTable()) {
+        QStringList args;
+        if (isLegacyRoute(spec.id) && matchRoute(QLatin1String(spec.path), path, &args))
+            return true;
+    }
+    return false;
+}
+
 bool matchRoute(const QString &pattern, const QString &path, QStringList *args)
 {
     const QStringList want = pattern.split(QLatin1Char('/'));

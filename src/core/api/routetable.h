@@ -2,6 +2,7 @@
 // The API's routes as data: one row per (method, path) with the handler it runs. ApiServer registers its
 // handlers from this table and the OpenAPI test compares the table with resources/openapi.json.
 
+#include <QByteArrayView>
 #include <QList>
 #include <QString>
 #include <QStringList>
@@ -31,6 +32,9 @@ const QList<RouteSpec> &routeTable();
 
 // The Python project's routes, whose answers (errors included) keep its "STATUS" key.
 inline bool isLegacyRoute(RouteId id) { return id <= RouteId::LegacyInterrupt; }
+// True when the request line at the start of `bytes` ("GET /queue?x HTTP/1.1...") names a path of one of
+// them: the socket guard's own refusals (408, 413, 431, ...) then carry "STATUS" too.
+bool requestNamesLegacyRoute(QByteArrayView bytes);
 
 // Matches a request path against a route path; fills the {placeholder} values. Segments are compared
 // exactly; a placeholder matches one non-empty segment.
