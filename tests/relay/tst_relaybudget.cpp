@@ -1,6 +1,7 @@
 // The relay's memory across clients: the total backlog budget ([server] total_backlog_mb) closes the client
 // furthest behind first (4008, before any per-client hard limit), and once stalled clients are gone the
-// memory their backlog held goes back to the kernel (RSS within 10 MB of where it was).
+// memory their backlog held goes back to the kernel (RSS within 10 MB of where it was); a stalled client's queue
+// keeps only the frames it will write, not the events with their other cached forms.
 
 #include "core/common/memorytrimmer.h"
 #include "core/relay/eventhub.h"
@@ -12,7 +13,9 @@
 #include <QSignalSpy>
 #include <QTest>
 
+#include <algorithm>
 #include <memory>
+#include <vector>
 
 using namespace cr;
 using namespace cr::protocol;
@@ -60,7 +63,38 @@ private slots:
     void initTestCase() { tuneAllocator(); } // as comfy-runner's main() does
     void memoryIsGivenBackAfterStalledClientsLeave(); // first: nothing freed but not yet given back before it
     void totalBudgetClosesTheWorstFirst();
+    void stalledQueueHoldsOnlyItsFrames();
 };
+
+void TstRelayBudget::stalledQueueHoldsOnlyItsFrames()
+{
+    constexpr int kRing = 16, kJobLog = 10;
+    EventHub hub(EventHubLimits{kRing, kJobLog, 10});
+    RelayServer server(&hub, settings(16 * kMiB, 256 * kMiB), {});
+    QVERIFY(server.listen());
+    // Every event published, watched without keeping it alive.
+    std::vector<QWeakPointer<const RelayEvent>> events;
+    connect(&hub, &EventHub::published, this, [&events](const RelayEventPtr &e) { events.push_back(e.toWeakRef()); });
+    QSignalSpy connected(&server, &RelayServer::clientConnected);
+    RawWsClient stalledEnvelope, stalledText; // together they make each event cache raw, envelope and two frames
+    QVERIFY(stalledEnvelope.connectStalled(server.port(), "/?envelope=1"));
+    QVERIFY(stalledText.connectStalled(server.port(), "/"));
+    QTRY_COMPARE(connected.count(), 2);
+    const quint64 id = connected.at(0).at(0).toULongLong();
+
+    int published = 0;
+    while (statsOf(server, id).value().queuedBytes < 2 * kMiB) {
+        QVERIFY2(published < 20'000, "the stalled client never got behind");
+        publish(hub, ++published);
+    }
+    const RelayClientStats s = statsOf(server, id).value();
+    QVERIFY(s.queuedMessages > 100);
+    QVERIFY(s.queuedBytes + s.bytesToWrite <= 16 * kMiB + kEventPad + 1024); // hard limit plus one event
+    // Only the hub's ring and job log keep events; the queues hold shared frames. Before, every queued entry
+    // kept its whole event (raw bytes, envelope and both frames: ~4x what queuedBytes reported).
+    const auto alive = std::count_if(events.cbegin(), events.cend(), [](const auto &w) { return !w.isNull(); });
+    QVERIFY2(alive <= kRing + kJobLog, qPrintable(u"%1 of %2 events alive, %3 queued"_s.arg(alive).arg(events.size()).arg(s.queuedMessages)));
+}
 
 void TstRelayBudget::totalBudgetClosesTheWorstFirst()
 {

@@ -108,6 +108,12 @@ RelayEvent::Wire RelayClient::wireFor(const RelayEvent &event) const
     return RelayEvent::Wire::Binary;
 }
 
+RelayClient::Pending RelayClient::pendingFor(const RelayEvent &event) const
+{
+    const RelayEvent::Wire wire = wireFor(event);
+    return Pending{event.webSocketFrame(wire), event.payloadSize(wire), event.kind() == RelayEvent::Kind::Binary};
+}
+
 void RelayClient::deliver(const RelayEventPtr &event)
 {
     if (isClosing())
@@ -115,11 +121,11 @@ void RelayClient::deliver(const RelayEventPtr &event)
     switch (event->kind()) {
     case RelayEvent::Kind::Json:
         if (m_subscription.acceptsJson(event->type(), event->jobId()))
-            queue(Pending{event, {}, event->payloadSize(wireFor(*event))});
+            queue(pendingFor(*event));
         return;
     case RelayEvent::Kind::Binary:
         if (m_subscription.acceptsBinary(event->jobId()))
-            queue(Pending{event, {}, event->payloadSize(RelayEvent::Wire::Binary)});
+            queue(pendingFor(*event));
         return;
     case RelayEvent::Kind::Preview:
         break;
@@ -145,14 +151,14 @@ void RelayClient::enqueueEvents(const QList<RelayEventPtr> &events)
     for (const RelayEventPtr &event : events) {
         if (isClosing())
             return;
-        queue(Pending{event, {}, event->payloadSize(wireFor(*event))});
+        queue(pendingFor(*event));
     }
 }
 
 void RelayClient::sendControl(const QByteArray &json)
 {
     if (!isClosing())
-        queue(Pending{{}, protocol::encodeWebSocketFrame(protocol::WebSocketOpcode::Text, json), json.size()});
+        queue(Pending{protocol::encodeWebSocketFrame(protocol::WebSocketOpcode::Text, json), json.size(), false});
 }
 
 void RelayClient::queue(Pending item)
@@ -161,7 +167,7 @@ void RelayClient::queue(Pending item)
         writeQueued(item);
         return;
     }
-    m_stats.queuedBytes += item.bytes;
+    m_stats.queuedBytes += item.frame.size();
     m_queue.push_back(std::move(item));
     const qint64 behind = backlogBytes();
     m_stats.peakBacklogBytes = std::max(m_stats.peakBacklogBytes, behind);
@@ -189,16 +195,10 @@ bool RelayClient::writeFrame(const QByteArray &frame)
 
 void RelayClient::writeQueued(const Pending &item)
 {
-    if (!item.event) {
-        if (!writeFrame(item.controlFrame))
-            return;
-        ++m_stats.messagesSent;
-    } else {
-        if (!writeFrame(item.event->webSocketFrame(wireFor(*item.event))))
-            return;
-        ++(item.event->kind() == RelayEvent::Kind::Binary ? m_stats.binarySent : m_stats.messagesSent);
-    }
-    m_stats.bytesSent += quint64(item.bytes);
+    if (!writeFrame(item.frame))
+        return;
+    ++(item.binary ? m_stats.binarySent : m_stats.messagesSent);
+    m_stats.bytesSent += quint64(item.payload);
 }
 
 void RelayClient::writePreview(const RelayEventPtr &event)
@@ -231,7 +231,7 @@ void RelayClient::pump()
     while (!m_queue.empty() && canWrite()) {
         const Pending item = std::move(m_queue.front());
         m_queue.pop_front();
-        m_stats.queuedBytes -= item.bytes;
+        m_stats.queuedBytes -= item.frame.size();
         writeQueued(item);
     }
     if (m_queue.empty() && m_heldPreview && canWrite())

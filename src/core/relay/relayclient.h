@@ -50,7 +50,7 @@ struct RelayClientStats {
     quint64 previewsRateLimited = 0; // dropped by preview_fps
     qint64 bytesToWrite = 0;      // socket backlog now
     qint64 queuedMessages = 0;    // JSON messages waiting for the socket to drain
-    qint64 queuedBytes = 0;
+    qint64 queuedBytes = 0;       // bytes the queued frames hold (header + payload)
     qint64 peakBacklogBytes = 0;  // highest bytesToWrite + queuedBytes seen
     bool closing = false;         // a close frame was sent (by the relay, or in answer to the client's)
 
@@ -108,10 +108,11 @@ signals:
 
 private:
     struct Pending {
-        RelayEventPtr event;   // a JSON event or binary frame, or null for a control message
-        QByteArray controlFrame; // the control message's WebSocket frame
-        qint64 bytes = 0;      // payload size
+        QByteArray frame;      // the complete WebSocket frame, shared with the event's cache (no copy)
+        qint64 payload = 0;    // payload size (bytesSent)
+        bool binary = false;   // a binary frame (binarySent) rather than a JSON event or control message
     };
+    Pending pendingFor(const RelayEvent &event) const;
     RelayEvent::Wire wireFor(const RelayEvent &event) const;
     qint64 backlog() const; // bytes handed to the socket and not yet written to the kernel
     bool canWrite() const;
