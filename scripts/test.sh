@@ -17,7 +17,7 @@ if [ $SANITIZE -eq 1 ]; then
                  -DCMAKE_SHARED_LINKER_FLAGS="$flags" -DCOMFY_RUNNER_BUILD_MONITOR=OFF -DCOMFY_RUNNER_BUILD_BENCH=OFF
     # halt_on_error turns every UBSan finding into a failing test; lsan.supp holds Qt-internal leaks only
     # (fast_unwind_on_malloc=0: complete leak stacks through Qt, which the suppressions need to match).
-    export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1:fast_unwind_on_malloc=0"
+    export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1:fast_unwind_on_malloc=0:malloc_context_size=60"
     export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
     export LSAN_OPTIONS="suppressions=$CR_ROOT/scripts/lsan.supp:print_suppressions=0"
 else
