@@ -9,6 +9,15 @@
 
 namespace cr::testing {
 
+std::optional<RelayClientStats> statsOf(const RelayServer &server, quint64 id)
+{
+    for (const RelayClientStats &s : server.clientStats())
+        if (s.id == id)
+            return s;
+    return std::nullopt;
+}
+
+
 using namespace cr::protocol;
 using namespace Qt::StringLiterals;
 

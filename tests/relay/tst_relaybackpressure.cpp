@@ -5,6 +5,7 @@
 #include "core/relay/eventhub.h"
 #include "core/relay/relayserver.h"
 #include "protocol/relaymessages.h"
+#include "relayfixture.h"
 #include "relaytestclients.h"
 
 #include <QJsonObject>
@@ -35,14 +36,6 @@ RelaySettings settings(qint64 hardLimit)
     s.hardLimitBytes = hardLimit;
     s.replayEvents = 100'000;
     return s;
-}
-
-std::optional<RelayClientStats> statsOf(const RelayServer &server, quint64 id)
-{
-    for (const RelayClientStats &s : server.clientStats())
-        if (s.id == id)
-            return s;
-    return std::nullopt;
 }
 
 QList<qint64> envelopeSeqs(const QList<WsMessage> &messages, int *binaries = nullptr)

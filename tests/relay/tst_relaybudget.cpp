@@ -7,6 +7,7 @@
 #include "core/relay/eventhub.h"
 #include "core/relay/relayserver.h"
 #include "protocol/relaymessages.h"
+#include "relayfixture.h"
 #include "relaytestclients.h"
 
 #include <QJsonObject>
@@ -37,14 +38,6 @@ RelaySettings settings(qint64 hardLimit, qint64 totalBudget)
     s.totalBacklogBytes = totalBudget;
     s.replayEvents = 100'000;
     return s;
-}
-
-std::optional<RelayClientStats> statsOf(const RelayServer &server, quint64 id)
-{
-    for (const RelayClientStats &s : server.clientStats())
-        if (s.id == id)
-            return s;
-    return std::nullopt;
 }
 
 // A distinct event each time (the hub keeps none of them when its ring is small).
