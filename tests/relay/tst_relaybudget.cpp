@@ -154,6 +154,9 @@ void TstRelayBudget::totalBudgetClosesTheWorstFirst()
 
 void TstRelayBudget::memoryIsGivenBackAfterStalledClientsLeave()
 {
+#if defined(__SANITIZE_ADDRESS__)
+    QSKIP("AddressSanitizer's quarantine holds freed memory on purpose: RSS says nothing here");
+#endif
     EventHub hub(EventHubLimits{16, 10, 10}); // the ring keeps almost nothing: the backlog is all the clients'
     RelayServer server(&hub, settings(128 * kMiB, 256 * kMiB), {});
     QVERIFY(server.listen());
