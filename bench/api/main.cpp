@@ -10,21 +10,6 @@
 #include <QCoreApplication>
 #include <QTextStream>
 
-namespace {
-
-int intValue(const QCommandLineParser &p, const QString &name, int min, bool *ok)
-{
-    bool valid = false;
-    const int v = p.value(name).toInt(&valid);
-    if (!valid || v < min) {
-        QTextStream(stderr) << "bench-api: --" << name << " must be an integer >= " << min << '\n';
-        *ok = false;
-    }
-    return v;
-}
-
-} // namespace
-
 int main(int argc, char *argv[])
 {
     QCoreApplication app(argc, argv);
@@ -55,14 +40,14 @@ int main(int argc, char *argv[])
         o.warmup = 5;
     }
     if (p.isSet(QStringLiteral("iterations")))
-        o.iterations = intValue(p, QStringLiteral("iterations"), 1, &ok);
+        o.iterations = cr::bench::intOption(p, QStringLiteral("iterations"), 1, &ok);
     if (p.isSet(QStringLiteral("warmup")))
-        o.warmup = intValue(p, QStringLiteral("warmup"), 0, &ok);
-    o.steps = intValue(p, QStringLiteral("steps"), 1, &ok);
-    o.stepMs = intValue(p, QStringLiteral("step-ms"), 0, &ok);
-    o.nodeMs = intValue(p, QStringLiteral("node-ms"), 0, &ok);
-    o.imageSize = intValue(p, QStringLiteral("image-size"), 8, &ok);
-    o.previewSize = intValue(p, QStringLiteral("preview-size"), 8, &ok);
+        o.warmup = cr::bench::intOption(p, QStringLiteral("warmup"), 0, &ok);
+    o.steps = cr::bench::intOption(p, QStringLiteral("steps"), 1, &ok);
+    o.stepMs = cr::bench::intOption(p, QStringLiteral("step-ms"), 0, &ok);
+    o.nodeMs = cr::bench::intOption(p, QStringLiteral("node-ms"), 0, &ok);
+    o.imageSize = cr::bench::intOption(p, QStringLiteral("image-size"), 8, &ok);
+    o.previewSize = cr::bench::intOption(p, QStringLiteral("preview-size"), 8, &ok);
     if (!ok)
         return 2;
     cr::bench::readStackOptions(p, o.stack);

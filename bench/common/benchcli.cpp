@@ -1,5 +1,6 @@
 #include "bench/common/benchcli.h"
 
+#include <QCoreApplication>
 #include <QFileInfo>
 
 namespace cr::bench {
@@ -31,6 +32,17 @@ void readStackOptions(const QCommandLineParser &p, StackOptions &stack)
     stack.runnerEnvironment = p.values(QStringLiteral("runner-env"));
     if (p.isSet(QStringLiteral("runner-config")))
         stack.runnerArguments << QStringLiteral("--config") << QFileInfo(p.value(QStringLiteral("runner-config"))).absoluteFilePath();
+}
+
+int intOption(const QCommandLineParser &parser, const QString &name, int min, bool *ok)
+{
+    bool valid = false;
+    const int v = parser.value(name).toInt(&valid);
+    if (!valid || v < min) {
+        QTextStream(stderr) << QCoreApplication::applicationName() << ": --" << name << " must be an integer >= " << min << '\n';
+        *ok = false;
+    }
+    return v;
 }
 
 } // namespace cr::bench

@@ -15,6 +15,8 @@ void addStackOptions(QCommandLineParser &parser, const QString &defaultRunner, c
                      const QString &simDescription, const QString &defaultWorkflowsDir);
 // The StackOptions those options describe.
 void readStackOptions(const QCommandLineParser &parser, StackOptions &stack);
+// The integer option `name`; below `min` or not a number: a message on stderr naming the program, *ok = false.
+int intOption(const QCommandLineParser &parser, const QString &name, int min, bool *ok);
 
 template <typename Bench>
 int runAndReport(Bench &bench, const QCommandLineParser &parser, const char *name)

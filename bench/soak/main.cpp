@@ -11,21 +11,6 @@
 #include <QCoreApplication>
 #include <QTextStream>
 
-namespace {
-
-int intValue(const QCommandLineParser &p, const QString &name, int min, bool *ok)
-{
-    bool valid = false;
-    const int v = p.value(name).toInt(&valid);
-    if (!valid || v < min) {
-        QTextStream(stderr) << "bench-soak: --" << name << " must be an integer >= " << min << '\n';
-        *ok = false;
-    }
-    return v;
-}
-
-} // namespace
-
 int main(int argc, char *argv[])
 {
     QCoreApplication app(argc, argv);
@@ -57,14 +42,14 @@ int main(int argc, char *argv[])
         o.warmupJobs = 10;
     }
     if (p.isSet(QStringLiteral("jobs")))
-        o.jobs = intValue(p, QStringLiteral("jobs"), 2, &ok);
+        o.jobs = cr::bench::intOption(p, QStringLiteral("jobs"), 2, &ok);
     if (p.isSet(QStringLiteral("warmup")))
-        o.warmupJobs = intValue(p, QStringLiteral("warmup"), 0, &ok);
-    o.clients = intValue(p, QStringLiteral("clients"), 1, &ok);
-    o.stalled = intValue(p, QStringLiteral("stalled"), 0, &ok);
-    o.window = intValue(p, QStringLiteral("window"), 1, &ok);
-    o.steps = intValue(p, QStringLiteral("steps"), 1, &ok);
-    o.previewSize = intValue(p, QStringLiteral("preview-size"), 8, &ok);
+        o.warmupJobs = cr::bench::intOption(p, QStringLiteral("warmup"), 0, &ok);
+    o.clients = cr::bench::intOption(p, QStringLiteral("clients"), 1, &ok);
+    o.stalled = cr::bench::intOption(p, QStringLiteral("stalled"), 0, &ok);
+    o.window = cr::bench::intOption(p, QStringLiteral("window"), 1, &ok);
+    o.steps = cr::bench::intOption(p, QStringLiteral("steps"), 1, &ok);
+    o.previewSize = cr::bench::intOption(p, QStringLiteral("preview-size"), 8, &ok);
     if (ok && o.stalled >= o.clients) {
         QTextStream(stderr) << "bench-soak: --stalled must be below --clients (one healthy client at least)\n";
         ok = false;
