@@ -2,14 +2,11 @@
 #include "core/api/routetable.h"
 
 #include "core/api/apierrors.h"
+#include "core/api/apilog.h"
 #include "core/api/requesthead.h"
 #include "core/common/listenerguard.h"
 
-#include <QLoggingCategory>
-
 #include <unistd.h>
-
-Q_DECLARE_LOGGING_CATEGORY(lcApi)
 
 namespace cr {
 
