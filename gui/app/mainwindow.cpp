@@ -5,8 +5,12 @@
 #include "gui/app/galleryview.h"
 #include "gui/app/jobtableview.h"
 #include "gui/app/previewdecoder.h"
+#include "gui/app/previewrouter.h"
 #include "gui/app/previewview.h"
 #include "gui/app/progresspanel.h"
+#include "gui/app/relaydiscovery.h"
+#include "gui/app/runcontroller.h"
+#include "gui/app/scriptedrun.h"
 #include "gui/app/theme.h"
 #include "gui/app/workflowpanel.h"
 #include "gui/client/eventlogmodel.h"
@@ -56,16 +60,37 @@ MainWindow::MainWindow(QSettings *settings, RelayClientOptions relayOptions, QWi
     : QMainWindow(parent), m_settings(settings), m_relay(new RelayClient(relayOptions, this)),
       m_rest(new RestClient(this)), m_tracker(new JobTracker(m_relay, m_rest, this)),
       m_jobModel(new JobListModel(m_tracker, this)), m_log(new EventLogModel(2000, this)),
-      m_decoder(new PreviewDecoder(this))
+      m_decoder(new PreviewDecoder(this)), m_discovery(new RelayDiscovery(m_rest, this))
 {
     setWindowTitle(tr("comfy-runner monitor"));
     setWindowIcon(applicationIcon());
     buildUi();
     buildActions();
+    m_runs = new RunController(m_rest, m_tracker, m_workflowPanel, this);
+    m_scripted = new ScriptedRun(m_tracker, m_gallery, this);
+    m_previews = new PreviewRouter(m_relay, m_decoder, m_preview, this);
+    wireRelay();
+    wireRuns();
 
+    auto *tick = new QTimer(this);
+    tick->setInterval(1000);
+    connect(tick, &QTimer::timeout, this, [this] {
+        m_jobModel->tick();
+        updateStatus();
+        m_preview->update(); // the fps figure decays when frames stop
+    });
+    tick->start();
+    restoreSettings();
+    m_previews->setFollowNewest(m_followAction->isChecked());
+    updateStatus();
+}
+
+// The relay link and discovery: state, lag and what the relay says, into the bar and the event log.
+void MainWindow::wireRelay()
+{
+    connect(m_discovery, &RelayDiscovery::discovered, this, &MainWindow::onDiscovered);
     connect(m_relay, &RelayClient::stateChanged, this, &MainWindow::onRelayState);
-    connect(m_relay, &RelayClient::previewAvailable, this, &MainWindow::onPreviewAvailable);
-    connect(m_decoder, &PreviewDecoder::decodedAvailable, this, &MainWindow::onDecoded);
+    connect(m_previews, &PreviewRouter::frameDecoded, this, &MainWindow::updateStatus);
     connect(m_relay, &RelayClient::eventReceived, m_log, &EventLogModel::appendEvent);
     connect(m_relay, &RelayClient::lagChanged, this, &MainWindow::updateLag);
     connect(m_relay, &RelayClient::roundTripChanged, this, &MainWindow::updateLag);
@@ -86,7 +111,14 @@ MainWindow::MainWindow(QSettings *settings, RelayClientOptions relayOptions, QWi
     connect(m_rest, &RestClient::requestFailed, this, [this](const QString &method, const QString &path, const cr::Error &e) {
         logLine(QStringLiteral("rest"), e.code, QStringLiteral("%1 %2: %3").arg(method, path, e.message), 2);
     });
+    connect(m_connection, &ConnectionBar::connectRequested, this, &MainWindow::connectFromBar);
+    connect(m_connection, &ConnectionBar::disconnectRequested, this, &MainWindow::disconnectFromRunner);
+}
 
+// Runs and jobs: the panel and the job table to the RunController, its answers to the scripted run, the
+// selection and the log; the tracker's jobs to the progress panel and the gallery.
+void MainWindow::wireRuns()
+{
     connect(m_tracker, &JobTracker::jobChanged, this, &MainWindow::onJobChanged);
     connect(m_tracker, &JobTracker::jobStarted, this, [this](const QString &id) {
         if (m_followAction->isChecked())
@@ -96,58 +128,22 @@ MainWindow::MainWindow(QSettings *settings, RelayClientOptions relayOptions, QWi
         if (!m_gallery->addOutput(file))
             logLine(QStringLiteral("rest"), QStringLiteral("output"), tr("output %1 of job %2 is not a readable image").arg(file.index).arg(file.jobId), 1, file.jobId);
     });
-    connect(m_gallery, &GalleryView::outputAdded, this, &MainWindow::checkScriptedRun);
-
     connect(m_jobTable, &JobTableView::jobSelected, this, &MainWindow::onJobSelected);
     connect(m_jobTable, &JobTableView::cancelClicked, this, &MainWindow::cancelJob);
-    connect(m_connection, &ConnectionBar::connectRequested, this, &MainWindow::connectFromBar);
-    connect(m_connection, &ConnectionBar::disconnectRequested, this, &MainWindow::disconnectFromRunner);
-    connect(m_workflowPanel, &WorkflowPanel::workflowSelected, this, [this](const QString &name) {
-        m_rest->getWorkflow(name, this, [this, name](Result<WorkflowInfo> r) {
-            if (!r)
-                return m_workflowPanel->setStatus(tr("Cannot load \"%1\": %2").arg(name, r.error().message), true);
-            m_workflowPanel->setWorkflow(*r);
-            if (m_pendingRun != name)
-                return;
-            // Inputs of a scripted run that name a parameter go into its editor, so the window shows them.
-            for (const QString &key : m_pendingInputs.keys())
-                if (m_workflowPanel->setParameter(key, m_pendingInputs.value(key)))
-                    m_pendingInputs.remove(key);
-            if (m_relay->state() == RelayClient::State::Connected)
-                runCurrentWorkflow();
-        });
-    });
-    connect(m_workflowPanel, &WorkflowPanel::runRequested, this, [this](const QString &workflow, QJsonObject inputs) {
-        if (workflow == m_pendingRun)
-            for (auto it = m_pendingInputs.begin(); it != m_pendingInputs.end(); ++it)
-                inputs.insert(it.key(), it.value());
-        m_workflowPanel->setStatus(tr("Submitting…"));
-        m_rest->createJob(workflow, inputs, this, [this, workflow](Result<JobInfo> r) {
-            if (!r) {
-                m_workflowPanel->setStatus(tr("Run failed: %1").arg(r.error().message), true);
-                if (workflow == m_pendingRun) { // a scripted run that cannot start is over
-                    m_pendingRun.clear();
-                    m_pendingInputs = {};
-                    emit scriptedRunDone(QString(), false);
-                }
-                return;
-            }
-            m_workflowPanel->setStatus(tr("Queued job %1").arg(r->id.left(8)));
-            logLine(QStringLiteral("rest"), QStringLiteral("submitted"), tr("%1 queued").arg(workflow), 0, r->id);
-            onSubmitted(*r);
-        });
-    });
+    connect(m_followAction, &QAction::toggled, m_previews, &PreviewRouter::setFollowNewest);
 
-    auto *tick = new QTimer(this);
-    tick->setInterval(1000);
-    connect(tick, &QTimer::timeout, this, [this] {
-        m_jobModel->tick();
-        updateStatus();
-        m_preview->update(); // the fps figure decays when frames stop
+    connect(m_workflowPanel, &WorkflowPanel::workflowSelected, m_runs, &RunController::loadWorkflow);
+    connect(m_workflowPanel, &WorkflowPanel::runRequested, this, [this](const QString &workflow, const QJsonObject &inputs) {
+        m_runs->submit(workflow, m_scripted->withExtraInputs(workflow, inputs));
     });
-    tick->start();
-    restoreSettings();
-    updateStatus();
+    connect(m_runs, &RunController::workflowLoaded, this, &MainWindow::onWorkflowLoaded);
+    connect(m_runs, &RunController::submitted, this, &MainWindow::onSubmitted);
+    connect(m_runs, &RunController::submitFailed, m_scripted, &ScriptedRun::submitFailed);
+    connect(m_gallery, &GalleryView::outputAdded, m_scripted, &ScriptedRun::check); // (job changes: onJobChanged)
+    connect(m_scripted, &ScriptedRun::finished, this, [this](const QString &jobId, bool succeeded) {
+        updateStatus();
+        emit scriptedRunDone(jobId, succeeded);
+    });
 }
 
 MainWindow::~MainWindow()
@@ -306,7 +302,7 @@ void MainWindow::setDarkPalette(bool dark)
         m_darkAction->setChecked(dark);
     }
     onRelayState(m_relay->state()); // colours of the state dot and the progress title
-    onJobChanged(m_selectedJob);
+    onJobChanged(selectedJob());
 }
 
 void MainWindow::setFollowNewest(bool follow)
@@ -330,41 +326,38 @@ void MainWindow::connectFromBar()
     }
     if (runner != m_rest->baseUrl()) {
         m_tracker->clear(); // another runner: its jobs are not these
-        m_lastFrames.clear();
-        m_preview->clear();
+        m_previews->clear();
     }
     m_rest->setBaseUrl(runner);
     m_rest->setToken(m_connection->token());
     m_relay->setToken(m_connection->token());
     setWindowTitle(tr("comfy-runner monitor — %1").arg(runner.toString()));
-    const quint64 attempt = ++m_connectAttempt;
     loadWorkflows();
     saveSettings();
     if (!typedRelay.isEmpty()) {
-        m_discovering = false;
+        m_discovery->cancel(); // one still under way must not open another relay
         m_connection->setRelayInUse({}, false);
         logLine(QStringLiteral("ui"), QStringLiteral("connect"), tr("runner %1, relay %2").arg(runner.toString(), typedRelay.toString()));
         openRelay(typedRelay);
         return;
     }
     // No relay URL typed: ask the runner where its relay listens (asynchronously; the UI goes on).
-    m_discovering = true;
+    m_discovery->start();
     logLine(QStringLiteral("ui"), QStringLiteral("connect"), tr("runner %1; asking it for its relay port").arg(runner.toString()));
     onRelayState(m_relay->state());
-    m_rest->discoverRelay(this, [this, attempt](RelayEndpoint endpoint) {
-        if (attempt != m_connectAttempt)
-            return; // disconnected or reconnected meanwhile
-        m_discovering = false;
-        m_connection->setRelayInUse(endpoint.url, endpoint.reported);
-        if (endpoint.reported) {
-            logLine(QStringLiteral("ui"), QStringLiteral("relay_discovered"), tr("relay %1 (reported by the runner)").arg(endpoint.url.toString()));
-        } else {
-            const QString text = tr("relay %1 guessed (runner port + 1): %2").arg(endpoint.url.toString(), endpoint.fallbackReason);
-            logLine(QStringLiteral("ui"), QStringLiteral("relay_guessed"), text, 1);
-            statusBar()->showMessage(text, 15000);
-        }
-        openRelay(endpoint.url);
-    });
+}
+
+void MainWindow::onDiscovered(const RelayEndpoint &endpoint)
+{
+    m_connection->setRelayInUse(endpoint.url, endpoint.reported);
+    if (endpoint.reported) {
+        logLine(QStringLiteral("ui"), QStringLiteral("relay_discovered"), tr("relay %1 (reported by the runner)").arg(endpoint.url.toString()));
+    } else {
+        const QString text = tr("relay %1 guessed (runner port + 1): %2").arg(endpoint.url.toString(), endpoint.fallbackReason);
+        logLine(QStringLiteral("ui"), QStringLiteral("relay_guessed"), text, 1);
+        statusBar()->showMessage(text, 15000);
+    }
+    openRelay(endpoint.url);
 }
 
 void MainWindow::openRelay(const QUrl &relay)
@@ -375,8 +368,7 @@ void MainWindow::openRelay(const QUrl &relay)
 
 void MainWindow::disconnectFromRunner()
 {
-    ++m_connectAttempt; // a discovery still under way must not open the relay
-    m_discovering = false;
+    m_discovery->cancel(); // a discovery still under way must not open the relay
     m_relay->close();
     onRelayState(m_relay->state());
     logLine(QStringLiteral("ui"), QStringLiteral("disconnect"), tr("disconnected by the user"));
@@ -384,15 +376,9 @@ void MainWindow::disconnectFromRunner()
 
 void MainWindow::loadWorkflows()
 {
-    m_rest->listWorkflows(this, [this](Result<QStringList> r) {
-        if (!r) {
-            m_workflowPanel->setStatus(tr("No workflows: %1").arg(r.error().message), true);
-            return;
-        }
-        m_workflowsLoaded = true;
-        const QString preferred = m_pendingRun.isEmpty() ? m_settings->value(QStringLiteral("workflow/last")).toString() : m_pendingRun;
-        m_workflowPanel->setWorkflows(*r, preferred);
-        m_workflowPanel->setRunEnabled(!r->isEmpty());
+    m_runs->loadWorkflows([this] {
+        const QString pending = m_scripted->pendingWorkflow();
+        return pending.isEmpty() ? m_settings->value(QStringLiteral("workflow/last")).toString() : pending;
     });
 }
 
@@ -403,7 +389,7 @@ void MainWindow::onRelayState(RelayClient::State state)
         detail = tr("retry in %1 s").arg(m_relay->retryInMs() / 1000.0, 0, 'f', 1);
     if (state != RelayClient::State::Connected && !m_relay->lastError().isEmpty())
         detail += (detail.isEmpty() ? QString() : QStringLiteral("; ")) + m_relay->lastError();
-    if (m_discovering && state == RelayClient::State::Disconnected)
+    if (m_discovery->isActive() && state == RelayClient::State::Disconnected)
         m_connection->setState(RelayClient::State::Connecting, tr("asking the runner for its relay port"));
     else
         m_connection->setState(state, detail);
@@ -413,9 +399,10 @@ void MainWindow::onRelayState(RelayClient::State state)
                 state == RelayClient::State::Reconnecting ? 1 : 0);
     m_loggedState = state;
     if (state == RelayClient::State::Connected) {
-        if (!m_workflowsLoaded)
+        if (!m_runs->workflowsLoaded())
             loadWorkflows();
-        if (!m_pendingRun.isEmpty() && m_workflowPanel->workflow().name == m_pendingRun)
+        const QString pending = m_scripted->pendingWorkflow();
+        if (!pending.isEmpty() && m_workflowPanel->workflow().name == pending)
             runCurrentWorkflow();
     }
     updateLag();
@@ -426,68 +413,50 @@ void MainWindow::updateLag()
     m_connection->setLag(m_relay->lagMs(), m_relay->roundTripMs());
 }
 
-void MainWindow::onPreviewAvailable()
+// A workflow's parameters are in the editors: a scripted run of it puts its inputs there and starts.
+void MainWindow::onWorkflowLoaded(const QString &name)
 {
-    std::optional<MonitorPreview> frame = m_relay->takePreview();
-    if (!frame)
+    if (m_scripted->pendingWorkflow() != name)
         return;
-    if (!m_selectedJob.isEmpty() && !frame->jobId.isEmpty() && frame->jobId != m_selectedJob
-        && !m_followAction->isChecked())
-        return; // another job's frame while the user watches a chosen one
-    m_decoder->submit(std::move(*frame));
+    m_scripted->takeInputs([this](const QString &key, const QJsonValue &value) { return m_workflowPanel->setParameter(key, value); });
+    if (m_relay->state() == RelayClient::State::Connected)
+        runCurrentWorkflow();
 }
 
-void MainWindow::onDecoded()
+QString MainWindow::selectedJob() const
 {
-    std::optional<DecodedPreview> decoded = m_decoder->takeDecoded();
-    if (!decoded)
-        return;
-    const QString job = decoded->jobId;
-    if (!job.isEmpty()) {
-        m_lastFrames.insert(job, decoded->image, decoded->number);
-    }
-    if (m_selectedJob.isEmpty() || job.isEmpty() || job == m_selectedJob)
-        m_preview->setFrame(decoded->image, job, decoded->number);
-    updateStatus();
+    return m_previews->selectedJob();
+}
+
+QString MainWindow::scriptedJob() const
+{
+    return m_scripted->jobId();
 }
 
 void MainWindow::onJobSelected(const QString &jobId)
 {
-    if (jobId == m_selectedJob)
+    if (jobId == selectedJob())
         return;
-    m_selectedJob = jobId;
+    m_previews->selectJob(jobId);
     m_cancelAction->setEnabled(!jobId.isEmpty());
-    showCachedFrame();
     onJobChanged(jobId);
-}
-
-void MainWindow::showCachedFrame()
-{
-    if (const PreviewFrameCache::Frame *cached = m_lastFrames.find(m_selectedJob))
-        m_preview->setFrame(cached->image, m_selectedJob, cached->number);
-    else
-        m_preview->clear(tr("Waiting for previews of job %1").arg(m_selectedJob.left(8)));
 }
 
 void MainWindow::onJobChanged(const QString &jobId)
 {
-    if (jobId == m_selectedJob)
+    if (jobId == selectedJob())
         m_progress->setJob(m_tracker->job(jobId));
     updateStatus();
-    if (jobId == m_scriptedJob)
-        checkScriptedRun();
+    if (jobId == m_scripted->jobId())
+        m_scripted->check();
 }
 
-void MainWindow::onSubmitted(const JobInfo &job)
+void MainWindow::onSubmitted(const QString &workflow, const JobInfo &job)
 {
-    m_tracker->noteSubmitted(job);
+    logLine(QStringLiteral("rest"), QStringLiteral("submitted"), tr("%1 queued").arg(workflow), 0, job.id);
     if (m_followAction->isChecked())
         m_jobTable->selectJob(job.id);
-    if (!m_pendingRun.isEmpty() && m_scriptedJob.isEmpty()) {
-        m_scriptedJob = job.id;
-        m_pendingRun.clear();
-        m_pendingInputs = {};
-    }
+    m_scripted->jobSubmitted(job.id);
     emit jobSubmitted(job.id);
 }
 
@@ -500,19 +469,16 @@ void MainWindow::runCurrentWorkflow()
 
 void MainWindow::runWhenReady(const QString &workflow, const QJsonObject &extraInputs)
 {
-    m_pendingRun = workflow;
-    m_pendingInputs = extraInputs;
-    m_scriptedJob.clear();
-    m_scriptedDone = false;
+    m_scripted->start(workflow, extraInputs);
     if (m_workflowPanel->workflow().name == workflow && m_relay->state() == RelayClient::State::Connected)
         runCurrentWorkflow();
-    else if (m_workflowsLoaded && !m_workflowPanel->selectWorkflow(workflow))
+    else if (m_runs->workflowsLoaded() && !m_workflowPanel->selectWorkflow(workflow))
         logLine(QStringLiteral("ui"), QStringLiteral("error"), tr("the runner has no workflow \"%1\"").arg(workflow), 2);
 }
 
 void MainWindow::cancelSelectedJob()
 {
-    cancelJob(m_selectedJob);
+    cancelJob(selectedJob());
 }
 
 void MainWindow::cancelJob(const QString &jobId)
@@ -520,28 +486,7 @@ void MainWindow::cancelJob(const QString &jobId)
     if (jobId.isEmpty())
         return;
     logLine(QStringLiteral("ui"), QStringLiteral("cancel"), tr("cancel requested"), 0, jobId);
-    m_rest->cancelJob(jobId, this, [this](Result<JobInfo> r) {
-        if (r)
-            m_tracker->noteSubmitted(*r);
-    });
-}
-
-void MainWindow::checkScriptedRun()
-{
-    if (m_scriptedJob.isEmpty() || m_scriptedDone)
-        return;
-    const JobView *job = m_tracker->job(m_scriptedJob);
-    if (!job || !isFinal(job->info.state) || !job->confirmedFinal)
-        return;
-    bool complete = true;
-    if (job->info.state == JobState::Succeeded)
-        for (const JobOutput &out : job->info.outputs)
-            complete = complete && (!out.isImage() || m_gallery->contains(m_scriptedJob, out.index));
-    if (!complete)
-        return;
-    m_scriptedDone = true;
-    updateStatus();
-    emit scriptedRunDone(m_scriptedJob, job->info.state == JobState::Succeeded);
+    m_runs->cancel(jobId);
 }
 
 void MainWindow::updateStatus()

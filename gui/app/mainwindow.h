@@ -1,17 +1,16 @@
 #pragma once
 // The monitor's window: connection bar, live preview with progress, workflow picker with Run, the job
-// list, the gallery and the event log. It composes the client library (RelayClient, RestClient,
-// JobTracker) and only observes it and calls it; all connection logic lives there. Window state and the
-// last connection are kept in the QSettings it is given.
+// list, the gallery and the event log. It builds the widgets and wires them to the client library
+// (RelayClient, RestClient, JobTracker) and to the parts that act for it: RelayDiscovery (where the relay
+// listens), RunController (the REST calls of the panel and the job list), ScriptedRun (--run-workflow)
+// and PreviewRouter (frames to the preview, the frame cache). Window state and the last connection are
+// kept in the QSettings it is given.
 
-#include "gui/app/previewframecache.h"
 #include "gui/client/relayclient.h"
 
-#include <QHash>
 #include <QJsonObject>
 #include <QIcon>
 #include <QMainWindow>
-#include <QPointer>
 
 class QAction;
 class QLabel;
@@ -28,12 +27,16 @@ class JobListModel;
 class JobTableView;
 class JobTracker;
 class PreviewDecoder;
+class PreviewRouter;
 class PreviewView;
 class ProgressPanel;
+class RelayDiscovery;
 class RestClient;
+class RunController;
+class ScriptedRun;
 class WorkflowPanel;
-struct DecodedPreview;
 struct JobInfo;
+struct RelayEndpoint;
 
 class MainWindow final : public QMainWindow
 {
@@ -63,8 +66,8 @@ public:
     void setFollowNewest(bool follow);
     void saveSettings();
 
-    QString selectedJob() const { return m_selectedJob; }
-    QString scriptedJob() const { return m_scriptedJob; }
+    QString selectedJob() const;
+    QString scriptedJob() const;
 
     // The parts, for tests and automation (observe; drive through the methods above or the widgets).
     RelayClient *relay() const { return m_relay; }
@@ -80,6 +83,10 @@ public:
     EventLogModel *log() const { return m_log; }
     EventLogView *logView() const { return m_logView; }
     ConnectionBar *connectionBar() const { return m_connection; }
+    RelayDiscovery *discovery() const { return m_discovery; }
+    RunController *runs() const { return m_runs; }
+    ScriptedRun *scripted() const { return m_scripted; }
+    PreviewRouter *previews() const { return m_previews; }
     QAction *runAction() const { return m_runAction; }
     QAction *cancelAction() const { return m_cancelAction; }
 
@@ -94,18 +101,18 @@ private:
     void buildUi();
     void buildActions();
     void restoreSettings();
+    void wireRelay();
+    void wireRuns();
     void loadWorkflows();
     void openRelay(const QUrl &relay);
+    void onDiscovered(const RelayEndpoint &endpoint);
     void onRelayState(RelayClient::State state);
-    void onPreviewAvailable();
-    void onDecoded();
+    void onWorkflowLoaded(const QString &name);
     void onJobSelected(const QString &jobId);
     void onJobChanged(const QString &jobId);
-    void onSubmitted(const JobInfo &job);
-    void showCachedFrame();
+    void onSubmitted(const QString &workflow, const JobInfo &job);
     void updateStatus();
     void updateLag();
-    void checkScriptedRun();
     void logLine(const QString &category, const QString &type, const QString &text, int level = 0,
                  const QString &jobId = {});
 
@@ -116,6 +123,7 @@ private:
     JobListModel *m_jobModel;
     EventLogModel *m_log;
     PreviewDecoder *m_decoder;
+    RelayDiscovery *m_discovery;
 
     ConnectionBar *m_connection = nullptr;
     PreviewView *m_preview = nullptr;
@@ -134,16 +142,10 @@ private:
     QAction *m_cancelAction = nullptr;
     QAction *m_darkAction = nullptr;
     QAction *m_followAction = nullptr;
+    RunController *m_runs = nullptr;    // after the widgets it fills
+    ScriptedRun *m_scripted = nullptr;
+    PreviewRouter *m_previews = nullptr;
 
-    QString m_selectedJob;
-    PreviewFrameCache m_lastFrames; // the newest decoded frame per job (bounded)
-    QString m_pendingRun;  // runWhenReady
-    QJsonObject m_pendingInputs;
-    QString m_scriptedJob;
-    bool m_scriptedDone = false;
-    bool m_workflowsLoaded = false;
-    quint64 m_connectAttempt = 0; // a relay discovery answers only the attempt that started it
-    bool m_discovering = false;   // asking the runner for its relay port
     RelayClient::State m_loggedState = RelayClient::State::Disconnected;
 };
 

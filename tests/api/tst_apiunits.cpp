@@ -67,7 +67,8 @@ void TstApiUnits::statusTable_data()
         {ErrorCode::TypeMismatch, 400}, {ErrorCode::UnknownInput, 400}, {ErrorCode::LinkedInput, 400},
         {ErrorCode::Unauthorized, 401}, {ErrorCode::NotFound, 404}, {ErrorCode::UnknownWorkflow, 404},
         {ErrorCode::UnknownNode, 404}, {ErrorCode::JobNotFound, 404}, {ErrorCode::OutputNotFound, 404},
-        {ErrorCode::MethodNotAllowed, 405}, {"request_timeout", 408}, {ErrorCode::JobConflict, 409}, {ErrorCode::PayloadTooLarge, 413},
+        {ErrorCode::MethodNotAllowed, 405}, {ErrorCode::RequestTimeout, 408}, {ErrorCode::JobConflict, 409}, {ErrorCode::LengthRequired, 411}, {ErrorCode::PayloadTooLarge, 413},
+        {ErrorCode::HeadersTooLarge, 431}, {ErrorCode::TooManyStreams, 503}, {ErrorCode::HttpVersionNotSupported, 505},
         {ErrorCode::ComfyValidation, 422}, {ErrorCode::ComfyUnreachable, 502}, {ErrorCode::UpstreamUnreachable, 502}, {ErrorCode::UpstreamError, 502},
         {ErrorCode::ComfyTimeout, 504}, {ErrorCode::WaitTimeout, 504}, {ErrorCode::NotReady, 503},
         {ErrorCode::Internal, 500}, {"something_new", 500}};

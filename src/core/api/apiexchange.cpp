@@ -74,11 +74,6 @@ void ApiReply::useLegacyStatus() const
         m_s->legacyStatus = true;
 }
 
-void ApiReply::noContent() const
-{
-    raw(204, {}, {}, {});
-}
-
 void ApiReply::raw(int status, const QByteArray &body, const QByteArray &contentType, const HeaderPairs &headers) const
 {
     begin(status, contentType, body.size(), headers);

@@ -57,7 +57,6 @@ public:
     // sentence its clients read (the error's message), beside the "error" object (legacyanswers.h).
     void useLegacyStatus() const;
     void raw(int status, const QByteArray &body, const QByteArray &contentType, const HeaderPairs &headers = {}) const;
-    void noContent() const;
 
     // Streaming: begin() with the length when known (else chunked framing), then write()..., then end().
     void begin(int status, const QByteArray &contentType, qint64 length, const HeaderPairs &headers = {}) const;

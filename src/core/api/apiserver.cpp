@@ -1,4 +1,5 @@
 #include "core/api/apiserver.h"
+#include "core/api/apilog.h"
 
 #include "core/api/apierrors.h"
 #include "core/api/controllers.h"
@@ -10,7 +11,6 @@
 #include <QHttpServer>
 #include <QHttpServerRequest>
 #include <QHttpServerResponder>
-#include <QLoggingCategory>
 
 Q_LOGGING_CATEGORY(lcApi, "comfyrunner.api")
 

@@ -15,8 +15,6 @@ namespace cr {
 
 namespace {
 
-constexpr char kTooManyStreams[] = "too_many_streams";
-
 Error badRequest(const QString &message, const QString &parameter)
 {
     return Error::make(ErrorCode::InvalidRequest, message, {{QStringLiteral("parameter"), parameter}});
@@ -179,7 +177,7 @@ SseStream *EventsRoutes::openStream(ApiReply reply, SseStream::Options options)
 {
     if (m_streams.size() >= m_limits.maxStreams) {
         ++m_rejected;
-        reply.error(Error::make(kTooManyStreams,
+        reply.error(Error::make(ErrorCode::TooManyStreams,
                                 QStringLiteral("at most %1 event streams can be open at once; retry later").arg(m_limits.maxStreams),
                                 {{QStringLiteral("max_streams"), m_limits.maxStreams}}),
                     {{"Retry-After", "5"}});

@@ -2,20 +2,13 @@
 #include "core/api/routetable.h"
 
 #include "core/api/apierrors.h"
+#include "core/api/apilog.h"
 #include "core/api/requesthead.h"
 #include "core/common/listenerguard.h"
 
-#include <QLoggingCategory>
-
 #include <unistd.h>
 
-Q_DECLARE_LOGGING_CATEGORY(lcApi)
-
 namespace cr {
-
-namespace {
-constexpr char kRequestTimeout[] = "request_timeout";
-}
 
 GuardedSocket::GuardedSocket(const HttpLimits &limits, QObject *parent)
     : QTcpSocket(parent), m_limits(limits)
@@ -81,7 +74,7 @@ void GuardedSocket::timedOut(const QString &message, int timeoutMs)
         return;
     const bool started = m_phase == Phase::Body || !m_pending.isEmpty();
     if (started && m_phase != Phase::Answer && bytesToWrite() == 0) {
-        reject(408, kRequestTimeout, message, {{QStringLiteral("timeout_ms"), timeoutMs}});
+        reject(ErrorCode::RequestTimeout, message, {{QStringLiteral("timeout_ms"), timeoutMs}});
         return;
     }
     qCInfo(lcApi).noquote() << "closing the connection of" << peerAddress().toString() << "because" << message;
@@ -171,23 +164,23 @@ void GuardedSocket::advance()
         arm(m_headDeadline, m_limits.headTimeoutMs);
     const qsizetype end = m_pending.indexOf("\r\n\r\n");
     if ((end < 0 && m_pending.size() > m_limits.maxHeaderBytes) || end + 4 > m_limits.maxHeaderBytes) {
-        reject(431, "headers_too_large", QStringLiteral("the request head exceeds %1 bytes").arg(m_limits.maxHeaderBytes));
+        reject(ErrorCode::HeadersTooLarge, QStringLiteral("the request head exceeds %1 bytes").arg(m_limits.maxHeaderBytes));
         return;
     }
     if (end < 0)
         return;
     const auto parsed = parseRequestHead(QByteArrayView(m_pending).first(end));
     if (const HeadError *e = std::get_if<HeadError>(&parsed)) {
-        reject(e->status, e->code, e->message);
+        reject(e->code, e->message);
         return;
     }
     const RequestHead &head = std::get<RequestHead>(parsed);
     if (head.chunked) {
-        reject(411, "length_required", QStringLiteral("chunked request bodies are not accepted; send Content-Length"));
+        reject(ErrorCode::LengthRequired, QStringLiteral("chunked request bodies are not accepted; send Content-Length"));
         return;
     }
     if (head.contentLength > m_limits.maxBodyBytes) {
-        reject(413, ErrorCode::PayloadTooLarge,
+        reject(ErrorCode::PayloadTooLarge,
                QStringLiteral("the request body (%1 bytes) exceeds the limit of %2 bytes").arg(head.contentLength).arg(m_limits.maxBodyBytes),
                {{QStringLiteral("limit"), m_limits.maxBodyBytes}});
         return;
@@ -235,8 +228,9 @@ void GuardedSocket::resume()
         emit readyRead(); // QHttpServer reads the released request (inspect() finds nothing new)
 }
 
-void GuardedSocket::reject(int status, const char *code, const QString &message, const QJsonObject &details)
+void GuardedSocket::reject(const char *code, const QString &message, const QJsonObject &details)
 {
+    const int status = httpStatusFor(QLatin1String(code)); // the one code-to-status table
     qCInfo(lcApi).noquote() << "rejecting request from" << peerAddress().toString() << "with" << status << message;
     m_closing = true;
     if (m_phase == Phase::Head && !m_pending.isEmpty())

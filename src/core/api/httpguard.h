@@ -63,7 +63,8 @@ private:
     void resume();
     void watchBody();
     qint64 heldBytes() const;
-    void reject(int status, const char *code, const QString &message, const QJsonObject &details = {});
+    // Answers with the error (its HTTP status from httpStatusFor) and closes the connection.
+    void reject(const char *code, const QString &message, const QJsonObject &details = {});
     void timedOut(const QString &message, int timeoutMs);
     void touch();
     static void arm(QTimer &timer, int ms);

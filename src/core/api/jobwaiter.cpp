@@ -1,12 +1,10 @@
 #include "core/api/jobwaiter.h"
+#include "core/api/apilog.h"
 
 #include "core/jobs/jobmanager.h"
 
-#include <QLoggingCategory>
 #include <QTcpSocket>
 #include <QTimer>
-
-Q_DECLARE_LOGGING_CATEGORY(lcApi)
 
 namespace cr {
 

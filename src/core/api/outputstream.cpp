@@ -3,17 +3,15 @@
 // resumes on bytesWritten; a client that leaves aborts the upstream request.
 
 #include "core/api/apierrors.h"
+#include "core/api/apilog.h"
 #include "core/api/controllers.h"
 
 #include "core/comfy/comfyclient.h"
 #include "core/jobs/jobmanager.h"
 
-#include <QLoggingCategory>
 #include <QNetworkReply>
 #include <QPointer>
 #include <QTcpSocket>
-
-Q_DECLARE_LOGGING_CATEGORY(lcApi)
 
 namespace cr {
 

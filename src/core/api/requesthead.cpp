@@ -62,7 +62,7 @@ bool allDigits(QByteArrayView s)
 
 HeadError bad(const QString &message)
 {
-    return HeadError{400, ErrorCode::InvalidRequest, message};
+    return HeadError{ErrorCode::InvalidRequest, message};
 }
 
 } // namespace
@@ -105,7 +105,7 @@ std::variant<RequestHead, HeadError> parseRequestHead(QByteArrayView head)
         || !std::isdigit(uchar(version.at(5))) || !std::isdigit(uchar(version.at(7))))
         return bad(QStringLiteral("the request line does not end with a version like HTTP/1.1"));
     if (version.at(5) != '1')
-        return HeadError{505, ErrorCode::HttpVersionNotSupported,
+        return HeadError{ErrorCode::HttpVersionNotSupported,
                          QStringLiteral("%1 is not supported; use HTTP/1.1").arg(QString::fromLatin1(version))};
     out.method = method.toByteArray();
     out.target = target.toByteArray();

@@ -24,9 +24,9 @@ struct RequestHead {
                                 // (keep-alive of HTTP/1.0 is not offered)
 };
 
-// A head that must be refused; status is 400 or 505, code an ErrorCode.
+// A head that must be refused: code is an ErrorCode (invalid_request 400, http_version_not_supported 505;
+// the status comes from httpStatusFor).
 struct HeadError {
-    int status = 400;
     const char *code = nullptr;
     QString message;
 };

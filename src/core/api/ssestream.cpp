@@ -1,11 +1,9 @@
 #include "core/api/ssestream.h"
+#include "core/api/apilog.h"
 
 #include "core/config/config.h"
 
-#include <QLoggingCategory>
 #include <QTcpSocket>
-
-Q_DECLARE_LOGGING_CATEGORY(lcApi)
 
 namespace cr {
 

@@ -29,7 +29,7 @@ ComfyClient::ComfyClient(const ComfySettings &settings, const QString &clientId,
         emit previewReceived(f, raw);
     });
     connect(m_connection, &ComfyConnection::otherBinaryReceived, this, &ComfyClient::otherBinaryReceived);
-    m_watchdog.setInterval(qMax(250, qMin(m_stallMs, settings.pingIntervalMs)));
+    m_watchdog.setInterval(qMax(250, qMin(kStallMs, settings.pingIntervalMs)));
     connect(&m_watchdog, &QTimer::timeout, this, &ComfyClient::checkStalled);
 }
 
@@ -44,12 +44,6 @@ void ComfyClient::stop()
 }
 
 QString ComfyClient::newPromptId() { return QUuid::createUuid().toString(QUuid::WithoutBraces); }
-
-void ComfyClient::setStallCheckInterval(int ms)
-{
-    m_stallMs = ms;
-    m_watchdog.setInterval(qMax(50, qMin(ms, m_settings.pingIntervalMs)));
-}
 
 void ComfyClient::submit(const QString &promptId, const QJsonObject &graph, ComfyHttp::Callback<SubmitAck> done)
 {
@@ -238,7 +232,7 @@ void ComfyClient::checkStalled()
             continue;
         // Prompts submitted under an earlier client id get no more events: poll them; others only when silent.
         const bool orphaned = it->clientId != current;
-        const bool silent = !it->lastEvent.isValid() || it->lastEvent.elapsed() > m_stallMs;
+        const bool silent = !it->lastEvent.isValid() || it->lastEvent.elapsed() > kStallMs;
         if (orphaned || silent || m_connection->state() != ConnectionState::Connected) {
             reconcile();
             return;

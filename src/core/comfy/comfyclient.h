@@ -47,9 +47,6 @@ public:
     bool isTracked(const QString &promptId) const { return m_tracked.contains(promptId); }
     int trackedCount() const { return m_tracked.size(); }
 
-    // Time without any event for a tracked prompt after which it is reconciled through /queue and /history.
-    void setStallCheckInterval(int ms);
-
 signals:
     void stateChanged(cr::ConnectionState state);
     void eventReceived(const cr::protocol::ComfyEvent &event);
@@ -80,7 +77,8 @@ private:
     ComfyConnection *m_connection;
     QHash<QString, Tracked> m_tracked;
     QTimer m_watchdog;
-    int m_stallMs = 15000;
+    // Time without any event for a tracked prompt after which it is reconciled through /queue and /history.
+    static constexpr int kStallMs = 15000;
     bool m_reconciling = false;
     bool m_reconcileAgain = false;
     quint64 m_ackCounter = 0;

@@ -19,6 +19,9 @@ inline constexpr char InvalidRequest[] = "invalid_request";
 inline constexpr char MissingField[] = "missing_field";
 inline constexpr char InvalidField[] = "invalid_field"; // a field has a value the service refuses (details.field)
 inline constexpr char PayloadTooLarge[] = "payload_too_large";
+inline constexpr char RequestTimeout[] = "request_timeout";     // the request head or body did not arrive in time
+inline constexpr char LengthRequired[] = "length_required";     // a chunked request body (Content-Length is required)
+inline constexpr char HeadersTooLarge[] = "headers_too_large";  // a request head above the limit
 inline constexpr char Unauthorized[] = "unauthorized";
 inline constexpr char NotFound[] = "not_found";
 inline constexpr char MethodNotAllowed[] = "method_not_allowed";
@@ -44,6 +47,7 @@ inline constexpr char UpstreamUnreachable[] = "upstream_unreachable";
 inline constexpr char UpstreamError[] = "upstream_error"; // an upstream (Node-RED) answered badly (details.reason)
 inline constexpr char NotReady[] = "not_ready";
 inline constexpr char TooManyConnections[] = "too_many_connections";
+inline constexpr char TooManyStreams[] = "too_many_streams"; // the event-stream limit is reached
 inline constexpr char HttpVersionNotSupported[] = "http_version_not_supported";
 inline constexpr char Internal[] = "internal";
 } // namespace ErrorCode

@@ -1,10 +1,8 @@
 #include "core/relay/relayhandshake.h"
+#include "core/relay/relaylog.h"
 
-#include <QLoggingCategory>
 #include <QObject>
 #include <QTcpSocket>
-
-Q_DECLARE_LOGGING_CATEGORY(lcRelay)
 
 namespace cr {
 

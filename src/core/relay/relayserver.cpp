@@ -1,4 +1,5 @@
 #include "core/relay/relayserver.h"
+#include "core/relay/relaylog.h"
 
 #include "core/common/auth.h"
 #include "core/config/bindhost.h"
@@ -11,7 +12,6 @@
 #include <QHostAddress>
 #include <QJsonArray>
 #include <QJsonDocument>
-#include <QLoggingCategory>
 #include <QNetworkRequest>
 #include <QTcpServer>
 #include <QTcpSocket>

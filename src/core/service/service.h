@@ -43,7 +43,8 @@ public:
     ActiveDraft *draft() const;
     EventHub *hub() const;
     ApiServer *api() const;
-    // Destroys the REST API with whatever connections it has open, as shutdown does.
+    // Destroys the REST API with whatever connections it has open (as ~Service does) while the rest runs
+    // on: the tests of callbacks that outlive the API (tests/api) use it.
     void stopApi();
 
 private:
