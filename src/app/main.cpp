@@ -8,7 +8,7 @@
 #include "core/config/configloader.h"
 #include "core/service/logsink.h"
 #include "core/service/service.h"
-#include "core/service/unixsignalwatcher.h"
+#include "core/common/unixsignalwatcher.h"
 
 #include <QCoreApplication>
 #include <QDir>
