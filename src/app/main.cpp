@@ -1,5 +1,6 @@
 // comfy-runner: parses the command line, loads the configuration, builds the Service and runs the loop.
 // Exit codes: 0 normal (also after SIGINT/SIGTERM), 1 start-up failure, 2 bad command line or configuration.
+// SIGHUP reloads the configuration (Service::reload).
 
 #include "core/common/memorytrimmer.h"
 #include "core/config/commandline.h"
@@ -87,12 +88,17 @@ int main(int argc, char *argv[])
 
     // Every connection is a descriptor: use all the hard limit allows (the soft default is often 1024).
     qCInfo(lcMain) << "file descriptor limit:" << cr::AcceptBackoff::raiseDescriptorLimit();
-    cr::UnixSignalWatcher signalWatcher;
+    cr::UnixSignalWatcher signalWatcher({SIGINT, SIGTERM, SIGHUP});
     cr::Service service(std::move(config));
     QObject::connect(&signalWatcher, &cr::UnixSignalWatcher::terminationRequested, &app, [&service](int sig) {
         qCInfo(lcMain) << "signal" << sig << "received, shutting down";
         service.stop();
         QCoreApplication::quit();
+    });
+    // SIGHUP: the same file with the same command line, read again; the service applies what it can.
+    QObject::connect(&signalWatcher, &cr::UnixSignalWatcher::hangupReceived, &app, [&service, file, cl] {
+        qCInfo(lcMain).noquote() << "SIGHUP received, reloading" << (file.isEmpty() ? QStringLiteral("the defaults") : file);
+        service.reload(cr::loadEffectiveConfig(file, cl));
     });
     QString error;
     if (!service.start(&error)) {
