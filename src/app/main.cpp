@@ -1,14 +1,14 @@
 // comfy-runner: parses the command line, loads the configuration, builds the Service and runs the loop.
 // Exit codes: 0 normal (also after SIGINT/SIGTERM), 1 start-up failure, 2 bad command line or configuration.
+// SIGHUP reloads the configuration (Service::reload).
 
 #include "core/common/memorytrimmer.h"
-#include "core/config/bindhost.h"
 #include "core/config/commandline.h"
 #include "core/common/listenerguard.h"
-#include "core/config/configloader.h"
+#include "core/config/effectiveconfig.h"
 #include "core/service/logsink.h"
 #include "core/service/service.h"
-#include "core/service/unixsignalwatcher.h"
+#include "core/common/unixsignalwatcher.h"
 
 #include <QCoreApplication>
 #include <QDir>
@@ -70,30 +70,16 @@ int main(int argc, char *argv[])
     QString file = cl.configFile;
     if (file.isEmpty() && QFileInfo::exists(QStringLiteral("config.toml")))
         file = QStringLiteral("config.toml");
-    cr::ConfigResult loaded = file.isEmpty()
-        ? cr::ConfigResult{cr::ConfigLoader::defaults(QDir::currentPath()), {}, {}}
-        : cr::ConfigLoader::loadFile(file);
-    for (const cr::ConfigDiagnostic &w : loaded.warnings)
-        err() << w.toString() << '\n';
-    for (const cr::ConfigDiagnostic &e : loaded.errors)
-        err() << e.toString() << '\n';
+    cr::EffectiveConfig loaded = cr::loadEffectiveConfig(file, cl);
+    for (const QString &w : std::as_const(loaded.warnings))
+        err() << w << '\n';
+    for (const QString &e : std::as_const(loaded.errors))
+        err() << e << '\n';
+    for (const QString &p : std::as_const(loaded.problems))
+        err() << "comfy-runner: " << p << '\n';
     if (!loaded.ok())
         return kExitConfig;
-
-    cr::Config config = *loaded.config;
-    const QStringList problems = cl.applyTo(config);
-    for (const QString &p : problems)
-        err() << "comfy-runner: " << p << '\n';
-    if (!problems.isEmpty())
-        return kExitConfig;
-    if (const QByteArray token = qgetenv("COMFY_RUNNER_TOKEN"); !token.isEmpty())
-        config.authToken = QString::fromUtf8(token);
-
-    // A listener reachable from the network without a token is refused unless the file says so on purpose.
-    if (const QString exposure = cr::networkExposureError(config); !exposure.isEmpty()) {
-        err() << "comfy-runner: " << exposure << '\n';
-        return kExitConfig;
-    }
+    cr::Config config = std::move(*loaded.config);
 
     if (cl.action == cr::CommandLine::Action::CheckConfig) {
         out() << config.toToml();
@@ -102,12 +88,17 @@ int main(int argc, char *argv[])
 
     // Every connection is a descriptor: use all the hard limit allows (the soft default is often 1024).
     qCInfo(lcMain) << "file descriptor limit:" << cr::AcceptBackoff::raiseDescriptorLimit();
-    cr::UnixSignalWatcher signalWatcher;
+    cr::UnixSignalWatcher signalWatcher({SIGINT, SIGTERM, SIGHUP});
     cr::Service service(std::move(config));
     QObject::connect(&signalWatcher, &cr::UnixSignalWatcher::terminationRequested, &app, [&service](int sig) {
         qCInfo(lcMain) << "signal" << sig << "received, shutting down";
         service.stop();
         QCoreApplication::quit();
+    });
+    // SIGHUP: the same file with the same command line, read again; the service applies what it can.
+    QObject::connect(&signalWatcher, &cr::UnixSignalWatcher::hangupReceived, &app, [&service, file, cl] {
+        qCInfo(lcMain).noquote() << "SIGHUP received, reloading" << (file.isEmpty() ? QStringLiteral("the defaults") : file);
+        service.reload(cr::loadEffectiveConfig(file, cl));
     });
     QString error;
     if (!service.start(&error)) {

@@ -82,6 +82,7 @@ class TstSystemd : public QObject
 
 private slots:
     void notifiesReadyStatusWatchdogAndStopping();
+    void reloadSaysReloadingThenReady();
     void journalLinesCarryPriorities();
     void plainLinesElsewhere();
     void priorities();
@@ -125,6 +126,44 @@ void TstSystemd::notifiesReadyStatusWatchdogAndStopping()
     QCOMPARE(runner.exitStatus(), QProcess::NormalExit);
     QCOMPARE(runner.exitCode(), 0);
     QTRY_COMPARE_WITH_TIMEOUT(sock.count("STOPPING=1"), 1, 5000);
+}
+
+// SIGHUP (systemctl reload, ExecReload=): RELOADING=1 with MONOTONIC_USEC, then READY=1 with the outcome.
+void TstSystemd::reloadSaysReloadingThenReady()
+{
+    QTemporaryDir dir;
+    NotifySocket sock(dir.filePath(QStringLiteral("notify")));
+    QVERIFY(sock.ok());
+    QProcess runner;
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert(QStringLiteral("NOTIFY_SOCKET"), dir.filePath(QStringLiteral("notify")));
+    env.remove(QStringLiteral("WATCHDOG_USEC"));
+    env.remove(QStringLiteral("JOURNAL_STREAM"));
+    runner.setProcessEnvironment(env);
+    runner.start(QStringLiteral(CR_RUNNER_EXE), runnerArgs(dir));
+    QVERIFY(runner.waitForStarted());
+    QTRY_VERIFY_WITH_TIMEOUT(sock.count("READY=1") == 1, 15000);
+    QCOMPARE(sock.count("RELOADING=1"), 0);
+
+    ::kill(pid_t(runner.processId()), SIGHUP);
+    QTRY_VERIFY_WITH_TIMEOUT(sock.count("READY=1") == 2, 10000);
+    qsizetype reloading = -1, ready = -1;
+    for (qsizetype i = 0; i < sock.messages.size(); ++i) {
+        const QList<QByteArray> lines = sock.messages.at(i).split('\n');
+        if (lines.contains("RELOADING=1")) {
+            reloading = i;
+            QVERIFY2(sock.messages.at(i).contains("MONOTONIC_USEC="), sock.messages.at(i).constData());
+        }
+        if (lines.contains("READY=1"))
+            ready = i;
+    }
+    QVERIFY(reloading >= 0);
+    QVERIFY(ready > reloading);
+    QVERIFY2(sock.messages.at(ready).contains("STATUS=configuration reloaded"), sock.messages.at(ready).constData());
+
+    ::kill(pid_t(runner.processId()), SIGTERM);
+    QVERIFY(runner.waitForFinished(10000));
+    QCOMPARE(runner.exitCode(), 0);
 }
 
 void TstSystemd::journalLinesCarryPriorities()

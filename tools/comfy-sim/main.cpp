@@ -2,6 +2,7 @@
 // It answers the same HTTP routes and WebSocket frames as the real one (see tests/support/fakecomfy.h),
 // simulating execution with generated previews and images. Stops cleanly on SIGINT/SIGTERM.
 
+#include "core/common/unixsignalwatcher.h"
 #include "tests/support/capture.h"
 #include "tests/support/fakecomfy.h"
 
@@ -9,42 +10,12 @@
 #include <QCoreApplication>
 #include <QHostAddress>
 #include <QLoggingCategory>
-#include <QSocketNotifier>
 
-#include <csignal>
 #include <cstdio>
-#include <sys/socket.h>
-#include <unistd.h>
 
 Q_LOGGING_CATEGORY(lcSim, "comfyrunner.sim")
 
 namespace {
-
-int g_signalPipe[2] = {-1, -1};
-
-void onSignal(int)
-{
-    const char byte = 1;
-    [[maybe_unused]] const auto written = ::write(g_signalPipe[1], &byte, 1);
-}
-
-bool installSignalHandlers(QCoreApplication &app)
-{
-    if (::socketpair(AF_UNIX, SOCK_STREAM, 0, g_signalPipe) != 0)
-        return false;
-    auto *notifier = new QSocketNotifier(g_signalPipe[0], QSocketNotifier::Read, &app);
-    QObject::connect(notifier, &QSocketNotifier::activated, &app, [notifier] {
-        notifier->setEnabled(false);
-        char byte = 0;
-        [[maybe_unused]] const auto got = ::read(g_signalPipe[0], &byte, 1);
-        QCoreApplication::quit();
-    });
-    struct sigaction action = {};
-    action.sa_handler = onSignal;
-    sigemptyset(&action.sa_mask);
-    action.sa_flags = SA_RESTART;
-    return ::sigaction(SIGINT, &action, nullptr) == 0 && ::sigaction(SIGTERM, &action, nullptr) == 0;
-}
 
 int intOption(const QCommandLineParser &parser, const QString &name, int min, int max, bool *ok)
 {
@@ -127,7 +98,9 @@ int main(int argc, char *argv[])
             qCInfo(lcSim) << "replaying" << frames << "frames of" << replay->scenario << "to" << sid;
         });
     }
-    if (!installSignalHandlers(app))
+    cr::UnixSignalWatcher signalWatcher; // SIGINT/SIGTERM: quit the event loop
+    QObject::connect(&signalWatcher, &cr::UnixSignalWatcher::terminationRequested, &app, &QCoreApplication::quit);
+    if (!signalWatcher.isActive())
         qCWarning(lcSim) << "could not install the SIGINT/SIGTERM handlers";
 
     std::printf("comfy-sim listening on %s\n", qPrintable(comfy.httpUrl().toString()));

@@ -5,6 +5,7 @@
 #include "core/config/config.h"
 
 #include <QDateTime>
+#include <QStringList>
 
 namespace cr {
 
@@ -15,6 +16,18 @@ class JobManager;
 class RelayServer;
 class WorkflowStore;
 
+// How the configuration was loaded and reloaded (SIGHUP), for the "config" object of /api/v1/system.
+struct ConfigStatus {
+    QString file;              // the configuration file; empty on the built-in defaults
+    QDateTime loadedAt;        // the last successful load (start or reload)
+    int reloads = 0;           // successful reloads
+    int failedReloads = 0;     // reloads refused (bad file, network rule); nothing changed then
+    QDateTime lastReloadAt;    // the last reload attempt; null before the first
+    QString lastReloadError;   // why the last attempt was refused; empty when it succeeded
+    QStringList notApplied;    // keys changed in the file that wait for a restart ("http-server.port")
+    QStringList notes;         // what the last reload did differently from the file (the edited draft kept)
+};
+
 struct ApiContext {
     JobManager *jobs = nullptr;
     ComfyClient *comfy = nullptr;
@@ -22,7 +35,8 @@ struct ApiContext {
     ActiveDraft *draft = nullptr;
     EventHub *hub = nullptr;       // recent events (SSE, job event logs); may be null
     RelayServer *relay = nullptr;  // relay client statistics for /api/v1/system; may be null
-    Config config;
+    Config config;                 // the running configuration (ApiServer::setConfig on a reload)
+    const ConfigStatus *configStatus = nullptr; // for /api/v1/system; may be null
     QDateTime startedAt = QDateTime::currentDateTimeUtc();
 };
 

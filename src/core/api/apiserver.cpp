@@ -100,6 +100,22 @@ void ApiServer::setLimits(const HttpLimits &limits)
         m_tcp->setLimits(limits);
 }
 
+void ApiServer::setConfig(const Config &config)
+{
+    const bool tokenChanged = config.authToken != m_ctx.config.authToken && !config.authToken.isEmpty();
+    const HttpSettings bound = m_ctx.config.http;
+    m_ctx.config = config;
+    m_ctx.config.http.host = bound.host;
+    m_ctx.config.http.port = bound.port;
+    m_limits.maxBodyBytes = config.http.maxBodyBytes;
+    m_limits.maxConnections = config.http.maxConnections;
+    setLimits(m_limits);
+    if (tokenChanged && m_events) {
+        if (const int ended = m_events->endAll(); ended > 0)
+            qCInfo(lcApi).noquote() << QStringLiteral("the token changed: ended %1 event stream(s)").arg(ended);
+    }
+}
+
 SseLimits ApiServer::sseLimits() const
 {
     return m_events ? m_events->limits() : SseLimits::from(m_ctx.config);

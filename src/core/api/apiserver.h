@@ -57,6 +57,11 @@ public:
     int downloadCount() const;
     int waitingCount() const;
     const ApiContext &context() const { return m_ctx; }
+    // A reload: the controllers see the new configuration from the next request on (token, wait_timeout,
+    // node_red_url, node mappings); max_body_mb and max_connections apply to connections accepted
+    // afterwards. When the token changed to another non-empty one, open event streams are ended (their
+    // clients reconnect with the new token). Host, port and the SSE limits stay as they were.
+    void setConfig(const Config &config);
 
 private:
     void dispatch(const QHttpServerRequest &request, QHttpServerResponder &&responder);

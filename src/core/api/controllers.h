@@ -43,6 +43,8 @@ public:
     void install(RouteHandlers &handlers);
     const SseLimits &limits() const { return m_limits; } // SseLimits::from(config)
     int streamCount() const { return int(m_streams.size()); }
+    // Ends every open stream (after what is queued); returns how many (the token changed).
+    int endAll();
     // {"streams", "max_streams", "opened", "rejected", "ended": {"completed", "client_left", "too_slow"},
     //  "per_stream": [{"peer", "events_sent", "queued_bytes", "live_queued_bytes", "bytes_to_write"}]}
     QJsonObject statsJson() const;

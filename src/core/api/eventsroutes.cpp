@@ -201,6 +201,14 @@ void EventsRoutes::onPublished(const RelayEventPtr &event)
         stream->offer(event);
 }
 
+int EventsRoutes::endAll()
+{
+    const QList<SseStream *> streams = m_streams; // finish() may end a stream (and drop it from the list)
+    for (SseStream *stream : streams)
+        stream->finish();
+    return int(streams.size());
+}
+
 void EventsRoutes::onEnded(SseStream *stream, SseStream::EndReason reason)
 {
     if (m_streams.removeOne(stream)) {

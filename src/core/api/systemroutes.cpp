@@ -16,6 +16,31 @@
 
 namespace cr {
 
+namespace {
+
+QJsonValue timeOrNull(const QDateTime &t)
+{
+    return t.isNull() ? QJsonValue(QJsonValue::Null) : QJsonValue(t.toUTC().toString(Qt::ISODateWithMs));
+}
+
+// {"file", "loaded_at", "reloads", "failed_reloads", "last_reload_at", "last_reload_error", "not_applied",
+//  "notes"}: what SIGHUP did last (README, "Reloading the configuration").
+QJsonObject configStatusJson(const ConfigStatus &s)
+{
+    return {
+        {QStringLiteral("file"), s.file.isEmpty() ? QJsonValue(QJsonValue::Null) : QJsonValue(s.file)},
+        {QStringLiteral("loaded_at"), timeOrNull(s.loadedAt)},
+        {QStringLiteral("reloads"), s.reloads},
+        {QStringLiteral("failed_reloads"), s.failedReloads},
+        {QStringLiteral("last_reload_at"), timeOrNull(s.lastReloadAt)},
+        {QStringLiteral("last_reload_error"), s.lastReloadError.isEmpty() ? QJsonValue(QJsonValue::Null) : QJsonValue(s.lastReloadError)},
+        {QStringLiteral("not_applied"), QJsonArray::fromStringList(s.notApplied)},
+        {QStringLiteral("notes"), QJsonArray::fromStringList(s.notes)},
+    };
+}
+
+} // namespace
+
 SystemRoutes::SystemRoutes(const ApiContext &ctx, const EventsRoutes *events, QObject *parent)
     : QObject(parent), m_ctx(ctx), m_events(events)
 {
@@ -54,8 +79,9 @@ void SystemRoutes::install(RouteHandlers &h)
 
     // GET /api/v1/system -> 200 {"service": {version, uptime_s, started_at, jobs_active, ...},
     //   "comfyui": {url, state, system_stats | null, error?}, "relay"?: RelayServer::statsJson(),
-    //   "event_hub"?: EventHub::statsJson(), "sse"?: EventsRoutes::statsJson()}. ComfyUI trouble is
-    //   reported, not an error; the last three are present when the service has them.
+    //   "event_hub"?: EventHub::statsJson(), "sse"?: EventsRoutes::statsJson(), "config"?: the reload state
+    //   (configStatusJson)}. ComfyUI trouble is reported, not an error; the last four are present when the
+    //   service has them.
     h.insert(RouteId::System, [this](const ApiRequest &, ApiReply reply) {
         QJsonObject service{
             {QStringLiteral("name"), QStringLiteral("comfy_runner")},
@@ -72,6 +98,8 @@ void SystemRoutes::install(RouteHandlers &h)
             {QStringLiteral("state"), m_ctx.comfy ? connectionStateName(m_ctx.comfy->state()) : QStringLiteral("none")},
         };
         QJsonObject body{{QStringLiteral("service"), service}};
+        if (m_ctx.configStatus)
+            body.insert(QStringLiteral("config"), configStatusJson(*m_ctx.configStatus));
         if (m_ctx.relay)
             body.insert(QStringLiteral("relay"), m_ctx.relay->statsJson());
         if (m_ctx.hub)

@@ -71,6 +71,9 @@ QString Config::toToml() const
       << QStringLiteral("token = %1").arg(authToken.isEmpty() ? QStringLiteral("\"\"") : QStringLiteral("\"***\" # set, not shown"))
       << QStringLiteral("allow_unauthenticated_network = %1").arg(allowUnauthenticatedNetwork ? QStringLiteral("true") : QStringLiteral("false"))
       << QString();
+    l << QStringLiteral("[log]")
+      << QStringLiteral("rules = %1").arg(quoted(log.rules.split(QLatin1Char('\n'), Qt::SkipEmptyParts).join(QLatin1Char(';'))))
+      << QString();
     l << QStringLiteral("[node_mappings]");
     for (auto it = nodeMappings.global.cbegin(); it != nodeMappings.global.cend(); ++it)
         l << QStringLiteral("%1 = %2").arg(it.key(), quoted(it.value()));

@@ -62,6 +62,13 @@ struct PathSettings {
     QString dataDir = QStringLiteral("data");
 };
 
+// Logging ([log]).
+struct LogSettings {
+    // QLoggingCategory::setFilterRules rules, one per line ("comfyrunner.api.debug=true"); applied over the
+    // default "*.debug=false". QT_LOGGING_RULES in the environment wins over them (Qt's order).
+    QString rules;
+};
+
 // [node_mappings]: flat keys apply to every workflow; sub-tables to the workflow of that name.
 // Values are "node" or "node.input" strings (integers in the file are accepted and stored as text).
 struct NodeMappings {
@@ -79,6 +86,7 @@ struct Config {
     JobSettings jobs;
     PathSettings paths;
     NodeMappings nodeMappings;
+    LogSettings log;
     QString authToken; // [auth] token; empty = no auth
     bool allowUnauthenticatedNetwork = false; // [auth] allow_unauthenticated_network: no token on a non-loopback host
 

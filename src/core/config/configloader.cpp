@@ -1,6 +1,7 @@
 #include "core/config/configloader.h"
 
 #include "core/config/bindhost.h"
+#include "core/config/configreader.h"
 
 #include <QDir>
 #include <QFile>
@@ -15,217 +16,10 @@ namespace cr {
 
 namespace {
 
+using namespace configdetail;
+
 const QStringList kPreviewMethods{QStringLiteral("none"), QStringLiteral("auto"), QStringLiteral("latent2rgb"),
                                   QStringLiteral("taesd"), QStringLiteral("default")};
-
-QString typeName(const toml::node &node)
-{
-    switch (node.type()) {
-    case toml::node_type::string: return QStringLiteral("a string");
-    case toml::node_type::integer: return QStringLiteral("an integer");
-    case toml::node_type::floating_point: return QStringLiteral("a float");
-    case toml::node_type::boolean: return QStringLiteral("a boolean");
-    case toml::node_type::table: return QStringLiteral("a table");
-    case toml::node_type::array: return QStringLiteral("an array");
-    case toml::node_type::date:
-    case toml::node_type::time:
-    case toml::node_type::date_time: return QStringLiteral("a date/time");
-    case toml::node_type::none: break;
-    }
-    return QStringLiteral("nothing");
-}
-
-QString qs(std::string_view sv) { return QString::fromUtf8(sv.data(), qsizetype(sv.size())); }
-
-// Shared state of one load: where we are and what went wrong.
-struct LoadContext {
-    QString file;
-    QString baseDir;
-    ConfigResult result;
-
-    void add(ConfigDiagnostic::Severity severity, const toml::source_region &where, const QString &message)
-    {
-        ConfigDiagnostic d{severity, file, int(where.begin.line), int(where.begin.column), message};
-        (severity == ConfigDiagnostic::Severity::Error ? result.errors : result.warnings).append(d);
-    }
-};
-
-// Reads the keys of one table, remembers which it used and reports the others as unknown.
-class SectionReader
-{
-public:
-    SectionReader(const toml::table *table, QString section, LoadContext &ctx)
-        : m_table(table), m_section(std::move(section)), m_ctx(ctx)
-    {}
-
-    void string(const char *key, QString &out)
-    {
-        if (const toml::node *n = take(key)) {
-            if (auto v = n->value<std::string>())
-                out = QString::fromStdString(*v);
-            else
-                typeError(key, *n, QStringLiteral("a string"));
-        }
-    }
-
-    void choice(const char *key, QString &out, const QStringList &allowed)
-    {
-        QString value = out;
-        const toml::node *n = m_table ? m_table->get(key) : nullptr;
-        string(key, value);
-        if (!n || !n->is_string())
-            return;
-        if (!allowed.contains(value)) {
-            error(*n, QStringLiteral("%1: \"%2\" is not one of %3").arg(name(key), value, allowed.join(QLatin1String(", "))));
-            return;
-        }
-        out = value;
-    }
-
-    void integer(const char *key, qint64 &out, qint64 min, qint64 max)
-    {
-        if (const toml::node *n = take(key)) {
-            if (!n->is_integer()) {
-                typeError(key, *n, QStringLiteral("an integer"));
-                return;
-            }
-            const qint64 v = n->as_integer()->get();
-            if (v < min || v > max) {
-                error(*n, QStringLiteral("%1: %2 is out of range (%3 to %4)").arg(name(key)).arg(v).arg(min).arg(max));
-                return;
-            }
-            out = v;
-        }
-    }
-
-    void count(const char *key, int &out, int min, int max)
-    {
-        qint64 v = out;
-        integer(key, v, min, max);
-        out = int(v);
-    }
-
-    void port(const char *key, quint16 &out)
-    {
-        qint64 v = out;
-        integer(key, v, 0, 65535);
-        out = quint16(v);
-    }
-
-    // A duration in seconds (integer or float) stored as milliseconds.
-    void seconds(const char *key, int &outMs, double minSec, double maxSec)
-    {
-        if (const toml::node *n = take(key)) {
-            std::optional<double> v;
-            if (n->is_integer())
-                v = double(n->as_integer()->get());
-            else if (n->is_floating_point())
-                v = n->as_floating_point()->get();
-            if (!v) {
-                typeError(key, *n, QStringLiteral("a number of seconds"));
-                return;
-            }
-            if (!(*v >= minSec && *v <= maxSec)) {
-                error(*n, QStringLiteral("%1: %2 s is out of range (%3 to %4 s)").arg(name(key)).arg(*v).arg(minSec).arg(maxSec));
-                return;
-            }
-            outMs = int(*v * 1000.0);
-        }
-    }
-
-    void url(const char *key, QUrl &out, const QStringList &schemes)
-    {
-        QString text;
-        const toml::node *n = m_table ? m_table->get(key) : nullptr;
-        string(key, text);
-        if (!n || !n->is_string())
-            return;
-        const QUrl u(text, QUrl::StrictMode);
-        if (!u.isValid() || !schemes.contains(u.scheme()) || u.host().isEmpty()) {
-            error(*n, QStringLiteral("%1: \"%2\" is not a valid %3 URL").arg(name(key), text, schemes.join(QLatin1Char('/'))));
-            return;
-        }
-        out = u;
-    }
-
-    // Folders: relative to the config file's folder.
-    void path(const char *key, QString &out)
-    {
-        QString text;
-        const toml::node *n = m_table ? m_table->get(key) : nullptr;
-        string(key, text);
-        if (!n || !n->is_string())
-            return;
-        if (text.isEmpty()) {
-            error(*n, QStringLiteral("%1: must not be empty").arg(name(key)));
-            return;
-        }
-        out = QDir(m_ctx.baseDir).absoluteFilePath(QDir::fromNativeSeparators(text));
-    }
-
-    void boolean(const char *key, bool &out)
-    {
-        if (const toml::node *n = take(key)) {
-            if (auto v = n->value_exact<bool>())
-                out = *v;
-            else
-                typeError(key, *n, QStringLiteral("a boolean"));
-        }
-    }
-
-    // A listener's host: any form resolveBindHost() knows (config/bindhost.h).
-    void bindHost(const char *key, QString &out)
-    {
-        QString text = out;
-        const toml::node *n = m_table ? m_table->get(key) : nullptr;
-        string(key, text);
-        if (!n || !n->is_string())
-            return;
-        if (!resolveBindHost(text)) {
-            error(*n, QStringLiteral("%1: \"%2\" is not an IP address (use an IP address, localhost, 0.0.0.0, :: or *)").arg(name(key), text));
-            return;
-        }
-        out = text;
-    }
-
-    bool has(const char *key) const { return m_table && m_table->contains(key); }
-
-    // Reports every key nobody asked for.
-    void finish(const QStringList &alsoKnown = {})
-    {
-        if (!m_table)
-            return;
-        for (auto &&[k, v] : *m_table) {
-            const QString key = qs(k.str());
-            if (m_used.contains(key) || alsoKnown.contains(key))
-                continue;
-            m_ctx.add(ConfigDiagnostic::Severity::Warning, k.source(),
-                      QStringLiteral("unknown key \"%1\" in [%2] (ignored)").arg(key, m_section));
-        }
-    }
-
-    QString name(const char *key) const { return QStringLiteral("[%1] %2").arg(m_section, QLatin1String(key)); }
-
-private:
-    const toml::node *take(const char *key)
-    {
-        m_used.append(QLatin1String(key));
-        return m_table ? m_table->get(key) : nullptr;
-    }
-    void typeError(const char *key, const toml::node &n, const QString &expected)
-    {
-        error(n, QStringLiteral("%1: expected %2, got %3").arg(name(key), expected, typeName(n)));
-    }
-    void error(const toml::node &n, const QString &message)
-    {
-        m_ctx.add(ConfigDiagnostic::Severity::Error, n.source(), message);
-    }
-
-    const toml::table *m_table;
-    QString m_section;
-    LoadContext &m_ctx;
-    QStringList m_used;
-};
 
 // A node mapping value: "6", "6.text" or 6.
 std::optional<QString> mappingValue(const toml::node &n)
@@ -423,11 +217,17 @@ void readTable(const toml::table &root, LoadContext &ctx, Config &cfg)
         r.boolean("allow_unauthenticated_network", cfg.allowUnauthenticatedNetwork);
         r.finish();
     }
+    { // [log]: logging rules, applied at start and on every reload (SIGHUP)
+        SectionReader r(section("log"), QStringLiteral("log"), ctx);
+        r.logRules("rules", cfg.log.rules);
+        r.finish();
+    }
     checkRelations(root, ctx, cfg);
     readNodeMappings(section("node_mappings"), ctx, cfg.nodeMappings);
 
     static const QStringList known{QStringLiteral("comfy"), QStringLiteral("http-server"), QStringLiteral("server"),
-                                   QStringLiteral("jobs"), QStringLiteral("paths"), QStringLiteral("auth"), QStringLiteral("node_mappings")};
+                                   QStringLiteral("jobs"), QStringLiteral("paths"), QStringLiteral("auth"), QStringLiteral("log"),
+                                   QStringLiteral("node_mappings")};
     for (auto &&[k, v] : root) {
         if (!known.contains(qs(k.str())))
             ctx.add(ConfigDiagnostic::Severity::Warning, k.source(),

@@ -269,6 +269,33 @@ void RelayServer::reject(QWebSocket *socket, RelayCloseCode code, const QString 
     socket->close(QWebSocketProtocol::CloseCode(quint16(code)), text);
 }
 
+void RelayServer::setToken(const QString &authToken)
+{
+    const QByteArray token = authToken.toUtf8();
+    if (token == m_token)
+        return;
+    m_token = token;
+    if (m_token.isEmpty())
+        return; // authentication is off now: whoever is connected may stay
+    const QList<RelayClient *> clients = m_clients;
+    for (RelayClient *client : clients) {
+        if (!client->isClosing())
+            client->closeWith(RelayCloseCode::Unauthorized, u"the token changed"_s);
+    }
+    if (!clients.isEmpty())
+        qCInfo(lcRelay).noquote() << u"the token changed: closed %1 relay client(s) with 4001"_s.arg(clients.size());
+}
+
+void RelayServer::setLimits(const RelaySettings &settings)
+{
+    const QString host = m_settings.host;
+    const quint16 port = m_settings.port;
+    m_settings = settings;
+    m_settings.host = host;
+    m_settings.port = port;
+    enforceBacklogBudget();
+}
+
 bool RelayServer::authorized(const QWebSocket *socket, const QUrlQuery &query) const
 {
     TokenCheck check;

@@ -58,6 +58,13 @@ public:
     QHostAddress address() const; // the bound address (QHostAddress::Any for "::", "*" and "")
     quint16 port() const; // the bound port
 
+    // A reload (SIGHUP): new connections need the new token; when the token changed to another non-empty
+    // one, the clients that connected with the old one are closed with 4001 (they reconnect with the new).
+    void setToken(const QString &authToken);
+    // A reload: max_clients and total_backlog_mb apply at once, the per-client limits to clients that
+    // connect afterwards; host and port stay as bound.
+    void setLimits(const RelaySettings &settings);
+
     int clientCount() const { return int(m_clients.size()); }
     int pendingHandshakes() const; // TCP connections accepted and not yet upgraded (nor closed)
     QList<RelayClientStats> clientStats() const;

@@ -2,6 +2,7 @@
 
 #include <QByteArray>
 #include <QList>
+#include <QLoggingCategory>
 #include <QString>
 
 #include <cstdio>
@@ -66,6 +67,16 @@ void installLogSink()
     qSetMessagePattern(QStringLiteral("%{time yyyy-MM-dd hh:mm:ss.zzz} %{if-debug}debug%{endif}%{if-info}info %{endif}"
                                       "%{if-warning}warn %{endif}%{if-critical}crit %{endif}%{if-fatal}fatal%{endif}"
                                       " %{category}: %{message}"));
+}
+
+void applyLogRules(const QString &rules)
+{
+    QStringList all;
+    if (qEnvironmentVariableIsEmpty("QT_LOGGING_RULES"))
+        all << QStringLiteral("*.debug=false"); // debug output is opt-in
+    if (!rules.isEmpty())
+        all << rules;
+    QLoggingCategory::setFilterRules(all.join(QLatin1Char('\n')));
 }
 
 } // namespace cr

@@ -3,10 +3,12 @@
 #include "core/api/apiserver.h"
 #include "core/comfy/comfyclient.h"
 #include "core/config/bindhost.h"
+#include "core/config/effectiveconfig.h"
 #include "core/jobs/jobmanager.h"
 #include "core/relay/eventhub.h"
 #include "core/relay/relayserver.h"
 #include "core/service/jobeventpublisher.h"
+#include "core/service/logsink.h"
 #include "core/service/systemdnotifier.h"
 #include "core/workflows/activedraft.h"
 #include "core/workflows/workflowstore.h"
@@ -89,6 +91,7 @@ struct Service::Parts {
     std::unique_ptr<RelayServer> relay;
     std::unique_ptr<ApiServer> api;
     std::unique_ptr<SystemdNotifier> notifier;
+    ConfigStatus configStatus;
     quint16 httpPort = 0;
     quint16 relayPort = 0;
     bool comfyWasUp = true; // so that "unreachable at start" is reported once
@@ -109,8 +112,11 @@ bool Service::start(QString *error)
         return false;
     }
     qCInfo(lcService).noquote() << "starting with this configuration:\n" + m_config.toToml().trimmed();
+    applyLogRules(m_config.log.rules);
 
     Parts &p = *m_parts;
+    p.configStatus.file = m_config.sourceFile;
+    p.configStatus.loadedAt = QDateTime::currentDateTimeUtc();
     p.workflows = std::make_unique<WorkflowStore>(m_config.paths.workflowsDir);
     for (const WorkflowLoadError &e : p.workflows->errors())
         qCWarning(lcService).noquote() << "workflow" << e.filePath << "skipped:" << e.error.message;
@@ -155,6 +161,7 @@ bool Service::start(QString *error)
     ctx.hub = p.hub.get();
     ctx.relay = p.relay.get();
     ctx.config = m_config;
+    ctx.configStatus = &p.configStatus;
     p.api = std::make_unique<ApiServer>(ctx);
     if (!p.api->listen(&why)) {
         if (error)
@@ -199,6 +206,73 @@ void Service::stop()
         p.relay->close();
     if (p.comfy)
         p.comfy->stop();
+}
+
+void Service::reload(const EffectiveConfig &loaded)
+{
+    Parts &p = *m_parts;
+    if (!p.api || p.stopping)
+        return; // not started (or stopping): nothing runs on a configuration yet
+    if (p.notifier)
+        p.notifier->reloading();
+    ConfigStatus &status = p.configStatus;
+    status.lastReloadAt = QDateTime::currentDateTimeUtc();
+    for (const QString &w : loaded.warnings)
+        qCWarning(lcService).noquote() << w;
+
+    QString refused = loaded.failure();
+    Config next = loaded.config ? *loaded.config : m_config;
+    const QStringList notApplied = loaded.config ? keepRestartOnlyValues(next, m_config) : QStringList();
+    // The listeners stay where they are bound: the token rule must hold for them with the new [auth].
+    if (refused.isEmpty())
+        refused = networkExposureError(next);
+    if (!refused.isEmpty()) {
+        ++status.failedReloads;
+        status.lastReloadError = refused;
+        qCWarning(lcService).noquote() << "the configuration was not reloaded, nothing changed (still the one loaded at"
+                                       << status.loadedAt.toString(Qt::ISODate) + "):\n" + refused;
+        if (p.notifier)
+            p.notifier->reloaded(QStringLiteral("reload failed, running on the previous configuration: %1").arg(refused.section(QLatin1Char('\n'), 0, 0)));
+        return;
+    }
+
+    const Config old = std::exchange(m_config, next);
+    QStringList notes;
+    applyLogRules(next.log.rules);
+    p.relay->setToken(next.authToken);
+    p.relay->setLimits(next.relay);
+    p.api->setConfig(next);
+    p.jobs->setRetention(next.jobs);
+    p.jobs->setMaxRunTime(next.comfy.maxJobTimeMs);
+    p.draft->setMappings(next.nodeMappings);
+    p.workflows->reload(); // new, changed and removed files now; an edited draft is kept (flagged stale)
+    for (const WorkflowLoadError &e : p.workflows->errors())
+        qCWarning(lcService).noquote() << "workflow" << e.filePath << "skipped:" << e.error.message;
+    // [comfy] workflow changed in the file: follow it unless the draft has edits nobody ran or reset yet.
+    const QString wanted = WorkflowStore::normaliseName(next.comfy.workflow);
+    if (wanted != WorkflowStore::normaliseName(old.comfy.workflow) && wanted != p.draft->name()) {
+        if (p.draft->hasDraft() && p.draft->isModified()) {
+            notes << QStringLiteral("comfy.workflow: the active draft of \"%1\" has edits and was kept; "
+                                    "PUT /api/v1/draft/workflow {\"name\": \"%2\"} switches (and drops them)")
+                         .arg(p.draft->name(), wanted);
+        } else if (const Status bad = p.draft->switchTo(wanted)) {
+            notes << QStringLiteral("comfy.workflow: %1 \"%2\" stays active.").arg(bad->message, p.draft->name());
+        }
+    }
+
+    ++status.reloads;
+    status.loadedAt = status.lastReloadAt;
+    status.lastReloadError.clear();
+    status.notApplied = notApplied;
+    status.notes = notes;
+    qCInfo(lcService).noquote() << "configuration reloaded from" << (next.sourceFile.isEmpty() ? QStringLiteral("the defaults") : next.sourceFile);
+    for (const QString &n : std::as_const(notes))
+        qCWarning(lcService).noquote() << n;
+    if (!notApplied.isEmpty())
+        qCWarning(lcService).noquote() << "not applied until restart:" << notApplied.join(QStringLiteral(", "));
+    if (p.notifier)
+        p.notifier->reloaded(notApplied.isEmpty() ? QStringLiteral("configuration reloaded")
+                                                  : QStringLiteral("configuration reloaded; not applied until restart: %1").arg(notApplied.join(QStringLiteral(", "))));
 }
 
 quint16 Service::httpPort() const { return m_parts->httpPort; }

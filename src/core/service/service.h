@@ -15,6 +15,7 @@ class ApiServer;
 class ComfyClient;
 class EventHub;
 class JobManager;
+struct EffectiveConfig;
 
 class Service final : public QObject
 {
@@ -30,6 +31,12 @@ public:
     bool start(QString *error);
     // Closes listeners and connections; safe to call twice.
     void stop();
+    // SIGHUP: applies a configuration read again (loadEffectiveConfig). A refused one (errors, or a network
+    // listener left without a token) changes nothing. Otherwise the workflows are rescanned and the token,
+    // [node_mappings], [log] rules, the active workflow and the cheap limits are applied live; keys that
+    // need a restart keep their running values and are named in one warning. Running jobs are not
+    // touched; an edited draft is kept. README, "Reloading the configuration"; /api/v1/system "config".
+    void reload(const EffectiveConfig &loaded);
 
     const Config &config() const { return m_config; }
     quint16 httpPort() const;  // the bound port (useful with port 0)

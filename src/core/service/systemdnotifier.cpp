@@ -3,6 +3,8 @@
 #include <QLoggingCategory>
 #include <QTimer>
 
+#include <ctime>
+
 #ifdef CR_HAVE_LIBSYSTEMD
 #include <systemd/sd-daemon.h>
 #endif
@@ -57,6 +59,25 @@ void SystemdNotifier::stopping()
     m_statusTimer->stop();
     m_watchdogTimer->stop();
     notify("STOPPING=1\nSTATUS=stopping");
+}
+
+void SystemdNotifier::reloading()
+{
+    if (!m_supervised)
+        return;
+    timespec now{};
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    const qint64 usec = qint64(now.tv_sec) * 1'000'000 + now.tv_nsec / 1000;
+    notify("RELOADING=1\nMONOTONIC_USEC=" + QByteArray::number(usec) + "\nSTATUS=reloading the configuration");
+}
+
+void SystemdNotifier::reloaded(const QString &outcome)
+{
+    if (!m_supervised)
+        return;
+    // The outcome stays until the next status change, which the status timer sends as usual.
+    m_lastStatus = m_status ? m_status() : QString();
+    notify("READY=1\nSTATUS=" + outcome.left(200).toUtf8());
 }
 
 void SystemdNotifier::sendStatus(bool always)

@@ -31,6 +31,10 @@ public:
 
     void ready();    // READY=1 with the first STATUS=, and the watchdog and status timers start
     void stopping(); // STOPPING=1; the timers stop
+    // Around a configuration reload (SIGHUP): RELOADING=1 (with MONOTONIC_USEC, as systemd 253 wants it),
+    // then reloaded() says READY=1 with the outcome as STATUS= ("configuration reloaded" or why not).
+    void reloading();
+    void reloaded(const QString &outcome);
 
 private:
     void sendStatus(bool always);

@@ -74,6 +74,16 @@ Status ActiveDraft::reset()
     return std::nullopt;
 }
 
+void ActiveDraft::setMappings(const NodeMappings &mappings)
+{
+    if (mappings.global == m_mappings.global && mappings.perWorkflow == m_mappings.perWorkflow)
+        return;
+    m_mappings = mappings;
+    if (hasDraft())
+        reportMappingProblems();
+    emit draftChanged(); // its parameters changed
+}
+
 Status ActiveDraft::edit(const std::function<Status(Workflow &)> &change)
 {
     if (!hasDraft())

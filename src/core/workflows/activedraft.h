@@ -41,6 +41,9 @@ public:
     Status switchTo(const QString &name);
     // Discards the edits: the draft becomes the file's current content again.
     Status reset();
+    // A reload: named parameters resolve through the new [node_mappings] from now on; the draft (and its
+    // edits) stays as it is.
+    void setMappings(const NodeMappings &mappings);
 
     // Edits of the draft; each is all-or-nothing (see Workflow). unknown_workflow when there is no draft.
     Status setText(const QString &nodeId, const QString &text);
