@@ -3,6 +3,7 @@
 #include "core/common/auth.h"
 #include "core/config/bindhost.h"
 #include "core/relay/eventhub.h"
+#include "core/relay/relayframeguard.h"
 #include "core/relay/relayhandshake.h"
 
 #include "core/common/error.h"
@@ -28,7 +29,7 @@ using protocol::RelayCloseCode;
 
 namespace {
 
-// Set on a connection whose first frame was unmasked before it was accepted.
+// Set on a connection that sent an unmasked frame before it was accepted.
 constexpr char kUnmaskedProperty[] = "cr_unmasked_frame";
 
 template <typename Socket> // QWebSocket or QTcpSocket
@@ -214,6 +215,8 @@ void RelayServer::onNewConnection()
 
 void RelayServer::accept(QWebSocket *socket, QTcpSocket *transport)
 {
+    if (RelayFrameGuard *guard = RelayFrameGuard::of(transport))
+        guard->upgraded(); // Qt's WebSocket reads the socket from now on
     socket->setParent(this);
     transport->setParent(socket); // deleted with the QWebSocket, whichever way it ends
     socket->setMaxAllowedIncomingFrameSize(quint64(m_options.maxIncomingMessageBytes));
