@@ -3,12 +3,14 @@
 // with 1002 (RFC 6455 §5.1) whenever it comes (first or later, data or control, its header split across
 // writes or not), a too-big frame sent in one write still gets its 1009 close frame (no reset).
 
+#include "core/relay/relayclient.h"
 #include "core/relay/relayhandshake.h"
 #include "core/relay/relayserver.h"
 #include "protocol/relaymessages.h"
 #include "relayfixture.h"
 #include "relaytestclients.h"
 
+#include <QSet>
 #include <QSignalSpy>
 #include <QTcpSocket>
 #include <QTest>
@@ -73,6 +75,7 @@ private slots:
     void laterUnmaskedFrameCloses1002();
     void splitHeadersAreFollowed();
     void unmaskedFrameWithHandshakeIsRefused();
+    void eachWebSocketGetsItsOwnTransport();
     void tooBigFrameInOneWriteGets1009();
 };
 
@@ -257,6 +260,35 @@ void TstRelayWire::unmaskedFrameWithHandshakeIsRefused()
     QCOMPARE(rejected.count(), 1);
     QCOMPARE(rejected.first().at(0).value<quint16>(), quint16(1002));
     QCOMPARE(relay.server->clientCount(), 0);
+}
+
+void TstRelayWire::eachWebSocketGetsItsOwnTransport()
+{
+    // RelayServer::takeTransport finds a QWebSocket's TCP socket by its two addresses (Qt 6.4 gives no other
+    // way): with handshakes of several clients under way at once, each must get its own.
+    RelayFixture relay;
+    QVERIFY(relay.listen());
+    constexpr int kClients = 6;
+    std::vector<std::unique_ptr<WsProbe>> probes;
+    for (int i = 0; i < kClients; ++i) {
+        probes.push_back(std::make_unique<WsProbe>());
+        probes.back()->open(relay.url());
+    }
+    for (const auto &probe : probes)
+        QVERIFY(probe->waitConnected());
+    QTRY_COMPARE(relay.server->clientCount(), kClients);
+    const char *const why = "a QWebSocket and its TCP socket disagree: RelayServer::takeTransport needs a look";
+    QSet<const QTcpSocket *> transports;
+    for (const RelayClient *client : relay.server->findChildren<RelayClient *>()) {
+        const QTcpSocket *t = client->transport();
+        QVERIFY2(t, why);
+        QVERIFY2(t->peerPort() == client->socket()->peerPort() && t->peerAddress() == client->socket()->peerAddress(), why);
+        QVERIFY2(t->localPort() == client->socket()->localPort() && t->localAddress() == client->socket()->localAddress(), why);
+        transports.insert(t);
+    }
+    QCOMPARE(transports.size(), kClients);
+    for (const auto &probe : probes)
+        QVERIFY(probe->roundTrip()); // the relay writes each client's answer to the right connection
 }
 
 void TstRelayWire::tooBigFrameInOneWriteGets1009()

@@ -177,8 +177,10 @@ int RelayServer::pendingHandshakes() const
 
 QTcpSocket *RelayServer::takeTransport(const QWebSocket *socket)
 {
-    // QWebSocket does not expose its socket; a TCP connection is identified by its two ends (one host may
-    // reach the relay on two local addresses from the same source port). Exactly one must match.
+    // QWebSocket 6.4 does not expose its socket (nor parents it, nor tells which one a QWebSocketServer
+    // connection came from); a TCP connection is identified by its two ends (one host may reach the relay on
+    // two local addresses from the same source port). Exactly one must match. This relies on QWebSocket
+    // reporting its socket's addresses; TstRelayWire::eachWebSocketGetsItsOwnTransport fails if it stops.
     m_handshaking.removeAll(nullptr);
     qsizetype found = -1;
     for (qsizetype i = 0; i < m_handshaking.size(); ++i) {
