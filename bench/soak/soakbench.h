@@ -66,6 +66,7 @@ private:
     qint64 m_rssStartKb = 0;  // after the clients connected, before the first job
     qint64 m_rssWarmKb = 0;   // when warmupJobs had finished
     qint64 m_rssEndKb = 0;    // after the last job's events reached every client
+    qint64 m_rssLeftKb = 0;   // then after the stalled clients disconnected (0: none were stalled)
     qint64 m_rssMaxKb = 0;    // sampled every 500 ms
     qint64 m_warmNs = 0;
     qint64 m_endNs = 0;

@@ -40,6 +40,8 @@ void appendU32(QByteArray &out, quint32 value)
 // (100 KB .. several MB) image. Qt 6 QByteArray supports a begin pointer inside its block (that is how
 // it removes from the front); a slice running to the end keeps the '\0' terminator valid. Frames that do
 // not own their bytes (QByteArray::fromRawData) are deep-copied so the result never dangles.
+// Not public API: QByteArray has no shared slice (sliced() and remove() on a shared array copy). The one
+// place that relies on it; TstBinaryFrame::imageSharesFrameBuffer fails if a Qt upgrade changes it.
 QByteArray sharedTail(const QByteArray &frame, qsizetype offset)
 {
     QByteArray tail = frame; // one more reference, no copy
@@ -190,6 +192,12 @@ QByteArray encodePreviewType1(ImageFormat format, const QByteArray &image)
 
 QByteArray encodePreviewType4(const PreviewMetadata &meta, ImageFormat format, const QByteArray &image)
 {
+    return encodePreviewType4(meta, format, image, {});
+}
+
+QByteArray encodePreviewType4(const PreviewMetadata &meta, ImageFormat format, const QByteArray &image,
+                              QByteArrayView extraMembers)
+{
     QByteArray json("{");
     appendPyJsonMember(json, "node_id", meta.nodeId);
     appendPyJsonMember(json, "prompt_id", meta.promptId);
@@ -197,6 +205,8 @@ QByteArray encodePreviewType4(const PreviewMetadata &meta, ImageFormat format, c
     appendPyJsonMember(json, "parent_node_id", meta.parentNodeId, true);
     appendPyJsonMember(json, "real_node_id", meta.realNodeId);
     appendPyJsonMember(json, "image_type", mimeTypeFor(format));
+    if (!extraMembers.isEmpty())
+        json.append(", ").append(extraMembers);
     json.append('}');
 
     QByteArray out;

@@ -78,6 +78,10 @@ QString frameErrorString(FrameError error);
 // An empty parentNodeId is written as null.
 QByteArray encodePreviewType1(ImageFormat format, const QByteArray &image);
 QByteArray encodePreviewType4(const PreviewMetadata &meta, ImageFormat format, const QByteArray &image);
+// The same type-4 frame with `extraMembers` (encoded `"key": value` pairs, comma-separated) as the last keys
+// of its metadata object; the relay adds its job_id this way.
+QByteArray encodePreviewType4(const PreviewMetadata &meta, ImageFormat format, const QByteArray &image,
+                              QByteArrayView extraMembers);
 QByteArray encodeTextFrame(const QString &nodeId, const QString &text);
 
 } // namespace cr::protocol

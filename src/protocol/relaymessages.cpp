@@ -525,22 +525,8 @@ std::optional<RelayEnvelope> parseRelayEnvelope(const QByteArray &text)
 QByteArray encodeRelayPreviewType4(const PreviewMetadata &meta, const QString &jobId, ImageFormat format,
                                    const QByteArray &image)
 {
-    // ComfyUI's metadata (written by the shared encoder) with job_id appended before its closing brace.
-    const QByteArray head = encodePreviewType4(meta, format, QByteArray());
-    const QByteArray metaJson = head.mid(kHeaderSize);
-    QByteArray json = metaJson.left(metaJson.size() - 1);
-    json.append(", \"job_id\": ").append(nullOrString(jobId)).append('}');
-
-    QByteArray out;
-    out.reserve(kHeaderSize + json.size() + image.size());
-    char buf[4];
-    qToBigEndian<quint32>(quint32(BinaryEventType::PreviewImageWithMetadata), buf);
-    out.append(buf, 4);
-    qToBigEndian<quint32>(quint32(json.size()), buf);
-    out.append(buf, 4);
-    out.append(json);
-    out.append(image);
-    return out;
+    // ComfyUI's metadata (written by the shared encoder) with job_id as its last key.
+    return encodePreviewType4(meta, format, image, QByteArray("\"job_id\": " + nullOrString(jobId)));
 }
 
 std::optional<RelayPreview> parseRelayPreview(const QByteArray &frame)

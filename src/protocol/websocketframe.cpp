@@ -32,4 +32,33 @@ QByteArray encodeWebSocketFrame(WebSocketOpcode opcode, QByteArrayView payload)
     return frame;
 }
 
+WebSocketFrameScanner::Verdict WebSocketFrameScanner::feedHeader(QByteArrayView bytes)
+{
+    Q_ASSERT(m_payloadLeft == 0 && bytes.size() <= headerBytesWanted());
+    memcpy(m_header + m_have, bytes.data(), size_t(bytes.size()));
+    const bool sawSecondByte = m_have < 2 && m_have + bytes.size() >= 2;
+    m_have += bytes.size();
+    if (sawSecondByte) {
+        if (!(m_header[1] & 0x80)) {
+            m_need = m_have; // stuck here: nothing after an unmasked frame matters
+            return Verdict::Unmasked;
+        }
+        const uchar length = m_header[1] & 0x7F;
+        m_need = 2 + (length == 126 ? 2 : length == 127 ? 8 : 0) + 4; // + extended length + mask key
+    }
+    if (m_have < m_need)
+        return Verdict::Ok;
+    const uchar length = m_header[1] & 0x7F;
+    if (length == 126)
+        m_payloadLeft = qFromBigEndian<quint16>(m_header + 2);
+    else if (length == 127)
+        m_payloadLeft = qFromBigEndian<quint64>(m_header + 2);
+    else
+        m_payloadLeft = length;
+    m_have = 0;
+    m_need = 2;
+    ++m_frames;
+    return Verdict::Ok;
+}
+
 } // namespace cr::protocol

@@ -1,6 +1,7 @@
 // encodeWebSocketFrame against RFC 6455 §5.2: the three length encodings at their boundaries, FIN and
 // opcode bits, no mask, and the payload copied unchanged. (Real clients decoding these frames are covered
-// by the relay tests, which receive every frame through QWebSocket.)
+// by the relay tests, which receive every frame through QWebSocket.) WebSocketFrameScanner follows client
+// frames (masked or not) fed in pieces of any size and finds the first unmasked one.
 
 #include "protocol/websocketframe.h"
 
@@ -17,7 +18,75 @@ private slots:
     void lengths_data();
     void lengths();
     void opcodes();
+    void scannerFollowsFrames_data();
+    void scannerFollowsFrames();
 };
+
+namespace {
+
+// A client frame: FIN + opcode, the mask bit, the shortest length encoding, a mask key when masked.
+QByteArray clientFrame(quint8 opcode, qsizetype size, bool masked = true)
+{
+    QByteArray frame = encodeWebSocketFrame(WebSocketOpcode::Binary, QByteArray(size, 'p'));
+    frame[0] = char(0x80 | opcode);
+    if (masked) {
+        frame[1] = char(uchar(frame[1]) | 0x80);
+        frame.insert(webSocketHeaderSize(size), "\x11\x22\x33\x44", 4);
+    }
+    return frame;
+}
+
+// Feeds `stream` to a scanner in pieces of `piece` bytes, skipping payloads by count as the relay does.
+// Returns the frames counted when the scan ended and whether it ended at an unmasked frame.
+std::pair<quint64, bool> scan(const QByteArray &stream, qsizetype piece)
+{
+    WebSocketFrameScanner scanner;
+    for (qsizetype at = 0; at < stream.size();) {
+        const qsizetype end = std::min(stream.size(), at + piece);
+        while (at < end) {
+            const qsizetype skipped = qsizetype(std::min<quint64>(scanner.payloadLeft(), quint64(end - at)));
+            scanner.skip(quint64(skipped));
+            at += skipped;
+            if (at == end)
+                break;
+            const qsizetype take = std::min(scanner.headerBytesWanted(), end - at);
+            if (scanner.feedHeader(QByteArrayView(stream).sliced(at, take)) == WebSocketFrameScanner::Verdict::Unmasked)
+                return {scanner.frames(), true};
+            at += take;
+        }
+    }
+    return {scanner.frames(), false};
+}
+
+} // namespace
+
+void TstWebSocketFrame::scannerFollowsFrames_data()
+{
+    QTest::addColumn<QByteArray>("stream");
+    QTest::addColumn<quint64>("frames"); // complete headers before the end (or before the unmasked frame)
+    QTest::addColumn<bool>("unmasked");
+    const QByteArray masked = clientFrame(0x1, 0) + clientFrame(0x1, 125) + clientFrame(0x2, 126) + clientFrame(0x9, 3)
+                            + clientFrame(0x1, 65535) + clientFrame(0x0, 65536) + clientFrame(0xA, 0);
+    QTest::newRow("masked, every length") << masked << quint64(7) << false;
+    QTest::newRow("unmasked first") << clientFrame(0x1, 5, false) + masked << quint64(0) << true;
+    QTest::newRow("unmasked after 7") << masked + clientFrame(0x1, 5, false) << quint64(7) << true;
+    QTest::newRow("unmasked control after 7") << masked + clientFrame(0x8, 2, false) << quint64(7) << true;
+    QTest::newRow("unmasked 64-bit after 7") << masked + clientFrame(0x0, 70'000, false) << quint64(7) << true;
+    QTest::newRow("payload bytes look unmasked") << clientFrame(0x2, 300).replace(QByteArray(300, 'p'), QByteArray(300, '\x01'))
+                                                 << quint64(1) << false;
+}
+
+void TstWebSocketFrame::scannerFollowsFrames()
+{
+    QFETCH(QByteArray, stream);
+    QFETCH(quint64, frames);
+    QFETCH(bool, unmasked);
+    for (const qsizetype piece : {qsizetype(1), qsizetype(2), qsizetype(3), qsizetype(7), qsizetype(1000), stream.size()}) {
+        const auto [counted, stoppedUnmasked] = scan(stream, piece);
+        QCOMPARE(counted, frames);
+        QCOMPARE(stoppedUnmasked, unmasked);
+    }
+}
 
 void TstWebSocketFrame::lengths_data()
 {

@@ -209,10 +209,10 @@ void RawWsClient::sendClose(quint16 code)
     m_socket.flush();
 }
 
-void RawWsClient::sendFrame(quint8 opcode, const QByteArray &payload, bool masked)
+QByteArray RawWsClient::clientFrame(quint8 opcode, const QByteArray &payload, bool masked, bool fin)
 {
     QByteArray frame;
-    frame.append(char(0x80 | (opcode & 0x0f)));
+    frame.append(char((fin ? 0x80 : 0) | (opcode & 0x0f)));
     const char maskBit = masked ? char(0x80) : char(0);
     if (payload.size() <= 125) {
         frame.append(char(maskBit | char(payload.size())));
@@ -235,7 +235,18 @@ void RawWsClient::sendFrame(quint8 opcode, const QByteArray &payload, bool maske
     } else {
         frame.append(payload);
     }
-    m_socket.write(frame);
+    return frame;
+}
+
+void RawWsClient::sendFrame(quint8 opcode, const QByteArray &payload, bool masked)
+{
+    m_socket.write(clientFrame(opcode, payload, masked));
+}
+
+void RawWsClient::sendRaw(const QByteArray &bytes)
+{
+    m_socket.write(bytes);
+    m_socket.flush();
 }
 
 void RawWsClient::parseFrames()

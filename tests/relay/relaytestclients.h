@@ -91,6 +91,10 @@ public:
     int framesAfterClose() const { return m_framesAfterClose; } // a server must send nothing after its close
     // Sends one frame (FIN set) in a single write: masked as a client must, or not (to test the server).
     void sendFrame(quint8 opcode, const QByteArray &payload, bool masked = true);
+    // The bytes of one client frame (masked with a fixed key, or not; FIN set or not).
+    static QByteArray clientFrame(quint8 opcode, const QByteArray &payload, bool masked = true, bool fin = true);
+    // Writes `bytes` as they are (part of a frame, several frames).
+    void sendRaw(const QByteArray &bytes);
 
     const QList<WsMessage> &messages() const { return m_messages; }
     std::optional<quint16> closeCode() const { return m_closeCode; }

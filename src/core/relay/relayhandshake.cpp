@@ -1,6 +1,8 @@
 #include "core/relay/relayhandshake.h"
 #include "core/relay/relaylog.h"
 
+#include "core/relay/relayframeguard.h"
+
 #include <QObject>
 #include <QTcpSocket>
 
@@ -63,29 +65,6 @@ RelayHandshakeVerdict RelayHandshakeScreen::judge(const QByteArray &received)
     return {Kind::Pass, {}, {}};
 }
 
-namespace {
-
-// Finds the first frame after the head (`head` bytes, which Qt reads at its own time) and checks its mask bit.
-void watchFirstFrame(QTcpSocket *socket, const QByteArray &head, std::function<void()> unmasked)
-{
-    auto *watcher = new QObject(socket);
-    auto check = [socket, watcher, head, unmasked = std::move(unmasked)] {
-        const QByteArray buffered = socket->peek(head.size() + 2);
-        const qsizetype start = buffered.startsWith(head) ? head.size() : 0; // has Qt read the head yet?
-        if (buffered.size() < start + 2)
-            return;
-        const bool masked = uchar(buffered.at(start + 1)) & 0x80;
-        const std::function<void()> report = unmasked; // the captures go with the watcher
-        delete watcher;
-        if (!masked)
-            report();
-    };
-    QObject::connect(socket, &QIODevice::readyRead, watcher, check);
-    check();
-}
-
-} // namespace
-
 void RelayHandshakeScreen::screen(QTcpSocket *socket, std::function<void()> pass, std::function<void()> unmasked)
 {
     // The watcher lives on the socket (gone with it) and ends once the head is judged.
@@ -100,8 +79,8 @@ void RelayHandshakeScreen::screen(QTcpSocket *socket, std::function<void()> pass
         const std::function<void()> onUnmasked = unmasked;
         delete watcher; // disconnects this lambda before anyone else reads the socket
         if (v.kind == RelayHandshakeVerdict::Kind::Pass) {
-            // Connected before Qt's slots (made in next()), so that it sees the first frame before Qt reads it.
-            watchFirstFrame(s, received.left(received.indexOf("\r\n\r\n") + 4), onUnmasked);
+            // Made before Qt's slots (in next()), so that it sees every byte before Qt reads it.
+            new RelayFrameGuard(s, received.indexOf("\r\n\r\n") + 4, onUnmasked);
             return next();
         }
         qCInfo(lcRelay).noquote() << "refused a connection from" << s->peerAddress().toString() << "before the handshake:"

@@ -6,7 +6,7 @@
 // - a request that is not a WebSocket upgrade (a browser, curl, a health check): 426 with "Upgrade: websocket";
 // - a Sec-WebSocket-Version other than 13: 426 with "Sec-WebSocket-Version: 13";
 // - a head over kMaxHeadBytes: 431, closed.
-// It also checks the client's first frame for its mask.
+// A connection it passes gets a RelayFrameGuard, which checks every client frame for its mask.
 
 #include <QByteArray>
 
@@ -33,10 +33,9 @@ public:
 
     // Watches `socket` until its head is complete; then calls `pass` (the head still unread, for Qt), or
     // writes the refusal and closes the socket. `pass` is not called for a socket that leaves first.
-    // After a pass it keeps watching for the client's first frame: when that is not masked (RFC 6455 §5.1:
-    // the server must close, 1002), `unmasked` is called. Only the first frame is looked at; the watcher is
-    // connected before Qt's own slots, so it sees the bytes first. Later frames are Qt's (which accepts
-    // unmasked ones).
+    // Before a pass it gives the socket a RelayFrameGuard, which calls `unmasked` for the first client frame
+    // that is not masked (RFC 6455 §5.1: the server must close, 1002); its owner calls
+    // RelayFrameGuard::upgraded() once the QWebSocket exists.
     static void screen(QTcpSocket *socket, std::function<void()> pass, std::function<void()> unmasked);
 };
 

@@ -4,6 +4,7 @@
 #include "core/common/auth.h"
 #include "core/config/bindhost.h"
 #include "core/relay/eventhub.h"
+#include "core/relay/relayframeguard.h"
 #include "core/relay/relayhandshake.h"
 
 #include "core/common/error.h"
@@ -28,7 +29,7 @@ using protocol::RelayCloseCode;
 
 namespace {
 
-// Set on a connection whose first frame was unmasked before it was accepted.
+// Set on a connection that sent an unmasked frame before it was accepted.
 constexpr char kUnmaskedProperty[] = "cr_unmasked_frame";
 
 template <typename Socket> // QWebSocket or QTcpSocket
@@ -176,8 +177,10 @@ int RelayServer::pendingHandshakes() const
 
 QTcpSocket *RelayServer::takeTransport(const QWebSocket *socket)
 {
-    // QWebSocket does not expose its socket; a TCP connection is identified by its two ends (one host may
-    // reach the relay on two local addresses from the same source port). Exactly one must match.
+    // QWebSocket 6.4 does not expose its socket (nor parents it, nor tells which one a QWebSocketServer
+    // connection came from); a TCP connection is identified by its two ends (one host may reach the relay on
+    // two local addresses from the same source port). Exactly one must match. This relies on QWebSocket
+    // reporting its socket's addresses; TstRelayWire::eachWebSocketGetsItsOwnTransport fails if it stops.
     m_handshaking.removeAll(nullptr);
     qsizetype found = -1;
     for (qsizetype i = 0; i < m_handshaking.size(); ++i) {
@@ -214,6 +217,8 @@ void RelayServer::onNewConnection()
 
 void RelayServer::accept(QWebSocket *socket, QTcpSocket *transport)
 {
+    if (RelayFrameGuard *guard = RelayFrameGuard::of(transport))
+        guard->upgraded(); // Qt's WebSocket reads the socket from now on
     socket->setParent(this);
     transport->setParent(socket); // deleted with the QWebSocket, whichever way it ends
     socket->setMaxAllowedIncomingFrameSize(quint64(m_options.maxIncomingMessageBytes));
