@@ -95,6 +95,8 @@ bool ApiBench::setUp(QString *error)
     m_api = std::make_unique<MiniHttpClient>(m_stack.host(), m_stack.httpPort());
     m_sim = std::make_unique<MiniHttpClient>(m_stack.host(), m_stack.simPort());
 
+    if (m_options.metricsAb)
+        return true; // no direct runs
     // The direct client behaves like comfy-runner's own connection: its client id, feature flags first.
     m_clientId = QStringLiteral("bench-api-") + QUuid::createUuid().toString(QUuid::Id128).left(12);
     connect(&m_ws, &QWebSocket::connected, this, [this] {
@@ -262,8 +264,9 @@ bool ApiBench::run(QString *error)
     // in the simulator) affects the three kinds alike.
     for (int round = 0; round < m_options.warmup + m_options.iterations; ++round) {
         const bool measured = round >= m_options.warmup;
-        for (int k = 0; k < modeCount(); ++k) {
-            const Mode mode = Mode((round + k) % modeCount());
+        const int kinds = modeCount() - firstMode();
+        for (int k = 0; k < kinds; ++k) {
+            const Mode mode = Mode(firstMode() + (round + k) % kinds);
             const qint64 pid = mode == QueueOff || mode == JobsOff ? runnerOffPid : runnerPid;
             const qint64 cpu0 = procstats::cpuMs(pid);
             double us = 0;
@@ -302,7 +305,7 @@ void ApiBench::buildReport()
     QJsonObject latency;
     QList<QStringList> rows;
     const Samples &base = m_samples[Direct];
-    for (int m = 0; m < modeCount(); ++m) {
+    for (int m = firstMode(); m < modeCount(); ++m) {
         const Samples &s = m_samples[m];
         QJsonObject entry = s.summary();
         const double cpu = double(m_runnerCpuPerMode[m]);
@@ -310,7 +313,7 @@ void ApiBench::buildReport()
         QStringList row{modeName(Mode(m)), QString::number(s.count()), fmt(s.percentile(50) / 1000, 2),
                         fmt(s.percentile(90) / 1000, 2), fmt(s.percentile(99) / 1000, 2), fmt(s.mean() / 1000, 2),
                         fmt(s.max() / 1000, 2)};
-        if (m != Direct) {
+        if (m != Direct && !base.isEmpty()) {
             const QJsonObject added{{QStringLiteral("p50"), std::round(s.percentile(50) - base.percentile(50))},
                                     {QStringLiteral("p90"), std::round(s.percentile(90) - base.percentile(90))},
                                     {QStringLiteral("p99"), std::round(s.percentile(99) - base.percentile(99))}};
@@ -335,10 +338,12 @@ void ApiBench::buildReport()
                        QStringLiteral("p99"), QStringLiteral("mean"), QStringLiteral("max"), QStringLiteral("+p50"),
                        QStringLiteral("+p99"), QStringLiteral("svc cpu/run")},
                       rows);
-    m_report.addTarget(QStringLiteral("GET /queue added latency p50"),
-                       (m_samples[Queue].percentile(50) - base.percentile(50)) / 1000, 5, true, QStringLiteral("ms"));
-    m_report.addTarget(QStringLiteral("POST /api/v1/jobs added latency p50"),
-                       (m_samples[Jobs].percentile(50) - base.percentile(50)) / 1000, 5, true, QStringLiteral("ms"));
+    if (!base.isEmpty()) {
+        m_report.addTarget(QStringLiteral("GET /queue added latency p50"),
+                           (m_samples[Queue].percentile(50) - base.percentile(50)) / 1000, 5, true, QStringLiteral("ms"));
+        m_report.addTarget(QStringLiteral("POST /api/v1/jobs added latency p50"),
+                           (m_samples[Jobs].percentile(50) - base.percentile(50)) / 1000, 5, true, QStringLiteral("ms"));
+    }
     m_report.addNote(QStringLiteral("svc cpu/run: comfy-runner's CPU time per run (from /proc, 10 ms ticks, averaged)"));
     if (m_options.metricsAb)
         metricsReport();

@@ -30,7 +30,8 @@ struct ApiBenchOptions {
     int timeoutMs = 60'000; // per run
     bool quick = false;
     // A second comfy-runner (with its own comfy-sim) with [metrics] enabled = false; GET /queue and POST
-    // /api/v1/jobs run on both, interleaved, and the report compares them (the cost of the metrics).
+    // /api/v1/jobs run on both, interleaved, and the report compares them (the cost of the metrics). The
+    // direct runs are left out then: their WebSocket client on one simulator would load one side only.
     bool metricsAb = false;
     StackOptions stack;
 };
@@ -59,7 +60,8 @@ private:
     bool runDirect(qint64 seed, double *us, QString *error);
     bool runQueue(MiniHttpClient &api, qint64 seed, double *us, QString *error);
     bool runJobs(MiniHttpClient &api, qint64 seed, double *us, QString *error);
-    int modeCount() const { return m_options.metricsAb ? ModeCount : QueueOff; }
+    Mode firstMode() const { return m_options.metricsAb ? Queue : Direct; }
+    int modeCount() const { return m_options.metricsAb ? ModeCount : QueueOff; } // one past the last mode run
     QJsonObject inputsFor(qint64 seed) const; // {"3.seed", "5.width", "5.height"}
     void onDirectText(const QString &text);
     void buildReport();

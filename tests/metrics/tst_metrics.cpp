@@ -173,8 +173,9 @@ void TstMetrics::countersSurviveClientsLeaving()
     ws.reset(); // the client leaves
     QTRY_COMPARE_WITH_TIMEOUT(scrape(env).value("comfyrunner_relay_clients"), 0.0, 5000);
     const Scrape after = scrape(env);
-    QCOMPARE(after.value("comfyrunner_relay_frames_total", {{"kind", "json"}}), sent); // a counter never goes down
-    QCOMPARE(after.value("comfyrunner_relay_sent_bytes_total"), bytes);
+    // A counter never goes down (a late event of the job may still have been sent before the client left).
+    QVERIFY(after.value("comfyrunner_relay_frames_total", {{"kind", "json"}}) >= sent);
+    QVERIFY(after.value("comfyrunner_relay_sent_bytes_total") >= bytes);
 }
 
 void TstMetrics::needsTheTokenUnlessPublic()
