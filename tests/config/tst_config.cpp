@@ -517,6 +517,10 @@ void TstConfig::exampleConfigIsValid()
     QVERIFY2(r.ok(), qPrintable(r.errors.value(0).toString()));
     QVERIFY2(r.warnings.isEmpty(), qPrintable(r.warnings.value(0).toString()));
     QCOMPARE(r.config->comfy.workflow, QStringLiteral("sd15_txt2img"));
+    // The file the Debian package installs as /etc/comfy-runner/config.toml, too.
+    const ConfigResult packaged = ConfigLoader::loadFile(QStringLiteral(CR_SOURCE_DIR "/resources/comfy-runner.toml"));
+    QVERIFY2(packaged.ok(), qPrintable(packaged.errors.value(0).toString()));
+    QVERIFY(packaged.config->metrics.enabled);
 }
 
 QTEST_GUILESS_MAIN(TstConfig)
