@@ -30,10 +30,14 @@ install(FILES "${PROJECT_SOURCE_DIR}/resources/comfy-runner.toml" DESTINATION /e
         RENAME config.toml COMPONENT service)
 install(DIRECTORY "${PROJECT_SOURCE_DIR}/workflows/" DESTINATION ${CMAKE_INSTALL_DATADIR}/comfy-runner/workflows
         COMPONENT service FILES_MATCHING PATTERN "*.json")
+# The Grafana dashboard built on /metrics (docs/metrics.md), to import into Grafana.
+install(FILES "${CR_PKG_DIR}/grafana/comfy-runner-dashboard.json" DESTINATION ${CMAKE_INSTALL_DATADIR}/comfy-runner/grafana
+        COMPONENT service)
 install(FILES "${CR_PKG_OUT}/comfy-runner.1.gz" "${CR_PKG_OUT}/comfy-sim.1.gz" DESTINATION ${CMAKE_INSTALL_MANDIR}/man1 COMPONENT service)
 install(FILES "${CR_PKG_DIR}/debian/copyright" "${CR_PKG_OUT}/changelog.Debian.gz" "${PROJECT_SOURCE_DIR}/README.md"
               "${PROJECT_SOURCE_DIR}/config_example.toml" "${PROJECT_SOURCE_DIR}/docs/api.md"
               "${PROJECT_SOURCE_DIR}/docs/relay-protocol.md" "${PROJECT_SOURCE_DIR}/docs/workflows.md"
+              "${PROJECT_SOURCE_DIR}/docs/metrics.md"
         DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/comfy-runner COMPONENT service)
 
 # comfy-runner-monitor (component "monitor").

@@ -3,8 +3,10 @@
 
 CR_PACKAGES=(cmake g++ ccache pkg-config curl qt6-base-dev qt6-httpserver-dev qt6-websockets-dev
              libqt6sql6-sqlite libtomlplusplus-dev libsystemd-dev xvfb)
-# What the tests need on top (test.sh): the package test builds, lints and verifies the Debian packages.
-CR_TEST_PACKAGES=(dpkg-dev lintian systemd)
+# What the tests need on top (test.sh): the package test builds, lints and verifies the Debian packages;
+# prometheus brings promtool, which tst_metrics runs on a scrape of /metrics and on the Grafana dashboard's
+# queries.
+CR_TEST_PACKAGES=(dpkg-dev lintian systemd prometheus)
 
 # cr_ensure_packages [extra packages...]: CR_PACKAGES and the extra ones.
 cr_ensure_packages() {

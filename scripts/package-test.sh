@@ -50,6 +50,7 @@ dpkg-query -W -f='${Conffiles}\n' comfy-runner | grep -q '/etc/comfy-runner/conf
 /usr/bin/comfy-runner --check-config /etc/comfy-runner/config.toml >"$out/check.log" 2>&1 || { cat "$out/check.log"; fail "--check-config"; }
 /usr/bin/comfy-sim --help >/dev/null || fail "comfy-sim --help"
 [ -f /usr/share/comfy-runner/workflows/sd15_txt2img.json ] || fail "example workflow missing"
+[ -f /usr/share/comfy-runner/grafana/comfy-runner-dashboard.json ] || fail "Grafana dashboard missing"
 man -w comfy-runner >/dev/null 2>&1 || [ -f /usr/share/man/man1/comfy-runner.1.gz ] || fail "man page missing"
 systemd-analyze verify /lib/systemd/system/comfy-runner.service 2>&1 | tee "$out/verify.log"
 if grep -v 'Failed to connect\|System has not been booted\|No such file or directory.*bus' "$out/verify.log" | grep -qi 'comfy-runner'; then

@@ -9,6 +9,8 @@
 #include <QUrlQuery>
 #include <QUuid>
 
+#include <tuple>
+
 namespace cr::bench {
 
 namespace {
@@ -34,6 +36,15 @@ ApiBench::~ApiBench()
 {
     m_ws.abort();
     m_stack.stop();
+    m_stackOff.stop();
+}
+
+QList<qint64> ApiBench::processIds()
+{
+    QList<qint64> ids{m_stack.sim().pid(), m_stack.runner().pid()};
+    if (m_options.metricsAb)
+        ids << m_stackOff.sim().pid() << m_stackOff.runner().pid();
+    return ids;
 }
 
 QString ApiBench::modeName(Mode mode)
@@ -42,6 +53,8 @@ QString ApiBench::modeName(Mode mode)
     case Direct: return QStringLiteral("direct to comfy-sim");
     case Queue: return QStringLiteral("GET /queue");
     case Jobs: return QStringLiteral("POST /api/v1/jobs wait");
+    case QueueOff: return QStringLiteral("GET /queue, metrics off");
+    case JobsOff: return QStringLiteral("POST /api/v1/jobs wait, metrics off");
     case ModeCount: break;
     }
     return {};
@@ -55,6 +68,13 @@ bool ApiBench::setUp(QString *error)
                           QStringLiteral("--preview-size"), QString::number(m_options.previewSize)};
     if (!m_stack.start(stack, error))
         return false;
+    if (m_options.metricsAb) {
+        StackOptions off = stack;
+        off.extraConfig = "\n[metrics]\nenabled = false\n";
+        if (!m_stackOff.start(off, error))
+            return false;
+        m_apiOff = std::make_unique<MiniHttpClient>(m_stackOff.host(), m_stackOff.httpPort());
+    }
 
     QFile file(stack.workflowsDir + u'/' + stack.workflow + QStringLiteral(".json"));
     if (!file.open(QIODevice::ReadOnly)) {
@@ -75,6 +95,8 @@ bool ApiBench::setUp(QString *error)
     m_api = std::make_unique<MiniHttpClient>(m_stack.host(), m_stack.httpPort());
     m_sim = std::make_unique<MiniHttpClient>(m_stack.host(), m_stack.simPort());
 
+    if (m_options.metricsAb)
+        return true; // no direct runs
     // The direct client behaves like comfy-runner's own connection: its client id, feature flags first.
     m_clientId = QStringLiteral("bench-api-") + QUuid::createUuid().toString(QUuid::Id128).left(12);
     connect(&m_ws, &QWebSocket::connected, this, [this] {
@@ -157,12 +179,12 @@ bool ApiBench::runDirect(qint64 seed, double *us, QString *error)
     return true;
 }
 
-bool ApiBench::runQueue(qint64 seed, double *us, QString *error)
+bool ApiBench::runQueue(MiniHttpClient &api, qint64 seed, double *us, QString *error)
 {
     // Untimed: a new seed in the draft, so that ComfyUI's cache does not skip the sampler.
     const QByteArray patch = QJsonDocument(QJsonObject{{QStringLiteral("inputs"), inputsFor(seed)}})
                                  .toJson(QJsonDocument::Compact);
-    const std::optional<HttpResponse> patched = m_api->request("PATCH", "/api/v1/draft", patch, m_options.timeoutMs, error);
+    const std::optional<HttpResponse> patched = api.request("PATCH", "/api/v1/draft", patch, m_options.timeoutMs, error);
     if (!patched)
         return false;
     if (patched->status != 200) {
@@ -171,7 +193,7 @@ bool ApiBench::runQueue(qint64 seed, double *us, QString *error)
     }
 
     const qint64 t0 = monotonicNs();
-    const std::optional<HttpResponse> r = m_api->request("GET", "/queue", {}, m_options.timeoutMs, error);
+    const std::optional<HttpResponse> r = api.request("GET", "/queue", {}, m_options.timeoutMs, error);
     if (!r)
         return false;
     const QJsonObject answer = parseObject(r->body);
@@ -185,18 +207,18 @@ bool ApiBench::runQueue(qint64 seed, double *us, QString *error)
     return true;
 }
 
-bool ApiBench::runJobs(qint64 seed, double *us, QString *error)
+bool ApiBench::runJobs(MiniHttpClient &api, qint64 seed, double *us, QString *error)
 {
     const QByteArray body = QJsonDocument(QJsonObject{{QStringLiteral("workflow"), m_options.stack.workflow},
                                                       {QStringLiteral("inputs"), inputsFor(seed)},
                                                       {QStringLiteral("wait"), true}})
                                 .toJson(QJsonDocument::Compact);
-    if (!m_api->ensureConnected()) {
+    if (!api.ensureConnected()) {
         *error = QStringLiteral("cannot connect to comfy-runner");
         return false;
     }
     const qint64 t0 = monotonicNs();
-    const std::optional<HttpResponse> r = m_api->request("POST", "/api/v1/jobs", body, m_options.timeoutMs, error);
+    const std::optional<HttpResponse> r = api.request("POST", "/api/v1/jobs", body, m_options.timeoutMs, error);
     if (!r)
         return false;
     const QJsonObject job = parseObject(r->body);
@@ -221,8 +243,10 @@ bool ApiBench::runOnce(Mode mode, qint64 seed, double *us, QString *error)
 {
     switch (mode) {
     case Direct: return runDirect(seed, us, error);
-    case Queue: return runQueue(seed, us, error);
-    case Jobs: return runJobs(seed, us, error);
+    case Queue: return runQueue(*m_api, seed, us, error);
+    case Jobs: return runJobs(*m_api, seed, us, error);
+    case QueueOff: return runQueue(*m_apiOff, seed, us, error);
+    case JobsOff: return runJobs(*m_apiOff, seed, us, error);
     case ModeCount: break;
     }
     return false;
@@ -233,15 +257,18 @@ bool ApiBench::run(QString *error)
     if (!setUp(error))
         return false;
     const qint64 runnerPid = m_stack.runner().pid();
+    const qint64 runnerOffPid = m_options.metricsAb ? m_stackOff.runner().pid() : 0;
     const qint64 simPid = m_stack.sim().pid();
     qint64 seed = 1000;
     // Interleaved, with the order rotating every round, so that drift (caches, CPU frequency, history growing
     // in the simulator) affects the three kinds alike.
     for (int round = 0; round < m_options.warmup + m_options.iterations; ++round) {
         const bool measured = round >= m_options.warmup;
-        for (int k = 0; k < ModeCount; ++k) {
-            const Mode mode = Mode((round + k) % ModeCount);
-            const qint64 cpu0 = procstats::cpuMs(runnerPid);
+        const int kinds = modeCount() - firstMode();
+        for (int k = 0; k < kinds; ++k) {
+            const Mode mode = Mode(firstMode() + (round + k) % kinds);
+            const qint64 pid = mode == QueueOff || mode == JobsOff ? runnerOffPid : runnerPid;
+            const qint64 cpu0 = procstats::cpuMs(pid);
             double us = 0;
             QString why;
             if (!runOnce(mode, ++seed, &us, &why)) {
@@ -251,7 +278,7 @@ bool ApiBench::run(QString *error)
             }
             if (measured) {
                 m_samples[mode].add(us);
-                m_runnerCpuPerMode[mode] += procstats::cpuMs(runnerPid) - cpu0;
+                m_runnerCpuPerMode[mode] += procstats::cpuMs(pid) - cpu0;
             }
         }
     }
@@ -274,11 +301,11 @@ void ApiBench::buildReport()
                             {QStringLiteral("preview_size"), m_options.previewSize},
                             {QStringLiteral("workflow"), m_options.stack.workflow},
                             {QStringLiteral("quick"), m_options.quick}});
-    const char *keys[ModeCount] = {"direct", "queue", "jobs"};
+    const char *keys[ModeCount] = {"direct", "queue", "jobs", "queue_metrics_off", "jobs_metrics_off"};
     QJsonObject latency;
     QList<QStringList> rows;
     const Samples &base = m_samples[Direct];
-    for (int m = 0; m < ModeCount; ++m) {
+    for (int m = firstMode(); m < modeCount(); ++m) {
         const Samples &s = m_samples[m];
         QJsonObject entry = s.summary();
         const double cpu = double(m_runnerCpuPerMode[m]);
@@ -286,7 +313,7 @@ void ApiBench::buildReport()
         QStringList row{modeName(Mode(m)), QString::number(s.count()), fmt(s.percentile(50) / 1000, 2),
                         fmt(s.percentile(90) / 1000, 2), fmt(s.percentile(99) / 1000, 2), fmt(s.mean() / 1000, 2),
                         fmt(s.max() / 1000, 2)};
-        if (m != Direct) {
+        if (m != Direct && !base.isEmpty()) {
             const QJsonObject added{{QStringLiteral("p50"), std::round(s.percentile(50) - base.percentile(50))},
                                     {QStringLiteral("p90"), std::round(s.percentile(90) - base.percentile(90))},
                                     {QStringLiteral("p99"), std::round(s.percentile(99) - base.percentile(99))}};
@@ -311,11 +338,41 @@ void ApiBench::buildReport()
                        QStringLiteral("p99"), QStringLiteral("mean"), QStringLiteral("max"), QStringLiteral("+p50"),
                        QStringLiteral("+p99"), QStringLiteral("svc cpu/run")},
                       rows);
-    m_report.addTarget(QStringLiteral("GET /queue added latency p50"),
-                       (m_samples[Queue].percentile(50) - base.percentile(50)) / 1000, 5, true, QStringLiteral("ms"));
-    m_report.addTarget(QStringLiteral("POST /api/v1/jobs added latency p50"),
-                       (m_samples[Jobs].percentile(50) - base.percentile(50)) / 1000, 5, true, QStringLiteral("ms"));
+    if (!base.isEmpty()) {
+        m_report.addTarget(QStringLiteral("GET /queue added latency p50"),
+                           (m_samples[Queue].percentile(50) - base.percentile(50)) / 1000, 5, true, QStringLiteral("ms"));
+        m_report.addTarget(QStringLiteral("POST /api/v1/jobs added latency p50"),
+                           (m_samples[Jobs].percentile(50) - base.percentile(50)) / 1000, 5, true, QStringLiteral("ms"));
+    }
     m_report.addNote(QStringLiteral("svc cpu/run: comfy-runner's CPU time per run (from /proc, 10 ms ticks, averaged)"));
+    if (m_options.metricsAb)
+        metricsReport();
+}
+
+void ApiBench::metricsReport()
+{
+    // on / off for each route: > 1 means slower (or less throughput: off / on) with the metrics.
+    QJsonObject json;
+    QList<QStringList> rows;
+    for (const auto &[on, off, key] : {std::tuple{Queue, QueueOff, "queue"}, std::tuple{Jobs, JobsOff, "jobs"}}) {
+        const Samples &a = m_samples[on];
+        const Samples &b = m_samples[off];
+        auto ratio = [](double x, double y) { return y > 0 ? x / y : 0.0; };
+        const double p50 = ratio(a.percentile(50), b.percentile(50));
+        const double p99 = ratio(a.percentile(99), b.percentile(99));
+        const double throughput = ratio(1e6 / qMax(1.0, a.mean()), 1e6 / qMax(1.0, b.mean())); // sequential runs/s
+        json.insert(QLatin1String(key), QJsonObject{{QStringLiteral("p50_ratio"), p50}, {QStringLiteral("p99_ratio"), p99},
+                                                    {QStringLiteral("throughput_ratio"), throughput}});
+        rows.append({modeName(on), fmt(a.percentile(50) / 1000, 2), fmt(b.percentile(50) / 1000, 2), fmt(p50, 3),
+                     fmt(a.percentile(99) / 1000, 2), fmt(b.percentile(99) / 1000, 2), fmt(p99, 3), fmt(throughput, 3)});
+        m_report.addTarget(QStringLiteral("%1 p50, metrics on / off").arg(modeName(on)), p50, 1.02, true, QString());
+    }
+    m_report.json().insert(QStringLiteral("metrics_on_off"), json);
+    m_report.addTable(QStringLiteral("Metrics on / off (two comfy-runner + comfy-sim pairs, runs interleaved), ms"),
+                      {QStringLiteral("path"), QStringLiteral("p50 on"), QStringLiteral("p50 off"), QStringLiteral("p50 on/off"),
+                       QStringLiteral("p99 on"), QStringLiteral("p99 off"), QStringLiteral("p99 on/off"),
+                       QStringLiteral("runs/s on/off")},
+                      rows);
 }
 
 } // namespace cr::bench

@@ -29,6 +29,10 @@ struct ApiBenchOptions {
     int previewSize = 64; // comfy-sim --preview-size
     int timeoutMs = 60'000; // per run
     bool quick = false;
+    // A second comfy-runner (with its own comfy-sim) with [metrics] enabled = false; GET /queue and POST
+    // /api/v1/jobs run on both, interleaved, and the report compares them (the cost of the metrics). The
+    // direct runs are left out then: their WebSocket client on one simulator would load one side only.
+    bool metricsAb = false;
     StackOptions stack;
 };
 
@@ -44,24 +48,30 @@ public:
     // Runs everything; false (with the reason) when something did not work, which is not a slow result.
     bool run(QString *error);
     Report &report() { return m_report; }
-    QList<qint64> processIds() { return {m_stack.sim().pid(), m_stack.runner().pid()}; }
+    QList<qint64> processIds();
 
 private:
-    enum Mode { Direct, Queue, Jobs, ModeCount };
+    // QueueOff and JobsOff: on the stack without metrics (--metrics-ab only).
+    enum Mode { Direct, Queue, Jobs, QueueOff, JobsOff, ModeCount };
     static QString modeName(Mode mode);
 
     bool setUp(QString *error);
     bool runOnce(Mode mode, qint64 seed, double *us, QString *error);
     bool runDirect(qint64 seed, double *us, QString *error);
-    bool runQueue(qint64 seed, double *us, QString *error);
-    bool runJobs(qint64 seed, double *us, QString *error);
+    bool runQueue(MiniHttpClient &api, qint64 seed, double *us, QString *error);
+    bool runJobs(MiniHttpClient &api, qint64 seed, double *us, QString *error);
+    Mode firstMode() const { return m_options.metricsAb ? Queue : Direct; }
+    int modeCount() const { return m_options.metricsAb ? ModeCount : QueueOff; } // one past the last mode run
     QJsonObject inputsFor(qint64 seed) const; // {"3.seed", "5.width", "5.height"}
     void onDirectText(const QString &text);
     void buildReport();
+    void metricsReport(); // on/off ratios (--metrics-ab)
 
     ApiBenchOptions m_options;
     ServiceStack m_stack;
+    ServiceStack m_stackOff; // --metrics-ab: [metrics] enabled = false
     std::unique_ptr<MiniHttpClient> m_api;
+    std::unique_ptr<MiniHttpClient> m_apiOff;
     std::unique_ptr<MiniHttpClient> m_sim;
     QWebSocket m_ws;
     QString m_clientId;

@@ -27,6 +27,8 @@ int main(int argc, char *argv[])
          QStringLiteral("64")},
         {QStringLiteral("preview-size"), QStringLiteral("comfy-sim --preview-size (default 64)."), QStringLiteral("px"), QStringLiteral("64")},
         {QStringLiteral("quick"), QStringLiteral("A short run (< 20 s) that checks that everything works.")},
+        {QStringLiteral("metrics-ab"), QStringLiteral("Also run GET /queue and POST /api/v1/jobs on a second comfy-runner with "
+                                                      "[metrics] enabled = false, interleaved, and report the on/off ratios.")},
     });
     cr::bench::addStackOptions(p, QStringLiteral(CR_BENCH_RUNNER), QStringLiteral(CR_BENCH_SIM),
                                QStringLiteral("comfy-sim executable."), QStringLiteral(CR_SOURCE_DIR "/workflows"));
@@ -35,6 +37,7 @@ int main(int argc, char *argv[])
     cr::bench::ApiBenchOptions o;
     bool ok = true;
     o.quick = p.isSet(QStringLiteral("quick"));
+    o.metricsAb = p.isSet(QStringLiteral("metrics-ab"));
     if (o.quick) {
         o.iterations = 30;
         o.warmup = 5;

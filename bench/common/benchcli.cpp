@@ -31,7 +31,7 @@ void readStackOptions(const QCommandLineParser &p, StackOptions &stack)
     stack.keepLogs = p.isSet(QStringLiteral("keep-logs"));
     stack.runnerEnvironment = p.values(QStringLiteral("runner-env"));
     if (p.isSet(QStringLiteral("runner-config")))
-        stack.runnerArguments << QStringLiteral("--config") << QFileInfo(p.value(QStringLiteral("runner-config"))).absoluteFilePath();
+        stack.runnerConfig = QFileInfo(p.value(QStringLiteral("runner-config"))).absoluteFilePath();
 }
 
 int intOption(const QCommandLineParser &parser, const QString &name, int min, bool *ok)

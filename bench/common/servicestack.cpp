@@ -4,6 +4,7 @@
 #include "bench/common/minihttpclient.h"
 
 #include <QDir>
+#include <QFile>
 #include <QTextStream>
 
 namespace cr::bench {
@@ -44,7 +45,28 @@ bool ServiceStack::start(const StackOptions &options, QString *error)
     m_runner.setWorkingDirectory(m_dir.path()); // no stray ./config.toml
     if (!options.runnerEnvironment.isEmpty())
         m_runner.addEnvironment(options.runnerEnvironment);
-    const QStringList args = options.runnerArguments +
+    QStringList config;
+    if (!options.extraConfig.isEmpty()) {
+        // A copy of the configuration with the extra tables, in the stack's folder.
+        QByteArray toml;
+        if (!options.runnerConfig.isEmpty()) {
+            QFile in(options.runnerConfig);
+            if (!in.open(QIODevice::ReadOnly)) {
+                *error = QStringLiteral("cannot read %1").arg(options.runnerConfig);
+                return false;
+            }
+            toml = in.readAll() + '\n';
+        }
+        QFile out(m_dir.filePath(QStringLiteral("runner-config.toml")));
+        if (!out.open(QIODevice::WriteOnly) || out.write(toml + options.extraConfig) < 0) {
+            *error = QStringLiteral("cannot write %1").arg(out.fileName());
+            return false;
+        }
+        config = QStringList{QStringLiteral("--config"), out.fileName()};
+    } else if (!options.runnerConfig.isEmpty()) {
+        config = QStringList{QStringLiteral("--config"), options.runnerConfig};
+    }
+    const QStringList args = options.runnerArguments + config +
         QStringList{QStringLiteral("--http-port"), QStringLiteral("0"), QStringLiteral("--relay-port"), QStringLiteral("0"),
                     QStringLiteral("--comfy-url"), QStringLiteral("http://127.0.0.1:%1").arg(m_simPort),
                     QStringLiteral("--workflows-dir"), options.workflowsDir, QStringLiteral("--workflow"), options.workflow,

@@ -18,6 +18,8 @@ struct StackOptions {
     QStringList simArguments;     // --port 0 is added
     QString runnerProgram;
     QStringList runnerArguments;  // ports, --comfy-url, --data-dir are added
+    QString runnerConfig;         // --runner-config: comfy-runner's configuration file (empty: none)
+    QByteArray extraConfig;       // TOML appended to that configuration (a generated copy), e.g. "[metrics] ..."
     QStringList runnerEnvironment; // KEY=VALUE, e.g. allocator settings for an experiment
     QString workflowsDir;
     QString workflow = QStringLiteral("sd15_txt2img");

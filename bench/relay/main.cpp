@@ -63,6 +63,9 @@ int main(int argc, char *argv[])
          QStringLiteral("list")},
         {QStringLiteral("relay-query"), QStringLiteral("Query appended to the relay clients' URL, e.g. envelope=1 (default: none)."),
          QStringLiteral("query")},
+        {QStringLiteral("metrics-ab"), QStringLiteral("Run the latency and throughput scenarios also on a second simulator + "
+                                                      "comfy-runner pair with [metrics] enabled = false, alternating every round, "
+                                                      "and report the on/off ratios.")},
     });
     cr::bench::addStackOptions(p, QStringLiteral(CR_BENCH_RUNNER), QStringLiteral(CR_BENCH_SIM),
                                QStringLiteral("bench-relay-sim executable."), QStringLiteral(CR_SOURCE_DIR "/workflows"));
@@ -79,6 +82,7 @@ int main(int argc, char *argv[])
         }
     }
     o.quick = quick;
+    o.metricsAb = p.isSet(QStringLiteral("metrics-ab"));
     o.relayQuery = p.value(QStringLiteral("relay-query"));
     if (p.isSet(QStringLiteral("scenarios"))) {
         o.scenarios = p.value(QStringLiteral("scenarios")).split(u',', Qt::SkipEmptyParts);

@@ -44,17 +44,8 @@ QJsonObject PathTotals::toJson() const
 
 RelayBench::RelayBench(const RelayBenchOptions &options, QObject *parent) : QObject(parent), m_options(options)
 {
-    connect(&m_stack.sim(), &ChildProcess::lineReceived, this, [this](const QString &line) {
-        const QStringList words = line.split(u' ');
-        if (words.value(0) == u"done" && words.size() == 5) {
-            const quint32 id = words.at(1).toUInt();
-            m_burstEmit.insert(id, {words.at(3).toLongLong(), words.at(4).toLongLong()});
-            m_doneBursts.insert(id);
-        } else if (words.value(0) == u"sockets" && words.size() == 2) {
-            m_simSockets = words.at(1).toInt();
-            ++m_socketAnswers;
-        }
-    });
+    connect(&m_stack.sim(), &ChildProcess::lineReceived, this, &RelayBench::onSimLine);
+    connect(&m_stackOff.sim(), &ChildProcess::lineReceived, this, &RelayBench::onSimLine);
     m_rssTimer.setInterval(10);
     connect(&m_rssTimer, &QTimer::timeout, this, &RelayBench::sampleRss);
 }
@@ -62,6 +53,36 @@ RelayBench::RelayBench(const RelayBenchOptions &options, QObject *parent) : QObj
 RelayBench::~RelayBench()
 {
     m_stack.stop();
+    m_stackOff.stop();
+}
+
+// Burst ids are unique over both stacks, so one handler serves both simulators.
+void RelayBench::onSimLine(const QString &line)
+{
+    const QStringList words = line.split(u' ');
+    if (words.value(0) == u"done" && words.size() == 5) {
+        const quint32 id = words.at(1).toUInt();
+        m_burstEmit.insert(id, {words.at(3).toLongLong(), words.at(4).toLongLong()});
+        m_doneBursts.insert(id);
+    } else if (words.value(0) == u"sockets" && words.size() == 2) {
+        m_simSockets = words.at(1).toInt();
+        ++m_socketAnswers;
+    }
+}
+
+QList<qint64> RelayBench::processIds()
+{
+    QList<qint64> ids{m_stack.sim().pid(), m_stack.runner().pid()};
+    if (m_options.metricsAb)
+        ids << m_stackOff.sim().pid() << m_stackOff.runner().pid();
+    return ids;
+}
+
+QList<ServiceStack *> RelayBench::roundStacks(int round)
+{
+    if (!m_options.metricsAb)
+        return {&m_stack};
+    return round % 2 == 0 ? QList<ServiceStack *>{&m_stack, &m_stackOff} : QList<ServiceStack *>{&m_stackOff, &m_stack};
 }
 
 void RelayBench::sampleRss()
@@ -72,13 +93,14 @@ void RelayBench::sampleRss()
 int RelayBench::simSockets()
 {
     const int before = m_socketAnswers;
-    m_stack.sim().write("sockets\n");
+    stack().sim().write("sockets\n");
     return waitUntil([&] { return m_socketAnswers > before; }, 5000) ? m_simSockets : -1;
 }
 
 QJsonObject RelayBench::relayStats()
 {
-    const std::optional<HttpResponse> r = m_api->request("GET", "/api/v1/system", {}, 5000);
+    MiniHttpClient &api = m_cur == &m_stackOff ? *m_apiOff : *m_api;
+    const std::optional<HttpResponse> r = api.request("GET", "/api/v1/system", {}, 5000);
     return r ? QJsonDocument::fromJson(r->body).object().value(QStringLiteral("relay")).toObject() : QJsonObject();
 }
 
@@ -87,7 +109,7 @@ bool RelayBench::openClients(Path path, int count, Clients *clients, QString *er
     for (int i = 0; i < count; ++i) {
         const auto target = path == Path::Direct ? StampClient::Target::Direct : StampClient::Target::Relay;
         auto c = std::make_unique<StampClient>(target, i);
-        c->open(path == Path::Direct ? m_stack.simPort() : m_stack.relayPort(), m_options.relayQuery);
+        c->open(path == Path::Direct ? stack().simPort() : stack().relayPort(), m_options.relayQuery);
         clients->push_back(std::move(c));
     }
     const bool ready = waitUntil([clients] {
@@ -126,15 +148,15 @@ bool RelayBench::burst(const Clients &clients, int steps, qint64 intervalUs, Pat
     const quint32 id = ++m_burstId;
     for (const auto &c : clients)
         c->expect(id, quint32(steps), totals ? &totals->text : nullptr, totals ? &totals->preview : nullptr);
-    const qint64 runnerPid = m_stack.runner().pid();
-    const qint64 simPid = m_stack.sim().pid();
+    const qint64 runnerPid = stack().runner().pid();
+    const qint64 simPid = stack().sim().pid();
     const qint64 benchPid = QCoreApplication::applicationPid();
     const qint64 runnerCpu0 = procstats::cpuMs(runnerPid);
     const qint64 simCpu0 = procstats::cpuMs(simPid);
     const qint64 benchCpu0 = procstats::cpuMs(benchPid);
     const qint64 busy0 = procstats::machineBusyMs();
 
-    m_stack.sim().write(
+    stack().sim().write(
         QStringLiteral("burst %1 %2 %3 %4\n").arg(id).arg(steps).arg(intervalUs).arg(m_options.previewPx).toLatin1());
     const int timeoutMs = int(steps * std::max<qint64>(intervalUs / 1000, 10) + 30'000);
     const bool done = waitUntil(
@@ -145,7 +167,7 @@ bool RelayBench::burst(const Clients &clients, int steps, qint64 intervalUs, Pat
             return std::all_of(clients.begin(), clients.end(), [now](const auto &c) { return c->burstDone(now, kQuietNs); });
         },
         timeoutMs);
-    if (!done || !m_stack.runner().isRunning()) {
+    if (!done || !stack().runner().isRunning()) {
         QStringList state;
         for (size_t i = 0; i < clients.size(); ++i) {
             const BurstTally &t = clients[i]->tally();
@@ -155,7 +177,7 @@ bool RelayBench::burst(const Clients &clients, int steps, qint64 intervalUs, Pat
         *error = QStringLiteral("burst %1 (%2 steps, %3 us apart) did not complete within %4 ms (simulator %5):\n%6\n"
                                 "--- comfy-runner log ---\n%7")
                      .arg(id).arg(steps).arg(intervalUs).arg(timeoutMs)
-                     .arg(m_doneBursts.contains(id) ? "done" : "not done", state.join(u'\n'), m_stack.runner().logTail());
+                     .arg(m_doneBursts.contains(id) ? "done" : "not done", state.join(u'\n'), stack().runner().logTail());
         return false;
     }
     // JSON events are never dropped, by the simulator or the relay: a healthy client that lacks one is a bug.
@@ -203,15 +225,19 @@ bool RelayBench::latencyScenario(QString *error)
 {
     const int steps = std::max(1, m_options.latencySteps / m_options.rounds);
     for (int round = 0; round < m_options.rounds; ++round) {
-        for (Path path : {Path::Direct, Path::Relay}) {
-            Clients clients;
-            PathTotals &totals = m_latency[path == Path::Direct ? 0 : 1];
-            if (!openClients(path, m_options.clients, &clients, error) ||
-                !burst(clients, m_options.warmupSteps, m_options.stepMs * 1000, nullptr, error) ||
-                !burst(clients, steps, m_options.stepMs * 1000, &totals, error) || !closeClients(path, &clients, 0, error))
-                return false;
+        for (ServiceStack *on : roundStacks(round)) {
+            m_cur = on;
+            for (Path path : {Path::Direct, Path::Relay}) {
+                Clients clients;
+                PathTotals &totals = (on == &m_stack ? m_latency : m_latencyOff)[path == Path::Direct ? 0 : 1];
+                if (!openClients(path, m_options.clients, &clients, error) ||
+                    !burst(clients, m_options.warmupSteps, m_options.stepMs * 1000, nullptr, error) ||
+                    !burst(clients, steps, m_options.stepMs * 1000, &totals, error) || !closeClients(path, &clients, 0, error))
+                    return false;
+            }
         }
     }
+    m_cur = &m_stack;
     return true;
 }
 
@@ -223,21 +249,25 @@ bool RelayBench::throughputScenario(QString *error)
     const int rounds = std::min(m_options.rounds, 2); // long bursts: a flat-out burst must reach a steady state
     const int steps = std::max(1, m_options.throughputSteps / rounds);
     for (int round = 0; round < rounds; ++round) {
-        for (int kind = 0; kind < ThroughputPaths; ++kind) {
-            const Path path = kind == DirectFlat ? Path::Direct : Path::Relay;
-            const qint64 interval = kind == RelayAtDirectRate ? m_directIntervalUs : 0;
-            Clients clients;
-            PathTotals &totals = m_throughput[kind];
-            const double emitBefore = totals.emitSeconds;
-            if (!openClients(path, m_options.clients, &clients, error) ||
-                !burst(clients, m_options.warmupSteps, interval, nullptr, error) ||
-                !burst(clients, steps, interval, &totals, error) ||
-                !closeClients(path, &clients, 0, error))
-                return false;
-            if (kind == DirectFlat)
-                m_directIntervalUs = std::max<qint64>(1, qint64((totals.emitSeconds - emitBefore) * 1e6 / steps));
+        for (ServiceStack *on : roundStacks(round)) {
+            m_cur = on;
+            for (int kind = 0; kind < ThroughputPaths; ++kind) {
+                const Path path = kind == DirectFlat ? Path::Direct : Path::Relay;
+                const qint64 interval = kind == RelayAtDirectRate ? m_directIntervalUs : 0;
+                Clients clients;
+                PathTotals &totals = (on == &m_stack ? m_throughput : m_throughputOff)[kind];
+                const double emitBefore = totals.emitSeconds;
+                if (!openClients(path, m_options.clients, &clients, error) ||
+                    !burst(clients, m_options.warmupSteps, interval, nullptr, error) ||
+                    !burst(clients, steps, interval, &totals, error) ||
+                    !closeClients(path, &clients, 0, error))
+                    return false;
+                if (kind == DirectFlat)
+                    m_directIntervalUs = std::max<qint64>(1, qint64((totals.emitSeconds - emitBefore) * 1e6 / steps));
+            }
         }
     }
+    m_cur = &m_stack;
     return true;
 }
 
@@ -360,6 +390,13 @@ bool RelayBench::run(QString *error)
     if (!m_stack.start(stack, error))
         return false;
     m_api = std::make_unique<MiniHttpClient>(m_stack.host(), m_stack.httpPort());
+    if (m_options.metricsAb) {
+        StackOptions off = stack;
+        off.extraConfig = "\n[metrics]\nenabled = false\n";
+        if (!m_stackOff.start(off, error))
+            return false;
+        m_apiOff = std::make_unique<MiniHttpClient>(m_stackOff.host(), m_stackOff.httpPort());
+    }
     m_rssBaselineKb = procstats::rssKb(m_stack.runner().pid());
     const QStringList &only = m_options.scenarios;
     if ((only.contains(u"latency") && !latencyScenario(error)) || (only.contains(u"throughput") && !throughputScenario(error)) ||

@@ -36,6 +36,9 @@ struct RelayBenchOptions {
     bool quick = false;
     QString relayQuery;          // appended to the relay clients' URL (default: none, the legacy mode)
     QStringList scenarios{QStringLiteral("latency"), QStringLiteral("throughput"), QStringLiteral("stalled")};
+    // A second simulator + comfy-runner pair with [metrics] enabled = false: the latency and throughput
+    // scenarios run on both, alternating every round, and the report compares them (the cost of the metrics).
+    bool metricsAb = false;
     StackOptions stack;
 };
 
@@ -79,12 +82,16 @@ public:
     // complete, a JSON event lost by a healthy client, a job that failed. Slow figures are not failures.
     bool run(QString *error);
     Report &report() { return m_report; }
-    QList<qint64> processIds() { return {m_stack.sim().pid(), m_stack.runner().pid()}; }
+    QList<qint64> processIds();
 
 private:
     using Clients = std::vector<std::unique_ptr<StampClient>>;
     enum class Path { Direct, Relay };
 
+    void onSimLine(const QString &line);
+    ServiceStack &stack() { return *m_cur; }
+    // The stacks of one round: with metrics, then (--metrics-ab) without, the order swapped every round.
+    QList<ServiceStack *> roundStacks(int round);
     bool openClients(Path path, int count, Clients *clients, QString *error);
     bool closeClients(Path path, Clients *clients, int relayClientsLeft, QString *error);
     bool burst(const Clients &clients, int steps, qint64 intervalUs, PathTotals *totals, QString *error);
@@ -99,10 +106,14 @@ private:
     void latencyReport();
     void throughputReport();
     void stalledReport();
+    void metricsReport(); // --metrics-ab
 
     RelayBenchOptions m_options;
     ServiceStack m_stack;
+    ServiceStack m_stackOff;         // --metrics-ab: [metrics] enabled = false
+    ServiceStack *m_cur = &m_stack;  // the stack the clients, bursts and statistics of the moment use
     std::unique_ptr<MiniHttpClient> m_api;
+    std::unique_ptr<MiniHttpClient> m_apiOff;
     quint32 m_burstId = 0;
     QSet<quint32> m_doneBursts;
     int m_simSockets = -1;   // the simulator's last answer to "sockets"
@@ -111,8 +122,10 @@ private:
     qint64 m_previewBytes = 0;
 
     PathTotals m_latency[2];
+    PathTotals m_latencyOff[2]; // --metrics-ab: the same on the stack without metrics
     enum ThroughputPath { DirectFlat, RelayAtDirectRate, RelayFlat, ThroughputPaths };
     PathTotals m_throughput[ThroughputPaths];
+    PathTotals m_throughputOff[ThroughputPaths];
     qint64 m_directIntervalUs = 0; // the direct path's flat-out step interval (the last round's)
     PathTotals m_stalledPaced;
     PathTotals m_stalledRate; // at the direct path's flat-out rate

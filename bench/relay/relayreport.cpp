@@ -45,6 +45,8 @@ void RelayBench::buildReport()
         throughputReport();
     if (o.scenarios.contains(u"stalled"))
         stalledReport();
+    if (o.metricsAb)
+        metricsReport();
     m_report.addNote(QStringLiteral("latency = arrival at the client - the simulator's send stamp (CLOCK_MONOTONIC, shared by all "
                                     "processes); + columns = relay minus direct at the same percentile"));
     m_report.addNote(QStringLiteral("flat out: the simulator sends as fast as its slowest socket drains (1 MiB high water); fed flat out, "
@@ -207,6 +209,48 @@ void RelayBench::stalledReport()
                        (m_stalledInfo.value(QStringLiteral("rss_after_stalled_left_kb")).toDouble() -
                         m_stalledInfo.value(QStringLiteral("rss_start_kb")).toDouble()) / 1024.0,
                        10, true, QStringLiteral("MB"));
+}
+
+// --metrics-ab: the relay path on the service with metrics over the same on the service without them.
+// Ratios > 1 are slower (latency) or faster (throughput) with the metrics.
+void RelayBench::metricsReport()
+{
+    const RelayBenchOptions &o = m_options;
+    auto ratio = [](double a, double b) { return b > 0 ? a / b : 0.0; };
+    QJsonObject json;
+    QList<QStringList> rows;
+    auto latencyRows = [&](const char *key, const QString &name, const Samples &on, const Samples &off) {
+        const double p50 = ratio(on.percentile(50), off.percentile(50));
+        const double p99 = ratio(on.percentile(99), off.percentile(99));
+        json.insert(QLatin1String(key), QJsonObject{{QStringLiteral("p50_ratio"), p50}, {QStringLiteral("p99_ratio"), p99}});
+        rows.append({name + QStringLiteral(" p50, us"), fmt(on.percentile(50)), fmt(off.percentile(50)), fmt(p50, 3)});
+        rows.append({name + QStringLiteral(" p99, us"), fmt(on.percentile(99)), fmt(off.percentile(99)), fmt(p99, 3)});
+        return p50;
+    };
+    if (o.scenarios.contains(u"latency")) {
+        const double p50 = latencyRows("progress", QStringLiteral("paced progress, relay"), m_latency[1].text, m_latencyOff[1].text);
+        latencyRows("preview", QStringLiteral("paced preview, relay"), m_latency[1].preview, m_latencyOff[1].preview);
+        rows.append({QStringLiteral("paced relay: comfy-runner CPU ms"), QString::number(m_latency[1].runnerCpuMs),
+                     QString::number(m_latencyOff[1].runnerCpuMs),
+                     fmt(ratio(double(m_latency[1].runnerCpuMs), double(m_latencyOff[1].runnerCpuMs)), 3)});
+        m_report.addTarget(QStringLiteral("relay progress latency p50, metrics on / off"), p50, 1.02, true, QString());
+    }
+    if (o.scenarios.contains(u"throughput")) {
+        const PathTotals &on = m_throughput[RelayFlat];
+        const PathTotals &off = m_throughputOff[RelayFlat];
+        const double mb = ratio(on.mbPerSecond(), off.mbPerSecond());
+        json.insert(QStringLiteral("relay_flat_out"), QJsonObject{{QStringLiteral("mb_per_s_ratio"), mb},
+                                                                  {QStringLiteral("previews_per_s_ratio"),
+                                                                   ratio(on.previewsPerSecond(), off.previewsPerSecond())}});
+        rows.append({QStringLiteral("relay flat out, MB/s"), fmt(on.mbPerSecond(), 1), fmt(off.mbPerSecond(), 1), fmt(mb, 3)});
+        rows.append({QStringLiteral("relay flat out, previews/s"), fmt(on.previewsPerSecond(), 0), fmt(off.previewsPerSecond(), 0),
+                     fmt(ratio(on.previewsPerSecond(), off.previewsPerSecond()), 3)});
+        m_report.addTarget(QStringLiteral("relay flat-out throughput, metrics off / on"), ratio(off.mbPerSecond(), on.mbPerSecond()),
+                           1.02, true, QString());
+    }
+    m_report.json().insert(QStringLiteral("metrics_on_off"), json);
+    m_report.addTable(QStringLiteral("Metrics on / off (two simulator + comfy-runner pairs, alternating every round)"),
+                      {QStringLiteral("figure"), QStringLiteral("on"), QStringLiteral("off"), QStringLiteral("on/off")}, rows);
 }
 
 } // namespace cr::bench

@@ -78,6 +78,9 @@ void TstConfig::defaults()
     QCOMPARE(c.paths.workflowsDir, QStringLiteral("/srv/cr/workflows"));
     QCOMPARE(c.paths.dataDir, QStringLiteral("/srv/cr/data"));
     QVERIFY(c.authToken.isEmpty());
+    QCOMPARE(c.comfy.name, QStringLiteral("default"));
+    QVERIFY(c.metrics.enabled);
+    QVERIFY(!c.metrics.publicAccess);
 }
 
 void TstConfig::fullConfig()
@@ -90,6 +93,7 @@ preview_method = "taesd"
 request_timeout = 2.5
 ping_interval = 1
 ping_timeout = 3
+name = "gpu-box.1"
 [http-server]
 host = "0.0.0.0"
 port = 0
@@ -111,6 +115,9 @@ keep_days = 7
 keep_expired = 500
 log_events = 100
 log_jobs = 20
+[metrics]
+enabled = false
+public = true
 [paths]
 workflows = "wf"
 data = "/var/lib/comfy-runner"
@@ -127,6 +134,9 @@ token = "s3cret"
     QCOMPARE(c.comfy.requestTimeoutMs, 2500);
     QCOMPARE(c.comfy.pingIntervalMs, 1000);
     QCOMPARE(c.comfy.pingTimeoutMs, 3000);
+    QCOMPARE(c.comfy.name, QStringLiteral("gpu-box.1"));
+    QCOMPARE(c.metrics.enabled, false);
+    QCOMPARE(c.metrics.publicAccess, true);
     QCOMPARE(c.http.host, QStringLiteral("0.0.0.0"));
     QCOMPARE(c.http.port, quint16(0));
     QCOMPARE(c.http.maxBodyBytes, 8ll * 1024 * 1024);
@@ -212,6 +222,10 @@ void TstConfig::badInput_data()
                                              << QStringLiteral("[http-server] host: \"my-box\" is not an IP address");
     QTest::newRow("relay host not an address") << QByteArray("[server]\n\nhost = \"0.0.0.0.0\"\n") << 3 << 8
                                                << QStringLiteral("[server] host: \"0.0.0.0.0\" is not an IP address");
+    QTest::newRow("metrics flag is a string") << QByteArray("[metrics]\nenabled = \"yes\"\n") << 2 << 11
+                                              << QStringLiteral("[metrics] enabled: expected a boolean, got a string");
+    QTest::newRow("backend name with a space") << QByteArray("[comfy]\nname = \"gpu 1\"\n") << 2 << 8
+                                               << QStringLiteral("[comfy] name: \"gpu 1\" must be 1 to 64 letters, digits");
     QTest::newRow("allow flag is a string") << QByteArray("[auth]\nallow_unauthenticated_network = \"yes\"\n") << 2 << 33
                                             << QStringLiteral("[auth] allow_unauthenticated_network: expected a boolean, got a string");
 }
@@ -503,6 +517,10 @@ void TstConfig::exampleConfigIsValid()
     QVERIFY2(r.ok(), qPrintable(r.errors.value(0).toString()));
     QVERIFY2(r.warnings.isEmpty(), qPrintable(r.warnings.value(0).toString()));
     QCOMPARE(r.config->comfy.workflow, QStringLiteral("sd15_txt2img"));
+    // The file the Debian package installs as /etc/comfy-runner/config.toml, too.
+    const ConfigResult packaged = ConfigLoader::loadFile(QStringLiteral(CR_SOURCE_DIR "/resources/comfy-runner.toml"));
+    QVERIFY2(packaged.ok(), qPrintable(packaged.errors.value(0).toString()));
+    QVERIFY(packaged.config->metrics.enabled);
 }
 
 QTEST_GUILESS_MAIN(TstConfig)

@@ -13,6 +13,7 @@ class ActiveDraft;
 class ComfyClient;
 class EventHub;
 class JobManager;
+class MetricsRegistry;
 class RelayServer;
 class WorkflowStore;
 
@@ -35,6 +36,7 @@ struct ApiContext {
     ActiveDraft *draft = nullptr;
     EventHub *hub = nullptr;       // recent events (SSE, job event logs); may be null
     RelayServer *relay = nullptr;  // relay client statistics for /api/v1/system; may be null
+    MetricsRegistry *metrics = nullptr; // what GET /metrics serves; null: [metrics] enabled = false (404)
     Config config;                 // the running configuration (ApiServer::setConfig on a reload)
     const ConfigStatus *configStatus = nullptr; // for /api/v1/system; may be null
     QDateTime startedAt = QDateTime::currentDateTimeUtc();

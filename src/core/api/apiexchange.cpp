@@ -2,9 +2,11 @@
 
 #include "core/api/apierrors.h"
 #include "core/api/httpguard.h"
+#include "core/metrics/httpmetrics.h"
 
 #include <QHttpServerResponder>
 #include <QJsonArray>
+#include <QElapsedTimer>
 #include <QJsonDocument>
 #include <QTcpSocket>
 
@@ -29,6 +31,16 @@ struct ApiReply::State {
     bool chunked = false;
     bool legacyStatus = false; // error bodies carry "STATUS" (the Python project's routes)
     bool finished = false;  // the socket guard was told the answer is complete
+    HttpMetrics *metrics = nullptr; // counts the answer (countIn), once
+    int metricsRoute = 0;
+    int metricsMethod = 0;
+    QElapsedTimer since;
+    void count(int status)
+    {
+        if (metrics && !answered)
+            metrics->record(metricsRoute, metricsMethod, status, double(since.nsecsElapsed()) / 1e9);
+        metrics = nullptr;
+    }
     // Tells the guard (once) that this answer is complete, so that it releases the next request.
     void finish()
     {
@@ -74,6 +86,16 @@ void ApiReply::useLegacyStatus() const
         m_s->legacyStatus = true;
 }
 
+void ApiReply::countIn(HttpMetrics *metrics, int route, int method) const
+{
+    if (!m_s)
+        return;
+    m_s->metrics = metrics;
+    m_s->metricsRoute = route;
+    m_s->metricsMethod = method;
+    m_s->since.start();
+}
+
 void ApiReply::raw(int status, const QByteArray &body, const QByteArray &contentType, const HeaderPairs &headers) const
 {
     begin(status, contentType, body.size(), headers);
@@ -83,6 +105,8 @@ void ApiReply::raw(int status, const QByteArray &body, const QByteArray &content
 
 void ApiReply::begin(int status, const QByteArray &contentType, qint64 length, const HeaderPairs &headers) const
 {
+    if (m_s)
+        m_s->count(status);
     if (!isOpen()) {
         if (m_s)
             m_s->answered = true;

@@ -22,6 +22,8 @@ class QTcpSocket;
 
 namespace cr {
 
+class HttpMetrics;
+
 using HeaderPairs = QList<QPair<QByteArray, QByteArray>>;
 
 struct ApiRequest {
@@ -56,6 +58,9 @@ public:
     // Marks an answer of the Python project's routes: every error body then also carries the "STATUS"
     // sentence its clients read (the error's message), beside the "error" object (legacyanswers.h).
     void useLegacyStatus() const;
+    // Counts this answer in `metrics` (route and method indexes of HttpMetrics) when its status line goes
+    // out, with the time since this call; an answer never given is not counted.
+    void countIn(HttpMetrics *metrics, int route, int method) const;
     void raw(int status, const QByteArray &body, const QByteArray &contentType, const HeaderPairs &headers = {}) const;
 
     // Streaming: begin() with the length when known (else chunked framing), then write()..., then end().

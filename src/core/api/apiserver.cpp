@@ -6,6 +6,8 @@
 #include "core/api/jobwaiter.h"
 #include "core/common/auth.h"
 #include "core/config/bindhost.h"
+#include "core/metrics/httpmetrics.h"
+#include "core/metrics/metricsregistry.h"
 
 #include <QHostAddress>
 #include <QHttpServer>
@@ -13,6 +15,8 @@
 #include <QHttpServerResponder>
 
 Q_LOGGING_CATEGORY(lcApi, "comfyrunner.api")
+
+using namespace Qt::StringLiterals;
 
 namespace cr {
 
@@ -62,6 +66,8 @@ ApiServer::ApiServer(ApiContext context, QObject *parent)
         auto *legacy = new LegacyRoutes(m_ctx, m_waiter, this);
         legacy->install(m_handlers);
     }
+    if (m_ctx.metrics)
+        addMetricsCollectors();
     // Every request goes through our own route table (JSON 404, 405 + Allow, HEAD, auth).
     m_http->setMissingHandler([this](const QHttpServerRequest &request, QHttpServerResponder &&responder) {
         dispatch(request, std::move(responder));
@@ -81,6 +87,35 @@ ApiServer::~ApiServer()
     }
     delete m_http;
     m_http = nullptr;
+}
+
+void ApiServer::addMetricsCollectors()
+{
+    // Label values are the route patterns of the table ("/api/v1/jobs/{id}"), never raw paths.
+    QList<QByteArray> patterns;
+    for (const RouteSpec &spec : routeTable())
+        patterns.append(spec.path);
+    m_httpMetrics = std::make_unique<HttpMetrics>(patterns);
+    for (const RouteSpec &spec : routeTable())
+        m_metricsRoute.append(m_httpMetrics->routeIndex(spec.path));
+    m_ctx.metrics->add(this, [this](MetricsWriter &w) {
+        m_httpMetrics->write(w);
+        if (!m_events)
+            return;
+        // Read at scrape time from the SSE controller's own counters.
+        const QJsonObject sse = m_events->statsJson();
+        const QJsonObject ended = sse.value("ended"_L1).toObject();
+        w.single("comfyrunner_sse_streams", MetricType::Gauge, "Server-Sent Events streams open now.",
+                 sse.value("streams"_L1).toDouble());
+        w.single("comfyrunner_sse_streams_opened_total", MetricType::Counter, "Server-Sent Events streams opened.",
+                 sse.value("opened"_L1).toDouble());
+        w.single("comfyrunner_sse_streams_rejected_total", MetricType::Counter,
+                 "Server-Sent Events streams refused (503 too_many_streams).", sse.value("rejected"_L1).toDouble());
+        w.family("comfyrunner_sse_streams_closed_total", MetricType::Counter,
+                 "Server-Sent Events streams ended, by reason (too_slow: closed as too slow a reader).");
+        for (const char *reason : {"completed", "client_left", "too_slow"})
+            w.value({{"reason", reason}}, ended.value(QLatin1String(reason)).toDouble());
+    });
 }
 
 int ApiServer::downloadCount() const
@@ -180,10 +215,15 @@ void ApiServer::dispatch(const QHttpServerRequest &request, QHttpServerResponder
     const QByteArray wanted = head ? QByteArray("GET") : req.method;
     const RouteSpec *hit = nullptr;
     QStringList allowed;
-    for (const RouteSpec &spec : routeTable()) {
+    int metricsRoute = -1; // the first route whose path matches, whatever the method
+    const QList<RouteSpec> &table = routeTable();
+    for (qsizetype row = 0; row < table.size(); ++row) {
+        const RouteSpec &spec = table.at(row);
         QStringList args;
         if (!matchRoute(QLatin1String(spec.path), req.path, &args))
             continue;
+        if (m_httpMetrics && metricsRoute < 0)
+            metricsRoute = m_metricsRoute.at(row);
         if (isLegacyRoute(spec.id))
             reply.useLegacyStatus(); // its 401 and 405 answers too
         const bool headable = qstrcmp(spec.method, "GET") == 0 && spec.id != RouteId::LegacyQueue;
@@ -195,7 +235,11 @@ void ApiServer::dispatch(const QHttpServerRequest &request, QHttpServerResponder
             req.args = args;
         }
     }
-    if (!(hit && hit->public_) && !authorized(req, hit && hit->queryToken)) {
+    if (m_httpMetrics)
+        reply.countIn(m_httpMetrics.get(), metricsRoute < 0 ? m_httpMetrics->otherRoute() : metricsRoute,
+                      HttpMetrics::methodIndex(req.method));
+    const bool open = hit && (hit->public_ || (hit->id == RouteId::Metrics && m_ctx.config.metrics.publicAccess));
+    if (!open && !authorized(req, hit && hit->queryToken)) {
         reply.error(Error::make(ErrorCode::Unauthorized, QStringLiteral("a valid bearer token is required")),
                     {{"WWW-Authenticate", "Bearer"}});
         return;

@@ -25,6 +25,7 @@ class QHttpServerResponder;
 namespace cr {
 
 class EventsRoutes;
+class HttpMetrics;
 class JobsRoutes;
 class JobWaiter;
 
@@ -66,6 +67,7 @@ public:
 private:
     void dispatch(const QHttpServerRequest &request, QHttpServerResponder &&responder);
     bool authorized(const ApiRequest &request, bool queryToken) const;
+    void addMetricsCollectors(); // HTTP requests and SSE streams, into ctx.metrics
 
     ApiContext m_ctx;
     HttpLimits m_limits;
@@ -76,6 +78,8 @@ private:
     JobsRoutes *m_jobsRoutes = nullptr;
     RouteHandlers m_handlers;
     QList<QObject *> m_controllers;
+    std::unique_ptr<HttpMetrics> m_httpMetrics; // null when ctx.metrics is null
+    QList<int> m_metricsRoute;                  // route table row -> HttpMetrics route index
     quint16 m_port = 0;
     QHostAddress m_address;
 };

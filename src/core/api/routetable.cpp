@@ -32,6 +32,7 @@ const QList<RouteSpec> &routeTable()
         {"GET", "/api/v1/jobs/{id}/events", RouteId::GetJobEvents, false, true},
         {"GET", "/api/v1/events", RouteId::Events, false, true},
         {"POST", "/api/v1/uploads", RouteId::Upload},
+        {"GET", "/metrics", RouteId::Metrics},
     };
     return table;
 }

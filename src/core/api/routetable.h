@@ -18,6 +18,7 @@ enum class RouteId {
     // /api/v1
     Health, Ready, System, OpenApi, ListWorkflows, GetWorkflow, GetDraft, PatchDraft, ResetDraft, SwitchDraft,
     CreateJob, ListJobs, GetJob, CancelJob, GetJobOutput, Upload, Events, GetJobEvents,
+    Metrics, // GET /metrics (Prometheus); public when [metrics] public = true
 };
 
 struct RouteSpec {

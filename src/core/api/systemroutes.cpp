@@ -5,6 +5,7 @@
 
 #include "core/comfy/comfyclient.h"
 #include "core/jobs/jobmanager.h"
+#include "core/metrics/metricsregistry.h"
 #include "core/relay/eventhub.h"
 #include "core/relay/relayserver.h"
 #include "core/workflows/activedraft.h"
@@ -65,6 +66,13 @@ void SystemRoutes::install(RouteHandlers &h)
     h.insert(RouteId::Health, [](const ApiRequest &, ApiReply reply) {
         reply.json(200, QJsonObject{{QStringLiteral("status"), QStringLiteral("ok")}});
     });
+
+    // GET /metrics -> 200, Prometheus text format 0.0.4 (docs/metrics.md). Not installed when [metrics]
+    // enabled = false: the dispatcher then answers 404 not_found.
+    if (m_ctx.metrics)
+        h.insert(RouteId::Metrics, [this](const ApiRequest &, ApiReply reply) {
+            reply.raw(200, m_ctx.metrics->scrape(), MetricsRegistry::kContentType);
+        });
 
     // GET /api/v1/ready -> 200 {"ready": true} | 503 not_ready {details: {reasons: [...]}}.
     h.insert(RouteId::Ready, [this](const ApiRequest &, ApiReply reply) {

@@ -36,6 +36,7 @@ QString Config::toToml() const
       << QStringLiteral("workflow = %1").arg(quoted(comfy.workflow))
       << QStringLiteral("preview_method = %1").arg(quoted(comfy.previewMethod))
       << QStringLiteral("client_id = %1").arg(quoted(comfy.clientId))
+      << QStringLiteral("name = %1").arg(quoted(comfy.name))
       << QStringLiteral("request_timeout = %1").arg(seconds(comfy.requestTimeoutMs))
       << QStringLiteral("ping_interval = %1").arg(seconds(comfy.pingIntervalMs))
       << QStringLiteral("ping_timeout = %1").arg(seconds(comfy.pingTimeoutMs))
@@ -64,6 +65,9 @@ QString Config::toToml() const
       << QStringLiteral("keep_expired = %1").arg(jobs.keepExpired)
       << QStringLiteral("log_events = %1").arg(jobs.logEvents)
       << QStringLiteral("log_jobs = %1").arg(jobs.logJobs) << QString();
+    l << QStringLiteral("[metrics]")
+      << QStringLiteral("enabled = %1").arg(metrics.enabled ? QStringLiteral("true") : QStringLiteral("false"))
+      << QStringLiteral("public = %1").arg(metrics.publicAccess ? QStringLiteral("true") : QStringLiteral("false")) << QString();
     l << QStringLiteral("[paths]")
       << QStringLiteral("workflows = %1").arg(quoted(paths.workflowsDir))
       << QStringLiteral("data = %1").arg(quoted(paths.dataDir)) << QString();

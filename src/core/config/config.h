@@ -19,6 +19,7 @@ struct ComfySettings {
     int pingTimeoutMs = 10'000;   // a connection silent this long after a ping is declared dead
     int reconnectMaxMs = 10'000;  // cap of the exponential reconnect backoff
     int maxJobTimeMs = 0;         // a job running longer is interrupted and fails (0 = no limit)
+    QString name = QStringLiteral("default"); // the backend's name: the `backend` label of the metrics
 };
 
 // The REST API ([http-server]).
@@ -56,6 +57,12 @@ struct JobSettings {
     int logJobs = 256;        // jobs whose event log is kept in memory (least recently active forgotten first)
 };
 
+// The Prometheus endpoint GET /metrics ([metrics], docs/metrics.md).
+struct MetricsSettings {
+    bool enabled = true;       // false: /metrics is 404 and nothing is counted
+    bool publicAccess = false; // true: /metrics needs no bearer token even when [auth] token is set
+};
+
 // Folders ([paths]); relative paths are resolved against the config file's folder.
 struct PathSettings {
     QString workflowsDir = QStringLiteral("workflows");
@@ -84,6 +91,7 @@ struct Config {
     HttpSettings http;
     RelaySettings relay;
     JobSettings jobs;
+    MetricsSettings metrics;
     PathSettings paths;
     NodeMappings nodeMappings;
     LogSettings log;

@@ -7,6 +7,7 @@
 #include <QFile>
 #include <QFileInfo>
 #include <QLoggingCategory>
+#include <QRegularExpression>
 
 #include <toml++/toml.h>
 
@@ -138,6 +139,12 @@ void readTable(const toml::table &root, LoadContext &ctx, Config &cfg)
         r.string("workflow", cfg.comfy.workflow);
         r.choice("preview_method", cfg.comfy.previewMethod, kPreviewMethods);
         r.string("client_id", cfg.comfy.clientId);
+        r.string("name", cfg.comfy.name);
+        // A label value of the metrics: short and plain, so that dashboards and queries can name it.
+        static const QRegularExpression kBackendName(QStringLiteral("^[A-Za-z0-9_.-]{1,64}$"));
+        if (!kBackendName.match(cfg.comfy.name).hasMatch())
+            ctx.add(ConfigDiagnostic::Severity::Error, whereIs(root, "comfy", "name"),
+                    QStringLiteral("[comfy] name: \"%1\" must be 1 to 64 letters, digits, '_', '-' or '.'").arg(cfg.comfy.name));
         r.seconds("request_timeout", cfg.comfy.requestTimeoutMs, 0.1, 3600);
         r.seconds("ping_interval", cfg.comfy.pingIntervalMs, 0.05, 3600);
         r.seconds("ping_timeout", cfg.comfy.pingTimeoutMs, 0.05, 3600);
@@ -205,6 +212,12 @@ void readTable(const toml::table &root, LoadContext &ctx, Config &cfg)
         r.count("log_jobs", cfg.jobs.logJobs, 1, 1'000'000);
         r.finish();
     }
+    { // [metrics]
+        SectionReader r(section("metrics"), QStringLiteral("metrics"), ctx);
+        r.boolean("enabled", cfg.metrics.enabled);
+        r.boolean("public", cfg.metrics.publicAccess);
+        r.finish();
+    }
     { // [paths]
         SectionReader r(section("paths"), QStringLiteral("paths"), ctx);
         r.path("workflows", cfg.paths.workflowsDir);
@@ -226,8 +239,8 @@ void readTable(const toml::table &root, LoadContext &ctx, Config &cfg)
     readNodeMappings(section("node_mappings"), ctx, cfg.nodeMappings);
 
     static const QStringList known{QStringLiteral("comfy"), QStringLiteral("http-server"), QStringLiteral("server"),
-                                   QStringLiteral("jobs"), QStringLiteral("paths"), QStringLiteral("auth"), QStringLiteral("log"),
-                                   QStringLiteral("node_mappings")};
+                                   QStringLiteral("jobs"), QStringLiteral("metrics"), QStringLiteral("paths"),
+                                   QStringLiteral("auth"), QStringLiteral("log"), QStringLiteral("node_mappings")};
     for (auto &&[k, v] : root) {
         if (!known.contains(qs(k.str())))
             ctx.add(ConfigDiagnostic::Severity::Warning, k.source(),

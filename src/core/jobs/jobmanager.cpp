@@ -247,6 +247,14 @@ int JobManager::activeCount() const
     return n;
 }
 
+int JobManager::countIn(JobState state) const
+{
+    int n = 0;
+    for (const Job &j : m_jobs)
+        n += j.state == state ? 1 : 0;
+    return n;
+}
+
 void JobManager::markRunning(Job &job)
 {
     if (job.state != JobState::Queued)

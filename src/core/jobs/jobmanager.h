@@ -70,6 +70,7 @@ public:
     Error missingJob(const QString &id) const;
     JobPage list(const JobFilter &filter) const;
     int activeCount() const;
+    int countIn(JobState state) const; // jobs known now in that state (the metrics' queued and running)
     // Count and age bounds of finished jobs, and how many tombstones of pruned ones are kept (JobSettings).
     void setRetention(const JobSettings &settings);
     // A job running longer than this is interrupted and fails ("exceeded the maximum job time"); if ComfyUI

@@ -441,6 +441,12 @@ void RelayServer::onClientFinished(quint64 id)
         return;
     m_clients.removeOne(client);
     const RelayClientStats s = client->stats();
+    m_finished.messagesSent += s.messagesSent;
+    m_finished.previewsSent += s.previewsSent;
+    m_finished.binarySent += s.binarySent;
+    m_finished.bytesSent += s.bytesSent;
+    m_finished.previewsDropped += s.previewsDropped;
+    m_finished.previewsRateLimited += s.previewsRateLimited;
     qCInfo(lcRelay).noquote() << u"client %1 disconnected (%2 messages, %3 previews sent, %4 dropped, %5 rate-limited)"_s
                                      .arg(id)
                                      .arg(s.messagesSent)
@@ -451,6 +457,24 @@ void RelayServer::onClientFinished(quint64 id)
     if (s.peakBacklogBytes >= 1024 * 1024) // a backlog that large is worth giving back to the kernel
         m_trimmer.request(s.peakBacklogBytes);
     emit clientDisconnected(id);
+}
+
+RelayTotals RelayServer::totals() const
+{
+    RelayTotals t = m_finished;
+    for (const RelayClient *client : m_clients) {
+        const RelayClientStats s = client->stats();
+        t.messagesSent += s.messagesSent;
+        t.previewsSent += s.previewsSent;
+        t.binarySent += s.binarySent;
+        t.bytesSent += s.bytesSent;
+        t.previewsDropped += s.previewsDropped;
+        t.previewsRateLimited += s.previewsRateLimited;
+    }
+    t.rejected = m_rejected;
+    t.closed = m_closed;
+    t.closedOverBudget = m_closedOverBudget;
+    return t;
 }
 
 QList<RelayClientStats> RelayServer::clientStats() const

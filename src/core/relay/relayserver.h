@@ -38,6 +38,20 @@ struct RelayServerOptions {
     int maxErrorsPerMinute = 20;   // more invalid client messages in a minute: close 4010
 };
 
+// What every client, gone or connected, was sent since the start (the sums of RelayClientStats), and how
+// many clients the relay refused or closed, by close code. Read at scrape time by the metrics.
+struct RelayTotals {
+    quint64 messagesSent = 0;
+    quint64 previewsSent = 0;
+    quint64 binarySent = 0;
+    quint64 bytesSent = 0;
+    quint64 previewsDropped = 0;
+    quint64 previewsRateLimited = 0;
+    QHash<quint16, quint64> rejected; // close code -> count (4001-4003)
+    QHash<quint16, quint64> closed;   // close code -> count (4008, 4009, 4010)
+    quint64 closedOverBudget = 0;     // of the 4008 closes: by [server] total_backlog_mb
+};
+
 // The relay's WebSocket listener: auth, subscriptions, replay, delivery to every client, pings.
 class RelayServer final : public QObject
 {
@@ -68,6 +82,7 @@ public:
     int clientCount() const { return int(m_clients.size()); }
     int pendingHandshakes() const; // TCP connections accepted and not yet upgraded (nor closed)
     QList<RelayClientStats> clientStats() const;
+    RelayTotals totals() const;
     // For /api/v1/system: {"listening", "port", "clients", "handshaking", "max_clients", "rejected": {...},
     // "closed": {"too_slow", "over_budget", "ping_timeout", "too_many_errors"}, "backlog_bytes",
     // "backlog_budget_bytes", "per_client": [...]}.
@@ -113,6 +128,7 @@ private:
     QHash<quint16, quint64> m_rejected; // close code -> count
     QHash<quint16, quint64> m_closed;   // close code -> count
     quint64 m_closedOverBudget = 0;     // of those with 4008: closed by the total budget
+    RelayTotals m_finished;             // the sent counters of clients that are gone
     MemoryTrimmer m_trimmer;            // gives a slow client's backlog back to the kernel once it is gone
 };
 

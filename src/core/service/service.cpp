@@ -5,10 +5,12 @@
 #include "core/config/bindhost.h"
 #include "core/config/effectiveconfig.h"
 #include "core/jobs/jobmanager.h"
+#include "core/metrics/metricsregistry.h"
 #include "core/relay/eventhub.h"
 #include "core/relay/relayserver.h"
 #include "core/service/jobeventpublisher.h"
 #include "core/service/logsink.h"
+#include "core/service/servicemetrics.h"
 #include "core/service/systemdnotifier.h"
 #include "core/workflows/activedraft.h"
 #include "core/workflows/workflowstore.h"
@@ -81,6 +83,7 @@ void logEvent(const protocol::ComfyEvent &ev)
 
 // Everything the service owns, in construction order (destroyed in reverse).
 struct Service::Parts {
+    std::unique_ptr<MetricsRegistry> metrics; // null when [metrics] enabled = false
     std::unique_ptr<WorkflowStore> workflows;
     std::unique_ptr<ActiveDraft> draft;
     std::unique_ptr<ComfyClient> comfy;
@@ -89,6 +92,7 @@ struct Service::Parts {
     std::unique_ptr<EventHub> hub;
     std::unique_ptr<JobEventPublisher> publisher;
     std::unique_ptr<RelayServer> relay;
+    std::unique_ptr<ServiceMetrics> serviceMetrics;
     std::unique_ptr<ApiServer> api;
     std::unique_ptr<SystemdNotifier> notifier;
     ConfigStatus configStatus;
@@ -152,6 +156,11 @@ bool Service::start(QString *error)
         return false;
     }
     p.relayPort = p.relay->port();
+    if (m_config.metrics.enabled) {
+        p.metrics = std::make_unique<MetricsRegistry>();
+        p.serviceMetrics = std::make_unique<ServiceMetrics>(p.metrics.get(), m_config.comfy.name, p.jobs.get(),
+                                                            p.comfy.get(), p.relay.get(), p.workflows.get());
+    }
 
     ApiContext ctx;
     ctx.jobs = p.jobs.get();
@@ -160,6 +169,7 @@ bool Service::start(QString *error)
     ctx.draft = p.draft.get();
     ctx.hub = p.hub.get();
     ctx.relay = p.relay.get();
+    ctx.metrics = p.metrics.get();
     ctx.config = m_config;
     ctx.configStatus = &p.configStatus;
     p.api = std::make_unique<ApiServer>(ctx);
