@@ -58,6 +58,7 @@ QStringList keepRestartOnlyValues(Config &loaded, const Config &running)
     using Keep = bool (*)(Config &, const Config &);
     static const QList<std::pair<const char *, Keep>> fixed{
         {"comfy.url", &keepRunning<&Config::comfy, &ComfySettings::url>},
+        {"comfy.name", &keepRunning<&Config::comfy, &ComfySettings::name>},
         {"comfy.preview_method", &keepRunning<&Config::comfy, &ComfySettings::previewMethod>},
         {"comfy.client_id", &keepRunning<&Config::comfy, &ComfySettings::clientId>},
         {"comfy.request_timeout", &keepRunning<&Config::comfy, &ComfySettings::requestTimeoutMs>},
@@ -73,6 +74,7 @@ QStringList keepRestartOnlyValues(Config &loaded, const Config &running)
         {"server.replay_events", &keepRunning<&Config::relay, &RelaySettings::replayEvents>},
         {"jobs.log_events", &keepRunning<&Config::jobs, &JobSettings::logEvents>},
         {"jobs.log_jobs", &keepRunning<&Config::jobs, &JobSettings::logJobs>},
+        {"metrics.enabled", &keepRunning<&Config::metrics, &MetricsSettings::enabled>},
         {"paths.workflows", &keepRunning<&Config::paths, &PathSettings::workflowsDir>},
         {"paths.data", &keepRunning<&Config::paths, &PathSettings::dataDir>},
     };
