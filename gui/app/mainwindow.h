@@ -5,6 +5,7 @@
 // last connection are kept in the QSettings it is given.
 
 #include "gui/app/previewframecache.h"
+#include "gui/client/monitortypes.h"
 #include "gui/client/relayclient.h"
 
 #include <QHash>
@@ -33,7 +34,6 @@ class ProgressPanel;
 class RestClient;
 class WorkflowPanel;
 struct DecodedPreview;
-struct JobInfo;
 
 class MainWindow final : public QMainWindow
 {

@@ -218,8 +218,8 @@ void JobTracker::applyInfo(const JobInfo &info, bool fromInitialList)
         merged.startedAt = v.info.startedAt;
     if (!merged.finishedAt.isValid())
         merged.finishedAt = v.info.finishedAt;
-    if (merged.errorMessage.isEmpty())
-        merged.errorMessage = v.info.errorMessage;
+    if (!merged.error)
+        merged.error = v.info.error;
     v.info = merged;
     v.confirmedFinal = v.confirmedFinal || isFinal(info.state);
     if (isNew && created > 0)
@@ -289,8 +289,8 @@ void JobTracker::onEvent(const MonitorEvent &ev)
 {
     const protocol::ComfyEvent &e = ev.event;
     QString id = ev.jobId;
-    if (id.isEmpty())
-        id = e.data.value(QLatin1String("job_id")).toString();
+    if (id.isEmpty() && ev.service)
+        id = ev.service->jobId();
     if (id.isEmpty() && e.type != EventType::Unknown)
         id = e.promptId; // the job id is the ComfyUI prompt id
     if (id.isEmpty())
@@ -350,7 +350,7 @@ void JobTracker::onEvent(const MonitorEvent &ev)
         break;
     case EventType::ExecutionError:
         if (const auto *x = e.as<protocol::ExecutionErrorEvent>(); x && x->terminal) {
-            v.info.errorMessage = x->exceptionMessage.trimmed();
+            v.info.error = protocol::JobError{x->exceptionMessage.trimmed(), x->nodeId, x->nodeType, x->exceptionType};
             setState(v, JobState::Failed, at);
         }
         break;
@@ -359,32 +359,31 @@ void JobTracker::onEvent(const MonitorEvent &ev)
         break;
     case EventType::Unknown: {
         // The service's own events (job_queued, job_started, job_progress, job_finished...).
-        const QString state = e.data.value(QLatin1String("state")).toString();
-        const JobState s = jobStateFromName(state);
-        if (s != JobState::Unknown)
-            setState(v, s, at);
-        else if (e.typeName == QLatin1String("job_started"))
+        using protocol::ServiceEventType;
+        const protocol::ServiceEvent *s = ev.service ? &*ev.service : nullptr;
+        const auto *ended = s ? s->as<protocol::JobEndedEvent>() : nullptr;
+        const JobState state = ended ? ended->job.state : JobState::Unknown;
+        if (state != JobState::Unknown)
+            setState(v, state, at);
+        else if (s && s->type == ServiceEventType::JobStarted)
             setState(v, JobState::Running, at);
-        if (e.typeName == QLatin1String("job_progress")) {
-            const QString node = e.data.value(QLatin1String("node")).toString();
-            const double max = e.data.value(QLatin1String("max")).toDouble();
-            if (!node.isEmpty() && max > 0) {
-                setNodeProgress(v, node, e.data.value(QLatin1String("value")).toDouble(), max);
-                const QString nodeClass = e.data.value(QLatin1String("class_type")).toString();
-                if (!workflow(v.info.workflow) && !nodeClass.isEmpty())
-                    v.node.name = nodeClass;
-            }
+        if (const auto *p = s ? s->as<protocol::JobProgressEvent>() : nullptr; p && !p->node.isEmpty() && p->max > 0) {
+            setNodeProgress(v, p->node, p->value, p->max);
+            if (!workflow(v.info.workflow) && !p->classType.isEmpty())
+                v.node.name = p->classType;
         }
-        const bool ended = e.typeName == QLatin1String("job_finished") || e.typeName == QLatin1String("job_failed")
-                           || e.typeName == QLatin1String("job_cancelled");
-        if (auto info = ended ? jobFromJson(e.data) : std::nullopt; info && info->id == id && isFinal(info->state)) {
-            applyInfo(*info); // these events carry the whole job, outputs included
+        if (ended && ended->job.id == id && isFinal(state)) {
+            applyInfo(ended->job); // these events carry the whole job, outputs included
             return;
         }
-        if (e.typeName.startsWith(QLatin1String("job_")) && !created && s == JobState::Unknown
-            && e.typeName != QLatin1String("job_progress"))
+        // A job event that names no state (or a job_* type this version does not know): ask the runner.
+        const bool jobEvent = s ? s->type != ServiceEventType::ImageGenerated : e.typeName.startsWith(QLatin1String("job_"));
+        if (jobEvent && !created && state == JobState::Unknown && !(s && s->type == ServiceEventType::JobProgress))
             refreshJob(id);
-        if (const QString wf = e.data.value(QLatin1String("workflow")).toString(); !wf.isEmpty() && v.info.workflow.isEmpty()) {
+        const QString wf = s && s->as<protocol::JobQueuedEvent>() ? s->as<protocol::JobQueuedEvent>()->workflow
+                           : ended                                 ? ended->job.workflow
+                                                                   : QString();
+        if (!wf.isEmpty() && v.info.workflow.isEmpty()) {
             v.info.workflow = wf;
             requestWorkflow(wf);
         }

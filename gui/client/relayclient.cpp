@@ -32,6 +32,17 @@ qint64 nowMs()
 
 } // namespace
 
+MonitorEvent MonitorEvent::from(protocol::ComfyEvent event, const QString &jobId, qint64 seq, qint64 timestampMs)
+{
+    MonitorEvent ev;
+    ev.seq = seq;
+    ev.timestampMs = timestampMs;
+    ev.jobId = jobId;
+    ev.service = protocol::parseServiceEvent(event);
+    ev.event = std::move(event);
+    return ev;
+}
+
 QString RelayClient::stateName(State state)
 {
     switch (state) {
@@ -252,16 +263,12 @@ void RelayClient::onText(const QString &text)
     const QByteArray bytes = text.toUtf8();
     if (bytes.startsWith("{\"seq\":")) {
         if (auto env = protocol::parseRelayEnvelope(bytes)) {
-            MonitorEvent ev;
-            ev.seq = env->seq;
-            ev.timestampMs = env->timestampMs;
-            ev.jobId = env->jobId;
             auto parsed = protocol::parseTextFrame(QJsonDocument(env->event).toJson(QJsonDocument::Compact));
             if (!parsed)
                 return;
-            ev.event = std::move(*parsed);
-            if (ev.event.promptId.isEmpty())
-                ev.event.promptId = env->promptId;
+            if (parsed->promptId.isEmpty())
+                parsed->promptId = env->promptId;
+            const MonitorEvent ev = MonitorEvent::from(std::move(*parsed), env->jobId, env->seq, env->timestampMs);
             m_lastSeq = env->seq;
             ++m_eventsReceived;
             noteLag(env->timestampMs);
@@ -279,9 +286,9 @@ void RelayClient::onText(const QString &text)
         onControl(parsed->typeName, parsed->data);
         return;
     }
-    MonitorEvent ev; // an event without envelope (a relay that ignores envelope=1)
-    ev.event = std::move(*parsed);
-    ev.jobId = ev.event.data.value(QLatin1String("job_id")).toString();
+    // An event without envelope (a relay that ignores envelope=1).
+    MonitorEvent ev = MonitorEvent::from(std::move(*parsed));
+    ev.jobId = ev.service ? ev.service->jobId() : QString();
     ++m_eventsReceived;
     emit eventReceived(ev);
 }

@@ -40,7 +40,7 @@ Error errorOf(QNetworkReply *reply, const QByteArray &body, bool timedOut)
 
 Result<JobInfo> jobResult(const QJsonDocument &doc)
 {
-    if (auto job = jobFromJson(doc.object()))
+    if (auto job = protocol::parseJob(doc.object()))
         return *job;
     return Error::make(RestErrorCode::BadResponse, QStringLiteral("the answer is not a job"));
 }
@@ -142,7 +142,7 @@ void RestClient::listJobs(int limit, QObject *context, Callback<QList<JobInfo>> 
                              [](const QJsonDocument &doc) -> Result<QList<JobInfo>> {
                                  if (!doc.object().value(QLatin1String("jobs")).isArray())
                                      return Error::make(RestErrorCode::BadResponse, QStringLiteral("no \"jobs\" list in the answer"));
-                                 return jobListFromJson(doc.object());
+                                 return protocol::parseJobList(doc.object());
                              });
 }
 
