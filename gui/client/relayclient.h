@@ -122,7 +122,7 @@ private:
     void onDisconnected();
     void onText(const QString &text);
     void onBinary(const QByteArray &frame);
-    void onControl(const QString &type, const QJsonObject &data);
+    void onControl(const protocol::RelayControlMessage &message);
     void sendPing();
     void noteLag(qint64 timestampMs);
     void fail(const QString &message);
