@@ -262,10 +262,10 @@ void JobTracker::fetchOutputs(JobView &job)
             continue;
         requested.insert(out.index);
         const QString filename = out.filename;
-        m_rest->fetchOutput(jobId, out.index, this, [this, filename](Result<OutputFile> r) {
+        m_rest->fetchOutput(jobId, out.index, this, [this, filename](Result<DownloadedOutput> r) {
             if (!r)
                 return;
-            OutputFile f = *r;
+            DownloadedOutput f = *r;
             if (f.filename.isEmpty())
                 f.filename = filename;
             emit outputFetched(f);

@@ -53,7 +53,7 @@ signals:
     void jobRemoved(const QString &id);
     void jobStarted(const QString &id);   // became running (the UI may follow it)
     void jobFinished(const QString &id);  // reached a final state
-    void outputFetched(const cr::monitor::OutputFile &file);
+    void outputFetched(const cr::monitor::DownloadedOutput &file);
     void workflowLoaded(const QString &name);
     void refreshed(int jobs);             // a full list refresh was merged
 

@@ -74,7 +74,7 @@ struct RelayEndpoint {
 };
 
 // A downloaded output file.
-struct OutputFile {
+struct DownloadedOutput {
     QString jobId;
     int index = 0;
     QString filename;
@@ -84,4 +84,4 @@ struct OutputFile {
 
 } // namespace cr::monitor
 
-Q_DECLARE_METATYPE(cr::monitor::OutputFile)
+Q_DECLARE_METATYPE(cr::monitor::DownloadedOutput)

@@ -166,13 +166,13 @@ void RestClient::cancelJob(const QString &id, QObject *context, Callback<JobInfo
                       std::move(done), &jobResult);
 }
 
-void RestClient::fetchOutput(const QString &jobId, int index, QObject *context, Callback<OutputFile> done)
+void RestClient::fetchOutput(const QString &jobId, int index, QObject *context, Callback<DownloadedOutput> done)
 {
     send("GET", QStringLiteral("/api/v1/jobs/%1/outputs/%2").arg(encoded(jobId)).arg(index), QByteArray(), context,
          [jobId, index, done = std::move(done)](Result<QByteArray> r, QNetworkReply *reply) {
              if (!r)
                  return done(r.error());
-             OutputFile f;
+             DownloadedOutput f;
              f.jobId = jobId;
              f.index = index;
              f.contentType = reply->header(QNetworkRequest::ContentTypeHeader).toString();
