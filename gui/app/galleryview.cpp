@@ -31,7 +31,7 @@ GalleryView::GalleryView(QWidget *parent) : QListWidget(parent)
     connect(this, &QListWidget::itemDoubleClicked, this, &GalleryView::showFull);
 }
 
-bool GalleryView::addOutput(const OutputFile &file)
+bool GalleryView::addOutput(const DownloadedOutput &file)
 {
     if (contains(file.jobId, file.index))
         return true;

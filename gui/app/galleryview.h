@@ -18,7 +18,7 @@ public:
 
     void setCapacity(int items) { m_capacity = qMax(1, items); }
     // Adds the output (decoded here; outputs are rare and small next to previews). False if unreadable.
-    bool addOutput(const OutputFile &file);
+    bool addOutput(const DownloadedOutput &file);
     bool contains(const QString &jobId, int index) const;
     QStringList jobIds() const; // of the items, newest first
 

@@ -124,7 +124,7 @@ void MainWindow::wireRuns()
         if (m_followAction->isChecked())
             m_jobTable->selectJob(id);
     });
-    connect(m_tracker, &JobTracker::outputFetched, this, [this](const OutputFile &file) {
+    connect(m_tracker, &JobTracker::outputFetched, this, [this](const DownloadedOutput &file) {
         if (!m_gallery->addOutput(file))
             logLine(QStringLiteral("rest"), QStringLiteral("output"), tr("output %1 of job %2 is not a readable image").arg(file.index).arg(file.jobId), 1, file.jobId);
     });

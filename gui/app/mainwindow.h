@@ -6,6 +6,7 @@
 // and PreviewRouter (frames to the preview, the frame cache). Window state and the last connection are
 // kept in the QSettings it is given.
 
+#include "gui/client/monitortypes.h"
 #include "gui/client/relayclient.h"
 
 #include <QJsonObject>
@@ -35,7 +36,6 @@ class RestClient;
 class RunController;
 class ScriptedRun;
 class WorkflowPanel;
-struct JobInfo;
 struct RelayEndpoint;
 
 class MainWindow final : public QMainWindow

@@ -73,7 +73,8 @@ void EventLogModel::appendEvent(const MonitorEvent &ev)
     e.category = eventCategory(e.type);
     e.jobId = ev.jobId.isEmpty() ? ev.event.promptId : ev.jobId;
     e.text = describeEvent(ev);
-    const bool failed = ev.event.type == protocol::EventType::ExecutionError || e.type == QLatin1String("job_failed");
+    const bool failed = ev.event.type == protocol::EventType::ExecutionError
+                        || (ev.service && ev.service->type == protocol::ServiceEventType::JobFailed);
     e.level = failed ? LogEntry::Level::Error : LogEntry::Level::Info;
     append(std::move(e));
 }
@@ -110,7 +111,7 @@ bool EventLogFilter::filterAcceptsRow(int sourceRow, const QModelIndex &sourcePa
     const QModelIndex idx = sourceModel()->index(sourceRow, 0, sourceParent);
     const QString type = idx.data(EventLogModel::TypeRole).toString();
     if (m_hideProgress && (type == QLatin1String("progress") || type == QLatin1String("progress_state")
-                           || type == QLatin1String("job_progress")))
+                           || type == protocol::serviceEventTypeName(protocol::ServiceEventType::JobProgress)))
         return false;
     if (!m_category.isEmpty() && idx.data(EventLogModel::CategoryRole).toString() != m_category)
         return false;

@@ -1,6 +1,5 @@
 #include "gui/client/eventtext.h"
 
-#include <QJsonArray>
 #include <QJsonDocument>
 
 namespace cr::monitor {
@@ -9,12 +8,44 @@ using protocol::EventType;
 
 QString eventCategory(const QString &typeName)
 {
-    if (typeName.startsWith(QLatin1String("job_")) || typeName == QLatin1String("image_generated"))
+    // job_* names this version does not know yet are still the service's.
+    if (protocol::serviceEventTypeFromName(typeName) || typeName.startsWith(QLatin1String("job_")))
         return QStringLiteral("job");
     if (typeName.startsWith(QLatin1String("relay_")))
         return QStringLiteral("relay");
     return QStringLiteral("comfy");
 }
+
+namespace {
+
+QString describeServiceEvent(const protocol::ServiceEvent &ev)
+{
+    if (const auto *q = ev.as<protocol::JobQueuedEvent>())
+        return q->workflow.isEmpty() ? QStringLiteral("queued") : QStringLiteral("queued (%1)").arg(q->workflow);
+    if (ev.as<protocol::JobStartedEvent>())
+        return QStringLiteral("started");
+    if (const auto *p = ev.as<protocol::JobProgressEvent>()) {
+        const QString who = p->classType.isEmpty() ? QStringLiteral("node %1").arg(p->node)
+                                                   : QStringLiteral("node %1 (%2)").arg(p->node, p->classType);
+        return p->max > 0 ? QStringLiteral("%1 step %2/%3").arg(who).arg(p->value).arg(p->max) : QStringLiteral("%1 running").arg(who);
+    }
+    if (const auto *f = ev.as<protocol::JobEndedEvent>()) {
+        const protocol::JobRecord &job = f->job;
+        QString text = job.state == protocol::JobState::Unknown ? ev.typeName().mid(4) : protocol::jobStateName(job.state);
+        text += QStringLiteral(", %1 output(s)").arg(job.outputs.size());
+        if (job.durationMs >= 0)
+            text += QStringLiteral(", %1 s").arg(double(job.durationMs) / 1000.0, 0, 'f', 1);
+        const QString message = job.errorMessage();
+        if (!message.isEmpty() || !job.reason.isEmpty())
+            text += QStringLiteral(": ") + (message.isEmpty() ? job.reason : message.trimmed());
+        return text;
+    }
+    if (const auto *i = ev.as<protocol::ImageGeneratedEvent>())
+        return QStringLiteral("image %1").arg(i->imageFilename);
+    return {};
+}
+
+} // namespace
 
 QString describeEvent(const MonitorEvent &ev)
 {
@@ -60,36 +91,8 @@ QString describeEvent(const MonitorEvent &ev)
         break;
     }
     // The service's job events.
-    const QJsonObject &d = e.data;
-    const QString type = e.typeName;
-    if (type == QLatin1String("job_queued"))
-        return d.value(QLatin1String("workflow")).toString().isEmpty()
-                   ? QStringLiteral("queued")
-                   : QStringLiteral("queued (%1)").arg(d.value(QLatin1String("workflow")).toString());
-    if (type == QLatin1String("job_started"))
-        return QStringLiteral("started");
-    if (type == QLatin1String("job_progress")) {
-        const QString node = d.value(QLatin1String("node")).toString();
-        const QString cls = d.value(QLatin1String("class_type")).toString();
-        const QString who = cls.isEmpty() ? QStringLiteral("node %1").arg(node) : QStringLiteral("node %1 (%2)").arg(node, cls);
-        const double max = d.value(QLatin1String("max")).toDouble();
-        return max > 0 ? QStringLiteral("%1 step %2/%3").arg(who).arg(d.value(QLatin1String("value")).toDouble()).arg(max)
-                       : QStringLiteral("%1 running").arg(who);
-    }
-    if (type == QLatin1String("job_finished") || type == QLatin1String("job_failed") || type == QLatin1String("job_cancelled")) {
-        QString text = d.value(QLatin1String("state")).toString(type.mid(4));
-        if (d.value(QLatin1String("outputs")).isArray())
-            text += QStringLiteral(", %1 output(s)").arg(d.value(QLatin1String("outputs")).toArray().size());
-        if (d.value(QLatin1String("duration_ms")).isDouble())
-            text += QStringLiteral(", %1 s").arg(d.value(QLatin1String("duration_ms")).toDouble() / 1000.0, 0, 'f', 1);
-        const QString message = d.value(QLatin1String("error")).toObject().value(QLatin1String("message")).toString();
-        const QString reason = d.value(QLatin1String("reason")).toString();
-        if (!message.isEmpty() || !reason.isEmpty())
-            text += QStringLiteral(": ") + (message.isEmpty() ? reason : message.trimmed());
-        return text;
-    }
-    if (type == QLatin1String("image_generated"))
-        return QStringLiteral("image %1").arg(d.value(QLatin1String("image_filename")).toString());
+    if (ev.service)
+        return describeServiceEvent(*ev.service);
 
     // Anything else: the data without job_id, compact and cut short.
     QJsonObject data = e.data;

@@ -54,8 +54,8 @@ QVariant JobListModel::data(const QModelIndex &index, int role) const
     case ProgressRole:
         return job->overallFraction();
     case Qt::ToolTipRole:
-        if (!info.errorMessage.isEmpty())
-            return info.errorMessage;
+        if (!info.errorMessage().isEmpty())
+            return info.errorMessage();
         if (!info.reason.isEmpty())
             return info.reason;
         return info.id;

@@ -11,8 +11,6 @@
 
 namespace cr::monitor {
 
-using protocol::EventType;
-
 namespace {
 
 qint64 nowMs()
@@ -23,27 +21,6 @@ qint64 nowMs()
 constexpr int kMaxConfirmTries = 8;
 
 } // namespace
-
-double JobView::overallFraction() const
-{
-    if (info.state == JobState::Succeeded)
-        return 1.0;
-    const double nodeShare = node.max > 0 && !nodesDone.contains(node.nodeId) ? qBound(0.0, node.value / node.max, 1.0) : 0.0;
-    const int total = qMax(nodesTotal, int(nodesDone.size()) + (currentNode.isEmpty() || nodesDone.contains(currentNode) ? 0 : 1));
-    if (total <= 0)
-        return nodeShare;
-    return qBound(0.0, (double(nodesDone.size()) + nodeShare) / double(total), 1.0);
-}
-
-qint64 JobView::durationMs(qint64 now) const
-{
-    if (confirmedFinal && info.durationMs >= 0)
-        return info.durationMs; // the runner's own figure once it has the final record
-    if (!info.startedAt.isValid())
-        return -1;
-    const qint64 end = info.finishedAt.isValid() ? info.finishedAt.toMSecsSinceEpoch() : now;
-    return qMax<qint64>(0, end - info.startedAt.toMSecsSinceEpoch());
-}
 
 JobTracker::JobTracker(RelayClient *relay, RestClient *rest, QObject *parent)
     : QObject(parent), m_relay(relay), m_rest(rest)
@@ -128,12 +105,7 @@ JobView &JobTracker::ensureJob(const QString &id, qint64 seenMs, bool *created)
         *created = it == m_jobs.end();
     if (it != m_jobs.end())
         return *it;
-    JobView v;
-    v.info.id = id;
-    v.info.state = JobState::Queued;
-    v.sortKeyMs = seenMs > 0 ? seenMs : nowMs();
-    v.seenOrder = ++m_seenCounter;
-    it = m_jobs.insert(id, v);
+    it = m_jobs.insert(id, JobReducer::newJob(id, seenMs > 0 ? seenMs : nowMs(), ++m_seenCounter));
     emit jobAdded(id);
     return *it;
 }
@@ -206,93 +178,34 @@ void JobTracker::applyInfo(const JobInfo &info, bool fromInitialList)
     const qint64 created = info.createdAt.isValid() ? info.createdAt.toMSecsSinceEpoch() : 0;
     bool isNew = false;
     JobView &v = ensureJob(info.id, created, &isNew);
-    const JobState before = v.info.state;
-    const bool localFinal = isFinal(before) && !isNew;
-    JobInfo merged = info;
-    // A REST answer may be older than the events we already applied: never move a job back from a final state.
-    if (localFinal && !isFinal(info.state))
-        merged.state = before;
-    if (merged.state == JobState::Unknown)
-        merged.state = before;
-    if (!merged.startedAt.isValid())
-        merged.startedAt = v.info.startedAt;
-    if (!merged.finishedAt.isValid())
-        merged.finishedAt = v.info.finishedAt;
-    if (merged.errorMessage.isEmpty())
-        merged.errorMessage = v.info.errorMessage;
-    v.info = merged;
-    v.confirmedFinal = v.confirmedFinal || isFinal(info.state);
-    if (isNew && created > 0)
-        v.sortKeyMs = created;
-    if (fromInitialList || !isFinal(v.info.state))
-        v.watched = true; // active when we saw it: its outputs are for the gallery
-    if (v.node.nodeId.isEmpty() && !info.progressNode.isEmpty() && info.progressMax > 0)
-        setNodeProgress(v, info.progressNode, info.progressValue, info.progressMax);
-    if (!v.info.workflow.isEmpty()) {
-        if (const WorkflowInfo *wf = workflow(v.info.workflow))
-            v.nodesTotal = wf->nodeCount;
-        else
-            requestWorkflow(v.info.workflow);
-    }
-    if (v.info.state == JobState::Succeeded)
-        settleNode(v);
+    const JobChange change = JobReducer::applyRecord(v, info, isNew, fromInitialList, workflow(info.workflow));
+    requestWorkflow(change.workflowNeeded);
     emit jobChanged(info.id);
-    if (before != v.info.state) {
-        if (v.info.state == JobState::Running)
-            emit jobStarted(info.id);
-        if (isFinal(v.info.state))
-            emit jobFinished(info.id);
-    }
+    if (change.started)
+        emit jobStarted(info.id);
+    if (change.finished)
+        emit jobFinished(info.id);
     fetchOutputs(v);
 }
 
-void JobTracker::setState(JobView &job, JobState state, qint64 atMs)
+bool JobTracker::follow(const QString &id, const JobChange &change)
 {
-    if (job.info.state == state || (isFinal(job.info.state) && !isFinal(state)))
-        return;
-    job.info.state = state;
-    const QDateTime at = QDateTime::fromMSecsSinceEpoch(atMs > 0 ? atMs : nowMs(), Qt::UTC);
-    if (state == JobState::Running) {
-        job.watched = true;
-        if (!job.info.startedAt.isValid())
-            job.info.startedAt = at;
-        emit jobStarted(job.info.id);
-    } else if (isFinal(state)) {
-        if (!job.info.finishedAt.isValid())
-            job.info.finishedAt = at;
-        if (state == JobState::Succeeded)
-            settleNode(job);
-        emit jobFinished(job.info.id);
-        refreshJob(job.info.id); // outputs, duration and the runner's own verdict
-    }
-}
-
-void JobTracker::settleNode(JobView &job)
-{
-    job.currentNode.clear();
-    if (job.node.max <= 0 && job.lastStepped.max > 0)
-        job.node = job.lastStepped; // "KSampler: step 20 of 20" says more than "Save Image"
-}
-
-void JobTracker::setNodeProgress(JobView &job, const QString &nodeId, double value, double max)
-{
-    job.node.nodeId = nodeId;
-    job.node.value = value;
-    job.node.max = max;
-    const WorkflowInfo *wf = workflow(job.info.workflow);
-    job.node.name = wf ? wf->nodeName(nodeId) : QStringLiteral("node %1").arg(nodeId);
-    if (max > 0)
-        job.lastStepped = job.node;
+    if (change.started)
+        emit jobStarted(id);
+    if (change.finished)
+        emit jobFinished(id);
+    if (change.refresh)
+        refreshJob(id);
+    requestWorkflow(change.workflowNeeded);
+    if (!change.record)
+        return false;
+    applyInfo(*change.record);
+    return true;
 }
 
 void JobTracker::onEvent(const MonitorEvent &ev)
 {
-    const protocol::ComfyEvent &e = ev.event;
-    QString id = ev.jobId;
-    if (id.isEmpty())
-        id = e.data.value(QLatin1String("job_id")).toString();
-    if (id.isEmpty() && e.type != EventType::Unknown)
-        id = e.promptId; // the job id is the ComfyUI prompt id
+    const QString id = JobReducer::jobIdOf(ev);
     if (id.isEmpty())
         return;
     const qint64 at = ev.timestampMs > 0 ? ev.timestampMs : nowMs();
@@ -300,99 +213,9 @@ void JobTracker::onEvent(const MonitorEvent &ev)
     JobView &v = ensureJob(id, at, &created);
     if (created)
         refreshJob(id); // workflow, creation time
-
-    switch (e.type) {
-    case EventType::ExecutionStart:
-        setState(v, JobState::Running, at);
-        break;
-    case EventType::ExecutionCached:
-        if (const auto *c = e.as<protocol::ExecutionCachedEvent>())
-            for (const QString &node : c->nodes)
-                v.nodesDone.insert(node);
-        break;
-    case EventType::Executing:
-        if (const auto *x = e.as<protocol::ExecutingEvent>()) {
-            setState(v, JobState::Running, at);
-            if (x->finished) {
-                v.currentNode.clear();
-            } else {
-                if (!v.currentNode.isEmpty() && v.currentNode != x->node)
-                    v.nodesDone.insert(v.currentNode);
-                v.currentNode = x->node;
-                if (v.node.nodeId != x->node)
-                    setNodeProgress(v, x->node, 0, 0);
-            }
-        }
-        break;
-    case EventType::Progress:
-        if (const auto *p = e.as<protocol::ProgressEvent>()) {
-            setState(v, JobState::Running, at);
-            setNodeProgress(v, p->node, p->value, p->max);
-            v.currentNode = p->node;
-        }
-        break;
-    case EventType::ProgressState:
-        if (const auto *p = e.as<protocol::ProgressStateEvent>()) {
-            for (const protocol::NodeProgress &n : p->nodes) {
-                if (n.state == QLatin1String("finished"))
-                    v.nodesDone.insert(n.nodeId);
-                else if (n.state == QLatin1String("running") && n.max > 1 && n.nodeId == v.currentNode)
-                    setNodeProgress(v, n.nodeId, n.value, n.max);
-            }
-        }
-        break;
-    case EventType::Executed:
-        if (const auto *x = e.as<protocol::ExecutedEvent>())
-            v.nodesDone.insert(x->node);
-        break;
-    case EventType::ExecutionSuccess:
-        setState(v, JobState::Succeeded, at);
-        break;
-    case EventType::ExecutionError:
-        if (const auto *x = e.as<protocol::ExecutionErrorEvent>(); x && x->terminal) {
-            v.info.errorMessage = x->exceptionMessage.trimmed();
-            setState(v, JobState::Failed, at);
-        }
-        break;
-    case EventType::ExecutionInterrupted:
-        setState(v, JobState::Cancelled, at);
-        break;
-    case EventType::Unknown: {
-        // The service's own events (job_queued, job_started, job_progress, job_finished...).
-        const QString state = e.data.value(QLatin1String("state")).toString();
-        const JobState s = jobStateFromName(state);
-        if (s != JobState::Unknown)
-            setState(v, s, at);
-        else if (e.typeName == QLatin1String("job_started"))
-            setState(v, JobState::Running, at);
-        if (e.typeName == QLatin1String("job_progress")) {
-            const QString node = e.data.value(QLatin1String("node")).toString();
-            const double max = e.data.value(QLatin1String("max")).toDouble();
-            if (!node.isEmpty() && max > 0) {
-                setNodeProgress(v, node, e.data.value(QLatin1String("value")).toDouble(), max);
-                const QString nodeClass = e.data.value(QLatin1String("class_type")).toString();
-                if (!workflow(v.info.workflow) && !nodeClass.isEmpty())
-                    v.node.name = nodeClass;
-            }
-        }
-        const bool ended = e.typeName == QLatin1String("job_finished") || e.typeName == QLatin1String("job_failed")
-                           || e.typeName == QLatin1String("job_cancelled");
-        if (auto info = ended ? jobFromJson(e.data) : std::nullopt; info && info->id == id && isFinal(info->state)) {
-            applyInfo(*info); // these events carry the whole job, outputs included
-            return;
-        }
-        if (e.typeName.startsWith(QLatin1String("job_")) && !created && s == JobState::Unknown
-            && e.typeName != QLatin1String("job_progress"))
-            refreshJob(id);
-        if (const QString wf = e.data.value(QLatin1String("workflow")).toString(); !wf.isEmpty() && v.info.workflow.isEmpty()) {
-            v.info.workflow = wf;
-            requestWorkflow(wf);
-        }
-        break;
-    }
-    default:
-        break;
-    }
+    const JobChange change = JobReducer::applyEvent(v, ev, at, workflow(v.info.workflow), created);
+    if (follow(id, change))
+        return; // the carried record was merged (and announced)
     emit jobChanged(id);
     if (created)
         trim();
@@ -421,11 +244,7 @@ void JobTracker::requestWorkflow(const QString &name)
         for (JobView &v : m_jobs) {
             if (v.info.workflow != name)
                 continue;
-            v.nodesTotal = r->nodeCount;
-            if (!v.node.nodeId.isEmpty())
-                v.node.name = r->nodeName(v.node.nodeId);
-            if (!v.lastStepped.nodeId.isEmpty())
-                v.lastStepped.name = r->nodeName(v.lastStepped.nodeId);
+            JobReducer::applyWorkflow(v, *r);
             emit jobChanged(v.info.id);
         }
         emit workflowLoaded(name);
@@ -443,10 +262,10 @@ void JobTracker::fetchOutputs(JobView &job)
             continue;
         requested.insert(out.index);
         const QString filename = out.filename;
-        m_rest->fetchOutput(jobId, out.index, this, [this, filename](Result<OutputFile> r) {
+        m_rest->fetchOutput(jobId, out.index, this, [this, filename](Result<DownloadedOutput> r) {
             if (!r)
                 return;
-            OutputFile f = *r;
+            DownloadedOutput f = *r;
             if (f.filename.isEmpty())
                 f.filename = filename;
             emit outputFetched(f);

@@ -1,9 +1,10 @@
 #pragma once
 // The monitor's picture of the runner's jobs: built from relay events as they happen (state, the running
-// node and its step of max, previews per job) and corrected from the REST API (on connect, after a relay
-// gap, when a job finishes). Downloads the image outputs of jobs that succeeded while watched. Bounded:
+// node and its step of max, previews per job; the reduction itself is JobReducer's) and corrected from the
+// REST API (on connect, after a relay gap, when a job finishes). Downloads the image outputs of jobs that succeeded while watched. Bounded:
 // the oldest finished jobs are forgotten first.
 
+#include "gui/client/jobreducer.h"
 #include "gui/client/monitortypes.h"
 #include "gui/client/relayclient.h"
 
@@ -14,31 +15,6 @@
 namespace cr::monitor {
 
 class RestClient;
-
-// The step of max of the node that reports progress.
-struct NodeProgressView {
-    QString nodeId;
-    QString name; // the node's title / class from the workflow, else "node <id>"
-    double value = 0;
-    double max = 0;
-};
-
-struct JobView {
-    JobInfo info;
-    qint64 sortKeyMs = 0;       // created_at, else when first seen (ms since the epoch)
-    quint64 seenOrder = 0;      // when the tracker first saw it (a counter): orders jobs of the same ms
-    bool watched = false;       // seen running through the relay (its outputs go to the gallery)
-    bool confirmedFinal = false; // the REST API reported its final state (outputs are complete)
-    QString currentNode;        // node executing now
-    NodeProgressView node;      // the latest progress (after success: the last node that had steps)
-    NodeProgressView lastStepped; // the newest progress of a node with steps (max > 0)
-    QSet<QString> nodesDone;    // executed or cached
-    int nodesTotal = 0;         // nodes of the workflow; 0 = unknown
-    quint64 previewFrames = 0;  // previews received for this job
-
-    double overallFraction() const; // 0..1: nodes done plus the running node's share
-    qint64 durationMs(qint64 nowMs) const; // -1 when it has not started
-};
 
 class JobTracker final : public QObject
 {
@@ -77,7 +53,7 @@ signals:
     void jobRemoved(const QString &id);
     void jobStarted(const QString &id);   // became running (the UI may follow it)
     void jobFinished(const QString &id);  // reached a final state
-    void outputFetched(const cr::monitor::OutputFile &file);
+    void outputFetched(const cr::monitor::DownloadedOutput &file);
     void workflowLoaded(const QString &name);
     void refreshed(int jobs);             // a full list refresh was merged
 
@@ -86,9 +62,7 @@ private:
     void onEvent(const MonitorEvent &event);
     void onPreview(const QString &jobId);
     void applyInfo(const JobInfo &info, bool fromInitialList = false);
-    void setState(JobView &job, JobState state, qint64 atMs);
-    void setNodeProgress(JobView &job, const QString &nodeId, double value, double max);
-    static void settleNode(JobView &job);
+    bool follow(const QString &id, const JobChange &change); // signals and requests a reduction asks for
     void requestWorkflow(const QString &name);
     void fetchOutputs(JobView &job);
     void trim();

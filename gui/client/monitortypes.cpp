@@ -1,115 +1,12 @@
 #include "gui/client/monitortypes.h"
 
-#include <QFileInfo>
+#include "protocol/jsonutil.h"
+
 #include <QJsonArray>
 
 #include <algorithm>
 
 namespace cr::monitor {
-
-namespace {
-
-struct StateName {
-    JobState state;
-    const char *name;
-};
-constexpr StateName kStates[] = {
-    {JobState::Queued, "queued"},       {JobState::Running, "running"}, {JobState::Succeeded, "succeeded"},
-    {JobState::Failed, "failed"},       {JobState::Cancelled, "cancelled"}, {JobState::Lost, "lost"},
-};
-
-QDateTime timeFrom(const QJsonValue &v)
-{
-    if (!v.isString())
-        return {};
-    QDateTime t = QDateTime::fromString(v.toString(), Qt::ISODateWithMs);
-    if (!t.isValid())
-        t = QDateTime::fromString(v.toString(), Qt::ISODate);
-    return t;
-}
-
-// Node ids may come as numbers from hand-written JSON.
-QString idFrom(const QJsonValue &v)
-{
-    if (v.isString())
-        return v.toString();
-    if (v.isDouble())
-        return QString::number(v.toInteger());
-    return {};
-}
-
-} // namespace
-
-QString jobStateName(JobState state)
-{
-    for (const StateName &s : kStates)
-        if (s.state == state)
-            return QString::fromLatin1(s.name);
-    return QStringLiteral("unknown");
-}
-
-JobState jobStateFromName(const QString &name)
-{
-    for (const StateName &s : kStates)
-        if (name == QLatin1String(s.name))
-            return s.state;
-    return JobState::Unknown;
-}
-
-bool JobOutput::isImage() const
-{
-    static const QStringList kImageSuffixes = {QStringLiteral("png"), QStringLiteral("jpg"), QStringLiteral("jpeg"),
-                                               QStringLiteral("webp"), QStringLiteral("gif"), QStringLiteral("bmp")};
-    return kind == QLatin1String("images") || kImageSuffixes.contains(QFileInfo(filename).suffix().toLower());
-}
-
-std::optional<JobInfo> jobFromJson(const QJsonObject &o)
-{
-    if (!o.value(QLatin1String("id")).isString() || o.value(QLatin1String("id")).toString().isEmpty())
-        return std::nullopt;
-    JobInfo j;
-    j.id = o.value(QLatin1String("id")).toString();
-    j.workflow = o.value(QLatin1String("workflow")).toString();
-    j.state = jobStateFromName(o.value(QLatin1String("state")).toString());
-    j.createdAt = timeFrom(o.value(QLatin1String("created_at")));
-    j.startedAt = timeFrom(o.value(QLatin1String("started_at")));
-    j.finishedAt = timeFrom(o.value(QLatin1String("finished_at")));
-    const QJsonValue duration = o.value(QLatin1String("duration_ms"));
-    j.durationMs = duration.isDouble() ? qint64(duration.toDouble()) : -1;
-    const QJsonObject progress = o.value(QLatin1String("progress")).toObject();
-    j.progressNode = idFrom(progress.value(QLatin1String("node")));
-    j.progressClass = progress.value(QLatin1String("class_type")).toString();
-    j.progressValue = progress.value(QLatin1String("value")).toDouble();
-    j.progressMax = progress.value(QLatin1String("max")).toDouble();
-    const QJsonArray outputs = o.value(QLatin1String("outputs")).toArray();
-    for (qsizetype i = 0; i < outputs.size(); ++i) {
-        const QJsonObject f = outputs.at(i).toObject();
-        JobOutput out;
-        out.index = f.contains(QLatin1String("index")) ? f.value(QLatin1String("index")).toInt() : int(i);
-        out.nodeId = idFrom(f.value(QLatin1String("node_id")));
-        out.filename = f.value(QLatin1String("filename")).toString();
-        out.kind = f.value(QLatin1String("kind")).toString();
-        out.url = f.value(QLatin1String("url")).toString();
-        j.outputs.append(out);
-    }
-    const QJsonValue error = o.value(QLatin1String("error"));
-    if (error.isObject())
-        j.errorMessage = error.toObject().value(QLatin1String("message")).toString();
-    else if (error.isString())
-        j.errorMessage = error.toString();
-    j.reason = o.value(QLatin1String("reason")).toString();
-    j.cancelRequested = o.value(QLatin1String("cancel_requested")).toBool();
-    return j;
-}
-
-QList<JobInfo> jobListFromJson(const QJsonObject &object)
-{
-    QList<JobInfo> out;
-    for (const QJsonValue &v : object.value(QLatin1String("jobs")).toArray())
-        if (auto j = jobFromJson(v.toObject()))
-            out.append(*j);
-    return out;
-}
 
 QString WorkflowInfo::nodeName(const QString &nodeId) const
 {
@@ -134,7 +31,7 @@ WorkflowInfo workflowFromJson(const QJsonObject &o, const QString &fallbackName)
             return;
         WorkflowParameter wp;
         wp.name = name;
-        wp.nodeId = idFrom(p.value(QLatin1String("node")));
+        wp.nodeId = protocol::idString(p.value(QLatin1String("node")));
         wp.input = p.value(QLatin1String("input")).toString();
         wp.type = p.value(QLatin1String("type")).toString();
         wp.value = p.value(QLatin1String("value"));
@@ -158,7 +55,7 @@ WorkflowInfo workflowFromJson(const QJsonObject &o, const QString &fallbackName)
     }
     for (const QJsonValue &v : o.value(QLatin1String("nodes")).toArray()) {
         const QJsonObject n = v.toObject();
-        const QString id = idFrom(n.value(QLatin1String("id")));
+        const QString id = protocol::idString(n.value(QLatin1String("id")));
         if (!id.isEmpty())
             w.nodes.append({id, n.value(QLatin1String("class_type")).toString(), n.value(QLatin1String("title")).toString()});
     }

@@ -1,7 +1,9 @@
 #pragma once
 // What the monitor knows about the runner's jobs and workflows, parsed once from the REST API's JSON
-// (src/core/api/apijson.cpp, GET /api/v1/workflows/{name}). Parsers are lenient: a missing or mistyped
-// field gets its default, so a newer runner with more fields still works.
+// (jobs: protocol/jobrecord.h; GET /api/v1/workflows/{name}; GET /api/v1/system). Parsers are lenient: a
+// missing or mistyped field gets its default, so a newer runner with more fields still works.
+
+#include "protocol/jobrecord.h"
 
 #include <QByteArray>
 #include <QDateTime>
@@ -17,40 +19,13 @@
 
 namespace cr::monitor {
 
-// A job's state as the runner names it.
-enum class JobState { Queued, Running, Succeeded, Failed, Cancelled, Lost, Unknown };
-QString jobStateName(JobState state);           // "queued" ... "lost", "unknown"
-JobState jobStateFromName(const QString &name); // Unknown for anything else
-inline bool isFinal(JobState s) { return s != JobState::Queued && s != JobState::Running && s != JobState::Unknown; }
-
-// One file a job produced ({"index", "node_id", "filename", "kind", "url"}).
-struct JobOutput {
-    int index = 0;
-    QString nodeId;
-    QString filename;
-    QString kind; // "images", "gifs", ...
-    QString url;  // path on the runner: /api/v1/jobs/{id}/outputs/{n}
-    bool isImage() const; // kind "images" or an image file extension
-};
-
-// A job as GET /api/v1/jobs/{id} returns it.
-struct JobInfo {
-    QString id;
-    QString workflow;
-    JobState state = JobState::Unknown;
-    QDateTime createdAt, startedAt, finishedAt; // invalid when null
-    qint64 durationMs = -1;                     // -1 when null
-    QString progressNode;
-    QString progressClass;
-    double progressValue = 0;
-    double progressMax = 0;
-    QList<JobOutput> outputs;
-    QString errorMessage; // error.message (ComfyUI's exception) when failed
-    QString reason;       // why it failed / was cancelled / lost
-    bool cancelRequested = false;
-};
-std::optional<JobInfo> jobFromJson(const QJsonObject &object); // nullopt without a string "id"
-QList<JobInfo> jobListFromJson(const QJsonObject &object);     // {"jobs": [...]}
+// The job wire model is the protocol's (one definition for the runner and the monitor).
+using JobState = protocol::JobState;
+using JobOutput = protocol::JobOutput;
+using JobInfo = protocol::JobRecord;
+using protocol::isFinal;
+using protocol::jobStateFromName;
+using protocol::jobStateName;
 
 // A named parameter of a workflow ({"name", "node", "input", "type", "value"}).
 struct WorkflowParameter {
@@ -99,7 +74,7 @@ struct RelayEndpoint {
 };
 
 // A downloaded output file.
-struct OutputFile {
+struct DownloadedOutput {
     QString jobId;
     int index = 0;
     QString filename;
@@ -109,5 +84,4 @@ struct OutputFile {
 
 } // namespace cr::monitor
 
-Q_DECLARE_METATYPE(cr::monitor::JobInfo)
-Q_DECLARE_METATYPE(cr::monitor::OutputFile)
+Q_DECLARE_METATYPE(cr::monitor::DownloadedOutput)

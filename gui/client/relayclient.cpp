@@ -3,8 +3,6 @@
 #include "gui/client/monitorlog.h"
 
 #include <QDateTime>
-#include <QJsonDocument>
-#include <QJsonObject>
 #include <QNetworkRequest>
 #include <QWebSocket>
 
@@ -31,6 +29,17 @@ qint64 nowMs()
 }
 
 } // namespace
+
+MonitorEvent MonitorEvent::from(protocol::ComfyEvent event, const QString &jobId, qint64 seq, qint64 timestampMs)
+{
+    MonitorEvent ev;
+    ev.seq = seq;
+    ev.timestampMs = timestampMs;
+    ev.jobId = jobId;
+    ev.service = protocol::parseServiceEvent(event);
+    ev.event = std::move(event);
+    return ev;
+}
 
 QString RelayClient::stateName(State state)
 {
@@ -252,16 +261,12 @@ void RelayClient::onText(const QString &text)
     const QByteArray bytes = text.toUtf8();
     if (bytes.startsWith("{\"seq\":")) {
         if (auto env = protocol::parseRelayEnvelope(bytes)) {
-            MonitorEvent ev;
-            ev.seq = env->seq;
-            ev.timestampMs = env->timestampMs;
-            ev.jobId = env->jobId;
-            auto parsed = protocol::parseTextFrame(QJsonDocument(env->event).toJson(QJsonDocument::Compact));
+            auto parsed = protocol::parseEventObject(env->event); // parsed once, with the envelope
             if (!parsed)
                 return;
-            ev.event = std::move(*parsed);
-            if (ev.event.promptId.isEmpty())
-                ev.event.promptId = env->promptId;
+            if (parsed->promptId.isEmpty())
+                parsed->promptId = env->promptId;
+            const MonitorEvent ev = MonitorEvent::from(std::move(*parsed), env->jobId, env->seq, env->timestampMs);
             m_lastSeq = env->seq;
             ++m_eventsReceived;
             noteLag(env->timestampMs);
@@ -275,44 +280,43 @@ void RelayClient::onText(const QString &text)
         qCWarning(lcMonitorNet).noquote() << "relay sent an unreadable message:" << error;
         return;
     }
-    if (parsed->typeName.startsWith(QLatin1String("relay_"))) {
-        onControl(parsed->typeName, parsed->data);
+    if (auto control = protocol::parseRelayControl(parsed->typeName, parsed->data)) {
+        onControl(*control);
         return;
     }
-    MonitorEvent ev; // an event without envelope (a relay that ignores envelope=1)
-    ev.event = std::move(*parsed);
-    ev.jobId = ev.event.data.value(QLatin1String("job_id")).toString();
+    if (parsed->typeName.startsWith(QLatin1String("relay_")))
+        return; // a control message this version does not know
+    // An event without envelope (a relay that ignores envelope=1).
+    MonitorEvent ev = MonitorEvent::from(std::move(*parsed));
+    ev.jobId = ev.service ? ev.service->jobId() : QString();
     ++m_eventsReceived;
     emit eventReceived(ev);
 }
 
-void RelayClient::onControl(const QString &type, const QJsonObject &data)
+void RelayClient::onControl(const protocol::RelayControlMessage &message)
 {
-    if (type == QLatin1String("relay_welcome")) {
-        const qint64 last = qint64(data.value(QLatin1String("last_seq")).toDouble());
-        const qint64 replayed = qint64(data.value(QLatin1String("replay")).toObject().value(QLatin1String("count")).toDouble());
+    if (const auto *w = std::get_if<protocol::RelayWelcome>(&message)) {
+        if (w->type != QLatin1String("relay_welcome"))
+            return; // relay_subscribed: the monitor never sends subscribe
         m_backoff.reset(); // accepted (not just a handshake the relay closes at once, e.g. 4003)
-        emit welcomed(last, replayed);
-    } else if (type == QLatin1String("relay_gap")) {
-        const qint64 since = qint64(data.value(QLatin1String("since")).toDouble());
-        const qint64 first = qint64(data.value(QLatin1String("first_seq")).toDouble());
-        const QString reason = data.value(QLatin1String("reason")).toString();
+        emit welcomed(w->lastSeq, w->replayCount);
+    } else if (const auto *g = std::get_if<protocol::RelayGap>(&message)) {
         ++m_gaps;
         // Replayed events (if any) follow and move lastSeq on; after a restart the relay's numbering starts
         // again, so its newest seq is the new resume point.
-        m_lastSeq = qint64(data.value(QLatin1String("last_seq")).toDouble());
-        qCInfo(lcMonitorNet).noquote() << QStringLiteral("relay gap after seq %1 (%2); next seq %3").arg(since).arg(reason).arg(first);
-        emit gap(since, first, reason);
-    } else if (type == QLatin1String("relay_pong")) {
-        const qint64 id = qint64(data.value(QLatin1String("id")).toDouble());
+        m_lastSeq = g->lastSeq;
+        qCInfo(lcMonitorNet).noquote()
+            << QStringLiteral("relay gap after seq %1 (%2); next seq %3").arg(g->since).arg(g->reason).arg(g->firstSeq);
+        emit gap(g->since, g->firstSeq, g->reason);
+    } else if (const auto *p = std::get_if<protocol::RelayPong>(&message)) {
+        const qint64 id = qint64(p->id.toDouble());
         if (m_pingsSent.contains(id)) {
             m_roundTripMs = m_clock.elapsed() - m_pingsSent.take(id);
             emit roundTripChanged(m_roundTripMs);
         }
-    } else if (type == QLatin1String("relay_error")) {
-        const QString message = data.value(QLatin1String("message")).toString();
-        qCWarning(lcMonitorNet).noquote() << "relay error:" << data.value(QLatin1String("code")).toString() << message;
-        emit errorOccurred(QStringLiteral("relay: %1").arg(message));
+    } else if (const auto *e = std::get_if<protocol::RelayMessageError>(&message)) {
+        qCWarning(lcMonitorNet).noquote() << "relay error:" << e->code << e->message;
+        emit errorOccurred(QStringLiteral("relay: %1").arg(e->message));
     }
 }
 
@@ -349,9 +353,7 @@ void RelayClient::sendPing()
         m_pingsSent.clear();
     const qint64 id = ++m_pingCounter;
     m_pingsSent.insert(id, m_clock.elapsed());
-    const QJsonObject ping{{QStringLiteral("type"), QStringLiteral("ping")},
-                           {QStringLiteral("data"), QJsonObject{{QStringLiteral("id"), double(id)}}}};
-    m_socket->sendTextMessage(QString::fromUtf8(QJsonDocument(ping).toJson(QJsonDocument::Compact)));
+    m_socket->sendTextMessage(QString::fromUtf8(protocol::encodeRelayPing(id)));
     m_socket->ping(); // WebSocket-level too: some proxies only keep a link alive with real traffic
 }
 

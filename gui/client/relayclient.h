@@ -7,6 +7,7 @@
 #include "gui/client/backoff.h"
 #include "protocol/comfyevents.h"
 #include "protocol/relaymessages.h"
+#include "protocol/serviceevents.h"
 
 #include <QElapsedTimer>
 #include <QMetaType>
@@ -37,6 +38,10 @@ struct MonitorEvent {
     qint64 timestampMs = 0;  // relay time, ms since the epoch (0 without envelope)
     QString jobId;           // empty when not attributed to a job
     protocol::ComfyEvent event; // typeName, data, typed payload (Unknown for the service's job_* events)
+    std::optional<protocol::ServiceEvent> service; // the service's job_* / image_generated events, typed
+
+    // The event with `service` read from it (once, here).
+    static MonitorEvent from(protocol::ComfyEvent event, const QString &jobId = {}, qint64 seq = 0, qint64 timestampMs = 0);
 };
 
 // The newest preview frame (encoded image + metadata); decoding is the viewer's business.
@@ -117,7 +122,7 @@ private:
     void onDisconnected();
     void onText(const QString &text);
     void onBinary(const QByteArray &frame);
-    void onControl(const QString &type, const QJsonObject &data);
+    void onControl(const protocol::RelayControlMessage &message);
     void sendPing();
     void noteLag(qint64 timestampMs);
     void fail(const QString &message);

@@ -40,7 +40,7 @@ Error errorOf(QNetworkReply *reply, const QByteArray &body, bool timedOut)
 
 Result<JobInfo> jobResult(const QJsonDocument &doc)
 {
-    if (auto job = jobFromJson(doc.object()))
+    if (auto job = protocol::parseJob(doc.object()))
         return *job;
     return Error::make(RestErrorCode::BadResponse, QStringLiteral("the answer is not a job"));
 }
@@ -142,7 +142,7 @@ void RestClient::listJobs(int limit, QObject *context, Callback<QList<JobInfo>> 
                              [](const QJsonDocument &doc) -> Result<QList<JobInfo>> {
                                  if (!doc.object().value(QLatin1String("jobs")).isArray())
                                      return Error::make(RestErrorCode::BadResponse, QStringLiteral("no \"jobs\" list in the answer"));
-                                 return jobListFromJson(doc.object());
+                                 return protocol::parseJobList(doc.object());
                              });
 }
 
@@ -166,13 +166,13 @@ void RestClient::cancelJob(const QString &id, QObject *context, Callback<JobInfo
                       std::move(done), &jobResult);
 }
 
-void RestClient::fetchOutput(const QString &jobId, int index, QObject *context, Callback<OutputFile> done)
+void RestClient::fetchOutput(const QString &jobId, int index, QObject *context, Callback<DownloadedOutput> done)
 {
     send("GET", QStringLiteral("/api/v1/jobs/%1/outputs/%2").arg(encoded(jobId)).arg(index), QByteArray(), context,
          [jobId, index, done = std::move(done)](Result<QByteArray> r, QNetworkReply *reply) {
              if (!r)
                  return done(r.error());
-             OutputFile f;
+             DownloadedOutput f;
              f.jobId = jobId;
              f.index = index;
              f.contentType = reply->header(QNetworkRequest::ContentTypeHeader).toString();

@@ -54,7 +54,7 @@ public:
     // POST /api/v1/jobs/{id}/cancel -> the job (cancel requested).
     void cancelJob(const QString &id, QObject *context, Callback<JobInfo> done);
     // GET /api/v1/jobs/{id}/outputs/{index} -> the file's bytes.
-    void fetchOutput(const QString &jobId, int index, QObject *context, Callback<OutputFile> done);
+    void fetchOutput(const QString &jobId, int index, QObject *context, Callback<DownloadedOutput> done);
     // GET /api/v1/workflows -> sorted names.
     void listWorkflows(QObject *context, Callback<QStringList> done);
     // GET /api/v1/workflows/{name} -> parameters and nodes.

@@ -220,7 +220,11 @@ std::optional<ComfyEvent> parseTextFrame(const QByteArray &frame, QString *error
             *error = QStringLiteral("not a JSON object");
         return std::nullopt;
     }
-    const QJsonObject root = doc.object();
+    return parseEventObject(doc.object(), frame, error);
+}
+
+std::optional<ComfyEvent> parseEventObject(const QJsonObject &root, const QByteArray &raw, QString *error)
+{
     const QJsonValue typeValue = root.value("type"_L1);
     if (!typeValue.isString()) {
         if (error)
@@ -239,7 +243,7 @@ std::optional<ComfyEvent> parseTextFrame(const QByteArray &frame, QString *error
         event.data.remove("type"_L1);
     }
     event.promptId = event.data.value("prompt_id"_L1).toString();
-    event.raw = frame;
+    event.raw = raw;
     event.payload = parsePayload(event.type, event.data, event.promptId);
     if (error)
         error->clear();

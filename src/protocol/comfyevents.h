@@ -160,6 +160,9 @@ struct ComfyEvent {
 // an object is treated as {}; without "data" the other members are the data (a flat event such as the
 // Python project's image_generated). Node ids sent as numbers are turned into strings.
 std::optional<ComfyEvent> parseTextFrame(const QByteArray &frame, QString *error = nullptr);
+// The same for a frame already parsed into `root` (an enveloped event's "event" object), without parsing
+// it again; `raw` is kept as the event's bytes (may be empty when the caller has none).
+std::optional<ComfyEvent> parseEventObject(const QJsonObject &root, const QByteArray &raw = {}, QString *error = nullptr);
 
 EventType eventTypeFromName(const QString &name); // Unknown for anything not in §3.4 (also "logs")
 QString eventTypeName(EventType type);          // the wire name; "" for Unknown

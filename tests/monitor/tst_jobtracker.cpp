@@ -165,7 +165,7 @@ void TstJobTracker::failureAndCancel()
     b.comfy(uR"({"type": "execution_interrupted", "data": {"prompt_id": "C", "node_id": "3", "timestamp": 6}})"_s, u"C"_s);
     QVERIFY(b.settle());
     QCOMPARE(b.tracker.job(u"F"_s)->info.state, JobState::Failed);
-    QCOMPARE(b.tracker.job(u"F"_s)->info.errorMessage, u"bad file"_s);
+    QCOMPARE(b.tracker.job(u"F"_s)->info.errorMessage(), u"bad file"_s);
     QCOMPARE(b.tracker.job(u"C"_s)->info.state, JobState::Cancelled);
     const int row = b.model.rowOf(u"F"_s);
     QCOMPARE(b.model.index(row, 0).data(Qt::ToolTipRole).toString(), u"bad file"_s);

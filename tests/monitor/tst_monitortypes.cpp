@@ -25,10 +25,7 @@ QJsonObject object(const char *json)
 
 MonitorEvent eventFrom(const char *json, const QString &jobId = {})
 {
-    MonitorEvent ev;
-    ev.event = cr::protocol::parseTextFrame(QByteArray(json)).value();
-    ev.jobId = jobId;
-    return ev;
+    return MonitorEvent::from(cr::protocol::parseTextFrame(QByteArray(json)).value(), jobId);
 }
 
 } // namespace
@@ -107,7 +104,7 @@ void TstMonitorTypes::backoffJitterStaysInRange()
 
 void TstMonitorTypes::job()
 {
-    const auto job = jobFromJson(object(R"({
+    const auto job = cr::protocol::parseJob(object(R"({
         "id": "p-1", "client_ref": null, "workflow": "sd15_txt2img", "state": "succeeded",
         "created_at": "2025-01-02T03:04:05.678Z", "started_at": "2025-01-02T03:04:06.000Z",
         "finished_at": "2025-01-02T03:04:16.500Z", "duration_ms": 10500,
@@ -128,27 +125,27 @@ void TstMonitorTypes::job()
     QCOMPARE(job->outputs.at(0).filename, u"comfy_runner_00001_.png"_s);
     QCOMPARE(job->outputs.at(0).nodeId, u"9"_s);
     QVERIFY(job->outputs.at(0).isImage());
-    QVERIFY(job->errorMessage.isEmpty());
+    QVERIFY(job->errorMessage().isEmpty());
 
-    const auto failed = jobFromJson(object(R"({"id": "p-2", "state": "failed", "duration_ms": null,
+    const auto failed = cr::protocol::parseJob(object(R"({"id": "p-2", "state": "failed", "duration_ms": null,
         "error": {"message": "boom", "node_id": "4"}, "reason": "ComfyUI reported an error"})"));
     QVERIFY(failed);
     QCOMPARE(failed->state, JobState::Failed);
     QCOMPARE(failed->durationMs, -1);
-    QCOMPARE(failed->errorMessage, u"boom"_s);
+    QCOMPARE(failed->errorMessage(), u"boom"_s);
     QCOMPARE(failed->reason, u"ComfyUI reported an error"_s);
     QVERIFY(!failed->startedAt.isValid());
 
-    const QList<JobInfo> list = jobListFromJson(object(R"({"jobs": [{"id": "a"}, {"nope": 1}, {"id": "b"}], "total": 3})"));
+    const QList<JobInfo> list = cr::protocol::parseJobList(object(R"({"jobs": [{"id": "a"}, {"nope": 1}, {"id": "b"}], "total": 3})"));
     QCOMPARE(list.size(), 2);
     QCOMPARE(list.at(1).id, u"b"_s);
 }
 
 void TstMonitorTypes::jobWithoutIdIsRejected()
 {
-    QVERIFY(!jobFromJson(object(R"({"state": "queued"})")));
-    QVERIFY(!jobFromJson(object(R"({"id": 5})")));
-    QVERIFY(!jobFromJson(object(R"({"id": ""})")));
+    QVERIFY(!cr::protocol::parseJob(object(R"({"state": "queued"})")));
+    QVERIFY(!cr::protocol::parseJob(object(R"({"id": 5})")));
+    QVERIFY(!cr::protocol::parseJob(object(R"({"id": ""})")));
 }
 
 void TstMonitorTypes::jobState_data()

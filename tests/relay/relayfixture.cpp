@@ -9,9 +9,9 @@
 
 namespace cr::testing {
 
-std::optional<RelayClientStats> statsOf(const RelayServer &server, quint64 id)
+std::optional<RelaySessionStats> statsOf(const RelayServer &server, quint64 id)
 {
-    for (const RelayClientStats &s : server.clientStats())
+    for (const RelaySessionStats &s : server.clientStats())
         if (s.id == id)
             return s;
     return std::nullopt;

@@ -18,7 +18,7 @@ namespace cr::testing {
 
 RelaySettings relayTestSettings(); // 127.0.0.1, port 0, defaults otherwise
 // The server's statistics of one client; nullopt once it is gone.
-std::optional<RelayClientStats> statsOf(const RelayServer &server, quint64 id);
+std::optional<RelaySessionStats> statsOf(const RelayServer &server, quint64 id);
 
 // One hub + server; listen() binds a free port.
 struct RelayFixture {

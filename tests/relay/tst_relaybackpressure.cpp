@@ -141,7 +141,7 @@ void TstRelayBackpressure::slowClientLosesOnlyPreviews()
         type1.append(hub.publishPreview(frame, u"J"_s)->type1Frame());
         QVERIFY(healthy.waitForMessages(published + i + 1));
     }
-    const RelayClientStats behind = statsOf(server, slowId).value();
+    const RelaySessionStats behind = statsOf(server, slowId).value();
     QCOMPARE(behind.previewsSent, 0u);
     QCOMPARE(behind.previewsDropped, quint64(kPreviews - 1));
     QVERIFY(behind.bytesToWrite > kSoft);
@@ -161,7 +161,7 @@ void TstRelayBackpressure::slowClientLosesOnlyPreviews()
     QVERIFY(slow.messages().last().binary);
     QCOMPARE(slow.messages().last().data, type1.last());
     QVERIFY(jsonBefore > 0);
-    const RelayClientStats after = statsOf(server, slowId).value();
+    const RelaySessionStats after = statsOf(server, slowId).value();
     QCOMPARE(after.previewsSent, 1u);
     QCOMPARE(after.previewsDropped, quint64(kPreviews - 1));
     QCOMPARE(after.queuedMessages, 0);
@@ -301,7 +301,7 @@ void TstRelayBackpressure::burstToAKeepingUpClientIsNotDropped()
         frame.image = "burst-" + QByteArray::number(i) + QByteArray(20 * 1024, char('a' + i));
         sent.append(hub.publishPreview(frame, u"J"_s)->type1Frame());
     }
-    const RelayClientStats s = statsOf(server, id).value(); // no event loop has run since the first publish
+    const RelaySessionStats s = statsOf(server, id).value(); // no event loop has run since the first publish
     QCOMPARE(s.previewsDropped, 0u);
     QCOMPARE(s.previewsSent, 6u);
     QCOMPARE(s.bytesToWrite, 0);
@@ -339,7 +339,7 @@ void TstRelayBackpressure::clientCloseWhileBehindStopsWrites()
     frame.image = QByteArray(3000, 'h');
     hub.publishPreview(frame, u"J"_s);
     QVERIFY(healthy.waitForMessages(published + 1));
-    const RelayClientStats before = statsOf(server, readerId).value();
+    const RelaySessionStats before = statsOf(server, readerId).value();
     QCOMPARE(before.previewsSent, 0u); // held back
     QVERIFY(before.queuedMessages > 0);
 

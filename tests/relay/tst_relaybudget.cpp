@@ -80,7 +80,7 @@ void TstRelayBudget::stalledQueueHoldsOnlyItsFrames()
         QVERIFY2(published < 20'000, "the stalled client never got behind");
         publish(hub, ++published);
     }
-    const RelayClientStats s = statsOf(server, id).value();
+    const RelaySessionStats s = statsOf(server, id).value();
     QVERIFY(s.queuedMessages > 100);
     QVERIFY(s.queuedBytes + s.bytesToWrite <= 16 * kMiB + kEventPad + 1024); // hard limit plus one event
     // Only the hub's ring and job log keep events; the queues hold shared frames. Before, every queued entry
@@ -172,8 +172,8 @@ void TstRelayBudget::memoryIsGivenBackAfterStalledClientsLeave()
         QTRY_COMPARE(server.clientCount(), 2);
         int published = 0;
         auto behind = [&server] {
-            const QList<RelayClientStats> all = server.clientStats();
-            return std::all_of(all.cbegin(), all.cend(), [](const RelayClientStats &s) { return s.queuedBytes >= 64 * kMiB; });
+            const QList<RelaySessionStats> all = server.clientStats();
+            return std::all_of(all.cbegin(), all.cend(), [](const RelaySessionStats &s) { return s.queuedBytes >= 64 * kMiB; });
         };
         while (!behind()) {
             QVERIFY2(published < 20'000, "the stalled clients never got behind");

@@ -310,7 +310,7 @@ void TstRelayServer::previewRateLimit()
     QCOMPARE(free.binaries().size(), 5);
 
     bool seen = false;
-    for (const RelayClientStats &s : relay.server->clientStats()) {
+    for (const RelaySessionStats &s : relay.server->clientStats()) {
         if (s.subscription.previewMaxFps == 1) {
             QCOMPARE(s.previewsSent, 1u);
             QCOMPARE(s.previewsRateLimited, 4u);

@@ -3,7 +3,7 @@
 // with 1002 (RFC 6455 §5.1) whenever it comes (first or later, data or control, its header split across
 // writes or not), a too-big frame sent in one write still gets its 1009 close frame (no reset).
 
-#include "core/relay/relayclient.h"
+#include "core/relay/relaysession.h"
 #include "core/relay/relayhandshake.h"
 #include "core/relay/relayserver.h"
 #include "protocol/relaymessages.h"
@@ -279,7 +279,7 @@ void TstRelayWire::eachWebSocketGetsItsOwnTransport()
     QTRY_COMPARE(relay.server->clientCount(), kClients);
     const char *const why = "a QWebSocket and its TCP socket disagree: RelayServer::takeTransport needs a look";
     QSet<const QTcpSocket *> transports;
-    for (const RelayClient *client : relay.server->findChildren<RelayClient *>()) {
+    for (const RelaySession *client : relay.server->findChildren<RelaySession *>()) {
         const QTcpSocket *t = client->transport();
         QVERIFY2(t, why);
         QVERIFY2(t->peerPort() == client->socket()->peerPort() && t->peerAddress() == client->socket()->peerAddress(), why);

@@ -38,76 +38,41 @@ Result<QString> stringField(const QJsonObject &body, const QString &key, bool re
     return v.toString();
 }
 
-QString isoUtc(const QDateTime &time)
-{
-    return time.isValid() ? time.toUTC().toString(Qt::ISODateWithMs) : QString();
-}
-
 QString outputUrl(const QString &jobId, int index)
 {
     return QStringLiteral("/api/v1/jobs/%1/outputs/%2").arg(jobId).arg(index);
 }
 
-namespace {
-QJsonValue timeOrNull(const QDateTime &t)
+protocol::JobRecord jobRecord(const Job &job)
 {
-    return t.isValid() ? QJsonValue(isoUtc(t)) : QJsonValue(QJsonValue::Null);
+    protocol::JobRecord r;
+    r.id = job.id;
+    r.clientRef = job.clientRef;
+    r.workflow = job.workflow;
+    r.state = job.state;
+    r.createdAt = job.createdAt;
+    r.startedAt = job.startedAt;
+    r.finishedAt = job.finishedAt;
+    r.durationMs = job.startedAt.isValid() ? job.durationMs() : -1;
+    r.progressNode = job.progress.node;
+    r.progressClass = job.progress.nodeClass;
+    r.progressValue = job.progress.value;
+    r.progressMax = job.progress.max;
+    for (int i = 0; i < job.outputs.size(); ++i) {
+        const NodeOutputFile &f = job.outputs.at(i);
+        r.outputs.append({i, f.nodeId, f.file.filename, f.file.subfolder, f.file.type, f.file.kind, outputUrl(job.id, i)});
+    }
+    if (job.comfyError)
+        r.error = protocol::JobError{job.comfyError->exceptionMessage, job.comfyError->nodeId, job.comfyError->nodeType,
+                                     job.comfyError->exceptionType};
+    r.reason = job.reason;
+    r.cancelRequested = job.cancelRequested;
+    return r;
 }
-QJsonValue stringOrNull(const QString &s)
-{
-    return s.isEmpty() ? QJsonValue(QJsonValue::Null) : QJsonValue(s);
-}
-} // namespace
 
 QJsonObject jobToJson(const Job &job)
 {
-    QJsonArray outputs;
-    for (int i = 0; i < job.outputs.size(); ++i) {
-        const NodeOutputFile &f = job.outputs.at(i);
-        outputs.append(QJsonObject{
-            {QStringLiteral("index"), i},
-            {QStringLiteral("node_id"), f.nodeId},
-            {QStringLiteral("filename"), f.file.filename},
-            {QStringLiteral("subfolder"), f.file.subfolder},
-            {QStringLiteral("type"), f.file.type},
-            {QStringLiteral("kind"), f.file.kind},
-            {QStringLiteral("url"), outputUrl(job.id, i)},
-        });
-    }
-    QJsonValue error = QJsonValue::Null;
-    if (job.comfyError) {
-        error = QJsonObject{
-            {QStringLiteral("message"), job.comfyError->exceptionMessage},
-            {QStringLiteral("node_id"), job.comfyError->nodeId},
-            {QStringLiteral("node_type"), job.comfyError->nodeType},
-            {QStringLiteral("exception_type"), job.comfyError->exceptionType},
-        };
-    }
-    const bool hasProgress = !job.progress.node.isEmpty() || job.progress.max > 0;
-    QJsonValue progress = QJsonValue::Null;
-    if (hasProgress) {
-        progress = QJsonObject{
-            {QStringLiteral("node"), job.progress.node},
-            {QStringLiteral("class_type"), job.progress.nodeClass},
-            {QStringLiteral("value"), job.progress.value},
-            {QStringLiteral("max"), job.progress.max},
-        };
-    }
-    return QJsonObject{
-        {QStringLiteral("id"), job.id},
-        {QStringLiteral("client_ref"), stringOrNull(job.clientRef)},
-        {QStringLiteral("workflow"), stringOrNull(job.workflow)},
-        {QStringLiteral("state"), jobStateName(job.state)},
-        {QStringLiteral("created_at"), timeOrNull(job.createdAt)},
-        {QStringLiteral("started_at"), timeOrNull(job.startedAt)},
-        {QStringLiteral("finished_at"), timeOrNull(job.finishedAt)},
-        {QStringLiteral("duration_ms"), job.startedAt.isValid() ? QJsonValue(job.durationMs()) : QJsonValue(QJsonValue::Null)},
-        {QStringLiteral("progress"), progress},
-        {QStringLiteral("outputs"), outputs},
-        {QStringLiteral("error"), error},
-        {QStringLiteral("reason"), stringOrNull(job.reason)},
-        {QStringLiteral("cancel_requested"), job.cancelRequested},
-    };
+    return protocol::encodeJob(jobRecord(job));
 }
 
 } // namespace cr

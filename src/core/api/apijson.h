@@ -4,6 +4,7 @@
 
 #include "core/api/apiexchange.h"
 #include "core/jobs/job.h"
+#include "protocol/jobrecord.h"
 
 #include <QJsonObject>
 
@@ -14,11 +15,13 @@ Result<QJsonObject> parseJsonObject(const ApiRequest &request, bool allowEmpty =
 // The string field `key`: missing_field when absent/empty and required, type_mismatch when not a string.
 Result<QString> stringField(const QJsonObject &body, const QString &key, bool required);
 
-QString isoUtc(const QDateTime &time); // "2024-05-01T12:00:00.123Z", or "" when invalid (-> null)
+using protocol::isoUtc; // "2024-05-01T12:00:00.123Z", or "" when invalid (-> null)
 QString outputUrl(const QString &jobId, int index); // "/api/v1/jobs/{id}/outputs/{index}"
 
-// {id, client_ref, workflow, state, created_at, started_at, finished_at, duration_ms, progress, outputs,
-//  error, reason, cancel_requested}
+// The job as the API shows it (the wire model, protocol::JobRecord): output URLs filled in, duration so far.
+protocol::JobRecord jobRecord(const Job &job);
+// protocol::encodeJob(jobRecord(job)): {id, client_ref, workflow, state, created_at, started_at, finished_at,
+// duration_ms, progress, outputs, error, reason, cancel_requested}
 QJsonObject jobToJson(const Job &job);
 
 } // namespace cr

@@ -1,6 +1,8 @@
 #pragma once
 // The API's controllers, one per resource. Each installs its handlers into the route-id -> handler map of
-// ApiServer; handlers take a copied ApiRequest and an ApiReply (answer now or later, exactly once).
+// ApiServer; handlers take a copied ApiRequest and an ApiReply (answer now or later, exactly once). One
+// style everywhere: a private member function per route (its doc comment above its definition), and
+// install() a table of one-line forwards.
 
 #include "core/api/apicontext.h"
 #include "core/api/apiserver.h"
@@ -27,6 +29,11 @@ public:
     // The readiness verdict: empty when ready, else one sentence per reason.
     static QStringList notReadyReasons(const ApiContext &ctx);
 private:
+    void health(const ApiRequest &req, ApiReply reply);
+    void ready(const ApiRequest &req, ApiReply reply);
+    void system(const ApiRequest &req, ApiReply reply);
+    void openApi(const ApiRequest &req, ApiReply reply);
+    void metrics(const ApiRequest &req, ApiReply reply);
     const ApiContext &m_ctx;
     const EventsRoutes *m_events;
 };
@@ -95,6 +102,12 @@ public:
     void install(RouteHandlers &handlers);
     static QJsonObject draftJson(const ApiContext &ctx);
 private:
+    void list(const ApiRequest &req, ApiReply reply);
+    void get(const ApiRequest &req, ApiReply reply);
+    void draft(const ApiRequest &req, ApiReply reply);
+    void patchDraft(const ApiRequest &req, ApiReply reply);
+    void resetDraft(const ApiRequest &req, ApiReply reply);
+    void switchDraft(const ApiRequest &req, ApiReply reply);
     const ApiContext &m_ctx;
 };
 
@@ -126,6 +139,7 @@ public:
     UploadsRoutes(const ApiContext &ctx, QObject *parent);
     void install(RouteHandlers &handlers);
 private:
+    void upload(const ApiRequest &req, ApiReply reply);
     const ApiContext &m_ctx;
 };
 

@@ -154,7 +154,7 @@ void EventsRoutes::jobEvents(const ApiRequest &req, ApiReply reply)
         return;
     bool finalSeen = false;
     for (const RelayEventPtr &event : log.events)
-        finalSeen = finalSeen || isFinalJobEventType(event->type());
+        finalSeen = finalSeen || protocol::isFinalServiceEvent(event->type());
     qint64 replayFrom = from;
     const qint64 lastSeq = m_ctx.hub->lastSeq();
     if (from > lastSeq) { // an id from before a restart: everything kept is new to the client

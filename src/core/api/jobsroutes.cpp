@@ -128,10 +128,11 @@ void JobsRoutes::list(const ApiRequest &req, ApiReply reply)
     JobFilter f;
     const QString state = req.query.queryItemValue(QStringLiteral("state"), QUrl::FullyDecoded);
     if (!state.isEmpty()) {
-        f.state = jobStateFromName(state);
-        if (!f.state)
+        const JobState named = jobStateFromName(state);
+        if (named == JobState::Unknown)
             return reply.error(Error::make(ErrorCode::InvalidRequest, QStringLiteral("unknown state \"%1\"").arg(state),
-                                           {{QStringLiteral("allowed"), QJsonArray{"queued", "running", "succeeded", "failed", "cancelled", "lost"}}}));
+                                           {{QStringLiteral("allowed"), QJsonArray::fromStringList(protocol::jobStateNames())}}));
+        f.state = named;
     }
     f.workflow = req.query.queryItemValue(QStringLiteral("workflow"), QUrl::FullyDecoded);
     auto intParam = [&req](const char *key, int def, int min, int max, int *out) -> Status {

@@ -34,7 +34,8 @@ QString executionStatus(const Job *newest)
     case JobState::Succeeded: return QStringLiteral("completed");
     case JobState::Cancelled: return QStringLiteral("interrupted");
     case JobState::Failed:
-    case JobState::Lost: break;
+    case JobState::Lost:
+    case JobState::Unknown: break;
     }
     return QStringLiteral("error");
 }

@@ -51,12 +51,6 @@ QByteArray encodeSseComment(const QByteArray &text)
     return ": " + line + "\n\n";
 }
 
-bool isFinalJobEventType(const QString &type)
-{
-    return type == QLatin1String("job_finished") || type == QLatin1String("job_failed")
-        || type == QLatin1String("job_cancelled");
-}
-
 SseStream::SseStream(ApiReply reply, Options options, const SseLimits &limits, QObject *parent)
     : QObject(parent), m_reply(std::move(reply)), m_options(std::move(options)), m_limits(limits)
 {
@@ -101,7 +95,7 @@ void SseStream::offer(const RelayEventPtr &event, bool replayed)
         enqueue(Pending{event, {}, payload.size() + event->type().size() + kFrameOverhead, !replayed});
     }
     if (!m_ended && !m_options.followJob.isEmpty() && event->jobId() == m_options.followJob
-        && isFinalJobEventType(event->type()))
+        && protocol::isFinalServiceEvent(event->type()))
         finish();
 }
 

@@ -6,6 +6,7 @@
 #include "core/api/apiexchange.h"
 #include "core/relay/relayevent.h"
 #include "protocol/relaymessages.h"
+#include "protocol/serviceevents.h"
 
 #include <QObject>
 #include <QPointer>
@@ -36,8 +37,6 @@ struct SseLimits {
 QByteArray encodeSseEvent(const QString &event, const QByteArray &data, qint64 id = 0);
 // A comment frame (": text\n\n"), ignored by clients; used as the heartbeat.
 QByteArray encodeSseComment(const QByteArray &text);
-// True for the service events that end a job: job_finished, job_failed, job_cancelled.
-bool isFinalJobEventType(const QString &type);
 
 // One open text/event-stream response. The owner feeds it events (replayed, then live from the hub); the
 // stream writes the accepted ones while the socket backlog is under the soft limit and queues the rest

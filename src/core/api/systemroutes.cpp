@@ -62,84 +62,95 @@ QStringList SystemRoutes::notReadyReasons(const ApiContext &ctx)
 
 void SystemRoutes::install(RouteHandlers &h)
 {
-    // GET /api/v1/health -> 200 {"status": "ok"}: the process is alive (public).
-    h.insert(RouteId::Health, [](const ApiRequest &, ApiReply reply) {
-        reply.json(200, QJsonObject{{QStringLiteral("status"), QStringLiteral("ok")}});
-    });
-
-    // GET /metrics -> 200, Prometheus text format 0.0.4 (docs/metrics.md). Not installed when [metrics]
-    // enabled = false: the dispatcher then answers 404 not_found.
+    h.insert(RouteId::Health, [this](const ApiRequest &r, ApiReply reply) { health(r, reply); });
+    h.insert(RouteId::Ready, [this](const ApiRequest &r, ApiReply reply) { ready(r, reply); });
+    h.insert(RouteId::System, [this](const ApiRequest &r, ApiReply reply) { system(r, reply); });
+    h.insert(RouteId::OpenApi, [this](const ApiRequest &r, ApiReply reply) { openApi(r, reply); });
+    // Not installed when [metrics] enabled = false: the dispatcher then answers 404 not_found.
     if (m_ctx.metrics)
-        h.insert(RouteId::Metrics, [this](const ApiRequest &, ApiReply reply) {
-            reply.raw(200, m_ctx.metrics->scrape(), MetricsRegistry::kContentType);
-        });
+        h.insert(RouteId::Metrics, [this](const ApiRequest &r, ApiReply reply) { metrics(r, reply); });
+}
 
-    // GET /api/v1/ready -> 200 {"ready": true} | 503 not_ready {details: {reasons: [...]}}.
-    h.insert(RouteId::Ready, [this](const ApiRequest &, ApiReply reply) {
-        const QStringList reasons = notReadyReasons(m_ctx);
-        if (reasons.isEmpty()) {
-            reply.json(200, QJsonObject{{QStringLiteral("ready"), true}});
-            return;
-        }
-        reply.error(Error::make(ErrorCode::NotReady, reasons.join(QStringLiteral("; ")),
-                                {{QStringLiteral("reasons"), QJsonArray::fromStringList(reasons)}}));
-    });
+// GET /metrics -> 200, Prometheus text format 0.0.4 (docs/metrics.md).
+void SystemRoutes::metrics(const ApiRequest &, ApiReply reply)
+{
+    reply.raw(200, m_ctx.metrics->scrape(), MetricsRegistry::kContentType);
+}
 
-    // GET /api/v1/system -> 200 {"service": {version, uptime_s, started_at, jobs_active, ...},
-    //   "comfyui": {url, state, system_stats | null, error?}, "relay"?: RelayServer::statsJson(),
-    //   "event_hub"?: EventHub::statsJson(), "sse"?: EventsRoutes::statsJson(), "config"?: the reload state
-    //   (configStatusJson)}. ComfyUI trouble is reported, not an error; the last four are present when the
-    //   service has them.
-    h.insert(RouteId::System, [this](const ApiRequest &, ApiReply reply) {
-        QJsonObject service{
-            {QStringLiteral("name"), QStringLiteral("comfy_runner")},
-            {QStringLiteral("version"), QCoreApplication::applicationVersion()},
-            {QStringLiteral("started_at"), m_ctx.startedAt.toUTC().toString(Qt::ISODateWithMs)},
-            {QStringLiteral("uptime_s"), m_ctx.startedAt.secsTo(QDateTime::currentDateTimeUtc())},
-            {QStringLiteral("jobs_active"), m_ctx.jobs ? m_ctx.jobs->activeCount() : 0},
-            {QStringLiteral("workflows"), m_ctx.workflows ? int(m_ctx.workflows->names().size()) : 0},
-            {QStringLiteral("active_workflow"), m_ctx.draft ? m_ctx.draft->name() : QString()},
-            {QStringLiteral("relay_port"), m_ctx.relay ? QJsonValue(m_ctx.relay->port()) : QJsonValue(QJsonValue::Null)},
-        };
-        QJsonObject comfy{
-            {QStringLiteral("url"), m_ctx.config.comfy.url.toString()},
-            {QStringLiteral("state"), m_ctx.comfy ? connectionStateName(m_ctx.comfy->state()) : QStringLiteral("none")},
-        };
-        QJsonObject body{{QStringLiteral("service"), service}};
-        if (m_ctx.configStatus)
-            body.insert(QStringLiteral("config"), configStatusJson(*m_ctx.configStatus));
-        if (m_ctx.relay)
-            body.insert(QStringLiteral("relay"), m_ctx.relay->statsJson());
-        if (m_ctx.hub)
-            body.insert(QStringLiteral("event_hub"), m_ctx.hub->statsJson());
-        if (m_events)
-            body.insert(QStringLiteral("sse"), m_events->statsJson());
-        if (!m_ctx.comfy) {
-            body.insert(QStringLiteral("comfyui"), comfy);
-            reply.json(200, body);
-            return;
-        }
-        m_ctx.comfy->http()->systemStats([reply, body, comfy](Result<QJsonObject> r) mutable {
-            if (r)
-                comfy.insert(QStringLiteral("system_stats"), r.value());
-            else {
-                comfy.insert(QStringLiteral("system_stats"), QJsonValue::Null);
-                comfy.insert(QStringLiteral("error"), r.error().toJson());
-            }
-            body.insert(QStringLiteral("comfyui"), comfy);
-            reply.json(200, body);
-        });
-    });
+// GET /api/v1/health -> 200 {"status": "ok"}: the process is alive (public).
+void SystemRoutes::health(const ApiRequest &, ApiReply reply)
+{
+    reply.json(200, QJsonObject{{QStringLiteral("status"), QStringLiteral("ok")}});
+}
 
-    // GET /api/v1/openapi.json -> the OpenAPI 3.1 document of this API.
-    h.insert(RouteId::OpenApi, [](const ApiRequest &, ApiReply reply) {
-        QFile f(QStringLiteral(":/comfyrunner/api/openapi.json"));
-        if (!f.open(QIODevice::ReadOnly)) {
-            reply.error(Error::make(ErrorCode::Internal, QStringLiteral("the OpenAPI document is missing from the build")));
-            return;
+// GET /api/v1/ready -> 200 {"ready": true} | 503 not_ready {details: {reasons: [...]}}.
+void SystemRoutes::ready(const ApiRequest &, ApiReply reply)
+{
+    const QStringList reasons = notReadyReasons(m_ctx);
+    if (reasons.isEmpty()) {
+        reply.json(200, QJsonObject{{QStringLiteral("ready"), true}});
+        return;
+    }
+    reply.error(Error::make(ErrorCode::NotReady, reasons.join(QStringLiteral("; ")),
+                            {{QStringLiteral("reasons"), QJsonArray::fromStringList(reasons)}}));
+}
+
+// GET /api/v1/system -> 200 {"service": {version, uptime_s, started_at, jobs_active, ...},
+//   "comfyui": {url, state, system_stats | null, error?}, "relay"?: RelayServer::statsJson(),
+//   "event_hub"?: EventHub::statsJson(), "sse"?: EventsRoutes::statsJson(), "config"?: the reload state
+//   (configStatusJson)}. ComfyUI trouble is reported, not an error; the last four are present when the
+//   service has them.
+void SystemRoutes::system(const ApiRequest &, ApiReply reply)
+{
+    QJsonObject service{
+        {QStringLiteral("name"), QStringLiteral("comfy_runner")},
+        {QStringLiteral("version"), QCoreApplication::applicationVersion()},
+        {QStringLiteral("started_at"), m_ctx.startedAt.toUTC().toString(Qt::ISODateWithMs)},
+        {QStringLiteral("uptime_s"), m_ctx.startedAt.secsTo(QDateTime::currentDateTimeUtc())},
+        {QStringLiteral("jobs_active"), m_ctx.jobs ? m_ctx.jobs->activeCount() : 0},
+        {QStringLiteral("workflows"), m_ctx.workflows ? int(m_ctx.workflows->names().size()) : 0},
+        {QStringLiteral("active_workflow"), m_ctx.draft ? m_ctx.draft->name() : QString()},
+        {QStringLiteral("relay_port"), m_ctx.relay ? QJsonValue(m_ctx.relay->port()) : QJsonValue(QJsonValue::Null)},
+    };
+    QJsonObject comfy{
+        {QStringLiteral("url"), m_ctx.config.comfy.url.toString()},
+        {QStringLiteral("state"), m_ctx.comfy ? connectionStateName(m_ctx.comfy->state()) : QStringLiteral("none")},
+    };
+    QJsonObject body{{QStringLiteral("service"), service}};
+    if (m_ctx.configStatus)
+        body.insert(QStringLiteral("config"), configStatusJson(*m_ctx.configStatus));
+    if (m_ctx.relay)
+        body.insert(QStringLiteral("relay"), m_ctx.relay->statsJson());
+    if (m_ctx.hub)
+        body.insert(QStringLiteral("event_hub"), m_ctx.hub->statsJson());
+    if (m_events)
+        body.insert(QStringLiteral("sse"), m_events->statsJson());
+    if (!m_ctx.comfy) {
+        body.insert(QStringLiteral("comfyui"), comfy);
+        reply.json(200, body);
+        return;
+    }
+    m_ctx.comfy->http()->systemStats([reply, body, comfy](Result<QJsonObject> r) mutable {
+        if (r)
+            comfy.insert(QStringLiteral("system_stats"), r.value());
+        else {
+            comfy.insert(QStringLiteral("system_stats"), QJsonValue::Null);
+            comfy.insert(QStringLiteral("error"), r.error().toJson());
         }
-        reply.raw(200, f.readAll(), "application/json");
+        body.insert(QStringLiteral("comfyui"), comfy);
+        reply.json(200, body);
     });
+}
+
+// GET /api/v1/openapi.json -> the OpenAPI 3.1 document of this API.
+void SystemRoutes::openApi(const ApiRequest &, ApiReply reply)
+{
+    QFile f(QStringLiteral(":/comfyrunner/api/openapi.json"));
+    if (!f.open(QIODevice::ReadOnly)) {
+        reply.error(Error::make(ErrorCode::Internal, QStringLiteral("the OpenAPI document is missing from the build")));
+        return;
+    }
+    reply.raw(200, f.readAll(), "application/json");
 }
 
 } // namespace cr

@@ -12,46 +12,49 @@ UploadsRoutes::UploadsRoutes(const ApiContext &ctx, QObject *parent) : QObject(p
 
 void UploadsRoutes::install(RouteHandlers &h)
 {
-    // POST /api/v1/uploads (multipart/form-data: "image" file part; optional fields "subfolder", "type"
-    //   (input|temp|output, default input), "overwrite" (true|false)) -> 201 ComfyUI's {"name", "subfolder",
-    //   "type"} | 400 invalid_request / missing_field / invalid_field (file name or subfolder: "..", "/", "\",
-    //   NUL or control characters, over 255 bytes) | 422 comfy_validation (ComfyUI refused it with a 4xx)
-    //   | 502 comfy_unreachable / comfy_error.
-    h.insert(RouteId::Upload, [this](const ApiRequest &req, ApiReply reply) {
-        const Result<QList<FormPart>> parts = parseMultipart(req.header("Content-Type"), req.body);
-        if (!parts)
-            return reply.error(parts.error());
-        const FormPart *image = nullptr;
-        QString subfolder, type = QStringLiteral("input");
-        bool overwrite = false;
-        for (const FormPart &p : *parts) {
-            if (p.name == QLatin1String("image") && !image)
-                image = &p;
-            else if (p.name == QLatin1String("subfolder"))
-                subfolder = QString::fromUtf8(p.data);
-            else if (p.name == QLatin1String("type"))
-                type = QString::fromUtf8(p.data);
-            else if (p.name == QLatin1String("overwrite"))
-                overwrite = p.data == "true" || p.data == "1";
-        }
-        if (!image || image->fileName.isEmpty())
-            return reply.error(Error::make(ErrorCode::MissingField, QStringLiteral("a file part named \"image\" is required"),
-                                           {{QStringLiteral("field"), QStringLiteral("image")}}));
-        if (type != QLatin1String("input") && type != QLatin1String("temp") && type != QLatin1String("output"))
-            return reply.error(Error::make(ErrorCode::InvalidRequest, QStringLiteral("\"type\" must be input, temp or output"),
-                                           {{QStringLiteral("field"), QStringLiteral("type")}}));
-        // Checked here, so that a bad name is the client's 400 and never reaches ComfyUI's folders.
-        if (const Status bad = checkUploadFileName(image->fileName))
-            return reply.error(*bad);
-        if (const Status bad = checkUploadSubfolder(subfolder))
-            return reply.error(*bad);
-        m_ctx.comfy->http()->uploadImage(image->data, image->fileName, QString::fromLatin1(image->contentType), subfolder, type, overwrite,
-                                         [reply](Result<QJsonObject> r) mutable {
-                                             if (!r)
-                                                 return reply.error(uploadError(r.error()));
-                                             reply.json(201, r.value());
-                                         });
-    });
+    h.insert(RouteId::Upload, [this](const ApiRequest &r, ApiReply reply) { upload(r, reply); });
+}
+
+// POST /api/v1/uploads (multipart/form-data: "image" file part; optional fields "subfolder", "type"
+//   (input|temp|output, default input), "overwrite" (true|false)) -> 201 ComfyUI's {"name", "subfolder",
+//   "type"} | 400 invalid_request / missing_field / invalid_field (file name or subfolder: "..", "/", "\",
+//   NUL or control characters, over 255 bytes) | 422 comfy_validation (ComfyUI refused it with a 4xx)
+//   | 502 comfy_unreachable / comfy_error.
+void UploadsRoutes::upload(const ApiRequest &req, ApiReply reply)
+{
+    const Result<QList<FormPart>> parts = parseMultipart(req.header("Content-Type"), req.body);
+    if (!parts)
+        return reply.error(parts.error());
+    const FormPart *image = nullptr;
+    QString subfolder, type = QStringLiteral("input");
+    bool overwrite = false;
+    for (const FormPart &p : *parts) {
+        if (p.name == QLatin1String("image") && !image)
+            image = &p;
+        else if (p.name == QLatin1String("subfolder"))
+            subfolder = QString::fromUtf8(p.data);
+        else if (p.name == QLatin1String("type"))
+            type = QString::fromUtf8(p.data);
+        else if (p.name == QLatin1String("overwrite"))
+            overwrite = p.data == "true" || p.data == "1";
+    }
+    if (!image || image->fileName.isEmpty())
+        return reply.error(Error::make(ErrorCode::MissingField, QStringLiteral("a file part named \"image\" is required"),
+                                       {{QStringLiteral("field"), QStringLiteral("image")}}));
+    if (type != QLatin1String("input") && type != QLatin1String("temp") && type != QLatin1String("output"))
+        return reply.error(Error::make(ErrorCode::InvalidRequest, QStringLiteral("\"type\" must be input, temp or output"),
+                                       {{QStringLiteral("field"), QStringLiteral("type")}}));
+    // Checked here, so that a bad name is the client's 400 and never reaches ComfyUI's folders.
+    if (const Status bad = checkUploadFileName(image->fileName))
+        return reply.error(*bad);
+    if (const Status bad = checkUploadSubfolder(subfolder))
+        return reply.error(*bad);
+    m_ctx.comfy->http()->uploadImage(image->data, image->fileName, QString::fromLatin1(image->contentType), subfolder, type, overwrite,
+                                     [reply](Result<QJsonObject> r) mutable {
+                                         if (!r)
+                                             return reply.error(uploadError(r.error()));
+                                         reply.json(201, r.value());
+                                     });
 }
 
 } // namespace cr

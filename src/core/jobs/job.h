@@ -4,6 +4,7 @@
 
 #include "core/comfy/promptoutcome.h"
 #include "core/common/error.h"
+#include "protocol/jobrecord.h"
 
 #include <QDateTime>
 #include <QJsonObject>
@@ -15,10 +16,11 @@
 
 namespace cr {
 
-enum class JobState { Queued, Running, Succeeded, Failed, Cancelled, Lost };
-QString jobStateName(JobState state);
-std::optional<JobState> jobStateFromName(const QString &name);
-inline bool isFinal(JobState s) { return s != JobState::Queued && s != JobState::Running; }
+// The states and their names are the wire model's (protocol/jobrecord.h); a job is never Unknown here.
+using protocol::JobState;
+using protocol::isFinal;
+using protocol::jobStateFromName;
+using protocol::jobStateName;
 
 struct JobProgress {
     QString node;      // node id being executed

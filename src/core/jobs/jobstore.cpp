@@ -82,16 +82,16 @@ QJsonObject JobStore::toJson(const Job &job)
 
 std::optional<Job> JobStore::fromJson(const QJsonObject &o)
 {
-    const std::optional<JobState> state = jobStateFromName(o.value(QLatin1String("state")).toString());
+    const JobState state = jobStateFromName(o.value(QLatin1String("state")).toString());
     const QString id = o.value(QLatin1String("id")).toString();
-    if (!state || id.isEmpty())
+    if (state == JobState::Unknown || id.isEmpty())
         return std::nullopt;
     Job job;
     job.id = id;
     job.clientRef = o.value(QLatin1String("client_ref")).toString();
     job.workflow = o.value(QLatin1String("workflow")).toString();
     job.graph = o.value(QLatin1String("graph")).toObject();
-    job.state = *state;
+    job.state = state;
     job.createdAt = timeFrom(o.value(QLatin1String("created_at")));
     job.startedAt = timeFrom(o.value(QLatin1String("started_at")));
     job.finishedAt = timeFrom(o.value(QLatin1String("finished_at")));

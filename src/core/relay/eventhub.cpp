@@ -37,8 +37,7 @@ RelayEventPtr EventHub::publishComfyEvent(const protocol::ComfyEvent &event, con
 {
     QByteArray raw = event.raw;
     if (raw.isEmpty()) // built in code rather than received: serialise it the way ComfyUI shapes frames
-        raw = "{\"type\":" + protocol::jsonStringLiteral(event.typeName) + ",\"data\":"
-              + QJsonDocument(event.data).toJson(QJsonDocument::Compact) + '}';
+        raw = protocol::encodeDataEvent(event.typeName, event.data);
     return publishJson(event.typeName, jobId, event.promptId, raw);
 }
 
@@ -65,16 +64,12 @@ RelayEventPtr EventHub::publishServiceEvent(const QString &type, const QJsonObje
     QJsonObject d = data;
     if (!jobId.isEmpty() && !d.contains("job_id"_L1))
         d.insert("job_id"_L1, jobId);
-    const QByteArray raw = "{\"type\":" + protocol::jsonStringLiteral(type) + ",\"data\":"
-                           + QJsonDocument(d).toJson(QJsonDocument::Compact) + '}';
-    return publishJson(type, jobId, d.value("prompt_id"_L1).toString(), raw);
+    return publishJson(type, jobId, d.value("prompt_id"_L1).toString(), protocol::encodeDataEvent(type, d));
 }
 
-RelayEventPtr EventHub::publishFlatEvent(const QString &type, const QJsonObject &members, const QString &jobId)
+RelayEventPtr EventHub::publishServiceEvent(const protocol::ServiceEvent &event)
 {
-    QJsonObject o = members;
-    o.insert("type"_L1, type);
-    return publishJson(type, jobId, o.value("prompt_id"_L1).toString(), QJsonDocument(o).toJson(QJsonDocument::Compact));
+    return publishJson(event.typeName(), event.jobId(), event.promptId(), protocol::encodeServiceEvent(event));
 }
 
 RelayEventPtr EventHub::publishJson(const QString &type, const QString &jobId, const QString &promptId,

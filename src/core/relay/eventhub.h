@@ -8,6 +8,7 @@
 #include "core/relay/relayevent.h"
 #include "protocol/binaryframe.h"
 #include "protocol/comfyevents.h"
+#include "protocol/serviceevents.h"
 
 #include <QHash>
 #include <QJsonObject>
@@ -49,13 +50,12 @@ public:
                                  const QByteArray &rawFrame = {});
     // Another binary frame (type 3, custom types), passed to clients that ask for binary frames. Not replayed.
     RelayEventPtr publishBinary(const QByteArray &frame, const QString &jobId = {});
-    // A service event, sent as {"type": type, "data": data}; "job_id" is added to data when missing and
-    // jobId is set. E.g. job_queued, job_started, job_progress, job_finished, job_failed, job_cancelled,
-    // image_generated.
+    // One of the service's own events (job_queued ... job_cancelled, image_generated), in the bytes of
+    // protocol::encodeServiceEvent, attributed to its job.
+    RelayEventPtr publishServiceEvent(const protocol::ServiceEvent &event);
+    // Any other event sent as {"type": type, "data": data}; "job_id" is added to data when missing and
+    // jobId is set.
     RelayEventPtr publishServiceEvent(const QString &type, const QJsonObject &data, const QString &jobId);
-    // A service event sent as one flat object {"type": type, ...members} (the Python project's image_generated,
-    // which its clients read without a "data" level).
-    RelayEventPtr publishFlatEvent(const QString &type, const QJsonObject &members, const QString &jobId);
 
     qint64 lastSeq() const { return m_lastSeq; }   // 0 before the first JSON event
     qint64 firstSeq() const;                       // the oldest seq in the ring (lastSeq()+1 when empty)

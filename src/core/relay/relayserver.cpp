@@ -88,7 +88,7 @@ void RelayServer::close()
         if (socket)
             socket->abort();
     const auto clients = m_clients;
-    for (RelayClient *client : clients)
+    for (RelaySession *client : clients)
         client->closeWith(RelayCloseCode::GoingAway);
 }
 
@@ -150,7 +150,7 @@ void RelayServer::onUnmaskedFrame(QTcpSocket *transport)
 {
     if (!transport)
         return;
-    for (RelayClient *client : std::as_const(m_clients))
+    for (RelaySession *client : std::as_const(m_clients))
         if (client->transport() == transport)
             return client->closeWith(RelayCloseCode::ProtocolError);
     transport->setProperty(kUnmaskedProperty, true); // not upgraded yet: accept() refuses it
@@ -238,8 +238,8 @@ void RelayServer::accept(QWebSocket *socket, QTcpSocket *transport)
         return reject(socket, RelayCloseCode::TooManyClients);
 
     const quint64 id = m_nextId++;
-    auto *client = new RelayClient(id, socket, transport,
-                                   RelayClientLimits{m_settings.softLimitBytes, m_settings.hardLimitBytes,
+    auto *client = new RelaySession(id, socket, transport,
+                                   RelaySessionLimits{m_settings.softLimitBytes, m_settings.hardLimitBytes,
                                                      m_options.closeGraceMs},
                                    this);
     protocol::RelaySubscription subscription;
@@ -253,8 +253,8 @@ void RelayServer::accept(QWebSocket *socket, QTcpSocket *transport)
             [this, client](const QString &message) { onText(client, message); });
     connect(socket, &QWebSocket::binaryMessageReceived, client, [this, client] { onBinary(client); });
     connect(socket, &QWebSocket::pong, client, [client] { client->noteActivity(); });
-    connect(client, &RelayClient::closedByServer, this, &RelayServer::onClientClosed);
-    connect(client, &RelayClient::finished, this, &RelayServer::onClientFinished);
+    connect(client, &RelaySession::closedByServer, this, &RelayServer::onClientClosed);
+    connect(client, &RelaySession::finished, this, &RelayServer::onClientFinished);
 
     qCInfo(lcRelay).noquote() << u"client %1 connected from %2 (%3 clients)"_s.arg(id).arg(peerOf(socket)).arg(m_clients.size());
     emit clientConnected(id);
@@ -282,8 +282,8 @@ void RelayServer::setToken(const QString &authToken)
     m_token = token;
     if (m_token.isEmpty())
         return; // authentication is off now: whoever is connected may stay
-    const QList<RelayClient *> clients = m_clients;
-    for (RelayClient *client : clients) {
+    const QList<RelaySession *> clients = m_clients;
+    for (RelaySession *client : clients) {
         if (!client->isClosing())
             client->closeWith(RelayCloseCode::Unauthorized, u"the token changed"_s);
     }
@@ -313,7 +313,7 @@ bool RelayServer::authorized(const QWebSocket *socket, const QUrlQuery &query) c
     return tokenAccepted(m_token, check);
 }
 
-void RelayServer::onText(RelayClient *client, const QString &message)
+void RelayServer::onText(RelaySession *client, const QString &message)
 {
     client->noteActivity();
     if (client->isClosing())
@@ -347,7 +347,7 @@ void RelayServer::onText(RelayClient *client, const QString &message)
     }
 }
 
-void RelayServer::onBinary(RelayClient *client)
+void RelayServer::onBinary(RelaySession *client)
 {
     client->noteActivity();
     if (!client->isClosing())
@@ -355,14 +355,14 @@ void RelayServer::onBinary(RelayClient *client)
                         u"the relay accepts JSON text messages only"_s, {}});
 }
 
-void RelayServer::refuse(RelayClient *client, const protocol::RelayMessageError &error)
+void RelayServer::refuse(RelaySession *client, const protocol::RelayMessageError &error)
 {
     client->sendControl(protocol::encodeRelayError(error));
     if (client->noteError() > m_options.maxErrorsPerMinute)
         client->closeWith(RelayCloseCode::TooManyErrors);
 }
 
-void RelayServer::replay(RelayClient *client, qint64 since, qint64 until, const char *welcomeType, bool sendWelcome)
+void RelayServer::replay(RelaySession *client, qint64 since, qint64 until, const char *welcomeType, bool sendWelcome)
 {
     const EventHub::Replay r = m_hub->eventsSince(since, until);
     QList<RelayEventPtr> events;
@@ -380,8 +380,8 @@ void RelayServer::replay(RelayClient *client, qint64 since, qint64 until, const 
 
 void RelayServer::onPublished(const RelayEventPtr &event)
 {
-    const QList<RelayClient *> clients = m_clients; // a client may leave while we deliver
-    for (RelayClient *client : clients)
+    const QList<RelaySession *> clients = m_clients; // a client may leave while we deliver
+    for (RelaySession *client : clients)
         client->deliver(event);
     enforceBacklogBudget();
 }
@@ -392,12 +392,12 @@ void RelayServer::enforceBacklogBudget()
     if (budget <= 0)
         return;
     qint64 total = 0;
-    for (const RelayClient *client : std::as_const(m_clients))
+    for (const RelaySession *client : std::as_const(m_clients))
         total += client->isClosing() ? 0 : client->backlogBytes();
     while (total > budget) {
-        RelayClient *worst = nullptr;
+        RelaySession *worst = nullptr;
         qint64 worstBytes = 0;
-        for (RelayClient *client : std::as_const(m_clients)) {
+        for (RelaySession *client : std::as_const(m_clients)) {
             const qint64 bytes = client->isClosing() ? 0 : client->backlogBytes();
             if (bytes > worstBytes)
                 worst = client, worstBytes = bytes;
@@ -416,8 +416,8 @@ void RelayServer::enforceBacklogBudget()
 void RelayServer::onPingTick()
 {
     const qint64 silentLimit = qint64(m_options.pingIntervalMs) + m_options.pongTimeoutMs;
-    const QList<RelayClient *> clients = m_clients;
-    for (RelayClient *client : clients) {
+    const QList<RelaySession *> clients = m_clients;
+    for (RelaySession *client : clients) {
         if (client->isClosing())
             continue;
         if (client->msSinceActivity() > silentLimit)
@@ -436,11 +436,11 @@ void RelayServer::onClientClosed(quint64 id, quint16 code)
 
 void RelayServer::onClientFinished(quint64 id)
 {
-    RelayClient *client = m_byId.take(id);
+    RelaySession *client = m_byId.take(id);
     if (!client)
         return;
     m_clients.removeOne(client);
-    const RelayClientStats s = client->stats();
+    const RelaySessionStats s = client->stats();
     m_finished.messagesSent += s.messagesSent;
     m_finished.previewsSent += s.previewsSent;
     m_finished.binarySent += s.binarySent;
@@ -462,8 +462,8 @@ void RelayServer::onClientFinished(quint64 id)
 RelayTotals RelayServer::totals() const
 {
     RelayTotals t = m_finished;
-    for (const RelayClient *client : m_clients) {
-        const RelayClientStats s = client->stats();
+    for (const RelaySession *client : m_clients) {
+        const RelaySessionStats s = client->stats();
         t.messagesSent += s.messagesSent;
         t.previewsSent += s.previewsSent;
         t.binarySent += s.binarySent;
@@ -477,11 +477,11 @@ RelayTotals RelayServer::totals() const
     return t;
 }
 
-QList<RelayClientStats> RelayServer::clientStats() const
+QList<RelaySessionStats> RelayServer::clientStats() const
 {
-    QList<RelayClientStats> out;
+    QList<RelaySessionStats> out;
     out.reserve(m_clients.size());
-    for (const RelayClient *client : m_clients)
+    for (const RelaySession *client : m_clients)
         out.append(client->stats());
     return out;
 }
@@ -490,7 +490,7 @@ QJsonObject RelayServer::statsJson() const
 {
     QJsonArray perClient;
     qint64 totalBacklog = 0;
-    for (const RelayClient *client : m_clients) {
+    for (const RelaySession *client : m_clients) {
         perClient.append(client->stats().toJson());
         totalBacklog += client->isClosing() ? 0 : client->backlogBytes();
     }

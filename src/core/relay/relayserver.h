@@ -1,13 +1,13 @@
 #pragma once
 // The WebSocket side of the relay (docs/relay-protocol.md): a QTcpServer on the relay port hands each
-// connection to a QWebSocketServer for the handshake (keeping the TCP socket, which RelayClient writes
+// connection to a QWebSocketServer for the handshake (keeping the TCP socket, which RelaySession writes
 // prebuilt frames to), then authenticates clients, parses their subscription (query parameters, hello/subscribe messages), replays
-// missed events on since=, forwards everything the EventHub publishes to each RelayClient, and pings
+// missed events on since=, forwards everything the EventHub publishes to each RelaySession, and pings
 // clients so dead ones are closed.
 
 #include "core/common/memorytrimmer.h"
 #include "core/config/config.h"
-#include "core/relay/relayclient.h"
+#include "core/relay/relaysession.h"
 
 #include <QHash>
 #include <QHostAddress>
@@ -38,7 +38,7 @@ struct RelayServerOptions {
     int maxErrorsPerMinute = 20;   // more invalid client messages in a minute: close 4010
 };
 
-// What every client, gone or connected, was sent since the start (the sums of RelayClientStats), and how
+// What every client, gone or connected, was sent since the start (the sums of RelaySessionStats), and how
 // many clients the relay refused or closed, by close code. Read at scrape time by the metrics.
 struct RelayTotals {
     quint64 messagesSent = 0;
@@ -81,7 +81,7 @@ public:
 
     int clientCount() const { return int(m_clients.size()); }
     int pendingHandshakes() const; // TCP connections accepted and not yet upgraded (nor closed)
-    QList<RelayClientStats> clientStats() const;
+    QList<RelaySessionStats> clientStats() const;
     RelayTotals totals() const;
     // For /api/v1/system: {"listening", "port", "clients", "handshaking", "max_clients", "rejected": {...},
     // "closed": {"too_slow", "over_budget", "ping_timeout", "too_many_errors"}, "backlog_bytes",
@@ -103,10 +103,10 @@ private:
     void accept(QWebSocket *socket, QTcpSocket *transport);
     void reject(QWebSocket *socket, protocol::RelayCloseCode code, const QString &reason = {});
     bool authorized(const QWebSocket *socket, const QUrlQuery &query) const; // the rule of common/auth.h
-    void onText(RelayClient *client, const QString &message);
-    void onBinary(RelayClient *client);
-    void refuse(RelayClient *client, const protocol::RelayMessageError &error);
-    void replay(RelayClient *client, qint64 since, qint64 until, const char *welcomeType, bool sendWelcome);
+    void onText(RelaySession *client, const QString &message);
+    void onBinary(RelaySession *client);
+    void refuse(RelaySession *client, const protocol::RelayMessageError &error);
+    void replay(RelaySession *client, qint64 since, qint64 until, const char *welcomeType, bool sendWelcome);
     void onPublished(const RelayEventPtr &event);
     void enforceBacklogBudget(); // [server] total_backlog_mb: closes the clients furthest behind first
     void onPingTick();
@@ -123,8 +123,8 @@ private:
     QList<QPointer<QTcpSocket>> m_handshaking; // accepted, not yet upgraded
     QTimer m_pingTimer;
     quint64 m_nextId = 1;
-    QList<RelayClient *> m_clients;     // delivery order
-    QHash<quint64, RelayClient *> m_byId;
+    QList<RelaySession *> m_clients;     // delivery order
+    QHash<quint64, RelaySession *> m_byId;
     QHash<quint16, quint64> m_rejected; // close code -> count
     QHash<quint16, quint64> m_closed;   // close code -> count
     quint64 m_closedOverBudget = 0;     // of those with 4008: closed by the total budget

@@ -6,13 +6,8 @@
 #include "core/jobs/jobmanager.h"
 #include "core/relay/eventhub.h"
 
-#include <QJsonArray>
 
 namespace cr {
-
-namespace {
-const QString kJobId = QStringLiteral("job_id");
-}
 
 JobEventPublisher::JobEventPublisher(ComfyClient *comfy, JobManager *jobs, EventHub *hub, QObject *parent)
     : QObject(parent), m_comfy(comfy), m_jobs(jobs), m_hub(hub)
@@ -47,22 +42,18 @@ JobEventPublisher::JobEventPublisher(ComfyClient *comfy, JobManager *jobs, Event
     });
     connect(m_comfy, &ComfyClient::otherBinaryReceived, this, [this](const QByteArray &raw) { m_hub->publishBinary(raw); });
 
+    using protocol::ServiceEvent;
+    using protocol::ServiceEventType;
     connect(m_jobs, &JobManager::jobQueued, this, [this](const Job &job) {
-        m_hub->publishServiceEvent(QStringLiteral("job_queued"),
-                                   {{kJobId, job.id}, {QStringLiteral("prompt_id"), job.id}, {QStringLiteral("workflow"), job.workflow}},
-                                   job.id);
+        m_hub->publishServiceEvent(ServiceEvent::of(ServiceEventType::JobQueued, protocol::JobQueuedEvent{job.id, job.id, job.workflow}));
     });
     connect(m_jobs, &JobManager::jobStarted, this, [this](const Job &job) {
-        m_hub->publishServiceEvent(QStringLiteral("job_started"), {{kJobId, job.id}, {QStringLiteral("prompt_id"), job.id}}, job.id);
+        m_hub->publishServiceEvent(ServiceEvent::of(ServiceEventType::JobStarted, protocol::JobStartedEvent{job.id, job.id}));
     });
     connect(m_jobs, &JobManager::jobProgress, this, [this](const Job &job) {
-        m_hub->publishServiceEvent(QStringLiteral("job_progress"),
-                                   {{kJobId, job.id},
-                                    {QStringLiteral("node"), job.progress.node},
-                                    {QStringLiteral("class_type"), job.progress.nodeClass},
-                                    {QStringLiteral("value"), job.progress.value},
-                                    {QStringLiteral("max"), job.progress.max}},
-                                   job.id);
+        m_hub->publishServiceEvent(ServiceEvent::of(ServiceEventType::JobProgress,
+                                                    protocol::JobProgressEvent{job.id, job.progress.node, job.progress.nodeClass,
+                                                                               job.progress.value, job.progress.max}));
     });
     connect(m_jobs, &JobManager::jobFinished, this, &JobEventPublisher::onJobFinished);
     // A pruned job's event log goes with it (GET /api/v1/jobs/{id}/events then answers job_expired).
@@ -74,33 +65,18 @@ JobEventPublisher::JobEventPublisher(ComfyClient *comfy, JobManager *jobs, Event
 
 void JobEventPublisher::onJobFinished(const Job &job)
 {
-    const QJsonObject full = jobToJson(job);
-    QString type;
-    switch (job.state) {
-    case JobState::Succeeded: type = QStringLiteral("job_finished"); break;
-    case JobState::Cancelled: type = QStringLiteral("job_cancelled"); break;
-    default: type = QStringLiteral("job_failed"); break;
-    }
-    m_hub->publishServiceEvent(type, full, job.id);
+    m_hub->publishServiceEvent(protocol::ServiceEvent::ended(jobRecord(job)));
     if (job.state != JobState::Succeeded || job.outputs.isEmpty())
         return;
     // The Python project's event, one flat object as it sent it (Node-RED flows read msg.payload.image_url).
-    QUrl url = m_httpBase;
-    url.setPath(outputUrl(job.id, 0));
-    QJsonArray images;
+    protocol::ImageGeneratedEvent image{legacy::workflowCompleted(), job.id, job.id, job.outputs.first().file.filename, {}, {}};
     for (int i = 0; i < job.outputs.size(); ++i) {
         QUrl u = m_httpBase;
         u.setPath(outputUrl(job.id, i));
-        images.append(u.toString());
+        image.images.append(u.toString());
     }
-    m_hub->publishFlatEvent(QStringLiteral("image_generated"),
-                            legacy::withStatus(legacy::workflowCompleted(),
-                                               {{QStringLiteral("prompt_id"), job.id},
-                                                {kJobId, job.id},
-                                                {QStringLiteral("image_filename"), job.outputs.first().file.filename},
-                                                {QStringLiteral("image_url"), url.toString()},
-                                                {QStringLiteral("images"), images}}),
-                            job.id);
+    image.imageUrl = image.images.first();
+    m_hub->publishServiceEvent(protocol::ServiceEvent::of(protocol::ServiceEventType::ImageGenerated, image));
 }
 
 } // namespace cr

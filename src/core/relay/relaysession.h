@@ -29,7 +29,7 @@ namespace cr {
 QString peerString(const QHostAddress &address, quint16 port);
 
 // Per-client byte budget (from RelaySettings) and the close grace period.
-struct RelayClientLimits {
+struct RelaySessionLimits {
     qint64 softLimitBytes = 1024 * 1024;       // above it previews are held back / dropped, JSON queued
     qint64 hardLimitBytes = 16 * 1024 * 1024;  // socket backlog + queued JSON above it: close 4008 (the one
                                                // preview in flight is not counted)
@@ -37,7 +37,7 @@ struct RelayClientLimits {
 };
 
 // What /api/v1/system shows per client.
-struct RelayClientStats {
+struct RelaySessionStats {
     quint64 id = 0;
     QString peer;                 // address:port
     qint64 connectedAtMs = 0;     // ms since the epoch
@@ -58,17 +58,17 @@ struct RelayClientStats {
 };
 
 // One accepted connection: filtering, preview rate limit, ordered JSON queue and the held-back preview.
-class RelayClient final : public QObject
+class RelaySession final : public QObject
 {
     Q_OBJECT
-    Q_DISABLE_COPY_MOVE(RelayClient)
+    Q_DISABLE_COPY_MOVE(RelaySession)
 
 public:
     // Takes ownership of `socket` (an open, accepted connection) and of `transport`, the TCP socket under it
     // (the one handed to QWebSocketServer::handleConnection).
-    RelayClient(quint64 id, QWebSocket *socket, QTcpSocket *transport, const RelayClientLimits &limits,
+    RelaySession(quint64 id, QWebSocket *socket, QTcpSocket *transport, const RelaySessionLimits &limits,
                 QObject *parent = nullptr);
-    ~RelayClient() override;
+    ~RelaySession() override;
 
     quint64 id() const { return m_id; }
     QWebSocket *socket() const { return m_socket; }
@@ -97,7 +97,7 @@ public:
     // Counts an invalid message; returns how many there were in the current one-minute window.
     int noteError();
 
-    RelayClientStats stats() const;
+    RelaySessionStats stats() const;
     // What the client is behind: socket backlog (less the one preview in flight) + queued JSON. The hard limit
     // and the relay's total budget are measured on this.
     qint64 backlogBytes() const;
@@ -128,7 +128,7 @@ private:
     quint64 m_id;
     QWebSocket *m_socket;
     QPointer<QTcpSocket> m_transport; // a child of m_socket: gone when the QWebSocket is
-    RelayClientLimits m_limits;
+    RelaySessionLimits m_limits;
     protocol::RelaySubscription m_subscription;
     qint64 m_previewIntervalNs = 0;
     qint64 m_connectSeq = 0;
@@ -142,7 +142,7 @@ private:
     bool m_closing = false;
     bool m_pumpScheduled = false;
     bool m_finished = false;
-    RelayClientStats m_stats;
+    RelaySessionStats m_stats;
 };
 
 } // namespace cr

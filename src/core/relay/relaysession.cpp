@@ -1,4 +1,4 @@
-#include "core/relay/relayclient.h"
+#include "core/relay/relaysession.h"
 
 #include <QDateTime>
 #include <QHostAddress>
@@ -11,7 +11,7 @@
 
 #include <algorithm>
 
-Q_LOGGING_CATEGORY(lcRelayClient, "comfyrunner.relay.client")
+Q_LOGGING_CATEGORY(lcRelaySession, "comfyrunner.relay.client")
 
 namespace cr {
 
@@ -24,7 +24,7 @@ QString peerString(const QHostAddress &address, quint16 port)
     return u"%1:%2"_s.arg(address.toString()).arg(port);
 }
 
-QJsonObject RelayClientStats::toJson() const
+QJsonObject RelaySessionStats::toJson() const
 {
     return QJsonObject{
         {"id"_L1, double(id)},
@@ -45,7 +45,7 @@ QJsonObject RelayClientStats::toJson() const
     };
 }
 
-RelayClient::RelayClient(quint64 id, QWebSocket *socket, QTcpSocket *transport, const RelayClientLimits &limits,
+RelaySession::RelaySession(quint64 id, QWebSocket *socket, QTcpSocket *transport, const RelaySessionLimits &limits,
                          QObject *parent)
     : QObject(parent), m_id(id), m_socket(socket), m_transport(transport), m_limits(limits)
 {
@@ -59,16 +59,16 @@ RelayClient::RelayClient(quint64 id, QWebSocket *socket, QTcpSocket *transport, 
     m_lastActivity.start();
     // Draining runs from the event loop, never inside a write: flush() (ours, and the one in QWebSocket's own
     // close()) emits bytesWritten before it returns, and nothing may follow QWebSocket's close frame.
-    connect(m_transport, &QTcpSocket::bytesWritten, this, &RelayClient::schedulePump);
+    connect(m_transport, &QTcpSocket::bytesWritten, this, &RelaySession::schedulePump);
     // QWebSocket closes by itself when the client sends a close frame or breaks the protocol (1009, 1002).
-    connect(m_socket, &QWebSocket::aboutToClose, this, &RelayClient::stopWriting);
-    connect(m_transport, &QIODevice::aboutToClose, this, &RelayClient::stopWriting);
-    connect(m_socket, &QWebSocket::disconnected, this, &RelayClient::onDisconnected);
+    connect(m_socket, &QWebSocket::aboutToClose, this, &RelaySession::stopWriting);
+    connect(m_transport, &QIODevice::aboutToClose, this, &RelaySession::stopWriting);
+    connect(m_socket, &QWebSocket::disconnected, this, &RelaySession::onDisconnected);
 }
 
-RelayClient::~RelayClient() = default;
+RelaySession::~RelaySession() = default;
 
-void RelayClient::setSubscription(const protocol::RelaySubscription &subscription)
+void RelaySession::setSubscription(const protocol::RelaySubscription &subscription)
 {
     m_subscription = subscription;
     m_stats.subscription = subscription;
@@ -77,24 +77,24 @@ void RelayClient::setSubscription(const protocol::RelaySubscription &subscriptio
         m_heldPreview.reset();
 }
 
-qint64 RelayClient::backlog() const
+qint64 RelaySession::backlog() const
 {
     return m_transport ? m_transport->bytesToWrite() : 0;
 }
 
-qint64 RelayClient::backlogBytes() const
+qint64 RelaySession::backlogBytes() const
 {
     // The one preview written while under the soft limit does not count: a single large image (a full-size
     // PNG from SaveImageWebsocket) must not get a healthy client closed.
     return std::max<qint64>(0, backlog() - m_previewInFlight) + m_stats.queuedBytes;
 }
 
-bool RelayClient::canWrite() const
+bool RelaySession::canWrite() const
 {
     return backlog() <= m_limits.softLimitBytes;
 }
 
-RelayEvent::Wire RelayClient::wireFor(const RelayEvent &event) const
+RelayEvent::Wire RelaySession::wireFor(const RelayEvent &event) const
 {
     switch (event.kind()) {
     case RelayEvent::Kind::Json:
@@ -108,13 +108,13 @@ RelayEvent::Wire RelayClient::wireFor(const RelayEvent &event) const
     return RelayEvent::Wire::Binary;
 }
 
-RelayClient::Pending RelayClient::pendingFor(const RelayEvent &event) const
+RelaySession::Pending RelaySession::pendingFor(const RelayEvent &event) const
 {
     const RelayEvent::Wire wire = wireFor(event);
     return Pending{event.webSocketFrame(wire), event.payloadSize(wire), event.kind() == RelayEvent::Kind::Binary};
 }
 
-void RelayClient::deliver(const RelayEventPtr &event)
+void RelaySession::deliver(const RelayEventPtr &event)
 {
     if (isClosing())
         return;
@@ -146,7 +146,7 @@ void RelayClient::deliver(const RelayEventPtr &event)
     m_heldPreview = event;
 }
 
-void RelayClient::enqueueEvents(const QList<RelayEventPtr> &events)
+void RelaySession::enqueueEvents(const QList<RelayEventPtr> &events)
 {
     for (const RelayEventPtr &event : events) {
         if (isClosing())
@@ -155,13 +155,13 @@ void RelayClient::enqueueEvents(const QList<RelayEventPtr> &events)
     }
 }
 
-void RelayClient::sendControl(const QByteArray &json)
+void RelaySession::sendControl(const QByteArray &json)
 {
     if (!isClosing())
         queue(Pending{protocol::encodeWebSocketFrame(protocol::WebSocketOpcode::Text, json), json.size(), false});
 }
 
-void RelayClient::queue(Pending item)
+void RelaySession::queue(Pending item)
 {
     if (m_queue.empty() && canWrite()) {
         writeQueued(item);
@@ -172,13 +172,13 @@ void RelayClient::queue(Pending item)
     const qint64 behind = backlogBytes();
     m_stats.peakBacklogBytes = std::max(m_stats.peakBacklogBytes, behind);
     if (behind > m_limits.hardLimitBytes) {
-        qCWarning(lcRelayClient).nospace() << "client " << m_id << " (" << m_stats.peer << ") is " << behind
+        qCWarning(lcRelaySession).nospace() << "client " << m_id << " (" << m_stats.peer << ") is " << behind
                                            << " bytes behind, over the hard limit; closing it (4008)";
         closeWith(RelayCloseCode::TooSlow);
     }
 }
 
-bool RelayClient::writeFrame(const QByteArray &frame)
+bool RelaySession::writeFrame(const QByteArray &frame)
 {
     // QIODevice::write(const QByteArray &) appends an array of 4 KiB or more to the socket's write buffer by
     // reference: every client shares a preview's bytes until the kernel has them (smaller frames are copied).
@@ -193,7 +193,7 @@ bool RelayClient::writeFrame(const QByteArray &frame)
     return true;
 }
 
-void RelayClient::writeQueued(const Pending &item)
+void RelaySession::writeQueued(const Pending &item)
 {
     if (!writeFrame(item.frame))
         return;
@@ -201,7 +201,7 @@ void RelayClient::writeQueued(const Pending &item)
     m_stats.bytesSent += quint64(item.payload);
 }
 
-void RelayClient::writePreview(const RelayEventPtr &event)
+void RelaySession::writePreview(const RelayEventPtr &event)
 {
     const RelayEvent::Wire wire = wireFor(*event);
     if (!writeFrame(event->webSocketFrame(wire)))
@@ -211,7 +211,7 @@ void RelayClient::writePreview(const RelayEventPtr &event)
     m_stats.bytesSent += quint64(event->payloadSize(wire));
 }
 
-void RelayClient::schedulePump()
+void RelaySession::schedulePump()
 {
     if (m_pumpScheduled || isClosing())
         return;
@@ -222,7 +222,7 @@ void RelayClient::schedulePump()
     }, Qt::QueuedConnection);
 }
 
-void RelayClient::pump()
+void RelaySession::pump()
 {
     if (isClosing())
         return;
@@ -238,12 +238,12 @@ void RelayClient::pump()
         writePreview(std::exchange(m_heldPreview, RelayEventPtr()));
 }
 
-QTcpSocket *RelayClient::transport() const
+QTcpSocket *RelaySession::transport() const
 {
     return m_transport;
 }
 
-void RelayClient::closeWith(RelayCloseCode code, const QString &reason)
+void RelaySession::closeWith(RelayCloseCode code, const QString &reason)
 {
     if (isClosing())
         return;
@@ -253,7 +253,7 @@ void RelayClient::closeWith(RelayCloseCode code, const QString &reason)
                     reason.isEmpty() ? protocol::relayCloseReason(code) : reason.left(120));
 }
 
-void RelayClient::stopWriting()
+void RelaySession::stopWriting()
 {
     if (isClosing())
         return;
@@ -269,7 +269,7 @@ void RelayClient::stopWriting()
     });
 }
 
-void RelayClient::onDisconnected()
+void RelaySession::onDisconnected()
 {
     if (m_finished)
         return;
@@ -280,7 +280,7 @@ void RelayClient::onDisconnected()
     emit finished(m_id);
 }
 
-int RelayClient::noteError()
+int RelaySession::noteError()
 {
     if (!m_errorWindow.isValid() || m_errorWindow.elapsed() > 60'000) {
         m_errorWindow.start();
@@ -289,9 +289,9 @@ int RelayClient::noteError()
     return ++m_errors;
 }
 
-RelayClientStats RelayClient::stats() const
+RelaySessionStats RelaySession::stats() const
 {
-    RelayClientStats s = m_stats;
+    RelaySessionStats s = m_stats;
     s.bytesToWrite = backlog();
     s.closing = isClosing();
     s.queuedMessages = qint64(m_queue.size());

@@ -1,42 +1,27 @@
-#include "protocol/relaymessages.h"
+#include "protocol/relaysubscription.h"
+
+#include "protocol/jsonutil.h"
+#include "protocol/relaywire_p.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonParseError>
 #include <QLocale>
-#include <QtEndian>
 
 #include <algorithm>
 #include <cmath>
 
 namespace cr::protocol {
 
-namespace {
-
 using namespace Qt::StringLiterals;
+using detail::controlMessage;
+using detail::nonNegativeInteger;
+using detail::readSubscription;
 
-constexpr qsizetype kHeaderSize = 8;
+namespace {
 
 const QStringList kSubscriptionKeys = {u"jobs"_s, u"types"_s, u"previews"_s, u"preview_fps"_s, u"envelope"_s,
                                        u"binary"_s};
-
-QByteArray compact(const QJsonObject &o)
-{
-    return QJsonDocument(o).toJson(QJsonDocument::Compact);
-}
-
-// {"type": T, "data": {...}} with "type" first, as ComfyUI's own frames.
-QByteArray controlMessage(const char *type, const QJsonObject &data)
-{
-    QByteArray out("{\"type\":\"");
-    out.append(type).append("\",\"data\":").append(compact(data)).append('}');
-    return out;
-}
-
-QByteArray nullOrString(const QString &s)
-{
-    return s.isEmpty() ? QByteArray("null") : jsonStringLiteral(s);
-}
 
 QJsonArray sortedArray(const QSet<QString> &set)
 {
@@ -75,17 +60,6 @@ bool validFps(double v)
     return std::isfinite(v) && (v == 0 || (v >= kRelayMinPreviewFps && v <= kRelayMaxPreviewFps));
 }
 
-// A JSON number that is a non-negative integer (seq, protocol).
-std::optional<qint64> nonNegativeInteger(const QJsonValue &v)
-{
-    if (!v.isDouble())
-        return std::nullopt;
-    const double d = v.toDouble();
-    if (!std::isfinite(d) || d < 0 || d != std::floor(d) || d > 9.0e15)
-        return std::nullopt;
-    return static_cast<qint64>(d);
-}
-
 std::optional<QStringList> stringListFrom(const QJsonValue &v, QString *why)
 {
     if (v.isNull())
@@ -105,52 +79,6 @@ std::optional<QStringList> stringListFrom(const QJsonValue &v, QString *why)
     if (!validIdList(out, why))
         return std::nullopt;
     return out;
-}
-
-// Reads the subscription fields of `data` into `update`; false with `why` on the first bad one.
-bool readSubscription(const QJsonObject &data, RelaySubscriptionUpdate &update, QString *why)
-{
-    QString detail;
-    if (data.contains("jobs"_L1)) {
-        update.jobIds = stringListFrom(data.value("jobs"_L1), &detail);
-        if (!update.jobIds) {
-            *why = u"\"jobs\" "_s + detail;
-            return false;
-        }
-    }
-    if (data.contains("types"_L1)) {
-        update.types = stringListFrom(data.value("types"_L1), &detail);
-        if (!update.types) {
-            *why = u"\"types\" "_s + detail;
-            return false;
-        }
-    }
-    if (data.contains("previews"_L1)) {
-        update.previews = previewModeFromName(data.value("previews"_L1).toString());
-        if (!update.previews) {
-            *why = u"\"previews\" must be \"off\", \"type1\" or \"type4\""_s;
-            return false;
-        }
-    }
-    if (data.contains("preview_fps"_L1)) {
-        const QJsonValue v = data.value("preview_fps"_L1);
-        if (!v.isDouble() || !validFps(v.toDouble())) {
-            *why = u"\"preview_fps\" must be 0 (no limit) or a number from %1 to %2"_s.arg(kRelayMinPreviewFps).arg(kRelayMaxPreviewFps);
-            return false;
-        }
-        update.previewMaxFps = v.toDouble();
-    }
-    for (const char *key : {"envelope", "binary"}) {
-        const QString k = QString::fromLatin1(key);
-        if (!data.contains(k))
-            continue;
-        if (!data.value(k).isBool()) {
-            *why = u"\"%1\" must be true or false"_s.arg(k);
-            return false;
-        }
-        (k == "envelope"_L1 ? update.envelope : update.binary) = data.value(k).toBool();
-    }
-    return true;
 }
 
 std::optional<RelayClientMessage> refuse(RelayMessageError *error, const char *code, const QString &message,
@@ -196,6 +124,77 @@ RelaySubscriptionUpdate fullUpdate(const RelaySubscription &s)
 }
 
 } // namespace
+
+namespace detail {
+
+QByteArray controlMessage(const char *type, const QJsonObject &data)
+{
+    QByteArray out("{\"type\":\"");
+    out.append(type).append("\",\"data\":").append(QJsonDocument(data).toJson(QJsonDocument::Compact)).append('}');
+    return out;
+}
+
+QByteArray nullOrString(const QString &s)
+{
+    return s.isEmpty() ? QByteArray("null") : jsonStringLiteral(s);
+}
+
+std::optional<qint64> nonNegativeInteger(const QJsonValue &v)
+{
+    if (!v.isDouble())
+        return std::nullopt;
+    const double d = v.toDouble();
+    if (!std::isfinite(d) || d < 0 || d != std::floor(d) || d > 9.0e15)
+        return std::nullopt;
+    return static_cast<qint64>(d);
+}
+
+bool readSubscription(const QJsonObject &data, RelaySubscriptionUpdate &update, QString *why)
+{
+    QString detail;
+    if (data.contains("jobs"_L1)) {
+        update.jobIds = stringListFrom(data.value("jobs"_L1), &detail);
+        if (!update.jobIds) {
+            *why = u"\"jobs\" "_s + detail;
+            return false;
+        }
+    }
+    if (data.contains("types"_L1)) {
+        update.types = stringListFrom(data.value("types"_L1), &detail);
+        if (!update.types) {
+            *why = u"\"types\" "_s + detail;
+            return false;
+        }
+    }
+    if (data.contains("previews"_L1)) {
+        update.previews = previewModeFromName(data.value("previews"_L1).toString());
+        if (!update.previews) {
+            *why = u"\"previews\" must be \"off\", \"type1\" or \"type4\""_s;
+            return false;
+        }
+    }
+    if (data.contains("preview_fps"_L1)) {
+        const QJsonValue v = data.value("preview_fps"_L1);
+        if (!v.isDouble() || !validFps(v.toDouble())) {
+            *why = u"\"preview_fps\" must be 0 (no limit) or a number from %1 to %2"_s.arg(kRelayMinPreviewFps).arg(kRelayMaxPreviewFps);
+            return false;
+        }
+        update.previewMaxFps = v.toDouble();
+    }
+    for (const char *key : {"envelope", "binary"}) {
+        const QString k = QString::fromLatin1(key);
+        if (!data.contains(k))
+            continue;
+        if (!data.value(k).isBool()) {
+            *why = u"\"%1\" must be true or false"_s.arg(k);
+            return false;
+        }
+        (k == "envelope"_L1 ? update.envelope : update.binary) = data.value(k).toBool();
+    }
+    return true;
+}
+
+} // namespace detail
 
 QString relayCloseReason(RelayCloseCode code)
 {
@@ -458,90 +457,11 @@ QByteArray encodeRelaySubscribe(const RelaySubscriptionUpdate &update)
     return controlMessage("subscribe", updateToJson(update));
 }
 
-QByteArray encodeRelayWelcome(const QString &type, const RelaySubscription &subscription, qint64 lastSeq,
-                              std::optional<qint64> replaySince, qint64 replayCount)
+QByteArray encodeRelayPing(qint64 id)
 {
-    QJsonObject data{{"protocol"_L1, kRelayProtocolVersion},
-                     {"subscription"_L1, subscription.toJson()},
-                     {"last_seq"_L1, double(lastSeq)}};
-    if (replaySince)
-        data.insert("replay"_L1, QJsonObject{{"since"_L1, double(*replaySince)}, {"count"_L1, double(replayCount)}});
-    return controlMessage(type.toLatin1().constData(), data);
+    // Key-sorted (not "type" first) as the monitor has always sent it.
+    const QJsonObject ping{{u"type"_s, u"ping"_s}, {u"data"_s, QJsonObject{{u"id"_s, double(id)}}}};
+    return QJsonDocument(ping).toJson(QJsonDocument::Compact);
 }
-
-QByteArray encodeRelayError(const RelayMessageError &error)
-{
-    QJsonObject data{{"code"_L1, error.code}, {"message"_L1, error.message}};
-    if (!error.request.isEmpty())
-        data.insert("request"_L1, error.request);
-    if (error.code == QLatin1String(RelayErrorCode::UnsupportedProtocol))
-        data.insert("supported"_L1, QJsonArray{kRelayProtocolVersion});
-    return controlMessage("relay_error", data);
-}
-
-QByteArray encodeRelayGap(qint64 since, qint64 firstSeq, qint64 lastSeq, const QString &reason)
-{
-    return controlMessage("relay_gap", QJsonObject{{"since"_L1, double(since)},
-                                                   {"first_seq"_L1, double(firstSeq)},
-                                                   {"last_seq"_L1, double(lastSeq)},
-                                                   {"reason"_L1, reason}});
-}
-
-QByteArray encodeRelayPong(const QJsonValue &id, qint64 lastSeq)
-{
-    return controlMessage("relay_pong", QJsonObject{{"id"_L1, id}, {"last_seq"_L1, double(lastSeq)}});
-}
-
-QByteArray encodeRelayEnvelope(qint64 seq, qint64 timestampMs, const QString &type, const QString &jobId,
-                               const QString &promptId, const QByteArray &rawEvent)
-{
-    QByteArray out;
-    out.reserve(rawEvent.size() + 160);
-    out.append("{\"seq\":").append(QByteArray::number(seq));
-    out.append(",\"ts\":").append(QByteArray::number(timestampMs));
-    out.append(",\"type\":").append(jsonStringLiteral(type));
-    out.append(",\"job_id\":").append(nullOrString(jobId));
-    out.append(",\"prompt_id\":").append(nullOrString(promptId));
-    out.append(",\"event\":").append(rawEvent).append('}');
-    return out;
-}
-
-std::optional<RelayEnvelope> parseRelayEnvelope(const QByteArray &text)
-{
-    const QJsonDocument doc = QJsonDocument::fromJson(text);
-    if (!doc.isObject())
-        return std::nullopt;
-    const QJsonObject o = doc.object();
-    const auto seq = nonNegativeInteger(o.value("seq"_L1));
-    const auto ts = nonNegativeInteger(o.value("ts"_L1));
-    const QJsonValue job = o.value("job_id"_L1), prompt = o.value("prompt_id"_L1);
-    if (!seq || !ts || !o.value("type"_L1).isString() || !o.value("event"_L1).isObject()
-        || !(job.isString() || job.isNull()) || !(prompt.isString() || prompt.isNull()))
-        return std::nullopt;
-    return RelayEnvelope{*seq, *ts, o.value("type"_L1).toString(), job.toString(), prompt.toString(),
-                         o.value("event"_L1).toObject()};
-}
-
-QByteArray encodeRelayPreviewType4(const PreviewMetadata &meta, const QString &jobId, ImageFormat format,
-                                   const QByteArray &image)
-{
-    // ComfyUI's metadata (written by the shared encoder) with job_id as its last key.
-    return encodePreviewType4(meta, format, image, QByteArray("\"job_id\": " + nullOrString(jobId)));
-}
-
-std::optional<RelayPreview> parseRelayPreview(const QByteArray &frame)
-{
-    auto parsed = parseBinaryFrame(frame);
-    if (!parsed || !parsed->preview)
-        return std::nullopt;
-    RelayPreview out{std::move(*parsed->preview), {}};
-    if (parsed->type == quint32(BinaryEventType::PreviewImageWithMetadata)) {
-        const qsizetype len = qFromBigEndian<quint32>(frame.constData() + 4);
-        const QJsonObject meta = QJsonDocument::fromJson(frame.mid(kHeaderSize, len)).object();
-        out.jobId = meta.value("job_id"_L1).toString();
-    }
-    return out;
-}
-
 
 } // namespace cr::protocol
