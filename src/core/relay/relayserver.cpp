@@ -5,8 +5,8 @@
 #include "core/relay/eventhub.h"
 #include "core/relay/relayhandshake.h"
 
-#include "core/common/error.h"
 #include "core/common/listenerguard.h"
+#include "protocol/error.h"
 
 #include <QHostAddress>
 #include <QJsonArray>
