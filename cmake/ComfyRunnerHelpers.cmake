@@ -5,12 +5,34 @@ function(cr_set_warnings target)
     target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wno-missing-field-initializers)
 endfunction()
 
-# cr_add_library(name SOURCES ... LIBS ...): a static library of ours. Includes are written from src/
-# (#include "protocol/comfyevents.h", #include "core/config/config.h").
+# cr_add_include_root(target PUBLIC|PRIVATE [FOLDER dir]): the layering rule, in one place. Includes are
+# written from src/ for src/ (#include "core/config/config.h") and from the repository root for the rest
+# (#include "gui/client/restclient.h", "tests/support/wsprobe.h"), but no target gets src/ or the root on its
+# include path: each gets its own include root, <build>/include-roots/<target>, holding one symbolic link named
+# like its includes ("core/config") to its folder (the current source folder unless FOLDER). So a header
+# compiles only in a target that links the library of its folder: gui/ links no service library and cannot
+# include core/, and only test targets (which alone link tests/ libraries) can include tests/.
+# tests/layering checks that this holds.
+function(cr_add_include_root target scope)
+    cmake_parse_arguments(ARG "" "FOLDER" "" ${ARGN})
+    if(NOT ARG_FOLDER)
+        set(ARG_FOLDER "${CMAKE_CURRENT_SOURCE_DIR}")
+    endif()
+    file(RELATIVE_PATH relative "${PROJECT_SOURCE_DIR}" "${ARG_FOLDER}")
+    string(REGEX REPLACE "^src/" "" link "${relative}")
+    set(root "${PROJECT_BINARY_DIR}/include-roots/${target}")
+    get_filename_component(parent "${root}/${link}" DIRECTORY)
+    file(MAKE_DIRECTORY "${parent}")
+    file(CREATE_LINK "${ARG_FOLDER}" "${root}/${link}" SYMBOLIC)
+    target_include_directories(${target} ${scope} "${root}")
+endfunction()
+
+# cr_add_library(name SOURCES ... LIBS ...): a static library of ours; it exports its own folder only
+# (cr_add_include_root), and what it links.
 function(cr_add_library name)
     cmake_parse_arguments(ARG "" "" "SOURCES;LIBS" ${ARGN})
     add_library(${name} STATIC ${ARG_SOURCES})
-    target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR})
+    cr_add_include_root(${name} PUBLIC)
     target_link_libraries(${name} PUBLIC ${ARG_LIBS})
     cr_set_warnings(${name})
 endfunction()
@@ -20,6 +42,7 @@ endfunction()
 function(cr_add_test name)
     cmake_parse_arguments(ARG "GUI" "TIMEOUT" "SOURCES;LIBS" ${ARGN})
     add_executable(${name} ${ARG_SOURCES})
+    cr_add_include_root(${name} PRIVATE FOLDER "${PROJECT_SOURCE_DIR}/tests") # a test may include any of tests/
     target_link_libraries(${name} PRIVATE Qt6::Test ${ARG_LIBS})
     target_compile_definitions(${name} PRIVATE
         CR_SOURCE_DIR="${PROJECT_SOURCE_DIR}"

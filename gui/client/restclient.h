@@ -3,8 +3,8 @@
 // back as Result<T> to a callback that runs only while its context object is alive. Errors keep the API's
 // {"error": {"code", "message"}} shape; transport trouble gets the codes below.
 
-#include "core/common/error.h"
 #include "gui/client/monitortypes.h"
+#include "protocol/error.h"
 
 #include <QJsonObject>
 #include <QObject>

@@ -17,7 +17,7 @@ QByteArray HttpResult::header(const QByteArray &name) const
 ApiTestEnv::ApiTestEnv(const QString &authToken, const std::function<void(Config &)> &configure,
                        const QString &comfyBasePath)
 {
-    m_fake = std::make_unique<FakeComfy>();
+    m_fake = std::make_unique<sim::FakeComfy>();
     m_fake->setBasePath(comfyBasePath);
     m_fake->setSteps(2);
     m_fake->setStepIntervalMs(5);

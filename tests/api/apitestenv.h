@@ -9,7 +9,7 @@
 #include "core/relay/eventhub.h"
 #include "core/service/service.h"
 #include "core/workflows/activedraft.h"
-#include "tests/support/fakecomfy.h"
+#include "sim/fakecomfy.h"
 
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -43,7 +43,7 @@ public:
 
     bool ok() const { return m_ok; }
     QUrl url(const QString &pathAndQuery) const;
-    FakeComfy &fake() { return *m_fake; }
+    sim::FakeComfy &fake() { return *m_fake; }
     JobManager &jobs() { return *m_service->jobs(); }
     ActiveDraft &draft() { return *m_service->draft(); }
     ApiServer &server() { return *m_service->api(); }
@@ -65,7 +65,7 @@ public:
 private:
     QTemporaryDir m_dir;
     QTemporaryDir m_data;
-    std::unique_ptr<FakeComfy> m_fake;
+    std::unique_ptr<sim::FakeComfy> m_fake;
     std::unique_ptr<Service> m_service;
     quint16 m_port = 0;
     QNetworkAccessManager m_nam;

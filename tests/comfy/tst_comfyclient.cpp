@@ -3,8 +3,8 @@
 // through the real connection and parsers.
 
 #include "core/comfy/comfyclient.h"
-#include "tests/support/capture.h"
-#include "tests/support/fakecomfy.h"
+#include "sim/capture.h"
+#include "sim/fakecomfy.h"
 
 #include <QFile>
 #include <QJsonArray>
@@ -12,7 +12,7 @@
 #include <QtTest>
 
 using namespace cr;
-using cr::testing::FakeComfy;
+using cr::sim::FakeComfy;
 
 namespace {
 
@@ -350,12 +350,12 @@ void TstComfyClient::capturedTrafficThroughTheClient()
 {
     QFETCH(QString, scenario);
     QString error;
-    const std::optional<cr::testing::Capture> capture = cr::testing::Capture::load(scenario, &error);
+    const std::optional<cr::sim::Capture> capture = cr::sim::Capture::load(scenario, &error);
     QVERIFY2(capture, qPrintable(error));
     Recorder rec(*m_client);
     QVERIFY(connectClient());
     const int before = rec.events.size();
-    const QList<cr::testing::CaptureRecord> frames = capture->wsIn(QStringLiteral("c1"));
+    const QList<cr::sim::CaptureRecord> frames = capture->wsIn(QStringLiteral("c1"));
     int texts = 0, previews = 0;
     for (const auto &f : frames) {
         if (f.kind == QLatin1String("text"))

@@ -2,9 +2,9 @@
 // Helpers shared by the fake ComfyUI tests: HTTP calls and prompt submission with a plain QNetworkAccessManager,
 // and the workflows and run frames of the recorded captures.
 
-#include "tests/support/capture.h"
-#include "tests/support/fakecomfy.h"
-#include "tests/support/orderedjson.h"
+#include "sim/capture.h"
+#include "sim/fakecomfy.h"
+#include "sim/orderedjson.h"
 #include "tests/support/wsprobe.h"
 
 #include <QList>
@@ -15,10 +15,10 @@
 
 namespace cr::testing::fakecomfytest {
 
-using cr::testing::Capture;
-using cr::testing::CaptureRecord;
-using cr::testing::FakeComfy;
-using cr::testing::OrderedJson;
+using cr::sim::Capture;
+using cr::sim::CaptureRecord;
+using cr::sim::FakeComfy;
+using cr::sim::OrderedJson;
 using cr::testing::WsProbe;
 
 using Frame = cr::testing::WsFrame;

@@ -4,7 +4,7 @@
 
 #include "core/jobs/jobmanager.h"
 #include "core/jobs/jobstore.h"
-#include "tests/support/fakecomfy.h"
+#include "sim/fakecomfy.h"
 
 #include <QFile>
 #include <QJsonDocument>
@@ -99,7 +99,7 @@ private:
     QString storePath() const { return m_dir.filePath(QStringLiteral("jobs.sqlite")); }
 
     QTemporaryDir m_dir;
-    std::unique_ptr<testing::FakeComfy> m_fake;
+    std::unique_ptr<sim::FakeComfy> m_fake;
 };
 
 void TstJobRetention::init()
@@ -107,7 +107,7 @@ void TstJobRetention::init()
     QVERIFY(m_dir.isValid());
     for (const char *suffix : {"", "-wal", "-shm"})
         QFile::remove(storePath() + QLatin1String(suffix));
-    m_fake = std::make_unique<testing::FakeComfy>();
+    m_fake = std::make_unique<sim::FakeComfy>();
     QVERIFY(m_fake->listen());
     m_fake->setSteps(2);
     m_fake->setStepIntervalMs(2);

@@ -4,7 +4,7 @@
 
 #include "core/jobs/jobmanager.h"
 #include "core/jobs/jobstore.h"
-#include "tests/support/fakecomfy.h"
+#include "sim/fakecomfy.h"
 
 #include <QFile>
 #include <QJsonDocument>
@@ -73,14 +73,14 @@ private:
     }
 
     QTemporaryDir m_dir;
-    std::unique_ptr<testing::FakeComfy> m_fake;
+    std::unique_ptr<sim::FakeComfy> m_fake;
 };
 
 void TstJobs::init()
 {
     QVERIFY(m_dir.isValid());
     QFile::remove(m_dir.filePath(QStringLiteral("jobs.sqlite")));
-    m_fake = std::make_unique<testing::FakeComfy>();
+    m_fake = std::make_unique<sim::FakeComfy>();
     QVERIFY(m_fake->listen());
     m_fake->setSteps(3);
     m_fake->setStepIntervalMs(5);

@@ -5,7 +5,7 @@
 
 #include "core/config/config.h"
 #include "core/service/service.h"
-#include "tests/support/fakecomfy.h"
+#include "sim/fakecomfy.h"
 
 #include <QTemporaryDir>
 #include <QUrl>
@@ -24,7 +24,7 @@ public:
     bool restart(); // a new Service on the same HTTP and relay ports (its event numbering restarts)
     void stopService();
 
-    FakeComfy &fake() { return m_fake; }
+    sim::FakeComfy &fake() { return m_fake; }
     Service *service() const { return m_service.get(); }
     QString httpUrl() const;  // http://127.0.0.1:P
     QString relayUrl() const; // ws://127.0.0.1:Q/
@@ -33,7 +33,7 @@ public:
 private:
     bool startService();
 
-    FakeComfy m_fake;
+    sim::FakeComfy m_fake;
     QTemporaryDir m_data;
     Config m_config;
     std::unique_ptr<Service> m_service;

@@ -4,12 +4,12 @@
 
 #include "gui/client/jobreducer.h"
 #include "protocol/serviceevents.h"
-#include "tests/support/capture.h"
+#include "sim/capture.h"
 
 #include <QTest>
 
 using namespace cr::monitor;
-using namespace cr::testing;
+using namespace cr::sim;
 using namespace Qt::StringLiterals;
 namespace protocol = cr::protocol;
 

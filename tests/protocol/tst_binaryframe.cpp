@@ -2,7 +2,7 @@
 // malformed frames, and every truncation of a real type-4 frame.
 
 #include "protocol/binaryframe.h"
-#include "tests/support/capture.h"
+#include "sim/capture.h"
 
 #include <QHash>
 #include <QRandomGenerator>
@@ -11,7 +11,7 @@
 #include <QtEndian>
 
 using namespace cr::protocol;
-using namespace cr::testing;
+using namespace cr::sim;
 using namespace Qt::StringLiterals;
 
 namespace {

@@ -2,7 +2,7 @@
 // do not contain (interrupt, ExecutionBlocked, float upload size, unknown types) and malformed input.
 
 #include "protocol/comfyevents.h"
-#include "tests/support/capture.h"
+#include "sim/capture.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -11,7 +11,7 @@
 #include <QTest>
 
 using namespace cr::protocol;
-using namespace cr::testing;
+using namespace cr::sim;
 using namespace Qt::StringLiterals;
 
 Q_LOGGING_CATEGORY(lcTest, "comfyrunner.test.comfyevents")

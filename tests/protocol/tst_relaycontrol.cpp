@@ -4,7 +4,7 @@
 
 #include "protocol/comfyevents.h"
 #include "protocol/relaymessages.h"
-#include "tests/support/capture.h"
+#include "sim/capture.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -12,7 +12,7 @@
 
 using namespace Qt::StringLiterals;
 using namespace cr::protocol;
-using namespace cr::testing;
+using namespace cr::sim;
 
 namespace {
 

@@ -4,7 +4,7 @@
 #include "core/relay/eventhub.h"
 #include "protocol/relaymessages.h"
 #include "protocol/websocketframe.h"
-#include "tests/support/capture.h"
+#include "sim/capture.h"
 
 #include <QJsonDocument>
 #include <QSignalSpy>
@@ -13,7 +13,7 @@
 
 using namespace cr;
 using namespace cr::protocol;
-using namespace cr::testing;
+using namespace cr::sim;
 using namespace Qt::StringLiterals;
 
 namespace {

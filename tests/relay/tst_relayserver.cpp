@@ -6,7 +6,7 @@
 #include "core/relay/relayserver.h"
 #include "protocol/relaymessages.h"
 #include "relayfixture.h"
-#include "tests/support/capture.h"
+#include "sim/capture.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -18,6 +18,7 @@
 
 using namespace cr;
 using namespace cr::protocol;
+using namespace cr::sim;
 using namespace cr::testing;
 using namespace Qt::StringLiterals;
 

@@ -5,7 +5,7 @@
 #include "core/config/configloader.h"
 #include "core/service/service.h"
 #include "protocol/binaryframe.h"
-#include "tests/support/fakecomfy.h"
+#include "sim/fakecomfy.h"
 
 #include <QHostInfo>
 #include <QJsonArray>
@@ -77,14 +77,14 @@ private:
     }
 
     QTemporaryDir m_data;
-    std::unique_ptr<testing::FakeComfy> m_fake;
+    std::unique_ptr<sim::FakeComfy> m_fake;
     std::unique_ptr<Service> m_service;
     QNetworkAccessManager m_nam;
 };
 
 void TstService::init()
 {
-    m_fake = std::make_unique<testing::FakeComfy>();
+    m_fake = std::make_unique<sim::FakeComfy>();
     QVERIFY(m_fake->listen());
     m_fake->setSteps(3);
     m_fake->setStepIntervalMs(5);

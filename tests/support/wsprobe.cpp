@@ -18,7 +18,7 @@ WsProbe::WsProbe(QObject *parent) : QObject(parent)
     connect(&ws, &QWebSocket::textMessageReceived, this, [this](const QString &text) {
         WsFrame frame;
         frame.bytes = text.toUtf8();
-        frame.msg = OrderedJson::parse(frame.bytes).value_or(OrderedJson());
+        frame.msg = sim::OrderedJson::parse(frame.bytes).value_or(sim::OrderedJson());
         frames.append(frame);
         emit received();
     });

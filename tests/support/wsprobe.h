@@ -1,8 +1,8 @@
 #pragma once
 // A test WebSocket client that records every frame it receives from a (fake) ComfyUI, with helpers to wait
-// for a frame, without sleeping. Text frames are parsed with OrderedJson so key order and int/float survive.
+// for a frame, without sleeping. Text frames are parsed with sim::OrderedJson so key order and int/float survive.
 
-#include "tests/support/orderedjson.h"
+#include "sim/orderedjson.h"
 
 #include <QList>
 #include <QObject>
@@ -15,10 +15,10 @@ namespace cr::testing {
 struct WsFrame {
     bool binary = false;
     QByteArray bytes; // the exact frame (UTF-8 text or binary)
-    OrderedJson msg;  // text frames: the parsed message
+    sim::OrderedJson msg;  // text frames: the parsed message
 
     QString type() const; // the "type" of a text frame; "BIN<n>" for a binary frame of event type n
-    const OrderedJson &data() const { return msg.value(u"data"); }
+    const sim::OrderedJson &data() const { return msg.value(u"data"); }
 };
 
 class WsProbe final : public QObject

@@ -1,10 +1,10 @@
 // comfy-sim: the fake ComfyUI 0.8 as a standalone server, for demos, benchmarks and manual testing.
-// It answers the same HTTP routes and WebSocket frames as the real one (see tests/support/fakecomfy.h),
+// It answers the same HTTP routes and WebSocket frames as the real one (see src/sim/fakecomfy.h),
 // simulating execution with generated previews and images. Stops cleanly on SIGINT/SIGTERM.
 
 #include "core/common/unixsignalwatcher.h"
-#include "tests/support/capture.h"
-#include "tests/support/fakecomfy.h"
+#include "sim/capture.h"
+#include "sim/fakecomfy.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
@@ -62,7 +62,7 @@ int main(int argc, char *argv[])
 
     bool ok = true;
     const int port = intOption(parser, QStringLiteral("port"), 0, 65535, &ok);
-    cr::testing::FakeComfyOptions options;
+    cr::sim::FakeComfyOptions options;
     options.steps = intOption(parser, QStringLiteral("steps"), 0, 10000, &ok);
     options.stepIntervalMs = intOption(parser, QStringLiteral("step-ms"), 0, 60000, &ok);
     options.nodeDelayMs = intOption(parser, QStringLiteral("node-ms"), 0, 60000, &ok);
@@ -76,10 +76,10 @@ int main(int argc, char *argv[])
     if (!ok)
         return 2;
 
-    std::optional<cr::testing::Capture> replay;
+    std::optional<cr::sim::Capture> replay;
     if (parser.isSet(QStringLiteral("replay"))) {
         QString error;
-        replay = cr::testing::Capture::load(parser.value(QStringLiteral("replay")), &error);
+        replay = cr::sim::Capture::load(parser.value(QStringLiteral("replay")), &error);
         if (!replay) {
             std::fprintf(stderr, "comfy-sim: cannot load scenario '%s': %s\n",
                          qPrintable(parser.value(QStringLiteral("replay"))), qPrintable(error));
@@ -87,14 +87,14 @@ int main(int argc, char *argv[])
         }
     }
 
-    cr::testing::FakeComfy comfy(options);
+    cr::sim::FakeComfy comfy(options);
     if (!comfy.listen(host, quint16(port))) {
         std::fprintf(stderr, "comfy-sim: cannot listen on %s:%d\n", qPrintable(host.toString()), port);
         return 1;
     }
     if (replay) {
-        QObject::connect(&comfy, &cr::testing::FakeComfy::webSocketConnected, &comfy, [&comfy, &replay](const QString &sid) {
-            const int frames = comfy.replayCapture(*replay, QString(), sid, cr::testing::FakeComfy::ReplayPacing::Recorded);
+        QObject::connect(&comfy, &cr::sim::FakeComfy::webSocketConnected, &comfy, [&comfy, &replay](const QString &sid) {
+            const int frames = comfy.replayCapture(*replay, QString(), sid, cr::sim::FakeComfy::ReplayPacing::Recorded);
             qCInfo(lcSim) << "replaying" << frames << "frames of" << replay->scenario << "to" << sid;
         });
     }

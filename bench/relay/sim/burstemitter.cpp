@@ -2,9 +2,9 @@
 
 #include "bench/common/benchwait.h"
 #include "bench/relay/framestamp.h"
-#include "tests/support/capture.h"
-#include "tests/support/fakecomfy.h"
-#include "tests/support/fakeimages.h"
+#include "sim/capture.h"
+#include "sim/fakecomfy.h"
+#include "sim/fakeimages.h"
 
 #include <QJsonObject>
 #include <QUuid>
@@ -12,7 +12,7 @@
 
 namespace cr::bench {
 
-BurstEmitter::BurstEmitter(cr::testing::FakeComfy *comfy, QObject *parent) : QObject(parent), m_comfy(comfy)
+BurstEmitter::BurstEmitter(cr::sim::FakeComfy *comfy, QObject *parent) : QObject(parent), m_comfy(comfy)
 {
     m_timer.setTimerType(Qt::PreciseTimer);
     connect(&m_timer, &QTimer::timeout, this, &BurstEmitter::pump);
@@ -29,7 +29,7 @@ bool BurstEmitter::start(quint32 burst, quint32 steps, qint64 intervalUs, int pr
     m_bytes = 0;
     m_intervalNs = std::max<qint64>(0, intervalUs) * 1000;
     m_promptId = QUuid::createUuid().toString(QUuid::WithoutBraces);
-    m_jpeg = testing::fakeimages::jpeg(testing::fakeimages::render(QSize(previewPx, previewPx), burst, 0.5), 95);
+    m_jpeg = sim::fakeimages::jpeg(sim::fakeimages::render(QSize(previewPx, previewPx), burst, 0.5), 95);
     // The fake owns its accepted sockets: every open one gets the frames (FakeComfy::replayCapture's targets).
     m_sockets.clear();
     for (QWebSocket *ws : m_comfy->findChildren<QWebSocket *>()) {
@@ -72,21 +72,21 @@ void BurstEmitter::pump()
 
 void BurstEmitter::sendText(const QByteArray &text)
 {
-    testing::CaptureRecord record;
+    sim::CaptureRecord record;
     record.dir = QStringLiteral("ws_in");
     record.kind = QStringLiteral("text");
     record.text = text;
-    m_comfy->replayCapture(testing::Capture{QString(), {record}});
+    m_comfy->replayCapture(sim::Capture{QString(), {record}});
 }
 
 void BurstEmitter::sendBinary(const QByteArray &frame)
 {
-    testing::CaptureRecord record;
+    sim::CaptureRecord record;
     record.dir = QStringLiteral("ws_in");
     record.kind = QStringLiteral("binary");
     record.binary = frame;
     record.line = QJsonObject{{QStringLiteral("event"), 1}};
-    m_comfy->replayCapture(testing::Capture{QString(), {record}});
+    m_comfy->replayCapture(sim::Capture{QString(), {record}});
 }
 
 void BurstEmitter::step()

@@ -16,7 +16,7 @@
 
 class QWebSocket;
 
-namespace cr::testing {
+namespace cr::sim {
 class FakeComfy;
 }
 
@@ -30,7 +30,7 @@ class BurstEmitter final : public QObject
 public:
     static constexpr qint64 kHighWater = 1024 * 1024;
 
-    explicit BurstEmitter(cr::testing::FakeComfy *comfy, QObject *parent = nullptr);
+    explicit BurstEmitter(cr::sim::FakeComfy *comfy, QObject *parent = nullptr);
 
     // intervalUs 0 = flat out. previewPx: long edge of the JPEG preview. False while a burst runs.
     bool start(quint32 burst, quint32 steps, qint64 intervalUs, int previewPx);
@@ -49,7 +49,7 @@ private:
     void sendBinary(const QByteArray &frame);
     void finish();
 
-    cr::testing::FakeComfy *m_comfy;
+    cr::sim::FakeComfy *m_comfy;
     QTimer m_timer;
     QList<QPointer<QWebSocket>> m_sockets;
     QList<QMetaObject::Connection> m_drains;

@@ -1,4 +1,4 @@
-// bench-relay-sim: the fake ComfyUI (tests/support) plus stamped bursts for bench-relay. Prints
+// bench-relay-sim: the fake ComfyUI (src/sim) plus stamped bursts for bench-relay. Prints
 // "bench-relay-sim listening on http://127.0.0.1:PORT" and reads commands on standard input, one per line:
 //   burst ID STEPS INTERVAL_US PREVIEW_PX   (INTERVAL_US 0 = flat out)
 //       -> "done ID STEPS ELAPSED_US BYTES_PER_CLIENT" once the last frame is handed to the sockets
@@ -9,7 +9,7 @@
 
 #include "bench/common/benchwait.h"
 #include "bench/relay/sim/burstemitter.h"
-#include "tests/support/fakecomfy.h"
+#include "sim/fakecomfy.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
@@ -66,12 +66,12 @@ int main(int argc, char *argv[])
     });
     parser.process(app);
 
-    cr::testing::FakeComfyOptions options;
+    cr::sim::FakeComfyOptions options;
     options.steps = parser.value(QStringLiteral("steps")).toInt();
     options.stepIntervalMs = parser.value(QStringLiteral("step-ms")).toInt();
     options.nodeDelayMs = parser.value(QStringLiteral("node-ms")).toInt();
     options.previewSize = qBound(8, parser.value(QStringLiteral("preview-size")).toInt(), 4096);
-    cr::testing::FakeComfy comfy(options);
+    cr::sim::FakeComfy comfy(options);
     if (!comfy.listen(QHostAddress::LocalHost, quint16(parser.value(QStringLiteral("port")).toUInt()))) {
         std::fprintf(stderr, "bench-relay-sim: cannot listen\n");
         return 1;
@@ -80,7 +80,7 @@ int main(int argc, char *argv[])
     // not expose its socket. Without it, Nagle's algorithm holds a frame written while an earlier one is not yet
     // acknowledged until the peer's delayed ACK (up to 40 ms): the simulator's delay, not the relay's. So every
     // TCP socket of this process gets TCP_NODELAY as soon as a WebSocket connects.
-    QObject::connect(&comfy, &cr::testing::FakeComfy::webSocketConnected, &comfy, [] {
+    QObject::connect(&comfy, &cr::sim::FakeComfy::webSocketConnected, &comfy, [] {
         qCDebug(lcBenchSim) << "TCP_NODELAY set on" << setNoDelayOnAllTcpSockets() << "socket(s)";
     });
     cr::bench::BurstEmitter emitter(&comfy);

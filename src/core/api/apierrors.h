@@ -2,7 +2,7 @@
 // The one place where error codes become HTTP status codes, and the one error body shape of the API:
 // {"error": {"code", "message", "details"?}}.
 
-#include "core/common/error.h"
+#include "protocol/error.h"
 
 #include <QByteArray>
 

@@ -4,7 +4,7 @@
 // the heap with a QPointer guard on its socket, so a handler can answer later, exactly once, and an answer to
 // a client that left is dropped instead of crashing (qt64-notes §3).
 
-#include "core/common/error.h"
+#include "protocol/error.h"
 
 #include <QByteArray>
 #include <QJsonValue>

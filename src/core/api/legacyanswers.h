@@ -4,8 +4,8 @@
 // The sentences live here and nowhere else (docs/api.md, "The Python project's routes"; each shape is pinned
 // by tests/api/tst_apilegacy.cpp).
 
-#include "core/common/error.h"
 #include "core/jobs/job.h"
+#include "protocol/error.h"
 
 #include <QJsonObject>
 #include <QString>

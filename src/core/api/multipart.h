@@ -2,7 +2,7 @@
 // A bounded multipart/form-data reader (RFC 7578) for request bodies that are already in memory: parts with
 // their name, filename, content type and bytes. Rejects malformed bodies instead of guessing.
 
-#include "core/common/error.h"
+#include "protocol/error.h"
 
 #include <QByteArray>
 #include <QList>

@@ -1,6 +1,6 @@
 #include "core/api/requesthead.h"
 
-#include "core/common/error.h"
+#include "protocol/error.h"
 
 #include <QList>
 

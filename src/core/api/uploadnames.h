@@ -1,7 +1,7 @@
 #pragma once
 // What POST /api/v1/uploads checks before ComfyUI sees a name, and how ComfyUI's refusals are answered.
 
-#include "core/common/error.h"
+#include "protocol/error.h"
 
 #include <QString>
 

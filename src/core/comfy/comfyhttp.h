@@ -3,8 +3,8 @@
 // timeout, and failures as typed cr::Error values (comfy_unreachable, comfy_timeout, comfy_error with the
 // status and ComfyUI's body, comfy_validation with ComfyUI's error and node_errors intact).
 
-#include "core/common/error.h"
 #include "protocol/comfyevents.h"
+#include "protocol/error.h"
 
 #include <QHash>
 #include <QJsonObject>

@@ -3,7 +3,7 @@
 // to it in ComfyUI. Job id and ComfyUI prompt id are the same string.
 
 #include "core/comfy/promptoutcome.h"
-#include "core/common/error.h"
+#include "protocol/error.h"
 #include "protocol/jobrecord.h"
 
 #include <QDateTime>

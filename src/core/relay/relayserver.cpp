@@ -7,8 +7,8 @@
 #include "core/relay/relayframeguard.h"
 #include "core/relay/relayhandshake.h"
 
-#include "core/common/error.h"
 #include "core/common/listenerguard.h"
+#include "protocol/error.h"
 
 #include <QHostAddress>
 #include <QJsonArray>

@@ -4,7 +4,7 @@
 // Copies are cheap (implicitly shared JSON); every edit is all-or-nothing and returns an Error naming node,
 // input and reason.
 
-#include "core/common/error.h"
+#include "protocol/error.h"
 
 #include <QByteArray>
 #include <QHash>

@@ -1,4 +1,4 @@
-#include "tests/support/fakeimages.h"
+#include "sim/fakeimages.h"
 
 #include <QBuffer>
 #include <QImageWriter>
@@ -6,7 +6,7 @@
 #include <cmath>
 #include <vector>
 
-namespace cr::testing::fakeimages {
+namespace cr::sim::fakeimages {
 
 namespace {
 
@@ -120,4 +120,4 @@ QByteArray webp(const QImage &image, int quality)
     return webpSupported() ? encode(image, "webp", quality) : QByteArray();
 }
 
-} // namespace cr::testing::fakeimages
+} // namespace cr::sim::fakeimages

@@ -7,11 +7,11 @@
 // "broken_ckpt.safetensors" raises SafetensorError (capture D2); LatentUpscaleBy to a zero size raises
 // RuntimeError (capture D1); any node with a string input containing "__fail__" raises RuntimeError.
 
-#include "tests/support/fakecomfyoptions.h"
-#include "tests/support/fakefilestore.h"
-#include "tests/support/fakenodecatalog.h"
-#include "tests/support/fakerun.h"
-#include "tests/support/orderedjson.h"
+#include "sim/fakecomfyoptions.h"
+#include "sim/fakefilestore.h"
+#include "sim/fakenodecatalog.h"
+#include "sim/fakerun.h"
+#include "sim/orderedjson.h"
 
 #include <QHostAddress>
 #include <QJsonObject>
@@ -22,7 +22,7 @@
 
 class QWebSocket;
 
-namespace cr::testing {
+namespace cr::sim {
 
 class FakeHttpServer;
 struct FakeHttpRequest;
@@ -189,4 +189,4 @@ private:
     QStringList m_requestLog;
 };
 
-} // namespace cr::testing
+} // namespace cr::sim

@@ -3,7 +3,7 @@
 
 #include <QSize>
 
-namespace cr::testing {
+namespace cr::sim {
 
 struct FakeComfyOptions {
     int steps = 0;            // > 0 overrides every sampler's `steps` input
@@ -16,4 +16,4 @@ struct FakeComfyOptions {
     QSize outputSize;         // size of generated images; invalid = the workflow's (EmptyLatentImage...)
 };
 
-} // namespace cr::testing
+} // namespace cr::sim

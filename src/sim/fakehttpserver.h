@@ -20,7 +20,7 @@ class QTcpSocket;
 class QWebSocket;
 class QWebSocketServer;
 
-namespace cr::testing {
+namespace cr::sim {
 
 struct FakeHttpRequest {
     QByteArray method;  // as sent (HEAD is passed on as HEAD)
@@ -116,4 +116,4 @@ private:
     QHash<QWebSocket *, QPointer<QTcpSocket>> m_wsTcp;
 };
 
-} // namespace cr::testing
+} // namespace cr::sim

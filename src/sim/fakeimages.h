@@ -6,7 +6,7 @@
 #include <QImage>
 #include <QSize>
 
-namespace cr::testing::fakeimages {
+namespace cr::sim::fakeimages {
 
 // The "sample" for a seed at a given progress (0 = pure noise, 1 = the finished picture).
 QImage render(QSize size, quint64 seed, double progress);
@@ -20,4 +20,4 @@ QByteArray png(const QImage &image);
 bool webpSupported();
 QByteArray webp(const QImage &image, int quality); // empty when Qt has no WebP plugin
 
-} // namespace cr::testing::fakeimages
+} // namespace cr::sim::fakeimages

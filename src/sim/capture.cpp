@@ -1,4 +1,4 @@
-#include "tests/support/capture.h"
+#include "sim/capture.h"
 
 #include <QCryptographicHash>
 #include <QDir>
@@ -7,7 +7,7 @@
 #include <QJsonDocument>
 #include <QJsonParseError>
 
-namespace cr::testing {
+namespace cr::sim {
 
 namespace {
 
@@ -148,4 +148,4 @@ QStringList captureScenarios()
     return out;
 }
 
-} // namespace cr::testing
+} // namespace cr::sim

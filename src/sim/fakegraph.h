@@ -3,14 +3,14 @@
 // the latent/image shapes flowing through the graph, the pictures an IMAGE output would hold, execution-cache
 // signatures, and execution_error's current_inputs.
 
-#include "tests/support/orderedjson.h"
+#include "sim/orderedjson.h"
 
 #include <QHash>
 #include <QImage>
 #include <QSet>
 #include <QSize>
 
-namespace cr::testing {
+namespace cr::sim {
 
 class FakeFileStore;
 class FakeNodeCatalog;
@@ -48,4 +48,4 @@ private:
     mutable QHash<QString, QByteArray> m_signatures;
 };
 
-} // namespace cr::testing
+} // namespace cr::sim

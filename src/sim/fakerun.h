@@ -3,9 +3,9 @@
 // emits (protocol doc §3.5): execution_start/cached, per node progress_state + executing, sampler steps
 // (progress_state, preview, progress), executed for UI outputs, then success, error or interrupt.
 
-#include "tests/support/fakecomfyoptions.h"
-#include "tests/support/fakegraph.h"
-#include "tests/support/orderedjson.h"
+#include "sim/fakecomfyoptions.h"
+#include "sim/fakegraph.h"
+#include "sim/orderedjson.h"
 
 #include <QHash>
 #include <QImage>
@@ -16,7 +16,7 @@
 #include <functional>
 #include <optional>
 
-namespace cr::testing {
+namespace cr::sim {
 
 class FakeFileStore;
 class FakeNodeCatalog;
@@ -117,4 +117,4 @@ private:
     FakeRunResult m_result;
 };
 
-} // namespace cr::testing
+} // namespace cr::sim

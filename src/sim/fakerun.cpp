@@ -1,17 +1,17 @@
-#include "tests/support/fakerun.h"
+#include "sim/fakerun.h"
 
 #include "protocol/binaryframe.h"
-#include "tests/support/fakefilestore.h"
-#include "tests/support/fakegraph.h"
-#include "tests/support/fakeimages.h"
-#include "tests/support/fakenodecatalog.h"
+#include "sim/fakefilestore.h"
+#include "sim/fakegraph.h"
+#include "sim/fakeimages.h"
+#include "sim/fakenodecatalog.h"
 
 #include <QDateTime>
 #include <QRandomGenerator>
 
 #include <cmath>
 
-namespace cr::testing {
+namespace cr::sim {
 
 namespace {
 
@@ -489,4 +489,4 @@ bool FakeRun::previewsEnabled() const
     return m_options.previews;
 }
 
-} // namespace cr::testing
+} // namespace cr::sim

@@ -1,4 +1,4 @@
-#include "tests/support/orderedjson.h"
+#include "sim/orderedjson.h"
 
 #include <QJsonArray>
 #include <QJsonObject>
@@ -6,7 +6,7 @@
 #include <cmath>
 #include <limits>
 
-namespace cr::testing {
+namespace cr::sim {
 
 OrderedJson::OrderedJson(bool value) : m_type(Type::Bool), m_bool(value) { }
 OrderedJson::OrderedJson(int value) : m_type(Type::Int), m_int(value) { }
@@ -586,4 +586,4 @@ std::optional<OrderedJson> OrderedJson::parse(QByteArrayView text, QString *erro
     return OrderedJsonParser(text).run(error);
 }
 
-} // namespace cr::testing
+} // namespace cr::sim

@@ -1,4 +1,4 @@
-#include "tests/support/fakenodecatalog.h"
+#include "sim/fakenodecatalog.h"
 
 #include <QFile>
 #include <QHash>
@@ -10,7 +10,7 @@
 
 Q_LOGGING_CATEGORY(lcFakeCatalog, "comfyrunner.fake.catalog")
 
-namespace cr::testing {
+namespace cr::sim {
 
 namespace {
 
@@ -506,4 +506,4 @@ FakeValidation FakeNodeCatalog::validate(OrderedJson &prompt, const std::optiona
     return v;
 }
 
-} // namespace cr::testing
+} // namespace cr::sim

@@ -15,7 +15,7 @@
 #include <utility>
 #include <vector>
 
-namespace cr::testing {
+namespace cr::sim {
 
 class OrderedJson
 {
@@ -94,4 +94,4 @@ private:
     void dumpTo(QByteArray &out) const;
 };
 
-} // namespace cr::testing
+} // namespace cr::sim

@@ -1,6 +1,6 @@
-#include "tests/support/fakefilestore.h"
+#include "sim/fakefilestore.h"
 
-namespace cr::testing {
+namespace cr::sim {
 
 bool FakeFileStore::isValidType(const QString &type)
 {
@@ -153,4 +153,4 @@ std::optional<QByteArray> FakeFileStore::readAnnotated(const QString &annotated,
     return read(type, sub, path.mid(slash + 1));
 }
 
-} // namespace cr::testing
+} // namespace cr::sim

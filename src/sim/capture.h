@@ -10,7 +10,7 @@
 
 #include <optional>
 
-namespace cr::testing {
+namespace cr::sim {
 
 // The captures folder: env CR_CAPTURES_DIR if set, else the CR_CAPTURES_DIR compile definition.
 QString capturesDir();
@@ -46,4 +46,4 @@ struct Capture {
 // Every scenario (*.jsonl stem) in capturesDir(), sorted.
 QStringList captureScenarios();
 
-} // namespace cr::testing
+} // namespace cr::sim

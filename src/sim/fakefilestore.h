@@ -10,7 +10,7 @@
 
 #include <optional>
 
-namespace cr::testing {
+namespace cr::sim {
 
 class FakeFileStore
 {
@@ -55,4 +55,4 @@ private:
     int m_maxFiles = 1000;
 };
 
-} // namespace cr::testing
+} // namespace cr::sim

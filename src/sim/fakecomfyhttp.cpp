@@ -1,8 +1,8 @@
 // FakeComfy's HTTP routes (server.py of ComfyUI 0.8), answered with the captured shapes.
-#include "tests/support/fakecomfy.h"
+#include "sim/fakecomfy.h"
 
-#include "tests/support/fakehttpserver.h"
-#include "tests/support/fakeimages.h"
+#include "sim/fakehttpserver.h"
+#include "sim/fakeimages.h"
 
 #include <QDateTime>
 #include <QImage>
@@ -10,7 +10,7 @@
 #include <QUrlQuery>
 #include <QUuid>
 
-namespace cr::testing {
+namespace cr::sim {
 
 namespace {
 
@@ -573,4 +573,4 @@ FakeHttpResponse FakeComfy::getSystemStats() const
                                      {QStringLiteral("devices"), OrderedJson::array({device})}}));
 }
 
-} // namespace cr::testing
+} // namespace cr::sim

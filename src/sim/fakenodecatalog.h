@@ -3,14 +3,14 @@
 // and ComfyUI 0.8's prompt validation over them (execution.py: validate_prompt / validate_inputs): same
 // error types, messages, details, extra_info, dependent_outputs and the in-place value coercion.
 
-#include "tests/support/orderedjson.h"
+#include "sim/orderedjson.h"
 
 #include <QStringList>
 
 #include <functional>
 #include <optional>
 
-namespace cr::testing {
+namespace cr::sim {
 
 struct FakeValidation {
     bool ok = false;
@@ -54,4 +54,4 @@ private:
     std::function<bool(const QString &)> m_imageExists;
 };
 
-} // namespace cr::testing
+} // namespace cr::sim

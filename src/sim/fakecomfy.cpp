@@ -1,9 +1,9 @@
-#include "tests/support/fakecomfy.h"
+#include "sim/fakecomfy.h"
 
 #include "protocol/binaryframe.h"
-#include "tests/support/capture.h"
-#include "tests/support/fakehttpserver.h"
-#include "tests/support/fakeimages.h"
+#include "sim/capture.h"
+#include "sim/fakehttpserver.h"
+#include "sim/fakeimages.h"
 
 #include <QJsonArray>
 #include <QLoggingCategory>
@@ -17,7 +17,7 @@
 
 Q_LOGGING_CATEGORY(lcFakeComfy, "comfyrunner.fake")
 
-namespace cr::testing {
+namespace cr::sim {
 
 namespace {
 
@@ -496,4 +496,4 @@ int FakeComfy::replayCapture(const Capture &capture, const QString &conn, const 
     return count;
 }
 
-} // namespace cr::testing
+} // namespace cr::sim

@@ -1,4 +1,4 @@
-#include "core/common/error.h"
+#include "protocol/error.h"
 
 namespace cr {
 

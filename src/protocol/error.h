@@ -1,7 +1,9 @@
 #pragma once
 // The one error value of request paths: a stable machine code, a sentence for humans and optional details.
 // Modules return it (std::expected-style, via Result<T>); the API maps codes to HTTP status in one place
-// (api/apierrors.cpp) and renders {"error": {"code", "message", "details"}}.
+// (core/api/apierrors.cpp) and renders {"error": {"code", "message", "details"}}. It lives in protocol/
+// because the codes are wire vocabulary: the monitor's REST client reads the same {"error"} bodies. The
+// namespace stays cr (cr::Error, cr::Result, cr::ErrorCode).
 
 #include <QJsonObject>
 #include <QString>

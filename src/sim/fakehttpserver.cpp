@@ -1,4 +1,4 @@
-#include "tests/support/fakehttpserver.h"
+#include "sim/fakehttpserver.h"
 
 #include <QDateTime>
 #include <QLocale>
@@ -12,7 +12,7 @@
 
 Q_LOGGING_CATEGORY(lcFakeHttp, "comfyrunner.fake.http")
 
-namespace cr::testing {
+namespace cr::sim {
 
 namespace {
 
@@ -443,4 +443,4 @@ void FakeHttpServer::onWebSocketReady()
     }
 }
 
-} // namespace cr::testing
+} // namespace cr::sim

@@ -1,8 +1,8 @@
-#include "tests/support/fakegraph.h"
+#include "sim/fakegraph.h"
 
-#include "tests/support/fakefilestore.h"
-#include "tests/support/fakeimages.h"
-#include "tests/support/fakenodecatalog.h"
+#include "sim/fakefilestore.h"
+#include "sim/fakeimages.h"
+#include "sim/fakenodecatalog.h"
 
 #include <QCryptographicHash>
 #include <QRandomGenerator>
@@ -10,7 +10,7 @@
 
 #include <cmath>
 
-namespace cr::testing {
+namespace cr::sim {
 
 namespace {
 
@@ -219,4 +219,4 @@ QList<QImage> FakeGraph::images(const QString &nodeId, int depth) const
     return source;
 }
 
-} // namespace cr::testing
+} // namespace cr::sim
