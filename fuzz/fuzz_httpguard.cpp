@@ -51,13 +51,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const QByteArray input = cr::fuzz::bytes(data, size);
 
     QTcpSocket client;
-    QByteArray answer;     // what the client got back (only the guard writes here)
-    QByteArray passed;     // what the guard let through to the reader
+    QByteArray answer; // what the client got back (only the guard writes here)
+    QByteArray passed; // what the guard let through to the reader
     QPointer<QTcpSocket> accepted;
     QEventLoop loop;
-    QTimer bound;          // a hang is a finding too: abort rather than wait forever
+    QTimer bound; // a hang is a finding too: abort rather than wait forever
     bound.setSingleShot(true);
-    QObject::connect(&bound, &QTimer::timeout, [] { cr::fuzz::invariantFailed("connection ends within 10 s", __FILE__, __LINE__); });
+    QObject::connect(&bound, &QTimer::timeout,
+                     [] { cr::fuzz::invariantFailed("connection ends within 10 s", __FILE__, __LINE__); });
     bound.start(10'000);
 
     QObject::connect(&client, &QTcpSocket::readyRead, [&] { answer += client.readAll(); });

@@ -64,22 +64,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         options->subscription.applyTo(subscription);
         checkQueryRoundTrip(subscription);
         checkHelloRoundTrip(subscription);
-    }
-    else
+    } else
         CR_FUZZ_CHECK(!why.isEmpty());
 
     if (const auto envelope = parseRelayEnvelope(input)) {
         const QByteArray event = QJsonDocument(envelope->event).toJson(QJsonDocument::Compact);
-        const auto again = parseRelayEnvelope(encodeRelayEnvelope(envelope->seq, envelope->timestampMs,
-                                                                  envelope->type, envelope->jobId,
-                                                                  envelope->promptId, event));
+        const auto again = parseRelayEnvelope(encodeRelayEnvelope(envelope->seq, envelope->timestampMs, envelope->type,
+                                                                  envelope->jobId, envelope->promptId, event));
         CR_FUZZ_CHECK(again && again->seq == envelope->seq && again->type == envelope->type
                       && again->jobId == envelope->jobId && again->event == envelope->event);
     }
 
     if (const auto preview = parseRelayPreview(input)) {
-        const auto again = parseRelayPreview(encodeRelayPreviewType4(preview->frame.meta, preview->jobId,
-                                                                     preview->frame.format, preview->frame.image));
+        const auto again = parseRelayPreview(
+            encodeRelayPreviewType4(preview->frame.meta, preview->jobId, preview->frame.format, preview->frame.image));
         CR_FUZZ_CHECK(again && again->jobId == preview->jobId && again->frame.image == preview->frame.image);
     }
     return 0;

@@ -26,10 +26,10 @@ std::pair<QByteArray, QByteArray> splitSections(const QByteArray &input);
 } // namespace cr::fuzz
 
 // An invariant of the code under test (round trips, bounds): a failure is a finding like a crash.
-#define CR_FUZZ_CHECK(cond) \
-    do { \
-        if (!(cond)) \
-            ::cr::fuzz::invariantFailed(#cond, __FILE__, __LINE__); \
+#define CR_FUZZ_CHECK(cond)                                                                                            \
+    do {                                                                                                               \
+        if (!(cond))                                                                                                   \
+            ::cr::fuzz::invariantFailed(#cond, __FILE__, __LINE__);                                                    \
     } while (false)
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

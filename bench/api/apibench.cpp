@@ -15,10 +15,7 @@ namespace cr::bench {
 
 namespace {
 
-QJsonObject parseObject(const QByteArray &body)
-{
-    return QJsonDocument::fromJson(body).object();
-}
+QJsonObject parseObject(const QByteArray &body) { return QJsonDocument::fromJson(body).object(); }
 
 QString bodyHint(const HttpResponse &r)
 {
@@ -50,12 +47,18 @@ QList<qint64> ApiBench::processIds()
 QString ApiBench::modeName(Mode mode)
 {
     switch (mode) {
-    case Direct: return QStringLiteral("direct to comfy-sim");
-    case Queue: return QStringLiteral("GET /queue");
-    case Jobs: return QStringLiteral("POST /api/v1/jobs wait");
-    case QueueOff: return QStringLiteral("GET /queue, metrics off");
-    case JobsOff: return QStringLiteral("POST /api/v1/jobs wait, metrics off");
-    case ModeCount: break;
+    case Direct:
+        return QStringLiteral("direct to comfy-sim");
+    case Queue:
+        return QStringLiteral("GET /queue");
+    case Jobs:
+        return QStringLiteral("POST /api/v1/jobs wait");
+    case QueueOff:
+        return QStringLiteral("GET /queue, metrics off");
+    case JobsOff:
+        return QStringLiteral("POST /api/v1/jobs wait, metrics off");
+    case ModeCount:
+        break;
     }
     return {};
 }
@@ -63,9 +66,10 @@ QString ApiBench::modeName(Mode mode)
 bool ApiBench::setUp(QString *error)
 {
     StackOptions stack = m_options.stack;
-    stack.simArguments = {QStringLiteral("--steps"), QString::number(m_options.steps), QStringLiteral("--step-ms"),
-                          QString::number(m_options.stepMs), QStringLiteral("--node-ms"), QString::number(m_options.nodeMs),
-                          QStringLiteral("--preview-size"), QString::number(m_options.previewSize)};
+    stack.simArguments
+        = {QStringLiteral("--steps"),         QString::number(m_options.steps),      QStringLiteral("--step-ms"),
+           QString::number(m_options.stepMs), QStringLiteral("--node-ms"),           QString::number(m_options.nodeMs),
+           QStringLiteral("--preview-size"),  QString::number(m_options.previewSize)};
     if (!m_stack.start(stack, error))
         return false;
     if (m_options.metricsAb) {
@@ -83,11 +87,13 @@ bool ApiBench::setUp(QString *error)
     }
     m_graph = QJsonDocument::fromJson(file.readAll()).object();
     auto hasInput = [this](const char *node, const char *input) {
-        const QJsonObject inputs = m_graph.value(QLatin1String(node)).toObject().value(QStringLiteral("inputs")).toObject();
+        const QJsonObject inputs
+            = m_graph.value(QLatin1String(node)).toObject().value(QStringLiteral("inputs")).toObject();
         return inputs.contains(QLatin1String(input));
     };
     if (!hasInput("3", "seed") || !hasInput("5", "width")) {
-        *error = QStringLiteral("%1 needs node 3 with a seed (varied so that no run is cached) and node 5 with width and height")
+        *error = QStringLiteral(
+                     "%1 needs node 3 with a seed (varied so that no run is cached) and node 5 with width and height")
                      .arg(file.fileName());
         return false;
     }
@@ -100,7 +106,8 @@ bool ApiBench::setUp(QString *error)
     // The direct client behaves like comfy-runner's own connection: its client id, feature flags first.
     m_clientId = QStringLiteral("bench-api-") + QUuid::createUuid().toString(QUuid::Id128).left(12);
     connect(&m_ws, &QWebSocket::connected, this, [this] {
-        m_ws.sendTextMessage(QStringLiteral(R"({"type": "feature_flags", "data": {"supports_preview_metadata": true}})"));
+        m_ws.sendTextMessage(
+            QStringLiteral(R"({"type": "feature_flags", "data": {"supports_preview_metadata": true}})"));
     });
     QUrl url(QStringLiteral("ws://127.0.0.1:%1/ws").arg(m_stack.simPort()));
     url.setQuery(QUrlQuery{{QStringLiteral("clientId"), m_clientId}});
@@ -139,12 +146,14 @@ bool ApiBench::runDirect(qint64 seed, double *us, QString *error)
     }
     const QString promptId = QUuid::createUuid().toString(QUuid::WithoutBraces);
     // What comfy-runner sends (ComfyHttp::submitPrompt): the graph, our prompt id, client_id, preview method.
-    const QByteArray body = QJsonDocument(QJsonObject{
-        {QStringLiteral("prompt"), graph},
-        {QStringLiteral("prompt_id"), promptId},
-        {QStringLiteral("client_id"), m_clientId},
-        {QStringLiteral("extra_data"), QJsonObject{{QStringLiteral("preview_method"), QStringLiteral("auto")},
-                                                   {QStringLiteral("client_id"), m_clientId}}}}).toJson(QJsonDocument::Compact);
+    const QByteArray body
+        = QJsonDocument(QJsonObject{{QStringLiteral("prompt"), graph},
+                                    {QStringLiteral("prompt_id"), promptId},
+                                    {QStringLiteral("client_id"), m_clientId},
+                                    {QStringLiteral("extra_data"),
+                                     QJsonObject{{QStringLiteral("preview_method"), QStringLiteral("auto")},
+                                                 {QStringLiteral("client_id"), m_clientId}}}})
+              .toJson(QJsonDocument::Compact);
     if (!m_sim->ensureConnected()) {
         *error = QStringLiteral("cannot connect to comfy-sim");
         return false;
@@ -162,12 +171,13 @@ bool ApiBench::runDirect(qint64 seed, double *us, QString *error)
         *error = QStringLiteral("no `executing null` for %1 within %2 ms").arg(promptId).arg(m_options.timeoutMs);
         return false;
     }
-    const std::optional<HttpResponse> history =
-        m_sim->request("GET", "/history/" + promptId.toLatin1(), {}, m_options.timeoutMs, error);
+    const std::optional<HttpResponse> history
+        = m_sim->request("GET", "/history/" + promptId.toLatin1(), {}, m_options.timeoutMs, error);
     if (!history)
         return false;
     const QJsonObject entry = parseObject(history->body).value(promptId).toObject();
-    const QString status = entry.value(QStringLiteral("status")).toObject().value(QStringLiteral("status_str")).toString();
+    const QString status
+        = entry.value(QStringLiteral("status")).toObject().value(QStringLiteral("status_str")).toString();
     const qint64 t1 = monotonicNs();
 
     m_finishedPrompts.remove(promptId);
@@ -182,9 +192,10 @@ bool ApiBench::runDirect(qint64 seed, double *us, QString *error)
 bool ApiBench::runQueue(MiniHttpClient &api, qint64 seed, double *us, QString *error)
 {
     // Untimed: a new seed in the draft, so that ComfyUI's cache does not skip the sampler.
-    const QByteArray patch = QJsonDocument(QJsonObject{{QStringLiteral("inputs"), inputsFor(seed)}})
-                                 .toJson(QJsonDocument::Compact);
-    const std::optional<HttpResponse> patched = api.request("PATCH", "/api/v1/draft", patch, m_options.timeoutMs, error);
+    const QByteArray patch
+        = QJsonDocument(QJsonObject{{QStringLiteral("inputs"), inputsFor(seed)}}).toJson(QJsonDocument::Compact);
+    const std::optional<HttpResponse> patched
+        = api.request("PATCH", "/api/v1/draft", patch, m_options.timeoutMs, error);
     if (!patched)
         return false;
     if (patched->status != 200) {
@@ -198,8 +209,8 @@ bool ApiBench::runQueue(MiniHttpClient &api, qint64 seed, double *us, QString *e
         return false;
     const QJsonObject answer = parseObject(r->body);
     const qint64 t1 = monotonicNs();
-    if (r->status != 200 || answer.value(QStringLiteral("status")).toString() != u"success" ||
-        answer.value(QStringLiteral("images")).toArray().isEmpty()) {
+    if (r->status != 200 || answer.value(QStringLiteral("status")).toString() != u"success"
+        || answer.value(QStringLiteral("images")).toArray().isEmpty()) {
         *error = QStringLiteral("GET /queue: %1").arg(bodyHint(*r));
         return false;
     }
@@ -223,8 +234,8 @@ bool ApiBench::runJobs(MiniHttpClient &api, qint64 seed, double *us, QString *er
         return false;
     const QJsonObject job = parseObject(r->body);
     const qint64 t1 = monotonicNs();
-    if (r->status != 200 || job.value(QStringLiteral("state")).toString() != u"succeeded" ||
-        job.value(QStringLiteral("outputs")).toArray().isEmpty()) {
+    if (r->status != 200 || job.value(QStringLiteral("state")).toString() != u"succeeded"
+        || job.value(QStringLiteral("outputs")).toArray().isEmpty()) {
         *error = QStringLiteral("POST /api/v1/jobs: %1").arg(bodyHint(*r));
         return false;
     }
@@ -242,12 +253,18 @@ QJsonObject ApiBench::inputsFor(qint64 seed) const
 bool ApiBench::runOnce(Mode mode, qint64 seed, double *us, QString *error)
 {
     switch (mode) {
-    case Direct: return runDirect(seed, us, error);
-    case Queue: return runQueue(*m_api, seed, us, error);
-    case Jobs: return runJobs(*m_api, seed, us, error);
-    case QueueOff: return runQueue(*m_apiOff, seed, us, error);
-    case JobsOff: return runJobs(*m_apiOff, seed, us, error);
-    case ModeCount: break;
+    case Direct:
+        return runDirect(seed, us, error);
+    case Queue:
+        return runQueue(*m_api, seed, us, error);
+    case Jobs:
+        return runJobs(*m_api, seed, us, error);
+    case QueueOff:
+        return runQueue(*m_apiOff, seed, us, error);
+    case JobsOff:
+        return runJobs(*m_apiOff, seed, us, error);
+    case ModeCount:
+        break;
     }
     return false;
 }
@@ -273,7 +290,9 @@ bool ApiBench::run(QString *error)
             QString why;
             if (!runOnce(mode, ++seed, &us, &why)) {
                 *error = QStringLiteral("%1 failed in round %2: %3\n--- comfy-runner log ---\n%4")
-                             .arg(modeName(mode)).arg(round).arg(why, m_stack.runner().logTail());
+                             .arg(modeName(mode))
+                             .arg(round)
+                             .arg(why, m_stack.runner().logTail());
                 return false;
             }
             if (measured) {
@@ -309,9 +328,14 @@ void ApiBench::buildReport()
         const Samples &s = m_samples[m];
         QJsonObject entry = s.summary();
         const double cpu = double(m_runnerCpuPerMode[m]);
-        entry.insert(QStringLiteral("runner_cpu_us_per_run"), s.isEmpty() ? 0 : std::round(cpu * 1000.0 / double(s.count())));
-        QStringList row{modeName(Mode(m)), QString::number(s.count()), fmt(s.percentile(50) / 1000, 2),
-                        fmt(s.percentile(90) / 1000, 2), fmt(s.percentile(99) / 1000, 2), fmt(s.mean() / 1000, 2),
+        entry.insert(QStringLiteral("runner_cpu_us_per_run"),
+                     s.isEmpty() ? 0 : std::round(cpu * 1000.0 / double(s.count())));
+        QStringList row{modeName(Mode(m)),
+                        QString::number(s.count()),
+                        fmt(s.percentile(50) / 1000, 2),
+                        fmt(s.percentile(90) / 1000, 2),
+                        fmt(s.percentile(99) / 1000, 2),
+                        fmt(s.mean() / 1000, 2),
                         fmt(s.max() / 1000, 2)};
         if (m != Direct && !base.isEmpty()) {
             const QJsonObject added{{QStringLiteral("p50"), std::round(s.percentile(50) - base.percentile(50))},
@@ -328,23 +352,32 @@ void ApiBench::buildReport()
         latency.insert(QLatin1String(keys[m]), entry);
     }
     json.insert(QStringLiteral("latency_us"), latency);
-    json.insert(QStringLiteral("cpu_ms_total"), QJsonObject{{QStringLiteral("comfy_runner"), double(m_runnerCpuMs)},
-                                                            {QStringLiteral("comfy_sim"), double(m_simCpuMs)}});
+    json.insert(QStringLiteral("cpu_ms_total"),
+                QJsonObject{{QStringLiteral("comfy_runner"), double(m_runnerCpuMs)},
+                            {QStringLiteral("comfy_sim"), double(m_simCpuMs)}});
     m_report.addTable(QStringLiteral("End-to-end latency, ms (sd15_txt2img %1x%1, --steps %2 --step-ms %3 --node-ms %4 "
                                      "--preview-size %5; %6 runs each after %7 warm-up)")
-                          .arg(m_options.imageSize).arg(m_options.steps).arg(m_options.stepMs).arg(m_options.nodeMs)
-                          .arg(m_options.previewSize).arg(m_options.iterations).arg(m_options.warmup),
+                          .arg(m_options.imageSize)
+                          .arg(m_options.steps)
+                          .arg(m_options.stepMs)
+                          .arg(m_options.nodeMs)
+                          .arg(m_options.previewSize)
+                          .arg(m_options.iterations)
+                          .arg(m_options.warmup),
                       {QStringLiteral("path"), QStringLiteral("n"), QStringLiteral("p50"), QStringLiteral("p90"),
                        QStringLiteral("p99"), QStringLiteral("mean"), QStringLiteral("max"), QStringLiteral("+p50"),
                        QStringLiteral("+p99"), QStringLiteral("svc cpu/run")},
                       rows);
     if (!base.isEmpty()) {
         m_report.addTarget(QStringLiteral("GET /queue added latency p50"),
-                           (m_samples[Queue].percentile(50) - base.percentile(50)) / 1000, 5, true, QStringLiteral("ms"));
+                           (m_samples[Queue].percentile(50) - base.percentile(50)) / 1000, 5, true,
+                           QStringLiteral("ms"));
         m_report.addTarget(QStringLiteral("POST /api/v1/jobs added latency p50"),
-                           (m_samples[Jobs].percentile(50) - base.percentile(50)) / 1000, 5, true, QStringLiteral("ms"));
+                           (m_samples[Jobs].percentile(50) - base.percentile(50)) / 1000, 5, true,
+                           QStringLiteral("ms"));
     }
-    m_report.addNote(QStringLiteral("svc cpu/run: comfy-runner's CPU time per run (from /proc, 10 ms ticks, averaged)"));
+    m_report.addNote(
+        QStringLiteral("svc cpu/run: comfy-runner's CPU time per run (from /proc, 10 ms ticks, averaged)"));
     if (m_options.metricsAb)
         metricsReport();
 }
@@ -361,17 +394,20 @@ void ApiBench::metricsReport()
         const double p50 = ratio(a.percentile(50), b.percentile(50));
         const double p99 = ratio(a.percentile(99), b.percentile(99));
         const double throughput = ratio(1e6 / qMax(1.0, a.mean()), 1e6 / qMax(1.0, b.mean())); // sequential runs/s
-        json.insert(QLatin1String(key), QJsonObject{{QStringLiteral("p50_ratio"), p50}, {QStringLiteral("p99_ratio"), p99},
-                                                    {QStringLiteral("throughput_ratio"), throughput}});
+        json.insert(QLatin1String(key),
+                    QJsonObject{{QStringLiteral("p50_ratio"), p50},
+                                {QStringLiteral("p99_ratio"), p99},
+                                {QStringLiteral("throughput_ratio"), throughput}});
         rows.append({modeName(on), fmt(a.percentile(50) / 1000, 2), fmt(b.percentile(50) / 1000, 2), fmt(p50, 3),
-                     fmt(a.percentile(99) / 1000, 2), fmt(b.percentile(99) / 1000, 2), fmt(p99, 3), fmt(throughput, 3)});
+                     fmt(a.percentile(99) / 1000, 2), fmt(b.percentile(99) / 1000, 2), fmt(p99, 3),
+                     fmt(throughput, 3)});
         m_report.addTarget(QStringLiteral("%1 p50, metrics on / off").arg(modeName(on)), p50, 1.02, true, QString());
     }
     m_report.json().insert(QStringLiteral("metrics_on_off"), json);
     m_report.addTable(QStringLiteral("Metrics on / off (two comfy-runner + comfy-sim pairs, runs interleaved), ms"),
-                      {QStringLiteral("path"), QStringLiteral("p50 on"), QStringLiteral("p50 off"), QStringLiteral("p50 on/off"),
-                       QStringLiteral("p99 on"), QStringLiteral("p99 off"), QStringLiteral("p99 on/off"),
-                       QStringLiteral("runs/s on/off")},
+                      {QStringLiteral("path"), QStringLiteral("p50 on"), QStringLiteral("p50 off"),
+                       QStringLiteral("p50 on/off"), QStringLiteral("p99 on"), QStringLiteral("p99 off"),
+                       QStringLiteral("p99 on/off"), QStringLiteral("runs/s on/off")},
                       rows);
 }
 

@@ -20,13 +20,13 @@ namespace cr::bench {
 
 // bench-api's knobs (the command line).
 struct ApiBenchOptions {
-    int iterations = 200; // measured runs of each kind
-    int warmup = 20;      // runs of each kind before measuring (excluded)
-    int steps = 2;        // comfy-sim --steps
-    int stepMs = 1;       // comfy-sim --step-ms
-    int nodeMs = 0;       // comfy-sim --node-ms
-    int imageSize = 64;   // width and height of the generated image (EmptyLatentImage), the same on every path
-    int previewSize = 64; // comfy-sim --preview-size
+    int iterations = 200;   // measured runs of each kind
+    int warmup = 20;        // runs of each kind before measuring (excluded)
+    int steps = 2;          // comfy-sim --steps
+    int stepMs = 1;         // comfy-sim --step-ms
+    int nodeMs = 0;         // comfy-sim --node-ms
+    int imageSize = 64;     // width and height of the generated image (EmptyLatentImage), the same on every path
+    int previewSize = 64;   // comfy-sim --preview-size
     int timeoutMs = 60'000; // per run
     bool quick = false;
     // A second comfy-runner (with its own comfy-sim) with [metrics] enabled = false; GET /queue and POST
@@ -62,7 +62,7 @@ private:
     bool runJobs(MiniHttpClient &api, qint64 seed, double *us, QString *error);
     Mode firstMode() const { return m_options.metricsAb ? Queue : Direct; }
     int modeCount() const { return m_options.metricsAb ? ModeCount : QueueOff; } // one past the last mode run
-    QJsonObject inputsFor(qint64 seed) const; // {"3.seed", "5.width", "5.height"}
+    QJsonObject inputsFor(qint64 seed) const;                                    // {"3.seed", "5.width", "5.height"}
     void onDirectText(const QString &text);
     void buildReport();
     void metricsReport(); // on/off ratios (--metrics-ab)

@@ -18,17 +18,24 @@ int main(int argc, char *argv[])
                                                "comfy-runner versus straight to comfy-sim, in one run."));
     p.addHelpOption();
     p.addOptions({
-        {QStringLiteral("iterations"), QStringLiteral("Measured runs of each kind (default 200; --quick 30)."), QStringLiteral("n")},
-        {QStringLiteral("warmup"), QStringLiteral("Runs of each kind before measuring (default 20; --quick 5)."), QStringLiteral("n")},
-        {QStringLiteral("steps"), QStringLiteral("Sampler steps (comfy-sim --steps, default 2)."), QStringLiteral("n"), QStringLiteral("2")},
-        {QStringLiteral("step-ms"), QStringLiteral("Milliseconds per step (default 1)."), QStringLiteral("ms"), QStringLiteral("1")},
-        {QStringLiteral("node-ms"), QStringLiteral("Milliseconds per other node (default 0)."), QStringLiteral("ms"), QStringLiteral("0")},
-        {QStringLiteral("image-size"), QStringLiteral("Width and height of the generated image (default 64)."), QStringLiteral("px"),
+        {QStringLiteral("iterations"), QStringLiteral("Measured runs of each kind (default 200; --quick 30)."),
+         QStringLiteral("n")},
+        {QStringLiteral("warmup"), QStringLiteral("Runs of each kind before measuring (default 20; --quick 5)."),
+         QStringLiteral("n")},
+        {QStringLiteral("steps"), QStringLiteral("Sampler steps (comfy-sim --steps, default 2)."), QStringLiteral("n"),
+         QStringLiteral("2")},
+        {QStringLiteral("step-ms"), QStringLiteral("Milliseconds per step (default 1)."), QStringLiteral("ms"),
+         QStringLiteral("1")},
+        {QStringLiteral("node-ms"), QStringLiteral("Milliseconds per other node (default 0)."), QStringLiteral("ms"),
+         QStringLiteral("0")},
+        {QStringLiteral("image-size"), QStringLiteral("Width and height of the generated image (default 64)."),
+         QStringLiteral("px"), QStringLiteral("64")},
+        {QStringLiteral("preview-size"), QStringLiteral("comfy-sim --preview-size (default 64)."), QStringLiteral("px"),
          QStringLiteral("64")},
-        {QStringLiteral("preview-size"), QStringLiteral("comfy-sim --preview-size (default 64)."), QStringLiteral("px"), QStringLiteral("64")},
         {QStringLiteral("quick"), QStringLiteral("A short run (< 20 s) that checks that everything works.")},
-        {QStringLiteral("metrics-ab"), QStringLiteral("Also run GET /queue and POST /api/v1/jobs on a second comfy-runner with "
-                                                      "[metrics] enabled = false, interleaved, and report the on/off ratios.")},
+        {QStringLiteral("metrics-ab"),
+         QStringLiteral("Also run GET /queue and POST /api/v1/jobs on a second comfy-runner with "
+                        "[metrics] enabled = false, interleaved, and report the on/off ratios.")},
     });
     cr::bench::addStackOptions(p, QStringLiteral(CR_BENCH_RUNNER), QStringLiteral(CR_BENCH_SIM),
                                QStringLiteral("comfy-sim executable."), QStringLiteral(CR_SOURCE_DIR "/workflows"));

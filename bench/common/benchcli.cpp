@@ -9,16 +9,19 @@ void addStackOptions(QCommandLineParser &p, const QString &defaultRunner, const 
                      const QString &simDescription, const QString &defaultWorkflowsDir)
 {
     p.addOptions({
-        {QStringLiteral("json"), QStringLiteral("Also write the results as JSON to this file."), QStringLiteral("file")},
+        {QStringLiteral("json"), QStringLiteral("Also write the results as JSON to this file."),
+         QStringLiteral("file")},
         {QStringLiteral("runner"), QStringLiteral("comfy-runner executable."), QStringLiteral("path"), defaultRunner},
         {QStringLiteral("sim"), simDescription, QStringLiteral("path"), defaultSim},
-        {QStringLiteral("workflows-dir"), QStringLiteral("Workflows folder (default: the repository's)."), QStringLiteral("dir"),
-         defaultWorkflowsDir},
+        {QStringLiteral("workflows-dir"), QStringLiteral("Workflows folder (default: the repository's)."),
+         QStringLiteral("dir"), defaultWorkflowsDir},
         {QStringLiteral("keep-logs"), QStringLiteral("Keep the processes' logs (the folder is printed).")},
-        {QStringLiteral("runner-config"), QStringLiteral("A configuration file for comfy-runner (ports, ComfyUI URL and folders are "
-                                                         "still set by the benchmark)."),
+        {QStringLiteral("runner-config"),
+         QStringLiteral("A configuration file for comfy-runner (ports, ComfyUI URL and folders are "
+                        "still set by the benchmark)."),
          QStringLiteral("file")},
-        {QStringLiteral("runner-env"), QStringLiteral("KEY=VALUE added to comfy-runner's environment (repeatable; for experiments)."),
+        {QStringLiteral("runner-env"),
+         QStringLiteral("KEY=VALUE added to comfy-runner's environment (repeatable; for experiments)."),
          QStringLiteral("kv")},
     });
 }
@@ -39,7 +42,8 @@ int intOption(const QCommandLineParser &parser, const QString &name, int min, bo
     bool valid = false;
     const int v = parser.value(name).toInt(&valid);
     if (!valid || v < min) {
-        QTextStream(stderr) << QCoreApplication::applicationName() << ": --" << name << " must be an integer >= " << min << '\n';
+        QTextStream(stderr) << QCoreApplication::applicationName() << ": --" << name << " must be an integer >= " << min
+                            << '\n';
         *ok = false;
     }
     return v;

@@ -12,10 +12,7 @@ ChildProcess::ChildProcess(const QString &name, QObject *parent) : QObject(paren
     connect(&m_process, &QProcess::finished, this, [this](int code) { emit exited(code); });
 }
 
-ChildProcess::~ChildProcess()
-{
-    stop(2000);
-}
+ChildProcess::~ChildProcess() { stop(2000); }
 
 bool ChildProcess::start(const QString &program, const QStringList &arguments, const QString &logPath, QString *error)
 {
@@ -77,10 +74,7 @@ std::optional<QRegularExpressionMatch> ChildProcess::waitForLine(const QRegularE
     return found;
 }
 
-void ChildProcess::write(const QByteArray &bytes)
-{
-    m_process.write(bytes);
-}
+void ChildProcess::write(const QByteArray &bytes) { m_process.write(bytes); }
 
 void ChildProcess::stop(int graceMs)
 {

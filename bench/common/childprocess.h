@@ -27,8 +27,8 @@ public:
     std::optional<QRegularExpressionMatch> waitForLine(const QRegularExpression &pattern, int timeoutMs);
     void setWorkingDirectory(const QString &dir) { m_process.setWorkingDirectory(dir); }
     void addEnvironment(const QStringList &keyValues); // KEY=VALUE entries added to the inherited environment
-    void write(const QByteArray &bytes); // to its standard input
-    void stop(int graceMs = 5000);      // SIGTERM, then SIGKILL after graceMs
+    void write(const QByteArray &bytes);               // to its standard input
+    void stop(int graceMs = 5000);                     // SIGTERM, then SIGKILL after graceMs
 
     QString name() const { return m_name; }
     qint64 pid() const { return m_process.processId(); }

@@ -27,24 +27,27 @@ bool MiniHttpClient::ensureConnected(int timeoutMs)
     m_buffer.clear();
     m_socket.connectToHost(m_host, m_port);
     m_socket.setSocketOption(QAbstractSocket::LowDelayOption, 1);
-    const bool ok = waitUntil([this] { return m_socket.state() == QAbstractSocket::ConnectedState ||
-                                              m_socket.state() == QAbstractSocket::UnconnectedState; },
-                              timeoutMs);
+    const bool ok = waitUntil(
+        [this] {
+            return m_socket.state() == QAbstractSocket::ConnectedState
+                || m_socket.state() == QAbstractSocket::UnconnectedState;
+        },
+        timeoutMs);
     if (ok && m_socket.state() == QAbstractSocket::ConnectedState)
         m_socket.setSocketOption(QAbstractSocket::LowDelayOption, 1);
     return ok && m_socket.state() == QAbstractSocket::ConnectedState;
 }
 
-std::optional<HttpResponse> MiniHttpClient::request(const QByteArray &method, const QByteArray &path, const QByteArray &body,
-                                                    int timeoutMs, QString *error)
+std::optional<HttpResponse> MiniHttpClient::request(const QByteArray &method, const QByteArray &path,
+                                                    const QByteArray &body, int timeoutMs, QString *error)
 {
     if (!ensureConnected(timeoutMs)) {
         if (error)
             *error = QStringLiteral("cannot connect to %1:%2: %3").arg(m_host).arg(m_port).arg(m_socket.errorString());
         return std::nullopt;
     }
-    QByteArray req = method + ' ' + path + " HTTP/1.1\r\nHost: " + m_host.toLatin1() + ':' + QByteArray::number(m_port) +
-                     "\r\nAccept: application/json\r\n";
+    QByteArray req = method + ' ' + path + " HTTP/1.1\r\nHost: " + m_host.toLatin1() + ':' + QByteArray::number(m_port)
+        + "\r\nAccept: application/json\r\n";
     if (!body.isEmpty() || method == "POST" || method == "PATCH" || method == "PUT")
         req += "Content-Type: application/json\r\nContent-Length: " + QByteArray::number(body.size()) + "\r\n";
     req += "\r\n";
@@ -69,8 +72,8 @@ std::optional<HttpResponse> MiniHttpClient::request(const QByteArray &method, co
     }
     if (error)
         *error = state == Parse::Error ? why
-                 : finished ? QStringLiteral("the server closed the connection")
-                            : QStringLiteral("no answer within %1 ms").arg(timeoutMs);
+            : finished                 ? QStringLiteral("the server closed the connection")
+                                       : QStringLiteral("no answer within %1 ms").arg(timeoutMs);
     m_socket.abort();
     return std::nullopt;
 }

@@ -63,7 +63,8 @@ qint64 machineBusyMs()
     QFile f(QStringLiteral("/proc/stat"));
     if (!f.open(QIODevice::ReadOnly))
         return -1;
-    const QList<QByteArray> fields = f.readLine().simplified().split(' '); // cpu user nice system idle iowait irq softirq steal
+    const QList<QByteArray> fields
+        = f.readLine().simplified().split(' '); // cpu user nice system idle iowait irq softirq steal
     if (fields.size() < 9 || fields.at(0) != "cpu")
         return -1;
     qint64 busy = 0;

@@ -42,12 +42,10 @@ void Report::addTarget(const QString &name, double value, double limit, bool bel
                                  {QStringLiteral("met"), met}});
 }
 
-void Report::addNote(const QString &note)
-{
-    m_notes.append(note);
-}
+void Report::addNote(const QString &note) { m_notes.append(note); }
 
-static void printTable(QTextStream &out, const QString &title, const QStringList &header, const QList<QStringList> &rows)
+static void printTable(QTextStream &out, const QString &title, const QStringList &header,
+                       const QList<QStringList> &rows)
 {
     QList<qsizetype> widths;
     for (const QString &h : header)
@@ -94,7 +92,9 @@ void Report::finish(const QList<qint64> &pids)
     if (m_busyAtStart >= 0 && capacityMs > 0 && double(other) > 0.05 * capacityMs)
         addNote(QStringLiteral("other work used %1% of the machine's CPU during the run (%2 ms of %3): "
                                "the figures are pessimistic")
-                    .arg(fmt(100.0 * double(other) / capacityMs, 1)).arg(other).arg(qint64(capacityMs)));
+                    .arg(fmt(100.0 * double(other) / capacityMs, 1))
+                    .arg(other)
+                    .arg(qint64(capacityMs)));
 }
 
 void Report::print() const
@@ -107,9 +107,10 @@ void Report::print() const
         for (const QJsonValue &v : m_targets) {
             const QJsonObject t = v.toObject();
             rows.append({t.value(QStringLiteral("name")).toString(),
-                         fmt(t.value(QStringLiteral("value")).toDouble(), 3) + u' ' + t.value(QStringLiteral("unit")).toString(),
-                         t.value(QStringLiteral("comparison")).toString() + u' ' +
-                             fmt(t.value(QStringLiteral("limit")).toDouble(), 3),
+                         fmt(t.value(QStringLiteral("value")).toDouble(), 3) + u' '
+                             + t.value(QStringLiteral("unit")).toString(),
+                         t.value(QStringLiteral("comparison")).toString() + u' '
+                             + fmt(t.value(QStringLiteral("limit")).toDouble(), 3),
                          t.value(QStringLiteral("met")).toBool() ? QStringLiteral("met") : QStringLiteral("MISSED")});
         }
         printTable(out, QStringLiteral("Targets"),
@@ -147,14 +148,15 @@ double loadAverage()
 
 QJsonObject machineInfo()
 {
-    return QJsonObject{{QStringLiteral("cores"), QThread::idealThreadCount()},
-                       {QStringLiteral("kernel"), QSysInfo::kernelVersion()},
-                       {QStringLiteral("os"), QSysInfo::prettyProductName()},
-                       {QStringLiteral("qt"), QString::fromLatin1(qVersion())},
+    return QJsonObject{
+        {QStringLiteral("cores"), QThread::idealThreadCount()},
+        {QStringLiteral("kernel"), QSysInfo::kernelVersion()},
+        {QStringLiteral("os"), QSysInfo::prettyProductName()},
+        {QStringLiteral("qt"), QString::fromLatin1(qVersion())},
 #ifdef NDEBUG
-                       {QStringLiteral("bench_build"), QStringLiteral("optimized (NDEBUG)")},
+        {QStringLiteral("bench_build"), QStringLiteral("optimized (NDEBUG)")},
 #else
-                       {QStringLiteral("bench_build"), QStringLiteral("debug")},
+        {QStringLiteral("bench_build"), QStringLiteral("debug")},
 #endif
     };
 }

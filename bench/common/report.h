@@ -24,7 +24,7 @@ public:
     // Call once after the last measurement, while the measured processes still run: records the load and how
     // much CPU time the rest of the machine used meanwhile (ours = this process and `pids`).
     void finish(const QList<qint64> &pids);
-    void print() const;                                     // tables, targets and notes to stdout
+    void print() const;                                        // tables, targets and notes to stdout
     bool writeJson(const QString &path, QString *error) const; // the JSON document (with the targets)
 
 private:

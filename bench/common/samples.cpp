@@ -37,22 +37,16 @@ double Samples::mean() const
     return std::accumulate(m_values.begin(), m_values.end(), 0.0) / double(m_values.size());
 }
 
-static double round1(double v)
-{
-    return std::round(v * 10.0) / 10.0;
-}
+static double round1(double v) { return std::round(v * 10.0) / 10.0; }
 
 QJsonObject Samples::summary() const
 {
-    return QJsonObject{{QStringLiteral("count"), double(count())},   {QStringLiteral("min"), round1(min())},
+    return QJsonObject{{QStringLiteral("count"), double(count())},      {QStringLiteral("min"), round1(min())},
                        {QStringLiteral("p50"), round1(percentile(50))}, {QStringLiteral("p90"), round1(percentile(90))},
                        {QStringLiteral("p99"), round1(percentile(99))}, {QStringLiteral("max"), round1(max())},
                        {QStringLiteral("mean"), round1(mean())}};
 }
 
-QString fmt(double value, int decimals)
-{
-    return QString::number(value, 'f', decimals);
-}
+QString fmt(double value, int decimals) { return QString::number(value, 'f', decimals); }
 
 } // namespace cr::bench

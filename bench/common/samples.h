@@ -11,9 +11,17 @@ namespace cr::bench {
 class Samples
 {
 public:
-    void add(double us) { m_values.push_back(us); m_sorted = false; }
+    void add(double us)
+    {
+        m_values.push_back(us);
+        m_sorted = false;
+    }
     void append(const Samples &other);
-    void clear() { m_values.clear(); m_sorted = true; }
+    void clear()
+    {
+        m_values.clear();
+        m_sorted = true;
+    }
     qsizetype count() const { return qsizetype(m_values.size()); }
     bool isEmpty() const { return m_values.empty(); }
 

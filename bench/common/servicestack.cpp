@@ -12,12 +12,9 @@ namespace cr::bench {
 ServiceStack::ServiceStack(QObject *parent)
     : QObject(parent), m_dir(QDir::tempPath() + QStringLiteral("/cr-bench-XXXXXX")), m_sim(QStringLiteral("sim")),
       m_runner(QStringLiteral("comfy-runner"))
-{}
+{ }
 
-ServiceStack::~ServiceStack()
-{
-    stop();
-}
+ServiceStack::~ServiceStack() { stop(); }
 
 bool ServiceStack::start(const StackOptions &options, QString *error)
 {
@@ -29,7 +26,8 @@ bool ServiceStack::start(const StackOptions &options, QString *error)
     if (options.keepLogs)
         QTextStream(stdout) << "logs in " << m_dir.path() << Qt::endl;
 
-    if (!m_sim.start(options.simProgram, options.simArguments + QStringList{QStringLiteral("--port"), QStringLiteral("0")},
+    if (!m_sim.start(options.simProgram,
+                     options.simArguments + QStringList{QStringLiteral("--port"), QStringLiteral("0")},
                      m_dir.filePath(QStringLiteral("sim.log")), error))
         return false;
     const QRegularExpression listening(QStringLiteral("listening on http://127\\.0\\.0\\.1:(\\d+)"));
@@ -66,15 +64,18 @@ bool ServiceStack::start(const StackOptions &options, QString *error)
     } else if (!options.runnerConfig.isEmpty()) {
         config = QStringList{QStringLiteral("--config"), options.runnerConfig};
     }
-    const QStringList args = options.runnerArguments + config +
-        QStringList{QStringLiteral("--http-port"), QStringLiteral("0"), QStringLiteral("--relay-port"), QStringLiteral("0"),
-                    QStringLiteral("--comfy-url"), QStringLiteral("http://127.0.0.1:%1").arg(m_simPort),
-                    QStringLiteral("--workflows-dir"), options.workflowsDir, QStringLiteral("--workflow"), options.workflow,
-                    QStringLiteral("--data-dir"), dataDir};
+    const QStringList args = options.runnerArguments + config
+        + QStringList{QStringLiteral("--http-port"),     QStringLiteral("0"),
+                      QStringLiteral("--relay-port"),    QStringLiteral("0"),
+                      QStringLiteral("--comfy-url"),     QStringLiteral("http://127.0.0.1:%1").arg(m_simPort),
+                      QStringLiteral("--workflows-dir"), options.workflowsDir,
+                      QStringLiteral("--workflow"),      options.workflow,
+                      QStringLiteral("--data-dir"),      dataDir};
     if (!m_runner.start(options.runnerProgram, args, m_dir.filePath(QStringLiteral("runner.log")), error))
         return false;
     const auto ports = m_runner.waitForLine(
-        QRegularExpression(QStringLiteral("REST API on http://[^:]+:(\\d+), event relay on ws://[^:]+:(\\d+)")), 15'000);
+        QRegularExpression(QStringLiteral("REST API on http://[^:]+:(\\d+), event relay on ws://[^:]+:(\\d+)")),
+        15'000);
     if (!ports) {
         *error = QStringLiteral("comfy-runner did not report its ports:\n%1").arg(m_runner.logTail());
         return false;

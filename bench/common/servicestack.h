@@ -15,15 +15,15 @@ namespace cr::bench {
 // Which executables to start and with what.
 struct StackOptions {
     QString simProgram;
-    QStringList simArguments;     // --port 0 is added
+    QStringList simArguments; // --port 0 is added
     QString runnerProgram;
-    QStringList runnerArguments;  // ports, --comfy-url, --data-dir are added
-    QString runnerConfig;         // --runner-config: comfy-runner's configuration file (empty: none)
-    QByteArray extraConfig;       // TOML appended to that configuration (a generated copy), e.g. "[metrics] ..."
+    QStringList runnerArguments;   // ports, --comfy-url, --data-dir are added
+    QString runnerConfig;          // --runner-config: comfy-runner's configuration file (empty: none)
+    QByteArray extraConfig;        // TOML appended to that configuration (a generated copy), e.g. "[metrics] ..."
     QStringList runnerEnvironment; // KEY=VALUE, e.g. allocator settings for an experiment
     QString workflowsDir;
     QString workflow = QStringLiteral("sd15_txt2img");
-    bool keepLogs = false;        // keep the temporary folder (its path is printed)
+    bool keepLogs = false; // keep the temporary folder (its path is printed)
 };
 
 class ServiceStack final : public QObject

@@ -46,7 +46,8 @@ void finish(Job &job)
     job.state = JobState::Succeeded;
     job.startedAt = job.createdAt;
     job.finishedAt = QDateTime::currentDateTimeUtc();
-    job.outputs = {{QStringLiteral("9"), {QStringLiteral("images"), QStringLiteral("ComfyUI_00001_.png"), {}, QStringLiteral("output")}}};
+    job.outputs = {{QStringLiteral("9"),
+                    {QStringLiteral("images"), QStringLiteral("ComfyUI_00001_.png"), {}, QStringLiteral("output")}}};
 }
 
 // The first release's JobStore::save, reproduced: one table, the whole job as JSON on every write.
@@ -123,17 +124,22 @@ int main(int argc, char *argv[])
                                                "write pattern against today's, in one run."));
     p.addHelpOption();
     p.addOptions({
-        {QStringLiteral("jobs"), QStringLiteral("Jobs written per variant (default 500; --quick 50)."), QStringLiteral("n")},
-        {QStringLiteral("graph-kb"), QStringLiteral("Pad the sd15 graph to about this size (KiB; default 0 = as is, ~2 KiB)."),
+        {QStringLiteral("jobs"), QStringLiteral("Jobs written per variant (default 500; --quick 50)."),
+         QStringLiteral("n")},
+        {QStringLiteral("graph-kb"),
+         QStringLiteral("Pad the sd15 graph to about this size (KiB; default 0 = as is, ~2 KiB)."),
          QStringLiteral("kb"), QStringLiteral("0")},
-        {QStringLiteral("dir"), QStringLiteral("Folder for the database files (default: a temporary folder; the disk matters)."),
+        {QStringLiteral("dir"),
+         QStringLiteral("Folder for the database files (default: a temporary folder; the disk matters)."),
          QStringLiteral("path")},
-        {QStringLiteral("json"), QStringLiteral("Also write the figures as JSON to this file."), QStringLiteral("file")},
+        {QStringLiteral("json"), QStringLiteral("Also write the figures as JSON to this file."),
+         QStringLiteral("file")},
         {QStringLiteral("quick"), QStringLiteral("A short run that checks that every write works.")},
     });
     p.process(app);
     bool ok = true;
-    const int jobs = p.isSet(QStringLiteral("jobs")) ? p.value(QStringLiteral("jobs")).toInt(&ok) : (p.isSet(QStringLiteral("quick")) ? 50 : 500);
+    const int jobs = p.isSet(QStringLiteral("jobs")) ? p.value(QStringLiteral("jobs")).toInt(&ok)
+                                                     : (p.isSet(QStringLiteral("quick")) ? 50 : 500);
     bool kbOk = true;
     const int graphKb = p.value(QStringLiteral("graph-kb")).toInt(&kbOk);
     if (!ok || !kbOk || jobs < 1 || graphKb < 0) {
@@ -147,11 +153,14 @@ int main(int argc, char *argv[])
     }
     QJsonObject graph = QJsonDocument::fromJson(wf.readAll()).object();
     if (graphKb > 0) // a big workflow: one node with a long text input
-        graph.insert(QStringLiteral("999"), QJsonObject{{QStringLiteral("class_type"), QStringLiteral("Note")},
-                                                       {QStringLiteral("inputs"), QJsonObject{{QStringLiteral("text"), QString(graphKb * 1024, QLatin1Char('x'))}}}});
+        graph.insert(QStringLiteral("999"),
+                     QJsonObject{{QStringLiteral("class_type"), QStringLiteral("Note")},
+                                 {QStringLiteral("inputs"),
+                                  QJsonObject{{QStringLiteral("text"), QString(graphKb * 1024, QLatin1Char('x'))}}}});
 
-    QTemporaryDir tmp(p.isSet(QStringLiteral("dir")) ? p.value(QStringLiteral("dir")) + QStringLiteral("/bench-jobstore-XXXXXX")
-                                                     : QString());
+    QTemporaryDir tmp(p.isSet(QStringLiteral("dir"))
+                          ? p.value(QStringLiteral("dir")) + QStringLiteral("/bench-jobstore-XXXXXX")
+                          : QString());
     if (!tmp.isValid()) {
         QTextStream(stderr) << "bench-jobstore: cannot create a folder for the databases\n";
         return 1;
@@ -166,16 +175,19 @@ int main(int argc, char *argv[])
                            QString::number(f.msPerJob / std::max(1e-9, base.msPerJob), 'f', 2)};
     };
     report.addTable(QStringLiteral("job store: %1 jobs, graph %2 KiB, create + final state per job")
-                        .arg(jobs).arg(compact(graph).toUtf8().size() / 1024.0, 0, 'f', 1),
-                    {QStringLiteral("variant"), QStringLiteral("ms/job"), QStringLiteral("KiB written/job"), QStringLiteral("x first release")},
+                        .arg(jobs)
+                        .arg(compact(graph).toUtf8().size() / 1024.0, 0, 'f', 1),
+                    {QStringLiteral("variant"), QStringLiteral("ms/job"), QStringLiteral("KiB written/job"),
+                     QStringLiteral("x first release")},
                     {row(QStringLiteral("first release (graph every write, NORMAL)"), old, old),
                      row(QStringLiteral("first release + synchronous=FULL"), oldFull, old),
                      row(QStringLiteral("JobStore (graph once, FULL)"), now, old)});
     report.json().insert(QStringLiteral("jobs"), jobs);
     report.json().insert(QStringLiteral("graph_bytes"), compact(graph).toUtf8().size());
-    report.json().insert(QStringLiteral("ms_per_job"), QJsonObject{{QStringLiteral("first_release"), old.msPerJob},
-                                                                  {QStringLiteral("first_release_full_sync"), oldFull.msPerJob},
-                                                                  {QStringLiteral("jobstore"), now.msPerJob}});
+    report.json().insert(QStringLiteral("ms_per_job"),
+                         QJsonObject{{QStringLiteral("first_release"), old.msPerJob},
+                                     {QStringLiteral("first_release_full_sync"), oldFull.msPerJob},
+                                     {QStringLiteral("jobstore"), now.msPerJob}});
     report.finish({});
     report.print();
     if (p.isSet(QStringLiteral("json"))) {

@@ -7,8 +7,8 @@ namespace cr::bench {
 namespace {
 
 constexpr char kMagic[] = "CRB1";
-constexpr int kHeader = 8;                // type-1 frame header
-constexpr int kSegment = 2 + 2 + 4 + 16;  // FF FE, length, magic, burst + seq + ns
+constexpr int kHeader = 8;               // type-1 frame header
+constexpr int kSegment = 2 + 2 + 4 + 16; // FF FE, length, magic, burst + seq + ns
 const QLatin1StringView kBenchField("\"bench\": [");
 const QLatin1StringView kEndType("{\"type\": \"bench_end\"");
 
@@ -35,11 +35,11 @@ bool skip(QStringView text, qsizetype &pos, QLatin1StringView what)
 QByteArray stampedProgress(const FrameStamp &stamp, quint32 steps, const QString &promptId)
 {
     // ComfyUI's own formatting (Python json.dumps: ", " and ": ").
-    return QByteArrayLiteral("{\"type\": \"progress\", \"data\": {\"value\": ") + QByteArray::number(stamp.seq + 1) +
-           QByteArrayLiteral(", \"max\": ") + QByteArray::number(steps) + QByteArrayLiteral(", \"prompt_id\": \"") +
-           promptId.toLatin1() + QByteArrayLiteral("\", \"node\": \"3\", \"bench\": [") + QByteArray::number(stamp.burst) +
-           QByteArrayLiteral(", ") + QByteArray::number(stamp.seq) + QByteArrayLiteral(", ") + QByteArray::number(stamp.ns) +
-           QByteArrayLiteral("]}}");
+    return QByteArrayLiteral("{\"type\": \"progress\", \"data\": {\"value\": ") + QByteArray::number(stamp.seq + 1)
+        + QByteArrayLiteral(", \"max\": ") + QByteArray::number(steps) + QByteArrayLiteral(", \"prompt_id\": \"")
+        + promptId.toLatin1() + QByteArrayLiteral("\", \"node\": \"3\", \"bench\": [") + QByteArray::number(stamp.burst)
+        + QByteArrayLiteral(", ") + QByteArray::number(stamp.seq) + QByteArrayLiteral(", ")
+        + QByteArray::number(stamp.ns) + QByteArrayLiteral("]}}");
 }
 
 std::optional<FrameStamp> progressStamp(QStringView text)
@@ -62,8 +62,8 @@ std::optional<FrameStamp> progressStamp(QStringView text)
 
 QByteArray burstEnd(quint32 burst, quint32 steps)
 {
-    return QByteArrayLiteral("{\"type\": \"bench_end\", \"data\": {\"burst\": ") + QByteArray::number(burst) +
-           QByteArrayLiteral(", \"steps\": ") + QByteArray::number(steps) + QByteArrayLiteral("}}");
+    return QByteArrayLiteral("{\"type\": \"bench_end\", \"data\": {\"burst\": ") + QByteArray::number(burst)
+        + QByteArrayLiteral(", \"steps\": ") + QByteArray::number(steps) + QByteArrayLiteral("}}");
 }
 
 std::optional<quint32> burstEndOf(QStringView text)

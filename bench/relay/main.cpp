@@ -51,24 +51,29 @@ int main(int argc, char *argv[])
         {"jobs", "Jobs run through the REST API during the stalled scenario (default 3; --quick 2).", &o.jobs, 0},
     };
     QCommandLineParser p;
-    p.setApplicationDescription(QStringLiteral("Latency, loss and throughput of comfy-runner's event relay versus clients "
-                                               "connected straight to the simulator, in one run."));
+    p.setApplicationDescription(
+        QStringLiteral("Latency, loss and throughput of comfy-runner's event relay versus clients "
+                       "connected straight to the simulator, in one run."));
     p.addHelpOption();
     for (const IntOption &i : ints)
         p.addOption({QString::fromLatin1(i.name), QString::fromLatin1(i.help), QStringLiteral("n")});
     p.addOptions({
         {QStringLiteral("quick"), QStringLiteral("A short run (< 20 s) that checks that everything works.")},
-        {QStringLiteral("scenarios"), QStringLiteral("Comma-separated subset of latency,throughput,stalled (default all; stalled "
-                                                     "uses the rate measured by throughput, or flat out without it)."),
+        {QStringLiteral("scenarios"),
+         QStringLiteral("Comma-separated subset of latency,throughput,stalled (default all; stalled "
+                        "uses the rate measured by throughput, or flat out without it)."),
          QStringLiteral("list")},
-        {QStringLiteral("relay-query"), QStringLiteral("Query appended to the relay clients' URL, e.g. envelope=1 (default: none)."),
+        {QStringLiteral("relay-query"),
+         QStringLiteral("Query appended to the relay clients' URL, e.g. envelope=1 (default: none)."),
          QStringLiteral("query")},
-        {QStringLiteral("metrics-ab"), QStringLiteral("Run the latency and throughput scenarios also on a second simulator + "
-                                                      "comfy-runner pair with [metrics] enabled = false, alternating every round, "
-                                                      "and report the on/off ratios.")},
+        {QStringLiteral("metrics-ab"),
+         QStringLiteral("Run the latency and throughput scenarios also on a second simulator + "
+                        "comfy-runner pair with [metrics] enabled = false, alternating every round, "
+                        "and report the on/off ratios.")},
     });
     cr::bench::addStackOptions(p, QStringLiteral(CR_BENCH_RUNNER), QStringLiteral(CR_BENCH_SIM),
-                               QStringLiteral("bench-relay-sim executable."), QStringLiteral(CR_SOURCE_DIR "/workflows"));
+                               QStringLiteral("bench-relay-sim executable."),
+                               QStringLiteral(CR_SOURCE_DIR "/workflows"));
     p.process(app);
     for (const IntOption &i : ints) {
         const QString name = QString::fromLatin1(i.name);

@@ -85,10 +85,7 @@ QList<ServiceStack *> RelayBench::roundStacks(int round)
     return round % 2 == 0 ? QList<ServiceStack *>{&m_stack, &m_stackOff} : QList<ServiceStack *>{&m_stackOff, &m_stack};
 }
 
-void RelayBench::sampleRss()
-{
-    m_rssMaxKb = std::max(m_rssMaxKb, procstats::rssKb(m_stack.runner().pid()));
-}
+void RelayBench::sampleRss() { m_rssMaxKb = std::max(m_rssMaxKb, procstats::rssKb(m_stack.runner().pid())); }
 
 int RelayBench::simSockets()
 {
@@ -112,11 +109,13 @@ bool RelayBench::openClients(Path path, int count, Clients *clients, QString *er
         c->open(path == Path::Direct ? stack().simPort() : stack().relayPort(), m_options.relayQuery);
         clients->push_back(std::move(c));
     }
-    const bool ready = waitUntil([clients] {
-        return std::all_of(clients->begin(), clients->end(), [](const auto &c) { return c->isReady(); });
-    }, 15'000);
+    const bool ready = waitUntil(
+        [clients] { return std::all_of(clients->begin(), clients->end(), [](const auto &c) { return c->isReady(); }); },
+        15'000);
     if (!ready)
-        *error = QStringLiteral("%1 %2 clients did not all connect").arg(count).arg(path == Path::Direct ? "direct" : "relay");
+        *error = QStringLiteral("%1 %2 clients did not all connect")
+                     .arg(count)
+                     .arg(path == Path::Direct ? "direct" : "relay");
     return ready;
 }
 
@@ -124,8 +123,11 @@ bool RelayBench::closeClients(Path path, Clients *clients, int relayClientsLeft,
 {
     for (const auto &c : *clients)
         c->close();
-    waitUntil([clients] { return std::all_of(clients->begin(), clients->end(), [](const auto &c) { return c->isClosed(); }); },
-              10'000);
+    waitUntil(
+        [clients] {
+            return std::all_of(clients->begin(), clients->end(), [](const auto &c) { return c->isClosed(); });
+        },
+        10'000);
     clients->clear();
     // The next phase starts when the servers have let go of them too (the simulator keeps comfy-runner's).
     const bool gone = waitUntil(
@@ -139,7 +141,8 @@ bool RelayBench::closeClients(Path path, Clients *clients, int relayClientsLeft,
         },
         15'000);
     if (!gone)
-        *error = QStringLiteral("the %1 clients were not released by the server").arg(path == Path::Direct ? "direct" : "relay");
+        *error = QStringLiteral("the %1 clients were not released by the server")
+                     .arg(path == Path::Direct ? "direct" : "relay");
     return gone;
 }
 
@@ -164,7 +167,8 @@ bool RelayBench::burst(const Clients &clients, int steps, qint64 intervalUs, Pat
             if (!m_doneBursts.contains(id))
                 return false;
             const qint64 now = monotonicNs();
-            return std::all_of(clients.begin(), clients.end(), [now](const auto &c) { return c->burstDone(now, kQuietNs); });
+            return std::all_of(clients.begin(), clients.end(),
+                               [now](const auto &c) { return c->burstDone(now, kQuietNs); });
         },
         timeoutMs);
     if (!done || !stack().runner().isRunning()) {
@@ -172,12 +176,20 @@ bool RelayBench::burst(const Clients &clients, int steps, qint64 intervalUs, Pat
         for (size_t i = 0; i < clients.size(); ++i) {
             const BurstTally &t = clients[i]->tally();
             state << QStringLiteral("client %1: %2/%3 progress, %4 previews, end %5")
-                         .arg(i).arg(t.texts).arg(steps).arg(t.previews).arg(t.endNs ? "seen" : "missing");
+                         .arg(i)
+                         .arg(t.texts)
+                         .arg(steps)
+                         .arg(t.previews)
+                         .arg(t.endNs ? "seen" : "missing");
         }
-        *error = QStringLiteral("burst %1 (%2 steps, %3 us apart) did not complete within %4 ms (simulator %5):\n%6\n"
-                                "--- comfy-runner log ---\n%7")
-                     .arg(id).arg(steps).arg(intervalUs).arg(timeoutMs)
-                     .arg(m_doneBursts.contains(id) ? "done" : "not done", state.join(u'\n'), stack().runner().logTail());
+        *error
+            = QStringLiteral("burst %1 (%2 steps, %3 us apart) did not complete within %4 ms (simulator %5):\n%6\n"
+                             "--- comfy-runner log ---\n%7")
+                  .arg(id)
+                  .arg(steps)
+                  .arg(intervalUs)
+                  .arg(timeoutMs)
+                  .arg(m_doneBursts.contains(id) ? "done" : "not done", state.join(u'\n'), stack().runner().logTail());
         return false;
     }
     // JSON events are never dropped, by the simulator or the relay: a healthy client that lacks one is a bug.
@@ -185,7 +197,10 @@ bool RelayBench::burst(const Clients &clients, int steps, qint64 intervalUs, Pat
         const BurstTally &t = clients[i]->tally();
         if (t.texts != quint32(steps)) {
             *error = QStringLiteral("burst %1: client %2 lost %3 of %4 progress events")
-                         .arg(id).arg(i).arg(steps - int(t.texts)).arg(steps);
+                         .arg(id)
+                         .arg(i)
+                         .arg(steps - int(t.texts))
+                         .arg(steps);
             return false;
         }
     }
@@ -230,9 +245,10 @@ bool RelayBench::latencyScenario(QString *error)
             for (Path path : {Path::Direct, Path::Relay}) {
                 Clients clients;
                 PathTotals &totals = (on == &m_stack ? m_latency : m_latencyOff)[path == Path::Direct ? 0 : 1];
-                if (!openClients(path, m_options.clients, &clients, error) ||
-                    !burst(clients, m_options.warmupSteps, m_options.stepMs * 1000, nullptr, error) ||
-                    !burst(clients, steps, m_options.stepMs * 1000, &totals, error) || !closeClients(path, &clients, 0, error))
+                if (!openClients(path, m_options.clients, &clients, error)
+                    || !burst(clients, m_options.warmupSteps, m_options.stepMs * 1000, nullptr, error)
+                    || !burst(clients, steps, m_options.stepMs * 1000, &totals, error)
+                    || !closeClients(path, &clients, 0, error))
                     return false;
             }
         }
@@ -257,10 +273,9 @@ bool RelayBench::throughputScenario(QString *error)
                 Clients clients;
                 PathTotals &totals = (on == &m_stack ? m_throughput : m_throughputOff)[kind];
                 const double emitBefore = totals.emitSeconds;
-                if (!openClients(path, m_options.clients, &clients, error) ||
-                    !burst(clients, m_options.warmupSteps, interval, nullptr, error) ||
-                    !burst(clients, steps, interval, &totals, error) ||
-                    !closeClients(path, &clients, 0, error))
+                if (!openClients(path, m_options.clients, &clients, error)
+                    || !burst(clients, m_options.warmupSteps, interval, nullptr, error)
+                    || !burst(clients, steps, interval, &totals, error) || !closeClients(path, &clients, 0, error))
                     return false;
                 if (kind == DirectFlat)
                     m_directIntervalUs = std::max<qint64>(1, qint64((totals.emitSeconds - emitBefore) * 1e6 / steps));
@@ -283,12 +298,14 @@ bool RelayBench::stalledScenario(QString *error)
     StalledClient stalled;
     if (!stalled.open(m_stack.relayPort(), error))
         return false;
-    if (!waitUntil([&] {
-            const bool all = relayStats().value(QStringLiteral("clients")).toInt() == m_options.clients;
-            if (!all)
-                runFor(20);
-            return all;
-        }, 10'000)) {
+    if (!waitUntil(
+            [&] {
+                const bool all = relayStats().value(QStringLiteral("clients")).toInt() == m_options.clients;
+                if (!all)
+                    runFor(20);
+                return all;
+            },
+            10'000)) {
         *error = QStringLiteral("the stalled client was not registered by the relay");
         return false;
     }
@@ -301,10 +318,11 @@ bool RelayBench::stalledScenario(QString *error)
     // Real jobs meanwhile: their events reach every relay client too, the stalled one included.
     QStringList jobIds;
     for (int j = 0; j < m_options.jobs; ++j) {
-        const QJsonObject inputs{{QStringLiteral("3.seed"), 700 + j}, {QStringLiteral("5.width"), 64}, {QStringLiteral("5.height"), 64}};
-        const QByteArray body =
-            QJsonDocument(QJsonObject{{QStringLiteral("workflow"), m_options.stack.workflow}, {QStringLiteral("inputs"), inputs}})
-                .toJson(QJsonDocument::Compact);
+        const QJsonObject inputs{
+            {QStringLiteral("3.seed"), 700 + j}, {QStringLiteral("5.width"), 64}, {QStringLiteral("5.height"), 64}};
+        const QByteArray body = QJsonDocument(QJsonObject{{QStringLiteral("workflow"), m_options.stack.workflow},
+                                                          {QStringLiteral("inputs"), inputs}})
+                                    .toJson(QJsonDocument::Compact);
         const std::optional<HttpResponse> r = m_api->request("POST", "/api/v1/jobs", body, 10'000, error);
         if (!r || r->status != 202) {
             *error = QStringLiteral("POST /api/v1/jobs: %1").arg(r ? QString::fromUtf8(r->body.left(200)) : *error);
@@ -313,23 +331,26 @@ bool RelayBench::stalledScenario(QString *error)
         jobIds << QJsonDocument::fromJson(r->body).object().value(QStringLiteral("id")).toString();
     }
 
-    if (!burst(clients, m_options.warmupSteps, m_options.stepMs * 1000, nullptr, error) ||
-        !burst(clients, m_options.stalledSteps, m_options.stepMs * 1000, &m_stalledPaced, error) ||
-        !burst(clients, m_options.stalledFlatSteps, m_directIntervalUs, &m_stalledRate, error))
+    if (!burst(clients, m_options.warmupSteps, m_options.stepMs * 1000, nullptr, error)
+        || !burst(clients, m_options.stalledSteps, m_options.stepMs * 1000, &m_stalledPaced, error)
+        || !burst(clients, m_options.stalledFlatSteps, m_directIntervalUs, &m_stalledRate, error))
         return false;
 
     QJsonArray jobs;
     int succeeded = 0;
     for (const QString &id : std::as_const(jobIds)) {
         QString state;
-        waitUntil([&] {
-            const std::optional<HttpResponse> r = m_api->request("GET", "/api/v1/jobs/" + id.toLatin1(), {}, 5000);
-            state = r ? QJsonDocument::fromJson(r->body).object().value(QStringLiteral("state")).toString() : QString();
-            const bool finished = state != u"queued" && state != u"running" && !state.isEmpty();
-            if (!finished)
-                runFor(50);
-            return finished;
-        }, 60'000);
+        waitUntil(
+            [&] {
+                const std::optional<HttpResponse> r = m_api->request("GET", "/api/v1/jobs/" + id.toLatin1(), {}, 5000);
+                state = r ? QJsonDocument::fromJson(r->body).object().value(QStringLiteral("state")).toString()
+                          : QString();
+                const bool finished = state != u"queued" && state != u"running" && !state.isEmpty();
+                if (!finished)
+                    runFor(50);
+                return finished;
+            },
+            60'000);
         succeeded += state == u"succeeded" ? 1 : 0;
         jobs.append(QJsonObject{{QStringLiteral("id"), id}, {QStringLiteral("state"), state}});
     }
@@ -355,18 +376,22 @@ bool RelayBench::stalledScenario(QString *error)
     };
     stalled.close();
     // Once the stalled client is gone the service gives its backlog's memory back (within about 2 s).
-    waitUntil([&] {
-        const bool gone = relayStats().value(QStringLiteral("clients")).toInt() == m_options.clients - 1;
-        if (!gone)
-            runFor(20);
-        return gone;
-    }, 10'000);
-    waitUntil([&] {
-        const bool back = procstats::rssKb(runnerPid) <= rssStartKb + 10 * 1024;
-        if (!back)
-            runFor(50);
-        return back;
-    }, 3000);
+    waitUntil(
+        [&] {
+            const bool gone = relayStats().value(QStringLiteral("clients")).toInt() == m_options.clients - 1;
+            if (!gone)
+                runFor(20);
+            return gone;
+        },
+        10'000);
+    waitUntil(
+        [&] {
+            const bool back = procstats::rssKb(runnerPid) <= rssStartKb + 10 * 1024;
+            if (!back)
+                runFor(50);
+            return back;
+        },
+        3000);
     m_stalledInfo.insert(QStringLiteral("rss_start_kb"), double(rssStartKb));
     m_stalledInfo.insert(QStringLiteral("rss_after_stalled_left_kb"), double(procstats::rssKb(runnerPid)));
     if (!closeClients(Path::Relay, &clients, 0, error))
@@ -385,8 +410,8 @@ bool RelayBench::run(QString *error)
     // Ordinary prompts (the jobs of the stalled scenario) are kept light, 64 x 64 with 64 px previews: the
     // simulator renders and encodes them on its event loop, which would delay the bursts' frames; the bursts
     // carry their own preview size.
-    stack.simArguments = {QStringLiteral("--step-ms"), QString::number(m_options.stepMs), QStringLiteral("--preview-size"),
-                          QStringLiteral("64")};
+    stack.simArguments = {QStringLiteral("--step-ms"), QString::number(m_options.stepMs),
+                          QStringLiteral("--preview-size"), QStringLiteral("64")};
     if (!m_stack.start(stack, error))
         return false;
     m_api = std::make_unique<MiniHttpClient>(m_stack.host(), m_stack.httpPort());
@@ -399,8 +424,9 @@ bool RelayBench::run(QString *error)
     }
     m_rssBaselineKb = procstats::rssKb(m_stack.runner().pid());
     const QStringList &only = m_options.scenarios;
-    if ((only.contains(u"latency") && !latencyScenario(error)) || (only.contains(u"throughput") && !throughputScenario(error)) ||
-        (only.contains(u"stalled") && !stalledScenario(error)))
+    if ((only.contains(u"latency") && !latencyScenario(error))
+        || (only.contains(u"throughput") && !throughputScenario(error))
+        || (only.contains(u"stalled") && !stalledScenario(error)))
         return false;
     buildReport();
     return true;

@@ -34,7 +34,7 @@ struct RelayBenchOptions {
     int stalledFlatSteps = 1000; // steps at the direct path's flat-out rate with one stalled client among K
     int jobs = 3;                // real jobs submitted through the REST API during the stalled scenario
     bool quick = false;
-    QString relayQuery;          // appended to the relay clients' URL (default: none, the legacy mode)
+    QString relayQuery; // appended to the relay clients' URL (default: none, the legacy mode)
     QStringList scenarios{QStringLiteral("latency"), QStringLiteral("throughput"), QStringLiteral("stalled")};
     // A second simulator + comfy-runner pair with [metrics] enabled = false: the latency and throughput
     // scenarios run on both, alternating every round, and the report compares them (the cost of the metrics).
@@ -59,8 +59,8 @@ struct PathTotals {
     double emitSeconds = 0; // per burst: the simulator's time from the first to the last frame
     qint64 runnerCpuMs = 0;
     qint64 simCpuMs = 0;
-    qint64 benchCpuMs = 0;  // this process (the clients)
-    qint64 otherCpuMs = 0;  // everything else on the machine (other processes, the kernel's own threads, steal)
+    qint64 benchCpuMs = 0; // this process (the clients)
+    qint64 otherCpuMs = 0; // everything else on the machine (other processes, the kernel's own threads, steal)
 
     quint64 lostTexts() const { return expectedTexts - texts; }
     quint64 lostPreviews() const { return expectedPreviews - previews; }
@@ -110,13 +110,13 @@ private:
 
     RelayBenchOptions m_options;
     ServiceStack m_stack;
-    ServiceStack m_stackOff;         // --metrics-ab: [metrics] enabled = false
-    ServiceStack *m_cur = &m_stack;  // the stack the clients, bursts and statistics of the moment use
+    ServiceStack m_stackOff;        // --metrics-ab: [metrics] enabled = false
+    ServiceStack *m_cur = &m_stack; // the stack the clients, bursts and statistics of the moment use
     std::unique_ptr<MiniHttpClient> m_api;
     std::unique_ptr<MiniHttpClient> m_apiOff;
     quint32 m_burstId = 0;
     QSet<quint32> m_doneBursts;
-    int m_simSockets = -1;   // the simulator's last answer to "sockets"
+    int m_simSockets = -1; // the simulator's last answer to "sockets"
     int m_socketAnswers = 0;
     QHash<quint32, std::pair<qint64, qint64>> m_burstEmit; // burst -> (emit µs, bytes per client)
     qint64 m_previewBytes = 0;

@@ -31,9 +31,9 @@ bool StalledClient::open(quint16 port, QString *error)
         close();
         return false;
     }
-    const QByteArray handshake = "GET /?bench=stalled HTTP/1.1\r\nHost: 127.0.0.1:" + QByteArray::number(port) +
-                                 "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                                 "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    const QByteArray handshake = "GET /?bench=stalled HTTP/1.1\r\nHost: 127.0.0.1:" + QByteArray::number(port)
+        + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
     if (::send(m_fd, handshake.constData(), size_t(handshake.size()), MSG_NOSIGNAL) != handshake.size()) {
         *error = QStringLiteral("cannot send the handshake");
         close();

@@ -30,10 +30,7 @@ void StampClient::open(quint16 port, const QString &relayQuery)
     m_ws.open(url);
 }
 
-void StampClient::close()
-{
-    m_ws.close();
-}
+void StampClient::close() { m_ws.close(); }
 
 void StampClient::expect(quint32 burst, quint32 steps, Samples *textLatency, Samples *previewLatency)
 {
@@ -91,8 +88,9 @@ void StampClient::onText(const QString &text)
             m_tally.endNs = now;
         return;
     }
-    if (!m_ready && ((m_target == Target::Direct && text.contains(QLatin1String("\"status\""))) ||
-                     (m_target == Target::Relay && text.contains(QLatin1String("\"relay_pong\""))))) {
+    if (!m_ready
+        && ((m_target == Target::Direct && text.contains(QLatin1String("\"status\"")))
+            || (m_target == Target::Relay && text.contains(QLatin1String("\"relay_pong\""))))) {
         m_ready = true;
         return;
     }

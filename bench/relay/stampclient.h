@@ -22,12 +22,12 @@ struct BurstTally {
     quint32 texts = 0;
     quint32 previews = 0;
     quint32 duplicates = 0;
-    quint32 outOfOrder = 0;        // a progress event older than one already received
-    qint64 bytes = 0;              // payload bytes of the burst's progress events and previews
-    qint64 firstNs = 0;            // first and last arrival of a progress event or preview
+    quint32 outOfOrder = 0; // a progress event older than one already received
+    qint64 bytes = 0;       // payload bytes of the burst's progress events and previews
+    qint64 firstNs = 0;     // first and last arrival of a progress event or preview
     qint64 lastNs = 0;
-    qint64 endNs = 0;              // the bench_end marker, 0 = not yet
-    qint64 firstStampNs = 0;       // the earliest send stamp seen (the burst's start as the simulator saw it)
+    qint64 endNs = 0;        // the bench_end marker, 0 = not yet
+    qint64 firstStampNs = 0; // the earliest send stamp seen (the burst's start as the simulator saw it)
 };
 
 class StampClient final : public QObject

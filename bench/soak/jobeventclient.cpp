@@ -9,9 +9,8 @@ namespace cr::bench {
 JobEventClient::JobEventClient(int index, QObject *parent) : QObject(parent), m_index(index)
 {
     connect(&m_ws, &QWebSocket::textMessageReceived, this, &JobEventClient::onText);
-    connect(&m_ws, &QWebSocket::connected, this, [this] {
-        m_ws.sendTextMessage(QStringLiteral(R"({"type":"ping","data":{"id":"ready"}})"));
-    });
+    connect(&m_ws, &QWebSocket::connected, this,
+            [this] { m_ws.sendTextMessage(QStringLiteral(R"({"type":"ping","data":{"id":"ready"}})")); });
     connect(&m_ws, &QWebSocket::disconnected, this, [this] {
         if (m_closeCode == 0)
             m_closeCode = m_ws.closeCode() == QWebSocketProtocol::CloseCodeNormal ? 0 : int(m_ws.closeCode());
@@ -20,13 +19,11 @@ JobEventClient::JobEventClient(int index, QObject *parent) : QObject(parent), m_
 
 void JobEventClient::open(quint16 relayPort)
 {
-    m_ws.open(QUrl(QStringLiteral("ws://127.0.0.1:%1/?envelope=1&previews=off&bench=soak-%2").arg(relayPort).arg(m_index)));
+    m_ws.open(
+        QUrl(QStringLiteral("ws://127.0.0.1:%1/?envelope=1&previews=off&bench=soak-%2").arg(relayPort).arg(m_index)));
 }
 
-void JobEventClient::close()
-{
-    m_ws.close();
-}
+void JobEventClient::close() { m_ws.close(); }
 
 void JobEventClient::onText(const QString &text)
 {

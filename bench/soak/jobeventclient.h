@@ -14,11 +14,11 @@ namespace cr::bench {
 struct JobTally {
     int queued = 0;
     int started = 0;
-    int progress = 0;  // job_progress
+    int progress = 0; // job_progress
     int finished = 0;
-    int failed = 0;    // job_failed or job_cancelled
-    int images = 0;    // image_generated
-    int events = 0;    // every JSON event of the job (ComfyUI's too)
+    int failed = 0; // job_failed or job_cancelled
+    int images = 0; // image_generated
+    int events = 0; // every JSON event of the job (ComfyUI's too)
     bool operator==(const JobTally &) const = default;
 };
 
@@ -42,8 +42,8 @@ public:
     qint64 firstSeq() const { return m_firstSeq; }
     qint64 lastSeq() const { return m_lastSeq; }
     qint64 seqHoles() const { return m_seqHoles; } // events missing between two received seqs
-    int gaps() const { return m_gaps; }           // relay_gap messages
-    int closeCode() const { return m_closeCode; } // 0 while open / never closed by the relay
+    int gaps() const { return m_gaps; }            // relay_gap messages
+    int closeCode() const { return m_closeCode; }  // 0 while open / never closed by the relay
 
 private:
     void onText(const QString &text);

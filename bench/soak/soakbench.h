@@ -21,13 +21,13 @@ namespace cr::bench {
 
 // bench-soak's knobs (the command line).
 struct SoakOptions {
-    int jobs = 2000;        // submitted through POST /api/v1/jobs
-    int warmupJobs = 200;   // finished before the "after warm-up" RSS and the jobs/s clock start
-    int clients = 20;       // relay clients, the stalled ones included
-    int stalled = 2;        // clients that never read
-    int window = 16;        // jobs submitted but not finished at most (the queue the service holds)
-    int steps = 2;          // comfy-sim --steps (each step is a progress event and a preview)
-    int previewSize = 64;   // comfy-sim --preview-size
+    int jobs = 2000;         // submitted through POST /api/v1/jobs
+    int warmupJobs = 200;    // finished before the "after warm-up" RSS and the jobs/s clock start
+    int clients = 20;        // relay clients, the stalled ones included
+    int stalled = 2;         // clients that never read
+    int window = 16;         // jobs submitted but not finished at most (the queue the service holds)
+    int steps = 2;           // comfy-sim --steps (each step is a progress event and a preview)
+    int previewSize = 64;    // comfy-sim --preview-size
     int timeoutMs = 120'000; // for the whole run to drain after the last submission
     bool quick = false;
     StackOptions stack;
@@ -63,17 +63,17 @@ private:
     std::vector<std::unique_ptr<StalledClient>> m_stalledClients;
     QStringList m_jobIds;
     QTimer m_rssTimer;
-    qint64 m_rssStartKb = 0;  // after the clients connected, before the first job
-    qint64 m_rssWarmKb = 0;   // when warmupJobs had finished
-    qint64 m_rssEndKb = 0;    // after the last job's events reached every client
-    qint64 m_rssLeftKb = 0;   // then after the stalled clients disconnected (0: none were stalled)
-    qint64 m_rssMaxKb = 0;    // sampled every 500 ms
+    qint64 m_rssStartKb = 0; // after the clients connected, before the first job
+    qint64 m_rssWarmKb = 0;  // when warmupJobs had finished
+    qint64 m_rssEndKb = 0;   // after the last job's events reached every client
+    qint64 m_rssLeftKb = 0;  // then after the stalled clients disconnected (0: none were stalled)
+    qint64 m_rssMaxKb = 0;   // sampled every 500 ms
     qint64 m_warmNs = 0;
     qint64 m_endNs = 0;
     qint64 m_startNs = 0;
     qint64 m_runnerCpuMs = 0;
-    QJsonObject m_relayEnd;   // GET /api/v1/system "relay" at the end
-    QStringList m_problems;   // what verify() found, for the report
+    QJsonObject m_relayEnd; // GET /api/v1/system "relay" at the end
+    QStringList m_problems; // what verify() found, for the report
     Report m_report{QStringLiteral("soak")};
 };
 

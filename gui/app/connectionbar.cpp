@@ -60,25 +60,13 @@ void ConnectionBar::setFields(const QString &runnerUrl, const QString &relayUrl,
     m_token->setText(token);
 }
 
-QString ConnectionBar::runnerUrl() const
-{
-    return m_runner->text().trimmed();
-}
+QString ConnectionBar::runnerUrl() const { return m_runner->text().trimmed(); }
 
-QString ConnectionBar::relayUrl() const
-{
-    return m_relay->text().trimmed();
-}
+QString ConnectionBar::relayUrl() const { return m_relay->text().trimmed(); }
 
-QString ConnectionBar::token() const
-{
-    return m_token->text();
-}
+QString ConnectionBar::token() const { return m_token->text(); }
 
-QUrl ConnectionBar::typedRelayUrl() const
-{
-    return relayUrl().isEmpty() ? QUrl() : QUrl::fromUserInput(relayUrl());
-}
+QUrl ConnectionBar::typedRelayUrl() const { return relayUrl().isEmpty() ? QUrl() : QUrl::fromUserInput(relayUrl()); }
 
 void ConnectionBar::setRelayInUse(const QUrl &url, bool reported)
 {
@@ -91,13 +79,11 @@ void ConnectionBar::setRelayInUse(const QUrl &url, bool reported)
     m_relay->setPlaceholderText(reported ? tr("%1 (from the runner)").arg(url.toString())
                                          : tr("%1 (guessed: port + 1)").arg(url.toString()));
     m_relay->setToolTip(reported ? tr("The runner reported this relay URL; type one to override it")
-                                 : tr("The runner did not report its relay port; this is its port + 1. Type the relay URL if it is elsewhere"));
+                                 : tr("The runner did not report its relay port; this is its port + 1. Type the relay "
+                                      "URL if it is elsewhere"));
 }
 
-QString ConnectionBar::relayPlaceholder() const
-{
-    return m_relay->placeholderText();
-}
+QString ConnectionBar::relayPlaceholder() const { return m_relay->placeholderText(); }
 
 void ConnectionBar::setState(RelayClient::State state, const QString &detail)
 {
@@ -122,12 +108,10 @@ void ConnectionBar::setLag(qint64 lagMs, qint64 roundTripMs)
     const QString lag = lagMs < 0 ? QStringLiteral("–") : QStringLiteral("%1 ms").arg(lagMs);
     const QString rtt = roundTripMs < 0 ? QStringLiteral("–") : QStringLiteral("%1 ms").arg(roundTripMs);
     m_lag->setText(tr("lag %1 · rtt %2").arg(lag, rtt));
-    m_lag->setToolTip(tr("lag: now minus the relay's timestamp of the newest event; rtt: round trip of the relay ping"));
+    m_lag->setToolTip(
+        tr("lag: now minus the relay's timestamp of the newest event; rtt: round trip of the relay ping"));
 }
 
-QString ConnectionBar::stateText() const
-{
-    return m_state->text();
-}
+QString ConnectionBar::stateText() const { return m_state->text(); }
 
 } // namespace cr::monitor

@@ -87,24 +87,12 @@ EventLogView::EventLogView(EventLogModel *model, QWidget *parent)
     });
 }
 
-int EventLogView::visibleRows() const
-{
-    return m_filter->rowCount();
-}
+int EventLogView::visibleRows() const { return m_filter->rowCount(); }
 
-void EventLogView::setFilterText(const QString &text)
-{
-    m_text->setText(text);
-}
+void EventLogView::setFilterText(const QString &text) { m_text->setText(text); }
 
-void EventLogView::setHideProgress(bool hide)
-{
-    m_hideProgress->setChecked(hide);
-}
+void EventLogView::setHideProgress(bool hide) { m_hideProgress->setChecked(hide); }
 
-bool EventLogView::hideProgress() const
-{
-    return m_hideProgress->isChecked();
-}
+bool EventLogView::hideProgress() const { return m_hideProgress->isChecked(); }
 
 } // namespace cr::monitor

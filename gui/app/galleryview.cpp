@@ -38,9 +38,16 @@ bool GalleryView::addOutput(const DownloadedOutput &file)
     QImage image = QImage::fromData(file.bytes);
     if (image.isNull())
         return false;
-    const QPixmap thumb = QPixmap::fromImage(image.scaled(kThumb, kThumb, Qt::KeepAspectRatio, Qt::SmoothTransformation));
-    auto *item = new QListWidgetItem(QIcon(thumb), file.filename.isEmpty() ? QStringLiteral("#%1").arg(file.index) : file.filename);
-    item->setToolTip(tr("job %1, output %2\n%3 (%4×%5)").arg(file.jobId).arg(file.index).arg(file.filename).arg(image.width()).arg(image.height()));
+    const QPixmap thumb
+        = QPixmap::fromImage(image.scaled(kThumb, kThumb, Qt::KeepAspectRatio, Qt::SmoothTransformation));
+    auto *item = new QListWidgetItem(QIcon(thumb),
+                                     file.filename.isEmpty() ? QStringLiteral("#%1").arg(file.index) : file.filename);
+    item->setToolTip(tr("job %1, output %2\n%3 (%4×%5)")
+                         .arg(file.jobId)
+                         .arg(file.index)
+                         .arg(file.filename)
+                         .arg(image.width())
+                         .arg(image.height()));
     item->setData(kBytesRole, file.bytes);
     item->setData(kJobRole, file.jobId);
     item->setData(kIndexRole, file.index);

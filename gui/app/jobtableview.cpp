@@ -12,10 +12,7 @@ namespace cr::monitor {
 
 namespace {
 
-QRect buttonRect(const QRect &cell)
-{
-    return cell.adjusted(4, 3, -4, -3);
-}
+QRect buttonRect(const QRect &cell) { return cell.adjusted(4, 3, -4, -3); }
 
 } // namespace
 

@@ -16,7 +16,7 @@ class JobDelegate final : public QStyledItemDelegate
     Q_DISABLE_COPY_MOVE(JobDelegate)
 
 public:
-    explicit JobDelegate(QObject *parent = nullptr) : QStyledItemDelegate(parent) {}
+    explicit JobDelegate(QObject *parent = nullptr) : QStyledItemDelegate(parent) { }
     void paint(QPainter *painter, const QStyleOptionViewItem &option, const QModelIndex &index) const override;
     QSize sizeHint(const QStyleOptionViewItem &option, const QModelIndex &index) const override;
 

@@ -30,7 +30,8 @@ int main(int argc, char *argv[])
         std::printf("comfy-runner-monitor %s\n", COMFY_RUNNER_VERSION);
         return 0;
     case MonitorOptions::Action::Error:
-        std::fprintf(stderr, "comfy-runner-monitor: %s\n(see comfy-runner-monitor --help)\n", qPrintable(options.message));
+        std::fprintf(stderr, "comfy-runner-monitor: %s\n(see comfy-runner-monitor --help)\n",
+                     qPrintable(options.message));
         return 2;
     case MonitorOptions::Action::Run:
         break;
@@ -43,8 +44,9 @@ int main(int argc, char *argv[])
     QApplication::setWindowIcon(cr::monitor::MainWindow::applicationIcon());
     QGuiApplication::setDesktopFileName(QStringLiteral("comfy-runner-monitor"));
 
-    auto settings = options.settingsFile.isEmpty() ? std::make_unique<QSettings>()
-                                                   : std::make_unique<QSettings>(options.settingsFile, QSettings::IniFormat);
+    auto settings = options.settingsFile.isEmpty()
+        ? std::make_unique<QSettings>()
+        : std::make_unique<QSettings>(options.settingsFile, QSettings::IniFormat);
     cr::monitor::theme::apply(options.dark.value_or(settings->value(QStringLiteral("view/dark"), false).toBool()));
 
     cr::monitor::MainWindow window(settings.get());
@@ -68,11 +70,12 @@ int main(int argc, char *argv[])
     if (!options.runWorkflow.isEmpty())
         window.runWhenReady(options.runWorkflow, options.inputs);
     if (options.connect) {
-        const QString runner = !options.runnerUrl.isEmpty() ? options.runnerUrl
-                                                            : settings->value(QStringLiteral("connection/runner"), QStringLiteral("http://127.0.0.1:8189")).toString();
+        const QString runner = !options.runnerUrl.isEmpty()
+            ? options.runnerUrl
+            : settings->value(QStringLiteral("connection/runner"), QStringLiteral("http://127.0.0.1:8189")).toString();
         const QString relay = !options.runnerUrl.isEmpty() || !options.relayUrl.isEmpty()
-                                  ? options.relayUrl
-                                  : settings->value(QStringLiteral("connection/relay")).toString();
+            ? options.relayUrl
+            : settings->value(QStringLiteral("connection/relay")).toString();
         window.connectTo(runner, relay, options.token);
     }
     return QApplication::exec();

@@ -96,7 +96,11 @@ void MainWindow::wireRelay()
     connect(m_relay, &RelayClient::roundTripChanged, this, &MainWindow::updateLag);
     connect(m_relay, &RelayClient::gap, this, [this](qint64 since, qint64 first, const QString &reason) {
         logLine(QStringLiteral("relay"), QStringLiteral("relay_gap"),
-                tr("events after seq %1 are gone (%2); next seq %3; refreshing from the REST API").arg(since).arg(reason).arg(first), 1);
+                tr("events after seq %1 are gone (%2); next seq %3; refreshing from the REST API")
+                    .arg(since)
+                    .arg(reason)
+                    .arg(first),
+                1);
     });
     connect(m_relay, &RelayClient::welcomed, this, [this](qint64 lastSeq, qint64 replayed) {
         logLine(QStringLiteral("relay"), QStringLiteral("relay_welcome"),
@@ -106,11 +110,13 @@ void MainWindow::wireRelay()
     connect(m_relay, &RelayClient::errorOccurred, this,
             [this](const QString &message) { logLine(QStringLiteral("relay"), QStringLiteral("error"), message, 2); });
     connect(m_relay, &RelayClient::closedByRelay, this, [this](int code, const QString &reason) {
-        logLine(QStringLiteral("relay"), QStringLiteral("closed"), tr("closed by the relay: %1 %2").arg(code).arg(reason), 1);
+        logLine(QStringLiteral("relay"), QStringLiteral("closed"),
+                tr("closed by the relay: %1 %2").arg(code).arg(reason), 1);
     });
-    connect(m_rest, &RestClient::requestFailed, this, [this](const QString &method, const QString &path, const cr::Error &e) {
-        logLine(QStringLiteral("rest"), e.code, QStringLiteral("%1 %2: %3").arg(method, path, e.message), 2);
-    });
+    connect(m_rest, &RestClient::requestFailed, this,
+            [this](const QString &method, const QString &path, const cr::Error &e) {
+                logLine(QStringLiteral("rest"), e.code, QStringLiteral("%1 %2: %3").arg(method, path, e.message), 2);
+            });
     connect(m_connection, &ConnectionBar::connectRequested, this, &MainWindow::connectFromBar);
     connect(m_connection, &ConnectionBar::disconnectRequested, this, &MainWindow::disconnectFromRunner);
 }
@@ -126,16 +132,18 @@ void MainWindow::wireRuns()
     });
     connect(m_tracker, &JobTracker::outputFetched, this, [this](const DownloadedOutput &file) {
         if (!m_gallery->addOutput(file))
-            logLine(QStringLiteral("rest"), QStringLiteral("output"), tr("output %1 of job %2 is not a readable image").arg(file.index).arg(file.jobId), 1, file.jobId);
+            logLine(QStringLiteral("rest"), QStringLiteral("output"),
+                    tr("output %1 of job %2 is not a readable image").arg(file.index).arg(file.jobId), 1, file.jobId);
     });
     connect(m_jobTable, &JobTableView::jobSelected, this, &MainWindow::onJobSelected);
     connect(m_jobTable, &JobTableView::cancelClicked, this, &MainWindow::cancelJob);
     connect(m_followAction, &QAction::toggled, m_previews, &PreviewRouter::setFollowNewest);
 
     connect(m_workflowPanel, &WorkflowPanel::workflowSelected, m_runs, &RunController::loadWorkflow);
-    connect(m_workflowPanel, &WorkflowPanel::runRequested, this, [this](const QString &workflow, const QJsonObject &inputs) {
-        m_runs->submit(workflow, m_scripted->withExtraInputs(workflow, inputs));
-    });
+    connect(m_workflowPanel, &WorkflowPanel::runRequested, this,
+            [this](const QString &workflow, const QJsonObject &inputs) {
+                m_runs->submit(workflow, m_scripted->withExtraInputs(workflow, inputs));
+            });
     connect(m_runs, &RunController::workflowLoaded, this, &MainWindow::onWorkflowLoaded);
     connect(m_runs, &RunController::submitted, this, &MainWindow::onSubmitted);
     connect(m_runs, &RunController::submitFailed, m_scripted, &ScriptedRun::submitFailed);
@@ -146,10 +154,7 @@ void MainWindow::wireRuns()
     });
 }
 
-MainWindow::~MainWindow()
-{
-    m_relay->close();
-}
+MainWindow::~MainWindow() { m_relay->close(); }
 
 void MainWindow::buildUi()
 {
@@ -248,7 +253,8 @@ void MainWindow::buildActions()
 
     addAction(m_runAction);
     addAction(m_cancelAction);
-    m_workflowPanel->runButton()->setToolTip(tr("Run (%1)").arg(m_runAction->shortcut().toString(QKeySequence::NativeText)));
+    m_workflowPanel->runButton()->setToolTip(
+        tr("Run (%1)").arg(m_runAction->shortcut().toString(QKeySequence::NativeText)));
 }
 
 void MainWindow::restoreSettings()
@@ -258,13 +264,14 @@ void MainWindow::restoreSettings()
         restoreGeometry(s.value(QStringLiteral("window/geometry")).toByteArray());
     restoreState(s.value(QStringLiteral("window/state")).toByteArray());
     // First start: preview ~58 % wide, the bottom row (outputs, log) ~30 % high.
-    const QList<QPair<QSplitter *, QList<int>>> defaults = {
-        {m_vertical, {620, 270}}, {m_top, {810, 590}}, {m_bottom, {560, 840}}, {m_right, {250, 370}}};
+    const QList<QPair<QSplitter *, QList<int>>> defaults
+        = {{m_vertical, {620, 270}}, {m_top, {810, 590}}, {m_bottom, {560, 840}}, {m_right, {250, 370}}};
     for (const auto &[split, sizes] : defaults)
         if (!split->restoreState(s.value(QStringLiteral("window/") + split->objectName()).toByteArray()))
             split->setSizes(sizes);
-    m_connection->setFields(s.value(QStringLiteral("connection/runner"), QStringLiteral("http://127.0.0.1:8189")).toString(),
-                            s.value(QStringLiteral("connection/relay")).toString(), QString());
+    m_connection->setFields(
+        s.value(QStringLiteral("connection/runner"), QStringLiteral("http://127.0.0.1:8189")).toString(),
+        s.value(QStringLiteral("connection/relay")).toString(), QString());
     m_followAction->setChecked(s.value(QStringLiteral("view/follow"), true).toBool());
     m_logView->setHideProgress(s.value(QStringLiteral("view/hideProgress"), false).toBool());
     const QSignalBlocker block(m_darkAction);
@@ -305,10 +312,7 @@ void MainWindow::setDarkPalette(bool dark)
     onJobChanged(selectedJob());
 }
 
-void MainWindow::setFollowNewest(bool follow)
-{
-    m_followAction->setChecked(follow);
-}
+void MainWindow::setFollowNewest(bool follow) { m_followAction->setChecked(follow); }
 
 void MainWindow::connectTo(const QString &runnerUrl, const QString &relayUrl, const QString &token)
 {
@@ -321,7 +325,8 @@ void MainWindow::connectFromBar()
     const QUrl runner = QUrl::fromUserInput(m_connection->runnerUrl());
     const QUrl typedRelay = m_connection->typedRelayUrl();
     if (!runner.isValid() || runner.host().isEmpty()) {
-        logLine(QStringLiteral("ui"), QStringLiteral("error"), tr("\"%1\" is not a runner URL").arg(m_connection->runnerUrl()), 2);
+        logLine(QStringLiteral("ui"), QStringLiteral("error"),
+                tr("\"%1\" is not a runner URL").arg(m_connection->runnerUrl()), 2);
         return;
     }
     if (runner != m_rest->baseUrl()) {
@@ -337,13 +342,15 @@ void MainWindow::connectFromBar()
     if (!typedRelay.isEmpty()) {
         m_discovery->cancel(); // one still under way must not open another relay
         m_connection->setRelayInUse({}, false);
-        logLine(QStringLiteral("ui"), QStringLiteral("connect"), tr("runner %1, relay %2").arg(runner.toString(), typedRelay.toString()));
+        logLine(QStringLiteral("ui"), QStringLiteral("connect"),
+                tr("runner %1, relay %2").arg(runner.toString(), typedRelay.toString()));
         openRelay(typedRelay);
         return;
     }
     // No relay URL typed: ask the runner where its relay listens (asynchronously; the UI goes on).
     m_discovery->start();
-    logLine(QStringLiteral("ui"), QStringLiteral("connect"), tr("runner %1; asking it for its relay port").arg(runner.toString()));
+    logLine(QStringLiteral("ui"), QStringLiteral("connect"),
+            tr("runner %1; asking it for its relay port").arg(runner.toString()));
     onRelayState(m_relay->state());
 }
 
@@ -351,9 +358,11 @@ void MainWindow::onDiscovered(const RelayEndpoint &endpoint)
 {
     m_connection->setRelayInUse(endpoint.url, endpoint.reported);
     if (endpoint.reported) {
-        logLine(QStringLiteral("ui"), QStringLiteral("relay_discovered"), tr("relay %1 (reported by the runner)").arg(endpoint.url.toString()));
+        logLine(QStringLiteral("ui"), QStringLiteral("relay_discovered"),
+                tr("relay %1 (reported by the runner)").arg(endpoint.url.toString()));
     } else {
-        const QString text = tr("relay %1 guessed (runner port + 1): %2").arg(endpoint.url.toString(), endpoint.fallbackReason);
+        const QString text
+            = tr("relay %1 guessed (runner port + 1): %2").arg(endpoint.url.toString(), endpoint.fallbackReason);
         logLine(QStringLiteral("ui"), QStringLiteral("relay_guessed"), text, 1);
         statusBar()->showMessage(text, 15000);
     }
@@ -395,7 +404,8 @@ void MainWindow::onRelayState(RelayClient::State state)
         m_connection->setState(state, detail);
     updateStatus();
     if (state != m_loggedState)
-        logLine(QStringLiteral("relay"), QStringLiteral("state"), RelayClient::stateName(state) + (detail.isEmpty() ? QString() : QStringLiteral(" (%1)").arg(detail)),
+        logLine(QStringLiteral("relay"), QStringLiteral("state"),
+                RelayClient::stateName(state) + (detail.isEmpty() ? QString() : QStringLiteral(" (%1)").arg(detail)),
                 state == RelayClient::State::Reconnecting ? 1 : 0);
     m_loggedState = state;
     if (state == RelayClient::State::Connected) {
@@ -408,30 +418,22 @@ void MainWindow::onRelayState(RelayClient::State state)
     updateLag();
 }
 
-void MainWindow::updateLag()
-{
-    m_connection->setLag(m_relay->lagMs(), m_relay->roundTripMs());
-}
+void MainWindow::updateLag() { m_connection->setLag(m_relay->lagMs(), m_relay->roundTripMs()); }
 
 // A workflow's parameters are in the editors: a scripted run of it puts its inputs there and starts.
 void MainWindow::onWorkflowLoaded(const QString &name)
 {
     if (m_scripted->pendingWorkflow() != name)
         return;
-    m_scripted->takeInputs([this](const QString &key, const QJsonValue &value) { return m_workflowPanel->setParameter(key, value); });
+    m_scripted->takeInputs(
+        [this](const QString &key, const QJsonValue &value) { return m_workflowPanel->setParameter(key, value); });
     if (m_relay->state() == RelayClient::State::Connected)
         runCurrentWorkflow();
 }
 
-QString MainWindow::selectedJob() const
-{
-    return m_previews->selectedJob();
-}
+QString MainWindow::selectedJob() const { return m_previews->selectedJob(); }
 
-QString MainWindow::scriptedJob() const
-{
-    return m_scripted->jobId();
-}
+QString MainWindow::scriptedJob() const { return m_scripted->jobId(); }
 
 void MainWindow::onJobSelected(const QString &jobId)
 {
@@ -473,13 +475,11 @@ void MainWindow::runWhenReady(const QString &workflow, const QJsonObject &extraI
     if (m_workflowPanel->workflow().name == workflow && m_relay->state() == RelayClient::State::Connected)
         runCurrentWorkflow();
     else if (m_runs->workflowsLoaded() && !m_workflowPanel->selectWorkflow(workflow))
-        logLine(QStringLiteral("ui"), QStringLiteral("error"), tr("the runner has no workflow \"%1\"").arg(workflow), 2);
+        logLine(QStringLiteral("ui"), QStringLiteral("error"), tr("the runner has no workflow \"%1\"").arg(workflow),
+                2);
 }
 
-void MainWindow::cancelSelectedJob()
-{
-    cancelJob(selectedJob());
-}
+void MainWindow::cancelSelectedJob() { cancelJob(selectedJob()); }
 
 void MainWindow::cancelJob(const QString &jobId)
 {
@@ -501,7 +501,8 @@ void MainWindow::updateStatus()
                                 .arg(m_relay->connections()));
 }
 
-void MainWindow::logLine(const QString &category, const QString &type, const QString &text, int level, const QString &jobId)
+void MainWindow::logLine(const QString &category, const QString &type, const QString &text, int level,
+                         const QString &jobId)
 {
     LogEntry e;
     e.category = category;

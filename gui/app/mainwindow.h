@@ -9,8 +9,8 @@
 #include "gui/client/monitortypes.h"
 #include "gui/client/relayclient.h"
 
-#include <QJsonObject>
 #include <QIcon>
+#include <QJsonObject>
 #include <QMainWindow>
 
 class QAction;
@@ -142,7 +142,7 @@ private:
     QAction *m_cancelAction = nullptr;
     QAction *m_darkAction = nullptr;
     QAction *m_followAction = nullptr;
-    RunController *m_runs = nullptr;    // after the widgets it fills
+    RunController *m_runs = nullptr; // after the widgets it fills
     ScriptedRun *m_scripted = nullptr;
     PreviewRouter *m_previews = nullptr;
 

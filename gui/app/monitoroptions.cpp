@@ -12,21 +12,40 @@ MonitorOptions parseMonitorOptions(const QStringList &arguments)
 {
     MonitorOptions o;
     QCommandLineParser p;
-    p.setApplicationDescription(QStringLiteral("comfy-runner-monitor: watch a comfy_runner service (jobs, live previews, outputs)."));
+    p.setApplicationDescription(
+        QStringLiteral("comfy-runner-monitor: watch a comfy_runner service (jobs, live previews, outputs)."));
     const QCommandLineOption help({QStringLiteral("h"), QStringLiteral("help")}, QStringLiteral("Show this help."));
     const QCommandLineOption version(QStringLiteral("version"), QStringLiteral("Show the version."));
-    const QCommandLineOption url(QStringLiteral("url"), QStringLiteral("Runner REST URL (default: last used, else http://127.0.0.1:8189)."), QStringLiteral("url"));
-    const QCommandLineOption relay(QStringLiteral("relay"), QStringLiteral("Relay URL (default: without --url the last used; else the relay_port the runner reports in GET /api/v1/system; when it cannot say, ws://<runner host>:<runner port + 1>/)."), QStringLiteral("url"));
-    const QCommandLineOption token(QStringLiteral("token"), QStringLiteral("Auth token (default: $COMFY_RUNNER_TOKEN)."), QStringLiteral("token"));
+    const QCommandLineOption url(QStringLiteral("url"),
+                                 QStringLiteral("Runner REST URL (default: last used, else http://127.0.0.1:8189)."),
+                                 QStringLiteral("url"));
+    const QCommandLineOption relay(
+        QStringLiteral("relay"),
+        QStringLiteral("Relay URL (default: without --url the last used; else the relay_port the runner reports in GET "
+                       "/api/v1/system; when it cannot say, ws://<runner host>:<runner port + 1>/)."),
+        QStringLiteral("url"));
+    const QCommandLineOption token(
+        QStringLiteral("token"), QStringLiteral("Auth token (default: $COMFY_RUNNER_TOKEN)."), QStringLiteral("token"));
     const QCommandLineOption noConnect(QStringLiteral("no-connect"), QStringLiteral("Start without connecting."));
     const QCommandLineOption dark(QStringLiteral("dark"), QStringLiteral("Use the dark palette."));
     const QCommandLineOption light(QStringLiteral("light"), QStringLiteral("Use the light palette."));
-    const QCommandLineOption run(QStringLiteral("run-workflow"), QStringLiteral("Run this workflow once connected."), QStringLiteral("name"));
-    const QCommandLineOption input(QStringLiteral("input"), QStringLiteral("An input of the --run-workflow job, KEY=VALUE (VALUE as JSON when it parses, else text), e.g. 3.seed=42. Repeatable."), QStringLiteral("key=value"));
-    const QCommandLineOption shot(QStringLiteral("screenshot"), QStringLiteral("Save a screenshot of the window to FILE when the --run-workflow job is done, then quit."), QStringLiteral("file"));
-    const QCommandLineOption size(QStringLiteral("size"), QStringLiteral("Window size, e.g. 1400x900."), QStringLiteral("WxH"));
-    const QCommandLineOption timeout(QStringLiteral("timeout"), QStringLiteral("Seconds before --screenshot gives up (default 120)."), QStringLiteral("s"), QStringLiteral("120"));
-    const QCommandLineOption settings(QStringLiteral("settings"), QStringLiteral("Keep settings in this INI file."), QStringLiteral("file"));
+    const QCommandLineOption run(QStringLiteral("run-workflow"), QStringLiteral("Run this workflow once connected."),
+                                 QStringLiteral("name"));
+    const QCommandLineOption input(QStringLiteral("input"),
+                                   QStringLiteral("An input of the --run-workflow job, KEY=VALUE (VALUE as JSON when "
+                                                  "it parses, else text), e.g. 3.seed=42. Repeatable."),
+                                   QStringLiteral("key=value"));
+    const QCommandLineOption shot(
+        QStringLiteral("screenshot"),
+        QStringLiteral("Save a screenshot of the window to FILE when the --run-workflow job is done, then quit."),
+        QStringLiteral("file"));
+    const QCommandLineOption size(QStringLiteral("size"), QStringLiteral("Window size, e.g. 1400x900."),
+                                  QStringLiteral("WxH"));
+    const QCommandLineOption timeout(QStringLiteral("timeout"),
+                                     QStringLiteral("Seconds before --screenshot gives up (default 120)."),
+                                     QStringLiteral("s"), QStringLiteral("120"));
+    const QCommandLineOption settings(QStringLiteral("settings"), QStringLiteral("Keep settings in this INI file."),
+                                      QStringLiteral("file"));
     p.addOptions({help, version, url, relay, token, noConnect, dark, light, run, input, shot, size, timeout, settings});
 
     if (!p.parse(arguments)) {
@@ -50,7 +69,8 @@ MonitorOptions parseMonitorOptions(const QStringList &arguments)
     }
     o.runnerUrl = p.value(url);
     o.relayUrl = p.value(relay);
-    o.token = p.isSet(token) ? p.value(token) : QProcessEnvironment::systemEnvironment().value(QStringLiteral("COMFY_RUNNER_TOKEN"));
+    o.token = p.isSet(token) ? p.value(token)
+                             : QProcessEnvironment::systemEnvironment().value(QStringLiteral("COMFY_RUNNER_TOKEN"));
     o.connect = !p.isSet(noConnect);
     if (p.isSet(dark) && p.isSet(light)) {
         o.action = MonitorOptions::Action::Error;

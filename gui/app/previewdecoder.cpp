@@ -35,7 +35,8 @@ void PreviewDecoder::submit(MonitorPreview frame)
         return;
     m_busy = true;
     lock.unlock();
-    QMetaObject::invokeMethod(m_worker, [this] { work(); }, Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        m_worker, [this] { work(); }, Qt::QueuedConnection);
 }
 
 std::optional<DecodedPreview> PreviewDecoder::takeDecoded()
@@ -96,11 +97,14 @@ void PreviewDecoder::work()
         const bool announce = !m_output.has_value();
         if (!announce)
             ++m_skipped;
-        m_output = DecodedPreview{std::move(image), frame.jobId, frame.frame.meta.displayNodeId.isEmpty() ? frame.frame.meta.nodeId : frame.frame.meta.displayNodeId,
+        m_output = DecodedPreview{std::move(image), frame.jobId,
+                                  frame.frame.meta.displayNodeId.isEmpty() ? frame.frame.meta.nodeId
+                                                                           : frame.frame.meta.displayNodeId,
                                   frame.number};
         lock.unlock();
         if (announce)
-            QMetaObject::invokeMethod(this, [this] { emit decodedAvailable(); }, Qt::QueuedConnection);
+            QMetaObject::invokeMethod(
+                this, [this] { emit decodedAvailable(); }, Qt::QueuedConnection);
     }
 }
 

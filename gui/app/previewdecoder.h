@@ -37,8 +37,8 @@ public:
 
     quint64 submitted() const;
     quint64 decoded() const;
-    quint64 skipped() const;  // replaced before the worker got to them, or decoded but never taken
-    quint64 failed() const;   // not a readable image
+    quint64 skipped() const; // replaced before the worker got to them, or decoded but never taken
+    quint64 failed() const;  // not a readable image
 
 signals:
     void decodedAvailable(); // emitted (on the owner's thread) when an image starts waiting

@@ -17,7 +17,7 @@ public:
         quint64 number = 0;
     };
 
-    explicit PreviewFrameCache(int maxJobs = 16) : m_maxJobs(qMax(1, maxJobs)) {}
+    explicit PreviewFrameCache(int maxJobs = 16) : m_maxJobs(qMax(1, maxJobs)) { }
 
     void insert(const QString &jobId, const QImage &image, quint64 number);
     const Frame *find(const QString &jobId) const; // null when not cached

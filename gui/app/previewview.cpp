@@ -58,7 +58,7 @@ void PreviewView::paintEvent(QPaintEvent *)
 {
     QPainter p(this);
     const QColor background = palette().color(QPalette::Base).lightness() < 128 ? palette().color(QPalette::Base)
-                                                                                 : QColor(0x20, 0x21, 0x24);
+                                                                                : QColor(0x20, 0x21, 0x24);
     p.fillRect(rect(), background);
     if (m_image.isNull()) {
         p.setPen(QColor(0xb0, 0xb3, 0xb8));

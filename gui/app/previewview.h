@@ -22,10 +22,10 @@ public:
     void clear(const QString &message = {}); // no image; the message is shown instead
     QImage image() const { return m_image; }
     QString jobId() const { return m_jobId; }
-    quint64 frameNumber() const { return m_number; } // the relay client's number of the frame shown
-    quint64 framesShown() const { return m_framesShown; }  // setFrame calls
+    quint64 frameNumber() const { return m_number; }          // the relay client's number of the frame shown
+    quint64 framesShown() const { return m_framesShown; }     // setFrame calls
     quint64 framesPainted() const { return m_framesPainted; } // distinct frames that reached the screen
-    double fps() const; // frames shown during the last second
+    double fps() const;                                       // frames shown during the last second
 
     QSize sizeHint() const override { return {640, 480}; }
     QSize minimumSizeHint() const override { return {240, 180}; }

@@ -72,29 +72,14 @@ void ProgressPanel::setJob(const JobView *job)
     }
 }
 
-int ProgressPanel::overallPercent() const
-{
-    return m_overall->value() / 10;
-}
+int ProgressPanel::overallPercent() const { return m_overall->value() / 10; }
 
-int ProgressPanel::nodeValue() const
-{
-    return m_nodeBar->value();
-}
+int ProgressPanel::nodeValue() const { return m_nodeBar->value(); }
 
-int ProgressPanel::nodeMaximum() const
-{
-    return m_nodeBar->maximum();
-}
+int ProgressPanel::nodeMaximum() const { return m_nodeBar->maximum(); }
 
-QString ProgressPanel::nodeText() const
-{
-    return m_node->text();
-}
+QString ProgressPanel::nodeText() const { return m_node->text(); }
 
-QString ProgressPanel::titleText() const
-{
-    return m_title->text();
-}
+QString ProgressPanel::titleText() const { return m_title->text(); }
 
 } // namespace cr::monitor

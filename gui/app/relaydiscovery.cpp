@@ -4,7 +4,7 @@
 
 namespace cr::monitor {
 
-RelayDiscovery::RelayDiscovery(RestClient *rest, QObject *parent) : QObject(parent), m_rest(rest) {}
+RelayDiscovery::RelayDiscovery(RestClient *rest, QObject *parent) : QObject(parent), m_rest(rest) { }
 
 void RelayDiscovery::start()
 {

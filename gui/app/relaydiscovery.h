@@ -21,9 +21,9 @@ public:
     // rest: not owned; its base URL is the runner asked.
     explicit RelayDiscovery(RestClient *rest, QObject *parent = nullptr);
 
-    void start();  // a new attempt; an earlier one still under way is abandoned
-    void cancel(); // abandons the attempt under way (if any)
-    bool isActive() const { return m_active; } // an attempt is waiting for its answer
+    void start();                                  // a new attempt; an earlier one still under way is abandoned
+    void cancel();                                 // abandons the attempt under way (if any)
+    bool isActive() const { return m_active; }     // an attempt is waiting for its answer
     quint64 attempts() const { return m_attempt; } // started or cancelled so far
 
 signals:

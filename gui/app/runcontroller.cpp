@@ -8,8 +8,7 @@ namespace cr::monitor {
 
 RunController::RunController(RestClient *rest, JobTracker *tracker, WorkflowPanel *panel, QObject *parent)
     : QObject(parent), m_rest(rest), m_tracker(tracker), m_panel(panel)
-{
-}
+{ }
 
 void RunController::loadWorkflows(const std::function<QString()> &preferred)
 {

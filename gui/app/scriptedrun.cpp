@@ -7,8 +7,7 @@ namespace cr::monitor {
 
 ScriptedRun::ScriptedRun(JobTracker *tracker, GalleryView *gallery, QObject *parent)
     : QObject(parent), m_tracker(tracker), m_gallery(gallery)
-{
-}
+{ }
 
 void ScriptedRun::start(const QString &workflow, const QJsonObject &extraInputs)
 {

@@ -52,9 +52,9 @@ signals:
 private:
     JobTracker *m_tracker;
     GalleryView *m_gallery;
-    QString m_workflow;  // pending: not submitted yet
+    QString m_workflow;   // pending: not submitted yet
     QJsonObject m_inputs; // its extra inputs not yet in the editor
-    QString m_jobId;     // the submitted job
+    QString m_jobId;      // the submitted job
     bool m_done = false;
 };
 

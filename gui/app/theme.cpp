@@ -20,10 +20,7 @@ QColor pick(const QPalette &palette, const char *onLight, const char *onDark)
 
 } // namespace
 
-bool isDark(const QPalette &palette)
-{
-    return palette.color(QPalette::Window).lightness() < 128;
-}
+bool isDark(const QPalette &palette) { return palette.color(QPalette::Window).lightness() < 128; }
 
 QPalette darkPalette()
 {
@@ -65,13 +62,20 @@ void apply(bool dark)
 QColor stateColor(JobState state, const QPalette &palette)
 {
     switch (state) {
-    case JobState::Queued: return palette.color(QPalette::PlaceholderText);
-    case JobState::Running: return pick(palette, "#1565c0", "#64b5f6");
-    case JobState::Succeeded: return pick(palette, "#2e7d32", "#81c784");
-    case JobState::Failed: return errorColor(palette);
-    case JobState::Cancelled: return warningColor(palette);
-    case JobState::Lost: return pick(palette, "#6a1b9a", "#ce93d8");
-    case JobState::Unknown: break;
+    case JobState::Queued:
+        return palette.color(QPalette::PlaceholderText);
+    case JobState::Running:
+        return pick(palette, "#1565c0", "#64b5f6");
+    case JobState::Succeeded:
+        return pick(palette, "#2e7d32", "#81c784");
+    case JobState::Failed:
+        return errorColor(palette);
+    case JobState::Cancelled:
+        return warningColor(palette);
+    case JobState::Lost:
+        return pick(palette, "#6a1b9a", "#ce93d8");
+    case JobState::Unknown:
+        break;
     }
     return palette.color(QPalette::Text);
 }
@@ -79,22 +83,19 @@ QColor stateColor(JobState state, const QPalette &palette)
 QColor connectionColor(int relayState, const QPalette &palette)
 {
     switch (RelayClient::State(relayState)) {
-    case RelayClient::State::Connected: return pick(palette, "#2e7d32", "#81c784");
+    case RelayClient::State::Connected:
+        return pick(palette, "#2e7d32", "#81c784");
     case RelayClient::State::Connecting:
-    case RelayClient::State::Reconnecting: return warningColor(palette);
-    case RelayClient::State::Disconnected: break;
+    case RelayClient::State::Reconnecting:
+        return warningColor(palette);
+    case RelayClient::State::Disconnected:
+        break;
     }
     return palette.color(QPalette::PlaceholderText);
 }
 
-QColor errorColor(const QPalette &palette)
-{
-    return pick(palette, "#c62828", "#ef9a9a");
-}
+QColor errorColor(const QPalette &palette) { return pick(palette, "#c62828", "#ef9a9a"); }
 
-QColor warningColor(const QPalette &palette)
-{
-    return pick(palette, "#b26a00", "#ffcc80");
-}
+QColor warningColor(const QPalette &palette) { return pick(palette, "#b26a00", "#ffcc80"); }
 
 } // namespace cr::monitor::theme

@@ -12,10 +12,10 @@ Q_DECLARE_LOGGING_CATEGORY(lcMonitorUi)
 
 namespace cr::monitor::theme {
 
-bool isDark(const QPalette &palette);         // the window background is dark
-QPalette darkPalette();                        // a Fusion dark palette
-void apply(bool dark);                         // Fusion style + light (the style's standard) or dark palette
-QColor stateColor(JobState state, const QPalette &palette); // readable on palette.base()
+bool isDark(const QPalette &palette); // the window background is dark
+QPalette darkPalette();               // a Fusion dark palette
+void apply(bool dark);                // Fusion style + light (the style's standard) or dark palette
+QColor stateColor(JobState state, const QPalette &palette);      // readable on palette.base()
 QColor connectionColor(int relayState, const QPalette &palette); // RelayClient::State as int
 QColor errorColor(const QPalette &palette);
 QColor warningColor(const QPalette &palette);

@@ -23,7 +23,7 @@ namespace {
 bool looksLikePrompt(const WorkflowParameter &p)
 {
     return p.name.contains(QLatin1String("prompt"), Qt::CaseInsensitive) || p.input == QLatin1String("text")
-           || p.value.toString().size() > 40;
+        || p.value.toString().size() > 40;
 }
 
 } // namespace
@@ -89,10 +89,7 @@ void WorkflowPanel::setWorkflows(const QStringList &names, const QString &prefer
         clearEditors();
 }
 
-QString WorkflowPanel::currentWorkflow() const
-{
-    return m_picker->currentText();
-}
+QString WorkflowPanel::currentWorkflow() const { return m_picker->currentText(); }
 
 bool WorkflowPanel::selectWorkflow(const QString &name)
 {
@@ -152,14 +149,16 @@ WorkflowPanel::Editor WorkflowPanel::makeEditor(const WorkflowParameter &p)
         e.read = [line] { return QJsonValue(line->text()); };
         e.write = [line](const QJsonValue &v) { line->setText(v.toString()); };
     } else { // anything else: edited as JSON
-        auto *line = new QLineEdit(QString::fromUtf8(QJsonDocument(QJsonArray{p.value}).toJson(QJsonDocument::Compact)).mid(1).chopped(1));
+        auto *line = new QLineEdit(
+            QString::fromUtf8(QJsonDocument(QJsonArray{p.value}).toJson(QJsonDocument::Compact)).mid(1).chopped(1));
         e.widget = line;
         e.read = [line]() -> QJsonValue {
             const QJsonDocument doc = QJsonDocument::fromJson("[" + line->text().toUtf8() + "]");
             return doc.isArray() && doc.array().size() == 1 ? doc.array().at(0) : QJsonValue(QJsonValue::Undefined);
         };
         e.write = [line](const QJsonValue &v) {
-            line->setText(QString::fromUtf8(QJsonDocument(QJsonArray{v}).toJson(QJsonDocument::Compact)).mid(1).chopped(1));
+            line->setText(
+                QString::fromUtf8(QJsonDocument(QJsonArray{v}).toJson(QJsonDocument::Compact)).mid(1).chopped(1));
         };
     }
     e.widget->setObjectName(QStringLiteral("param:") + p.name);
@@ -205,10 +204,7 @@ bool WorkflowPanel::setParameter(const QString &name, const QJsonValue &value)
     return false;
 }
 
-void WorkflowPanel::setRunEnabled(bool enabled)
-{
-    m_run->setEnabled(enabled);
-}
+void WorkflowPanel::setRunEnabled(bool enabled) { m_run->setEnabled(enabled); }
 
 void WorkflowPanel::setStatus(const QString &text, bool error)
 {

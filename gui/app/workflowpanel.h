@@ -49,7 +49,7 @@ private:
     struct Editor {
         WorkflowParameter parameter;
         QWidget *widget = nullptr;
-        std::function<QJsonValue()> read;          // undefined when the text is not a valid value
+        std::function<QJsonValue()> read; // undefined when the text is not a valid value
         std::function<void(const QJsonValue &)> write;
     };
     Editor makeEditor(const WorkflowParameter &parameter);

@@ -10,8 +10,7 @@ namespace cr::monitor {
 Backoff::Backoff(int initialMs, int maxMs, double factor, double jitter)
     : m_initialMs(qMax(1, initialMs)), m_maxMs(qMax(m_initialMs, maxMs)), m_factor(qMax(1.0, factor)),
       m_jitter(std::clamp(jitter, 0.0, 1.0)), m_currentMs(m_initialMs)
-{
-}
+{ }
 
 int Backoff::next()
 {
@@ -24,10 +23,7 @@ int Backoff::next()
     return qMax(1, int(base * scale));
 }
 
-int Backoff::peek() const
-{
-    return int(m_currentMs);
-}
+int Backoff::peek() const { return int(m_currentMs); }
 
 void Backoff::reset()
 {

@@ -10,9 +10,9 @@ class Backoff final
 public:
     explicit Backoff(int initialMs = 250, int maxMs = 8000, double factor = 2.0, double jitter = 0.0);
 
-    int next();          // the delay to wait before the next attempt; grows the following one
-    int peek() const;    // the next delay without jitter, without consuming it
-    void reset();        // back to initialMs (after a connection that worked)
+    int next();                                 // the delay to wait before the next attempt; grows the following one
+    int peek() const;                           // the next delay without jitter, without consuming it
+    void reset();                               // back to initialMs (after a connection that worked)
     int attempts() const { return m_attempts; } // next() calls since the last reset
 
 private:

@@ -5,7 +5,8 @@
 
 namespace cr::monitor {
 
-EventLogModel::EventLogModel(int capacity, QObject *parent) : QAbstractListModel(parent), m_capacity(qMax(1, capacity)) {}
+EventLogModel::EventLogModel(int capacity, QObject *parent) : QAbstractListModel(parent), m_capacity(qMax(1, capacity))
+{ }
 
 void EventLogModel::setCapacity(int capacity)
 {
@@ -14,10 +15,7 @@ void EventLogModel::setCapacity(int capacity)
         dropOldest(int(m_entries.size()) - m_capacity);
 }
 
-int EventLogModel::rowCount(const QModelIndex &parent) const
-{
-    return parent.isValid() ? 0 : int(m_entries.size());
-}
+int EventLogModel::rowCount(const QModelIndex &parent) const { return parent.isValid() ? 0 : int(m_entries.size()); }
 
 QString EventLogModel::format(const LogEntry &e)
 {
@@ -32,14 +30,22 @@ QVariant EventLogModel::data(const QModelIndex &index, int role) const
         return {};
     const LogEntry &e = m_entries.at(size_t(index.row()));
     switch (role) {
-    case Qt::DisplayRole: return format(e);
-    case Qt::ToolTipRole: return e.jobId.isEmpty() ? e.text : e.jobId + QLatin1Char('\n') + e.text;
-    case CategoryRole: return e.category;
-    case TypeRole: return e.type;
-    case JobIdRole: return e.jobId;
-    case LevelRole: return int(e.level);
-    case TextRole: return e.text;
-    default: return {};
+    case Qt::DisplayRole:
+        return format(e);
+    case Qt::ToolTipRole:
+        return e.jobId.isEmpty() ? e.text : e.jobId + QLatin1Char('\n') + e.text;
+    case CategoryRole:
+        return e.category;
+    case TypeRole:
+        return e.type;
+    case JobIdRole:
+        return e.jobId;
+    case LevelRole:
+        return int(e.level);
+    case TextRole:
+        return e.text;
+    default:
+        return {};
     }
 }
 
@@ -74,7 +80,7 @@ void EventLogModel::appendEvent(const MonitorEvent &ev)
     e.jobId = ev.jobId.isEmpty() ? ev.event.promptId : ev.jobId;
     e.text = describeEvent(ev);
     const bool failed = ev.event.type == protocol::EventType::ExecutionError
-                        || (ev.service && ev.service->type == protocol::ServiceEventType::JobFailed);
+        || (ev.service && ev.service->type == protocol::ServiceEventType::JobFailed);
     e.level = failed ? LogEntry::Level::Error : LogEntry::Level::Info;
     append(std::move(e));
 }
@@ -86,7 +92,7 @@ void EventLogModel::clear()
     endResetModel();
 }
 
-EventLogFilter::EventLogFilter(QObject *parent) : QSortFilterProxyModel(parent) {}
+EventLogFilter::EventLogFilter(QObject *parent) : QSortFilterProxyModel(parent) { }
 
 void EventLogFilter::setText(const QString &text)
 {
@@ -110,16 +116,17 @@ bool EventLogFilter::filterAcceptsRow(int sourceRow, const QModelIndex &sourcePa
 {
     const QModelIndex idx = sourceModel()->index(sourceRow, 0, sourceParent);
     const QString type = idx.data(EventLogModel::TypeRole).toString();
-    if (m_hideProgress && (type == QLatin1String("progress") || type == QLatin1String("progress_state")
-                           || type == protocol::serviceEventTypeName(protocol::ServiceEventType::JobProgress)))
+    if (m_hideProgress
+        && (type == QLatin1String("progress") || type == QLatin1String("progress_state")
+            || type == protocol::serviceEventTypeName(protocol::ServiceEventType::JobProgress)))
         return false;
     if (!m_category.isEmpty() && idx.data(EventLogModel::CategoryRole).toString() != m_category)
         return false;
     if (m_text.isEmpty())
         return true;
     return type.contains(m_text, Qt::CaseInsensitive)
-           || idx.data(EventLogModel::JobIdRole).toString().contains(m_text, Qt::CaseInsensitive)
-           || idx.data(EventLogModel::TextRole).toString().contains(m_text, Qt::CaseInsensitive);
+        || idx.data(EventLogModel::JobIdRole).toString().contains(m_text, Qt::CaseInsensitive)
+        || idx.data(EventLogModel::TextRole).toString().contains(m_text, Qt::CaseInsensitive);
 }
 
 } // namespace cr::monitor

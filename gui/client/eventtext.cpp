@@ -27,11 +27,13 @@ QString describeServiceEvent(const protocol::ServiceEvent &ev)
     if (const auto *p = ev.as<protocol::JobProgressEvent>()) {
         const QString who = p->classType.isEmpty() ? QStringLiteral("node %1").arg(p->node)
                                                    : QStringLiteral("node %1 (%2)").arg(p->node, p->classType);
-        return p->max > 0 ? QStringLiteral("%1 step %2/%3").arg(who).arg(p->value).arg(p->max) : QStringLiteral("%1 running").arg(who);
+        return p->max > 0 ? QStringLiteral("%1 step %2/%3").arg(who).arg(p->value).arg(p->max)
+                          : QStringLiteral("%1 running").arg(who);
     }
     if (const auto *f = ev.as<protocol::JobEndedEvent>()) {
         const protocol::JobRecord &job = f->job;
-        QString text = job.state == protocol::JobState::Unknown ? ev.typeName().mid(4) : protocol::jobStateName(job.state);
+        QString text
+            = job.state == protocol::JobState::Unknown ? ev.typeName().mid(4) : protocol::jobStateName(job.state);
         text += QStringLiteral(", %1 output(s)").arg(job.outputs.size());
         if (job.durationMs >= 0)
             text += QStringLiteral(", %1 s").arg(double(job.durationMs) / 1000.0, 0, 'f', 1);
@@ -82,7 +84,8 @@ QString describeEvent(const MonitorEvent &ev)
         return QStringLiteral("execution succeeded");
     case EventType::ExecutionError:
         if (const auto *x = e.as<protocol::ExecutionErrorEvent>())
-            return QStringLiteral("error in node %1 (%2): %3").arg(x->nodeId, x->nodeType, x->exceptionMessage.trimmed());
+            return QStringLiteral("error in node %1 (%2): %3")
+                .arg(x->nodeId, x->nodeType, x->exceptionMessage.trimmed());
         break;
     case EventType::ExecutionInterrupted:
         return QStringLiteral("execution interrupted");

@@ -14,15 +14,9 @@ JobListModel::JobListModel(JobTracker *tracker, QObject *parent) : QAbstractTabl
     connect(tracker, &JobTracker::jobRemoved, this, &JobListModel::onRemoved);
 }
 
-int JobListModel::rowCount(const QModelIndex &parent) const
-{
-    return parent.isValid() ? 0 : int(m_rows.size());
-}
+int JobListModel::rowCount(const QModelIndex &parent) const { return parent.isValid() ? 0 : int(m_rows.size()); }
 
-int JobListModel::columnCount(const QModelIndex &parent) const
-{
-    return parent.isValid() ? 0 : ColumnCount;
-}
+int JobListModel::columnCount(const QModelIndex &parent) const { return parent.isValid() ? 0 : ColumnCount; }
 
 QString JobListModel::formatDuration(qint64 ms)
 {
@@ -90,24 +84,24 @@ QVariant JobListModel::headerData(int section, Qt::Orientation orientation, int 
     if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
         return {};
     switch (section) {
-    case IdColumn: return QStringLiteral("Job");
-    case WorkflowColumn: return QStringLiteral("Workflow");
-    case StateColumn: return QStringLiteral("State");
-    case DurationColumn: return QStringLiteral("Duration");
-    case CancelColumn: return QString();
-    default: return {};
+    case IdColumn:
+        return QStringLiteral("Job");
+    case WorkflowColumn:
+        return QStringLiteral("Workflow");
+    case StateColumn:
+        return QStringLiteral("State");
+    case DurationColumn:
+        return QStringLiteral("Duration");
+    case CancelColumn:
+        return QString();
+    default:
+        return {};
     }
 }
 
-QString JobListModel::jobIdAt(int row) const
-{
-    return row >= 0 && row < m_rows.size() ? m_rows.at(row) : QString();
-}
+QString JobListModel::jobIdAt(int row) const { return row >= 0 && row < m_rows.size() ? m_rows.at(row) : QString(); }
 
-int JobListModel::rowOf(const QString &jobId) const
-{
-    return int(m_rows.indexOf(jobId));
-}
+int JobListModel::rowOf(const QString &jobId) const { return int(m_rows.indexOf(jobId)); }
 
 void JobListModel::tick()
 {

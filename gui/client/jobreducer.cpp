@@ -10,8 +10,10 @@ double JobView::overallFraction() const
 {
     if (info.state == JobState::Succeeded)
         return 1.0;
-    const double nodeShare = node.max > 0 && !nodesDone.contains(node.nodeId) ? qBound(0.0, node.value / node.max, 1.0) : 0.0;
-    const int total = qMax(nodesTotal, int(nodesDone.size()) + (currentNode.isEmpty() || nodesDone.contains(currentNode) ? 0 : 1));
+    const double nodeShare
+        = node.max > 0 && !nodesDone.contains(node.nodeId) ? qBound(0.0, node.value / node.max, 1.0) : 0.0;
+    const int total
+        = qMax(nodesTotal, int(nodesDone.size()) + (currentNode.isEmpty() || nodesDone.contains(currentNode) ? 0 : 1));
     if (total <= 0)
         return nodeShare;
     return qBound(0.0, (double(nodesDone.size()) + nodeShare) / double(total), 1.0);
@@ -74,7 +76,8 @@ void JobReducer::settleNode(JobView &job)
         job.node = job.lastStepped; // "KSampler: step 20 of 20" says more than "Save Image"
 }
 
-void JobReducer::setNodeProgress(JobView &job, const QString &nodeId, double value, double max, const WorkflowInfo *workflow)
+void JobReducer::setNodeProgress(JobView &job, const QString &nodeId, double value, double max,
+                                 const WorkflowInfo *workflow)
 {
     job.node.nodeId = nodeId;
     job.node.value = value;
@@ -93,7 +96,8 @@ void JobReducer::applyWorkflow(JobView &job, const WorkflowInfo &workflow)
         job.lastStepped.name = workflow.nodeName(job.lastStepped.nodeId);
 }
 
-JobChange JobReducer::applyEvent(JobView &v, const MonitorEvent &ev, qint64 at, const WorkflowInfo *workflow, bool isNew)
+JobChange JobReducer::applyEvent(JobView &v, const MonitorEvent &ev, qint64 at, const WorkflowInfo *workflow,
+                                 bool isNew)
 {
     JobChange change;
     const protocol::ComfyEvent &e = ev.event;
@@ -163,8 +167,8 @@ JobChange JobReducer::applyEvent(JobView &v, const MonitorEvent &ev, qint64 at, 
 }
 
 // The service's own events (job_queued, job_started, job_progress, job_finished...).
-void JobReducer::applyServiceEvent(JobView &v, const MonitorEvent &ev, qint64 at, const WorkflowInfo *workflow, bool isNew,
-                                   JobChange &change)
+void JobReducer::applyServiceEvent(JobView &v, const MonitorEvent &ev, qint64 at, const WorkflowInfo *workflow,
+                                   bool isNew, JobChange &change)
 {
     using protocol::ServiceEventType;
     const protocol::ServiceEvent *s = ev.service ? &*ev.service : nullptr;
@@ -184,7 +188,8 @@ void JobReducer::applyServiceEvent(JobView &v, const MonitorEvent &ev, qint64 at
         return;
     }
     // A job event that names no state (or a job_* type this version does not know): ask the runner.
-    const bool jobEvent = s ? s->type != ServiceEventType::ImageGenerated : ev.event.typeName.startsWith(QLatin1String("job_"));
+    const bool jobEvent
+        = s ? s->type != ServiceEventType::ImageGenerated : ev.event.typeName.startsWith(QLatin1String("job_"));
     if (jobEvent && !isNew && state == JobState::Unknown && !(s && s->type == ServiceEventType::JobProgress))
         change.refresh = true;
     const auto *queued = s ? s->as<protocol::JobQueuedEvent>() : nullptr;
@@ -195,7 +200,8 @@ void JobReducer::applyServiceEvent(JobView &v, const MonitorEvent &ev, qint64 at
     }
 }
 
-JobChange JobReducer::applyRecord(JobView &v, const JobInfo &info, bool isNew, bool fromInitialList, const WorkflowInfo *workflow)
+JobChange JobReducer::applyRecord(JobView &v, const JobInfo &info, bool isNew, bool fromInitialList,
+                                  const WorkflowInfo *workflow)
 {
     JobChange change;
     const qint64 created = info.createdAt.isValid() ? info.createdAt.toMSecsSinceEpoch() : 0;

@@ -23,28 +23,28 @@ struct NodeProgressView {
 
 struct JobView {
     JobInfo info;
-    qint64 sortKeyMs = 0;       // created_at, else when first seen (ms since the epoch)
-    quint64 seenOrder = 0;      // when the tracker first saw it (a counter): orders jobs of the same ms
-    bool watched = false;       // seen running through the relay (its outputs go to the gallery)
-    bool confirmedFinal = false; // the REST API reported its final state (outputs are complete)
-    QString currentNode;        // node executing now
-    NodeProgressView node;      // the latest progress (after success: the last node that had steps)
+    qint64 sortKeyMs = 0;         // created_at, else when first seen (ms since the epoch)
+    quint64 seenOrder = 0;        // when the tracker first saw it (a counter): orders jobs of the same ms
+    bool watched = false;         // seen running through the relay (its outputs go to the gallery)
+    bool confirmedFinal = false;  // the REST API reported its final state (outputs are complete)
+    QString currentNode;          // node executing now
+    NodeProgressView node;        // the latest progress (after success: the last node that had steps)
     NodeProgressView lastStepped; // the newest progress of a node with steps (max > 0)
-    QSet<QString> nodesDone;    // executed or cached
-    int nodesTotal = 0;         // nodes of the workflow; 0 = unknown
-    quint64 previewFrames = 0;  // previews received for this job
+    QSet<QString> nodesDone;      // executed or cached
+    int nodesTotal = 0;           // nodes of the workflow; 0 = unknown
+    quint64 previewFrames = 0;    // previews received for this job
 
-    double overallFraction() const; // 0..1: nodes done plus the running node's share
+    double overallFraction() const;        // 0..1: nodes done plus the running node's share
     qint64 durationMs(qint64 nowMs) const; // -1 when it has not started
 };
 
 // What one reduction step changed and what it asks the owner to do.
 struct JobChange {
-    bool started = false;  // the job became running
-    bool finished = false; // the job reached a final state
-    bool refresh = false;  // ask the REST API for the job's record (outputs, duration, the runner's verdict)
+    bool started = false;          // the job became running
+    bool finished = false;         // the job reached a final state
+    bool refresh = false;          // ask the REST API for the job's record (outputs, duration, the runner's verdict)
     std::optional<JobInfo> record; // the event carried the job's final record: merge it (then it is the change)
-    QString workflowNeeded; // the job's workflow, when the owner has not loaded it yet
+    QString workflowNeeded;        // the job's workflow, when the owner has not loaded it yet
 };
 
 class JobReducer final
@@ -72,7 +72,8 @@ public:
 
 private:
     static void setState(JobView &job, JobState state, qint64 atMs, JobChange &change);
-    static void setNodeProgress(JobView &job, const QString &nodeId, double value, double max, const WorkflowInfo *workflow);
+    static void setNodeProgress(JobView &job, const QString &nodeId, double value, double max,
+                                const WorkflowInfo *workflow);
     static void settleNode(JobView &job);
     static void applyServiceEvent(JobView &job, const MonitorEvent &event, qint64 atMs, const WorkflowInfo *workflow,
                                   bool isNew, JobChange &change);

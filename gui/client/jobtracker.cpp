@@ -13,10 +13,7 @@ namespace cr::monitor {
 
 namespace {
 
-qint64 nowMs()
-{
-    return QDateTime::currentMSecsSinceEpoch();
-}
+qint64 nowMs() { return QDateTime::currentMSecsSinceEpoch(); }
 
 constexpr int kMaxConfirmTries = 8;
 
@@ -123,7 +120,8 @@ void JobTracker::refresh()
         if (r) {
             int galleryJobs = 0;
             for (const JobInfo &info : *r) { // newest first
-                const bool forGallery = initial && info.state == JobState::Succeeded && galleryJobs < m_initialOutputJobs;
+                const bool forGallery
+                    = initial && info.state == JobState::Succeeded && galleryJobs < m_initialOutputJobs;
                 galleryJobs += forGallery ? 1 : 0;
                 applyInfo(info, forGallery);
             }

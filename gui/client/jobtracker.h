@@ -1,8 +1,8 @@
 #pragma once
 // The monitor's picture of the runner's jobs: built from relay events as they happen (state, the running
 // node and its step of max, previews per job; the reduction itself is JobReducer's) and corrected from the
-// REST API (on connect, after a relay gap, when a job finishes). Downloads the image outputs of jobs that succeeded while watched. Bounded:
-// the oldest finished jobs are forgotten first.
+// REST API (on connect, after a relay gap, when a job finishes). Downloads the image outputs of jobs that succeeded
+// while watched. Bounded: the oldest finished jobs are forgotten first.
 
 #include "gui/client/jobreducer.h"
 #include "gui/client/monitortypes.h"
@@ -31,7 +31,7 @@ public:
     // Outputs of the newest N succeeded jobs found at connect time are also fetched (for the gallery).
     void setInitialOutputJobs(int count) { m_initialOutputJobs = qMax(0, count); }
 
-    QStringList jobIds() const;   // newest first
+    QStringList jobIds() const; // newest first
     // The list order: newer sort key first; within the same millisecond, the job seen later first.
     static bool isNewer(const JobView &a, const JobView &b);
     int jobCount() const { return int(m_jobs.size()); }
@@ -42,20 +42,20 @@ public:
     QString newestActiveJob() const; // running, else queued; empty when none
     const WorkflowInfo *workflow(const QString &name) const;
 
-    void refresh();                       // GET /api/v1/jobs and merge
-    void refreshJob(const QString &id);   // GET /api/v1/jobs/{id} (coalesced)
+    void refresh();                         // GET /api/v1/jobs and merge
+    void refreshJob(const QString &id);     // GET /api/v1/jobs/{id} (coalesced)
     void noteSubmitted(const JobInfo &job); // the answer of POST /api/v1/jobs or .../cancel
-    void clear();                         // forget everything (another runner)
+    void clear();                           // forget everything (another runner)
 
 signals:
     void jobAdded(const QString &id);
     void jobChanged(const QString &id);
     void jobRemoved(const QString &id);
-    void jobStarted(const QString &id);   // became running (the UI may follow it)
-    void jobFinished(const QString &id);  // reached a final state
+    void jobStarted(const QString &id);  // became running (the UI may follow it)
+    void jobFinished(const QString &id); // reached a final state
     void outputFetched(const cr::monitor::DownloadedOutput &file);
     void workflowLoaded(const QString &name);
-    void refreshed(int jobs);             // a full list refresh was merged
+    void refreshed(int jobs); // a full list refresh was merged
 
 private:
     JobView &ensureJob(const QString &id, qint64 seenMs, bool *created = nullptr);
@@ -71,7 +71,7 @@ private:
     RestClient *m_rest;
     QHash<QString, JobView> m_jobs;
     quint64 m_seenCounter = 0;
-    QHash<QString, bool> m_jobFetches; // in flight -> fetch again when it returns
+    QHash<QString, bool> m_jobFetches;  // in flight -> fetch again when it returns
     QHash<QString, int> m_confirmTries; // re-asks for a final job record not yet final on the runner
     QHash<QString, WorkflowInfo> m_workflows;
     QSet<QString> m_workflowRequests;

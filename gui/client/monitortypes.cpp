@@ -39,7 +39,8 @@ WorkflowInfo workflowFromJson(const QJsonObject &o, const QString &fallbackName)
             if (wp.value.isBool())
                 wp.type = QStringLiteral("boolean");
             else if (wp.value.isDouble())
-                wp.type = wp.value.toDouble() == double(wp.value.toInteger()) ? QStringLiteral("integer") : QStringLiteral("float");
+                wp.type = wp.value.toDouble() == double(wp.value.toInteger()) ? QStringLiteral("integer")
+                                                                              : QStringLiteral("float");
             else
                 wp.type = QStringLiteral("string");
         }
@@ -51,18 +52,22 @@ WorkflowInfo workflowFromJson(const QJsonObject &o, const QString &fallbackName)
     } else if (params.isObject()) { // {"name": {...}} also accepted
         const QJsonObject map = params.toObject();
         for (auto it = map.begin(); it != map.end(); ++it)
-            addParameter(it.key(), it.value().isObject() ? it.value().toObject() : QJsonObject{{QStringLiteral("value"), it.value()}});
+            addParameter(it.key(),
+                         it.value().isObject() ? it.value().toObject()
+                                               : QJsonObject{{QStringLiteral("value"), it.value()}});
     }
     for (const QJsonValue &v : o.value(QLatin1String("nodes")).toArray()) {
         const QJsonObject n = v.toObject();
         const QString id = protocol::idString(n.value(QLatin1String("id")));
         if (!id.isEmpty())
-            w.nodes.append({id, n.value(QLatin1String("class_type")).toString(), n.value(QLatin1String("title")).toString()});
+            w.nodes.append(
+                {id, n.value(QLatin1String("class_type")).toString(), n.value(QLatin1String("title")).toString()});
     }
     // A graph in the answer (API format) names every node, also the ones without literal inputs.
     const QJsonObject graph = o.value(QLatin1String("graph")).toObject();
     for (auto it = graph.begin(); it != graph.end(); ++it) {
-        const bool known = std::any_of(w.nodes.cbegin(), w.nodes.cend(), [&it](const WorkflowNode &n) { return n.id == it.key(); });
+        const bool known
+            = std::any_of(w.nodes.cbegin(), w.nodes.cend(), [&it](const WorkflowNode &n) { return n.id == it.key(); });
         if (!known) {
             const QJsonObject node = it.value().toObject();
             w.nodes.append({it.key(), node.value(QLatin1String("class_type")).toString(),
@@ -76,7 +81,8 @@ WorkflowInfo workflowFromJson(const QJsonObject &o, const QString &fallbackName)
 
 QStringList workflowNamesFromJson(const QJsonValue &value)
 {
-    const QJsonArray list = value.isArray() ? value.toArray() : value.toObject().value(QLatin1String("workflows")).toArray();
+    const QJsonArray list
+        = value.isArray() ? value.toArray() : value.toObject().value(QLatin1String("workflows")).toArray();
     QStringList names;
     for (const QJsonValue &v : list) {
         const QString name = v.isString() ? v.toString() : v.toObject().value(QLatin1String("name")).toString();

@@ -23,10 +23,7 @@ protocol::RelaySubscription monitorSubscription()
     return s;
 }
 
-qint64 nowMs()
-{
-    return QDateTime::currentMSecsSinceEpoch();
-}
+qint64 nowMs() { return QDateTime::currentMSecsSinceEpoch(); }
 
 } // namespace
 
@@ -44,10 +41,14 @@ MonitorEvent MonitorEvent::from(protocol::ComfyEvent event, const QString &jobId
 QString RelayClient::stateName(State state)
 {
     switch (state) {
-    case State::Disconnected: return QStringLiteral("disconnected");
-    case State::Connecting: return QStringLiteral("connecting");
-    case State::Connected: return QStringLiteral("connected");
-    case State::Reconnecting: return QStringLiteral("reconnecting");
+    case State::Disconnected:
+        return QStringLiteral("disconnected");
+    case State::Connecting:
+        return QStringLiteral("connecting");
+    case State::Connected:
+        return QStringLiteral("connected");
+    case State::Reconnecting:
+        return QStringLiteral("reconnecting");
     }
     return {};
 }
@@ -72,10 +73,7 @@ RelayClient::RelayClient(RelayClientOptions options, QObject *parent)
     m_clock.start();
 }
 
-RelayClient::~RelayClient()
-{
-    close();
-}
+RelayClient::~RelayClient() { close(); }
 
 void RelayClient::setUrl(const QUrl &url)
 {
@@ -88,10 +86,7 @@ void RelayClient::setUrl(const QUrl &url)
     m_url = clean;
 }
 
-void RelayClient::setToken(const QString &token)
-{
-    m_token = token;
-}
+void RelayClient::setToken(const QString &token) { m_token = token; }
 
 void RelayClient::open()
 {
@@ -142,15 +137,9 @@ void RelayClient::dropConnection()
         setState(State::Disconnected);
 }
 
-int RelayClient::retryInMs() const
-{
-    return m_retryTimer.isActive() ? m_retryTimer.remainingTime() : 0;
-}
+int RelayClient::retryInMs() const { return m_retryTimer.isActive() ? m_retryTimer.remainingTime() : 0; }
 
-std::optional<MonitorPreview> RelayClient::takePreview()
-{
-    return std::exchange(m_preview, std::nullopt);
-}
+std::optional<MonitorPreview> RelayClient::takePreview() { return std::exchange(m_preview, std::nullopt); }
 
 void RelayClient::setState(State state)
 {
@@ -164,7 +153,8 @@ void RelayClient::setState(State state)
 QUrl RelayClient::connectUrl() const
 {
     QUrl url = m_url;
-    url.setQuery(protocol::relayQuery(monitorSubscription(), m_lastSeq > 0 ? std::optional<qint64>(m_lastSeq) : std::nullopt));
+    url.setQuery(
+        protocol::relayQuery(monitorSubscription(), m_lastSeq > 0 ? std::optional<qint64>(m_lastSeq) : std::nullopt));
     return url;
 }
 
@@ -215,7 +205,8 @@ void RelayClient::onConnected()
     m_sinceActivity.start();
     m_pingTimer.start();
     qCInfo(lcMonitorNet).noquote() << "relay connected:" << m_url.toString()
-                                   << (m_lastSeq > 0 ? QStringLiteral("(resuming after seq %1)").arg(m_lastSeq) : QString());
+                                   << (m_lastSeq > 0 ? QStringLiteral("(resuming after seq %1)").arg(m_lastSeq)
+                                                     : QString());
     m_socket->sendTextMessage(QString::fromUtf8(protocol::encodeRelayHello(monitorSubscription())));
     setState(State::Connected);
     sendPing(); // a first round trip right away; then every interval
@@ -242,8 +233,9 @@ void RelayClient::onDisconnected()
     }
     if (code == int(RelayCloseCode::Unauthorized) || code == int(RelayCloseCode::BadRequest)) {
         m_giveUp = true;
-        fail(code == int(RelayCloseCode::Unauthorized) ? QStringLiteral("the relay refused the token (close %1)").arg(code)
-                                                       : QStringLiteral("the relay refused the request: %1").arg(reason));
+        fail(code == int(RelayCloseCode::Unauthorized)
+                 ? QStringLiteral("the relay refused the token (close %1)").arg(code)
+                 : QStringLiteral("the relay refused the request: %1").arg(reason));
     } else if (!wasConnected && m_lastError.isEmpty()) {
         m_lastError = socket->errorString();
     }
@@ -297,7 +289,7 @@ void RelayClient::onControl(const protocol::RelayControlMessage &message)
 {
     if (const auto *w = std::get_if<protocol::RelayWelcome>(&message)) {
         if (w->type != QLatin1String("relay_welcome"))
-            return; // relay_subscribed: the monitor never sends subscribe
+            return;        // relay_subscribed: the monitor never sends subscribe
         m_backoff.reset(); // accepted (not just a handshake the relay closes at once, e.g. 4003)
         emit welcomed(w->lastSeq, w->replayCount);
     } else if (const auto *g = std::get_if<protocol::RelayGap>(&message)) {

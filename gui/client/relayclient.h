@@ -34,22 +34,23 @@ struct RelayClientOptions {
 
 // One JSON event from the relay (enveloped: seq, ts, job_id), parsed once.
 struct MonitorEvent {
-    qint64 seq = 0;          // 0 when the relay sent it without an envelope
-    qint64 timestampMs = 0;  // relay time, ms since the epoch (0 without envelope)
-    QString jobId;           // empty when not attributed to a job
+    qint64 seq = 0;             // 0 when the relay sent it without an envelope
+    qint64 timestampMs = 0;     // relay time, ms since the epoch (0 without envelope)
+    QString jobId;              // empty when not attributed to a job
     protocol::ComfyEvent event; // typeName, data, typed payload (Unknown for the service's job_* events)
     std::optional<protocol::ServiceEvent> service; // the service's job_* / image_generated events, typed
 
     // The event with `service` read from it (once, here).
-    static MonitorEvent from(protocol::ComfyEvent event, const QString &jobId = {}, qint64 seq = 0, qint64 timestampMs = 0);
+    static MonitorEvent from(protocol::ComfyEvent event, const QString &jobId = {}, qint64 seq = 0,
+                             qint64 timestampMs = 0);
 };
 
 // The newest preview frame (encoded image + metadata); decoding is the viewer's business.
 struct MonitorPreview {
     protocol::PreviewFrame frame;
     QString jobId;
-    quint64 number = 0;      // 1-based count of frames received on this client
-    qint64 receivedMs = 0;   // ms since the epoch
+    quint64 number = 0;    // 1-based count of frames received on this client
+    qint64 receivedMs = 0; // ms since the epoch
 };
 
 class RelayClient final : public QObject
@@ -85,7 +86,7 @@ public:
     qint64 lastSeq() const { return m_lastSeq; }         // seq of the newest event: the resume point
     qint64 lagMs() const { return m_lagMs; }             // now - ts of the newest envelope; -1 before one
     qint64 roundTripMs() const { return m_roundTripMs; } // of the last relay ping; -1 before one
-    int connections() const { return m_connections; }   // successful handshakes so far
+    int connections() const { return m_connections; }    // successful handshakes so far
     int retryInMs() const;                               // time to the next attempt (Reconnecting), else 0
     quint64 eventsReceived() const { return m_eventsReceived; }
     quint64 gapsSeen() const { return m_gaps; }

@@ -2,13 +2,13 @@
 // Exit codes: 0 normal (also after SIGINT/SIGTERM), 1 start-up failure, 2 bad command line or configuration.
 // SIGHUP reloads the configuration (Service::reload).
 
-#include "core/common/memorytrimmer.h"
-#include "core/config/commandline.h"
 #include "core/common/listenerguard.h"
+#include "core/common/memorytrimmer.h"
+#include "core/common/unixsignalwatcher.h"
+#include "core/config/commandline.h"
 #include "core/config/effectiveconfig.h"
 #include "core/service/logsink.h"
 #include "core/service/service.h"
-#include "core/common/unixsignalwatcher.h"
 
 #include <QCoreApplication>
 #include <QDir>
@@ -97,7 +97,8 @@ int main(int argc, char *argv[])
     });
     // SIGHUP: the same file with the same command line, read again; the service applies what it can.
     QObject::connect(&signalWatcher, &cr::UnixSignalWatcher::hangupReceived, &app, [&service, file, cl] {
-        qCInfo(lcMain).noquote() << "SIGHUP received, reloading" << (file.isEmpty() ? QStringLiteral("the defaults") : file);
+        qCInfo(lcMain).noquote() << "SIGHUP received, reloading"
+                                 << (file.isEmpty() ? QStringLiteral("the defaults") : file);
         service.reload(cr::loadEffectiveConfig(file, cl));
     });
     QString error;

@@ -8,7 +8,6 @@
 #include <QJsonValue>
 #include <QtEndian>
 
-
 namespace cr::protocol {
 
 namespace {
@@ -24,10 +23,7 @@ std::optional<BinaryFrame> fail(FrameError *error, FrameError reason)
     return std::nullopt;
 }
 
-quint32 readU32(const char *p)
-{
-    return qFromBigEndian<quint32>(p);
-}
+quint32 readU32(const char *p) { return qFromBigEndian<quint32>(p); }
 
 void appendU32(QByteArray &out, quint32 value)
 {
@@ -52,7 +48,6 @@ QByteArray sharedTail(const QByteArray &frame, qsizetype offset)
     d.size -= offset;
     return tail;
 }
-
 
 void appendPyJsonMember(QByteArray &out, const char *key, const QString &value, bool nullIfEmpty = false)
 {
@@ -84,8 +79,8 @@ std::optional<BinaryFrame> parsePreviewType4(const QByteArray &frame, FrameError
     if (metaLen > frame.size() - kHeaderSize)
         return fail(error, FrameError::BadLength);
     QJsonParseError parseError{};
-    const QJsonDocument doc =
-        QJsonDocument::fromJson(QByteArray::fromRawData(frame.constData() + kHeaderSize, metaLen), &parseError);
+    const QJsonDocument doc
+        = QJsonDocument::fromJson(QByteArray::fromRawData(frame.constData() + kHeaderSize, metaLen), &parseError);
     if (parseError.error != QJsonParseError::NoError || !doc.isObject())
         return fail(error, FrameError::BadMetadata);
     const QJsonObject m = doc.object();
@@ -133,8 +128,8 @@ std::optional<BinaryFrame> parseBinaryFrame(const QByteArray &frame, FrameError 
     if (frame.size() < 4)
         return fail(error, FrameError::TooShort);
     const quint32 type = readU32(frame.constData());
-    const bool known = type == quint32(BinaryEventType::PreviewImage) || type == quint32(BinaryEventType::Text) ||
-                       type == quint32(BinaryEventType::PreviewImageWithMetadata);
+    const bool known = type == quint32(BinaryEventType::PreviewImage) || type == quint32(BinaryEventType::Text)
+        || type == quint32(BinaryEventType::PreviewImageWithMetadata);
     if (!known)
         return fail(error, FrameError::UnknownType);
     if (frame.size() < kHeaderSize) // every known type has a second u32

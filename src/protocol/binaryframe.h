@@ -22,7 +22,7 @@ enum class ImageFormat : quint32 {
     Png = 2,
 };
 
-QString mimeTypeFor(ImageFormat format);             // "image/jpeg" | "image/png"
+QString mimeTypeFor(ImageFormat format);              // "image/jpeg" | "image/png"
 ImageFormat imageFormatFromMime(const QString &mime); // anything but image/png is JPEG, as in ComfyUI
 
 // The metadata of a type-4 frame. Empty promptId for type-1 frames (ComfyUI does not say).
@@ -51,11 +51,11 @@ struct TextFrame {
 
 enum class FrameError {
     None,
-    TooShort,        // fewer than 4 bytes, or a header field cut off
-    BadLength,       // a declared length runs past the end of the frame
-    BadMetadata,     // type-4 metadata is not a JSON object
-    BadImageFormat,  // type-1 format code other than 1 or 2
-    UnknownType,     // a type we do not parse (custom nodes); pass it through untouched
+    TooShort,       // fewer than 4 bytes, or a header field cut off
+    BadLength,      // a declared length runs past the end of the frame
+    BadMetadata,    // type-4 metadata is not a JSON object
+    BadImageFormat, // type-1 format code other than 1 or 2
+    UnknownType,    // a type we do not parse (custom nodes); pass it through untouched
 };
 
 // One parsed binary frame; exactly one of preview/text is set.

@@ -33,7 +33,6 @@ constexpr std::array<std::pair<EventType, QLatin1StringView>, 11> kEventNames{{
     {EventType::FeatureFlags, "feature_flags"_L1},
 }};
 
-
 // Millisecond timestamps: exact for integers, truncated for other finite numbers, 0 otherwise.
 qint64 toInt64(const QJsonValue &v)
 {
@@ -67,8 +66,8 @@ QStringList stringList(const QJsonValue &v)
 StatusEvent parseStatus(const QJsonObject &d)
 {
     StatusEvent e;
-    e.queueRemaining = d.value("status"_L1).toObject().value("exec_info"_L1).toObject()
-                           .value("queue_remaining"_L1).toInt();
+    e.queueRemaining
+        = d.value("status"_L1).toObject().value("exec_info"_L1).toObject().value("queue_remaining"_L1).toInt();
     e.sid = d.value("sid"_L1).toString();
     return e;
 }
@@ -154,9 +153,8 @@ EventPayload parsePayload(EventType type, const QJsonObject &d, const QString &p
     case EventType::ExecutionError:
         return parseExecutionError(d, promptId);
     case EventType::ExecutionInterrupted:
-        return ExecutionInterruptedEvent{promptId, idString(d.value("node_id"_L1)),
-                                         d.value("node_type"_L1).toString(), idList(d.value("executed"_L1)),
-                                         toInt64(d.value("timestamp"_L1))};
+        return ExecutionInterruptedEvent{promptId, idString(d.value("node_id"_L1)), d.value("node_type"_L1).toString(),
+                                         idList(d.value("executed"_L1)), toInt64(d.value("timestamp"_L1))};
     case EventType::FeatureFlags: {
         const QJsonValue preview = d.value("supports_preview_metadata"_L1);
         return FeatureFlagsEvent{preview.isBool() && preview.toBool(), d.value("max_upload_size"_L1).toDouble()};
@@ -228,8 +226,8 @@ std::optional<ComfyEvent> parseEventObject(const QJsonObject &root, const QByteA
     const QJsonValue typeValue = root.value("type"_L1);
     if (!typeValue.isString()) {
         if (error)
-            *error = typeValue.isUndefined() ? QStringLiteral("no \"type\"")
-                                             : QStringLiteral("\"type\" is not a string");
+            *error
+                = typeValue.isUndefined() ? QStringLiteral("no \"type\"") : QStringLiteral("\"type\" is not a string");
         return std::nullopt;
     }
 

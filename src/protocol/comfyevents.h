@@ -71,7 +71,7 @@ struct NodeProgress {
     QString displayNodeId;
     QString realNodeId;
     QString parentNodeId; // empty when JSON null
-    QString state; // "running" | "finished" | ...
+    QString state;        // "running" | "finished" | ...
     double value = 0;
     double max = 0;
 };
@@ -84,10 +84,10 @@ struct ProgressStateEvent {
 // One file of a node's UI output: images, gifs, video, audio... (kind = the output key). Fields are
 // kept as sent (type may be empty; /view then defaults to "output").
 struct OutputFile {
-    QString kind;      // "images", "gifs", "audio", "video", ...
+    QString kind; // "images", "gifs", "audio", "video", ...
     QString filename;
     QString subfolder;
-    QString type;      // "output" | "temp" | "input"
+    QString type; // "output" | "temp" | "input"
     bool operator==(const OutputFile &) const = default;
 };
 
@@ -118,8 +118,8 @@ struct ExecutionErrorEvent {
     QStringList traceback;
     QStringList executed;
     qint64 timestamp = 0;
-    bool terminal = false; // only frames with a timestamp end the prompt (ExecutionBlocked has none)
-    bool blocked = false;  // exception_type "ExecutionBlocked": informational, the run goes on
+    bool terminal = false;      // only frames with a timestamp end the prompt (ExecutionBlocked has none)
+    bool blocked = false;       // exception_type "ExecutionBlocked": informational, the run goes on
     QStringList currentOutputs; // ids of nodes with cached outputs when the run started
 };
 
@@ -137,21 +137,25 @@ struct FeatureFlagsEvent {
     double maxUploadSize = 0;             // bytes; an int by default, a float with --max-upload-size
 };
 
-using EventPayload = std::variant<std::monostate, StatusEvent, ExecutionStartEvent, ExecutionCachedEvent,
-                                  ExecutingEvent, ProgressEvent, ProgressStateEvent, ExecutedEvent,
-                                  ExecutionSuccessEvent, ExecutionErrorEvent, ExecutionInterruptedEvent,
-                                  FeatureFlagsEvent>;
+using EventPayload
+    = std::variant<std::monostate, StatusEvent, ExecutionStartEvent, ExecutionCachedEvent, ExecutingEvent,
+                   ProgressEvent, ProgressStateEvent, ExecutedEvent, ExecutionSuccessEvent, ExecutionErrorEvent,
+                   ExecutionInterruptedEvent, FeatureFlagsEvent>;
 
 // One parsed text frame.
 struct ComfyEvent {
     EventType type = EventType::Unknown;
-    QString typeName;   // the "type" string exactly as sent
-    QString promptId;   // data.prompt_id when present, else empty
-    QJsonObject data;   // the "data" object
-    QByteArray raw;     // the exact frame bytes, for byte-identical relaying
+    QString typeName; // the "type" string exactly as sent
+    QString promptId; // data.prompt_id when present, else empty
+    QJsonObject data; // the "data" object
+    QByteArray raw;   // the exact frame bytes, for byte-identical relaying
     EventPayload payload;
 
-    template <typename T> const T *as() const { return std::get_if<T>(&payload); }
+    template <typename T>
+    const T *as() const
+    {
+        return std::get_if<T>(&payload);
+    }
 };
 
 // Parses one text frame (UTF-8 bytes). The JSON is parsed once; `raw` shares the caller's buffer (no
@@ -162,10 +166,11 @@ struct ComfyEvent {
 std::optional<ComfyEvent> parseTextFrame(const QByteArray &frame, QString *error = nullptr);
 // The same for a frame already parsed into `root` (an enveloped event's "event" object), without parsing
 // it again; `raw` is kept as the event's bytes (may be empty when the caller has none).
-std::optional<ComfyEvent> parseEventObject(const QJsonObject &root, const QByteArray &raw = {}, QString *error = nullptr);
+std::optional<ComfyEvent> parseEventObject(const QJsonObject &root, const QByteArray &raw = {},
+                                           QString *error = nullptr);
 
 EventType eventTypeFromName(const QString &name); // Unknown for anything not in §3.4 (also "logs")
-QString eventTypeName(EventType type);          // the wire name; "" for Unknown
+QString eventTypeName(EventType type);            // the wire name; "" for Unknown
 
 } // namespace cr::protocol
 

@@ -21,15 +21,15 @@ inline constexpr char InvalidRequest[] = "invalid_request";
 inline constexpr char MissingField[] = "missing_field";
 inline constexpr char InvalidField[] = "invalid_field"; // a field has a value the service refuses (details.field)
 inline constexpr char PayloadTooLarge[] = "payload_too_large";
-inline constexpr char RequestTimeout[] = "request_timeout";     // the request head or body did not arrive in time
-inline constexpr char LengthRequired[] = "length_required";     // a chunked request body (Content-Length is required)
-inline constexpr char HeadersTooLarge[] = "headers_too_large";  // a request head above the limit
+inline constexpr char RequestTimeout[] = "request_timeout";    // the request head or body did not arrive in time
+inline constexpr char LengthRequired[] = "length_required";    // a chunked request body (Content-Length is required)
+inline constexpr char HeadersTooLarge[] = "headers_too_large"; // a request head above the limit
 inline constexpr char Unauthorized[] = "unauthorized";
 inline constexpr char NotFound[] = "not_found";
 inline constexpr char MethodNotAllowed[] = "method_not_allowed";
 inline constexpr char UnknownWorkflow[] = "unknown_workflow";
 inline constexpr char InvalidWorkflow[] = "invalid_workflow";
-inline constexpr char NoWorkflow[] = "no_workflow";         // the legacy routes: no active workflow is loaded
+inline constexpr char NoWorkflow[] = "no_workflow"; // the legacy routes: no active workflow is loaded
 inline constexpr char UnknownNode[] = "unknown_node";
 inline constexpr char UnknownInput[] = "unknown_input";
 inline constexpr char UnknownParameter[] = "unknown_parameter";
@@ -44,7 +44,7 @@ inline constexpr char ComfyValidation[] = "comfy_validation";
 inline constexpr char ComfyUnreachable[] = "comfy_unreachable";
 inline constexpr char ComfyTimeout[] = "comfy_timeout";
 inline constexpr char ComfyError[] = "comfy_error";
-inline constexpr char NoOutput[] = "no_output";             // a run succeeded but produced no file
+inline constexpr char NoOutput[] = "no_output"; // a run succeeded but produced no file
 inline constexpr char UpstreamUnreachable[] = "upstream_unreachable";
 inline constexpr char UpstreamError[] = "upstream_error"; // an upstream (Node-RED) answered badly (details.reason)
 inline constexpr char NotReady[] = "not_ready";
@@ -72,8 +72,8 @@ template <typename T>
 class Result
 {
 public:
-    Result(T value) : m_v(std::move(value)) {}
-    Result(Error error) : m_v(std::move(error)) {}
+    Result(T value) : m_v(std::move(value)) { }
+    Result(Error error) : m_v(std::move(error)) { }
 
     bool ok() const { return m_v.index() == 0; }
     explicit operator bool() const { return ok(); }

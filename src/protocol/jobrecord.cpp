@@ -14,15 +14,9 @@ namespace {
 constexpr const char *kStateNames[] = {"queued", "running", "succeeded", "failed", "cancelled", "lost"};
 constexpr int kWireStates = int(std::size(kStateNames));
 
-QJsonValue stringOrNull(const QString &s)
-{
-    return s.isEmpty() ? QJsonValue(QJsonValue::Null) : QJsonValue(s);
-}
+QJsonValue stringOrNull(const QString &s) { return s.isEmpty() ? QJsonValue(QJsonValue::Null) : QJsonValue(s); }
 
-QJsonValue timeOrNull(const QDateTime &t)
-{
-    return t.isValid() ? QJsonValue(isoUtc(t)) : QJsonValue(QJsonValue::Null);
-}
+QJsonValue timeOrNull(const QDateTime &t) { return t.isValid() ? QJsonValue(isoUtc(t)) : QJsonValue(QJsonValue::Null); }
 
 QDateTime timeFrom(const QJsonValue &v)
 {
@@ -58,10 +52,7 @@ QStringList jobStateNames()
     return names;
 }
 
-QString isoUtc(const QDateTime &time)
-{
-    return time.isValid() ? time.toUTC().toString(Qt::ISODateWithMs) : QString();
-}
+QString isoUtc(const QDateTime &time) { return time.isValid() ? time.toUTC().toString(Qt::ISODateWithMs) : QString(); }
 
 bool JobOutput::isImage() const
 {

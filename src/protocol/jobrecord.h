@@ -28,9 +28,9 @@ struct JobOutput {
     QString nodeId;
     QString filename;
     QString subfolder;
-    QString type; // "output" | "temp" | ...
-    QString kind; // "images", "gifs", ...
-    QString url;  // path on the runner: /api/v1/jobs/{id}/outputs/{n}
+    QString type;         // "output" | "temp" | ...
+    QString kind;         // "images", "gifs", ...
+    QString url;          // path on the runner: /api/v1/jobs/{id}/outputs/{n}
     bool isImage() const; // kind "images" or an image file extension
     bool operator==(const JobOutput &) const = default;
 };
@@ -52,13 +52,13 @@ struct JobRecord {
     JobState state = JobState::Unknown;
     QDateTime createdAt, startedAt, finishedAt;
     qint64 durationMs = -1;
-    QString progressNode;   // "progress" is null when there is neither a node nor a max
+    QString progressNode; // "progress" is null when there is neither a node nor a max
     QString progressClass;
     double progressValue = 0;
     double progressMax = 0;
     QList<JobOutput> outputs;
     std::optional<JobError> error;
-    QString reason;         // why it failed / was cancelled / lost
+    QString reason; // why it failed / was cancelled / lost
     bool cancelRequested = false;
 
     QString errorMessage() const { return error ? error->message : QString(); }

@@ -13,20 +13,35 @@ QByteArray jsonStringLiteral(const QString &value)
     for (const QChar c : value) {
         const char16_t u = c.unicode();
         switch (u) {
-        case u'"': out.append("\\\""); continue;
-        case u'\\': out.append("\\\\"); continue;
-        case u'\n': out.append("\\n"); continue;
-        case u'\r': out.append("\\r"); continue;
-        case u'\t': out.append("\\t"); continue;
-        case u'\b': out.append("\\b"); continue;
-        case u'\f': out.append("\\f"); continue;
-        default: break;
+        case u'"':
+            out.append("\\\"");
+            continue;
+        case u'\\':
+            out.append("\\\\");
+            continue;
+        case u'\n':
+            out.append("\\n");
+            continue;
+        case u'\r':
+            out.append("\\r");
+            continue;
+        case u'\t':
+            out.append("\\t");
+            continue;
+        case u'\b':
+            out.append("\\b");
+            continue;
+        case u'\f':
+            out.append("\\f");
+            continue;
+        default:
+            break;
         }
         if (u >= 0x20 && u <= 0x7e) {
             out.append(char(u));
         } else { // also splits non-BMP characters into their two surrogates, as Python does
-            const char esc[6] = {'\\', 'u', kHex[(u >> 12) & 0xf], kHex[(u >> 8) & 0xf], kHex[(u >> 4) & 0xf],
-                                 kHex[u & 0xf]};
+            const char esc[6]
+                = {'\\', 'u', kHex[(u >> 12) & 0xf], kHex[(u >> 8) & 0xf], kHex[(u >> 4) & 0xf], kHex[u & 0xf]};
             out.append(esc, 6);
         }
     }

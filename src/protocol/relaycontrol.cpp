@@ -19,10 +19,7 @@ namespace {
 constexpr qsizetype kHeaderSize = 8;
 
 // A relay number the client reads leniently: 0 when missing or mistyped.
-qint64 countOf(const QJsonValue &v)
-{
-    return nonNegativeInteger(v).value_or(0);
-}
+qint64 countOf(const QJsonValue &v) { return nonNegativeInteger(v).value_or(0); }
 
 } // namespace
 
@@ -49,10 +46,11 @@ QByteArray encodeRelayError(const RelayMessageError &error)
 
 QByteArray encodeRelayGap(qint64 since, qint64 firstSeq, qint64 lastSeq, const QString &reason)
 {
-    return controlMessage("relay_gap", QJsonObject{{"since"_L1, double(since)},
-                                                   {"first_seq"_L1, double(firstSeq)},
-                                                   {"last_seq"_L1, double(lastSeq)},
-                                                   {"reason"_L1, reason}});
+    return controlMessage("relay_gap",
+                          QJsonObject{{"since"_L1, double(since)},
+                                      {"first_seq"_L1, double(firstSeq)},
+                                      {"last_seq"_L1, double(lastSeq)},
+                                      {"reason"_L1, reason}});
 }
 
 QByteArray encodeRelayPong(const QJsonValue &id, qint64 lastSeq)
@@ -123,8 +121,8 @@ std::optional<RelayEnvelope> parseRelayEnvelope(const QByteArray &text)
     if (!seq || !ts || !o.value("type"_L1).isString() || !o.value("event"_L1).isObject()
         || !(job.isString() || job.isNull()) || !(prompt.isString() || prompt.isNull()))
         return std::nullopt;
-    return RelayEnvelope{*seq, *ts, o.value("type"_L1).toString(), job.toString(), prompt.toString(),
-                         o.value("event"_L1).toObject()};
+    return RelayEnvelope{
+        *seq, *ts, o.value("type"_L1).toString(), job.toString(), prompt.toString(), o.value("event"_L1).toObject()};
 }
 
 QByteArray encodeRelayPreviewType4(const PreviewMetadata &meta, const QString &jobId, ImageFormat format,

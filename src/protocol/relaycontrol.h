@@ -67,8 +67,8 @@ struct RelayEnvelope {
     qint64 seq = 0;
     qint64 timestampMs = 0;
     QString type;
-    QString jobId;    // empty for null
-    QString promptId; // empty for null
+    QString jobId;     // empty for null
+    QString promptId;  // empty for null
     QJsonObject event; // parsed once; protocol::parseEventObject() types it without parsing again
 };
 std::optional<RelayEnvelope> parseRelayEnvelope(const QByteArray &text);

@@ -20,8 +20,8 @@ using detail::readSubscription;
 
 namespace {
 
-const QStringList kSubscriptionKeys = {u"jobs"_s, u"types"_s, u"previews"_s, u"preview_fps"_s, u"envelope"_s,
-                                       u"binary"_s};
+const QStringList kSubscriptionKeys
+    = {u"jobs"_s, u"types"_s, u"previews"_s, u"preview_fps"_s, u"envelope"_s, u"binary"_s};
 
 QJsonArray sortedArray(const QSet<QString> &set)
 {
@@ -134,10 +134,7 @@ QByteArray controlMessage(const char *type, const QJsonObject &data)
     return out;
 }
 
-QByteArray nullOrString(const QString &s)
-{
-    return s.isEmpty() ? QByteArray("null") : jsonStringLiteral(s);
-}
+QByteArray nullOrString(const QString &s) { return s.isEmpty() ? QByteArray("null") : jsonStringLiteral(s); }
 
 std::optional<qint64> nonNegativeInteger(const QJsonValue &v)
 {
@@ -176,7 +173,8 @@ bool readSubscription(const QJsonObject &data, RelaySubscriptionUpdate &update, 
     if (data.contains("preview_fps"_L1)) {
         const QJsonValue v = data.value("preview_fps"_L1);
         if (!v.isDouble() || !validFps(v.toDouble())) {
-            *why = u"\"preview_fps\" must be 0 (no limit) or a number from %1 to %2"_s.arg(kRelayMinPreviewFps).arg(kRelayMaxPreviewFps);
+            *why = u"\"preview_fps\" must be 0 (no limit) or a number from %1 to %2"_s.arg(kRelayMinPreviewFps)
+                       .arg(kRelayMaxPreviewFps);
             return false;
         }
         update.previewMaxFps = v.toDouble();
@@ -199,16 +197,26 @@ bool readSubscription(const QJsonObject &data, RelaySubscriptionUpdate &update, 
 QString relayCloseReason(RelayCloseCode code)
 {
     switch (code) {
-    case RelayCloseCode::Normal: return u"closed"_s;
-    case RelayCloseCode::GoingAway: return u"service stopping"_s;
-    case RelayCloseCode::ProtocolError: return u"client frames must be masked"_s;
-    case RelayCloseCode::MessageTooBig: return u"message too big"_s;
-    case RelayCloseCode::Unauthorized: return u"unauthorized"_s;
-    case RelayCloseCode::BadRequest: return u"bad request"_s;
-    case RelayCloseCode::TooManyClients: return u"too many clients, retry later"_s;
-    case RelayCloseCode::TooSlow: return u"too slow, resume with since="_s;
-    case RelayCloseCode::PingTimeout: return u"ping timeout"_s;
-    case RelayCloseCode::TooManyErrors: return u"too many invalid messages"_s;
+    case RelayCloseCode::Normal:
+        return u"closed"_s;
+    case RelayCloseCode::GoingAway:
+        return u"service stopping"_s;
+    case RelayCloseCode::ProtocolError:
+        return u"client frames must be masked"_s;
+    case RelayCloseCode::MessageTooBig:
+        return u"message too big"_s;
+    case RelayCloseCode::Unauthorized:
+        return u"unauthorized"_s;
+    case RelayCloseCode::BadRequest:
+        return u"bad request"_s;
+    case RelayCloseCode::TooManyClients:
+        return u"too many clients, retry later"_s;
+    case RelayCloseCode::TooSlow:
+        return u"too slow, resume with since="_s;
+    case RelayCloseCode::PingTimeout:
+        return u"ping timeout"_s;
+    case RelayCloseCode::TooManyErrors:
+        return u"too many invalid messages"_s;
     }
     return u"closed"_s;
 }
@@ -216,9 +224,12 @@ QString relayCloseReason(RelayCloseCode code)
 QString previewModeName(PreviewMode mode)
 {
     switch (mode) {
-    case PreviewMode::Off: return u"off"_s;
-    case PreviewMode::Type1: return u"type1"_s;
-    case PreviewMode::Type4: return u"type4"_s;
+    case PreviewMode::Off:
+        return u"off"_s;
+    case PreviewMode::Type1:
+        return u"type1"_s;
+    case PreviewMode::Type4:
+        return u"type4"_s;
     }
     return u"type1"_s;
 }
@@ -252,9 +263,9 @@ bool RelaySubscription::acceptsBinary(const QString &jobId) const
 
 QJsonObject RelaySubscription::toJson() const
 {
-    return QJsonObject{{"jobs"_L1, sortedArray(jobIds)},       {"types"_L1, sortedArray(types)},
-                       {"previews"_L1, previewModeName(previews)}, {"preview_fps"_L1, previewMaxFps},
-                       {"envelope"_L1, envelope},              {"binary"_L1, binary}};
+    return QJsonObject{
+        {"jobs"_L1, sortedArray(jobIds)},  {"types"_L1, sortedArray(types)}, {"previews"_L1, previewModeName(previews)},
+        {"preview_fps"_L1, previewMaxFps}, {"envelope"_L1, envelope},        {"binary"_L1, binary}};
 }
 
 void RelaySubscriptionUpdate::applyTo(RelaySubscription &s) const
@@ -310,7 +321,8 @@ std::optional<RelayConnectOptions> parseRelayQuery(const QUrlQuery &query, QStri
     if (out.subscription.types && !validIdList(*out.subscription.types, &why))
         return fail(u"types"_s, why);
 
-    const auto value = [&query](const char *key) { return query.queryItemValue(QString::fromLatin1(key), QUrl::FullyDecoded); };
+    const auto value
+        = [&query](const char *key) { return query.queryItemValue(QString::fromLatin1(key), QUrl::FullyDecoded); };
     if (query.hasQueryItem(u"previews"_s)) {
         out.subscription.previews = previewModeFromName(value("previews"));
         if (!out.subscription.previews)
@@ -320,7 +332,9 @@ std::optional<RelayConnectOptions> parseRelayQuery(const QUrlQuery &query, QStri
         bool ok = false;
         const double fps = value("preview_fps").toDouble(&ok);
         if (!ok || !validFps(fps))
-            return fail(u"preview_fps"_s, u"must be 0 (no limit) or a number from %1 to %2"_s.arg(kRelayMinPreviewFps).arg(kRelayMaxPreviewFps));
+            return fail(
+                u"preview_fps"_s,
+                u"must be 0 (no limit) or a number from %1 to %2"_s.arg(kRelayMinPreviewFps).arg(kRelayMaxPreviewFps));
         out.subscription.previewMaxFps = fps;
     }
     for (const char *key : {"envelope", "binary"}) {
@@ -358,7 +372,8 @@ QUrlQuery relayQuery(const RelaySubscription &s, std::optional<qint64> since, co
     if (s.previews != defaults.previews)
         q.addQueryItem(u"previews"_s, previewModeName(s.previews));
     if (s.previewMaxFps != defaults.previewMaxFps)
-        q.addQueryItem(u"preview_fps"_s, QString::number(s.previewMaxFps, 'g', QLocale::FloatingPointShortest)); // exact
+        q.addQueryItem(u"preview_fps"_s,
+                       QString::number(s.previewMaxFps, 'g', QLocale::FloatingPointShortest)); // exact
     if (s.envelope)
         q.addQueryItem(u"envelope"_s, u"1"_s);
     if (s.binary)
@@ -390,7 +405,8 @@ std::optional<RelayClientMessage> parseRelayClientMessage(const QByteArray &text
     const QString type = typeValue.toString().left(64);
     for (auto it = obj.begin(); it != obj.end(); ++it)
         if (it.key() != "type"_L1 && it.key() != "data"_L1)
-            return refuse(error, RelayErrorCode::InvalidMessage, u"unknown field \"%1\""_s.arg(it.key().left(64)), type);
+            return refuse(error, RelayErrorCode::InvalidMessage, u"unknown field \"%1\""_s.arg(it.key().left(64)),
+                          type);
     const QJsonValue dataValue = obj.value("data"_L1);
     if (!dataValue.isUndefined() && !dataValue.isNull() && !dataValue.isObject())
         return refuse(error, RelayErrorCode::InvalidMessage, u"\"data\" must be an object"_s, type);
@@ -408,8 +424,8 @@ std::optional<RelayClientMessage> parseRelayClientMessage(const QByteArray &text
         msg.request = RelayRequest::Ping;
         allowed = QStringList{u"id"_s};
     } else {
-        return refuse(error, RelayErrorCode::UnknownType,
-                      u"unknown message type; expected hello, subscribe or ping"_s, type);
+        return refuse(error, RelayErrorCode::UnknownType, u"unknown message type; expected hello, subscribe or ping"_s,
+                      type);
     }
     for (auto it = data.begin(); it != data.end(); ++it)
         if (!allowed.contains(it.key()))
@@ -427,14 +443,16 @@ std::optional<RelayClientMessage> parseRelayClientMessage(const QByteArray &text
         if (!protocol || *protocol < 1)
             return refuse(error, RelayErrorCode::InvalidMessage, u"\"protocol\" must be a positive integer"_s, type);
         if (*protocol != kRelayProtocolVersion)
-            return refuse(error, RelayErrorCode::UnsupportedProtocol,
-                          u"protocol %1 is not supported; this relay speaks %2"_s.arg(*protocol).arg(kRelayProtocolVersion),
-                          type);
+            return refuse(
+                error, RelayErrorCode::UnsupportedProtocol,
+                u"protocol %1 is not supported; this relay speaks %2"_s.arg(*protocol).arg(kRelayProtocolVersion),
+                type);
         msg.protocol = int(*protocol);
         if (data.contains("since"_L1)) {
             msg.since = nonNegativeInteger(data.value("since"_L1));
             if (!msg.since)
-                return refuse(error, RelayErrorCode::InvalidMessage, u"\"since\" must be a non-negative integer"_s, type);
+                return refuse(error, RelayErrorCode::InvalidMessage, u"\"since\" must be a non-negative integer"_s,
+                              type);
         }
     }
     QString why;

@@ -22,15 +22,15 @@ inline constexpr int kRelayProtocolVersion = 1;
 // client message exceeds the inbound limit.
 enum class RelayCloseCode : quint16 {
     Normal = 1000,
-    GoingAway = 1001,       // the service stops
-    ProtocolError = 1002,   // the client broke RFC 6455 (an unmasked frame, §5.1)
-    MessageTooBig = 1009,   // client message over the inbound limit
-    Unauthorized = 4001,    // token missing or wrong
-    BadRequest = 4002,      // an invalid query parameter (the reason names it)
-    TooManyClients = 4003,  // max_clients reached; retry later
-    TooSlow = 4008,         // backlog beyond the hard limit; reconnect with since=<last seq>
-    PingTimeout = 4009,     // no pong (or any message) within the bound
-    TooManyErrors = 4010,   // too many invalid messages in a minute
+    GoingAway = 1001,      // the service stops
+    ProtocolError = 1002,  // the client broke RFC 6455 (an unmasked frame, §5.1)
+    MessageTooBig = 1009,  // client message over the inbound limit
+    Unauthorized = 4001,   // token missing or wrong
+    BadRequest = 4002,     // an invalid query parameter (the reason names it)
+    TooManyClients = 4003, // max_clients reached; retry later
+    TooSlow = 4008,        // backlog beyond the hard limit; reconnect with since=<last seq>
+    PingTimeout = 4009,    // no pong (or any message) within the bound
+    TooManyErrors = 4010,  // too many invalid messages in a minute
 };
 QString relayCloseReason(RelayCloseCode code); // the fixed, short reason text sent with the code
 
@@ -40,13 +40,13 @@ enum class PreviewMode {
     Type1, // ComfyUI's type-1 layout (the default, what the Python project sent)
     Type4, // type 4: metadata JSON (ComfyUI's keys + job_id), then the image
 };
-QString previewModeName(PreviewMode mode); // "off" | "type1" | "type4"
+QString previewModeName(PreviewMode mode);                           // "off" | "type1" | "type4"
 std::optional<PreviewMode> previewModeFromName(const QString &name); // also accepts "on" (= type1)
 
 // What one client receives. Defaults = the legacy (Python project) behaviour.
 struct RelaySubscription {
-    QSet<QString> jobIds;   // empty: every event; else only events of these jobs (none without a job)
-    QSet<QString> types;    // empty: every JSON event type; else only these "type" values
+    QSet<QString> jobIds; // empty: every event; else only events of these jobs (none without a job)
+    QSet<QString> types;  // empty: every JSON event type; else only these "type" values
     PreviewMode previews = PreviewMode::Type1;
     double previewMaxFps = 0; // 0: no limit; else previews closer together are dropped
     bool envelope = false;    // JSON events wrapped with seq, ts, job_id (see encodeRelayEnvelope)
@@ -98,7 +98,7 @@ QUrlQuery relayQuery(const RelaySubscription &subscription, std::optional<qint64
 enum class RelayRequest { Hello, Subscribe, Ping };
 struct RelayClientMessage {
     RelayRequest request = RelayRequest::Hello;
-    int protocol = 0;                    // hello: the client's protocol version (required)
+    int protocol = 0;                     // hello: the client's protocol version (required)
     RelaySubscriptionUpdate subscription; // hello and subscribe
     std::optional<qint64> since;          // hello only
     QJsonValue pingId;                    // ping: echoed in relay_pong
@@ -106,7 +106,7 @@ struct RelayClientMessage {
 
 // Why a client message was refused: a stable code (relay_error's data.code) and a sentence.
 struct RelayMessageError {
-    QString code;    // invalid_json | invalid_message | unknown_type | unsupported_protocol | binary_not_accepted
+    QString code; // invalid_json | invalid_message | unknown_type | unsupported_protocol | binary_not_accepted
     QString message;
     QString request; // the message's "type" when it was readable
 };
@@ -118,8 +118,7 @@ inline constexpr char UnsupportedProtocol[] = "unsupported_protocol";
 inline constexpr char BinaryNotAccepted[] = "binary_not_accepted";
 } // namespace RelayErrorCode
 
-std::optional<RelayClientMessage> parseRelayClientMessage(const QByteArray &text,
-                                                          RelayMessageError *error = nullptr);
+std::optional<RelayClientMessage> parseRelayClientMessage(const QByteArray &text, RelayMessageError *error = nullptr);
 // Client side (monitor): the messages to send.
 QByteArray encodeRelayHello(const RelaySubscription &subscription, std::optional<qint64> since = {});
 QByteArray encodeRelaySubscribe(const RelaySubscriptionUpdate &update);

@@ -11,19 +11,25 @@ using namespace Qt::StringLiterals;
 
 namespace {
 
-constexpr const char *kTypeNames[] = {"job_queued", "job_started", "job_progress", "job_finished",
-                                      "job_failed", "job_cancelled", "image_generated"};
+constexpr const char *kTypeNames[]
+    = {"job_queued", "job_started", "job_progress", "job_finished", "job_failed", "job_cancelled", "image_generated"};
 
 struct DataOf {
     QJsonObject operator()(const JobQueuedEvent &e) const
     {
         return {{u"job_id"_s, e.jobId}, {u"prompt_id"_s, e.promptId}, {u"workflow"_s, e.workflow}};
     }
-    QJsonObject operator()(const JobStartedEvent &e) const { return {{u"job_id"_s, e.jobId}, {u"prompt_id"_s, e.promptId}}; }
+    QJsonObject operator()(const JobStartedEvent &e) const
+    {
+        return {{u"job_id"_s, e.jobId}, {u"prompt_id"_s, e.promptId}};
+    }
     QJsonObject operator()(const JobProgressEvent &e) const
     {
-        return {{u"job_id"_s, e.jobId}, {u"node"_s, e.node}, {u"class_type"_s, e.classType},
-                {u"value"_s, e.value}, {u"max"_s, e.max}};
+        return {{u"job_id"_s, e.jobId},
+                {u"node"_s, e.node},
+                {u"class_type"_s, e.classType},
+                {u"value"_s, e.value},
+                {u"max"_s, e.max}};
     }
     QJsonObject operator()(const JobEndedEvent &e) const
     {
@@ -33,9 +39,9 @@ struct DataOf {
     }
     QJsonObject operator()(const ImageGeneratedEvent &e) const
     {
-        return {{u"STATUS"_s, e.status},           {u"prompt_id"_s, e.promptId},
-                {u"job_id"_s, e.jobId},            {u"image_filename"_s, e.imageFilename},
-                {u"image_url"_s, e.imageUrl},      {u"images"_s, QJsonArray::fromStringList(e.images)}};
+        return {{u"STATUS"_s, e.status},      {u"prompt_id"_s, e.promptId},
+                {u"job_id"_s, e.jobId},       {u"image_filename"_s, e.imageFilename},
+                {u"image_url"_s, e.imageUrl}, {u"images"_s, QJsonArray::fromStringList(e.images)}};
     }
 };
 
@@ -50,10 +56,7 @@ QStringList strings(const QJsonValue &v)
 
 } // namespace
 
-QString serviceEventTypeName(ServiceEventType type)
-{
-    return QString::fromLatin1(kTypeNames[int(type)]);
-}
+QString serviceEventTypeName(ServiceEventType type) { return QString::fromLatin1(kTypeNames[int(type)]); }
 
 std::optional<ServiceEventType> serviceEventTypeFromName(const QString &name)
 {
@@ -71,20 +74,22 @@ bool isFinalServiceEvent(const QString &typeName)
 
 ServiceEvent ServiceEvent::ended(const JobRecord &job)
 {
-    const ServiceEventType type = job.state == JobState::Succeeded   ? ServiceEventType::JobFinished
-                                  : job.state == JobState::Cancelled ? ServiceEventType::JobCancelled
-                                                                     : ServiceEventType::JobFailed;
+    const ServiceEventType type = job.state == JobState::Succeeded ? ServiceEventType::JobFinished
+        : job.state == JobState::Cancelled                         ? ServiceEventType::JobCancelled
+                                                                   : ServiceEventType::JobFailed;
     return {type, JobEndedEvent{job}};
 }
 
 QString ServiceEvent::jobId() const
 {
-    return std::visit([](const auto &e) {
-        if constexpr (std::is_same_v<std::decay_t<decltype(e)>, JobEndedEvent>)
-            return e.job.id;
-        else
-            return e.jobId;
-    }, payload);
+    return std::visit(
+        [](const auto &e) {
+            if constexpr (std::is_same_v<std::decay_t<decltype(e)>, JobEndedEvent>)
+                return e.job.id;
+            else
+                return e.jobId;
+        },
+        payload);
 }
 
 QString ServiceEvent::promptId() const
@@ -100,7 +105,8 @@ QString ServiceEvent::promptId() const
 
 QByteArray encodeDataEvent(const QString &type, const QJsonObject &data)
 {
-    return "{\"type\":" + jsonStringLiteral(type) + ",\"data\":" + QJsonDocument(data).toJson(QJsonDocument::Compact) + '}';
+    return "{\"type\":" + jsonStringLiteral(type) + ",\"data\":" + QJsonDocument(data).toJson(QJsonDocument::Compact)
+        + '}';
 }
 
 QByteArray encodeServiceEvent(const ServiceEvent &event)
@@ -121,12 +127,15 @@ std::optional<ServiceEvent> parseServiceEvent(const ComfyEvent &event)
     const QString jobId = d.value("job_id"_L1).toString();
     switch (*type) {
     case ServiceEventType::JobQueued:
-        return ServiceEvent::of(*type, JobQueuedEvent{jobId, d.value("prompt_id"_L1).toString(), d.value("workflow"_L1).toString()});
+        return ServiceEvent::of(
+            *type, JobQueuedEvent{jobId, d.value("prompt_id"_L1).toString(), d.value("workflow"_L1).toString()});
     case ServiceEventType::JobStarted:
         return ServiceEvent::of(*type, JobStartedEvent{jobId, d.value("prompt_id"_L1).toString()});
     case ServiceEventType::JobProgress:
-        return ServiceEvent::of(*type, JobProgressEvent{jobId, idString(d.value("node"_L1)), d.value("class_type"_L1).toString(),
-                                                        d.value("value"_L1).toDouble(), d.value("max"_L1).toDouble()});
+        return ServiceEvent::of(*type,
+                                JobProgressEvent{jobId, idString(d.value("node"_L1)),
+                                                 d.value("class_type"_L1).toString(), d.value("value"_L1).toDouble(),
+                                                 d.value("max"_L1).toDouble()});
     case ServiceEventType::JobFinished:
     case ServiceEventType::JobFailed:
     case ServiceEventType::JobCancelled: {
@@ -136,9 +145,10 @@ std::optional<ServiceEvent> parseServiceEvent(const ComfyEvent &event)
         return ServiceEvent::of(*type, JobEndedEvent{job});
     }
     case ServiceEventType::ImageGenerated:
-        return ServiceEvent::of(*type, ImageGeneratedEvent{d.value("STATUS"_L1).toString(), d.value("prompt_id"_L1).toString(), jobId,
-                                                           d.value("image_filename"_L1).toString(), d.value("image_url"_L1).toString(),
-                                                           strings(d.value("images"_L1))});
+        return ServiceEvent::of(*type,
+                                ImageGeneratedEvent{d.value("STATUS"_L1).toString(), d.value("prompt_id"_L1).toString(),
+                                                    jobId, d.value("image_filename"_L1).toString(),
+                                                    d.value("image_url"_L1).toString(), strings(d.value("images"_L1))});
     }
     return std::nullopt;
 }

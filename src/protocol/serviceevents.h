@@ -18,13 +18,22 @@
 
 namespace cr::protocol {
 
-enum class ServiceEventType { JobQueued, JobStarted, JobProgress, JobFinished, JobFailed, JobCancelled, ImageGenerated };
+enum class ServiceEventType {
+    JobQueued,
+    JobStarted,
+    JobProgress,
+    JobFinished,
+    JobFailed,
+    JobCancelled,
+    ImageGenerated
+};
 QString serviceEventTypeName(ServiceEventType type); // "job_queued" ... "image_generated"
 std::optional<ServiceEventType> serviceEventTypeFromName(const QString &name);
 // The events that end a job: job_finished, job_failed, job_cancelled.
 inline bool isFinal(ServiceEventType t)
 {
-    return t == ServiceEventType::JobFinished || t == ServiceEventType::JobFailed || t == ServiceEventType::JobCancelled;
+    return t == ServiceEventType::JobFinished || t == ServiceEventType::JobFailed
+        || t == ServiceEventType::JobCancelled;
 }
 bool isFinalServiceEvent(const QString &typeName); // the same for a wire name (false for any other name)
 
@@ -78,12 +87,20 @@ struct ServiceEvent {
     // The final event of a job: its type follows the state (succeeded -> job_finished, cancelled ->
     // job_cancelled, anything else -> job_failed).
     static ServiceEvent ended(const JobRecord &job);
-    template <typename T> static ServiceEvent of(ServiceEventType type, T payload) { return {type, std::move(payload)}; }
+    template <typename T>
+    static ServiceEvent of(ServiceEventType type, T payload)
+    {
+        return {type, std::move(payload)};
+    }
 
     QString typeName() const { return serviceEventTypeName(type); }
     QString jobId() const;
     QString promptId() const; // the "prompt_id" it carries ("" for job_progress and the final events)
-    template <typename T> const T *as() const { return std::get_if<T>(&payload); }
+    template <typename T>
+    const T *as() const
+    {
+        return std::get_if<T>(&payload);
+    }
     bool operator==(const ServiceEvent &) const = default;
 };
 

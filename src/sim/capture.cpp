@@ -95,7 +95,8 @@ std::optional<Capture> Capture::load(const QString &scenario, QString *error)
         QJsonParseError parseError{};
         const QJsonDocument doc = QJsonDocument::fromJson(bytes, &parseError);
         if (!doc.isObject()) {
-            fail(error, u"%1:%2: not a JSON object (%3)"_s.arg(file.fileName()).arg(lineNo).arg(parseError.errorString()));
+            fail(error,
+                 u"%1:%2: not a JSON object (%3)"_s.arg(file.fileName()).arg(lineNo).arg(parseError.errorString()));
             return std::nullopt;
         }
         CaptureRecord record;

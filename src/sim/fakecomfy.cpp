@@ -61,10 +61,7 @@ FakeComfy::~FakeComfy()
     m_sockets.clear();
 }
 
-bool FakeComfy::listen(const QHostAddress &address, quint16 port)
-{
-    return m_http->listen(address, port);
-}
+bool FakeComfy::listen(const QHostAddress &address, quint16 port) { return m_http->listen(address, port); }
 
 void FakeComfy::close()
 {
@@ -72,15 +69,9 @@ void FakeComfy::close()
     dropWebSockets();
 }
 
-bool FakeComfy::isListening() const
-{
-    return m_http->isListening();
-}
+bool FakeComfy::isListening() const { return m_http->isListening(); }
 
-quint16 FakeComfy::port() const
-{
-    return m_http->port();
-}
+quint16 FakeComfy::port() const { return m_http->port(); }
 
 static QString hostForUrl(const QHostAddress &address)
 {
@@ -123,10 +114,7 @@ void FakeComfy::addInputImage(const QString &name, const QByteArray &bytes, cons
     refreshInputList();
 }
 
-void FakeComfy::refreshInputList()
-{
-    m_catalog.setInputImages(m_files.topLevelNames(QStringLiteral("input")));
-}
+void FakeComfy::refreshInputList() { m_catalog.setInputImages(m_files.topLevelNames(QStringLiteral("input"))); }
 
 // ---- WebSockets -------------------------------------------------------------------------------------
 
@@ -141,7 +129,8 @@ void FakeComfy::onNewWebSocket(QWebSocket *ws)
     m_sockets.append(socket);
     m_registry.insert(sid, ws); // replaces an older socket with the same clientId, which is not closed
     m_featureFlags.insert(sid, OrderedJson::object());
-    connect(ws, &QWebSocket::textMessageReceived, this, [this, socket](const QString &text) { onTextMessage(socket, text); });
+    connect(ws, &QWebSocket::textMessageReceived, this,
+            [this, socket](const QString &text) { onTextMessage(socket, text); });
     connect(ws, &QWebSocket::disconnected, this, [this, socket] { onSocketGone(socket); });
     if (m_wsSilent) {
         socket->silent = true;
@@ -151,7 +140,8 @@ void FakeComfy::onNewWebSocket(QWebSocket *ws)
     emit webSocketConnected(sid);
 
     OrderedJson status = queueInfo();
-    sendEvent(QStringLiteral("status"), OrderedJson::object({{QStringLiteral("status"), status}, {QStringLiteral("sid"), sid}}), sid);
+    sendEvent(QStringLiteral("status"),
+              OrderedJson::object({{QStringLiteral("status"), status}, {QStringLiteral("sid"), sid}}), sid);
     if (m_run && m_run->item().clientId() == sid && !m_lastNode.isEmpty())
         sendEvent(QStringLiteral("executing"), OrderedJson::object({{QStringLiteral("node"), m_lastNode}}), sid);
 }
@@ -168,11 +158,12 @@ void FakeComfy::onTextMessage(Socket *socket, const QString &text)
         return;
     m_featureFlags.insert(socket->sid, message->value(u"data"));
     sendEvent(QStringLiteral("feature_flags"),
-              OrderedJson::object({{QStringLiteral("supports_preview_metadata"), true},
-                                   {QStringLiteral("max_upload_size"), 104857600},
-                                   {QStringLiteral("extension"),
-                                    OrderedJson::object({{QStringLiteral("manager"),
-                                                          OrderedJson::object({{QStringLiteral("supports_v4"), true}})}})}}),
+              OrderedJson::object(
+                  {{QStringLiteral("supports_preview_metadata"), true},
+                   {QStringLiteral("max_upload_size"), 104857600},
+                   {QStringLiteral("extension"),
+                    OrderedJson::object(
+                        {{QStringLiteral("manager"), OrderedJson::object({{QStringLiteral("supports_v4"), true}})}})}}),
               socket->sid);
 }
 
@@ -196,11 +187,13 @@ void FakeComfy::onSocketGone(Socket *socket)
 QList<QWebSocket *> FakeComfy::targets(const QString &sid) const
 {
     QList<QWebSocket *> result;
-    const QList<QWebSocket *> candidates = sid.isEmpty() ? m_registry.values() : QList<QWebSocket *>{m_registry.value(sid)};
+    const QList<QWebSocket *> candidates
+        = sid.isEmpty() ? m_registry.values() : QList<QWebSocket *>{m_registry.value(sid)};
     for (QWebSocket *ws : candidates) {
         if (!ws)
             continue;
-        const auto it = std::find_if(m_sockets.cbegin(), m_sockets.cend(), [ws](const Socket *s) { return s->socket == ws; });
+        const auto it
+            = std::find_if(m_sockets.cbegin(), m_sockets.cend(), [ws](const Socket *s) { return s->socket == ws; });
         if (it != m_sockets.cend() && !(*it)->silent)
             result.append(ws);
     }
@@ -215,7 +208,8 @@ void FakeComfy::sendText(QWebSocket *socket, const QByteArray &text)
 
 void FakeComfy::sendEvent(const QString &type, const OrderedJson &data, const QString &sid)
 {
-    const QByteArray text = OrderedJson::object({{QStringLiteral("type"), type}, {QStringLiteral("data"), data}}).dump();
+    const QByteArray text
+        = OrderedJson::object({{QStringLiteral("type"), type}, {QStringLiteral("data"), data}}).dump();
     for (QWebSocket *ws : targets(sid))
         sendText(ws, text);
 }
@@ -247,10 +241,7 @@ void FakeComfy::broadcastStatus()
     sendEvent(QStringLiteral("status"), OrderedJson::object({{QStringLiteral("status"), queueInfo()}}), QString());
 }
 
-int FakeComfy::webSocketCount() const
-{
-    return int(m_sockets.size());
-}
+int FakeComfy::webSocketCount() const { return int(m_sockets.size()); }
 
 QStringList FakeComfy::webSocketClientIds() const
 {
@@ -302,8 +293,9 @@ void FakeComfy::startNext()
     const QString id = item.promptId;
     m_interruptFlag = false; // execute_async resets the flag: interrupts sent while idle do nothing
     m_lastNode.clear();
-    m_run = new FakeRun(*this, m_catalog, m_options, std::move(item), m_cache, std::exchange(m_nextFailure, std::nullopt),
-                        [this](const FakeRunResult &result) { onRunFinished(result); }, this);
+    m_run = new FakeRun(
+        *this, m_catalog, m_options, std::move(item), m_cache, std::exchange(m_nextFailure, std::nullopt),
+        [this](const FakeRunResult &result) { onRunFinished(result); }, this);
     broadcastStatus(); // PromptQueue.get
     emit promptStarted(id);
     m_run->start();
@@ -317,13 +309,14 @@ void FakeComfy::onRunFinished(const FakeRunResult &result)
     const QString clientId = item.clientId();
     const bool success = result.outcome == FakeRunResult::Outcome::Success;
 
-    OrderedJson entry = OrderedJson::object(
-        {{QStringLiteral("prompt"), item.toJson()},
-         {QStringLiteral("outputs"), result.outputs},
-         {QStringLiteral("status"), OrderedJson::object({{QStringLiteral("status_str"), success ? "success" : "error"},
-                                                         {QStringLiteral("completed"), success},
-                                                         {QStringLiteral("messages"), result.messages}})},
-         {QStringLiteral("meta"), result.meta}});
+    OrderedJson entry
+        = OrderedJson::object({{QStringLiteral("prompt"), item.toJson()},
+                               {QStringLiteral("outputs"), result.outputs},
+                               {QStringLiteral("status"),
+                                OrderedJson::object({{QStringLiteral("status_str"), success ? "success" : "error"},
+                                                     {QStringLiteral("completed"), success},
+                                                     {QStringLiteral("messages"), result.messages}})},
+                               {QStringLiteral("meta"), result.meta}});
     if (!m_history.contains(id)) {
         if (m_historyOrder.size() > kMaxHistory)
             m_history.remove(m_historyOrder.takeFirst());
@@ -337,19 +330,16 @@ void FakeComfy::onRunFinished(const FakeRunResult &result)
 
     broadcastStatus(); // task_done
     if (!clientId.isEmpty())
-        sendEvent(QStringLiteral("executing"), OrderedJson::object({{QStringLiteral("node"), OrderedJson()},
-                                                                    {QStringLiteral("prompt_id"), id}}),
+        sendEvent(QStringLiteral("executing"),
+                  OrderedJson::object({{QStringLiteral("node"), OrderedJson()}, {QStringLiteral("prompt_id"), id}}),
                   clientId);
-    const char *outcome = success ? "success"
-                                  : (result.outcome == FakeRunResult::Outcome::Interrupted ? "interrupted" : "error");
+    const char *outcome
+        = success ? "success" : (result.outcome == FakeRunResult::Outcome::Interrupted ? "interrupted" : "error");
     emit promptFinished(id, QString::fromLatin1(outcome));
     scheduleWorker();
 }
 
-QString FakeComfy::runningPromptId() const
-{
-    return m_run ? m_run->item().promptId : QString();
-}
+QString FakeComfy::runningPromptId() const { return m_run ? m_run->item().promptId : QString(); }
 
 QStringList FakeComfy::pendingPromptIds() const
 {
@@ -359,10 +349,7 @@ QStringList FakeComfy::pendingPromptIds() const
     return ids;
 }
 
-QStringList FakeComfy::historyIds() const
-{
-    return m_historyOrder;
-}
+QStringList FakeComfy::historyIds() const { return m_historyOrder; }
 
 QJsonObject FakeComfy::historyEntry(const QString &promptId) const
 {
@@ -403,20 +390,11 @@ void FakeComfy::restart()
     m_http->abortHttpConnections();
 }
 
-void FakeComfy::setResponseDelay(int ms)
-{
-    m_http->setResponseDelay(ms);
-}
+void FakeComfy::setResponseDelay(int ms) { m_http->setResponseDelay(ms); }
 
-void FakeComfy::setStallHttp(bool stall)
-{
-    m_http->setStall(stall);
-}
+void FakeComfy::setStallHttp(bool stall) { m_http->setStall(stall); }
 
-bool FakeComfy::setRefuseConnections(bool refuse)
-{
-    return m_http->setRefuseConnections(refuse);
-}
+bool FakeComfy::setRefuseConnections(bool refuse) { return m_http->setRefuseConnections(refuse); }
 
 void FakeComfy::setWsSilent(bool silent)
 {
@@ -476,7 +454,8 @@ void FakeComfy::sendReplayFrame(const CaptureRecord &record, const QString &toCl
     }
 }
 
-int FakeComfy::replayCapture(const Capture &capture, const QString &conn, const QString &toClientId, ReplayPacing pacing)
+int FakeComfy::replayCapture(const Capture &capture, const QString &conn, const QString &toClientId,
+                             ReplayPacing pacing)
 {
     const QList<CaptureRecord> frames = capture.wsIn(conn);
     int count = 0;

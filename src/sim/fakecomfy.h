@@ -88,15 +88,15 @@ public:
     static QByteArray replayFrameBytes(const CaptureRecord &record); // the binary frame a record stands for
 
     // Introspection.
-    int promptCount() const { return int(m_promptBodies.size()); } // POST /prompt requests received
+    int promptCount() const { return int(m_promptBodies.size()); }     // POST /prompt requests received
     QList<QJsonObject> promptBodies() const { return m_promptBodies; } // parsed bodies (empty when not JSON)
     QJsonObject lastPromptBody() const { return m_promptBodies.isEmpty() ? QJsonObject() : m_promptBodies.last(); }
-    QStringList acceptedPromptIds() const { return m_accepted; } // queued prompts, in order
+    QStringList acceptedPromptIds() const { return m_accepted; }   // queued prompts, in order
     QStringList interruptRequests() const { return m_interrupts; } // prompt_id per POST /interrupt ("" = global)
     QStringList deleteRequests() const { return m_deletes; }       // ids named by POST /queue {"delete"}
-    int clearRequests() const { return m_clears; }                  // POST /queue {"clear": true}
-    int webSocketCount() const;                                     // open sockets (replaced ones included)
-    QStringList webSocketClientIds() const;                         // sids of the open sockets
+    int clearRequests() const { return m_clears; }                 // POST /queue {"clear": true}
+    int webSocketCount() const;                                    // open sockets (replaced ones included)
+    QStringList webSocketClientIds() const;                        // sids of the open sockets
     QString runningPromptId() const;
     QStringList pendingPromptIds() const; // in execution order
     QStringList historyIds() const;       // completion order
@@ -164,8 +164,8 @@ private:
     FakeNodeCatalog m_catalog;
     FakeFileStore m_files;
     QList<Socket *> m_sockets;
-    QHash<QString, QWebSocket *> m_registry;     // sid -> socket (the newest wins)
-    QHash<QString, OrderedJson> m_featureFlags;  // sid -> the flags it sent
+    QHash<QString, QWebSocket *> m_registry;    // sid -> socket (the newest wins)
+    QHash<QString, OrderedJson> m_featureFlags; // sid -> the flags it sent
     bool m_wsSilent = false;
     QString m_basePath; // "" or "/prefix"
 

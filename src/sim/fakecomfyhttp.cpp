@@ -23,10 +23,7 @@ FakeHttpResponse serverError()
     return r;
 }
 
-FakeHttpResponse notFound()
-{
-    return FakeHttpResponse::text("404: Not Found", 404);
-}
+FakeHttpResponse notFound() { return FakeHttpResponse::text("404: Not Found", 404); }
 
 FakeHttpResponse json(const OrderedJson &value, int status = 200)
 {
@@ -39,7 +36,8 @@ OrderedJson serverFeatures()
         {{QStringLiteral("supports_preview_metadata"), true},
          {QStringLiteral("max_upload_size"), 104857600},
          {QStringLiteral("extension"),
-          OrderedJson::object({{QStringLiteral("manager"), OrderedJson::object({{QStringLiteral("supports_v4"), true}})}})}});
+          OrderedJson::object(
+              {{QStringLiteral("manager"), OrderedJson::object({{QStringLiteral("supports_v4"), true}})}})}});
 }
 
 // Python int() of a query value; nullopt means ValueError (ComfyUI answers 500).
@@ -53,14 +51,22 @@ std::optional<qint64> queryInt(const QString &value)
 QByteArray mimeType(const QString &filename)
 {
     const QString ext = filename.section(u'.', -1).toLower();
-    if (ext == u"png") return "image/png";
-    if (ext == u"jpg" || ext == u"jpeg") return "image/jpeg";
-    if (ext == u"webp") return "image/webp";
-    if (ext == u"gif") return "image/gif";
-    if (ext == u"json") return "application/json";
-    if (ext == u"txt") return "text/plain";
-    if (ext == u"mp4") return "video/mp4";
-    if (ext == u"wav") return "audio/x-wav";
+    if (ext == u"png")
+        return "image/png";
+    if (ext == u"jpg" || ext == u"jpeg")
+        return "image/jpeg";
+    if (ext == u"webp")
+        return "image/webp";
+    if (ext == u"gif")
+        return "image/gif";
+    if (ext == u"json")
+        return "application/json";
+    if (ext == u"txt")
+        return "text/plain";
+    if (ext == u"mp4")
+        return "video/mp4";
+    if (ext == u"wav")
+        return "audio/x-wav";
     return "application/octet-stream";
 }
 
@@ -226,13 +232,13 @@ FakeHttpResponse FakeComfy::handle(const FakeHttpRequest &request)
     if (path == u"/embeddings" || path == u"/extensions")
         return json(OrderedJson::array());
     static const QStringList modelFolders{
-        QStringLiteral("checkpoints"), QStringLiteral("configs"), QStringLiteral("loras"), QStringLiteral("vae"),
-        QStringLiteral("text_encoders"), QStringLiteral("diffusion_models"), QStringLiteral("clip_vision"),
-        QStringLiteral("style_models"), QStringLiteral("embeddings"), QStringLiteral("diffusers"), QStringLiteral("vae_approx"),
-        QStringLiteral("controlnet"), QStringLiteral("gligen"), QStringLiteral("upscale_models"),
-        QStringLiteral("latent_upscale_models"), QStringLiteral("custom_nodes"), QStringLiteral("hypernetworks"),
-        QStringLiteral("photomaker"), QStringLiteral("classifiers"), QStringLiteral("model_patches"),
-        QStringLiteral("audio_encoders")};
+        QStringLiteral("checkpoints"),  QStringLiteral("configs"),        QStringLiteral("loras"),
+        QStringLiteral("vae"),          QStringLiteral("text_encoders"),  QStringLiteral("diffusion_models"),
+        QStringLiteral("clip_vision"),  QStringLiteral("style_models"),   QStringLiteral("embeddings"),
+        QStringLiteral("diffusers"),    QStringLiteral("vae_approx"),     QStringLiteral("controlnet"),
+        QStringLiteral("gligen"),       QStringLiteral("upscale_models"), QStringLiteral("latent_upscale_models"),
+        QStringLiteral("custom_nodes"), QStringLiteral("hypernetworks"),  QStringLiteral("photomaker"),
+        QStringLiteral("classifiers"),  QStringLiteral("model_patches"),  QStringLiteral("audio_encoders")};
     if (path == u"/models")
         return json(OrderedJson::fromStrings(modelFolders));
     if (path.startsWith(QLatin1String("/models/"))) {
@@ -256,13 +262,18 @@ FakeHttpResponse FakeComfy::handle(const FakeHttpRequest &request)
 bool FakeComfy::pyTruthyFlag(const OrderedJson &value)
 {
     switch (value.type()) {
-    case OrderedJson::Type::Bool: return value.toBool();
+    case OrderedJson::Type::Bool:
+        return value.toBool();
     case OrderedJson::Type::Int:
-    case OrderedJson::Type::Float: return value.toDouble() != 0;
-    case OrderedJson::Type::String: return !value.toString().isEmpty();
+    case OrderedJson::Type::Float:
+        return value.toDouble() != 0;
+    case OrderedJson::Type::String:
+        return !value.toString().isEmpty();
     case OrderedJson::Type::Array:
-    case OrderedJson::Type::Object: return value.size() > 0;
-    default: return false;
+    case OrderedJson::Type::Object:
+        return value.size() > 0;
+    default:
+        return false;
     }
 }
 
@@ -293,7 +304,8 @@ FakeHttpResponse FakeComfy::postPrompt(const FakeHttpRequest &request)
                                                        {QStringLiteral("message"), "No prompt provided"},
                                                        {QStringLiteral("details"), "No prompt provided"},
                                                        {QStringLiteral("extra_info"), OrderedJson::object()}});
-        return json(OrderedJson::object({{QStringLiteral("error"), error}, {QStringLiteral("node_errors"), OrderedJson::object()}}),
+        return json(OrderedJson::object(
+                        {{QStringLiteral("error"), error}, {QStringLiteral("node_errors"), OrderedJson::object()}}),
                     400);
     }
     OrderedJson prompt = body.value(u"prompt");
@@ -339,7 +351,8 @@ FakeHttpResponse FakeComfy::getQueue() const
     OrderedJson pending = OrderedJson::array();
     for (const FakeQueueItem &item : m_pending)
         pending.append(item.toJson());
-    return json(OrderedJson::object({{QStringLiteral("queue_running"), running}, {QStringLiteral("queue_pending"), pending}}));
+    return json(
+        OrderedJson::object({{QStringLiteral("queue_running"), running}, {QStringLiteral("queue_pending"), pending}}));
 }
 
 FakeHttpResponse FakeComfy::postQueue(const FakeHttpRequest &request)
@@ -458,12 +471,13 @@ FakeHttpResponse FakeComfy::getView(const FakeHttpRequest &request) const
     if (filename.isEmpty() || filename.startsWith(u'/') || filename.contains(QLatin1String("..")))
         return FakeHttpResponse::empty(400);
     if (type.isEmpty())
-        type = query.hasQueryItem(QStringLiteral("type")) ? query.queryItemValue(QStringLiteral("type"), QUrl::FullyDecoded)
-                                                          : QStringLiteral("output");
+        type = query.hasQueryItem(QStringLiteral("type"))
+            ? query.queryItemValue(QStringLiteral("type"), QUrl::FullyDecoded)
+            : QStringLiteral("output");
     if (!FakeFileStore::isValidType(type))
         return FakeHttpResponse::empty(400);
-    const std::optional<QString> subfolder =
-        FakeFileStore::normalisedSubfolder(query.queryItemValue(QStringLiteral("subfolder"), QUrl::FullyDecoded));
+    const std::optional<QString> subfolder
+        = FakeFileStore::normalisedSubfolder(query.queryItemValue(QStringLiteral("subfolder"), QUrl::FullyDecoded));
     if (!subfolder)
         return FakeHttpResponse::empty(403);
     filename = filename.section(u'/', -1);
@@ -537,20 +551,21 @@ FakeHttpResponse FakeComfy::postUpload(const FakeHttpRequest &request)
         return FakeHttpResponse::empty(400);
     if (request.path.endsWith(QLatin1String("/mask")) && !hasOriginalRef)
         return serverError();
-    const std::optional<QString> name = m_files.upload(type, subfolder, QString::fromUtf8(*image->filename), image->body, overwrite);
+    const std::optional<QString> name
+        = m_files.upload(type, subfolder, QString::fromUtf8(*image->filename), image->body, overwrite);
     if (!name)
         return FakeHttpResponse::empty(400);
     refreshInputList();
-    return json(OrderedJson::object({{QStringLiteral("name"), *name},
-                                     {QStringLiteral("subfolder"), subfolder},
-                                     {QStringLiteral("type"), type}}));
+    return json(OrderedJson::object(
+        {{QStringLiteral("name"), *name}, {QStringLiteral("subfolder"), subfolder}, {QStringLiteral("type"), type}}));
 }
 
 FakeHttpResponse FakeComfy::getSystemStats() const
 {
-    const OrderedJson argv = OrderedJson::fromStrings({QStringLiteral("main.py"), QStringLiteral("--port"),
-                                                       QString::number(port()), QStringLiteral("--preview-method"),
-                                                       m_options.previews ? QStringLiteral("latent2rgb") : QStringLiteral("none")});
+    const OrderedJson argv
+        = OrderedJson::fromStrings({QStringLiteral("main.py"), QStringLiteral("--port"), QString::number(port()),
+                                    QStringLiteral("--preview-method"),
+                                    m_options.previews ? QStringLiteral("latent2rgb") : QStringLiteral("none")});
     const OrderedJson system = OrderedJson::object({{QStringLiteral("os"), "linux"},
                                                     {QStringLiteral("ram_total"), qint64(34359738368)},
                                                     {QStringLiteral("ram_free"), qint64(30064771072)},
@@ -569,8 +584,8 @@ FakeHttpResponse FakeComfy::getSystemStats() const
                                                     {QStringLiteral("vram_free"), qint64(30064771072)},
                                                     {QStringLiteral("torch_vram_total"), qint64(34359738368)},
                                                     {QStringLiteral("torch_vram_free"), qint64(30064771072)}});
-    return json(OrderedJson::object({{QStringLiteral("system"), system},
-                                     {QStringLiteral("devices"), OrderedJson::array({device})}}));
+    return json(OrderedJson::object(
+        {{QStringLiteral("system"), system}, {QStringLiteral("devices"), OrderedJson::array({device})}}));
 }
 
 } // namespace cr::sim

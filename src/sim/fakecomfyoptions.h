@@ -6,14 +6,14 @@
 namespace cr::sim {
 
 struct FakeComfyOptions {
-    int steps = 0;            // > 0 overrides every sampler's `steps` input
-    int stepIntervalMs = 20;  // time one sampler step takes (QTimer, never a sleep)
-    int nodeDelayMs = 0;      // time any other node takes after its `executing` event
-    int previewSize = 512;    // ComfyUI --preview-size: long edge of the latent previews
-    bool previews = true;     // --preview-method latent2rgb (true) or none (false); a prompt's
-                              // extra_data.preview_method ("none", "auto", "latent2rgb", "taesd") wins
-    int previewQuality = 95;  // JPEG quality of previews (ComfyUI uses 95)
-    QSize outputSize;         // size of generated images; invalid = the workflow's (EmptyLatentImage...)
+    int steps = 0;           // > 0 overrides every sampler's `steps` input
+    int stepIntervalMs = 20; // time one sampler step takes (QTimer, never a sleep)
+    int nodeDelayMs = 0;     // time any other node takes after its `executing` event
+    int previewSize = 512;   // ComfyUI --preview-size: long edge of the latent previews
+    bool previews = true;    // --preview-method latent2rgb (true) or none (false); a prompt's
+                             // extra_data.preview_method ("none", "auto", "latent2rgb", "taesd") wins
+    int previewQuality = 95; // JPEG quality of previews (ComfyUI uses 95)
+    QSize outputSize;        // size of generated images; invalid = the workflow's (EmptyLatentImage...)
 };
 
 } // namespace cr::sim

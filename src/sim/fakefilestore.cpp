@@ -72,10 +72,7 @@ QStringList FakeFileStore::topLevelNames(const QString &type) const
     return names;
 }
 
-int FakeFileStore::fileCount(const QString &type) const
-{
-    return int(m_folders.value(type).size());
-}
+int FakeFileStore::fileCount(const QString &type) const { return int(m_folders.value(type).size()); }
 
 void FakeFileStore::clear(const QString &type)
 {
@@ -107,7 +104,7 @@ FakeFileStore::SaveTarget FakeFileStore::saveTarget(const QString &type, const Q
 }
 
 std::optional<QString> FakeFileStore::upload(const QString &type, const QString &subfolder, const QString &filename,
-                                            const QByteArray &bytes, bool overwrite)
+                                             const QByteArray &bytes, bool overwrite)
 {
     const std::optional<QString> sub = normalisedSubfolder(subfolder);
     if (!sub || filename.contains(u'/') || filename == u".." || filename == u".")

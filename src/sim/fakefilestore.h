@@ -46,12 +46,13 @@ public:
     // folder_paths.exists_annotated_filepath: "sub/name.png", optionally ending in " [input]" etc.
     bool existsAnnotated(const QString &annotated, const QString &defaultType = QStringLiteral("input")) const;
     // Reads an annotated name ("sub/x.png [output]") the same way.
-    std::optional<QByteArray> readAnnotated(const QString &annotated, const QString &defaultType = QStringLiteral("input")) const;
+    std::optional<QByteArray> readAnnotated(const QString &annotated,
+                                            const QString &defaultType = QStringLiteral("input")) const;
 
 private:
     static QString key(const QString &subfolder, const QString &name);
     QMap<QString, QMap<QString, QByteArray>> m_folders; // type -> "sub/name" -> bytes
-    QMap<QString, QStringList> m_written;                // type -> keys, oldest first
+    QMap<QString, QStringList> m_written;               // type -> keys, oldest first
     int m_maxFiles = 1000;
 };
 

@@ -36,10 +36,10 @@ QString objectRepr(const QString &type)
 
 } // namespace
 
-FakeGraph::FakeGraph(const OrderedJson &prompt, const FakeNodeCatalog &catalog, const FakeFileStore &files, QSize outputSize)
+FakeGraph::FakeGraph(const OrderedJson &prompt, const FakeNodeCatalog &catalog, const FakeFileStore &files,
+                     QSize outputSize)
     : m_prompt(prompt), m_catalog(catalog), m_files(files), m_outputSize(outputSize)
-{
-}
+{ }
 
 bool FakeGraph::isSampler(const QString &classType)
 {
@@ -64,7 +64,8 @@ OrderedJson FakeGraph::currentInputs(const QString &nodeId) const
             if (!value)
                 continue;
             if (value->isArray()) {
-                const QString type = s.second.size() > 0 && s.second.at(0).isString() ? s.second.at(0).toString() : QString();
+                const QString type
+                    = s.second.size() > 0 && s.second.at(0).isString() ? s.second.at(0).toString() : QString();
                 result.insert(s.first, OrderedJson::array({objectRepr(type)}));
             } else if (value->isObject()) {
                 result.insert(s.first, OrderedJson::array({value->pyStr()}));
@@ -92,7 +93,8 @@ QByteArray FakeGraph::signature(const QString &nodeId, QSet<QString> &stack) con
     for (const QString &name : std::as_const(names)) {
         const OrderedJson value = inputs.value(name);
         hash.addData(name.toUtf8());
-        if (value.isArray() && value.size() == 2 && value.at(0).isString() && m_prompt.contains(value.at(0).toString())) {
+        if (value.isArray() && value.size() == 2 && value.at(0).isString()
+            && m_prompt.contains(value.at(0).toString())) {
             hash.addData(signature(value.at(0).toString(), stack));
             hash.addData(value.at(1).dump());
         } else {
@@ -135,7 +137,8 @@ FakeGraph::Shape FakeGraph::latentShape(const QString &nodeId, int depth) const
         shape.batch = int(input(nodeId, QStringLiteral("batch_size")).toInt());
     } else if (isSampler(cls)) {
         shape = latentShape(linkedNode(nodeId, QStringLiteral("latent_image")), depth + 1);
-        shape.seed = quint64(input(nodeId, cls == u"KSampler" ? QStringLiteral("seed") : QStringLiteral("noise_seed")).toDouble());
+        shape.seed = quint64(
+            input(nodeId, cls == u"KSampler" ? QStringLiteral("seed") : QStringLiteral("noise_seed")).toDouble());
     } else if (cls == u"LatentUpscale") {
         shape = latentShape(linkedNode(nodeId, QStringLiteral("samples")), depth + 1);
         QSize target = size("width", "height");
@@ -207,7 +210,8 @@ QList<QImage> FakeGraph::images(const QString &nodeId, int depth) const
         if (cls == u"ImageInvert") {
             image.invertPixels();
         } else if (cls == u"ImageScale") {
-            const int w = int(input(nodeId, QStringLiteral("width")).toInt()), h = int(input(nodeId, QStringLiteral("height")).toInt());
+            const int w = int(input(nodeId, QStringLiteral("width")).toInt()),
+                      h = int(input(nodeId, QStringLiteral("height")).toInt());
             if (w > 0 || h > 0)
                 image = image.scaled(w > 0 ? w : image.width() * h / qMax(1, image.height()),
                                      h > 0 ? h : image.height() * w / qMax(1, image.width()));

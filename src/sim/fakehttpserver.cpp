@@ -22,16 +22,26 @@ const QByteArray kServerHeader = "Python/3.12 aiohttp/3.14.3";
 QByteArray reasonPhrase(int status)
 {
     switch (status) {
-    case 100: return "Continue";
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 413: return "Request Entity Too Large";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    default: return "Unknown";
+    case 100:
+        return "Continue";
+    case 200:
+        return "OK";
+    case 400:
+        return "Bad Request";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 413:
+        return "Request Entity Too Large";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    default:
+        return "Unknown";
     }
 }
 
@@ -123,26 +133,22 @@ FakeHttpResponse FakeHttpResponse::text(const QByteArray &body, int status)
 
 struct FakeHttpServer::Connection {
     QPointer<QTcpSocket> socket;
-    bool busy = false;                       // a request is being answered (delayed or stalled)
-    std::optional<FakeHttpRequest> request;  // headers read, body pending
+    bool busy = false;                      // a request is being answered (delayed or stalled)
+    std::optional<FakeHttpRequest> request; // headers read, body pending
     qint64 contentLength = 0;
     bool chunked = false;
-    QByteArray raw;                          // chunked body bytes so far
+    QByteArray raw; // chunked body bytes so far
 };
 
 FakeHttpServer::FakeHttpServer(QObject *parent)
-    : QObject(parent),
-      m_tcp(new QTcpServer(this)),
+    : QObject(parent), m_tcp(new QTcpServer(this)),
       m_ws(new QWebSocketServer(QString::fromLatin1(kServerHeader), QWebSocketServer::NonSecureMode, this))
 {
     connect(m_tcp, &QTcpServer::newConnection, this, &FakeHttpServer::onNewConnection);
     connect(m_ws, &QWebSocketServer::newConnection, this, &FakeHttpServer::onWebSocketReady);
 }
 
-FakeHttpServer::~FakeHttpServer()
-{
-    close();
-}
+FakeHttpServer::~FakeHttpServer() { close(); }
 
 bool FakeHttpServer::listen(const QHostAddress &address, quint16 port)
 {
@@ -166,10 +172,7 @@ void FakeHttpServer::close()
     m_upgrading.clear();
 }
 
-bool FakeHttpServer::isListening() const
-{
-    return m_tcp->isListening();
-}
+bool FakeHttpServer::isListening() const { return m_tcp->isListening(); }
 
 bool FakeHttpServer::setRefuseConnections(bool refuse)
 {
@@ -348,8 +351,8 @@ bool FakeHttpServer::processOne(Connection *conn)
     FakeHttpRequest request = std::move(*conn->request);
     conn->request.reset();
     const QByteArray connectionHeader = request.header("connection").toLower();
-    const bool keepAlive = request.version == "HTTP/1.0" ? connectionHeader.contains("keep-alive")
-                                                         : !connectionHeader.contains("close");
+    const bool keepAlive
+        = request.version == "HTTP/1.0" ? connectionHeader.contains("keep-alive") : !connectionHeader.contains("close");
 
     if (m_stall) {
         conn->busy = true; // accepted, read, never answered
@@ -380,8 +383,8 @@ void FakeHttpServer::respond(Connection *conn, const FakeHttpRequest &request, F
     });
 }
 
-void FakeHttpServer::writeResponse(Connection *conn, const FakeHttpRequest &request,
-                                   const FakeHttpResponse &response, bool keepAlive)
+void FakeHttpServer::writeResponse(Connection *conn, const FakeHttpRequest &request, const FakeHttpResponse &response,
+                                   bool keepAlive)
 {
     QTcpSocket *socket = conn->socket;
     if (!socket || socket->state() != QAbstractSocket::ConnectedState)
@@ -428,8 +431,7 @@ void FakeHttpServer::onWebSocketReady()
         QPointer<QTcpSocket> tcp;
         for (qsizetype i = 0; i < m_upgrading.size(); ++i) {
             const QPointer<QTcpSocket> &candidate = m_upgrading.at(i);
-            if (candidate && candidate->peerPort() == ws->peerPort()
-                && candidate->peerAddress() == ws->peerAddress()) {
+            if (candidate && candidate->peerPort() == ws->peerPort() && candidate->peerAddress() == ws->peerAddress()) {
                 tcp = candidate;
                 m_upgrading.removeAt(i);
                 break;

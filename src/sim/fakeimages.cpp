@@ -105,15 +105,9 @@ QByteArray jpeg(const QImage &image, int quality)
     return encode(image.convertToFormat(QImage::Format_RGB32), "jpeg", quality);
 }
 
-QByteArray png(const QImage &image)
-{
-    return encode(image, "png", -1);
-}
+QByteArray png(const QImage &image) { return encode(image, "png", -1); }
 
-bool webpSupported()
-{
-    return QImageWriter::supportedImageFormats().contains("webp");
-}
+bool webpSupported() { return QImageWriter::supportedImageFormats().contains("webp"); }
 
 QByteArray webp(const QImage &image, int quality)
 {

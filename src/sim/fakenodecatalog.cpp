@@ -40,8 +40,10 @@ struct NodeResult {
 std::optional<OrderedJson> pyInt(const OrderedJson &v, QString *error)
 {
     switch (v.type()) {
-    case OrderedJson::Type::Int: return v;
-    case OrderedJson::Type::Bool: return OrderedJson(qint64(v.toBool()));
+    case OrderedJson::Type::Int:
+        return v;
+    case OrderedJson::Type::Bool:
+        return OrderedJson(qint64(v.toBool()));
     case OrderedJson::Type::Float:
         if (!std::isfinite(v.toDouble())) {
             *error = std::isnan(v.toDouble()) ? QStringLiteral("cannot convert float NaN to integer")
@@ -58,7 +60,8 @@ std::optional<OrderedJson> pyInt(const OrderedJson &v, QString *error)
         return std::nullopt;
     }
     case OrderedJson::Type::Null:
-        *error = QStringLiteral("int() argument must be a string, a bytes-like object or a real number, not 'NoneType'");
+        *error
+            = QStringLiteral("int() argument must be a string, a bytes-like object or a real number, not 'NoneType'");
         return std::nullopt;
     default:
         *error = QStringLiteral("int() argument must be a string, a bytes-like object or a real number, not '%1'")
@@ -102,12 +105,17 @@ std::optional<OrderedJson> pyFloatValue(const OrderedJson &v, QString *error)
 bool pyTruthy(const OrderedJson &v)
 {
     switch (v.type()) {
-    case OrderedJson::Type::Null: return false;
-    case OrderedJson::Type::Bool: return v.toBool();
+    case OrderedJson::Type::Null:
+        return false;
+    case OrderedJson::Type::Bool:
+        return v.toBool();
     case OrderedJson::Type::Int:
-    case OrderedJson::Type::Float: return v.toDouble() != 0;
-    case OrderedJson::Type::String: return !v.toString().isEmpty();
-    default: return v.size() > 0;
+    case OrderedJson::Type::Float:
+        return v.toDouble() != 0;
+    case OrderedJson::Type::String:
+        return !v.toString().isEmpty();
+    default:
+        return v.size() > 0;
     }
 }
 
@@ -135,7 +143,7 @@ public:
 
     std::variant<NodeResult, PyException> validateInputs(const QString &nodeId);
 
-    QStringList order;                 // validated, in insertion order
+    QStringList order; // validated, in insertion order
     QHash<QString, NodeResult> results;
 
 private:
@@ -159,7 +167,8 @@ std::variant<NodeResult, PyException> Validator::validateInputs(const QString &n
         return PyException{QStringLiteral("KeyError"), OrderedJson::pyRepr(nodeId), {}};
     OrderedJson *inputs = node->find(u"inputs");
     if (!inputs || !inputs->isObject())
-        return PyException{QStringLiteral("KeyError"), QStringLiteral("'inputs'"),
+        return PyException{QStringLiteral("KeyError"),
+                           QStringLiteral("'inputs'"),
                            {kExecutionPy.arg(792).arg(QStringLiteral("validate_inputs"),
                                                       QStringLiteral("inputs = prompt[unique_id]['inputs']"))}};
     const QString classType = node->value(u"class_type").toString();
@@ -183,28 +192,31 @@ std::variant<NodeResult, PyException> Validator::validateInputs(const QString &n
             OrderedJson *valPtr = inputs->find(x);
             if (!valPtr) {
                 if (category == u"required")
-                    addError(reason(QStringLiteral("required_input_missing"), QStringLiteral("Required input is missing"),
-                                    x, OrderedJson::object({{QStringLiteral("input_name"), x}})));
+                    addError(reason(QStringLiteral("required_input_missing"),
+                                    QStringLiteral("Required input is missing"), x,
+                                    OrderedJson::object({{QStringLiteral("input_name"), x}})));
                 continue;
             }
             OrderedJson val = *valPtr;
             if (val.isArray()) {
                 if (val.size() != 2) {
-                    addError(reason(QStringLiteral("bad_linked_input"),
-                                    QStringLiteral("Bad linked input, must be a length-2 list of [node_id, slot_index]"), x,
-                                    OrderedJson::object({{QStringLiteral("input_name"), x},
-                                                         {QStringLiteral("input_config"), config},
-                                                         {QStringLiteral("received_value"), val}})));
+                    addError(
+                        reason(QStringLiteral("bad_linked_input"),
+                               QStringLiteral("Bad linked input, must be a length-2 list of [node_id, slot_index]"), x,
+                               OrderedJson::object({{QStringLiteral("input_name"), x},
+                                                    {QStringLiteral("input_config"), config},
+                                                    {QStringLiteral("received_value"), val}})));
                     continue;
                 }
                 const OrderedJson linkId = val.at(0);
                 const OrderedJson *linked = linkId.isString() ? m_prompt.find(linkId.toString()) : nullptr;
                 if (!linked) {
-                    return PyException{QStringLiteral("KeyError"),
-                                       linkId.isString() ? OrderedJson::pyRepr(linkId.toString()) : linkId.pyStr(),
-                                       {kExecutionPy.arg(818).arg(QStringLiteral("validate_inputs"),
-                                                                  QStringLiteral("o_class_type = prompt[o_id]['class_type']\n"
-                                                                                 "                   ~~~~~~^^^^^^"))}};
+                    return PyException{
+                        QStringLiteral("KeyError"),
+                        linkId.isString() ? OrderedJson::pyRepr(linkId.toString()) : linkId.pyStr(),
+                        {kExecutionPy.arg(818).arg(QStringLiteral("validate_inputs"),
+                                                   QStringLiteral("o_class_type = prompt[o_id]['class_type']\n"
+                                                                  "                   ~~~~~~^^^^^^"))}};
                 }
                 const QStringList returns = m_catalog.returnTypes(linked->value(u"class_type").toString());
                 const OrderedJson slot = val.at(1);
@@ -240,15 +252,15 @@ std::variant<NodeResult, PyException> Validator::validateInputs(const QString &n
                     traceback += ex->traceback;
                     NodeResult failed;
                     failed.valid = false;
-                    failed.reasons.append(reason(
-                        QStringLiteral("exception_during_inner_validation"), QStringLiteral("Exception when validating inner node"),
-                        ex->message,
-                        OrderedJson::object({{QStringLiteral("input_name"), x},
-                                             {QStringLiteral("input_config"), config},
-                                             {QStringLiteral("exception_message"), ex->message},
-                                             {QStringLiteral("exception_type"), ex->type},
-                                             {QStringLiteral("traceback"), OrderedJson::fromStrings(traceback)},
-                                             {QStringLiteral("linked_node"), val}})));
+                    failed.reasons.append(
+                        reason(QStringLiteral("exception_during_inner_validation"),
+                               QStringLiteral("Exception when validating inner node"), ex->message,
+                               OrderedJson::object({{QStringLiteral("input_name"), x},
+                                                    {QStringLiteral("input_config"), config},
+                                                    {QStringLiteral("exception_message"), ex->message},
+                                                    {QStringLiteral("exception_type"), ex->type},
+                                                    {QStringLiteral("traceback"), OrderedJson::fromStrings(traceback)},
+                                                    {QStringLiteral("linked_node"), val}})));
                     store(linkedId, failed);
                     result.valid = false;
                     continue;
@@ -290,21 +302,21 @@ std::variant<NodeResult, PyException> Validator::validateInputs(const QString &n
             if (customImageCheck && x == u"image")
                 continue; // VALIDATE_INPUTS(image) replaces the combo check
             if (val.isNumber() && extra.contains(u"min") && val.toDouble() < extra.value(u"min").toDouble()) {
-                addError(reason(QStringLiteral("value_smaller_than_min"),
-                                QStringLiteral("Value %1 smaller than min of %2").arg(val.pyStr(), extra.value(u"min").pyStr()),
-                                x,
-                                OrderedJson::object({{QStringLiteral("input_name"), x},
-                                                     {QStringLiteral("input_config"), config},
-                                                     {QStringLiteral("received_value"), val}})));
+                addError(reason(
+                    QStringLiteral("value_smaller_than_min"),
+                    QStringLiteral("Value %1 smaller than min of %2").arg(val.pyStr(), extra.value(u"min").pyStr()), x,
+                    OrderedJson::object({{QStringLiteral("input_name"), x},
+                                         {QStringLiteral("input_config"), config},
+                                         {QStringLiteral("received_value"), val}})));
                 continue;
             }
             if (val.isNumber() && extra.contains(u"max") && val.toDouble() > extra.value(u"max").toDouble()) {
-                addError(reason(QStringLiteral("value_bigger_than_max"),
-                                QStringLiteral("Value %1 bigger than max of %2").arg(val.pyStr(), extra.value(u"max").pyStr()),
-                                x,
-                                OrderedJson::object({{QStringLiteral("input_name"), x},
-                                                     {QStringLiteral("input_config"), config},
-                                                     {QStringLiteral("received_value"), val}})));
+                addError(reason(
+                    QStringLiteral("value_bigger_than_max"),
+                    QStringLiteral("Value %1 bigger than max of %2").arg(val.pyStr(), extra.value(u"max").pyStr()), x,
+                    OrderedJson::object({{QStringLiteral("input_name"), x},
+                                         {QStringLiteral("input_config"), config},
+                                         {QStringLiteral("received_value"), val}})));
                 continue;
             }
             const bool isCombo = inputType.isArray() || typeName == u"COMBO";
@@ -315,14 +327,14 @@ std::variant<NodeResult, PyException> Validator::validateInputs(const QString &n
                     found = found || option == val;
                 if (!found) {
                     const bool big = options.size() > 20;
-                    addError(reason(QStringLiteral("value_not_in_list"), QStringLiteral("Value not in list"),
-                                    QStringLiteral("%1: '%2' not in %3")
-                                        .arg(x, val.pyStr(),
-                                             big ? QStringLiteral("(list of length %1)").arg(options.size())
-                                                 : options.pyStr()),
-                                    OrderedJson::object({{QStringLiteral("input_name"), x},
-                                                         {QStringLiteral("input_config"), big ? OrderedJson() : config},
-                                                         {QStringLiteral("received_value"), val}})));
+                    addError(reason(
+                        QStringLiteral("value_not_in_list"), QStringLiteral("Value not in list"),
+                        QStringLiteral("%1: '%2' not in %3")
+                            .arg(x, val.pyStr(),
+                                 big ? QStringLiteral("(list of length %1)").arg(options.size()) : options.pyStr()),
+                        OrderedJson::object({{QStringLiteral("input_name"), x},
+                                             {QStringLiteral("input_config"), big ? OrderedJson() : config},
+                                             {QStringLiteral("received_value"), val}})));
                     continue;
                 }
             }
@@ -332,7 +344,8 @@ std::variant<NodeResult, PyException> Validator::validateInputs(const QString &n
     if (customImageCheck && inputs->contains(u"image") && !inputs->value(u"image").isArray()) {
         const QString image = inputs->value(u"image").pyStr();
         if (!m_catalog.imageExistsCheck(image)) {
-            addError(reason(QStringLiteral("custom_validation_failed"), QStringLiteral("Custom validation failed for node"),
+            addError(reason(QStringLiteral("custom_validation_failed"),
+                            QStringLiteral("Custom validation failed for node"),
                             QStringLiteral("image - Invalid image file: %1").arg(image),
                             OrderedJson::object({{QStringLiteral("input_name"), QStringLiteral("image")}})));
         }
@@ -455,13 +468,15 @@ FakeValidation FakeNodeCatalog::validate(OrderedJson &prompt, const std::optiona
         bool valid = false;
         OrderedJson reasons = OrderedJson::array();
         if (const auto *ex = std::get_if<PyException>(&r)) {
-            QStringList traceback{kExecutionPy.arg(1017).arg(QStringLiteral("validate_prompt"),
-                                                             QStringLiteral("m = await validate_inputs(prompt_id, prompt, o, validated)"))};
+            QStringList traceback{kExecutionPy.arg(1017).arg(
+                QStringLiteral("validate_prompt"),
+                QStringLiteral("m = await validate_inputs(prompt_id, prompt, o, validated)"))};
             traceback += ex->traceback;
-            reasons.append(reason(QStringLiteral("exception_during_validation"), QStringLiteral("Exception when validating node"),
-                                  ex->message,
-                                  OrderedJson::object({{QStringLiteral("exception_type"), ex->type},
-                                                       {QStringLiteral("traceback"), OrderedJson::fromStrings(traceback)}})));
+            reasons.append(
+                reason(QStringLiteral("exception_during_validation"), QStringLiteral("Exception when validating node"),
+                       ex->message,
+                       OrderedJson::object({{QStringLiteral("exception_type"), ex->type},
+                                            {QStringLiteral("traceback"), OrderedJson::fromStrings(traceback)}})));
             NodeResult stored;
             stored.valid = false;
             stored.reasons = reasons;
@@ -484,9 +499,10 @@ FakeValidation FakeNodeCatalog::validate(OrderedJson &prompt, const std::optiona
             OrderedJson *entry = v.nodeErrors.find(nodeId);
             if (!entry) {
                 entry = &v.nodeErrors.insert(
-                    nodeId, OrderedJson::object({{QStringLiteral("errors"), result.reasons},
-                                                 {QStringLiteral("dependent_outputs"), OrderedJson::array()},
-                                                 {QStringLiteral("class_type"), prompt.value(nodeId).value(u"class_type")}}));
+                    nodeId,
+                    OrderedJson::object({{QStringLiteral("errors"), result.reasons},
+                                         {QStringLiteral("dependent_outputs"), OrderedJson::array()},
+                                         {QStringLiteral("class_type"), prompt.value(nodeId).value(u"class_type")}}));
             }
             entry->find(u"dependent_outputs")->append(o);
         }
@@ -498,8 +514,8 @@ FakeValidation FakeNodeCatalog::validate(OrderedJson &prompt, const std::optiona
             for (const OrderedJson &r : reasons.items())
                 lines.append(r.value(u"message").toString() + QLatin1String(": ") + r.value(u"details").toString());
         }
-        v.error = reason(QStringLiteral("prompt_outputs_failed_validation"), QStringLiteral("Prompt outputs failed validation"),
-                         lines.join(u'\n'), OrderedJson::object());
+        v.error = reason(QStringLiteral("prompt_outputs_failed_validation"),
+                         QStringLiteral("Prompt outputs failed validation"), lines.join(u'\n'), OrderedJson::object());
         return v;
     }
     v.ok = true;

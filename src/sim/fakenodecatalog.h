@@ -17,7 +17,7 @@ struct FakeValidation {
     bool serverError = false; // ComfyUI would raise outside its handlers: answer 500
     OrderedJson error;        // {type, message, details, extra_info} when !ok
     OrderedJson nodeErrors = OrderedJson::object();
-    QStringList goodOutputs;  // outputs_to_execute, in prompt order
+    QStringList goodOutputs; // outputs_to_execute, in prompt order
 };
 
 class FakeNodeCatalog
@@ -38,8 +38,8 @@ public:
     QStringList returnTypes(const QString &classType) const;
     QStringList classes() const { return m_info.keys(); }
 
-    OrderedJson objectInfo() const;                          // every class
-    OrderedJson objectInfo(const QString &classType) const;  // {Class: info}, or {} when unknown
+    OrderedJson objectInfo() const;                         // every class
+    OrderedJson objectInfo(const QString &classType) const; // {Class: info}, or {} when unknown
 
     // Validates `prompt` (an API-format graph) and coerces literal inputs in place, like ComfyUI.
     // partialTargets: partial_execution_targets when given.

@@ -18,21 +18,20 @@ namespace {
 namespace proto = cr::protocol;
 
 const QStringList kExecuteFrames{
-    QStringLiteral("  File \"/srv/comfyui/execution.py\", line 518, in execute\n    output_data, output_ui, has_subgraph, "
-                   "has_pending_tasks = await get_output_data(prompt_id, unique_id, obj, input_data_all, "
-                   "execution_block_cb=execution_block_cb, pre_execute_cb=pre_execute_cb, v3_data=v3_data)\n"),
-    QStringLiteral("  File \"/srv/comfyui/execution.py\", line 329, in get_output_data\n    return_values = await "
-                   "_async_map_node_over_list(prompt_id, unique_id, obj, input_data_all, obj.FUNCTION, allow_interrupt=True, "
-                   "execution_block_cb=execution_block_cb, pre_execute_cb=pre_execute_cb, v3_data=v3_data)\n"),
-    QStringLiteral("  File \"/srv/comfyui/execution.py\", line 303, in _async_map_node_over_list\n    await process_inputs(input_dict, i)\n"),
+    QStringLiteral(
+        "  File \"/srv/comfyui/execution.py\", line 518, in execute\n    output_data, output_ui, has_subgraph, "
+        "has_pending_tasks = await get_output_data(prompt_id, unique_id, obj, input_data_all, "
+        "execution_block_cb=execution_block_cb, pre_execute_cb=pre_execute_cb, v3_data=v3_data)\n"),
+    QStringLiteral(
+        "  File \"/srv/comfyui/execution.py\", line 329, in get_output_data\n    return_values = await "
+        "_async_map_node_over_list(prompt_id, unique_id, obj, input_data_all, obj.FUNCTION, allow_interrupt=True, "
+        "execution_block_cb=execution_block_cb, pre_execute_cb=pre_execute_cb, v3_data=v3_data)\n"),
+    QStringLiteral("  File \"/srv/comfyui/execution.py\", line 303, in _async_map_node_over_list\n    await "
+                   "process_inputs(input_dict, i)\n"),
     QStringLiteral("  File \"/srv/comfyui/execution.py\", line 291, in process_inputs\n    result = f(**inputs)\n"),
 };
 
-qint64 nowMs()
-{
-    return QDateTime::currentMSecsSinceEpoch();
-}
-
+qint64 nowMs() { return QDateTime::currentMSecsSinceEpoch(); }
 
 } // namespace
 
@@ -44,15 +43,9 @@ OrderedJson FakeQueueItem::toJson() const
 FakeRun::FakeRun(FakeRunHost &host, const FakeNodeCatalog &catalog, const FakeComfyOptions &options, FakeQueueItem item,
                  const FakeCache &cache, std::optional<std::pair<QString, QString>> failure,
                  std::function<void(const FakeRunResult &)> onFinished, QObject *parent)
-    : QObject(parent),
-      m_host(host),
-      m_catalog(catalog),
-      m_options(options),
-      m_item(std::move(item)),
-      m_graph(m_item.prompt, catalog, host.files(), options.outputSize),
-      m_oldCache(cache),
-      m_failure(std::move(failure)),
-      m_onFinished(std::move(onFinished))
+    : QObject(parent), m_host(host), m_catalog(catalog), m_options(options), m_item(std::move(item)),
+      m_graph(m_item.prompt, catalog, host.files(), options.outputSize), m_oldCache(cache),
+      m_failure(std::move(failure)), m_onFinished(std::move(onFinished))
 {
     m_timer.setSingleShot(true);
     connect(&m_timer, &QTimer::timeout, this, [this] {
@@ -91,10 +84,10 @@ void FakeRun::addMessage(const QString &event, OrderedJson data, bool broadcast)
 
 void FakeRun::sendProgressState()
 {
-    m_host.sendEvent(QStringLiteral("progress_state"),
-                     OrderedJson::object({{QStringLiteral("prompt_id"), m_item.promptId},
-                                          {QStringLiteral("nodes"), m_progress}}),
-                     m_clientId);
+    m_host.sendEvent(
+        QStringLiteral("progress_state"),
+        OrderedJson::object({{QStringLiteral("prompt_id"), m_item.promptId}, {QStringLiteral("nodes"), m_progress}}),
+        m_clientId);
 }
 
 void FakeRun::start()
@@ -194,8 +187,8 @@ void FakeRun::nextNode()
 {
     if (m_index >= m_order.size()) {
         m_current.clear();
-        addMessage(QStringLiteral("execution_success"), OrderedJson::object({{QStringLiteral("prompt_id"), m_item.promptId}}),
-                   false);
+        addMessage(QStringLiteral("execution_success"),
+                   OrderedJson::object({{QStringLiteral("prompt_id"), m_item.promptId}}), false);
         finish(FakeRunResult::Outcome::Success);
         return;
     }
@@ -215,22 +208,24 @@ void FakeRun::nextNode()
                          m_clientId);
         if (!ui.isNull()) { // ComfyUI's quirk: cached outputs reach history only with a client_id
             m_result.outputs.insert(m_current, ui);
-            m_result.meta.insert(m_current, OrderedJson::object({{QStringLiteral("node_id"), m_current},
-                                                                 {QStringLiteral("display_node"), m_current},
-                                                                 {QStringLiteral("parent_node"), OrderedJson()},
-                                                                 {QStringLiteral("real_node_id"), m_current}}));
+            m_result.meta.insert(m_current,
+                                 OrderedJson::object({{QStringLiteral("node_id"), m_current},
+                                                      {QStringLiteral("display_node"), m_current},
+                                                      {QStringLiteral("parent_node"), OrderedJson()},
+                                                      {QStringLiteral("real_node_id"), m_current}}));
         }
     }
     OrderedJson *entry = m_progress.find(m_current);
     if (!entry) {
-        entry = &m_progress.insert(m_current, OrderedJson::object({{QStringLiteral("value"), 1},
-                                                                   {QStringLiteral("max"), 1},
-                                                                   {QStringLiteral("state"), "finished"},
-                                                                   {QStringLiteral("node_id"), m_current},
-                                                                   {QStringLiteral("prompt_id"), m_item.promptId},
-                                                                   {QStringLiteral("display_node_id"), m_current},
-                                                                   {QStringLiteral("parent_node_id"), OrderedJson()},
-                                                                   {QStringLiteral("real_node_id"), m_current}}));
+        entry = &m_progress.insert(m_current,
+                                   OrderedJson::object({{QStringLiteral("value"), 1},
+                                                        {QStringLiteral("max"), 1},
+                                                        {QStringLiteral("state"), "finished"},
+                                                        {QStringLiteral("node_id"), m_current},
+                                                        {QStringLiteral("prompt_id"), m_item.promptId},
+                                                        {QStringLiteral("display_node_id"), m_current},
+                                                        {QStringLiteral("parent_node_id"), OrderedJson()},
+                                                        {QStringLiteral("real_node_id"), m_current}}));
     }
     entry->insert(QStringLiteral("state"), "finished");
     sendProgressState();
@@ -240,14 +235,15 @@ void FakeRun::nextNode()
 void FakeRun::startNode()
 {
     const QString id = m_current;
-    m_progress.insert(id, OrderedJson::object({{QStringLiteral("value"), 0.0},
-                                               {QStringLiteral("max"), 1.0},
-                                               {QStringLiteral("state"), "running"},
-                                               {QStringLiteral("node_id"), id},
-                                               {QStringLiteral("prompt_id"), m_item.promptId},
-                                               {QStringLiteral("display_node_id"), id},
-                                               {QStringLiteral("parent_node_id"), OrderedJson()},
-                                               {QStringLiteral("real_node_id"), id}}));
+    m_progress.insert(id,
+                      OrderedJson::object({{QStringLiteral("value"), 0.0},
+                                           {QStringLiteral("max"), 1.0},
+                                           {QStringLiteral("state"), "running"},
+                                           {QStringLiteral("node_id"), id},
+                                           {QStringLiteral("prompt_id"), m_item.promptId},
+                                           {QStringLiteral("display_node_id"), id},
+                                           {QStringLiteral("parent_node_id"), OrderedJson()},
+                                           {QStringLiteral("real_node_id"), id}}));
     sendProgressState();
     if (!m_clientId.isEmpty()) {
         m_host.setExecutingNode(id);
@@ -264,8 +260,9 @@ void FakeRun::startNode()
     if (const auto error = runtimeErrorFor(id)) {
         const QString cls = m_graph.classOf(id);
         QStringList frames = kExecuteFrames;
-        frames.append(QStringLiteral("  File \"/srv/comfyui/nodes.py\", line 1, in %1\n    (simulated by the fake ComfyUI)\n")
-                          .arg(cls));
+        frames.append(
+            QStringLiteral("  File \"/srv/comfyui/nodes.py\", line 1, in %1\n    (simulated by the fake ComfyUI)\n")
+                .arg(cls));
         failNode(error->first, error->second, frames);
         return;
     }
@@ -306,7 +303,8 @@ void FakeRun::samplerStep()
         const FakeGraph::Shape shape = m_graph.latentShape(m_current);
         const QSize size = fakeimages::previewSize(m_options.outputSize.isValid() ? m_options.outputSize : shape.size,
                                                    m_options.previewSize);
-        jpeg = fakeimages::jpeg(fakeimages::render(size, shape.seed, double(m_step) / m_steps), m_options.previewQuality);
+        jpeg = fakeimages::jpeg(fakeimages::render(size, shape.seed, double(m_step) / m_steps),
+                                m_options.previewQuality);
     }
     if (previews && withMetadata) {
         const proto::PreviewMetadata meta{m_current, m_item.promptId, m_current, QString(), m_current};
@@ -361,7 +359,8 @@ OrderedJson FakeRun::saveImages(const QString &type, const QString &prefix)
     FakeFileStore::SaveTarget target = files.saveTarget(type, prefix);
     OrderedJson list = OrderedJson::array();
     for (const QImage &image : frames) {
-        const QString name = QStringLiteral("%1_%2_.png").arg(target.prefix).arg(target.counter++, 5, 10, QLatin1Char('0'));
+        const QString name
+            = QStringLiteral("%1_%2_.png").arg(target.prefix).arg(target.counter++, 5, 10, QLatin1Char('0'));
         files.write(type, target.subfolder, name, fakeimages::png(image));
         list.append(OrderedJson::object({{QStringLiteral("filename"), name},
                                          {QStringLiteral("subfolder"), target.subfolder},
@@ -378,21 +377,26 @@ void FakeRun::finishNode()
     if (cls == u"SaveImage") {
         const OrderedJson prefix = m_graph.input(id, QStringLiteral("filename_prefix"));
         ui = OrderedJson::object({{QStringLiteral("images"),
-                                   saveImages(QStringLiteral("output"), prefix.isString() ? prefix.toString() : QStringLiteral("ComfyUI"))}});
+                                   saveImages(QStringLiteral("output"),
+                                              prefix.isString() ? prefix.toString() : QStringLiteral("ComfyUI"))}});
     } else if (cls == u"PreviewImage") {
         static const char letters[] = "abcdefghijklmnopqrstupvxyz"; // sic, as in nodes.py
         QString suffix;
         for (int i = 0; i < 5; ++i)
             suffix += QLatin1Char(letters[QRandomGenerator::global()->bounded(26)]);
-        ui = OrderedJson::object({{QStringLiteral("images"), saveImages(QStringLiteral("temp"), QStringLiteral("ComfyUI_temp_") + suffix)}});
+        ui = OrderedJson::object(
+            {{QStringLiteral("images"), saveImages(QStringLiteral("temp"), QStringLiteral("ComfyUI_temp_") + suffix)}});
     } else if (cls == u"SaveLatent") {
-        const FakeFileStore::SaveTarget target = m_host.files().saveTarget(QStringLiteral("output"), m_graph.input(id, QStringLiteral("filename_prefix")).toString());
-        const QString name = QStringLiteral("%1_%2_.latent").arg(target.prefix).arg(target.counter, 5, 10, QLatin1Char('0'));
+        const FakeFileStore::SaveTarget target = m_host.files().saveTarget(
+            QStringLiteral("output"), m_graph.input(id, QStringLiteral("filename_prefix")).toString());
+        const QString name
+            = QStringLiteral("%1_%2_.latent").arg(target.prefix).arg(target.counter, 5, 10, QLatin1Char('0'));
         m_host.files().write(QStringLiteral("output"), target.subfolder, name, QByteArray("fake latent"));
-        ui = OrderedJson::object({{QStringLiteral("latents"),
-                                   OrderedJson::array({OrderedJson::object({{QStringLiteral("filename"), name},
-                                                                            {QStringLiteral("subfolder"), target.subfolder},
-                                                                            {QStringLiteral("type"), "output"}})})}});
+        ui = OrderedJson::object(
+            {{QStringLiteral("latents"),
+              OrderedJson::array({OrderedJson::object({{QStringLiteral("filename"), name},
+                                                       {QStringLiteral("subfolder"), target.subfolder},
+                                                       {QStringLiteral("type"), "output"}})})}});
     }
     if (!ui.isNull()) {
         if (!m_clientId.isEmpty()) {
@@ -404,10 +408,11 @@ void FakeRun::finishNode()
                              m_clientId);
         }
         m_result.outputs.insert(id, ui);
-        m_result.meta.insert(id, OrderedJson::object({{QStringLiteral("node_id"), id},
-                                                      {QStringLiteral("display_node"), id},
-                                                      {QStringLiteral("parent_node"), OrderedJson()},
-                                                      {QStringLiteral("real_node_id"), id}}));
+        m_result.meta.insert(id,
+                             OrderedJson::object({{QStringLiteral("node_id"), id},
+                                                  {QStringLiteral("display_node"), id},
+                                                  {QStringLiteral("parent_node"), OrderedJson()},
+                                                  {QStringLiteral("real_node_id"), id}}));
     }
     OrderedJson *entry = m_progress.find(id);
     entry->insert(QStringLiteral("state"), "finished");
@@ -420,15 +425,16 @@ void FakeRun::finishNode()
 
 void FakeRun::failNode(const QString &exceptionType, const QString &message, const QStringList &frames)
 {
-    OrderedJson data = OrderedJson::object({{QStringLiteral("prompt_id"), m_item.promptId},
-                                            {QStringLiteral("node_id"), m_current},
-                                            {QStringLiteral("node_type"), m_graph.classOf(m_current)},
-                                            {QStringLiteral("executed"), OrderedJson::fromStrings(m_executed)},
-                                            {QStringLiteral("exception_message"), message + u'\n'},
-                                            {QStringLiteral("exception_type"), exceptionType},
-                                            {QStringLiteral("traceback"), OrderedJson::fromStrings(frames)},
-                                            {QStringLiteral("current_inputs"), m_graph.currentInputs(m_current)},
-                                            {QStringLiteral("current_outputs"), OrderedJson::fromStrings(m_item.prompt.keys())}});
+    OrderedJson data
+        = OrderedJson::object({{QStringLiteral("prompt_id"), m_item.promptId},
+                               {QStringLiteral("node_id"), m_current},
+                               {QStringLiteral("node_type"), m_graph.classOf(m_current)},
+                               {QStringLiteral("executed"), OrderedJson::fromStrings(m_executed)},
+                               {QStringLiteral("exception_message"), message + u'\n'},
+                               {QStringLiteral("exception_type"), exceptionType},
+                               {QStringLiteral("traceback"), OrderedJson::fromStrings(frames)},
+                               {QStringLiteral("current_inputs"), m_graph.currentInputs(m_current)},
+                               {QStringLiteral("current_outputs"), OrderedJson::fromStrings(m_item.prompt.keys())}});
     addMessage(QStringLiteral("execution_error"), std::move(data), false);
     finish(FakeRunResult::Outcome::Error);
 }
@@ -458,7 +464,8 @@ std::optional<std::pair<QString, QString>> FakeRun::runtimeErrorFor(const QStrin
     const QString cls = m_graph.classOf(nodeId);
     if (m_failure && (m_failure->first.isEmpty() || m_failure->first == nodeId))
         return std::pair{QStringLiteral("RuntimeError"), m_failure->second};
-    if (cls == u"CheckpointLoaderSimple" && m_graph.input(nodeId, QStringLiteral("ckpt_name")).toString() == u"broken_ckpt.safetensors")
+    if (cls == u"CheckpointLoaderSimple"
+        && m_graph.input(nodeId, QStringLiteral("ckpt_name")).toString() == u"broken_ckpt.safetensors")
         return std::pair{QStringLiteral("safetensors._safetensors_rust.SafetensorError"),
                          QStringLiteral("Error while deserializing header: header too large")};
     if (cls == u"LatentUpscaleBy") {
@@ -467,9 +474,14 @@ std::optional<std::pair<QString, QString>> FakeRun::runtimeErrorFor(const QStrin
         const int lw = in.size.width() / 8, lh = in.size.height() / 8;
         const int w = int(std::nearbyint(lw * scale)), h = int(std::nearbyint(lh * scale));
         if (w <= 0 || h <= 0)
-            return std::pair{QStringLiteral("RuntimeError"),
-                             QStringLiteral("Input and output sizes should be greater than 0, but got input (H: %1, W: %2) "
-                                            "output (H: %3, W: %4)").arg(lh).arg(lw).arg(qMax(0, h)).arg(qMax(0, w))};
+            return std::pair{
+                QStringLiteral("RuntimeError"),
+                QStringLiteral("Input and output sizes should be greater than 0, but got input (H: %1, W: %2) "
+                               "output (H: %3, W: %4)")
+                    .arg(lh)
+                    .arg(lw)
+                    .arg(qMax(0, h))
+                    .arg(qMax(0, w))};
     }
     for (const OrderedJson::Member &in : m_item.prompt.value(nodeId).value(u"inputs").members()) {
         if (in.second.isString() && in.second.toString().contains(QLatin1String("__fail__")))

@@ -23,14 +23,17 @@ class FakeNodeCatalog;
 
 // A queued prompt: ComfyUI's (number, prompt_id, prompt, extra_data, outputs_to_execute) tuple.
 struct FakeQueueItem {
-    OrderedJson number;   // int, or float when the client sent "number"
+    OrderedJson number; // int, or float when the client sent "number"
     QString promptId;
-    OrderedJson prompt;   // after validation coercion
+    OrderedJson prompt; // after validation coercion
     OrderedJson extraData;
-    QStringList outputs;  // outputs_to_execute
-    qint64 sequence = 0;  // arrival order (ties)
+    QStringList outputs; // outputs_to_execute
+    qint64 sequence = 0; // arrival order (ties)
 
-    QString clientId() const { return extraData.value(u"client_id").isString() ? extraData.value(u"client_id").toString() : QString(); }
+    QString clientId() const
+    {
+        return extraData.value(u"client_id").isString() ? extraData.value(u"client_id").toString() : QString();
+    }
     OrderedJson toJson() const; // the 5-element array of /queue and history
 };
 
@@ -106,8 +109,8 @@ private:
     void (FakeRun::*m_pending)() = nullptr;
     bool m_done = false;
 
-    QStringList m_order;           // nodes to run, in order
-    QSet<QString> m_cachedNodes;   // nodes whose output comes from the cache
+    QStringList m_order;         // nodes to run, in order
+    QSet<QString> m_cachedNodes; // nodes whose output comes from the cache
     qsizetype m_index = 0;
     QString m_current;
     int m_step = 0;

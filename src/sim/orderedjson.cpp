@@ -172,12 +172,18 @@ bool OrderedJson::operator==(const OrderedJson &other) const
     if (m_type != other.m_type)
         return false;
     switch (m_type) {
-    case Type::Null: return true;
-    case Type::Bool: return m_bool == other.m_bool;
-    case Type::String: return m_string == other.m_string;
-    case Type::Array: return m_items == other.m_items;
-    case Type::Object: return m_members == other.m_members;
-    default: return false;
+    case Type::Null:
+        return true;
+    case Type::Bool:
+        return m_bool == other.m_bool;
+    case Type::String:
+        return m_string == other.m_string;
+    case Type::Array:
+        return m_items == other.m_items;
+    case Type::Object:
+        return m_members == other.m_members;
+    default:
+        return false;
     }
 }
 
@@ -224,11 +230,16 @@ QString OrderedJson::pyRepr(const QString &value)
 QString OrderedJson::pyStr() const
 {
     switch (m_type) {
-    case Type::Null: return QStringLiteral("None");
-    case Type::Bool: return m_bool ? QStringLiteral("True") : QStringLiteral("False");
-    case Type::Int: return m_bigInt.isEmpty() ? QString::number(m_int) : QString::fromLatin1(m_bigInt);
-    case Type::Float: return QString::fromLatin1(pyFloat(m_float));
-    case Type::String: return m_string;
+    case Type::Null:
+        return QStringLiteral("None");
+    case Type::Bool:
+        return m_bool ? QStringLiteral("True") : QStringLiteral("False");
+    case Type::Int:
+        return m_bigInt.isEmpty() ? QString::number(m_int) : QString::fromLatin1(m_bigInt);
+    case Type::Float:
+        return QString::fromLatin1(pyFloat(m_float));
+    case Type::String:
+        return m_string;
     case Type::Array: {
         QStringList parts;
         for (const OrderedJson &item : m_items)
@@ -253,13 +264,27 @@ static void dumpString(QByteArray &out, const QString &s)
     for (QChar c : s) {
         const char16_t u = c.unicode();
         switch (u) {
-        case u'"': out += "\\\""; break;
-        case u'\\': out += "\\\\"; break;
-        case u'\n': out += "\\n"; break;
-        case u'\r': out += "\\r"; break;
-        case u'\t': out += "\\t"; break;
-        case u'\b': out += "\\b"; break;
-        case u'\f': out += "\\f"; break;
+        case u'"':
+            out += "\\\"";
+            break;
+        case u'\\':
+            out += "\\\\";
+            break;
+        case u'\n':
+            out += "\\n";
+            break;
+        case u'\r':
+            out += "\\r";
+            break;
+        case u'\t':
+            out += "\\t";
+            break;
+        case u'\b':
+            out += "\\b";
+            break;
+        case u'\f':
+            out += "\\f";
+            break;
         default:
             if (u < 0x20 || u > 0x7e) {
                 out += "\\u";
@@ -278,11 +303,21 @@ static void dumpString(QByteArray &out, const QString &s)
 void OrderedJson::dumpTo(QByteArray &out) const
 {
     switch (m_type) {
-    case Type::Null: out += "null"; break;
-    case Type::Bool: out += m_bool ? "true" : "false"; break;
-    case Type::Int: out += m_bigInt.isEmpty() ? QByteArray::number(m_int) : m_bigInt; break;
-    case Type::Float: out += pyFloat(m_float); break;
-    case Type::String: dumpString(out, m_string); break;
+    case Type::Null:
+        out += "null";
+        break;
+    case Type::Bool:
+        out += m_bool ? "true" : "false";
+        break;
+    case Type::Int:
+        out += m_bigInt.isEmpty() ? QByteArray::number(m_int) : m_bigInt;
+        break;
+    case Type::Float:
+        out += pyFloat(m_float);
+        break;
+    case Type::String:
+        dumpString(out, m_string);
+        break;
     case Type::Array:
         out += '[';
         for (size_t i = 0; i < m_items.size(); ++i) {
@@ -316,11 +351,16 @@ QByteArray OrderedJson::dump() const
 QJsonValue OrderedJson::toQJson() const
 {
     switch (m_type) {
-    case Type::Null: return QJsonValue::Null;
-    case Type::Bool: return m_bool;
-    case Type::Int: return m_bigInt.isEmpty() ? QJsonValue(m_int) : QJsonValue(m_bigInt.toDouble());
-    case Type::Float: return m_float;
-    case Type::String: return m_string;
+    case Type::Null:
+        return QJsonValue::Null;
+    case Type::Bool:
+        return m_bool;
+    case Type::Int:
+        return m_bigInt.isEmpty() ? QJsonValue(m_int) : QJsonValue(m_bigInt.toDouble());
+    case Type::Float:
+        return m_float;
+    case Type::String:
+        return m_string;
     case Type::Array: {
         QJsonArray array;
         for (const OrderedJson &item : m_items)
@@ -390,8 +430,10 @@ private:
         if (depth > 256)
             return false;
         switch (peek()) {
-        case '{': return parseObject(out, depth);
-        case '[': return parseArray(out, depth);
+        case '{':
+            return parseObject(out, depth);
+        case '[':
+            return parseArray(out, depth);
         case '"': {
             QString s;
             if (!parseString(s))
@@ -399,10 +441,23 @@ private:
             out = OrderedJson(s);
             return true;
         }
-        case 't': if (!literal("true")) return false; out = OrderedJson(true); return true;
-        case 'f': if (!literal("false")) return false; out = OrderedJson(false); return true;
-        case 'n': if (!literal("null")) return false; out = OrderedJson(); return true;
-        default: return parseNumber(out);
+        case 't':
+            if (!literal("true"))
+                return false;
+            out = OrderedJson(true);
+            return true;
+        case 'f':
+            if (!literal("false"))
+                return false;
+            out = OrderedJson(false);
+            return true;
+        case 'n':
+            if (!literal("null"))
+                return false;
+            out = OrderedJson();
+            return true;
+        default:
+            return parseNumber(out);
         }
     }
 
@@ -472,9 +527,12 @@ private:
 
     static int hexValue(char c)
     {
-        if (c >= '0' && c <= '9') return c - '0';
-        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        if (c >= '0' && c <= '9')
+            return c - '0';
+        if (c >= 'a' && c <= 'f')
+            return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+            return c - 'A' + 10;
         return -1;
     }
 
@@ -506,14 +564,30 @@ private:
                 return false;
             const char e = m_text[m_pos++];
             switch (e) {
-            case '"': utf8 += '"'; break;
-            case '\\': utf8 += '\\'; break;
-            case '/': utf8 += '/'; break;
-            case 'b': utf8 += '\b'; break;
-            case 'f': utf8 += '\f'; break;
-            case 'n': utf8 += '\n'; break;
-            case 'r': utf8 += '\r'; break;
-            case 't': utf8 += '\t'; break;
+            case '"':
+                utf8 += '"';
+                break;
+            case '\\':
+                utf8 += '\\';
+                break;
+            case '/':
+                utf8 += '/';
+                break;
+            case 'b':
+                utf8 += '\b';
+                break;
+            case 'f':
+                utf8 += '\f';
+                break;
+            case 'n':
+                utf8 += '\n';
+                break;
+            case 'r':
+                utf8 += '\r';
+                break;
+            case 't':
+                utf8 += '\t';
+                break;
             case 'u': {
                 if (m_pos + 4 > m_text.size())
                     return false;

@@ -50,15 +50,15 @@ public:
     bool isObject() const { return m_type == Type::Object; }
 
     bool toBool() const { return m_bool; }
-    qint64 toInt() const;     // floats truncate, like Python int()
-    double toDouble() const;  // ints convert
+    qint64 toInt() const;    // floats truncate, like Python int()
+    double toDouble() const; // ints convert
     QString toString() const { return m_string; }
 
     // Objects (insertion order).
     bool contains(QStringView key) const { return find(key) != nullptr; }
     const OrderedJson *find(QStringView key) const;
     OrderedJson *find(QStringView key);
-    const OrderedJson &value(QStringView key) const; // a shared null when missing
+    const OrderedJson &value(QStringView key) const;            // a shared null when missing
     OrderedJson &insert(const QString &key, OrderedJson value); // replaces in place, else appends
     bool remove(QStringView key);
     QStringList keys() const;
@@ -71,13 +71,13 @@ public:
     const std::vector<OrderedJson> &items() const { return m_items; }
     QStringList toStringList() const; // string items only
 
-    QByteArray dump() const;      // json.dumps(value)
-    QJsonValue toQJson() const;   // for tests and introspection
-    QString pyStr() const;        // Python str(value): True, None, 7.0, ['a', 1]
+    QByteArray dump() const;    // json.dumps(value)
+    QJsonValue toQJson() const; // for tests and introspection
+    QString pyStr() const;      // Python str(value): True, None, 7.0, ['a', 1]
 
     bool operator==(const OrderedJson &other) const;
 
-    static QByteArray pyFloat(double value); // repr(float)
+    static QByteArray pyFloat(double value);     // repr(float)
     static QString pyRepr(const QString &value); // repr(str): 'abc'
 
 private:

@@ -45,10 +45,7 @@ QList<qint64> seqsOf(const QList<SseEvent> &events)
     return out;
 }
 
-QJsonObject jsonOf(const QByteArray &data)
-{
-    return QJsonDocument::fromJson(data).object();
-}
+QJsonObject jsonOf(const QByteArray &data) { return QJsonDocument::fromJson(data).object(); }
 
 QString runJob(ApiTestEnv &env)
 {
@@ -58,7 +55,8 @@ QString runJob(ApiTestEnv &env)
     return r.json()[u"id"_s].toString();
 }
 
-bool openStream(SseClient &client, ApiTestEnv &env, const QByteArray &pathAndQuery, const Headers &headers, bool stalled)
+bool openStream(SseClient &client, ApiTestEnv &env, const QByteArray &pathAndQuery, const Headers &headers,
+                bool stalled)
 {
     client.open(env.port(), pathAndQuery, headers, stalled);
     return client.waitHead();

@@ -23,7 +23,8 @@ ApiTestEnv::ApiTestEnv(const QString &authToken, const std::function<void(Config
     m_fake->setStepIntervalMs(5);
     if (!m_fake->listen())
         return;
-    QFile::copy(QStringLiteral(CR_SOURCE_DIR "/workflows/sd15_txt2img.json"), m_dir.filePath(QStringLiteral("sd15.json")));
+    QFile::copy(QStringLiteral(CR_SOURCE_DIR "/workflows/sd15_txt2img.json"),
+                m_dir.filePath(QStringLiteral("sd15.json")));
     QFile broken(m_dir.filePath(QStringLiteral("broken.json")));
     if (broken.open(QIODevice::WriteOnly))
         broken.write("{\"3\": {\"class_type\": ");

@@ -28,7 +28,10 @@ struct HttpResult {
     QList<QNetworkReply::RawHeaderPair> headers;
     QNetworkReply::NetworkError error = QNetworkReply::NoError;
     QJsonObject json() const { return QJsonDocument::fromJson(body).object(); }
-    QString errorCode() const { return json().value(QStringLiteral("error")).toObject().value(QStringLiteral("code")).toString(); }
+    QString errorCode() const
+    {
+        return json().value(QStringLiteral("error")).toObject().value(QStringLiteral("code")).toString();
+    }
     QByteArray header(const QByteArray &name) const;
 };
 
@@ -59,7 +62,8 @@ public:
                         const QByteArray &contentType = "application/json", const QByteArray &token = {});
     // Sends and waits (signal spy, bounded) for the answer.
     HttpResult call(const QByteArray &verb, const QString &path, const QByteArray &body = {},
-                    const QByteArray &contentType = "application/json", const QByteArray &token = {}, int timeoutMs = 10000);
+                    const QByteArray &contentType = "application/json", const QByteArray &token = {},
+                    int timeoutMs = 10000);
     static HttpResult collect(QNetworkReply *reply);
 
 private:

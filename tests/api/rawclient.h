@@ -24,7 +24,10 @@ struct RawClient {
     {
         return QTest::qWaitFor([&] { return received.contains(needle); }, ms);
     }
-    bool waitClosed(int ms = 5000) { return QTest::qWaitFor([&] { return closed; }, ms); }
+    bool waitClosed(int ms = 5000)
+    {
+        return QTest::qWaitFor([&] { return closed; }, ms);
+    }
     bool waitConnected(int ms = 5000)
     {
         return QTest::qWaitFor([&] { return socket.state() == QAbstractSocket::ConnectedState; }, ms);

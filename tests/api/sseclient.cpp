@@ -31,12 +31,13 @@ void SseClient::open(quint16 port, const QByteArray &pathAndQuery, const QList<Q
     m_stalledAfterHead = stalled;
     m_head = method == "HEAD";
     QByteArray request = method + ' ' + pathAndQuery + " HTTP/1.1\r\nHost: 127.0.0.1:" + QByteArray::number(port)
-                       + "\r\nAccept: text/event-stream\r\n";
+        + "\r\nAccept: text/event-stream\r\n";
     for (const auto &h : headers)
         request += h.first + ": " + h.second + "\r\n";
     request += "\r\n";
-    connect(&m_socket, &QAbstractSocket::connected, this, [this, request] { m_socket.write(request); },
-            Qt::SingleShotConnection);
+    connect(
+        &m_socket, &QAbstractSocket::connected, this, [this, request] { m_socket.write(request); },
+        Qt::SingleShotConnection);
     m_socket.connectToHost(QStringLiteral("127.0.0.1"), port);
 }
 

@@ -16,9 +16,9 @@
 namespace cr::testing {
 
 struct SseEvent {
-    QByteArray id;    // empty when the frame had no id
-    QString event;    // empty = "message"
-    QByteArray data;  // data lines joined with "\n"
+    QByteArray id;   // empty when the frame had no id
+    QString event;   // empty = "message"
+    QByteArray data; // data lines joined with "\n"
     qint64 seq() const { return id.toLongLong(); }
 };
 
@@ -40,17 +40,17 @@ public:
 
     // Processes events until `done` holds (re-checked whenever something arrives) or the time is up.
     bool waitUntil(const std::function<bool()> &done, int timeoutMs = 10'000);
-    bool waitHead(int timeoutMs = 10'000);                    // the response head arrived
+    bool waitHead(int timeoutMs = 10'000); // the response head arrived
     bool waitForEvents(qsizetype count, int timeoutMs = 10'000);
     bool waitForComments(int count, int timeoutMs = 10'000);
-    bool waitEnded(int timeoutMs = 10'000);                   // the chunked body ended (terminating chunk)
+    bool waitEnded(int timeoutMs = 10'000); // the chunked body ended (terminating chunk)
     bool waitDisconnected(int timeoutMs = 10'000);
 
     int status() const { return m_status; }
-    QByteArray header(const QByteArray &name) const;          // case-insensitive
-    QByteArray body() const { return m_body; }                // a non-chunked body (error answers)
+    QByteArray header(const QByteArray &name) const; // case-insensitive
+    QByteArray body() const { return m_body; }       // a non-chunked body (error answers)
     const QList<SseEvent> &events() const { return m_events; }
-    QList<qint64> seqs() const;                               // ids of the events that have one
+    QList<qint64> seqs() const; // ids of the events that have one
     QStringList types() const;
     int comments() const { return m_comments; }
     QByteArray retry() const { return m_retry; }
@@ -69,8 +69,8 @@ private:
     void parseEvents();
 
     QTcpSocket m_socket;
-    QByteArray m_raw;     // bytes not parsed yet (head, then chunked framing)
-    QByteArray m_text;    // decoded body not parsed into SSE frames yet
+    QByteArray m_raw;  // bytes not parsed yet (head, then chunked framing)
+    QByteArray m_text; // decoded body not parsed into SSE frames yet
     QByteArray m_body;
     QList<QPair<QByteArray, QByteArray>> m_headers;
     QList<SseEvent> m_events;

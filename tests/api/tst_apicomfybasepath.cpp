@@ -34,16 +34,21 @@ void TstApiComfyBasePath::everyCallKeepsTheBasePath()
     QCOMPARE(r.status, 200);
     QVERIFY(r.body.startsWith("\x89PNG"));
 
-    const QByteArray png = QByteArray::fromBase64("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==");
+    const QByteArray png = QByteArray::fromBase64(
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==");
     const QByteArray boundary = "b0undary";
-    const QByteArray body = "--" + boundary + "\r\nContent-Disposition: form-data; name=\"image\"; filename=\"dot.png\"\r\n"
-                            "Content-Type: image/png\r\n\r\n" + png + "\r\n--" + boundary + "--\r\n";
+    const QByteArray body = "--" + boundary
+        + "\r\nContent-Disposition: form-data; name=\"image\"; filename=\"dot.png\"\r\n"
+          "Content-Type: image/png\r\n\r\n"
+        + png + "\r\n--" + boundary + "--\r\n";
     r = env.call("POST", QStringLiteral("/api/v1/uploads"), body, "multipart/form-data; boundary=" + boundary);
     QCOMPARE(r.status, 201);
 
     const QStringList log = env.fake().requestLog();
-    for (const QString &what : {QStringLiteral("POST /comfy/prompt"), QStringLiteral("GET /comfy/view"), QStringLiteral("POST /comfy/upload/image")})
-        QVERIFY2(log.contains(what), qPrintable(what + QStringLiteral(" missing in: ") + log.join(QStringLiteral(", "))));
+    for (const QString &what : {QStringLiteral("POST /comfy/prompt"), QStringLiteral("GET /comfy/view"),
+                                QStringLiteral("POST /comfy/upload/image")})
+        QVERIFY2(log.contains(what),
+                 qPrintable(what + QStringLiteral(" missing in: ") + log.join(QStringLiteral(", "))));
     for (const QString &line : log)
         QVERIFY2(line.section(u' ', 1).startsWith(QLatin1String("/comfy/")), qPrintable(line));
 }

@@ -18,7 +18,7 @@ const QByteArray kWaitJob = R"({"workflow": "sd15", "inputs": {"prompt": "pipeli
 QByteArray post(const QByteArray &path, const QByteArray &body)
 {
     return "POST " + path + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: "
-         + QByteArray::number(body.size()) + "\r\n\r\n" + body;
+        + QByteArray::number(body.size()) + "\r\n\r\n" + body;
 }
 
 QByteArray get(const QByteArray &path, const QByteArray &extra = {})
@@ -45,12 +45,12 @@ private slots:
 
 void TstApiConformance::pipelinedAnswersInOrder_data()
 {
-    QTest::addColumn<QByteArray>("requests"); // written at once
+    QTest::addColumn<QByteArray>("requests");       // written at once
     QTest::addColumn<QList<QByteArray>>("markers"); // one per answer, in the order the answers must come
     QTest::newRow("job wait, then /health") << post("/api/v1/jobs", kWaitJob) + get("/health")
                                             << QList<QByteArray>{"\"state\":\"succeeded\"", "\"status\":\"ok\""};
-    QTest::newRow("/queue, then /health") << get("/queue") + get("/health")
-                                          << QList<QByteArray>{"\"image_url\"", "\"status\":\"ok\""};
+    QTest::newRow("/queue, then /health")
+        << get("/queue") + get("/health") << QList<QByteArray>{"\"image_url\"", "\"status\":\"ok\""};
     QTest::newRow("job wait, then /queue") << post("/api/v1/jobs", kWaitJob) + get("/queue")
                                            << QList<QByteArray>{"\"state\":\"succeeded\"", "\"image_url\""};
 }
@@ -110,7 +110,9 @@ void TstApiConformance::connectionClose_data()
     QTest::newRow("HTTP/1.0 with Host") << QByteArray("GET /api/v1/health HTTP/1.0\r\nHost: x\r\n\r\n");
     // A request pipelined after the last one is never answered.
     QTest::newRow("close, then more") << get("/api/v1/health", "Connection: close\r\n") + get("/status");
-    QTest::newRow("POST close") << post("/update/text", R"({"text": "bye"})").replace("Host: x\r\n", "Host: x\r\nConnection: close\r\n") + get("/status");
+    QTest::newRow("POST close")
+        << post("/update/text", R"({"text": "bye"})").replace("Host: x\r\n", "Host: x\r\nConnection: close\r\n")
+            + get("/status");
 }
 
 // The server closes the connection after the answer to a request that asks for it (RFC 9112 §9.6) and says so
@@ -156,18 +158,29 @@ void TstApiConformance::strictHeads_data()
     QTest::newRow("two Hosts") << line + "Host: a\r\nHost: b\r\n\r\n" << 400 << QByteArray("invalid_request");
     QTest::newRow("space before colon") << line + "Host : x\r\n\r\n" << 400 << QByteArray("invalid_request");
     QTest::newRow("no colon") << line + "Host: x\r\nX-Broken\r\n\r\n" << 400 << QByteArray("invalid_request");
-    QTest::newRow("obs-fold") << line + "Host: x\r\nX-A: 1\r\n  continued\r\n\r\n" << 400 << QByteArray("invalid_request");
+    QTest::newRow("obs-fold") << line + "Host: x\r\nX-A: 1\r\n  continued\r\n\r\n"
+                              << 400 << QByteArray("invalid_request");
     QTest::newRow("bad name char") << line + "Host: x\r\nX(a): 1\r\n\r\n" << 400 << QByteArray("invalid_request");
-    QTest::newRow("NUL in value") << line + (QByteArray("Host: x\r\nX-A: a") + '\0' + "b\r\n\r\n") << 400 << QByteArray("invalid_request");
+    QTest::newRow("NUL in value") << line + (QByteArray("Host: x\r\nX-A: a") + '\0' + "b\r\n\r\n") << 400
+                                  << QByteArray("invalid_request");
     QTest::newRow("bare CR") << line + "Host: x\r\nX-A: a\rb\r\n\r\n" << 400 << QByteArray("invalid_request");
-    QTest::newRow("signed length") << QByteArray("POST /update/text HTTP/1.1\r\nHost: x\r\nContent-Length: +2\r\n\r\n{}") << 400 << QByteArray("invalid_request");
-    QTest::newRow("two lengths") << QByteArray("POST /update/text HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}") << 400 << QByteArray("invalid_request");
-    QTest::newRow("space in target") << QByteArray("GET /api/v1/health x HTTP/1.1\r\nHost: x\r\n\r\n") << 400 << QByteArray("invalid_request");
-    QTest::newRow("no version") << QByteArray("GET /api/v1/health\r\nHost: x\r\n\r\n") << 400 << QByteArray("invalid_request");
+    QTest::newRow("signed length") << QByteArray(
+        "POST /update/text HTTP/1.1\r\nHost: x\r\nContent-Length: +2\r\n\r\n{}")
+                                   << 400 << QByteArray("invalid_request");
+    QTest::newRow("two lengths") << QByteArray(
+        "POST /update/text HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}")
+                                 << 400 << QByteArray("invalid_request");
+    QTest::newRow("space in target") << QByteArray("GET /api/v1/health x HTTP/1.1\r\nHost: x\r\n\r\n") << 400
+                                     << QByteArray("invalid_request");
+    QTest::newRow("no version") << QByteArray("GET /api/v1/health\r\nHost: x\r\n\r\n") << 400
+                                << QByteArray("invalid_request");
     QTest::newRow("garbage") << QByteArray("GARBAGE\r\n\r\n") << 400 << QByteArray("invalid_request");
-    QTest::newRow("HTTP/2.0") << QByteArray("GET /api/v1/health HTTP/2.0\r\nHost: x\r\n\r\n") << 505 << QByteArray("http_version_not_supported");
-    QTest::newRow("HTTP/9.9") << QByteArray("GET /api/v1/health HTTP/9.9\r\nHost: x\r\n\r\n") << 505 << QByteArray("http_version_not_supported");
-    QTest::newRow("HTTP/0.9") << QByteArray("GET /api/v1/health HTTP/0.9\r\n\r\n") << 505 << QByteArray("http_version_not_supported");
+    QTest::newRow("HTTP/2.0") << QByteArray("GET /api/v1/health HTTP/2.0\r\nHost: x\r\n\r\n") << 505
+                              << QByteArray("http_version_not_supported");
+    QTest::newRow("HTTP/9.9") << QByteArray("GET /api/v1/health HTTP/9.9\r\nHost: x\r\n\r\n") << 505
+                              << QByteArray("http_version_not_supported");
+    QTest::newRow("HTTP/0.9") << QByteArray("GET /api/v1/health HTTP/0.9\r\n\r\n") << 505
+                              << QByteArray("http_version_not_supported");
     // Still served: HTTP/1.0 without Host, an empty Host, tabs around a value.
     QTest::newRow("1.0 without Host") << QByteArray("GET /api/v1/health HTTP/1.0\r\n\r\n") << 200 << QByteArray();
     QTest::newRow("empty Host") << line + "Host:\r\n\r\n" << 200 << QByteArray();
@@ -182,19 +195,23 @@ void TstApiConformance::strictHeads()
     QFETCH(QByteArray, code);
     ApiTestEnv env;
     QVERIFY(env.ok());
-    const QString textBefore = env.draft().draft()[QStringLiteral("6")][QStringLiteral("inputs")][QStringLiteral("text")].toString();
+    const QString textBefore
+        = env.draft().draft()[QStringLiteral("6")][QStringLiteral("inputs")][QStringLiteral("text")].toString();
     RawClient c(env.port());
     QVERIFY(c.waitConnected());
     c.socket.write(request);
-    QVERIFY2(QTest::qWaitFor([&] { return !c.statuses().isEmpty() && c.received.endsWith("}"); }, 5000), c.received.constData());
+    QVERIFY2(QTest::qWaitFor([&] { return !c.statuses().isEmpty() && c.received.endsWith("}"); }, 5000),
+             c.received.constData());
     QCOMPARE(c.statuses().value(0), status);
     if (!code.isEmpty()) {
-        QVERIFY2(c.received.contains("\"error\":{\"code\":\"" + code + "\""), c.received.constData()); // legacy paths also carry STATUS
+        QVERIFY2(c.received.contains("\"error\":{\"code\":\"" + code + "\""),
+                 c.received.constData()); // legacy paths also carry STATUS
         QVERIFY(c.waitClosed());
     } else {
         QVERIFY(c.received.contains("\"status\":\"ok\""));
     }
-    QCOMPARE(env.draft().draft()[QStringLiteral("6")][QStringLiteral("inputs")][QStringLiteral("text")].toString(), textBefore);
+    QCOMPARE(env.draft().draft()[QStringLiteral("6")][QStringLiteral("inputs")][QStringLiteral("text")].toString(),
+             textBefore);
     QCOMPARE(env.call("GET", QStringLiteral("/api/v1/health")).status, 200);
 }
 

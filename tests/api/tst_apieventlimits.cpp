@@ -41,7 +41,8 @@ void TstApiEventLimits::encodeSseEvent_data()
     QTest::addColumn<QByteArray>("expected");
     QTest::newRow("full") << u"progress"_s << QByteArray(R"({"a":1})") << qint64(12)
                           << QByteArray("id: 12\nevent: progress\ndata: {\"a\":1}\n\n");
-    QTest::newRow("no id") << u"relay_gap"_s << QByteArray("{}") << qint64(0) << QByteArray("event: relay_gap\ndata: {}\n\n");
+    QTest::newRow("no id") << u"relay_gap"_s << QByteArray("{}") << qint64(0)
+                           << QByteArray("event: relay_gap\ndata: {}\n\n");
     QTest::newRow("no event") << QString() << QByteArray("x") << qint64(3) << QByteArray("id: 3\ndata: x\n\n");
     QTest::newRow("lines") << u"e"_s << QByteArray("{\n\"a\": 1\n}") << qint64(1)
                            << QByteArray("id: 1\nevent: e\ndata: {\ndata: \"a\": 1\ndata: }\n\n");
@@ -79,7 +80,8 @@ void TstApiEventLimits::auth()
     ApiTestEnv env(u"s3cret"_s);
     QVERIFY(env.ok());
     SseClient sse;
-    QVERIFY(openStream(sse, env, path, authorization.isEmpty() ? Headers{} : Headers{{"Authorization", authorization}}));
+    QVERIFY(
+        openStream(sse, env, path, authorization.isEmpty() ? Headers{} : Headers{{"Authorization", authorization}}));
     QCOMPARE(sse.status(), status);
     if (status == 401) {
         QVERIFY(sse.waitEnded());

@@ -60,7 +60,8 @@ void TstApiEventLogs::jobEventLog()
     // ComfyUI's first events may come before its answer to POST /prompt (protocol doc §5.2); the service's
     // own events keep their order: queued, started, finished.
     const qsizetype queued = types.indexOf(u"job_queued"_s);
-    QVERIFY2(queued >= 0 && queued < types.indexOf(u"job_started"_s) && queued < finished, qPrintable(types.join(u',')));
+    QVERIFY2(queued >= 0 && queued < types.indexOf(u"job_started"_s) && queued < finished,
+             qPrintable(types.join(u',')));
     QVERIFY(types.contains(u"progress"_s));
 
     // since= leaves out what the caller has.
@@ -165,7 +166,8 @@ void TstApiEventLogs::followEndsWithTheJob()
     }
     QCOMPARE(sse.seqs(), expected);
     if (live)
-        QVERIFY2(sse.seqs().last() > openedAt, "the job ended before the stream opened; the live path was not exercised");
+        QVERIFY2(sse.seqs().last() > openedAt,
+                 "the job ended before the stream opened; the live path was not exercised");
     const QJsonObject stats = env.server().sseStatsJson();
     QCOMPARE(stats[u"streams"_s].toInt(), 0);
     QCOMPARE(stats[u"ended"_s][u"completed"_s].toInt(), 1);

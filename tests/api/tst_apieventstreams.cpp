@@ -150,7 +150,7 @@ void TstApiEventStreams::gapWhenTooOld()
 
 void TstApiEventStreams::filters_data()
 {
-    QTest::addColumn<QString>("query"); // %1 = the first job's id
+    QTest::addColumn<QString>("query");     // %1 = the first job's id
     QTest::addColumn<QStringList>("types"); // empty = every type
     QTest::addColumn<bool>("firstJobOnly");
     const QStringList ends{u"job_queued"_s, u"job_finished"_s};

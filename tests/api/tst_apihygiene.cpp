@@ -36,7 +36,8 @@ void TstApiHygiene::oversizedBodyRejectedBeforeBody()
     ApiTestEnv env({}, [](Config &c) { c.http.maxBodyBytes = 1024; });
     QVERIFY(env.ok());
     RawClient c(env.port());
-    c.socket.write("POST /api/v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 10000000000\r\n\r\n");
+    c.socket.write("POST /api/v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: "
+                   "10000000000\r\n\r\n");
     QVERIFY(c.waitFor("payload_too_large"));
     QVERIFY(c.received.startsWith("HTTP/1.1 413 "));
     QVERIFY(c.received.contains("\"limit\":1024"));
@@ -62,7 +63,8 @@ void TstApiHygiene::expectContinueAnswered()
     QVERIFY(env.ok());
     RawClient c(env.port());
     const QByteArray body = R"({"text": "after continue"})";
-    c.socket.write("POST /update/text HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: "
+    c.socket.write("POST /update/text HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nExpect: "
+                   "100-continue\r\nContent-Length: "
                    + QByteArray::number(body.size()) + "\r\n\r\n");
     QVERIFY(c.waitFor("HTTP/1.1 100 Continue\r\n\r\n", 2000));
     c.socket.write(body);
@@ -86,7 +88,8 @@ void TstApiHygiene::chunkedBodyIs411()
     ApiTestEnv env;
     QVERIFY(env.ok());
     RawClient c(env.port());
-    c.socket.write("POST /update/text HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
+    c.socket.write(
+        "POST /update/text HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
     QVERIFY(c.waitFor("length_required"));
     QVERIFY(c.received.startsWith("HTTP/1.1 411 "));
     QVERIFY(c.waitClosed());
@@ -104,21 +107,23 @@ void TstApiHygiene::idleConnectionClosed()
     partial.socket.write("GET /api/v1/hea"); // an unfinished head counts as idle too
     QVERIFY(idle.waitClosed(3000));
     QVERIFY(partial.waitClosed(3000));
-    QVERIFY(idle.received.isEmpty()); // between requests: closed without a word
+    QVERIFY(idle.received.isEmpty());                      // between requests: closed without a word
     QVERIFY(partial.received.startsWith("HTTP/1.1 408 ")); // inside a request: told why
 }
 
 void TstApiHygiene::requestTimeouts_data()
 {
-    QTest::addColumn<QByteArray>("sent");    // at once
+    QTest::addColumn<QByteArray>("sent");     // at once
     QTest::addColumn<QByteArray>("trickled"); // then one byte every 20 ms
     QTest::addColumn<int>("timeoutMs");       // in the row's message
-    const QByteArray post = "POST /update/text HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 20\r\n\r\n";
+    const QByteArray post
+        = "POST /update/text HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 20\r\n\r\n";
     QTest::newRow("declared body never sent") << post << QByteArray() << 300;
     QTest::newRow("body stops half way") << post + R"({"text":)" << QByteArray() << 300;
     // Every byte comes well within the idle timeout, so only the head deadline can end this.
     QTest::newRow("head trickled") << QByteArray("GET /api/v1/health HTTP/1.1\r\n")
-                                   << "X-Slow: " + QByteArray(500, 'a') + "\r\n\r\n" << 400;
+                                   << "X-Slow: " + QByteArray(500, 'a') + "\r\n\r\n"
+                                   << 400;
 }
 
 void TstApiHygiene::requestTimeouts()
@@ -175,7 +180,8 @@ void TstApiHygiene::keepAliveServesSequentialRequests()
     QVERIFY(env.ok());
     RawClient c(env.port());
     const QByteArray body = R"({"text": "one"})";
-    c.socket.write("POST /update/text HTTP/1.1\r\nHost: x\r\nContent-Length: " + QByteArray::number(body.size()) + "\r\n\r\n" + body);
+    c.socket.write("POST /update/text HTTP/1.1\r\nHost: x\r\nContent-Length: " + QByteArray::number(body.size())
+                   + "\r\n\r\n" + body);
     QVERIFY(c.waitFor("\"text\":\"one\""));
     c.socket.write("GET /api/v1/health HTTP/1.1\r\nHost: x\r\n\r\n");
     QVERIFY(c.waitFor("\"status\":\"ok\""));
@@ -212,24 +218,29 @@ void TstApiHygiene::connectionCap()
 
     open.front()->socket.disconnectFromHost();
     QVERIFY(open.front()->waitClosed());
-    QVERIFY(QTest::qWaitFor([&] { // the server may see the close a little later: ask until the place is taken
-
-        auto c = std::make_unique<RawClient>(env.port());
-        if (!c->waitConnected(1000))
-            return false;
-        c->socket.write(health);
-        return c->waitFor("HTTP/1.1 ", 1000) && c->received.startsWith("HTTP/1.1 200 ");
-    }, 5000));
+    QVERIFY(QTest::qWaitFor(
+        [&] { // the server may see the close a little later: ask until the place is taken
+            auto c = std::make_unique<RawClient>(env.port());
+            if (!c->waitConnected(1000))
+                return false;
+            c->socket.write(health);
+            return c->waitFor("HTTP/1.1 ", 1000) && c->received.startsWith("HTTP/1.1 200 ");
+        },
+        5000));
 }
 
 void TstApiHygiene::hostileRequestLines_data()
 {
     QTest::addColumn<QByteArray>("request");
     QTest::addColumn<QByteArray>("expect"); // "" = connection closed without an answer is fine
-    QTest::newRow("dotdot") << QByteArray("GET /../../etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n") << QByteArray("\"not_found\"");
-    QTest::newRow("encoded dotdot") << QByteArray("GET /api/v1/jobs/%2e%2e%2f%2e%2e%2fetc HTTP/1.1\r\nHost: x\r\n\r\n") << QByteArray("HTTP/1.1 404 ");
-    QTest::newRow("unknown method") << QByteArray("BREW /api/v1/health HTTP/1.1\r\nHost: x\r\n\r\n") << QByteArray("method_not_allowed");
-    QTest::newRow("bad content-length") << QByteArray("POST /update/text HTTP/1.1\r\nContent-Length: -5\r\n\r\n") << QByteArray("invalid_request");
+    QTest::newRow("dotdot") << QByteArray("GET /../../etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n")
+                            << QByteArray("\"not_found\"");
+    QTest::newRow("encoded dotdot") << QByteArray("GET /api/v1/jobs/%2e%2e%2f%2e%2e%2fetc HTTP/1.1\r\nHost: x\r\n\r\n")
+                                    << QByteArray("HTTP/1.1 404 ");
+    QTest::newRow("unknown method") << QByteArray("BREW /api/v1/health HTTP/1.1\r\nHost: x\r\n\r\n")
+                                    << QByteArray("method_not_allowed");
+    QTest::newRow("bad content-length") << QByteArray("POST /update/text HTTP/1.1\r\nContent-Length: -5\r\n\r\n")
+                                        << QByteArray("invalid_request");
     QTest::newRow("garbage") << QByteArray("GARBAGE\r\n\r\n") << QByteArray();
 }
 

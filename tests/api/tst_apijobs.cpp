@@ -62,10 +62,18 @@ void TstApiJobs::createThenPoll()
     QCOMPARE(r.header("Location"), QStringLiteral("/api/v1/jobs/%1").arg(id).toUtf8());
     QCOMPARE(r.json()[QStringLiteral("workflow")].toString(), QStringLiteral("sd15"));
     QVERIFY(QDateTime::fromString(r.json()[QStringLiteral("created_at")].toString(), Qt::ISODateWithMs).isValid());
-    QCOMPARE(env.fake().lastPromptBody()[QStringLiteral("prompt")][QStringLiteral("6")][QStringLiteral("inputs")][QStringLiteral("text")].toString(), QStringLiteral("a fox"));
+    QCOMPARE(env.fake()
+                 .lastPromptBody()[QStringLiteral("prompt")][QStringLiteral("6")][QStringLiteral("inputs")]
+                                  [QStringLiteral("text")]
+                 .toString(),
+             QStringLiteral("a fox"));
     // The draft is not touched by a job's inputs.
-    QVERIFY(env.draft().draft()[QStringLiteral("6")][QStringLiteral("inputs")][QStringLiteral("text")].toString().contains(QStringLiteral("lighthouse")));
-    QTRY_COMPARE_WITH_TIMEOUT(env.call("GET", QStringLiteral("/api/v1/jobs/") + id).json()[QStringLiteral("state")].toString(), QStringLiteral("succeeded"), 10000);
+    QVERIFY(
+        env.draft().draft()[QStringLiteral("6")][QStringLiteral("inputs")][QStringLiteral("text")].toString().contains(
+            QStringLiteral("lighthouse")));
+    QTRY_COMPARE_WITH_TIMEOUT(
+        env.call("GET", QStringLiteral("/api/v1/jobs/") + id).json()[QStringLiteral("state")].toString(),
+        QStringLiteral("succeeded"), 10000);
     r = env.call("GET", QStringLiteral("/api/v1/jobs/") + id);
     const QJsonArray outputs = r.json()[QStringLiteral("outputs")].toArray();
     QCOMPARE(outputs.size(), 1);
@@ -113,10 +121,14 @@ void TstApiJobs::createErrors_data()
     QTest::newRow("unknown workflow") << QByteArray(R"({"workflow": "nope"})") << 404 << "unknown_workflow";
     QTest::newRow("hostile workflow") << QByteArray(R"({"workflow": "../../etc/passwd"})") << 404 << "unknown_workflow";
     QTest::newRow("broken workflow") << QByteArray(R"({"workflow": "broken"})") << 404 << "unknown_workflow";
-    QTest::newRow("inputs not object") << QByteArray(R"({"workflow": "sd15", "inputs": [1]})") << 400 << "type_mismatch";
-    QTest::newRow("bad input type") << QByteArray(R"({"workflow": "sd15", "inputs": {"3.steps": "many"}})") << 400 << "type_mismatch";
-    QTest::newRow("unknown input") << QByteArray(R"({"workflow": "sd15", "inputs": {"3.nope": 1}})") << 400 << "unknown_input";
-    QTest::newRow("client_ref not string") << QByteArray(R"({"workflow": "sd15", "client_ref": 1})") << 400 << "type_mismatch";
+    QTest::newRow("inputs not object") << QByteArray(R"({"workflow": "sd15", "inputs": [1]})") << 400
+                                       << "type_mismatch";
+    QTest::newRow("bad input type") << QByteArray(R"({"workflow": "sd15", "inputs": {"3.steps": "many"}})") << 400
+                                    << "type_mismatch";
+    QTest::newRow("unknown input") << QByteArray(R"({"workflow": "sd15", "inputs": {"3.nope": 1}})") << 400
+                                   << "unknown_input";
+    QTest::newRow("client_ref not string")
+        << QByteArray(R"({"workflow": "sd15", "client_ref": 1})") << 400 << "type_mismatch";
     QTest::newRow("wait bad") << QByteArray(R"({"workflow": "sd15", "wait": "yes"})") << 400 << "type_mismatch";
     QTest::newRow("graph not object") << QByteArray(R"({"graph": [1]})") << 400 << "type_mismatch";
     QTest::newRow("graph invalid") << QByteArray(R"({"graph": {"1": 5}})") << 400 << "invalid_workflow";
@@ -159,7 +171,11 @@ void TstApiJobs::graphJob()
     QCOMPARE(r.status, 200);
     QCOMPARE(r.json()[QStringLiteral("state")].toString(), QStringLiteral("succeeded"));
     QVERIFY(r.json()[QStringLiteral("workflow")].isNull());
-    QCOMPARE(env.fake().lastPromptBody()[QStringLiteral("prompt")][QStringLiteral("6")][QStringLiteral("inputs")][QStringLiteral("text")].toString(), QStringLiteral("posted"));
+    QCOMPARE(env.fake()
+                 .lastPromptBody()[QStringLiteral("prompt")][QStringLiteral("6")][QStringLiteral("inputs")]
+                                  [QStringLiteral("text")]
+                 .toString(),
+             QStringLiteral("posted"));
 }
 
 void TstApiJobs::listFiltersAndPages()
@@ -168,12 +184,15 @@ void TstApiJobs::listFiltersAndPages()
     QVERIFY(env.ok());
     QStringList ids;
     for (int i = 0; i < 3; ++i)
-        ids << env.call("POST", QStringLiteral("/api/v1/jobs"), R"({"workflow": "sd15", "wait": true})").json()[QStringLiteral("id")].toString();
+        ids << env.call("POST", QStringLiteral("/api/v1/jobs"), R"({"workflow": "sd15", "wait": true})")
+                   .json()[QStringLiteral("id")]
+                   .toString();
     HttpResult r = env.call("GET", QStringLiteral("/api/v1/jobs?limit=2"));
     QCOMPARE(r.status, 200);
     QCOMPARE(r.json()[QStringLiteral("total")].toInt(), 3);
     QCOMPARE(r.json()[QStringLiteral("jobs")].toArray().size(), 2);
-    QCOMPARE(r.json()[QStringLiteral("jobs")].toArray().at(0)[QStringLiteral("id")].toString(), ids.last()); // newest first
+    QCOMPARE(r.json()[QStringLiteral("jobs")].toArray().at(0)[QStringLiteral("id")].toString(),
+             ids.last()); // newest first
     r = env.call("GET", QStringLiteral("/api/v1/jobs?limit=2&offset=2"));
     QCOMPARE(r.json()[QStringLiteral("jobs")].toArray().size(), 1);
     QCOMPARE(r.json()[QStringLiteral("jobs")].toArray().at(0)[QStringLiteral("id")].toString(), ids.first());
@@ -215,7 +234,9 @@ void TstApiJobs::cancelAndConflict()
     HttpResult r = env.call("POST", QStringLiteral("/api/v1/jobs/%1/cancel").arg(id));
     QCOMPARE(r.status, 202);
     QCOMPARE(r.json()[QStringLiteral("cancel_requested")].toBool(), true);
-    QTRY_COMPARE_WITH_TIMEOUT(env.call("GET", QStringLiteral("/api/v1/jobs/") + id).json()[QStringLiteral("state")].toString(), QStringLiteral("cancelled"), 10000);
+    QTRY_COMPARE_WITH_TIMEOUT(
+        env.call("GET", QStringLiteral("/api/v1/jobs/") + id).json()[QStringLiteral("state")].toString(),
+        QStringLiteral("cancelled"), 10000);
     r = env.call("POST", QStringLiteral("/api/v1/jobs/%1/cancel").arg(id));
     QCOMPARE(r.status, 409);
     QCOMPARE(r.errorCode(), QStringLiteral("job_conflict"));
@@ -227,11 +248,16 @@ void TstApiJobs::unknownJob_data()
     QTest::addColumn<QByteArray>("verb");
     QTest::addColumn<QString>("path");
     QTest::addColumn<QString>("code");
-    QTest::newRow("get") << QByteArray("GET") << "/api/v1/jobs/nope" << "job_not_found";
-    QTest::newRow("cancel") << QByteArray("POST") << "/api/v1/jobs/nope/cancel" << "job_not_found";
-    QTest::newRow("output") << QByteArray("GET") << "/api/v1/jobs/nope/outputs/0" << "job_not_found";
-    QTest::newRow("too deep") << QByteArray("GET") << "/api/v1/jobs/a/b/c/d" << "not_found";
-    QTest::newRow("trailing slash") << QByteArray("GET") << "/api/v1/jobs/" << "not_found";
+    QTest::newRow("get") << QByteArray("GET") << "/api/v1/jobs/nope"
+                         << "job_not_found";
+    QTest::newRow("cancel") << QByteArray("POST") << "/api/v1/jobs/nope/cancel"
+                            << "job_not_found";
+    QTest::newRow("output") << QByteArray("GET") << "/api/v1/jobs/nope/outputs/0"
+                            << "job_not_found";
+    QTest::newRow("too deep") << QByteArray("GET") << "/api/v1/jobs/a/b/c/d"
+                              << "not_found";
+    QTest::newRow("trailing slash") << QByteArray("GET") << "/api/v1/jobs/"
+                                    << "not_found";
 }
 
 void TstApiJobs::unknownJob()
@@ -250,10 +276,15 @@ void TstApiJobs::outputStreamsTheFile()
 {
     ApiTestEnv env;
     QVERIFY(env.ok());
-    const QJsonObject job = env.call("POST", QStringLiteral("/api/v1/jobs"), R"({"workflow": "sd15", "wait": true})").json();
+    const QJsonObject job
+        = env.call("POST", QStringLiteral("/api/v1/jobs"), R"({"workflow": "sd15", "wait": true})").json();
     const QString id = job[QStringLiteral("id")].toString();
     const QJsonObject out = job[QStringLiteral("outputs")].toArray().at(0).toObject();
-    const std::optional<QByteArray> expected = std::as_const(env.fake()).files().read(out[QStringLiteral("type")].toString(), out[QStringLiteral("subfolder")].toString(), out[QStringLiteral("filename")].toString());
+    const std::optional<QByteArray> expected
+        = std::as_const(env.fake())
+              .files()
+              .read(out[QStringLiteral("type")].toString(), out[QStringLiteral("subfolder")].toString(),
+                    out[QStringLiteral("filename")].toString());
     QVERIFY(expected && !expected->isEmpty());
     HttpResult r = env.call("GET", out[QStringLiteral("url")].toString());
     QCOMPARE(r.status, 200);
@@ -291,7 +322,9 @@ void TstApiJobs::outputIndexMustBeCanonical()
     QFETCH(QByteArray, index);
     ApiTestEnv env;
     QVERIFY(env.ok());
-    const QString id = env.call("POST", QStringLiteral("/api/v1/jobs"), R"({"workflow": "sd15", "wait": true})").json()[QStringLiteral("id")].toString();
+    const QString id = env.call("POST", QStringLiteral("/api/v1/jobs"), R"({"workflow": "sd15", "wait": true})")
+                           .json()[QStringLiteral("id")]
+                           .toString();
     QVERIFY(!id.isEmpty());
     RawClient c(env.port());
     c.socket.write("GET /api/v1/jobs/" + id.toLatin1() + "/outputs/" + index + " HTTP/1.1\r\nHost: x\r\n\r\n");
@@ -299,7 +332,8 @@ void TstApiJobs::outputIndexMustBeCanonical()
     QVERIFY2(c.received.startsWith("HTTP/1.1 404 "), c.received.constData());
     QVERIFY(c.received.contains("\"output_not_found\""));
     QVERIFY(!c.received.contains("image/png"));
-    QCOMPARE(env.call("GET", QStringLiteral("/api/v1/jobs/%1/outputs/0").arg(id)).status, 200); // the real one still works
+    QCOMPARE(env.call("GET", QStringLiteral("/api/v1/jobs/%1/outputs/0").arg(id)).status,
+             200); // the real one still works
 }
 
 void TstApiJobs::tenConcurrentWaiters()
@@ -308,9 +342,11 @@ void TstApiJobs::tenConcurrentWaiters()
     QVERIFY(env.ok());
     QList<QNetworkReply *> replies;
     for (int i = 0; i < 10; ++i)
-        replies << env.send("POST", QStringLiteral("/api/v1/jobs"),
-                            QStringLiteral(R"({"workflow": "sd15", "inputs": {"prompt": "p%1"}, "wait": true})").arg(i).toUtf8());
-    QTRY_VERIFY_WITH_TIMEOUT(std::all_of(replies.cbegin(), replies.cend(), [](QNetworkReply *r) { return r->isFinished(); }), 30000);
+        replies << env.send(
+            "POST", QStringLiteral("/api/v1/jobs"),
+            QStringLiteral(R"({"workflow": "sd15", "inputs": {"prompt": "p%1"}, "wait": true})").arg(i).toUtf8());
+    QTRY_VERIFY_WITH_TIMEOUT(
+        std::all_of(replies.cbegin(), replies.cend(), [](QNetworkReply *r) { return r->isFinished(); }), 30000);
     QSet<QString> ids, files;
     for (int i = 0; i < replies.size(); ++i) {
         const HttpResult r = ApiTestEnv::collect(replies.at(i));
@@ -319,7 +355,9 @@ void TstApiJobs::tenConcurrentWaiters()
         ids.insert(id);
         // Each answer is about its own job: the prompt it was submitted with.
         const QJsonObject body = env.fake().promptBodies().at(env.fake().acceptedPromptIds().indexOf(id));
-        QCOMPARE(body[QStringLiteral("prompt")][QStringLiteral("6")][QStringLiteral("inputs")][QStringLiteral("text")].toString(), QStringLiteral("p%1").arg(i));
+        QCOMPARE(body[QStringLiteral("prompt")][QStringLiteral("6")][QStringLiteral("inputs")][QStringLiteral("text")]
+                     .toString(),
+                 QStringLiteral("p%1").arg(i));
         files.insert(r.json()[QStringLiteral("outputs")].toArray().at(0)[QStringLiteral("filename")].toString());
         delete replies.at(i);
     }
@@ -339,7 +377,8 @@ void TstApiJobs::waiterLeavesJobCompletes()
     s.connectToHost(QHostAddress::LocalHost, env.port());
     QVERIFY(s.waitForConnected(5000));
     const QByteArray body = R"({"workflow": "sd15", "wait": true})";
-    s.write("POST /api/v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " + QByteArray::number(body.size()) + "\r\n\r\n" + body);
+    s.write("POST /api/v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: "
+            + QByteArray::number(body.size()) + "\r\n\r\n" + body);
     QVERIFY(queued.wait(5000));
     s.abort();
     QVERIFY(finished.wait(10000));
@@ -403,10 +442,15 @@ void TstApiJobs::legacyQueue()
     // Absolute, through the host the client used, so Python clients can fetch it as it is.
     const QUrl imageUrl(o[QStringLiteral("image_url")].toString());
     QCOMPARE(imageUrl, env.url(QStringLiteral("/api/v1/jobs/%1/outputs/0").arg(id)));
-    QCOMPARE(o[QStringLiteral("images")].toArray().at(0).toObject()[QStringLiteral("url")].toString(), imageUrl.toString());
+    QCOMPARE(o[QStringLiteral("images")].toArray().at(0).toObject()[QStringLiteral("url")].toString(),
+             imageUrl.toString());
     QVERIFY(o[QStringLiteral("image_filename")].toString().endsWith(QStringLiteral(".png")));
     QCOMPARE(o[QStringLiteral("images")].toArray().size(), 1);
-    QCOMPARE(env.fake().lastPromptBody()[QStringLiteral("prompt")][QStringLiteral("6")][QStringLiteral("inputs")][QStringLiteral("text")].toString(), QStringLiteral("legacy cat"));
+    QCOMPARE(env.fake()
+                 .lastPromptBody()[QStringLiteral("prompt")][QStringLiteral("6")][QStringLiteral("inputs")]
+                                  [QStringLiteral("text")]
+                 .toString(),
+             QStringLiteral("legacy cat"));
     QCOMPARE(env.call("GET", imageUrl.path()).status, 200);
     // A runtime failure: 502 comfy_error with the job and ComfyUI's message.
     QCOMPARE(env.call("POST", QStringLiteral("/update/text"), R"({"text": "not cached"})").status, 200);
@@ -414,8 +458,14 @@ void TstApiJobs::legacyQueue()
     r = env.call("GET", QStringLiteral("/queue"));
     QCOMPARE(r.status, 502);
     QCOMPARE(r.errorCode(), QStringLiteral("comfy_error"));
-    QCOMPARE(r.json()[QStringLiteral("error")][QStringLiteral("details")][QStringLiteral("job")][QStringLiteral("state")].toString(), QStringLiteral("failed"));
-    QCOMPARE(r.json()[QStringLiteral("error")][QStringLiteral("details")][QStringLiteral("job")][QStringLiteral("error")][QStringLiteral("node_id")].toString(), QStringLiteral("3"));
+    QCOMPARE(
+        r.json()[QStringLiteral("error")][QStringLiteral("details")][QStringLiteral("job")][QStringLiteral("state")]
+            .toString(),
+        QStringLiteral("failed"));
+    QCOMPARE(r.json()[QStringLiteral("error")][QStringLiteral("details")][QStringLiteral("job")]
+                     [QStringLiteral("error")][QStringLiteral("node_id")]
+                         .toString(),
+             QStringLiteral("3"));
 }
 
 void TstApiJobs::legacyInterrupt()
@@ -443,15 +493,23 @@ void TstApiJobs::upload()
 {
     ApiTestEnv env;
     QVERIFY(env.ok());
-    const QByteArray png = QByteArray::fromBase64("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==");
+    const QByteArray png = QByteArray::fromBase64(
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==");
     const QByteArray boundary = "XyZb0undary";
-    QByteArray body = "--" + boundary + "\r\nContent-Disposition: form-data; name=\"image\"; filename=\"dot.png\"\r\nContent-Type: image/png\r\n\r\n" + png
-                    + "\r\n--" + boundary + "\r\nContent-Disposition: form-data; name=\"overwrite\"\r\n\r\ntrue\r\n--" + boundary + "--\r\n";
-    const HttpResult r = env.call("POST", QStringLiteral("/api/v1/uploads"), body, "multipart/form-data; boundary=" + boundary);
+    QByteArray body = "--" + boundary
+        + "\r\nContent-Disposition: form-data; name=\"image\"; filename=\"dot.png\"\r\nContent-Type: image/png\r\n\r\n"
+        + png + "\r\n--" + boundary + "\r\nContent-Disposition: form-data; name=\"overwrite\"\r\n\r\ntrue\r\n--"
+        + boundary + "--\r\n";
+    const HttpResult r
+        = env.call("POST", QStringLiteral("/api/v1/uploads"), body, "multipart/form-data; boundary=" + boundary);
     QCOMPARE(r.status, 201);
     QCOMPARE(r.json()[QStringLiteral("name")].toString(), QStringLiteral("dot.png"));
     QCOMPARE(r.json()[QStringLiteral("type")].toString(), QStringLiteral("input"));
-    QCOMPARE(std::as_const(env.fake()).files().read(QStringLiteral("input"), QString(), QStringLiteral("dot.png")).value_or(QByteArray()), png);
+    QCOMPARE(std::as_const(env.fake())
+                 .files()
+                 .read(QStringLiteral("input"), QString(), QStringLiteral("dot.png"))
+                 .value_or(QByteArray()),
+             png);
 }
 
 void TstApiJobs::uploadErrors()
@@ -461,10 +519,14 @@ void TstApiJobs::uploadErrors()
     HttpResult r = env.call("POST", QStringLiteral("/api/v1/uploads"), "{}", "application/json");
     QCOMPARE(r.status, 400);
     QCOMPARE(r.errorCode(), QStringLiteral("invalid_request"));
-    r = env.call("POST", QStringLiteral("/api/v1/uploads"), "--b\r\nContent-Disposition: form-data; name=\"x\"\r\n\r\n1\r\n--b--\r\n", "multipart/form-data; boundary=b");
+    r = env.call("POST", QStringLiteral("/api/v1/uploads"),
+                 "--b\r\nContent-Disposition: form-data; name=\"x\"\r\n\r\n1\r\n--b--\r\n",
+                 "multipart/form-data; boundary=b");
     QCOMPARE(r.status, 400);
     QCOMPARE(r.errorCode(), QStringLiteral("missing_field"));
-    r = env.call("POST", QStringLiteral("/api/v1/uploads"), "--b\r\nContent-Disposition: form-data; name=\"image\"; filename=\"a.png\"\r\n\r\nxx", "multipart/form-data; boundary=b");
+    r = env.call("POST", QStringLiteral("/api/v1/uploads"),
+                 "--b\r\nContent-Disposition: form-data; name=\"image\"; filename=\"a.png\"\r\n\r\nxx",
+                 "multipart/form-data; boundary=b");
     QCOMPARE(r.status, 400);
     QCOMPARE(r.errorCode(), QStringLiteral("invalid_request"));
 }
@@ -495,7 +557,8 @@ void TstApiJobs::uploadBadNames()
     QFETCH(QString, field);
     ApiTestEnv env;
     QVERIFY(env.ok());
-    QByteArray body = "--b\r\nContent-Disposition: form-data; name=\"image\"; filename=\"" + fileName + "\"\r\n\r\nxx\r\n";
+    QByteArray body
+        = "--b\r\nContent-Disposition: form-data; name=\"image\"; filename=\"" + fileName + "\"\r\n\r\nxx\r\n";
     if (!subfolder.isEmpty())
         body += "--b\r\nContent-Disposition: form-data; name=\"subfolder\"\r\n\r\n" + subfolder + "\r\n";
     body += "--b--\r\n";
@@ -508,7 +571,8 @@ void TstApiJobs::uploadBadNames()
     // A name of 255 bytes is fine.
     const QByteArray longest = QByteArray(251, 'y') + ".png";
     const HttpResult ok = env.call("POST", u"/api/v1/uploads"_s,
-                                   "--b\r\nContent-Disposition: form-data; name=\"image\"; filename=\"" + longest + "\"\r\n\r\nxx\r\n--b--\r\n",
+                                   "--b\r\nContent-Disposition: form-data; name=\"image\"; filename=\"" + longest
+                                       + "\"\r\n\r\nxx\r\n--b--\r\n",
                                    "multipart/form-data; boundary=b");
     QCOMPARE(ok.status, 201);
     QCOMPARE(ok.json()[u"name"_s].toString(), QString::fromLatin1(longest));

@@ -29,10 +29,11 @@ bool hasKeys(const QJsonObject &o, const QStringList &keys, QString *missing)
     return true;
 }
 
-#define VERIFY_KEYS(obj, ...)                                                                                    \
-    do {                                                                                                         \
-        QString missing_;                                                                                        \
-        QVERIFY2(hasKeys(obj, QStringList{__VA_ARGS__}, &missing_), qPrintable(QStringLiteral("missing ") + missing_));         \
+#define VERIFY_KEYS(obj, ...)                                                                                          \
+    do {                                                                                                               \
+        QString missing_;                                                                                              \
+        QVERIFY2(hasKeys(obj, QStringList{__VA_ARGS__}, &missing_),                                                    \
+                 qPrintable(QStringLiteral("missing ") + missing_));                                                   \
     } while (false)
 
 // A legacy error answer: STATUS (exactly `status` when given) and our error object with `code`.
@@ -57,7 +58,8 @@ bool activate(ApiTestEnv &env, const QString &name, const QJsonObject &graph)
     f.close();
     const QByteArray body = QJsonDocument(QJsonObject{{QStringLiteral("name"), name}}).toJson();
     // The store picks the new file up on its own; wait until the switch is accepted.
-    return QTest::qWaitFor([&] { return env.call("PUT", QStringLiteral("/api/v1/draft/workflow"), body).status == 200; }, 5000);
+    return QTest::qWaitFor(
+        [&] { return env.call("PUT", QStringLiteral("/api/v1/draft/workflow"), body).status == 200; }, 5000);
 }
 
 QJsonObject sd15(ApiTestEnv &env)
@@ -133,15 +135,19 @@ void TstApiLegacy::statusIdleAndKeys()
     ws.open(QUrl(QStringLiteral("ws://127.0.0.1:%1/").arg(env.relayPort())));
     QVERIFY(connected.wait(5000));
     HttpResult r;
-    QTRY_VERIFY_WITH_TIMEOUT((r = env.call("GET", QStringLiteral("/status"))).json().value(QStringLiteral("connected_ws_clients")).toInt() == 1, 5000);
+    QTRY_VERIFY_WITH_TIMEOUT(
+        (r = env.call("GET", QStringLiteral("/status"))).json().value(QStringLiteral("connected_ws_clients")).toInt()
+            == 1,
+        5000);
     const QJsonObject o = r.json();
-    VERIFY_KEYS(o, kStatus, u"execution_status"_qs, u"current_prompt_id"_qs, u"workflow_loaded"_qs, u"connected_ws_clients"_qs,
-                u"comfy_server"_qs, u"save_image_node_id"_qs);
+    VERIFY_KEYS(o, kStatus, u"execution_status"_qs, u"current_prompt_id"_qs, u"workflow_loaded"_qs,
+                u"connected_ws_clients"_qs, u"comfy_server"_qs, u"save_image_node_id"_qs);
     QCOMPARE(o.value(kStatus).toString(), QStringLiteral("Server running"));
     QCOMPARE(o.value(QStringLiteral("execution_status")).toString(), QStringLiteral("idle"));
     QVERIFY(o.value(QStringLiteral("current_prompt_id")).isNull());
     QCOMPARE(o.value(QStringLiteral("workflow_loaded")).toBool(), true);
-    QCOMPARE(o.value(QStringLiteral("comfy_server")).toString(), QStringLiteral("127.0.0.1:%1").arg(env.fake().httpUrl().port()));
+    QCOMPARE(o.value(QStringLiteral("comfy_server")).toString(),
+             QStringLiteral("127.0.0.1:%1").arg(env.fake().httpUrl().port()));
     QCOMPARE(o.value(QStringLiteral("save_image_node_id")).toString(), QStringLiteral("9"));
 }
 
@@ -155,7 +161,8 @@ void TstApiLegacy::statusFollowsRuns()
     QCOMPARE(done.status, 200);
     QJsonObject s = status();
     QCOMPARE(s.value(QStringLiteral("execution_status")).toString(), QStringLiteral("completed"));
-    QCOMPARE(s.value(QStringLiteral("current_prompt_id")).toString(), done.json().value(QStringLiteral("prompt_id")).toString());
+    QCOMPARE(s.value(QStringLiteral("current_prompt_id")).toString(),
+             done.json().value(QStringLiteral("prompt_id")).toString());
     // Error.
     QCOMPARE(env.call("POST", QStringLiteral("/update/text"), R"({"text": "fails"})").status, 200);
     env.fake().failNextPrompt(QStringLiteral("3"), QStringLiteral("boom"));
@@ -188,7 +195,8 @@ void TstApiLegacy::queueSuccess()
     const HttpResult r = env.call("GET", QStringLiteral("/queue"));
     QCOMPARE(r.status, 200);
     const QJsonObject o = r.json();
-    VERIFY_KEYS(o, kStatus, u"type"_qs, u"image_filename"_qs, u"image_url"_qs, u"prompt_id"_qs, u"images"_qs, u"job_id"_qs);
+    VERIFY_KEYS(o, kStatus, u"type"_qs, u"image_filename"_qs, u"image_url"_qs, u"prompt_id"_qs, u"images"_qs,
+                u"job_id"_qs);
     QCOMPARE(o.value(kStatus).toString(), QStringLiteral("completed successfully"));
     QCOMPARE(o.value(QStringLiteral("type")).toString(), QStringLiteral("image_generated"));
     QVERIFY(o.value(QStringLiteral("image_filename")).toString().endsWith(QLatin1String(".png")));
@@ -204,8 +212,10 @@ void TstApiLegacy::queueNoImage()
     QVERIFY(env.ok());
     // The image goes out on the WebSocket only: the run succeeds without a file.
     QJsonObject graph = sd15(env);
-    graph.insert(QStringLiteral("9"), QJsonObject{{QStringLiteral("class_type"), QStringLiteral("SaveImageWebsocket")},
-                                                  {QStringLiteral("inputs"), QJsonObject{{QStringLiteral("images"), QJsonArray{QStringLiteral("8"), 0}}}}});
+    graph.insert(QStringLiteral("9"),
+                 QJsonObject{{QStringLiteral("class_type"), QStringLiteral("SaveImageWebsocket")},
+                             {QStringLiteral("inputs"),
+                              QJsonObject{{QStringLiteral("images"), QJsonArray{QStringLiteral("8"), 0}}}}});
     QVERIFY(activate(env, QStringLiteral("ws_only"), graph));
     const HttpResult r = env.call("GET", QStringLiteral("/queue"));
     verifyLegacyError(r, 502, QStringLiteral("no_output"), QStringLiteral("completed but no image found"));
@@ -221,7 +231,8 @@ void TstApiLegacy::queueFailedRun()
     const HttpResult r = env.call("GET", QStringLiteral("/queue"));
     verifyLegacyError(r, 502, QStringLiteral("comfy_error"), QStringLiteral("generation failed - error"));
     QCOMPARE(r.json().value(QStringLiteral("execution_status")).toString(), QStringLiteral("error"));
-    QVERIFY(r.json()[QStringLiteral("error")][QStringLiteral("message")].toString().contains(QLatin1String("CUDA out of memory")));
+    QVERIFY(r.json()[QStringLiteral("error")][QStringLiteral("message")].toString().contains(
+        QLatin1String("CUDA out of memory")));
 }
 
 void TstApiLegacy::queueTimeout()
@@ -231,7 +242,8 @@ void TstApiLegacy::queueTimeout()
     env.fake().setSteps(500);
     env.fake().setStepIntervalMs(20);
     const HttpResult r = env.call("GET", QStringLiteral("/queue"));
-    verifyLegacyError(r, 504, QStringLiteral("wait_timeout"), QStringLiteral("workflow timeout - check /status for completion"));
+    verifyLegacyError(r, 504, QStringLiteral("wait_timeout"),
+                      QStringLiteral("workflow timeout - check /status for completion"));
     const QString id = r.json().value(QStringLiteral("current_prompt_id")).toString();
     QVERIFY(env.jobs().find(id));
     QVERIFY(!env.jobs().find(id)->isFinished());
@@ -246,7 +258,8 @@ void TstApiLegacy::nothingLoaded_data()
     QTest::addColumn<QByteArray>("body");
     QTest::newRow("queue") << QByteArray("GET") << "/queue" << QByteArray();
     QTest::newRow("update text") << QByteArray("POST") << "/update/text" << QByteArray(R"({"text": "x"})");
-    QTest::newRow("update prompt") << QByteArray("POST") << "/update/prompt" << QByteArray(R"({"node_id": "6", "text": "x"})");
+    QTest::newRow("update prompt") << QByteArray("POST") << "/update/prompt"
+                                   << QByteArray(R"({"node_id": "6", "text": "x"})");
     QTest::newRow("update image") << QByteArray("POST") << "/update/image" << QByteArray(R"({"image": "a.png"})");
 }
 
@@ -257,7 +270,8 @@ void TstApiLegacy::nothingLoaded()
     QFETCH(QByteArray, body);
     ApiTestEnv env({}, [](Config &c) { c.comfy.workflow = QStringLiteral("not_there"); });
     QVERIFY(env.ok());
-    verifyLegacyError(env.call(verb, path, body), 400, QStringLiteral("no_workflow"), QStringLiteral("No workflow loaded"));
+    verifyLegacyError(env.call(verb, path, body), 400, QStringLiteral("no_workflow"),
+                      QStringLiteral("No workflow loaded"));
 }
 
 void TstApiLegacy::updateTextAndPrompt()
@@ -283,10 +297,14 @@ void TstApiLegacy::updateTextErrors_data()
                                   << "Failed to update text in node 999";
     QTest::newRow("node without text") << QByteArray(R"({"node_id": "8", "text": "x"})") << 400 << "unknown_input"
                                        << "Failed to update text in node 8";
-    QTest::newRow("malformed") << QByteArray("{nope") << 400 << "invalid_json" << "";
-    QTest::newRow("no text") << QByteArray(R"({"node_id": "6"})") << 400 << "missing_field" << "";
-    QTest::newRow("text not a string") << QByteArray(R"({"text": 5})") << 400 << "type_mismatch" << "";
-    QTest::newRow("node_id an object") << QByteArray(R"({"node_id": {}, "text": "x"})") << 400 << "type_mismatch" << "";
+    QTest::newRow("malformed") << QByteArray("{nope") << 400 << "invalid_json"
+                               << "";
+    QTest::newRow("no text") << QByteArray(R"({"node_id": "6"})") << 400 << "missing_field"
+                             << "";
+    QTest::newRow("text not a string") << QByteArray(R"({"text": 5})") << 400 << "type_mismatch"
+                                       << "";
+    QTest::newRow("node_id an object") << QByteArray(R"({"node_id": {}, "text": "x"})") << 400 << "type_mismatch"
+                                       << "";
 }
 
 void TstApiLegacy::updateTextErrors()
@@ -300,7 +318,8 @@ void TstApiLegacy::updateTextErrors()
     const HttpResult r = env.call("POST", QStringLiteral("/update/text"), body);
     verifyLegacyError(r, status, code, sentence);
     if (sentence.isEmpty()) // says what is wrong: the same words as the error's message
-        QCOMPARE(r.json().value(kStatus).toString(), r.json()[QStringLiteral("error")][QStringLiteral("message")].toString());
+        QCOMPARE(r.json().value(kStatus).toString(),
+                 r.json()[QStringLiteral("error")][QStringLiteral("message")].toString());
 }
 
 void TstApiLegacy::updateImage()
@@ -308,8 +327,10 @@ void TstApiLegacy::updateImage()
     ApiTestEnv env;
     QVERIFY(env.ok());
     QVERIFY(activate(env, QStringLiteral("img"),
-                     QJsonObject{{QStringLiteral("10"), QJsonObject{{QStringLiteral("class_type"), QStringLiteral("LoadImage")},
-                                                                    {QStringLiteral("inputs"), QJsonObject{{QStringLiteral("image"), QStringLiteral("old.png")}}}}}}));
+                     QJsonObject{{QStringLiteral("10"),
+                                  QJsonObject{{QStringLiteral("class_type"), QStringLiteral("LoadImage")},
+                                              {QStringLiteral("inputs"),
+                                               QJsonObject{{QStringLiteral("image"), QStringLiteral("old.png")}}}}}}));
     HttpResult r = env.call("POST", QStringLiteral("/update/image"), R"({"node_id": "10", "image": "x.png"})");
     QCOMPARE(r.status, 200);
     QCOMPARE(r.json().value(kStatus).toString(), QStringLiteral("Updated image in node 10 to x.png successfully"));
@@ -336,9 +357,11 @@ void TstApiLegacy::errorsOfEveryLegacyRouteCarryStatus()
     QVERIFY(env.ok());
     for (const QString &path : {u"/status"_qs, u"/queue"_qs})
         verifyLegacyError(env.call("GET", path), 401, QStringLiteral("unauthorized"));
-    for (const QString &path : {u"/update/text"_qs, u"/update/prompt"_qs, u"/update/image"_qs, u"/generate/image"_qs, u"/interrupt"_qs})
+    for (const QString &path :
+         {u"/update/text"_qs, u"/update/prompt"_qs, u"/update/image"_qs, u"/generate/image"_qs, u"/interrupt"_qs})
         verifyLegacyError(env.call("POST", path, "{}"), 401, QStringLiteral("unauthorized"));
-    verifyLegacyError(env.call("GET", QStringLiteral("/update/text"), {}, "application/json", "s3cret"), 405, QStringLiteral("method_not_allowed"));
+    verifyLegacyError(env.call("GET", QStringLiteral("/update/text"), {}, "application/json", "s3cret"), 405,
+                      QStringLiteral("method_not_allowed"));
     const HttpResult v1 = env.call("GET", QStringLiteral("/api/v1/jobs"));
     QCOMPARE(v1.status, 401);
     QVERIFY(!v1.json().contains(kStatus));
@@ -355,8 +378,11 @@ void TstApiLegacy::refusalsBelowTheRouterCarryStatus_data()
     QTest::newRow("413 /update/text") << QByteArray("POST /update/text HTTP/1.1\r\nHost: x\r\n" + big) << 413 << true;
     QTest::newRow("413 /api/v1/jobs") << QByteArray("POST /api/v1/jobs HTTP/1.1\r\nHost: x\r\n" + big) << 413 << false;
     QTest::newRow("505 /queue") << QByteArray("GET /queue HTTP/9.9\r\nHost: x\r\n\r\n") << 505 << true;
-    QTest::newRow("400 /status?x two hosts") << QByteArray("GET /status?x=1 HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n") << 400 << true;
-    QTest::newRow("411 /update/image") << QByteArray("POST /update/image HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n") << 411 << true;
+    QTest::newRow("400 /status?x two hosts")
+        << QByteArray("GET /status?x=1 HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n") << 400 << true;
+    QTest::newRow("411 /update/image") << QByteArray(
+        "POST /update/image HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+                                       << 411 << true;
 }
 
 void TstApiLegacy::refusalsBelowTheRouterCarryStatus()
@@ -389,7 +415,9 @@ void TstApiLegacy::relayImageGeneratedIsFlat()
     QSignalSpy connected(&ws, &QWebSocket::connected);
     ws.open(QUrl(QStringLiteral("ws://127.0.0.1:%1/").arg(env.relayPort())));
     QVERIFY(connected.wait(5000));
-    QTRY_COMPARE_WITH_TIMEOUT(env.call("GET", QStringLiteral("/status")).json().value(QStringLiteral("connected_ws_clients")).toInt(), 1, 5000);
+    QTRY_COMPARE_WITH_TIMEOUT(
+        env.call("GET", QStringLiteral("/status")).json().value(QStringLiteral("connected_ws_clients")).toInt(), 1,
+        5000);
     const HttpResult r = env.call("GET", QStringLiteral("/queue"));
     QCOMPARE(r.status, 200);
     const QString id = r.json().value(QStringLiteral("prompt_id")).toString();
@@ -413,28 +441,39 @@ void TstApiLegacy::relayImageGeneratedIsFlat()
 
 void TstApiLegacy::subgraphNodeIds()
 {
-    ApiTestEnv env({}, [](Config &c) { c.nodeMappings.global.insert(QStringLiteral("prompt"), QStringLiteral("194:45.text")); });
+    ApiTestEnv env(
+        {}, [](Config &c) { c.nodeMappings.global.insert(QStringLiteral("prompt"), QStringLiteral("194:45.text")); });
     QVERIFY(env.ok());
     QVERIFY(activate(env, QStringLiteral("subgraph"), subgraphIds(sd15(env))));
     auto sentText = [&env] {
-        return env.fake().lastPromptBody()[QStringLiteral("prompt")][QStringLiteral("194:45")][QStringLiteral("inputs")][QStringLiteral("text")].toString();
+        return env.fake()
+            .lastPromptBody()[QStringLiteral("prompt")][QStringLiteral("194:45")][QStringLiteral("inputs")]
+                             [QStringLiteral("text")]
+            .toString();
     };
     // Legacy edit by string id, then the legacy run.
     HttpResult r = env.call("POST", QStringLiteral("/update/text"), R"({"node_id": "194:45", "text": "a heron"})");
     QCOMPARE(r.status, 200);
     QCOMPARE(r.json().value(kStatus).toString(), QStringLiteral("Updated text in node 194:45 successfully"));
-    QCOMPARE(env.call("GET", QStringLiteral("/status")).json().value(QStringLiteral("save_image_node_id")).toString(), QStringLiteral("194:9"));
+    QCOMPARE(env.call("GET", QStringLiteral("/status")).json().value(QStringLiteral("save_image_node_id")).toString(),
+             QStringLiteral("194:9"));
     r = env.call("GET", QStringLiteral("/queue"));
     QCOMPARE(r.status, 200);
     QCOMPARE(sentText(), QStringLiteral("a heron"));
     // The named parameter maps to "194:45.text".
-    QCOMPARE(env.call("POST", QStringLiteral("/update/text"), R"({"text": "a crane"})").json().value(QStringLiteral("node_id")).toString(), QStringLiteral("194:45"));
+    QCOMPARE(env.call("POST", QStringLiteral("/update/text"), R"({"text": "a crane"})")
+                 .json()
+                 .value(QStringLiteral("node_id"))
+                 .toString(),
+             QStringLiteral("194:45"));
     // /api/v1: the draft and jobs by "node.input", by node object and by parameter name.
     QCOMPARE(env.call("PATCH", QStringLiteral("/api/v1/draft"), R"({"inputs": {"194:3.seed": 7}})").status, 200);
     QCOMPARE(env.draft().draft()[QStringLiteral("194:3")][QStringLiteral("inputs")][QStringLiteral("seed")].toInt(), 7);
-    for (const QByteArray &inputs : {QByteArray(R"({"194:45.text": "an owl"})"), QByteArray(R"({"194:45": {"text": "an owl"}})"),
-                                     QByteArray(R"({"prompt": "an owl"})")}) {
-        r = env.call("POST", QStringLiteral("/api/v1/jobs"), R"({"workflow": "subgraph", "wait": true, "inputs": )" + inputs + "}");
+    for (const QByteArray &inputs :
+         {QByteArray(R"({"194:45.text": "an owl"})"), QByteArray(R"({"194:45": {"text": "an owl"}})"),
+          QByteArray(R"({"prompt": "an owl"})")}) {
+        r = env.call("POST", QStringLiteral("/api/v1/jobs"),
+                     R"({"workflow": "subgraph", "wait": true, "inputs": )" + inputs + "}");
         QVERIFY2(r.status == 200, r.body.constData());
         QCOMPARE(r.json().value(QStringLiteral("state")).toString(), QStringLiteral("succeeded"));
         QCOMPARE(sentText(), QStringLiteral("an owl"));

@@ -63,7 +63,10 @@ struct Answer {
     int status = 0;
     QByteArray body;
     QNetworkReply::NetworkError error = QNetworkReply::NoError;
-    QJsonObject json() const { return QJsonDocument::fromJson(body).object().value(QStringLiteral("error")).toObject(); }
+    QJsonObject json() const
+    {
+        return QJsonDocument::fromJson(body).object().value(QStringLiteral("error")).toObject();
+    }
 };
 
 } // namespace
@@ -79,22 +82,24 @@ private slots:
 
 void TstApiOutputs::upstreamAnswers_data()
 {
-    QTest::addColumn<QByteArray>("upstream");   // ComfyUI's raw answer ("" = connection closed)
-    QTest::addColumn<int>("status");            // ours
-    QTest::addColumn<QString>("code");          // error code ("" = the file)
-    QTest::addColumn<int>("upstreamStatus");    // details.status of comfy_error (0: not checked)
-    QTest::newRow("200 streamed") << QByteArray("HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nContent-Length: 7\r\n\r\nPNGDATA")
+    QTest::addColumn<QByteArray>("upstream"); // ComfyUI's raw answer ("" = connection closed)
+    QTest::addColumn<int>("status");          // ours
+    QTest::addColumn<QString>("code");        // error code ("" = the file)
+    QTest::addColumn<int>("upstreamStatus");  // details.status of comfy_error (0: not checked)
+    QTest::newRow("200 streamed") << QByteArray(
+        "HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nContent-Length: 7\r\n\r\nPNGDATA")
                                   << 200 << QString() << 0;
-    QTest::newRow("204") << QByteArray("HTTP/1.1 204 No Content\r\n\r\n") << 502 << QStringLiteral("comfy_error") << 204;
+    QTest::newRow("204") << QByteArray("HTTP/1.1 204 No Content\r\n\r\n") << 502 << QStringLiteral("comfy_error")
+                         << 204;
     QTest::newRow("206") << QByteArray("HTTP/1.1 206 Partial Content\r\nContent-Type: image/png\r\n"
                                        "Content-Range: bytes 0-3/7\r\nContent-Length: 4\r\n\r\nPNGD")
                          << 502 << QStringLiteral("comfy_error") << 206;
-    QTest::newRow("302 without Location") << QByteArray("HTTP/1.1 302 Found\r\nContent-Length: 0\r\n\r\n")
-                                          << 502 << QStringLiteral("comfy_error") << 302;
-    QTest::newRow("500") << QByteArray("HTTP/1.1 500 Internal Server Error\r\nContent-Length: 4\r\n\r\noops")
-                         << 502 << QStringLiteral("comfy_error") << 500;
-    QTest::newRow("404") << QByteArray("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
-                         << 404 << QStringLiteral("output_not_found") << 0;
+    QTest::newRow("302 without Location")
+        << QByteArray("HTTP/1.1 302 Found\r\nContent-Length: 0\r\n\r\n") << 502 << QStringLiteral("comfy_error") << 302;
+    QTest::newRow("500") << QByteArray("HTTP/1.1 500 Internal Server Error\r\nContent-Length: 4\r\n\r\noops") << 502
+                         << QStringLiteral("comfy_error") << 500;
+    QTest::newRow("404") << QByteArray("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n") << 404
+                         << QStringLiteral("output_not_found") << 0;
     QTest::newRow("closed without answer") << QByteArray() << 502 << QStringLiteral("comfy_unreachable") << 0;
 }
 
@@ -115,7 +120,9 @@ void TstApiOutputs::upstreamAnswers()
     job.workflow = QStringLiteral("sd15");
     job.state = JobState::Succeeded;
     job.createdAt = job.startedAt = job.finishedAt = QDateTime::currentDateTimeUtc();
-    job.outputs = {NodeOutputFile{QStringLiteral("9"), {QStringLiteral("images"), QStringLiteral("out.png"), QString(), QStringLiteral("output")}}};
+    job.outputs
+        = {NodeOutputFile{QStringLiteral("9"),
+                          {QStringLiteral("images"), QStringLiteral("out.png"), QString(), QStringLiteral("output")}}};
     QVERIFY(store.save(job));
 
     Config config;
@@ -151,7 +158,8 @@ void TstApiOutputs::upstreamAnswers()
     } else {
         QCOMPARE(a.json().value(QStringLiteral("code")).toString(), code);
         if (upstreamStatus != 0)
-            QCOMPARE(a.json().value(QStringLiteral("details")).toObject().value(QStringLiteral("status")).toInt(), upstreamStatus);
+            QCOMPARE(a.json().value(QStringLiteral("details")).toObject().value(QStringLiteral("status")).toInt(),
+                     upstreamStatus);
     }
     QTRY_COMPARE_WITH_TIMEOUT(server.downloadCount(), 0, 5000); // the download object is gone
 }

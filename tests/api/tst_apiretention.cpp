@@ -23,8 +23,9 @@ void TstApiRetention::prunedJobIsExpired()
     ApiTestEnv env({}, [](Config &c) { c.jobs.keep = 1; });
     QVERIFY(env.ok());
     auto runWithRef = [&env](const char *ref) {
-        const HttpResult r = env.call("POST", u"/api/v1/jobs"_s,
-                                      QByteArray(R"({"workflow": "sd15", "wait": true, "client_ref": ")") + ref + "\"}");
+        const HttpResult r
+            = env.call("POST", u"/api/v1/jobs"_s,
+                       QByteArray(R"({"workflow": "sd15", "wait": true, "client_ref": ")") + ref + "\"}");
         return r.status == 200 ? r.json()[u"id"_s].toString() : QString();
     };
     const QString first = runWithRef("order-1");
@@ -32,7 +33,7 @@ void TstApiRetention::prunedJobIsExpired()
     QVERIFY(env.hub().jobEvents(first).known);
     const QString second = runWithRef("order-2");
     QVERIFY(!second.isEmpty());
-    QTRY_VERIFY(!env.jobs().find(first)); // keep = 1: the first job is pruned once the second finished
+    QTRY_VERIFY(!env.jobs().find(first));       // keep = 1: the first job is pruned once the second finished
     QVERIFY(!env.hub().jobEvents(first).known); // its event log went with it
     QVERIFY(env.hub().jobEvents(second).known);
 

@@ -79,14 +79,15 @@ void TstApiServer::routeMissingInConfigurationIs404()
     QString error;
     QVERIFY2(server.listen(&error), qPrintable(error));
     QNetworkAccessManager nam;
-    const auto url = [&server](const char *path) { return QUrl(QStringLiteral("http://127.0.0.1:%1%2").arg(server.port()).arg(QLatin1String(path))); };
+    const auto url = [&server](const char *path) {
+        return QUrl(QStringLiteral("http://127.0.0.1:%1%2").arg(server.port()).arg(QLatin1String(path)));
+    };
     QNetworkRequest post(url("/api/v1/jobs"));
     post.setHeader(QNetworkRequest::ContentTypeHeader, QByteArray("application/json"));
-    const QList<QNetworkReply *> replies = {nam.post(post, QByteArray(R"({"workflow": "sd15"})")),
-                                            nam.get(QNetworkRequest(url("/api/v1/jobs/x"))),
-                                            nam.get(QNetworkRequest(url("/api/v1/events"))),
-                                            nam.get(QNetworkRequest(url("/api/v1/workflows"))),
-                                            nam.get(QNetworkRequest(url("/api/v1/draft")))};
+    const QList<QNetworkReply *> replies
+        = {nam.post(post, QByteArray(R"({"workflow": "sd15"})")), nam.get(QNetworkRequest(url("/api/v1/jobs/x"))),
+           nam.get(QNetworkRequest(url("/api/v1/events"))), nam.get(QNetworkRequest(url("/api/v1/workflows"))),
+           nam.get(QNetworkRequest(url("/api/v1/draft")))};
     for (QNetworkReply *reply : replies) {
         QTRY_VERIFY_WITH_TIMEOUT(reply->isFinished(), 5000);
         const HttpResult r = ApiTestEnv::collect(reply);
@@ -100,11 +101,16 @@ void TstApiServer::wrongMethodIs405WithAllow_data()
     QTest::addColumn<QByteArray>("verb");
     QTest::addColumn<QString>("path");
     QTest::addColumn<QString>("allow");
-    QTest::newRow("DELETE health") << QByteArray("DELETE") << "/api/v1/health" << "GET, HEAD";
-    QTest::newRow("GET interrupt") << QByteArray("GET") << "/interrupt" << "POST";
-    QTest::newRow("PUT jobs") << QByteArray("PUT") << "/api/v1/jobs" << "POST, GET, HEAD";
-    QTest::newRow("POST draft") << QByteArray("POST") << "/api/v1/draft" << "GET, HEAD, PATCH";
-    QTest::newRow("HEAD queue") << QByteArray("HEAD") << "/queue" << "GET";
+    QTest::newRow("DELETE health") << QByteArray("DELETE") << "/api/v1/health"
+                                   << "GET, HEAD";
+    QTest::newRow("GET interrupt") << QByteArray("GET") << "/interrupt"
+                                   << "POST";
+    QTest::newRow("PUT jobs") << QByteArray("PUT") << "/api/v1/jobs"
+                              << "POST, GET, HEAD";
+    QTest::newRow("POST draft") << QByteArray("POST") << "/api/v1/draft"
+                                << "GET, HEAD, PATCH";
+    QTest::newRow("HEAD queue") << QByteArray("HEAD") << "/queue"
+                                << "GET";
 }
 
 void TstApiServer::wrongMethodIs405WithAllow()
@@ -222,7 +228,8 @@ void TstApiServer::readyAndSystem()
     QTRY_VERIFY_WITH_TIMEOUT(env.call("GET", QStringLiteral("/api/v1/ready")).status == 503, 5000);
     r = env.call("GET", QStringLiteral("/api/v1/ready"));
     QCOMPARE(r.errorCode(), QStringLiteral("not_ready"));
-    QVERIFY(!r.json()[QStringLiteral("error")][QStringLiteral("details")][QStringLiteral("reasons")].toArray().isEmpty());
+    QVERIFY(
+        !r.json()[QStringLiteral("error")][QStringLiteral("details")][QStringLiteral("reasons")].toArray().isEmpty());
     r = env.call("GET", QStringLiteral("/api/v1/system"));
     QCOMPARE(r.status, 200);
     QVERIFY(r.json()[QStringLiteral("comfyui")][QStringLiteral("state")].toString() != QLatin1String("connected"));
@@ -259,8 +266,10 @@ void TstApiServer::openApiServed()
     QCOMPARE(documented, routed);
     // Public routes have an empty security list, the others inherit the bearer requirement.
     for (const RouteSpec &s : routeTable()) {
-        const QJsonObject op = paths.value(QLatin1String(s.path)).toObject().value(QString::fromLatin1(s.method).toLower()).toObject();
-        QCOMPARE(op.contains(QStringLiteral("security")) && op.value(QStringLiteral("security")).toArray().isEmpty(), s.public_);
+        const QJsonObject op
+            = paths.value(QLatin1String(s.path)).toObject().value(QString::fromLatin1(s.method).toLower()).toObject();
+        QCOMPARE(op.contains(QStringLiteral("security")) && op.value(QStringLiteral("security")).toArray().isEmpty(),
+                 s.public_);
     }
 }
 
@@ -293,7 +302,8 @@ void TstApiServer::workflows()
     bool cfgIsFloat = false;
     for (const QJsonValue n : r.json()[QStringLiteral("nodes")].toArray())
         for (const QJsonValue i : n[QStringLiteral("inputs")].toArray())
-            if (n[QStringLiteral("id")].toString() == QLatin1String("3") && i[QStringLiteral("name")].toString() == QLatin1String("cfg"))
+            if (n[QStringLiteral("id")].toString() == QLatin1String("3")
+                && i[QStringLiteral("name")].toString() == QLatin1String("cfg"))
                 cfgIsFloat = i[QStringLiteral("type")].toString() == QLatin1String("float");
     QVERIFY(cfgIsFloat);
 }
@@ -320,7 +330,8 @@ void TstApiServer::workflowUnknownAndBroken()
     QFETCH(bool, loadError);
     ApiTestEnv env;
     QVERIFY(env.ok());
-    QNetworkRequest req(QUrl::fromEncoded(QStringLiteral("http://127.0.0.1:%1%2").arg(env.port()).arg(path).toLatin1()));
+    QNetworkRequest req(
+        QUrl::fromEncoded(QStringLiteral("http://127.0.0.1:%1%2").arg(env.port()).arg(path).toLatin1()));
     QNetworkAccessManager nam;
     QNetworkReply *reply = nam.get(req);
     QSignalSpy done(reply, &QNetworkReply::finished);
@@ -329,28 +340,37 @@ void TstApiServer::workflowUnknownAndBroken()
     delete reply;
     QCOMPARE(r.status, status);
     QCOMPARE(r.errorCode(), code);
-    QCOMPARE(r.json()[QStringLiteral("error")][QStringLiteral("details")].toObject().contains(QStringLiteral("load_error")), loadError);
+    QCOMPARE(
+        r.json()[QStringLiteral("error")][QStringLiteral("details")].toObject().contains(QStringLiteral("load_error")),
+        loadError);
 }
 
 void TstApiServer::draftPatchResetSwitch()
 {
     ApiTestEnv env;
     QVERIFY(env.ok());
-    HttpResult r = env.call("PATCH", QStringLiteral("/api/v1/draft"), R"({"inputs": {"prompt": "a red fox", "3.seed": 42}})");
+    HttpResult r
+        = env.call("PATCH", QStringLiteral("/api/v1/draft"), R"({"inputs": {"prompt": "a red fox", "3.seed": 42}})");
     QCOMPARE(r.status, 200);
     QCOMPARE(r.json()[QStringLiteral("changes")].toArray().size(), 2);
     QVERIFY(r.json()[QStringLiteral("draft")][QStringLiteral("modified")].toBool());
-    QCOMPARE(env.draft().draft()[QStringLiteral("6")][QStringLiteral("inputs")][QStringLiteral("text")].toString(), QStringLiteral("a red fox"));
-    QCOMPARE(env.draft().draft()[QStringLiteral("3")][QStringLiteral("inputs")][QStringLiteral("seed")].toInteger(), 42);
+    QCOMPARE(env.draft().draft()[QStringLiteral("6")][QStringLiteral("inputs")][QStringLiteral("text")].toString(),
+             QStringLiteral("a red fox"));
+    QCOMPARE(env.draft().draft()[QStringLiteral("3")][QStringLiteral("inputs")][QStringLiteral("seed")].toInteger(),
+             42);
 
     r = env.call("GET", QStringLiteral("/api/v1/draft"));
     QCOMPARE(r.status, 200);
-    QCOMPARE(r.json()[QStringLiteral("graph")][QStringLiteral("6")][QStringLiteral("inputs")][QStringLiteral("text")].toString(), QStringLiteral("a red fox"));
+    QCOMPARE(r.json()[QStringLiteral("graph")][QStringLiteral("6")][QStringLiteral("inputs")][QStringLiteral("text")]
+                 .toString(),
+             QStringLiteral("a red fox"));
 
     r = env.call("POST", QStringLiteral("/api/v1/draft/reset"));
     QCOMPARE(r.status, 200);
     QCOMPARE(r.json()[QStringLiteral("modified")].toBool(), false);
-    QVERIFY(env.draft().draft()[QStringLiteral("6")][QStringLiteral("inputs")][QStringLiteral("text")].toString().contains(QStringLiteral("lighthouse")));
+    QVERIFY(
+        env.draft().draft()[QStringLiteral("6")][QStringLiteral("inputs")][QStringLiteral("text")].toString().contains(
+            QStringLiteral("lighthouse")));
 
     r = env.call("PUT", QStringLiteral("/api/v1/draft/workflow"), R"({"name": "nope"})");
     QCOMPARE(r.status, 404);
@@ -398,13 +418,15 @@ void TstApiServer::legacyUpdateText()
     HttpResult r = env.call("POST", QStringLiteral("/update/text"), R"({"node_id": 7, "text": "ugly"})");
     QCOMPARE(r.status, 200);
     QCOMPARE(r.json()[QStringLiteral("node_id")].toString(), QStringLiteral("7"));
-    QCOMPARE(env.draft().draft()[QStringLiteral("7")][QStringLiteral("inputs")][QStringLiteral("text")].toString(), QStringLiteral("ugly"));
+    QCOMPARE(env.draft().draft()[QStringLiteral("7")][QStringLiteral("inputs")][QStringLiteral("text")].toString(),
+             QStringLiteral("ugly"));
     // No node_id: the mapped `prompt` parameter (node 6).
     r = env.call("POST", QStringLiteral("/update/prompt"), R"({"text": "a castle"})");
     QCOMPARE(r.status, 200);
     QCOMPARE(r.json()[QStringLiteral("node_id")].toString(), QStringLiteral("6"));
     QCOMPARE(r.json()[QStringLiteral("input")].toString(), QStringLiteral("text"));
-    QCOMPARE(env.draft().draft()[QStringLiteral("6")][QStringLiteral("inputs")][QStringLiteral("text")].toString(), QStringLiteral("a castle"));
+    QCOMPARE(env.draft().draft()[QStringLiteral("6")][QStringLiteral("inputs")][QStringLiteral("text")].toString(),
+             QStringLiteral("a castle"));
 }
 
 void TstApiServer::legacyUpdateErrors_data()
@@ -416,11 +438,15 @@ void TstApiServer::legacyUpdateErrors_data()
     QTest::newRow("text malformed") << "/update/text" << QByteArray("{nope") << 400 << "invalid_json";
     QTest::newRow("text missing") << "/update/text" << QByteArray(R"({"node_id": "6"})") << 400 << "missing_field";
     QTest::newRow("text wrong type") << "/update/text" << QByteArray(R"({"text": 5})") << 400 << "type_mismatch";
-    QTest::newRow("node wrong type") << "/update/text" << QByteArray(R"({"node_id": [1], "text": "x"})") << 400 << "type_mismatch";
-    QTest::newRow("unknown node") << "/update/text" << QByteArray(R"({"node_id": "99", "text": "x"})") << 404 << "unknown_node";
-    QTest::newRow("no text input") << "/update/text" << QByteArray(R"({"node_id": "8", "text": "x"})") << 400 << "unknown_input";
+    QTest::newRow("node wrong type") << "/update/text" << QByteArray(R"({"node_id": [1], "text": "x"})") << 400
+                                     << "type_mismatch";
+    QTest::newRow("unknown node") << "/update/text" << QByteArray(R"({"node_id": "99", "text": "x"})") << 404
+                                  << "unknown_node";
+    QTest::newRow("no text input") << "/update/text" << QByteArray(R"({"node_id": "8", "text": "x"})") << 400
+                                   << "unknown_input";
     QTest::newRow("image missing") << "/update/image" << QByteArray(R"({"node_id": "6"})") << 400 << "missing_field";
-    QTest::newRow("image wrong node") << "/update/image" << QByteArray(R"({"node_id": "6", "image": "a.png"})") << 400 << "unknown_input";
+    QTest::newRow("image wrong node") << "/update/image" << QByteArray(R"({"node_id": "6", "image": "a.png"})") << 400
+                                      << "unknown_input";
 }
 
 void TstApiServer::legacyUpdateErrors()
@@ -447,21 +473,28 @@ void TstApiServer::legacyUpdateImage()
     QVERIFY(f.open(QIODevice::WriteOnly));
     f.write(R"({"10": {"class_type": "LoadImage", "inputs": {"image": "old.png"}, "_meta": {"title": "Image"}}})");
     f.close();
-    QTRY_VERIFY_WITH_TIMEOUT(env.call("PUT", QStringLiteral("/api/v1/draft/workflow"), R"({"name": "img"})").status == 200, 5000);
+    QTRY_VERIFY_WITH_TIMEOUT(
+        env.call("PUT", QStringLiteral("/api/v1/draft/workflow"), R"({"name": "img"})").status == 200, 5000);
     HttpResult r = env.call("POST", QStringLiteral("/update/image"), R"({"node_id": "10", "filename": "new.png"})");
     QCOMPARE(r.status, 200);
-    QCOMPARE(env.draft().draft()[QStringLiteral("10")][QStringLiteral("inputs")][QStringLiteral("image")].toString(), QStringLiteral("new.png"));
+    QCOMPARE(env.draft().draft()[QStringLiteral("10")][QStringLiteral("inputs")][QStringLiteral("image")].toString(),
+             QStringLiteral("new.png"));
     r = env.call("POST", QStringLiteral("/update/image"), R"({"image": "third.png"})");
     QCOMPARE(r.status, 200);
     QCOMPARE(r.json()[QStringLiteral("node_id")].toString(), QStringLiteral("10"));
-    QCOMPARE(env.draft().draft()[QStringLiteral("10")][QStringLiteral("inputs")][QStringLiteral("image")].toString(), QStringLiteral("third.png"));
+    QCOMPARE(env.draft().draft()[QStringLiteral("10")][QStringLiteral("inputs")][QStringLiteral("image")].toString(),
+             QStringLiteral("third.png"));
 }
 
 void TstApiServer::generateImageForwards()
 {
     // Node-RED stand-in: the fake ComfyUI's /prompt, which answers 400 with its own JSON to an empty prompt.
     QUrl target;
-    ApiTestEnv env({}, [&target](Config &c) { target = c.comfy.url; target.setPath(QStringLiteral("/prompt")); c.http.nodeRedUrl = target; });
+    ApiTestEnv env({}, [&target](Config &c) {
+        target = c.comfy.url;
+        target.setPath(QStringLiteral("/prompt"));
+        c.http.nodeRedUrl = target;
+    });
     QVERIFY(env.ok());
     const HttpResult r = env.call("POST", QStringLiteral("/generate/image"), R"({"prompt": {}})");
     QCOMPARE(r.status, 400);
@@ -478,7 +511,9 @@ void TstApiServer::generateImageUnreachable()
         QVERIFY(probe.listen(QHostAddress::LocalHost, 0));
         closedPort = probe.serverPort();
     }
-    ApiTestEnv env({}, [closedPort](Config &c) { c.http.nodeRedUrl = QUrl(QStringLiteral("http://127.0.0.1:%1/generate").arg(closedPort)); });
+    ApiTestEnv env({}, [closedPort](Config &c) {
+        c.http.nodeRedUrl = QUrl(QStringLiteral("http://127.0.0.1:%1/generate").arg(closedPort));
+    });
     QVERIFY(env.ok());
     const HttpResult r = env.call("POST", QStringLiteral("/generate/image"), R"({"x": 1})");
     QCOMPARE(r.status, 502);

@@ -37,13 +37,20 @@ void TstApiUnits::matchRoute_data()
     QTest::addColumn<QString>("path");
     QTest::addColumn<bool>("matches");
     QTest::addColumn<QStringList>("args");
-    QTest::newRow("plain") << "/api/v1/jobs" << "/api/v1/jobs" << true << QStringList();
-    QTest::newRow("arg") << "/api/v1/jobs/{id}" << "/api/v1/jobs/abc" << true << QStringList{"abc"};
-    QTest::newRow("two args") << "/api/v1/jobs/{id}/outputs/{index}" << "/api/v1/jobs/a/outputs/3" << true << QStringList{"a", "3"};
-    QTest::newRow("empty arg") << "/api/v1/jobs/{id}" << "/api/v1/jobs/" << false << QStringList();
-    QTest::newRow("longer") << "/api/v1/jobs/{id}" << "/api/v1/jobs/a/b" << false << QStringList();
-    QTest::newRow("prefix") << "/api/v1/jobs" << "/api/v1/jobsx" << false << QStringList();
-    QTest::newRow("case") << "/health" << "/HEALTH" << false << QStringList();
+    QTest::newRow("plain") << "/api/v1/jobs"
+                           << "/api/v1/jobs" << true << QStringList();
+    QTest::newRow("arg") << "/api/v1/jobs/{id}"
+                         << "/api/v1/jobs/abc" << true << QStringList{"abc"};
+    QTest::newRow("two args") << "/api/v1/jobs/{id}/outputs/{index}"
+                              << "/api/v1/jobs/a/outputs/3" << true << QStringList{"a", "3"};
+    QTest::newRow("empty arg") << "/api/v1/jobs/{id}"
+                               << "/api/v1/jobs/" << false << QStringList();
+    QTest::newRow("longer") << "/api/v1/jobs/{id}"
+                            << "/api/v1/jobs/a/b" << false << QStringList();
+    QTest::newRow("prefix") << "/api/v1/jobs"
+                            << "/api/v1/jobsx" << false << QStringList();
+    QTest::newRow("case") << "/health"
+                          << "/HEALTH" << false << QStringList();
 }
 
 void TstApiUnits::matchRoute()
@@ -62,16 +69,36 @@ void TstApiUnits::statusTable_data()
 {
     QTest::addColumn<QString>("code");
     QTest::addColumn<int>("status");
-    const QList<QPair<const char *, int>> rows = {
-        {ErrorCode::InvalidJson, 400}, {ErrorCode::MissingField, 400}, {ErrorCode::InvalidField, 400}, {ErrorCode::InvalidRequest, 400},
-        {ErrorCode::TypeMismatch, 400}, {ErrorCode::UnknownInput, 400}, {ErrorCode::LinkedInput, 400},
-        {ErrorCode::Unauthorized, 401}, {ErrorCode::NotFound, 404}, {ErrorCode::UnknownWorkflow, 404},
-        {ErrorCode::UnknownNode, 404}, {ErrorCode::JobNotFound, 404}, {ErrorCode::OutputNotFound, 404},
-        {ErrorCode::MethodNotAllowed, 405}, {ErrorCode::RequestTimeout, 408}, {ErrorCode::JobConflict, 409}, {ErrorCode::LengthRequired, 411}, {ErrorCode::PayloadTooLarge, 413},
-        {ErrorCode::HeadersTooLarge, 431}, {ErrorCode::TooManyStreams, 503}, {ErrorCode::HttpVersionNotSupported, 505},
-        {ErrorCode::ComfyValidation, 422}, {ErrorCode::ComfyUnreachable, 502}, {ErrorCode::UpstreamUnreachable, 502}, {ErrorCode::UpstreamError, 502},
-        {ErrorCode::ComfyTimeout, 504}, {ErrorCode::WaitTimeout, 504}, {ErrorCode::NotReady, 503},
-        {ErrorCode::Internal, 500}, {"something_new", 500}};
+    const QList<QPair<const char *, int>> rows = {{ErrorCode::InvalidJson, 400},
+                                                  {ErrorCode::MissingField, 400},
+                                                  {ErrorCode::InvalidField, 400},
+                                                  {ErrorCode::InvalidRequest, 400},
+                                                  {ErrorCode::TypeMismatch, 400},
+                                                  {ErrorCode::UnknownInput, 400},
+                                                  {ErrorCode::LinkedInput, 400},
+                                                  {ErrorCode::Unauthorized, 401},
+                                                  {ErrorCode::NotFound, 404},
+                                                  {ErrorCode::UnknownWorkflow, 404},
+                                                  {ErrorCode::UnknownNode, 404},
+                                                  {ErrorCode::JobNotFound, 404},
+                                                  {ErrorCode::OutputNotFound, 404},
+                                                  {ErrorCode::MethodNotAllowed, 405},
+                                                  {ErrorCode::RequestTimeout, 408},
+                                                  {ErrorCode::JobConflict, 409},
+                                                  {ErrorCode::LengthRequired, 411},
+                                                  {ErrorCode::PayloadTooLarge, 413},
+                                                  {ErrorCode::HeadersTooLarge, 431},
+                                                  {ErrorCode::TooManyStreams, 503},
+                                                  {ErrorCode::HttpVersionNotSupported, 505},
+                                                  {ErrorCode::ComfyValidation, 422},
+                                                  {ErrorCode::ComfyUnreachable, 502},
+                                                  {ErrorCode::UpstreamUnreachable, 502},
+                                                  {ErrorCode::UpstreamError, 502},
+                                                  {ErrorCode::ComfyTimeout, 504},
+                                                  {ErrorCode::WaitTimeout, 504},
+                                                  {ErrorCode::NotReady, 503},
+                                                  {ErrorCode::Internal, 500},
+                                                  {"something_new", 500}};
     for (const auto &[code, status] : rows)
         QTest::newRow(code) << QString::fromLatin1(code) << status;
 }
@@ -85,11 +112,18 @@ void TstApiUnits::statusTable()
 
 void TstApiUnits::errorBodyShape()
 {
-    const Error e = Error::make(ErrorCode::ComfyValidation, QStringLiteral("bad"), {{QStringLiteral("node_errors"), QJsonObject{{QStringLiteral("4"), 1}}}});
+    const Error e = Error::make(ErrorCode::ComfyValidation, QStringLiteral("bad"),
+                                {{QStringLiteral("node_errors"), QJsonObject{{QStringLiteral("4"), 1}}}});
     const QJsonObject o = QJsonDocument::fromJson(errorBody(e)).object().value(QStringLiteral("error")).toObject();
     QCOMPARE(o.value(QStringLiteral("code")).toString(), QStringLiteral("comfy_validation"));
     QCOMPARE(o.value(QStringLiteral("message")).toString(), QStringLiteral("bad"));
-    QCOMPARE(o.value(QStringLiteral("details")).toObject().value(QStringLiteral("node_errors")).toObject().value(QStringLiteral("4")).toInt(), 1);
+    QCOMPARE(o.value(QStringLiteral("details"))
+                 .toObject()
+                 .value(QStringLiteral("node_errors"))
+                 .toObject()
+                 .value(QStringLiteral("4"))
+                 .toInt(),
+             1);
     const QByteArray raw = rawErrorResponse(413, e);
     QVERIFY(raw.startsWith("HTTP/1.1 413 Payload Too Large\r\n"));
     QVERIFY(raw.contains("Content-Length: " + QByteArray::number(errorBody(e).size()) + "\r\n"));
@@ -100,14 +134,17 @@ void TstApiUnits::multipart_data()
     QTest::addColumn<QByteArray>("contentType");
     QTest::addColumn<QByteArray>("body");
     QTest::addColumn<int>("parts"); // -1 = error
-    const QByteArray ok = "--b\r\nContent-Disposition: form-data; name=\"image\"; filename=\"a.png\"\r\nContent-Type: image/png\r\n\r\n\x89PNG\r\n--b\r\n"
+    const QByteArray ok = "--b\r\nContent-Disposition: form-data; name=\"image\"; filename=\"a.png\"\r\nContent-Type: "
+                          "image/png\r\n\r\n\x89PNG\r\n--b\r\n"
                           "Content-Disposition: form-data; name=\"subfolder\"\r\n\r\nsub\r\n--b--\r\n";
     QTest::newRow("two parts") << QByteArray("multipart/form-data; boundary=b") << ok << 2;
     QTest::newRow("quoted boundary") << QByteArray("multipart/form-data; boundary=\"b\"") << ok << 2;
     QTest::newRow("not multipart") << QByteArray("application/json") << ok << -1;
     QTest::newRow("no boundary") << QByteArray("multipart/form-data") << ok << -1;
-    QTest::newRow("unterminated") << QByteArray("multipart/form-data; boundary=b") << QByteArray("--b\r\nContent-Disposition: form-data; name=\"x\"\r\n\r\nabc") << -1;
-    QTest::newRow("no header end") << QByteArray("multipart/form-data; boundary=b") << QByteArray("--b\r\nContent-Disposition: x") << -1;
+    QTest::newRow("unterminated") << QByteArray("multipart/form-data; boundary=b")
+                                  << QByteArray("--b\r\nContent-Disposition: form-data; name=\"x\"\r\n\r\nabc") << -1;
+    QTest::newRow("no header end") << QByteArray("multipart/form-data; boundary=b")
+                                   << QByteArray("--b\r\nContent-Disposition: x") << -1;
     QTest::newRow("empty") << QByteArray("multipart/form-data; boundary=b") << QByteArray() << -1;
     QByteArray many;
     for (int i = 0; i < 20; ++i)
@@ -159,11 +196,16 @@ void TstApiUnits::uploadRefusalIsClientError_data()
     QTest::addColumn<int>("comfyStatus");
     QTest::addColumn<QString>("answered");
     QTest::addColumn<int>("httpStatus");
-    QTest::newRow("400") << QString::fromLatin1(ErrorCode::ComfyError) << 400 << QString::fromLatin1(ErrorCode::ComfyValidation) << 422;
-    QTest::newRow("403") << QString::fromLatin1(ErrorCode::ComfyError) << 403 << QString::fromLatin1(ErrorCode::ComfyValidation) << 422;
-    QTest::newRow("413") << QString::fromLatin1(ErrorCode::ComfyError) << 413 << QString::fromLatin1(ErrorCode::ComfyValidation) << 422;
-    QTest::newRow("500 stays") << QString::fromLatin1(ErrorCode::ComfyError) << 500 << QString::fromLatin1(ErrorCode::ComfyError) << 502;
-    QTest::newRow("unreachable stays") << QString::fromLatin1(ErrorCode::ComfyUnreachable) << 0 << QString::fromLatin1(ErrorCode::ComfyUnreachable) << 502;
+    QTest::newRow("400") << QString::fromLatin1(ErrorCode::ComfyError) << 400
+                         << QString::fromLatin1(ErrorCode::ComfyValidation) << 422;
+    QTest::newRow("403") << QString::fromLatin1(ErrorCode::ComfyError) << 403
+                         << QString::fromLatin1(ErrorCode::ComfyValidation) << 422;
+    QTest::newRow("413") << QString::fromLatin1(ErrorCode::ComfyError) << 413
+                         << QString::fromLatin1(ErrorCode::ComfyValidation) << 422;
+    QTest::newRow("500 stays") << QString::fromLatin1(ErrorCode::ComfyError) << 500
+                               << QString::fromLatin1(ErrorCode::ComfyError) << 502;
+    QTest::newRow("unreachable stays") << QString::fromLatin1(ErrorCode::ComfyUnreachable) << 0
+                                       << QString::fromLatin1(ErrorCode::ComfyUnreachable) << 502;
 }
 
 // ComfyUI refusing an upload with a 4xx is the client's problem (422), not a bad gateway (502).
@@ -173,7 +215,9 @@ void TstApiUnits::uploadRefusalIsClientError()
     QFETCH(int, comfyStatus);
     QFETCH(QString, answered);
     QFETCH(int, httpStatus);
-    const Error comfy{code, QStringLiteral("ComfyUI answered"), QJsonObject{{QStringLiteral("status"), comfyStatus}, {QStringLiteral("body"), QStringLiteral("no")}}};
+    const Error comfy{
+        code, QStringLiteral("ComfyUI answered"),
+        QJsonObject{{QStringLiteral("status"), comfyStatus}, {QStringLiteral("body"), QStringLiteral("no")}}};
     const Error e = uploadError(comfy);
     QCOMPARE(e.code, answered);
     QCOMPARE(httpStatusFor(e.code), httpStatus);

@@ -79,13 +79,17 @@ void TstApiUpstream::misbehavingUpstream_data()
     QTest::addColumn<QByteArray>("answer");
     QTest::addColumn<bool>("endless"); // keep sending body bytes after the answer
     QTest::addColumn<QString>("reason");
-    QTest::newRow("declared body over the limit") << QByteArray("HTTP/1.1 200 OK\r\nContent-Length: 100000000\r\n\r\n") << true
-                                                  << u"too_large"_s;
-    QTest::newRow("endless body, no length") << QByteArray("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n") << true << u"too_large"_s;
+    QTest::newRow("declared body over the limit")
+        << QByteArray("HTTP/1.1 200 OK\r\nContent-Length: 100000000\r\n\r\n") << true << u"too_large"_s;
+    QTest::newRow("endless body, no length")
+        << QByteArray("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n") << true << u"too_large"_s;
     QTest::newRow("never answers") << QByteArray() << false << u"timeout"_s;
-    QTest::newRow("head, then silence") << QByteArray("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc") << false << u"timeout"_s;
-    QTest::newRow("500") << QByteArray("HTTP/1.1 500 Internal Server Error\r\nContent-Length: 5\r\n\r\noops!") << false << u"status"_s;
-    QTest::newRow("302") << QByteArray("HTTP/1.1 302 Found\r\nLocation: /x\r\nContent-Length: 0\r\n\r\n") << false << u"status"_s;
+    QTest::newRow("head, then silence") << QByteArray("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc") << false
+                                        << u"timeout"_s;
+    QTest::newRow("500") << QByteArray("HTTP/1.1 500 Internal Server Error\r\nContent-Length: 5\r\n\r\noops!") << false
+                         << u"status"_s;
+    QTest::newRow("302") << QByteArray("HTTP/1.1 302 Found\r\nLocation: /x\r\nContent-Length: 0\r\n\r\n") << false
+                         << u"status"_s;
     QTest::newRow("garbage") << QByteArray("NOT HTTP AT ALL\r\n\r\n") << false << u"invalid_response"_s;
 }
 
@@ -133,8 +137,9 @@ void TstApiUpstream::goodAnswerPassedOn()
     QFETCH(int, status);
     FakeUpstream upstream;
     const QByteArray body = R"({"done": true})";
-    upstream.answer = "HTTP/1.1 " + QByteArray::number(status) + " X\r\nContent-Type: application/json\r\nContent-Length: "
-                    + QByteArray::number(body.size()) + "\r\n\r\n" + body;
+    upstream.answer = "HTTP/1.1 " + QByteArray::number(status)
+        + " X\r\nContent-Type: application/json\r\nContent-Length: " + QByteArray::number(body.size()) + "\r\n\r\n"
+        + body;
     QVERIFY(upstream.listen());
     ApiTestEnv env({}, [&upstream](Config &c) {
         c.http.nodeRedUrl = upstream.url();

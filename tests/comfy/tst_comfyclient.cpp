@@ -45,7 +45,8 @@ struct Recorder {
     explicit Recorder(ComfyClient &c)
     {
         QObject::connect(&c, &ComfyClient::eventReceived, [this](const protocol::ComfyEvent &e) { events.append(e); });
-        QObject::connect(&c, &ComfyClient::previewReceived, [this](const protocol::PreviewFrame &f, const QByteArray &) { previews.append(f); });
+        QObject::connect(&c, &ComfyClient::previewReceived,
+                         [this](const protocol::PreviewFrame &f, const QByteArray &) { previews.append(f); });
         QObject::connect(&c, &ComfyClient::promptFinished, [this](const PromptOutcome &o) { outcomes.append(o); });
         QObject::connect(&c, &ComfyClient::stateChanged, [this](ConnectionState s) { states.append(s); });
     }
@@ -107,8 +108,12 @@ private:
     bool connectClient()
     {
         m_client->start();
-        return QTest::qWaitFor([this] { return m_client->state() == ConnectionState::Connected
-                                                && m_client->connection()->previewMetadataNegotiated(); }, 5000);
+        return QTest::qWaitFor(
+            [this] {
+                return m_client->state() == ConnectionState::Connected
+                    && m_client->connection()->previewMetadataNegotiated();
+            },
+            5000);
     }
 };
 
@@ -150,7 +155,8 @@ void TstComfyClient::runToCompletion()
     const QJsonObject body = m_fake->lastPromptBody();
     QCOMPARE(body.value(QLatin1String("prompt_id")).toString(), id);
     QCOMPARE(body.value(QLatin1String("client_id")).toString(), QStringLiteral("test-client"));
-    QCOMPARE(body.value(QLatin1String("extra_data")).toObject().value(QLatin1String("preview_method")).toString(), QStringLiteral("auto"));
+    QCOMPARE(body.value(QLatin1String("extra_data")).toObject().value(QLatin1String("preview_method")).toString(),
+             QStringLiteral("auto"));
 
     // Every event of the run arrived, in ComfyUI's order, ending with executing null.
     const QStringList types = rec.typesFor(id);
@@ -194,9 +200,11 @@ void TstComfyClient::validationErrorKeptIntact()
     QCOMPARE(e.details.value(QLatin1String("error")).toObject().value(QLatin1String("type")).toString(),
              QStringLiteral("prompt_outputs_failed_validation"));
     const QJsonObject nodeErrors = e.details.value(QLatin1String("node_errors")).toObject();
-    const QJsonObject err3 = nodeErrors.value(QLatin1String("3")).toObject().value(QLatin1String("errors")).toArray().at(0).toObject();
+    const QJsonObject err3
+        = nodeErrors.value(QLatin1String("3")).toObject().value(QLatin1String("errors")).toArray().at(0).toObject();
     QCOMPARE(err3.value(QLatin1String("type")).toString(), QStringLiteral("required_input_missing"));
-    QCOMPARE(err3.value(QLatin1String("extra_info")).toObject().value(QLatin1String("input_name")).toString(), QStringLiteral("seed"));
+    QCOMPARE(err3.value(QLatin1String("extra_info")).toObject().value(QLatin1String("input_name")).toString(),
+             QStringLiteral("seed"));
     QVERIFY(!m_client->isTracked(id));
 }
 
@@ -342,7 +350,8 @@ void TstComfyClient::httpTimeoutAndUnreachable()
 void TstComfyClient::capturedTrafficThroughTheClient_data()
 {
     QTest::addColumn<QString>("scenario");
-    for (const char *s : {"A_ksampler_ok", "A_noflags", "D_runtime_error", "I_multi_output", "J_save_ws", "L_long_cadence"})
+    for (const char *s :
+         {"A_ksampler_ok", "A_noflags", "D_runtime_error", "I_multi_output", "J_save_ws", "L_long_cadence"})
         QTest::newRow(s) << QString::fromLatin1(s);
 }
 

@@ -23,7 +23,11 @@ private slots:
     void stopsCleanlyOnSignal();
 
 private:
-    struct Result { int code; QString out; QString err; };
+    struct Result {
+        int code;
+        QString out;
+        QString err;
+    };
     Result run(const QStringList &args, const QProcessEnvironment &env = QProcessEnvironment::systemEnvironment());
 };
 
@@ -66,7 +70,9 @@ void TstApp::checkConfigBadFile()
     const Result r = run({QStringLiteral("--check-config"), f.fileName()});
     QCOMPARE(r.code, 2);
     QVERIFY(r.out.isEmpty());
-    QVERIFY2(r.err.contains(f.fileName() + QStringLiteral(":2:8: error: [comfy] port: expected an integer, got a string")), qPrintable(r.err));
+    QVERIFY2(
+        r.err.contains(f.fileName() + QStringLiteral(":2:8: error: [comfy] port: expected an integer, got a string")),
+        qPrintable(r.err));
     QVERIFY(r.err.contains(f.fileName() + QStringLiteral(":3:1: warning: unknown key \"noise\" in [comfy]")));
 }
 
@@ -74,7 +80,8 @@ void TstApp::missingConfigFile()
 {
     const Result r = run({QStringLiteral("--config"), QStringLiteral("/nonexistent.toml")});
     QCOMPARE(r.code, 2);
-    QCOMPARE(r.err.trimmed(), QStringLiteral("error: cannot read the configuration file /nonexistent.toml: it does not exist"));
+    QCOMPARE(r.err.trimmed(),
+             QStringLiteral("error: cannot read the configuration file /nonexistent.toml: it does not exist"));
 }
 
 void TstApp::badCommandLine()
@@ -92,7 +99,8 @@ void TstApp::networkWithoutTokenRefused_data()
                                          << QStringLiteral("the REST API ([http-server] host) on \"0.0.0.0\"");
     QTest::newRow("--relay-host ::") << QStringList{QStringLiteral("--relay-host"), QStringLiteral("::")}
                                      << QStringLiteral("the event relay ([server] host) on \"::\"");
-    QTest::newRow("--relay-host empty") << QStringList{QStringLiteral("--relay-host="), QStringLiteral("--check-config")}
+    QTest::newRow("--relay-host empty") << QStringList{QStringLiteral("--relay-host="),
+                                                       QStringLiteral("--check-config")}
                                         << QStringLiteral("the event relay ([server] host) on \"\"");
 }
 
@@ -104,8 +112,13 @@ void TstApp::networkWithoutTokenRefused()
     QTemporaryDir data;
     QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
     env.remove(QStringLiteral("COMFY_RUNNER_TOKEN"));
-    const QStringList common{QStringLiteral("config_example.toml"), QStringLiteral("--http-port"), QStringLiteral("0"),
-                             QStringLiteral("--relay-port"), QStringLiteral("0"), QStringLiteral("--data-dir"), data.path()};
+    const QStringList common{QStringLiteral("config_example.toml"),
+                             QStringLiteral("--http-port"),
+                             QStringLiteral("0"),
+                             QStringLiteral("--relay-port"),
+                             QStringLiteral("0"),
+                             QStringLiteral("--data-dir"),
+                             data.path()};
     const Result r = run(common + args, env);
     QCOMPARE(r.code, 2);
     QVERIFY2(r.err.contains(QStringLiteral("comfy-runner: refusing to start: ") + named), qPrintable(r.err));
@@ -132,7 +145,8 @@ void TstApp::networkAllowedOnPurposeLogsRealAddress()
     p.setProcessEnvironment(env);
     p.setWorkingDirectory(QStringLiteral(CR_SOURCE_DIR));
     p.setProcessChannelMode(QProcess::MergedChannels);
-    p.start(QStringLiteral(CR_RUNNER_EXE), {f.fileName(), QStringLiteral("--data-dir"), dir.filePath(QStringLiteral("data"))});
+    p.start(QStringLiteral(CR_RUNNER_EXE),
+            {f.fileName(), QStringLiteral("--data-dir"), dir.filePath(QStringLiteral("data"))});
     QVERIFY(p.waitForStarted());
     QByteArray log;
     QTRY_VERIFY_WITH_TIMEOUT((log += p.readAll()).contains("comfyrunner.service: ready"), 15000);
@@ -159,9 +173,10 @@ void TstApp::stopsCleanlyOnSignal()
     p.setWorkingDirectory(QStringLiteral(CR_SOURCE_DIR));
     p.setProcessChannelMode(QProcess::MergedChannels);
     // Ports 0: nothing fixed; ComfyUI is not running, which the service must tolerate.
-    p.start(QStringLiteral(CR_RUNNER_EXE), {QStringLiteral("config_example.toml"), QStringLiteral("--http-port"), QStringLiteral("0"),
-                                            QStringLiteral("--relay-port"), QStringLiteral("0"), QStringLiteral("--comfy-url"),
-                                            QStringLiteral("http://127.0.0.1:1"), QStringLiteral("--data-dir"), data.path()});
+    p.start(QStringLiteral(CR_RUNNER_EXE),
+            {QStringLiteral("config_example.toml"), QStringLiteral("--http-port"), QStringLiteral("0"),
+             QStringLiteral("--relay-port"), QStringLiteral("0"), QStringLiteral("--comfy-url"),
+             QStringLiteral("http://127.0.0.1:1"), QStringLiteral("--data-dir"), data.path()});
     QVERIFY(p.waitForStarted());
     QByteArray log;
     QTRY_VERIFY_WITH_TIMEOUT((log += p.readAll()).contains("comfyrunner.service: ready"), 15000);

@@ -52,7 +52,8 @@ void TstAppFds::survivesDescriptorExhaustion()
                              "[http-server]\nport = 0\nmax_connections = 4096\n"
                              "[server]\nws_port = 0\nmax_clients = 4096\n"
                              "[paths]\nworkflows = \"%1/workflows\"\ndata = \"%2\"\n")
-                  .arg(QStringLiteral(CR_SOURCE_DIR), dir.filePath(QStringLiteral("data"))).toUtf8());
+                  .arg(QStringLiteral(CR_SOURCE_DIR), dir.filePath(QStringLiteral("data")))
+                  .toUtf8());
     cfg.close();
 
     QProcess runner;
@@ -66,7 +67,8 @@ void TstAppFds::survivesDescriptorExhaustion()
     QVERIFY(runner.waitForStarted());
     const QRegularExpression ports(QStringLiteral("REST API on http://[^:]+:(\\d+), event relay on ws://[^:]+:(\\d+)"));
     QRegularExpressionMatch m;
-    QVERIFY2(QTest::qWaitFor([&] { return (m = ports.match(QString::fromUtf8(log))).hasMatch(); }, 10'000), log.constData());
+    QVERIFY2(QTest::qWaitFor([&] { return (m = ports.match(QString::fromUtf8(log))).hasMatch(); }, 10'000),
+             log.constData());
     const quint16 httpPort = quint16(m.captured(1).toUInt());
     const quint16 relayPort = quint16(m.captured(2).toUInt());
 
@@ -77,9 +79,13 @@ void TstAppFds::survivesDescriptorExhaustion()
         flood.back()->connectToHost(QHostAddress::LocalHost, i % 4 == 3 ? relayPort : httpPort);
     }
     // More are connected (accepted, or completed by the kernel's backlog) than the runner has descriptors.
-    QVERIFY(QTest::qWaitFor([&] {
-        return std::count_if(flood.cbegin(), flood.cend(), [](const auto &s) { return s->state() == QAbstractSocket::ConnectedState; }) >= 120;
-    }, 10'000));
+    QVERIFY(QTest::qWaitFor(
+        [&] {
+            return std::count_if(flood.cbegin(), flood.cend(),
+                                 [](const auto &s) { return s->state() == QAbstractSocket::ConnectedState; })
+                >= 120;
+        },
+        10'000));
     // Measured window: while flooded, a runner that retries accept() in a loop burns a core.
     const qint64 cpuBefore = cpuMs(runner.processId());
     QElapsedTimer window;
@@ -88,24 +94,32 @@ void TstAppFds::survivesDescriptorExhaustion()
     const qint64 flooded = window.elapsed();
     const qint64 cpuFlooded = cpuMs(runner.processId()) - cpuBefore;
     QVERIFY(cpuBefore >= 0);
-    QVERIFY2(cpuFlooded < flooded / 4, qPrintable(QStringLiteral("%1 ms of CPU in %2 ms flooded\n").arg(cpuFlooded).arg(flooded)
-                                                  + QString::fromUtf8(log.right(2000))));
+    QVERIFY2(cpuFlooded < flooded / 4,
+             qPrintable(QStringLiteral("%1 ms of CPU in %2 ms flooded\n").arg(cpuFlooded).arg(flooded)
+                        + QString::fromUtf8(log.right(2000))));
 
     flood.clear(); // released
     // Both listeners accept again by themselves.
-    QVERIFY2(QTest::qWaitFor([&] {
-        QTcpSocket s;
-        QByteArray answer;
-        connect(&s, &QIODevice::readyRead, &s, [&] { answer += s.readAll(); });
-        s.connectToHost(QHostAddress::LocalHost, httpPort);
-        s.write("GET /api/v1/health HTTP/1.1\r\nHost: x\r\n\r\n");
-        return QTest::qWaitFor([&] { return answer.contains("\r\n\r\n"); }, 1000) && answer.startsWith("HTTP/1.1 200 ");
-    }, 15'000), log.right(2000).constData());
-    QVERIFY2(QTest::qWaitFor([&] {
-        QWebSocket ws;
-        ws.open(QUrl(QStringLiteral("ws://127.0.0.1:%1/").arg(relayPort)));
-        return QTest::qWaitFor([&] { return ws.state() == QAbstractSocket::ConnectedState; }, 1000);
-    }, 15'000), log.right(2000).constData());
+    QVERIFY2(QTest::qWaitFor(
+                 [&] {
+                     QTcpSocket s;
+                     QByteArray answer;
+                     connect(&s, &QIODevice::readyRead, &s, [&] { answer += s.readAll(); });
+                     s.connectToHost(QHostAddress::LocalHost, httpPort);
+                     s.write("GET /api/v1/health HTTP/1.1\r\nHost: x\r\n\r\n");
+                     return QTest::qWaitFor([&] { return answer.contains("\r\n\r\n"); }, 1000)
+                         && answer.startsWith("HTTP/1.1 200 ");
+                 },
+                 15'000),
+             log.right(2000).constData());
+    QVERIFY2(QTest::qWaitFor(
+                 [&] {
+                     QWebSocket ws;
+                     ws.open(QUrl(QStringLiteral("ws://127.0.0.1:%1/").arg(relayPort)));
+                     return QTest::qWaitFor([&] { return ws.state() == QAbstractSocket::ConnectedState; }, 1000);
+                 },
+                 15'000),
+             log.right(2000).constData());
 
     runner.terminate();
     QVERIFY(runner.waitForFinished(10'000));

@@ -46,7 +46,8 @@ private slots:
 
 void TstConfig::pythonConfigLoadsUnchanged()
 {
-    const ConfigResult r = ConfigLoader::loadFile(QStringLiteral(CR_SOURCE_DIR "/tests/config/data/python_config.toml"));
+    const ConfigResult r
+        = ConfigLoader::loadFile(QStringLiteral(CR_SOURCE_DIR "/tests/config/data/python_config.toml"));
     QVERIFY2(r.ok(), qPrintable(r.errors.value(0).toString()));
     QVERIFY(r.warnings.isEmpty());
     const Config &c = *r.config;
@@ -66,7 +67,8 @@ void TstConfig::pythonConfigLoadsUnchanged()
 
 void TstConfig::defaults()
 {
-    const ConfigResult r = ConfigLoader::loadString(QByteArray(), QStringLiteral("empty.toml"), QStringLiteral("/srv/cr"));
+    const ConfigResult r
+        = ConfigLoader::loadString(QByteArray(), QStringLiteral("empty.toml"), QStringLiteral("/srv/cr"));
     QVERIFY(r.ok());
     const Config &c = *r.config;
     QCOMPARE(c.http.host, QStringLiteral("127.0.0.1"));
@@ -176,58 +178,71 @@ void TstConfig::badInput_data()
                                       << QStringLiteral("[comfy] host: expected a string, got an integer");
     QTest::newRow("section is a value") << QByteArray("comfy = 3\n") << 1 << 9
                                         << QStringLiteral("[comfy]: expected a table, got an integer");
-    QTest::newRow("bad preview method") << QByteArray("[comfy]\npreview_method = \"fast\"\n") << 2 << 18
-                                        << QStringLiteral("[comfy] preview_method: \"fast\" is not one of none, auto, latent2rgb, taesd, default");
+    QTest::newRow("bad preview method")
+        << QByteArray("[comfy]\npreview_method = \"fast\"\n") << 2 << 18
+        << QStringLiteral("[comfy] preview_method: \"fast\" is not one of none, auto, latent2rgb, taesd, default");
     QTest::newRow("timeout wrong type") << QByteArray("[comfy]\nrequest_timeout = \"30s\"\n") << 2 << 19
-                                        << QStringLiteral("[comfy] request_timeout: expected a number of seconds, got a string");
+                                        << QStringLiteral(
+                                               "[comfy] request_timeout: expected a number of seconds, got a string");
     QTest::newRow("timeout zero") << QByteArray("[comfy]\nrequest_timeout = 0\n") << 2 << 19
                                   << QStringLiteral("[comfy] request_timeout: 0 s is out of range (0.1 to 3600 s)");
     QTest::newRow("no event streams") << QByteArray("[http-server]\nmax_event_streams = 0\n") << 2 << 21
-                                      << QStringLiteral("[http-server] max_event_streams: 0 is out of range (1 to 4096)");
+                                      << QStringLiteral(
+                                             "[http-server] max_event_streams: 0 is out of range (1 to 4096)");
     QTest::newRow("no connections") << QByteArray("[http-server]\nmax_connections = 0\n") << 2 << 19
                                     << QStringLiteral("[http-server] max_connections: 0 is out of range (1 to 65536)");
     QTest::newRow("heartbeat too long") << QByteArray("[http-server]\nevent_heartbeat = 7200\n") << 2 << 19
-                                        << QStringLiteral("[http-server] event_heartbeat: 7200 s is out of range (1 to 3600 s)");
+                                        << QStringLiteral(
+                                               "[http-server] event_heartbeat: 7200 s is out of range (1 to 3600 s)");
     QTest::newRow("keep zero jobs") << QByteArray("[jobs]\nkeep = 0\n") << 2 << 8
                                     << QStringLiteral("[jobs] keep: 0 is out of range (1 to 10000000)");
     QTest::newRow("negative keep_days") << QByteArray("[jobs]\nkeep_days = -1\n") << 2 << 13
                                         << QStringLiteral("[jobs] keep_days: -1 is out of range (0 to 36500)");
-    QTest::newRow("total backlog below the hard limit") << QByteArray("[server]\ntotal_backlog_mb = 8\n") << 1 << 1
-                                                        << QStringLiteral("[server] total_backlog_mb (8 MiB) must not be below client_hard_limit_kb (16384 KiB)");
+    QTest::newRow("total backlog below the hard limit")
+        << QByteArray("[server]\ntotal_backlog_mb = 8\n") << 1 << 1
+        << QStringLiteral("[server] total_backlog_mb (8 MiB) must not be below client_hard_limit_kb (16384 KiB)");
     QTest::newRow("bad url") << QByteArray("[comfy]\nurl = \"ftp://x\"\n") << 2 << 7
                              << QStringLiteral("[comfy] url: \"ftp://x\" is not a valid http/https URL");
-    QTest::newRow("mapping is a bool") << QByteArray("[node_mappings]\nprompt = true\n") << 2 << 10
-                                       << QStringLiteral("[node_mappings] prompt: expected a node id (\"6\", 6 or \"6.text\"), got a boolean");
-    QTest::newRow("duplicate key") << QByteArray("[comfy]\nport = 1\nport = 2\n") << 3 << 8
-                                   << QStringLiteral("invalid TOML: Error while parsing key-value pair: cannot redefine existing integer 'port'");
-    QTest::newRow("invalid toml") << QByteArray("[comfy\nport = 1\n") << 1 << 7
-                                  << QStringLiteral("invalid TOML:");
-    QTest::newRow("ping timeout not above interval") << QByteArray("[comfy]\nping_interval = 5\nping_timeout = 2\n") << 3 << 16
-                                                     << QStringLiteral("[comfy] ping_timeout (2 s) must be longer than ping_interval (5 s)");
+    QTest::newRow("mapping is a bool")
+        << QByteArray("[node_mappings]\nprompt = true\n") << 2 << 10
+        << QStringLiteral("[node_mappings] prompt: expected a node id (\"6\", 6 or \"6.text\"), got a boolean");
+    QTest::newRow("duplicate key")
+        << QByteArray("[comfy]\nport = 1\nport = 2\n") << 3 << 8
+        << QStringLiteral("invalid TOML: Error while parsing key-value pair: cannot redefine existing integer 'port'");
+    QTest::newRow("invalid toml") << QByteArray("[comfy\nport = 1\n") << 1 << 7 << QStringLiteral("invalid TOML:");
+    QTest::newRow("ping timeout not above interval")
+        << QByteArray("[comfy]\nping_interval = 5\nping_timeout = 2\n") << 3 << 16
+        << QStringLiteral("[comfy] ping_timeout (2 s) must be longer than ping_interval (5 s)");
     QTest::newRow("empty data path") << QByteArray("[paths]\ndata = \"\"\n") << 2 << 8
                                      << QStringLiteral("[paths] data: must not be empty");
     QTest::newRow("comfy port 0") << QByteArray("[comfy]\nport = 0\n") << 2 << 8
                                   << QStringLiteral("[comfy] port: port 0 is not a ComfyUI port (1 to 65535)");
     QTest::newRow("comfy url port 0") << QByteArray("[comfy]\nurl = \"http://gpu:0/\"\n") << 2 << 7
                                       << QStringLiteral("[comfy] url: port 0 is not a ComfyUI port (1 to 65535)");
-    QTest::newRow("relay on the API port") << QByteArray("[http-server]\nport = 9000\n[server]\nws_port = 9000\n") << 4 << 11
-                                           << QStringLiteral("[server] ws_port: 9000 is also the REST API's port ([http-server] port)");
-    QTest::newRow("API on the default relay port") << QByteArray("[http-server]\nport = 8190\n") << 2 << 8
-                                                   << QStringLiteral("[http-server] port: 8190 is also the relay's port ([server] ws_port)");
-    QTest::newRow("workflow outside the workflows folder") << QByteArray("[comfy]\nworkflow = \"../elsewhere/x.json\"\n") << 2 << 12
-                                                           << QStringLiteral("[comfy] workflow: \"../elsewhere/x.json\" is outside the workflows folder");
-    QTest::newRow("workflow by absolute path") << QByteArray("[comfy]\nworkflow = \"/etc/x.json\"\n") << 2 << 12
-                                               << QStringLiteral("[comfy] workflow: \"/etc/x.json\" is outside the workflows folder");
+    QTest::newRow("relay on the API port")
+        << QByteArray("[http-server]\nport = 9000\n[server]\nws_port = 9000\n") << 4 << 11
+        << QStringLiteral("[server] ws_port: 9000 is also the REST API's port ([http-server] port)");
+    QTest::newRow("API on the default relay port")
+        << QByteArray("[http-server]\nport = 8190\n") << 2 << 8
+        << QStringLiteral("[http-server] port: 8190 is also the relay's port ([server] ws_port)");
+    QTest::newRow("workflow outside the workflows folder")
+        << QByteArray("[comfy]\nworkflow = \"../elsewhere/x.json\"\n") << 2 << 12
+        << QStringLiteral("[comfy] workflow: \"../elsewhere/x.json\" is outside the workflows folder");
+    QTest::newRow("workflow by absolute path")
+        << QByteArray("[comfy]\nworkflow = \"/etc/x.json\"\n") << 2 << 12
+        << QStringLiteral("[comfy] workflow: \"/etc/x.json\" is outside the workflows folder");
     QTest::newRow("api host not an address") << QByteArray("[http-server]\nhost = \"my-box\"\n") << 2 << 8
                                              << QStringLiteral("[http-server] host: \"my-box\" is not an IP address");
     QTest::newRow("relay host not an address") << QByteArray("[server]\n\nhost = \"0.0.0.0.0\"\n") << 3 << 8
                                                << QStringLiteral("[server] host: \"0.0.0.0.0\" is not an IP address");
     QTest::newRow("metrics flag is a string") << QByteArray("[metrics]\nenabled = \"yes\"\n") << 2 << 11
                                               << QStringLiteral("[metrics] enabled: expected a boolean, got a string");
-    QTest::newRow("backend name with a space") << QByteArray("[comfy]\nname = \"gpu 1\"\n") << 2 << 8
-                                               << QStringLiteral("[comfy] name: \"gpu 1\" must be 1 to 64 letters, digits");
-    QTest::newRow("allow flag is a string") << QByteArray("[auth]\nallow_unauthenticated_network = \"yes\"\n") << 2 << 33
-                                            << QStringLiteral("[auth] allow_unauthenticated_network: expected a boolean, got a string");
+    QTest::newRow("backend name with a space")
+        << QByteArray("[comfy]\nname = \"gpu 1\"\n") << 2 << 8
+        << QStringLiteral("[comfy] name: \"gpu 1\" must be 1 to 64 letters, digits");
+    QTest::newRow("allow flag is a string")
+        << QByteArray("[auth]\nallow_unauthenticated_network = \"yes\"\n") << 2 << 33
+        << QStringLiteral("[auth] allow_unauthenticated_network: expected a boolean, got a string");
 }
 
 void TstConfig::badInput()
@@ -254,7 +269,8 @@ void TstConfig::unknownKeysWarn()
                                                     QStringLiteral("w.toml"), QDir::tempPath());
     QVERIFY(r.ok());
     QCOMPARE(r.warnings.size(), 2);
-    QCOMPARE(r.warnings[0].toString(), QStringLiteral("w.toml:3:1: warning: unknown key \"colour\" in [comfy] (ignored)"));
+    QCOMPARE(r.warnings[0].toString(),
+             QStringLiteral("w.toml:3:1: warning: unknown key \"colour\" in [comfy] (ignored)"));
     QCOMPARE(r.warnings[1].line, 4);
     QVERIFY(r.warnings[1].message.contains(QStringLiteral("unknown section \"extra\"")));
 }
@@ -296,7 +312,8 @@ void TstConfig::unreadableFolderIsNotMissing()
     QFile::setPermissions(locked, QFileDevice::ReadOwner | QFileDevice::WriteOwner | QFileDevice::ExeOwner);
     QVERIFY(!r.ok());
     QVERIFY2(!r.errors[0].message.contains(QStringLiteral("does not exist")), qPrintable(r.errors[0].message));
-    QVERIFY2(r.errors[0].message.endsWith(QStringLiteral("the folder %1 cannot be searched (permission denied)").arg(locked)),
+    QVERIFY2(r.errors[0].message.endsWith(
+                 QStringLiteral("the folder %1 cannot be searched (permission denied)").arg(locked)),
              qPrintable(r.errors[0].message));
 }
 
@@ -308,16 +325,19 @@ void TstConfig::folderPathIsAFile()
     QFile f(dir.filePath(QStringLiteral("state")));
     QVERIFY(f.open(QIODevice::WriteOnly));
     f.close();
-    ConfigResult r = ConfigLoader::loadString("[paths]\nworkflows = \".\"\ndata = \"state\"\n", QStringLiteral("p.toml"), dir.path());
+    ConfigResult r = ConfigLoader::loadString("[paths]\nworkflows = \".\"\ndata = \"state\"\n",
+                                              QStringLiteral("p.toml"), dir.path());
     QVERIFY(!r.ok());
     QCOMPARE(r.errors.size(), 1);
-    QCOMPARE(r.errors[0].toString(), QStringLiteral("p.toml:3:8: error: [paths] data: %1 is a file, not a folder").arg(f.fileName()));
+    QCOMPARE(r.errors[0].toString(),
+             QStringLiteral("p.toml:3:8: error: [paths] data: %1 is a file, not a folder").arg(f.fileName()));
     QVERIFY(QFile::rename(f.fileName(), dir.filePath(QStringLiteral("data")))); // the default data folder
     r = ConfigLoader::loadString("", QStringLiteral("p.toml"), dir.path());
     QVERIFY(!r.ok());
     QVERIFY2(r.errors[0].message.endsWith(QStringLiteral("is a file, not a folder")), qPrintable(r.errors[0].message));
     // A workflow named by its file in the workflows folder stays fine (the Python project's form).
-    r = ConfigLoader::loadString("[comfy]\nworkflow = \"workflows/portrait.json\"\n[paths]\ndata = \"d\"\n", QStringLiteral("p.toml"), dir.path());
+    r = ConfigLoader::loadString("[comfy]\nworkflow = \"workflows/portrait.json\"\n[paths]\ndata = \"d\"\n",
+                                 QStringLiteral("p.toml"), dir.path());
     QVERIFY2(r.ok(), qPrintable(r.errors.value(0).toString()));
     QCOMPARE(r.config->comfy.workflow, QStringLiteral("portrait"));
 }
@@ -337,13 +357,13 @@ void TstConfig::commandLineOverridesWin()
     ConfigResult r = ConfigLoader::loadFile(QStringLiteral(CR_SOURCE_DIR "/tests/config/data/python_config.toml"));
     QVERIFY(r.ok());
     Config c = *r.config;
-    const CommandLine cl = CommandLine::parse({QStringLiteral("comfy-runner"), QStringLiteral("--config"), QStringLiteral("x.toml"),
-                                               QStringLiteral("--http-port"), QStringLiteral("0"), QStringLiteral("--relay-port=9100"),
-                                               QStringLiteral("--http-host"), QStringLiteral("0.0.0.0"),
-                                               QStringLiteral("--comfy-url"), QStringLiteral("http://10.0.0.5:8000"),
-                                               QStringLiteral("--workflow"), QStringLiteral("portrait"),
-                                               QStringLiteral("--preview-method"), QStringLiteral("none"),
-                                               QStringLiteral("--data-dir"), QStringLiteral("/tmp/crdata")});
+    const CommandLine cl
+        = CommandLine::parse({QStringLiteral("comfy-runner"), QStringLiteral("--config"), QStringLiteral("x.toml"),
+                              QStringLiteral("--http-port"), QStringLiteral("0"), QStringLiteral("--relay-port=9100"),
+                              QStringLiteral("--http-host"), QStringLiteral("0.0.0.0"), QStringLiteral("--comfy-url"),
+                              QStringLiteral("http://10.0.0.5:8000"), QStringLiteral("--workflow"),
+                              QStringLiteral("portrait"), QStringLiteral("--preview-method"), QStringLiteral("none"),
+                              QStringLiteral("--data-dir"), QStringLiteral("/tmp/crdata")});
     QCOMPARE(cl.action, CommandLine::Action::Run);
     QCOMPARE(cl.configFile, QStringLiteral("x.toml"));
     QVERIFY(cl.applyTo(c).isEmpty());
@@ -356,7 +376,8 @@ void TstConfig::commandLineOverridesWin()
     QCOMPARE(c.paths.dataDir, QStringLiteral("/tmp/crdata"));
     QCOMPARE(c.nodeMappings.global.value(QStringLiteral("ollama_node")), QStringLiteral("220")); // untouched
 
-    const CommandLine check = CommandLine::parse({QStringLiteral("comfy-runner"), QStringLiteral("--check-config"), QStringLiteral("a.toml")});
+    const CommandLine check = CommandLine::parse(
+        {QStringLiteral("comfy-runner"), QStringLiteral("--check-config"), QStringLiteral("a.toml")});
     QCOMPARE(check.action, CommandLine::Action::CheckConfig);
     QCOMPARE(check.configFile, QStringLiteral("a.toml"));
 }
@@ -369,11 +390,15 @@ void TstConfig::commandLineErrors_data()
                               << QStringLiteral("--http-port: \"http\" is not a port number (0 to 65535)");
     QTest::newRow("port too big") << QStringList{QStringLiteral("--relay-port"), QStringLiteral("65536")}
                                   << QStringLiteral("--relay-port: \"65536\" is not a port number (0 to 65535)");
-    QTest::newRow("unknown option") << QStringList{QStringLiteral("--frobnicate")} << QStringLiteral("Unknown option 'frobnicate'.");
-    QTest::newRow("http host") << QStringList{QStringLiteral("--http-host"), QStringLiteral("box")}
-                               << QStringLiteral("--http-host: \"box\" is not an IP address (use an IP address, localhost, 0.0.0.0, :: or *)");
-    QTest::newRow("relay host") << QStringList{QStringLiteral("--relay-host"), QStringLiteral("1.2.3.4.5")}
-                                << QStringLiteral("--relay-host: \"1.2.3.4.5\" is not an IP address (use an IP address, localhost, 0.0.0.0, :: or *)");
+    QTest::newRow("unknown option") << QStringList{QStringLiteral("--frobnicate")}
+                                    << QStringLiteral("Unknown option 'frobnicate'.");
+    QTest::newRow("http host")
+        << QStringList{QStringLiteral("--http-host"), QStringLiteral("box")}
+        << QStringLiteral("--http-host: \"box\" is not an IP address (use an IP address, localhost, 0.0.0.0, :: or *)");
+    QTest::newRow("relay host")
+        << QStringList{QStringLiteral("--relay-host"), QStringLiteral("1.2.3.4.5")}
+        << QStringLiteral(
+               "--relay-host: \"1.2.3.4.5\" is not an IP address (use an IP address, localhost, 0.0.0.0, :: or *)");
     QTest::newRow("two files") << QStringList{QStringLiteral("a.toml"), QStringLiteral("b.toml")}
                                << QStringLiteral("give one configuration file, either with --config or as an argument");
 }
@@ -396,10 +421,14 @@ void TstConfig::commandLineErrors()
     QCOMPARE(cl.error, error);
 
     Config c;
-    const CommandLine bad = CommandLine::parse({QStringLiteral("comfy-runner"), QStringLiteral("--comfy-url"), QStringLiteral("nonsense")});
+    const CommandLine bad = CommandLine::parse(
+        {QStringLiteral("comfy-runner"), QStringLiteral("--comfy-url"), QStringLiteral("nonsense")});
     QCOMPARE(bad.applyTo(c), QStringList{QStringLiteral("--comfy-url: \"nonsense\" is not a valid http/https URL")});
-    const CommandLine samePort = CommandLine::parse({QStringLiteral("comfy-runner"), QStringLiteral("--http-port"), QStringLiteral("8190")});
-    QCOMPARE(samePort.applyTo(c), QStringList{QStringLiteral("--http-port/--relay-port: 8190 would be both the REST API's and the relay's port")});
+    const CommandLine samePort
+        = CommandLine::parse({QStringLiteral("comfy-runner"), QStringLiteral("--http-port"), QStringLiteral("8190")});
+    QCOMPARE(samePort.applyTo(c),
+             QStringList{
+                 QStringLiteral("--http-port/--relay-port: 8190 would be both the REST API's and the relay's port")});
 }
 
 void TstConfig::bindHosts_data()
@@ -427,12 +456,15 @@ void TstConfig::bindHosts()
     QCOMPARE(a.has_value(), !address.isEmpty());
     if (a)
         QCOMPARE(*a == QHostAddress(QHostAddress::Any) ? u"every interface"_s : a->toString(), address);
-    const ConfigResult r = ConfigLoader::loadString(u"[http-server]\nhost = \"%1\"\n[server]\nhost = \"%1\"\n"_s.arg(host).toUtf8(),
-                                                    u"h.toml"_s, QDir::tempPath());
+    const ConfigResult r = ConfigLoader::loadString(
+        u"[http-server]\nhost = \"%1\"\n[server]\nhost = \"%1\"\n"_s.arg(host).toUtf8(), u"h.toml"_s, QDir::tempPath());
     QCOMPARE(r.ok(), !address.isEmpty());
     if (!r.ok()) {
         QCOMPARE(r.errors.size(), 2);
-        QCOMPARE(r.errors[0].toString(), u"h.toml:2:8: error: [http-server] host: \"%1\" is not an IP address (use an IP address, localhost, 0.0.0.0, :: or *)"_s.arg(host));
+        QCOMPARE(
+            r.errors[0].toString(),
+            u"h.toml:2:8: error: [http-server] host: \"%1\" is not an IP address (use an IP address, localhost, 0.0.0.0, :: or *)"_s
+                .arg(host));
         QCOMPARE(r.errors[1].line, 4);
     }
 }
@@ -464,11 +496,15 @@ void TstConfig::networkNeedsToken_data()
     QTest::addColumn<QString>("refused"); // what the message names; empty: may start
     QTest::newRow("defaults") << u"127.0.0.1"_s << u"127.0.0.1"_s << QString() << false << QString();
     QTest::newRow("localhost, ::1") << u"localhost"_s << u"::1"_s << QString() << false << QString();
-    QTest::newRow("api on 0.0.0.0") << u"0.0.0.0"_s << u"127.0.0.1"_s << QString() << false << u"the REST API ([http-server] host) on \"0.0.0.0\""_s;
-    QTest::newRow("relay on ::") << u"127.0.0.1"_s << u"::"_s << QString() << false << u"the event relay ([server] host) on \"::\""_s;
-    QTest::newRow("relay on empty") << u"127.0.0.1"_s << QString() << QString() << false << u"the event relay ([server] host) on \"\""_s;
-    QTest::newRow("api on *, relay on a LAN address") << u"*"_s << u"10.0.0.2"_s << QString() << false
-                                                      << u"the REST API ([http-server] host) on \"*\" and the event relay ([server] host) on \"10.0.0.2\""_s;
+    QTest::newRow("api on 0.0.0.0") << u"0.0.0.0"_s << u"127.0.0.1"_s << QString() << false
+                                    << u"the REST API ([http-server] host) on \"0.0.0.0\""_s;
+    QTest::newRow("relay on ::") << u"127.0.0.1"_s << u"::"_s << QString() << false
+                                 << u"the event relay ([server] host) on \"::\""_s;
+    QTest::newRow("relay on empty") << u"127.0.0.1"_s << QString() << QString() << false
+                                    << u"the event relay ([server] host) on \"\""_s;
+    QTest::newRow("api on *, relay on a LAN address")
+        << u"*"_s << u"10.0.0.2"_s << QString() << false
+        << u"the REST API ([http-server] host) on \"*\" and the event relay ([server] host) on \"10.0.0.2\""_s;
     QTest::newRow("token set") << u"0.0.0.0"_s << u"::"_s << u"t"_s << false << QString();
     QTest::newRow("allowed on purpose") << u"0.0.0.0"_s << u"::"_s << QString() << true << QString();
 }
@@ -498,13 +534,15 @@ void TstConfig::networkNeedsToken()
 
 void TstConfig::effectiveConfigHidesToken()
 {
-    const ConfigResult r = ConfigLoader::loadString("[auth]\ntoken = \"hunter2\"\n", QStringLiteral("t.toml"), QDir::tempPath());
+    const ConfigResult r
+        = ConfigLoader::loadString("[auth]\ntoken = \"hunter2\"\n", QStringLiteral("t.toml"), QDir::tempPath());
     QVERIFY(r.ok());
     const QString text = r.config->toToml();
     QVERIFY(!text.contains(QStringLiteral("hunter2")));
     QVERIFY(text.contains(QStringLiteral("token = \"***\"")));
     // The printed configuration is itself valid TOML that loads to the same values.
-    const ConfigResult again = ConfigLoader::loadString(text.toUtf8(), QStringLiteral("printed.toml"), QDir::tempPath());
+    const ConfigResult again
+        = ConfigLoader::loadString(text.toUtf8(), QStringLiteral("printed.toml"), QDir::tempPath());
     QVERIFY2(again.ok(), qPrintable(again.errors.value(0).toString()));
     QCOMPARE(again.config->http.port, r.config->http.port);
     QCOMPARE(again.config->comfy.url, r.config->comfy.url);

@@ -60,12 +60,14 @@ void TstConfigReload::logRules()
 {
     QFETCH(QByteArray, value);
     QFETCH(QString, stored);
-    const ConfigResult r = ConfigLoader::loadString("[log]\nrules = \"" + value + "\"\n", QStringLiteral("t.toml"), QDir::tempPath());
+    const ConfigResult r
+        = ConfigLoader::loadString("[log]\nrules = \"" + value + "\"\n", QStringLiteral("t.toml"), QDir::tempPath());
     QVERIFY2(r.ok(), qPrintable(r.errors.value(0).toString()));
     QVERIFY(r.warnings.isEmpty());
     QCOMPARE(r.config->log.rules, stored);
     // The printed configuration loads back to the same rules.
-    const ConfigResult again = ConfigLoader::loadString(r.config->toToml().toUtf8(), QStringLiteral("p.toml"), QDir::tempPath());
+    const ConfigResult again
+        = ConfigLoader::loadString(r.config->toToml().toUtf8(), QStringLiteral("p.toml"), QDir::tempPath());
     QVERIFY2(again.ok(), qPrintable(again.errors.value(0).toString()));
     QCOMPARE(again.config->log.rules, stored);
 }
@@ -77,13 +79,16 @@ void TstConfigReload::badLogRules_data()
     QTest::newRow("no value") << QByteArray("[log]\nrules = \"comfyrunner.api.debug\"\n")
                               << QStringLiteral("[log] rules: \"comfyrunner.api.debug\" is not a logging rule");
     QTest::newRow("not a boolean") << QByteArray("[log]\nrules = \"comfyrunner.api.debug=yes\"\n")
-                                   << QStringLiteral("[log] rules: \"comfyrunner.api.debug=yes\" is not a logging rule");
-    QTest::newRow("no category") << QByteArray("[log]\nrules = \"=true\"\n") << QStringLiteral("[log] rules: \"=true\" is not a logging rule");
+                                   << QStringLiteral(
+                                          "[log] rules: \"comfyrunner.api.debug=yes\" is not a logging rule");
+    QTest::newRow("no category") << QByteArray("[log]\nrules = \"=true\"\n")
+                                 << QStringLiteral("[log] rules: \"=true\" is not a logging rule");
     QTest::newRow("inner wildcard") << QByteArray("[log]\nrules = \"comfy*runner=true\"\n")
                                     << QStringLiteral("[log] rules: \"comfy*runner=true\" is not a logging rule");
     QTest::newRow("the second of two") << QByteArray("[log]\nrules = \"a.debug=true;b c=false\"\n")
                                        << QStringLiteral("[log] rules: \"b c=false\" is not a logging rule");
-    QTest::newRow("not a string") << QByteArray("[log]\nrules = 3\n") << QStringLiteral("[log] rules: expected a string, got an integer");
+    QTest::newRow("not a string") << QByteArray("[log]\nrules = 3\n")
+                                  << QStringLiteral("[log] rules: expected a string, got an integer");
 }
 
 void TstConfigReload::badLogRules()
@@ -93,7 +98,8 @@ void TstConfigReload::badLogRules()
     const ConfigResult r = ConfigLoader::loadString(toml, QStringLiteral("bad.toml"), QDir::tempPath());
     QVERIFY(!r.ok());
     QVERIFY2(r.errors.first().message.startsWith(message), qPrintable(r.errors.first().message));
-    QVERIFY2(r.errors.first().toString().startsWith(QStringLiteral("bad.toml:2:9: error: ")), qPrintable(r.errors.first().toString()));
+    QVERIFY2(r.errors.first().toString().startsWith(QStringLiteral("bad.toml:2:9: error: ")),
+             qPrintable(r.errors.first().toString()));
 }
 
 void TstConfigReload::effectiveConfigAppliesOverridesAndToken()
@@ -122,7 +128,8 @@ void TstConfigReload::effectiveConfigRefusesAnOpenNetwork()
     QCOMPARE(e.problems.size(), 1);
     QVERIFY2(e.failure().contains(QStringLiteral("without a token")), qPrintable(e.failure()));
     // A bad override is a problem too, and the file is not looked at further.
-    const EffectiveConfig bad = loadEffectiveConfig(file, commandLine({QStringLiteral("--comfy-url"), QStringLiteral("ftp://x")}));
+    const EffectiveConfig bad
+        = loadEffectiveConfig(file, commandLine({QStringLiteral("--comfy-url"), QStringLiteral("ftp://x")}));
     QVERIFY(!bad.ok());
     QVERIFY2(bad.failure().startsWith(QStringLiteral("--comfy-url:")), qPrintable(bad.failure()));
 }
@@ -133,7 +140,8 @@ void TstConfigReload::effectiveConfigReportsFileErrors()
     const EffectiveConfig e = loadEffectiveConfig(file, commandLine({}));
     QVERIFY(!e.ok());
     QCOMPARE(e.errors.size(), 1);
-    QVERIFY2(e.errors.first().startsWith(file + QStringLiteral(":2:8: error: [comfy] port")), qPrintable(e.errors.first()));
+    QVERIFY2(e.errors.first().startsWith(file + QStringLiteral(":2:8: error: [comfy] port")),
+             qPrintable(e.errors.first()));
     QCOMPARE(e.warnings.size(), 1);
     QVERIFY(e.problems.isEmpty());
     QCOMPARE(e.failure(), e.errors.first());
@@ -153,8 +161,9 @@ void TstConfigReload::restartOnlyKeysKeepTheirRunningValue()
     loaded.paths.dataDir = QStringLiteral("/elsewhere");
     loaded.authToken = QStringLiteral("new"); // live: stays
     const QStringList kept = keepRestartOnlyValues(loaded, running);
-    QCOMPARE(kept, QStringList({QStringLiteral("comfy.url"), QStringLiteral("http-server.port"), QStringLiteral("server.host"),
-                                QStringLiteral("paths.data")}));
+    QCOMPARE(kept,
+             QStringList({QStringLiteral("comfy.url"), QStringLiteral("http-server.port"),
+                          QStringLiteral("server.host"), QStringLiteral("paths.data")}));
     QCOMPARE(loaded.http.port, running.http.port);
     QCOMPARE(loaded.comfy.url, running.comfy.url);
     QCOMPARE(loaded.relay.host, running.relay.host);

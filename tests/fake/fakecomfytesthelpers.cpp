@@ -11,7 +11,9 @@ OrderedJson workflowOf(const Capture &capture, int index)
     int seen = 0;
     for (const CaptureRecord &r : capture.records) {
         if (r.dir == u"http_req" && r.line.value(QStringLiteral("path")).toString() == u"/prompt" && seen++ == index)
-            return OrderedJson::parse(r.line.value(QStringLiteral("body_text")).toString().toUtf8()).value_or(OrderedJson()).value(u"prompt");
+            return OrderedJson::parse(r.line.value(QStringLiteral("body_text")).toString().toUtf8())
+                .value_or(OrderedJson())
+                .value(u"prompt");
     }
     return {};
 }
@@ -55,10 +57,7 @@ QStringList types(const QList<Frame> &frames)
     return t;
 }
 
-QString newId()
-{
-    return QUuid::createUuid().toString(QUuid::WithoutBraces);
-}
+QString newId() { return QUuid::createUuid().toString(QUuid::WithoutBraces); }
 
 HttpResult FakeComfyHttpClient::http(const FakeComfy &fake, const QByteArray &method, const QString &pathAndQuery,
                                      const QByteArray &body, int timeoutMs)
@@ -79,7 +78,8 @@ HttpResult FakeComfyHttpClient::http(const FakeComfy &fake, const QByteArray &me
     return result;
 }
 
-QString FakeComfyHttpClient::submit(const FakeComfy &fake, const OrderedJson &workflow, const QString &clientId, const OrderedJson &extra)
+QString FakeComfyHttpClient::submit(const FakeComfy &fake, const OrderedJson &workflow, const QString &clientId,
+                                    const OrderedJson &extra)
 {
     OrderedJson body = OrderedJson::object({{QStringLiteral("prompt"), workflow}});
     if (!clientId.isEmpty())

@@ -52,9 +52,10 @@ protected:
     QNetworkAccessManager m_nam;
     const OrderedJson m_workflowA = workflowA();
 
-    HttpResult http(const FakeComfy &fake, const QByteArray &method, const QString &pathAndQuery, const QByteArray &body = {},
-                    int timeoutMs = 10000);
-    QString submit(const FakeComfy &fake, const OrderedJson &workflow, const QString &clientId, const OrderedJson &extra = {});
+    HttpResult http(const FakeComfy &fake, const QByteArray &method, const QString &pathAndQuery,
+                    const QByteArray &body = {}, int timeoutMs = 10000);
+    QString submit(const FakeComfy &fake, const OrderedJson &workflow, const QString &clientId,
+                   const OrderedJson &extra = {});
 };
 
 } // namespace cr::testing::fakecomfytest

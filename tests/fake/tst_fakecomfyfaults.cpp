@@ -40,7 +40,8 @@ private slots:
         QCOMPARE(data.value(u"node_id").toString(), QStringLiteral("4"));
         QCOMPARE(data.value(u"exception_type").toString(), real.at(realAt).data().value(u"exception_type").toString());
         QVERIFY(data.value(u"exception_message").toString().endsWith(u'\n'));
-        QCOMPARE(types(probe.frames.mid(at - 2, 5)), (QStringList{"progress_state", "executing", "execution_error", "status", "executing"}));
+        QCOMPARE(types(probe.frames.mid(at - 2, 5)),
+                 (QStringList{"progress_state", "executing", "execution_error", "status", "executing"}));
 
         fake.failNextPrompt(QStringLiteral("8"), QStringLiteral("boom"));
         const QString second = submit(fake, m_workflowA, probe.clientId);
@@ -139,7 +140,8 @@ private slots:
         QCOMPARE(fake.port(), port);
         QCOMPARE(http(fake, "GET", QStringLiteral("/history/") + id).body, QByteArray("{}"));
         QCOMPARE(http(fake, "GET", QStringLiteral("/history")).body, QByteArray("{}"));
-        const HttpResult again = http(fake, "POST", QStringLiteral("/prompt"), OrderedJson::object({{QStringLiteral("prompt"), m_workflowA}}).dump());
+        const HttpResult again = http(fake, "POST", QStringLiteral("/prompt"),
+                                      OrderedJson::object({{QStringLiteral("prompt"), m_workflowA}}).dump());
         QCOMPARE(again.json().value(u"number").toInt(), 0);
         QCOMPARE(fake.webSocketCount(), 0);
     }

@@ -16,7 +16,8 @@ class TstFakeComfyHttp : public QObject, protected FakeComfyHttpClient
     Q_OBJECT
 
 private:
-    static OrderedJson withInput(OrderedJson workflow, const QString &node, const QString &input, const OrderedJson &value)
+    static OrderedJson withInput(OrderedJson workflow, const QString &node, const QString &input,
+                                 const OrderedJson &value)
     {
         workflow.find(node)->find(u"inputs")->insert(input, value);
         return workflow;
@@ -77,12 +78,18 @@ private slots:
         QTest::addColumn<QString>("input");
         QTest::addColumn<QByteArray>("valueJson");
         QTest::addColumn<QString>("errorType");
-        QTest::newRow("cfg too big") << "3" << "cfg" << QByteArray("101.5") << "value_bigger_than_max";
-        QTest::newRow("steps not an int") << "3" << "steps" << QByteArray("\"many\"") << "invalid_input_type";
-        QTest::newRow("unknown checkpoint") << "4" << "ckpt_name" << QByteArray("\"nope.safetensors\"") << "value_not_in_list";
-        QTest::newRow("bad link length") << "8" << "vae" << QByteArray("[\"4\"]") << "bad_linked_input";
-        QTest::newRow("wrong link type") << "8" << "vae" << QByteArray("[\"4\", 0]") << "return_type_mismatch";
-        QTest::newRow("width below min") << "5" << "width" << QByteArray("8") << "value_smaller_than_min";
+        QTest::newRow("cfg too big") << "3"
+                                     << "cfg" << QByteArray("101.5") << "value_bigger_than_max";
+        QTest::newRow("steps not an int") << "3"
+                                          << "steps" << QByteArray("\"many\"") << "invalid_input_type";
+        QTest::newRow("unknown checkpoint") << "4"
+                                            << "ckpt_name" << QByteArray("\"nope.safetensors\"") << "value_not_in_list";
+        QTest::newRow("bad link length") << "8"
+                                         << "vae" << QByteArray("[\"4\"]") << "bad_linked_input";
+        QTest::newRow("wrong link type") << "8"
+                                         << "vae" << QByteArray("[\"4\", 0]") << "return_type_mismatch";
+        QTest::newRow("width below min") << "5"
+                                         << "width" << QByteArray("8") << "value_smaller_than_min";
     }
     void validationRules()
     {
@@ -102,7 +109,8 @@ private slots:
         QCOMPARE(errors.size(), 1);
         QCOMPARE(errors.at(0).value(u"type").toString(), errorType);
         QCOMPARE(errors.at(0).value(u"extra_info").value(u"input_name").toString(), input);
-        QCOMPARE(body.value(u"node_errors").value(node).value(u"dependent_outputs").toStringList(), QStringList{QStringLiteral("9")});
+        QCOMPARE(body.value(u"node_errors").value(node).value(u"dependent_outputs").toStringList(),
+                 QStringList{QStringLiteral("9")});
     }
 
     // The client's prompt_id is used; values are coerced like ComfyUI (int -> float for FLOAT inputs).
@@ -114,8 +122,9 @@ private slots:
         QVERIFY(fake.listen());
         QSignalSpy finished(&fake, &FakeComfy::promptFinished);
         const QString id = QStringLiteral("my-own-id");
-        OrderedJson body = OrderedJson::object({{QStringLiteral("prompt"), withInput(m_workflowA, QStringLiteral("3"), QStringLiteral("cfg"), 7)},
-                                                {QStringLiteral("prompt_id"), id}});
+        OrderedJson body = OrderedJson::object(
+            {{QStringLiteral("prompt"), withInput(m_workflowA, QStringLiteral("3"), QStringLiteral("cfg"), 7)},
+             {QStringLiteral("prompt_id"), id}});
         const HttpResult r = http(fake, "POST", QStringLiteral("/prompt"), body.dump());
         QCOMPARE(r.status, 200);
         QCOMPARE(r.body, QByteArray("{\"prompt_id\": \"my-own-id\", \"number\": 0, \"node_errors\": {}}"));
@@ -144,7 +153,9 @@ private slots:
 
         QCOMPARE(http(fake, "POST", QStringLiteral("/interrupt"), "{\"prompt_id\": \"someone-else\"}").status, 200);
         QVERIFY(probe.waitFor(isProgress, first + 1)); // still running
-        QCOMPARE(http(fake, "POST", QStringLiteral("/interrupt"), OrderedJson::object({{QStringLiteral("prompt_id"), id}}).dump()).body,
+        QCOMPARE(http(fake, "POST", QStringLiteral("/interrupt"),
+                      OrderedJson::object({{QStringLiteral("prompt_id"), id}}).dump())
+                     .body,
                  QByteArray());
         const qsizetype at = probe.indexOf([](const Frame &f) { return f.type() == u"execution_interrupted"; });
         QVERIFY(at >= 0);
@@ -155,7 +166,8 @@ private slots:
         QCOMPARE(data.value(u"executed").size(), 4);
         QCOMPARE(types(probe.frames.mid(at + 1, 2)), (QStringList{"status", "executing"}));
         QCOMPARE(fake.interruptRequests(), (QStringList{QStringLiteral("someone-else"), id}));
-        const OrderedJson status = http(fake, "GET", QStringLiteral("/history/") + id).json().value(id).value(u"status");
+        const OrderedJson status
+            = http(fake, "GET", QStringLiteral("/history/") + id).json().value(id).value(u"status");
         QCOMPARE(status.value(u"status_str").toString(), QStringLiteral("error"));
         QCOMPARE(status.value(u"completed").toBool(), false);
         const OrderedJson &messages = status.value(u"messages");
@@ -181,8 +193,10 @@ private slots:
         WsProbe probe;
         QVERIFY(probe.open(fake.wsUrl(), newId(), true));
         const QString a = submit(fake, m_workflowA, probe.clientId);
-        const QString b = submit(fake, withInput(m_workflowA, QStringLiteral("3"), QStringLiteral("seed"), 2), probe.clientId);
-        const QString c = submit(fake, withInput(m_workflowA, QStringLiteral("3"), QStringLiteral("seed"), 3), probe.clientId);
+        const QString b
+            = submit(fake, withInput(m_workflowA, QStringLiteral("3"), QStringLiteral("seed"), 2), probe.clientId);
+        const QString c
+            = submit(fake, withInput(m_workflowA, QStringLiteral("3"), QStringLiteral("seed"), 3), probe.clientId);
         QVERIFY(probe.waitFor([](const Frame &f) { return f.type() == u"execution_start"; }));
 
         const OrderedJson queue = http(fake, "GET", QStringLiteral("/queue")).json();
@@ -195,16 +209,20 @@ private slots:
         QCOMPARE(fake.pendingPromptIds(), (QStringList{b, c}));
 
         const qsizetype before = probe.frames.size();
-        QCOMPARE(http(fake, "POST", QStringLiteral("/queue"), OrderedJson::object({{QStringLiteral("delete"), OrderedJson::array({b})}}).dump()).status,
+        QCOMPARE(http(fake, "POST", QStringLiteral("/queue"),
+                      OrderedJson::object({{QStringLiteral("delete"), OrderedJson::array({b})}}).dump())
+                     .status,
                  200);
         const qsizetype status = probe.indexOf([](const Frame &f) { return f.type() == u"status"; }, before);
         QVERIFY(status >= 0);
-        QCOMPARE(probe.frames.at(status).data().value(u"status").value(u"exec_info").value(u"queue_remaining").toInt(), 2);
+        QCOMPARE(probe.frames.at(status).data().value(u"status").value(u"exec_info").value(u"queue_remaining").toInt(),
+                 2);
         QCOMPARE(fake.deleteRequests(), QStringList{b});
         QCOMPARE(fake.pendingPromptIds(), QStringList{c});
         QVERIFY(probe.waitDone(c) >= 0);
         QCOMPARE(fake.historyIds(), (QStringList{a, c}));
-        QCOMPARE(http(fake, "GET", QStringLiteral("/prompt")).body, QByteArray("{\"exec_info\": {\"queue_remaining\": 0}}"));
+        QCOMPARE(http(fake, "GET", QStringLiteral("/prompt")).body,
+                 QByteArray("{\"exec_info\": {\"queue_remaining\": 0}}"));
     }
 
     // POST /upload/image renames like ComfyUI, and LoadImage validates against the uploads.
@@ -212,11 +230,13 @@ private slots:
     {
         FakeComfy fake;
         QVERIFY(fake.listen());
-        auto upload = [&](const QByteArray &bytes, const QList<std::pair<QByteArray, QByteArray>> &fields, bool withImage = true) {
+        auto upload = [&](const QByteArray &bytes, const QList<std::pair<QByteArray, QByteArray>> &fields,
+                          bool withImage = true) {
             auto *multi = new QHttpMultiPart(QHttpMultiPart::FormDataType);
             if (withImage) {
                 QHttpPart image;
-                image.setHeader(QNetworkRequest::ContentDispositionHeader, "form-data; name=\"image\"; filename=\"capture_upload.png\"");
+                image.setHeader(QNetworkRequest::ContentDispositionHeader,
+                                "form-data; name=\"image\"; filename=\"capture_upload.png\"");
                 image.setHeader(QNetworkRequest::ContentTypeHeader, "image/png");
                 image.setBody(bytes);
                 multi->append(image);
@@ -227,11 +247,15 @@ private slots:
                 part.setBody(value);
                 multi->append(part);
             }
-            QNetworkReply *reply = m_nam.post(QNetworkRequest(fake.httpUrl().resolved(QUrl(QStringLiteral("/upload/image")))), multi);
+            QNetworkReply *reply
+                = m_nam.post(QNetworkRequest(fake.httpUrl().resolved(QUrl(QStringLiteral("/upload/image")))), multi);
             multi->setParent(reply);
             QSignalSpy finished(reply, &QNetworkReply::finished);
             finished.wait(10000);
-            HttpResult r{reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt(), reply->readAll(), {}, reply->error()};
+            HttpResult r{reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt(),
+                         reply->readAll(),
+                         {},
+                         reply->error()};
             reply->deleteLater();
             return r;
         };
@@ -246,28 +270,50 @@ private slots:
         };
         const QByteArray first = pngOf(Qt::red);
         const QByteArray second = pngOf(Qt::blue);
-        QCOMPARE(upload(first, {{"type", "input"}}).body, QByteArray("{\"name\": \"capture_upload.png\", \"subfolder\": \"\", \"type\": \"input\"}"));
-        QCOMPARE(upload(first, {{"type", "input"}}).json().value(u"name").toString(), QStringLiteral("capture_upload.png"));
-        QCOMPARE(upload(second, {{"type", "input"}}).json().value(u"name").toString(), QStringLiteral("capture_upload (1).png"));
-        const HttpResult overwritten = upload(second, {{"type", "input"}, {"subfolder", "capture"}, {"overwrite", "true"}});
-        QCOMPARE(overwritten.body, QByteArray("{\"name\": \"capture_upload.png\", \"subfolder\": \"capture\", \"type\": \"input\"}"));
+        QCOMPARE(upload(first, {{"type", "input"}}).body,
+                 QByteArray("{\"name\": \"capture_upload.png\", \"subfolder\": \"\", \"type\": \"input\"}"));
+        QCOMPARE(upload(first, {{"type", "input"}}).json().value(u"name").toString(),
+                 QStringLiteral("capture_upload.png"));
+        QCOMPARE(upload(second, {{"type", "input"}}).json().value(u"name").toString(),
+                 QStringLiteral("capture_upload (1).png"));
+        const HttpResult overwritten
+            = upload(second, {{"type", "input"}, {"subfolder", "capture"}, {"overwrite", "true"}});
+        QCOMPARE(overwritten.body,
+                 QByteArray("{\"name\": \"capture_upload.png\", \"subfolder\": \"capture\", \"type\": \"input\"}"));
         QCOMPARE(upload({}, {{"type", "input"}}, false).status, 400);
         QCOMPARE(http(fake, "GET", QStringLiteral("/view?filename=capture_upload+(1).png&type=input")).body, second);
-        QCOMPARE(http(fake, "GET", QStringLiteral("/view?filename=capture_upload.png&subfolder=capture&type=input")).body, second);
-        const QStringList listed = http(fake, "GET", QStringLiteral("/object_info/LoadImage")).json()
-                                       .value(u"LoadImage").value(u"input").value(u"required").value(u"image").at(0).toStringList();
+        QCOMPARE(
+            http(fake, "GET", QStringLiteral("/view?filename=capture_upload.png&subfolder=capture&type=input")).body,
+            second);
+        const QStringList listed = http(fake, "GET", QStringLiteral("/object_info/LoadImage"))
+                                       .json()
+                                       .value(u"LoadImage")
+                                       .value(u"input")
+                                       .value(u"required")
+                                       .value(u"image")
+                                       .at(0)
+                                       .toStringList();
         QCOMPARE(listed, (QStringList{"capture_upload (1).png", "capture_upload.png", "example.png"}));
 
         const OrderedJson load = OrderedJson::object(
-            {{QStringLiteral("10"), OrderedJson::object({{QStringLiteral("class_type"), "LoadImage"},
-                                                         {QStringLiteral("inputs"), OrderedJson::object({{QStringLiteral("image"), "capture/capture_upload.png"}})}})},
-             {QStringLiteral("12"), OrderedJson::object({{QStringLiteral("class_type"), "SaveImage"},
-                                                         {QStringLiteral("inputs"), OrderedJson::object({{QStringLiteral("filename_prefix"), "x"},
-                                                                                                         {QStringLiteral("images"), OrderedJson::array({"10", 0})}})}})}});
-        QCOMPARE(http(fake, "POST", QStringLiteral("/prompt"), OrderedJson::object({{QStringLiteral("prompt"), load}}).dump()).status, 200);
+            {{QStringLiteral("10"),
+              OrderedJson::object({{QStringLiteral("class_type"), "LoadImage"},
+                                   {QStringLiteral("inputs"),
+                                    OrderedJson::object({{QStringLiteral("image"), "capture/capture_upload.png"}})}})},
+             {QStringLiteral("12"),
+              OrderedJson::object(
+                  {{QStringLiteral("class_type"), "SaveImage"},
+                   {QStringLiteral("inputs"),
+                    OrderedJson::object({{QStringLiteral("filename_prefix"), "x"},
+                                         {QStringLiteral("images"), OrderedJson::array({"10", 0})}})}})}});
+        QCOMPARE(http(fake, "POST", QStringLiteral("/prompt"),
+                      OrderedJson::object({{QStringLiteral("prompt"), load}}).dump())
+                     .status,
+                 200);
         OrderedJson missing = load;
         missing.find(u"10")->find(u"inputs")->insert(QStringLiteral("image"), "nope.png");
-        const HttpResult bad = http(fake, "POST", QStringLiteral("/prompt"), OrderedJson::object({{QStringLiteral("prompt"), missing}}).dump());
+        const HttpResult bad = http(fake, "POST", QStringLiteral("/prompt"),
+                                    OrderedJson::object({{QStringLiteral("prompt"), missing}}).dump());
         QCOMPARE(bad.status, 400);
         const OrderedJson badBody = bad.json();
         const OrderedJson &error = badBody.value(u"node_errors").value(u"10").value(u"errors").at(0);
@@ -294,7 +340,8 @@ private slots:
         QVERIFY(fake.listen());
         QNetworkRequest request(fake.httpUrl().resolved(QUrl(QStringLiteral("/queue"))));
         if (!origin.isEmpty())
-            request.setRawHeader("Origin", origin.contains(u"%1") ? origin.arg(fake.port()).toLatin1() : origin.toLatin1());
+            request.setRawHeader("Origin",
+                                 origin.contains(u"%1") ? origin.arg(fake.port()).toLatin1() : origin.toLatin1());
         QNetworkReply *reply = m_nam.get(request);
         QSignalSpy finished(reply, &QNetworkReply::finished);
         QVERIFY(finished.wait(10000));

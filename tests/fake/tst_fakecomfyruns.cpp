@@ -25,9 +25,12 @@ private slots:
         QTest::addColumn<QString>("scenario");
         QTest::addColumn<QString>("warmup"); // a scenario whose prompt runs first (fills the cache)
         QTest::addColumn<bool>("flags");
-        QTest::newRow("A_ksampler_ok: fresh, type-4 previews") << "A_ksampler_ok" << "" << true;
-        QTest::newRow("A_noflags: loaders cached, type-1 previews") << "A_noflags" << "A_ksampler_ok" << false;
-        QTest::newRow("B_cached_rerun: everything cached") << "B_cached_rerun" << "A_ksampler_ok" << true;
+        QTest::newRow("A_ksampler_ok: fresh, type-4 previews") << "A_ksampler_ok"
+                                                               << "" << true;
+        QTest::newRow("A_noflags: loaders cached, type-1 previews") << "A_noflags"
+                                                                    << "A_ksampler_ok" << false;
+        QTest::newRow("B_cached_rerun: everything cached") << "B_cached_rerun"
+                                                           << "A_ksampler_ok" << true;
     }
     void runSequenceMatchesCapture()
     {
@@ -64,7 +67,9 @@ private slots:
         // Text frames are byte-identical once prompt ids and timestamps are normalised.
         static const QRegularExpression timestamp(QStringLiteral("\"timestamp\": \\d+"));
         auto normalise = [](const QByteArray &text, const QString &promptId) {
-            return QString::fromUtf8(text).replace(promptId, QStringLiteral("PROMPT")).replace(timestamp, QStringLiteral("\"timestamp\": 0"));
+            return QString::fromUtf8(text)
+                .replace(promptId, QStringLiteral("PROMPT"))
+                .replace(timestamp, QStringLiteral("\"timestamp\": 0"));
         };
         for (qsizetype i = 0; i < actual.size(); ++i) {
             const Frame &ours = actual.at(i), &real = expected.at(i);
@@ -91,7 +96,10 @@ private slots:
         OrderedJson realEntry;
         for (const CaptureRecord &r : capture->records) {
             if (r.dir == u"http_resp" && r.line.value(QStringLiteral("id")).toInt() == 2)
-                realEntry = OrderedJson::parse(r.line.value(QStringLiteral("body_text")).toString().toUtf8())->members().front().second;
+                realEntry = OrderedJson::parse(r.line.value(QStringLiteral("body_text")).toString().toUtf8())
+                                ->members()
+                                .front()
+                                .second;
         }
         QVERIFY(realEntry.isObject());
 
@@ -124,7 +132,8 @@ private slots:
         QCOMPARE(image.value(u"filename").toString(), QStringLiteral("rec_00001_.png"));
         QCOMPARE(image.keys(), realEntry.value(u"outputs").value(u"9").value(u"images").at(0).keys());
 
-        const HttpResult view = http(fake, "GET", QStringLiteral("/view?filename=rec_00001_.png&subfolder=&type=output"));
+        const HttpResult view
+            = http(fake, "GET", QStringLiteral("/view?filename=rec_00001_.png&subfolder=&type=output"));
         QCOMPARE(view.status, 200);
         QCOMPARE(view.contentType, QByteArray("image/png"));
         QCOMPARE(QImage::fromData(view.body).size(), QSize(512, 512));
@@ -178,12 +187,22 @@ private slots:
         QSignalSpy finished(&fake, &FakeComfy::promptFinished);
         const QString id = submit(fake, m_workflowA, QString());
         QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 10000);
-        QVERIFY(watcher.waitFor([](const Frame &f) { return f.type() == u"status" && f.data().value(u"status").value(u"exec_info").value(u"queue_remaining").toInt() == 0; }, 2));
+        QVERIFY(watcher.waitFor(
+            [](const Frame &f) {
+                return f.type() == u"status"
+                    && f.data().value(u"status").value(u"exec_info").value(u"queue_remaining").toInt() == 0;
+            },
+            2));
         QSet<QString> seen;
         for (const Frame &f : std::as_const(watcher.frames))
             seen.insert(f.type());
         QCOMPARE(seen, (QSet<QString>{"status", "feature_flags", "progress_state", "progress", "BIN1"}));
-        QCOMPARE(http(fake, "GET", QStringLiteral("/history/") + id).json().value(id).value(u"status").value(u"status_str").toString(),
+        QCOMPARE(http(fake, "GET", QStringLiteral("/history/") + id)
+                     .json()
+                     .value(id)
+                     .value(u"status")
+                     .value(u"status_str")
+                     .toString(),
                  QStringLiteral("success"));
     }
 
@@ -201,7 +220,8 @@ private slots:
         QCOMPARE(fake.replayCapture(*capture), int(recorded.size()));
         QTRY_COMPARE_WITH_TIMEOUT(probe.frames.size() - start, recorded.size(), 10000);
         for (qsizetype i = 0; i < recorded.size(); ++i)
-            QCOMPARE(probe.frames.at(start + i).bytes, recorded.at(i).isText() ? recorded.at(i).text : recorded.at(i).binary);
+            QCOMPARE(probe.frames.at(start + i).bytes,
+                     recorded.at(i).isText() ? recorded.at(i).text : recorded.at(i).binary);
     }
 };
 

@@ -81,7 +81,8 @@ private:
     {
         QString id;
         QSignalSpy finished(&jobs, &JobManager::jobFinished);
-        jobs.submit({QStringLiteral("sd15_txt2img"), workflow(), ref}, [&id](Result<Job> r, bool) { id = r ? r->id : r.error().code; });
+        jobs.submit({QStringLiteral("sd15_txt2img"), workflow(), ref},
+                    [&id](Result<Job> r, bool) { id = r ? r->id : r.error().code; });
         if (!QTest::qWaitFor([&id] { return !id.isEmpty(); }, 5000))
             return QString();
         if (jobs.find(id) && !jobs.find(id)->isFinished() && !finished.wait(10000))
@@ -189,7 +190,8 @@ void TstJobRetention::pruningIsBatched()
     {
         JobStore store(storePath());
         for (int i = 0; i < stored; ++i)
-            QVERIFY(store.save(finishedJob(QStringLiteral("job-%1").arg(i, 3, 10, QLatin1Char('0')), {}, start.addSecs(i))));
+            QVERIFY(store.save(
+                finishedJob(QStringLiteral("job-%1").arg(i, 3, 10, QLatin1Char('0')), {}, start.addSecs(i))));
     }
     ComfySettings s;
     s.url = m_fake->httpUrl();
@@ -216,7 +218,8 @@ void TstJobRetention::tombstonesAreBounded()
     {
         JobStore store(storePath());
         for (int i = 1; i <= 6; ++i)
-            QVERIFY(store.save(finishedJob(QStringLiteral("job-%1").arg(i), QStringLiteral("ref-%1").arg(i), start.addSecs(i))));
+            QVERIFY(store.save(
+                finishedJob(QStringLiteral("job-%1").arg(i), QStringLiteral("ref-%1").arg(i), start.addSecs(i))));
     }
     Runtime rt = startRuntime(retention(1, 0, 3));
     QVERIFY(rt.jobs->find(QStringLiteral("job-6")));
@@ -246,7 +249,8 @@ static QString peek(const QString &path, const QString &sql)
 
 void TstJobRetention::firstReleaseStoreMigrates()
 {
-    const Job job = finishedJob(QStringLiteral("from-v0"), QStringLiteral("ref-v0"), QDateTime::currentDateTimeUtc().addSecs(-60));
+    const Job job = finishedJob(QStringLiteral("from-v0"), QStringLiteral("ref-v0"),
+                                QDateTime::currentDateTimeUtc().addSecs(-60));
     {
         // The schema and row format of the first release, written without JobStore.
         QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("v0"));
@@ -275,7 +279,8 @@ void TstJobRetention::firstReleaseStoreMigrates()
         QCOMPARE(JobStore::toJson(loaded.first()), JobStore::toJson(job));
         // The graph moved from the data column to its own (schema version 2).
         const QString sql = QStringLiteral("SELECT %1 FROM jobs WHERE id = 'from-v0'");
-        QCOMPARE(QJsonDocument::fromJson(peek(storePath(), sql.arg(QLatin1String("graph"))).toUtf8()).object(), job.graph);
+        QCOMPARE(QJsonDocument::fromJson(peek(storePath(), sql.arg(QLatin1String("graph"))).toUtf8()).object(),
+                 job.graph);
         QVERIFY(!peek(storePath(), sql.arg(QLatin1String("data"))).contains(QLatin1String("\"graph\"")));
         QVERIFY(store.prune({job.id}, {{job.id, job.clientRef, QDateTime::currentDateTimeUtc()}}, 10));
         QCOMPARE(store.loadAll().size(), 0);
@@ -300,7 +305,8 @@ void TstJobRetention::graphIsWrittenOnce()
     QCOMPARE(loaded.size(), 1);
     QCOMPARE(loaded.first().state, JobState::Succeeded);
     QCOMPARE(loaded.first().graph, graph);
-    QVERIFY(!peek(storePath(), QStringLiteral("SELECT data FROM jobs WHERE id = 'once'")).contains(QLatin1String("\"graph\"")));
+    QVERIFY(!peek(storePath(), QStringLiteral("SELECT data FROM jobs WHERE id = 'once'"))
+                 .contains(QLatin1String("\"graph\"")));
     // An update of a job the store does not have yet creates it.
     QVERIFY(store.update(finishedJob(QStringLiteral("late"), {}, QDateTime::currentDateTimeUtc())));
     QCOMPARE(store.loadAll().size(), 2);

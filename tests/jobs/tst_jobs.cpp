@@ -68,7 +68,8 @@ private:
     QString submit(JobManager &jobs, const QString &ref = {})
     {
         QString id;
-        jobs.submit({QStringLiteral("sd15_txt2img"), workflow(), ref}, [&id](Result<Job> r, bool) { id = r ? r->id : QStringLiteral("error"); });
+        jobs.submit({QStringLiteral("sd15_txt2img"), workflow(), ref},
+                    [&id](Result<Job> r, bool) { id = r ? r->id : QStringLiteral("error"); });
         return QTest::qWaitFor([&id] { return !id.isEmpty(); }, 5000) ? id : QString();
     }
 
@@ -149,7 +150,9 @@ void TstJobs::storeRoundTrip()
     job.startedAt = job.createdAt.addSecs(1);
     job.finishedAt = job.createdAt.addSecs(2);
     job.progress = {QStringLiteral("3"), QStringLiteral("KSampler"), 4, 20};
-    job.outputs = {{QStringLiteral("9"), {QStringLiteral("images"), QStringLiteral("a b.png"), QStringLiteral("sub"), QStringLiteral("output")}}};
+    job.outputs
+        = {{QStringLiteral("9"),
+            {QStringLiteral("images"), QStringLiteral("a b.png"), QStringLiteral("sub"), QStringLiteral("output")}}};
     protocol::ExecutionErrorEvent err;
     err.nodeId = QStringLiteral("8");
     err.exceptionMessage = QStringLiteral("boom\n");
@@ -220,8 +223,10 @@ void TstJobs::eventsBeforeTheAnswerArePublishedInOrder()
     QTRY_COMPARE_WITH_TIMEOUT(rt.comfy->state(), ConnectionState::Connected, 5000);
     QStringList order;
     connect(rt.jobs.get(), &JobManager::jobQueued, this, [&order](const Job &) { order << QStringLiteral("queued"); });
-    connect(rt.jobs.get(), &JobManager::jobStarted, this, [&order](const Job &) { order << QStringLiteral("started"); });
-    connect(rt.jobs.get(), &JobManager::jobFinished, this, [&order](const Job &) { order << QStringLiteral("finished"); });
+    connect(rt.jobs.get(), &JobManager::jobStarted, this,
+            [&order](const Job &) { order << QStringLiteral("started"); });
+    connect(rt.jobs.get(), &JobManager::jobFinished, this,
+            [&order](const Job &) { order << QStringLiteral("finished"); });
     // ComfyUI answers POST /prompt late: the whole run happens before the answer.
     m_fake->setResponseDelay(400);
     const QString id = submit(*rt.jobs);
@@ -238,7 +243,8 @@ void TstJobs::cancelWhileSubmitting()
     m_fake->setSteps(200);
     m_fake->setResponseDelay(200);
     QString id;
-    rt.jobs->submit({QStringLiteral("sd15_txt2img"), workflow(), {}}, [&id](Result<Job> r, bool) { id = r ? r->id : QStringLiteral("error"); });
+    rt.jobs->submit({QStringLiteral("sd15_txt2img"), workflow(), {}},
+                    [&id](Result<Job> r, bool) { id = r ? r->id : QStringLiteral("error"); });
     // The job exists before ComfyUI answered; cancel it right away (by the id sent to ComfyUI: it is not
     // listed yet, as ComfyUI may still refuse it).
     QTRY_COMPARE_WITH_TIMEOUT(m_fake->promptCount(), 1, 5000);
@@ -269,9 +275,8 @@ void TstJobs::rejectedSubmissionLeavesNoTrace()
     QJsonObject graph = workflow();
     graph.remove(QStringLiteral("4")); // dangling links: ComfyUI answers 400
     std::optional<Error> error;
-    rt.jobs->submit({QStringLiteral("broken"), graph, QStringLiteral("ref-1")}, [&error](Result<Job> r, bool) {
-        error = r ? Error() : r.error();
-    });
+    rt.jobs->submit({QStringLiteral("broken"), graph, QStringLiteral("ref-1")},
+                    [&error](Result<Job> r, bool) { error = r ? Error() : r.error(); });
     QTRY_VERIFY_WITH_TIMEOUT(error.has_value(), 5000);
     QCOMPARE(error->code, QStringLiteral("comfy_validation"));
     QCOMPARE(rt.jobs->list({}).total, 0);
@@ -290,7 +295,10 @@ void TstJobs::duplicateClientRefWaitsForTheFirstOutcome()
     broken.remove(QStringLiteral("4")); // dangling links: ComfyUI answers 400
     QList<Result<Job>> answers;
     QList<bool> created;
-    const auto collect = [&answers, &created](Result<Job> r, bool c) { answers.append(r); created.append(c); };
+    const auto collect = [&answers, &created](Result<Job> r, bool c) {
+        answers.append(r);
+        created.append(c);
+    };
     rt.jobs->submit({QStringLiteral("broken"), broken, QStringLiteral("dup-1")}, collect);
     rt.jobs->submit({QStringLiteral("broken"), broken, QStringLiteral("dup-1")}, collect);
     QTRY_COMPARE_WITH_TIMEOUT(answers.size(), 2, 5000);
@@ -320,7 +328,8 @@ void TstJobs::callbackDroppedWithItsContext()
     QSignalSpy queued(rt.jobs.get(), &JobManager::jobQueued);
     auto context = std::make_unique<QObject>();
     bool called = false;
-    rt.jobs->submit({QStringLiteral("sd15_txt2img"), workflow(), {}}, context.get(), [&called](Result<Job>, bool) { called = true; });
+    rt.jobs->submit({QStringLiteral("sd15_txt2img"), workflow(), {}}, context.get(),
+                    [&called](Result<Job>, bool) { called = true; });
     context.reset();
     QVERIFY(queued.wait(5000));
     QVERIFY(!called);
@@ -334,7 +343,8 @@ void TstJobs::maxJobTimeInterruptsAHungRun()
     m_fake->setSteps(1000); // 1000 steps of 5 ms: far longer than the limit
     const QString id = submit(*rt.jobs);
     QTRY_COMPARE_WITH_TIMEOUT(rt.jobs->find(id)->state, JobState::Failed, 10000);
-    QVERIFY2(rt.jobs->find(id)->reason.contains(QStringLiteral("maximum job time")), qPrintable(rt.jobs->find(id)->reason));
+    QVERIFY2(rt.jobs->find(id)->reason.contains(QStringLiteral("maximum job time")),
+             qPrintable(rt.jobs->find(id)->reason));
     QCOMPARE(m_fake->interruptRequests(), QStringList{id}); // targeted, never global
     // A job within the limit is untouched.
     m_fake->setSteps(2);

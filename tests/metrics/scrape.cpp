@@ -88,10 +88,7 @@ double Scrape::value(const QByteArray &name, const Labels &labels) const
     return m_samples.value(key(name, labels), std::numeric_limits<double>::quiet_NaN());
 }
 
-bool Scrape::has(const QByteArray &name, const Labels &labels) const
-{
-    return m_samples.contains(key(name, labels));
-}
+bool Scrape::has(const QByteArray &name, const Labels &labels) const { return m_samples.contains(key(name, labels)); }
 
 namespace {
 
@@ -111,7 +108,9 @@ QString runPromtool(const QStringList &arguments, const QByteArray &input, bool 
         return QStringLiteral("promtool did not finish");
     const QString output = QString::fromUtf8(p.readAll()).trimmed();
     if (p.exitStatus() != QProcess::NormalExit || p.exitCode() != 0 || (quietWhenOk && !output.isEmpty()))
-        return QStringLiteral("exit %1: %2").arg(p.exitCode()).arg(output.isEmpty() ? QStringLiteral("(no output)") : output);
+        return QStringLiteral("exit %1: %2")
+            .arg(p.exitCode())
+            .arg(output.isEmpty() ? QStringLiteral("(no output)") : output);
     return {};
 }
 
@@ -133,8 +132,11 @@ QString promqlProblems(const QStringList &expressions)
     QTemporaryFile file;
     if (!file.open() || file.write(rules) != rules.size() || !file.flush())
         return QStringLiteral("cannot write the rules file");
-    const QString problems = runPromtool({QStringLiteral("check"), QStringLiteral("rules"), file.fileName()}, {}, false);
-    return problems.isEmpty() || problems == QLatin1String("missing") ? problems : problems + QStringLiteral("\n") + QString::fromUtf8(rules);
+    const QString problems
+        = runPromtool({QStringLiteral("check"), QStringLiteral("rules"), file.fileName()}, {}, false);
+    return problems.isEmpty() || problems == QLatin1String("missing")
+        ? problems
+        : problems + QStringLiteral("\n") + QString::fromUtf8(rules);
 }
 
 } // namespace cr::testing

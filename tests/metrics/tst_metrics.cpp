@@ -133,20 +133,34 @@ void TstMetrics::scrapeAfterTraffic()
     QCOMPARE(s.value("comfyrunner_sse_streams"), 1.0);
     QCOMPARE(s.value("comfyrunner_sse_streams_opened_total"), 1.0);
     // HTTP: route patterns, never raw paths; unknown paths are "other".
-    QCOMPARE(s.value("comfyrunner_http_requests_total", {{"route", "/api/v1/jobs"}, {"method", "POST"}, {"status", "200"}}), 1.0);
-    QCOMPARE(s.value("comfyrunner_http_requests_total", {{"route", "/api/v1/jobs/{id}"}, {"method", "GET"}, {"status", "404"}}), 1.0);
-    QCOMPARE(s.value("comfyrunner_http_requests_total", {{"route", "other"}, {"method", "GET"}, {"status", "404"}}), 1.0);
-    QCOMPARE(s.value("comfyrunner_http_requests_total", {{"route", "/api/v1/jobs"}, {"method", "GET"}, {"status", "401"}}), 1.0);
-    QCOMPARE(s.value("comfyrunner_http_requests_total", {{"route", "/api/v1/events"}, {"method", "GET"}, {"status", "200"}}), 1.0);
+    QCOMPARE(
+        s.value("comfyrunner_http_requests_total", {{"route", "/api/v1/jobs"}, {"method", "POST"}, {"status", "200"}}),
+        1.0);
+    QCOMPARE(s.value("comfyrunner_http_requests_total",
+                     {{"route", "/api/v1/jobs/{id}"}, {"method", "GET"}, {"status", "404"}}),
+             1.0);
+    QCOMPARE(s.value("comfyrunner_http_requests_total", {{"route", "other"}, {"method", "GET"}, {"status", "404"}}),
+             1.0);
+    QCOMPARE(
+        s.value("comfyrunner_http_requests_total", {{"route", "/api/v1/jobs"}, {"method", "GET"}, {"status", "401"}}),
+        1.0);
+    QCOMPARE(
+        s.value("comfyrunner_http_requests_total", {{"route", "/api/v1/events"}, {"method", "GET"}, {"status", "200"}}),
+        1.0);
     QVERIFY(!s.text().contains("not-a-job"));
-    QCOMPARE(s.value("comfyrunner_http_request_duration_seconds_count", {{"route", "/api/v1/jobs"}, {"method", "POST"}}), 1.0);
-    QVERIFY(s.value("comfyrunner_http_request_duration_seconds_sum", {{"route", "/api/v1/jobs"}, {"method", "POST"}}) > 0);
+    QCOMPARE(
+        s.value("comfyrunner_http_request_duration_seconds_count", {{"route", "/api/v1/jobs"}, {"method", "POST"}}),
+        1.0);
+    QVERIFY(s.value("comfyrunner_http_request_duration_seconds_sum", {{"route", "/api/v1/jobs"}, {"method", "POST"}})
+            > 0);
     // The process.
     QVERIFY(s.value("process_resident_memory_bytes") > 1024 * 1024);
     QVERIFY(s.value("process_open_fds") > 3);
     QVERIFY(s.value("process_start_time_seconds") > 1.6e9);
     // The next scrape counts this one.
-    QCOMPARE(scrape(env).value("comfyrunner_http_requests_total", {{"route", "/metrics"}, {"method", "GET"}, {"status", "200"}}), 1.0);
+    QCOMPARE(scrape(env).value("comfyrunner_http_requests_total",
+                               {{"route", "/metrics"}, {"method", "GET"}, {"status", "200"}}),
+             1.0);
 
     const QString problems = promtoolProblems(r.body);
     if (problems == QLatin1String("missing"))
@@ -164,7 +178,10 @@ void TstMetrics::countersSurviveClientsLeaving()
     QSignalSpy connected(ws.get(), &QWebSocket::connected);
     ws->open(QUrl(QStringLiteral("ws://127.0.0.1:%1/?token=%2").arg(env.relayPort()).arg(QString::fromLatin1(kToken))));
     QVERIFY(connected.wait(5000));
-    QCOMPARE(env.call("POST", QStringLiteral("/api/v1/jobs"), R"({"workflow": "sd15", "wait": true})", "application/json", kToken).status, 200);
+    QCOMPARE(env.call("POST", QStringLiteral("/api/v1/jobs"), R"({"workflow": "sd15", "wait": true})",
+                      "application/json", kToken)
+                 .status,
+             200);
     QTRY_VERIFY_WITH_TIMEOUT(frames > 0, 5000);
     const Scrape before = scrape(env);
     const double sent = before.value("comfyrunner_relay_frames_total", {{"kind", "json"}});
@@ -215,7 +232,10 @@ void TstMetrics::dashboardNamesAreExported()
 {
     ApiTestEnv env(QString::fromLatin1(kToken));
     QVERIFY(env.ok());
-    QCOMPARE(env.call("POST", QStringLiteral("/api/v1/jobs"), R"({"workflow": "sd15", "wait": true})", "application/json", kToken).status, 200);
+    QCOMPARE(env.call("POST", QStringLiteral("/api/v1/jobs"), R"({"workflow": "sd15", "wait": true})",
+                      "application/json", kToken)
+                 .status,
+             200);
     const Scrape s = scrape(env);
     const QStringList queries = dashboardQueries();
     const QSet<QByteArray> names = metricNames(queries);
@@ -232,7 +252,8 @@ void TstMetrics::dashboardNamesAreExported()
     for (QString q : queries) {
         if (q.startsWith(QLatin1String("label_values(")))
             continue;
-        promql.append(q.replace(QLatin1String("$__rate_interval"), QLatin1String("1m")).replace(QLatin1String("$instance"), QLatin1String(".*")));
+        promql.append(q.replace(QLatin1String("$__rate_interval"), QLatin1String("1m"))
+                          .replace(QLatin1String("$instance"), QLatin1String(".*")));
     }
     QVERIFY(promql.size() >= 10);
     const QString problems = promqlProblems(promql);

@@ -35,11 +35,12 @@ void TstMetricsFormat::familyAndSamples()
     w.value({{"route", "/a"}, {"status", "200"}}, 3);
     w.value({}, 1);
     w.single("x_up", MetricType::Gauge, "Up.", 1);
-    QCOMPARE(w.text(), QByteArray("# HELP x_requests_total Requests, with a \\\\ and a\\nnewline.\n"
-                                  "# TYPE x_requests_total counter\n"
-                                  "x_requests_total{route=\"/a\",status=\"200\"} 3\n"
-                                  "x_requests_total 1\n"
-                                  "# HELP x_up Up.\n# TYPE x_up gauge\nx_up 1\n"));
+    QCOMPARE(w.text(),
+             QByteArray("# HELP x_requests_total Requests, with a \\\\ and a\\nnewline.\n"
+                        "# TYPE x_requests_total counter\n"
+                        "x_requests_total{route=\"/a\",status=\"200\"} 3\n"
+                        "x_requests_total 1\n"
+                        "# HELP x_up Up.\n# TYPE x_up gauge\nx_up 1\n"));
 }
 
 void TstMetricsFormat::labelValuesAreEscaped()
@@ -85,13 +86,14 @@ void TstMetricsFormat::histogramBucketsAreCumulative()
     w.family("x_seconds", MetricType::Histogram, "X.");
     w.histogram({{"workflow", "a"}}, h);
     // An observation equal to a bound is in that bucket (le = less or equal).
-    QCOMPARE(w.text(), QByteArray("# HELP x_seconds X.\n# TYPE x_seconds histogram\n"
-                                  "x_seconds_bucket{workflow=\"a\",le=\"0.1\"} 2\n"
-                                  "x_seconds_bucket{workflow=\"a\",le=\"1\"} 3\n"
-                                  "x_seconds_bucket{workflow=\"a\",le=\"10\"} 4\n"
-                                  "x_seconds_bucket{workflow=\"a\",le=\"+Inf\"} 5\n"
-                                  "x_seconds_sum{workflow=\"a\"} 55.65\n"
-                                  "x_seconds_count{workflow=\"a\"} 5\n"));
+    QCOMPARE(w.text(),
+             QByteArray("# HELP x_seconds X.\n# TYPE x_seconds histogram\n"
+                        "x_seconds_bucket{workflow=\"a\",le=\"0.1\"} 2\n"
+                        "x_seconds_bucket{workflow=\"a\",le=\"1\"} 3\n"
+                        "x_seconds_bucket{workflow=\"a\",le=\"10\"} 4\n"
+                        "x_seconds_bucket{workflow=\"a\",le=\"+Inf\"} 5\n"
+                        "x_seconds_sum{workflow=\"a\"} 55.65\n"
+                        "x_seconds_count{workflow=\"a\"} 5\n"));
 }
 
 void TstMetricsFormat::httpLabelsAreBounded()
@@ -100,7 +102,7 @@ void TstMetricsFormat::httpLabelsAreBounded()
     QCOMPARE(m.routeIndex("/a"), 0);
     QCOMPARE(m.routeIndex("/b/{id}"), 1);
     QCOMPARE(m.otherRoute(), 2);
-    QCOMPARE(m.routeIndex("/b/42"), m.otherRoute()); // a raw path is never a label
+    QCOMPARE(m.routeIndex("/b/42"), m.otherRoute());                               // a raw path is never a label
     QCOMPARE(HttpMetrics::methodIndex("BREW"), HttpMetrics::methodIndex("TRACE")); // both "other"
     m.record(1, HttpMetrics::methodIndex("GET"), 200, 0.002);
     m.record(1, HttpMetrics::methodIndex("GET"), 200, 0.003);
@@ -115,7 +117,8 @@ void TstMetricsFormat::httpLabelsAreBounded()
     QVERIFY(t.contains("comfyrunner_http_requests_total{route=\"other\",method=\"other\",status=\"404\"} 1\n"));
     QVERIFY(t.contains("comfyrunner_http_requests_total{route=\"other\",method=\"other\",status=\"500\"} 1\n"));
     QVERIFY(t.contains("comfyrunner_http_request_duration_seconds_count{route=\"/b/{id}\",method=\"GET\"} 3\n"));
-    QVERIFY(t.contains("comfyrunner_http_request_duration_seconds_bucket{route=\"/b/{id}\",method=\"GET\",le=\"0.0025\"} 2\n"));
+    QVERIFY(t.contains(
+        "comfyrunner_http_request_duration_seconds_bucket{route=\"/b/{id}\",method=\"GET\",le=\"0.0025\"} 2\n"));
     QVERIFY(!t.contains("route=\"/a\"")); // nothing recorded there: no series
 }
 
@@ -144,7 +147,8 @@ void TstMetricsFormat::processSample()
     QCOMPARE(opened->openFds, s->openFds + 1);
     QVERIFY(opened->maxFds >= opened->openFds);
     const double now = double(QDateTime::currentSecsSinceEpoch());
-    QVERIFY2(s->startTimeSeconds > now - 3600 && s->startTimeSeconds <= now + 1, qPrintable(QString::number(s->startTimeSeconds)));
+    QVERIFY2(s->startTimeSeconds > now - 3600 && s->startTimeSeconds <= now + 1,
+             qPrintable(QString::number(s->startTimeSeconds)));
 }
 
 QTEST_GUILESS_MAIN(TstMetricsFormat)

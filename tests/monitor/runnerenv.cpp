@@ -20,10 +20,7 @@ RunnerEnv::RunnerEnv()
     m_config.paths.dataDir = m_data.path();
 }
 
-RunnerEnv::~RunnerEnv()
-{
-    stopService();
-}
+RunnerEnv::~RunnerEnv() { stopService(); }
 
 bool RunnerEnv::start()
 {
@@ -62,14 +59,8 @@ bool RunnerEnv::restart()
     return startService();
 }
 
-QString RunnerEnv::httpUrl() const
-{
-    return QStringLiteral("http://127.0.0.1:%1").arg(m_config.http.port);
-}
+QString RunnerEnv::httpUrl() const { return QStringLiteral("http://127.0.0.1:%1").arg(m_config.http.port); }
 
-QString RunnerEnv::relayUrl() const
-{
-    return QStringLiteral("ws://127.0.0.1:%1/").arg(m_config.relay.port);
-}
+QString RunnerEnv::relayUrl() const { return QStringLiteral("ws://127.0.0.1:%1/").arg(m_config.relay.port); }
 
 } // namespace cr::testing

@@ -45,7 +45,10 @@ struct Run {
     {
         feed(MonitorEvent::from(protocol::parseTextFrame(json).value(), jobId), atMs);
     }
-    void feedService(const protocol::ServiceEvent &ev, qint64 atMs) { feedJson(protocol::encodeServiceEvent(ev), atMs); }
+    void feedService(const protocol::ServiceEvent &ev, qint64 atMs)
+    {
+        feedJson(protocol::encodeServiceEvent(ev), atMs);
+    }
 };
 
 // Every text frame ComfyUI sent in a recorded scenario, at 1000 + its recorded ms; returns the frames' data.
@@ -138,7 +141,8 @@ void TstJobReducer::serviceEvents()
     using protocol::ServiceEvent;
     using protocol::ServiceEventType;
     Run run;
-    run.feedService(ServiceEvent::of(ServiceEventType::JobQueued, protocol::JobQueuedEvent{u"J"_s, u"J"_s, u"sd15"_s}), 10);
+    run.feedService(ServiceEvent::of(ServiceEventType::JobQueued, protocol::JobQueuedEvent{u"J"_s, u"J"_s, u"sd15"_s}),
+                    10);
     QCOMPARE(run.jobs[u"J"_s].info.state, JobState::Queued);
     QCOMPARE(run.jobs[u"J"_s].info.workflow, u"sd15"_s);
     QCOMPARE(run.workflowsNeeded, QStringList{u"sd15"_s});
@@ -149,7 +153,9 @@ void TstJobReducer::serviceEvents()
     QCOMPARE(run.started, 1);
     QCOMPARE(run.refreshes, 1); // job_started names no state of its own
 
-    run.feedService(ServiceEvent::of(ServiceEventType::JobProgress, protocol::JobProgressEvent{u"J"_s, u"3"_s, u"KSampler"_s, 5, 20}), 30);
+    run.feedService(ServiceEvent::of(ServiceEventType::JobProgress,
+                                     protocol::JobProgressEvent{u"J"_s, u"3"_s, u"KSampler"_s, 5, 20}),
+                    30);
     QCOMPARE(run.jobs[u"J"_s].node.name, u"KSampler"_s); // no workflow loaded: the class names it
     QCOMPARE(run.jobs[u"J"_s].node.value, 5.0);
     QCOMPARE(run.refreshes, 1);
@@ -167,7 +173,9 @@ void TstJobReducer::serviceEvents()
     QCOMPARE(run.jobs[u"J"_s].info.finishedAt, QDateTime::fromMSecsSinceEpoch(40, Qt::UTC));
 
     // image_generated is the job's too, and changes nothing.
-    run.feedService(ServiceEvent::of(ServiceEventType::ImageGenerated, protocol::ImageGeneratedEvent{{}, u"J"_s, u"J"_s, u"a.png"_s, {}, {}}), 50);
+    run.feedService(ServiceEvent::of(ServiceEventType::ImageGenerated,
+                                     protocol::ImageGeneratedEvent{{}, u"J"_s, u"J"_s, u"a.png"_s, {}, {}}),
+                    50);
     QCOMPARE(run.refreshes, 2); // only the one the final state asked for
     QCOMPARE(run.jobs.size(), 1);
 }
@@ -214,8 +222,10 @@ void TstJobReducer::recordMerges()
     QCOMPARE(job.nodesTotal, 7);
 
     // The relay said it failed; an older REST answer that still says running does not undo that.
-    MonitorEvent failed = MonitorEvent::from(protocol::parseTextFrame(
-        R"({"type": "execution_error", "data": {"prompt_id": "R", "exception_message": "boom", "timestamp": 9}})").value());
+    MonitorEvent failed = MonitorEvent::from(
+        protocol::parseTextFrame(
+            R"({"type": "execution_error", "data": {"prompt_id": "R", "exception_message": "boom", "timestamp": 9}})")
+            .value());
     QVERIFY(JobReducer::applyEvent(job, failed, 9, &wf).finished);
     c = JobReducer::applyRecord(job, record, false, false, &wf);
     QCOMPARE(job.info.state, JobState::Failed);

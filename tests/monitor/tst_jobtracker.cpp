@@ -65,17 +65,21 @@ struct Bench {
         hub.publishPreview(f, job);
     }
     // Waits until the relay client has every event published so far.
-    bool settle() { return QTest::qWaitFor([this] { return relay.lastSeq() == hub.lastSeq(); }, 5000); }
+    bool settle()
+    {
+        return QTest::qWaitFor([this] { return relay.lastSeq() == hub.lastSeq(); }, 5000);
+    }
 };
 
 QJsonObject finishedJob(const QString &id)
 {
-    return QJsonDocument::fromJson(u"{\"id\": \"%1\", \"workflow\": \"sd15\", \"state\": \"succeeded\", "
-                                   "\"created_at\": \"2025-01-01T00:00:00.000Z\", \"started_at\": \"2025-01-01T00:00:01.000Z\", "
-                                   "\"finished_at\": \"2025-01-01T00:00:03.500Z\", \"duration_ms\": 2500, "
-                                   "\"outputs\": [{\"index\": 0, \"node_id\": \"9\", \"filename\": \"a.png\", \"kind\": \"images\"}]}"_s
-                                       .arg(id)
-                                       .toUtf8())
+    return QJsonDocument::fromJson(
+               u"{\"id\": \"%1\", \"workflow\": \"sd15\", \"state\": \"succeeded\", "
+               "\"created_at\": \"2025-01-01T00:00:00.000Z\", \"started_at\": \"2025-01-01T00:00:01.000Z\", "
+               "\"finished_at\": \"2025-01-01T00:00:03.500Z\", \"duration_ms\": 2500, "
+               "\"outputs\": [{\"index\": 0, \"node_id\": \"9\", \"filename\": \"a.png\", \"kind\": \"images\"}]}"_s
+                   .arg(id)
+                   .toUtf8())
         .object();
 }
 
@@ -113,7 +117,10 @@ void TstJobTracker::followsARunFromEvents()
     b.comfy(uR"({"type": "execution_cached", "data": {"prompt_id": "J", "nodes": ["4", "5"]}})"_s, u"J"_s);
     b.comfy(uR"({"type": "executing", "data": {"node": "3", "prompt_id": "J"}})"_s, u"J"_s);
     for (int i = 1; i <= 4; ++i) {
-        b.comfy(u"{\"type\": \"progress\", \"data\": {\"value\": %1, \"max\": 8, \"node\": \"3\", \"prompt_id\": \"J\"}}"_s.arg(i), u"J"_s);
+        b.comfy(
+            u"{\"type\": \"progress\", \"data\": {\"value\": %1, \"max\": 8, \"node\": \"3\", \"prompt_id\": \"J\"}}"_s
+                .arg(i),
+            u"J"_s);
         b.preview(u"J"_s);
     }
     QVERIFY(b.settle());
@@ -131,7 +138,9 @@ void TstJobTracker::followsARunFromEvents()
     QCOMPARE(b.model.index(0, JobListModel::StateColumn).data().toString(), u"running"_s);
 
     b.comfy(uR"({"type": "executing", "data": {"node": "9", "prompt_id": "J"}})"_s, u"J"_s);
-    b.comfy(uR"({"type": "executed", "data": {"node": "9", "output": {"images": [{"filename": "a.png"}]}, "prompt_id": "J"}})"_s, u"J"_s);
+    b.comfy(
+        uR"({"type": "executed", "data": {"node": "9", "output": {"images": [{"filename": "a.png"}]}, "prompt_id": "J"}})"_s,
+        u"J"_s);
     b.comfy(uR"({"type": "execution_success", "data": {"prompt_id": "J", "timestamp": 1}})"_s, u"J"_s);
     QVERIFY(b.settle());
     QCOMPARE(job->info.state, JobState::Succeeded);
@@ -157,12 +166,17 @@ void TstJobTracker::failureAndCancel()
     QVERIFY(b.start());
     b.comfy(uR"({"type": "execution_start", "data": {"prompt_id": "F"}})"_s, u"F"_s);
     // ExecutionBlocked (no timestamp) is informational; the run goes on.
-    b.comfy(uR"({"type": "execution_error", "data": {"prompt_id": "F", "node_id": "4", "exception_type": "ExecutionBlocked", "exception_message": "blocked"}})"_s, u"F"_s);
+    b.comfy(
+        uR"({"type": "execution_error", "data": {"prompt_id": "F", "node_id": "4", "exception_type": "ExecutionBlocked", "exception_message": "blocked"}})"_s,
+        u"F"_s);
     QVERIFY(b.settle());
     QCOMPARE(b.tracker.job(u"F"_s)->info.state, JobState::Running);
-    b.comfy(uR"({"type": "execution_error", "data": {"prompt_id": "F", "node_id": "4", "node_type": "CheckpointLoaderSimple", "exception_type": "SafetensorError", "exception_message": "bad file\n", "timestamp": 5}})"_s, u"F"_s);
+    b.comfy(
+        uR"({"type": "execution_error", "data": {"prompt_id": "F", "node_id": "4", "node_type": "CheckpointLoaderSimple", "exception_type": "SafetensorError", "exception_message": "bad file\n", "timestamp": 5}})"_s,
+        u"F"_s);
     b.comfy(uR"({"type": "execution_start", "data": {"prompt_id": "C"}})"_s, u"C"_s);
-    b.comfy(uR"({"type": "execution_interrupted", "data": {"prompt_id": "C", "node_id": "3", "timestamp": 6}})"_s, u"C"_s);
+    b.comfy(uR"({"type": "execution_interrupted", "data": {"prompt_id": "C", "node_id": "3", "timestamp": 6}})"_s,
+            u"C"_s);
     QVERIFY(b.settle());
     QCOMPARE(b.tracker.job(u"F"_s)->info.state, JobState::Failed);
     QCOMPARE(b.tracker.job(u"F"_s)->info.errorMessage(), u"bad file"_s);

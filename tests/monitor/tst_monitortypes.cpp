@@ -18,10 +18,7 @@ using namespace Qt::StringLiterals;
 
 namespace {
 
-QJsonObject object(const char *json)
-{
-    return QJsonDocument::fromJson(QByteArray(json)).object();
-}
+QJsonObject object(const char *json) { return QJsonDocument::fromJson(QByteArray(json)).object(); }
 
 MonitorEvent eventFrom(const char *json, const QString &jobId = {})
 {
@@ -116,7 +113,8 @@ void TstMonitorTypes::job()
     QCOMPARE(job->id, u"p-1"_s);
     QCOMPARE(job->workflow, u"sd15_txt2img"_s);
     QCOMPARE(job->state, JobState::Succeeded);
-    QCOMPARE(job->createdAt.toMSecsSinceEpoch(), QDateTime::fromString(u"2025-01-02T03:04:05.678Z"_s, Qt::ISODateWithMs).toMSecsSinceEpoch());
+    QCOMPARE(job->createdAt.toMSecsSinceEpoch(),
+             QDateTime::fromString(u"2025-01-02T03:04:05.678Z"_s, Qt::ISODateWithMs).toMSecsSinceEpoch());
     QCOMPARE(job->durationMs, 10500);
     QCOMPARE(job->progressNode, u"3"_s);
     QCOMPARE(job->progressClass, u"KSampler"_s);
@@ -136,7 +134,8 @@ void TstMonitorTypes::job()
     QCOMPARE(failed->reason, u"ComfyUI reported an error"_s);
     QVERIFY(!failed->startedAt.isValid());
 
-    const QList<JobInfo> list = cr::protocol::parseJobList(object(R"({"jobs": [{"id": "a"}, {"nope": 1}, {"id": "b"}], "total": 3})"));
+    const QList<JobInfo> list
+        = cr::protocol::parseJobList(object(R"({"jobs": [{"id": "a"}, {"nope": 1}, {"id": "b"}], "total": 3})"));
     QCOMPARE(list.size(), 2);
     QCOMPARE(list.at(1).id, u"b"_s);
 }
@@ -200,7 +199,8 @@ void TstMonitorTypes::workflow()
     QCOMPARE(w.nodeName(u"8"_s), u"VAE Decode"_s);
     QCOMPARE(w.nodeName(u"42"_s), u"node 42"_s);
 
-    const WorkflowInfo byMap = workflowFromJson(object(R"({"parameters": {"prompt": {"type": "string", "value": "x"}, "steps": 20}})"), u"fallback"_s);
+    const WorkflowInfo byMap = workflowFromJson(
+        object(R"({"parameters": {"prompt": {"type": "string", "value": "x"}, "steps": 20}})"), u"fallback"_s);
     QCOMPARE(byMap.name, u"fallback"_s);
     QCOMPARE(byMap.parameters.size(), 2);
     QCOMPARE(byMap.parameters.at(1).name, u"steps"_s);
@@ -211,7 +211,8 @@ void TstMonitorTypes::workflowNames_data()
 {
     QTest::addColumn<QByteArray>("json");
     QTest::addColumn<QStringList>("names");
-    QTest::newRow("objects") << QByteArray(R"({"workflows": [{"name": "b"}, {"name": "a"}]})") << QStringList{u"a"_s, u"b"_s};
+    QTest::newRow("objects") << QByteArray(R"({"workflows": [{"name": "b"}, {"name": "a"}]})")
+                             << QStringList{u"a"_s, u"b"_s};
     QTest::newRow("strings") << QByteArray(R"({"workflows": ["z", "y", "z"]})") << QStringList{u"y"_s, u"z"_s};
     QTest::newRow("bare array") << QByteArray(R"(["one"])") << QStringList{u"one"_s};
     QTest::newRow("empty") << QByteArray(R"({"workflows": []})") << QStringList{};
@@ -287,7 +288,8 @@ void TstMonitorTypes::relayPortFromSystem()
     const std::optional<int> parsed = cr::monitor::relayPortFromSystem(QJsonDocument::fromJson(json).object());
     QCOMPARE(parsed.value_or(0), port);
     if (parsed)
-        QCOMPARE(relayUrlAt(QUrl(u"https://gpu-box:9000/base"_s), *parsed).toString(), u"wss://gpu-box:%1/"_s.arg(port));
+        QCOMPARE(relayUrlAt(QUrl(u"https://gpu-box:9000/base"_s), *parsed).toString(),
+                 u"wss://gpu-box:%1/"_s.arg(port));
 }
 
 void TstMonitorTypes::describe_data()
@@ -295,26 +297,34 @@ void TstMonitorTypes::describe_data()
     QTest::addColumn<QByteArray>("json");
     QTest::addColumn<QString>("category");
     QTest::addColumn<QString>("text");
-    QTest::newRow("progress") << QByteArray(R"({"type": "progress", "data": {"value": 3, "max": 20, "node": "3", "prompt_id": "p"}})")
+    QTest::newRow("progress") << QByteArray(
+        R"({"type": "progress", "data": {"value": 3, "max": 20, "node": "3", "prompt_id": "p"}})")
                               << u"comfy"_s << u"step 3/20 on node 3"_s;
     QTest::newRow("executing") << QByteArray(R"({"type": "executing", "data": {"node": "8", "prompt_id": "p"}})")
                                << u"comfy"_s << u"executing node 8"_s;
     QTest::newRow("finished") << QByteArray(R"({"type": "executing", "data": {"node": null, "prompt_id": "p"}})")
                               << u"comfy"_s << u"prompt finished"_s;
-    QTest::newRow("error") << QByteArray(R"({"type": "execution_error", "data": {"prompt_id": "p", "node_id": "4", "node_type": "CheckpointLoaderSimple", "exception_message": "bad file\n", "timestamp": 1}})")
+    QTest::newRow("error") << QByteArray(
+        R"({"type": "execution_error", "data": {"prompt_id": "p", "node_id": "4", "node_type": "CheckpointLoaderSimple", "exception_message": "bad file\n", "timestamp": 1}})")
                            << u"comfy"_s << u"error in node 4 (CheckpointLoaderSimple): bad file"_s;
     QTest::newRow("job_queued") << QByteArray(R"({"type": "job_queued", "data": {"job_id": "j", "workflow": "sd15"}})")
                                 << u"job"_s << u"queued (sd15)"_s;
-    QTest::newRow("job_queued, no workflow") << QByteArray(R"({"type": "job_queued", "data": {"job_id": "j"}})") << u"job"_s << u"queued"_s;
-    QTest::newRow("job_progress") << QByteArray(R"({"type": "job_progress", "data": {"job_id": "j", "node": "3", "class_type": "KSampler", "value": 4, "max": 20}})")
+    QTest::newRow("job_queued, no workflow")
+        << QByteArray(R"({"type": "job_queued", "data": {"job_id": "j"}})") << u"job"_s << u"queued"_s;
+    QTest::newRow("job_progress") << QByteArray(
+        R"({"type": "job_progress", "data": {"job_id": "j", "node": "3", "class_type": "KSampler", "value": 4, "max": 20}})")
                                   << u"job"_s << u"node 3 (KSampler) step 4/20"_s;
-    QTest::newRow("job_progress, no steps") << QByteArray(R"({"type": "job_progress", "data": {"job_id": "j", "node": "9", "value": 0, "max": 0}})")
-                                            << u"job"_s << u"node 9 running"_s;
-    QTest::newRow("job_finished") << QByteArray(R"({"type": "job_finished", "data": {"id": "j", "job_id": "j", "state": "succeeded", "outputs": [{}], "duration_ms": 2050}})")
+    QTest::newRow("job_progress, no steps")
+        << QByteArray(R"({"type": "job_progress", "data": {"job_id": "j", "node": "9", "value": 0, "max": 0}})")
+        << u"job"_s << u"node 9 running"_s;
+    QTest::newRow("job_finished") << QByteArray(
+        R"({"type": "job_finished", "data": {"id": "j", "job_id": "j", "state": "succeeded", "outputs": [{}], "duration_ms": 2050}})")
                                   << u"job"_s << u"succeeded, 1 output(s), 2.0 s"_s;
-    QTest::newRow("job_failed") << QByteArray(R"({"type": "job_failed", "data": {"id": "j", "state": "failed", "outputs": [], "error": {"message": "boom\n"}}})")
+    QTest::newRow("job_failed") << QByteArray(
+        R"({"type": "job_failed", "data": {"id": "j", "state": "failed", "outputs": [], "error": {"message": "boom\n"}}})")
                                 << u"job"_s << u"failed, 0 output(s): boom"_s;
-    QTest::newRow("image_generated") << QByteArray(R"({"STATUS": "Workflow completed successfully", "type": "image_generated", "job_id": "j", "image_filename": "a.png"})")
+    QTest::newRow("image_generated") << QByteArray(
+        R"({"STATUS": "Workflow completed successfully", "type": "image_generated", "job_id": "j", "image_filename": "a.png"})")
                                      << u"job"_s << u"image a.png"_s;
     QTest::newRow("custom node event") << QByteArray(R"({"type": "crystools.monitor", "data": {"cpu": 5}})")
                                        << u"comfy"_s << uR"({"cpu":5})"_s;
@@ -352,7 +362,9 @@ void TstMonitorTypes::eventLogIsBounded()
     EventLogModel log(5);
     QSignalSpy removed(&log, &QAbstractItemModel::rowsRemoved);
     for (int i = 1; i <= 12; ++i)
-        log.appendEvent(eventFrom(qPrintable(u"{\"type\": \"progress\", \"data\": {\"value\": %1, \"max\": 12, \"node\": \"3\"}}"_s.arg(i)), u"job"_s));
+        log.appendEvent(eventFrom(
+            qPrintable(u"{\"type\": \"progress\", \"data\": {\"value\": %1, \"max\": 12, \"node\": \"3\"}}"_s.arg(i)),
+            u"job"_s));
     QCOMPARE(log.rowCount(), 5);
     QCOMPARE(log.totalAdded(), quint64(12));
     QCOMPARE(removed.count(), 7);
@@ -367,7 +379,8 @@ void TstMonitorTypes::eventLogFilter()
 {
     EventLogModel log(100);
     log.appendEvent(eventFrom(R"({"type": "execution_start", "data": {"prompt_id": "alpha"}})", u"alpha"_s));
-    log.appendEvent(eventFrom(R"({"type": "progress", "data": {"value": 1, "max": 2, "node": "3", "prompt_id": "alpha"}})", u"alpha"_s));
+    log.appendEvent(eventFrom(
+        R"({"type": "progress", "data": {"value": 1, "max": 2, "node": "3", "prompt_id": "alpha"}})", u"alpha"_s));
     log.appendEvent(eventFrom(R"({"type": "job_finished", "data": {"job_id": "beta", "state": "failed"}})", u"beta"_s));
     log.append({QDateTime::currentDateTime(), u"relay"_s, u"state"_s, {}, u"connected"_s, LogEntry::Level::Info});
 

@@ -7,6 +7,8 @@
 // readable in both palettes; 30 previews per second keep the window responsive.
 // Screenshots go to <build>/tests/monitor/*.png.
 
+#include "core/relay/eventhub.h"
+#include "core/relay/relayserver.h"
 #include "gui/app/connectionbar.h"
 #include "gui/app/eventlogview.h"
 #include "gui/app/galleryview.h"
@@ -21,14 +23,12 @@
 #include "gui/client/joblistmodel.h"
 #include "gui/client/jobtracker.h"
 #include "gui/client/restclient.h"
-#include "core/relay/eventhub.h"
-#include "core/relay/relayserver.h"
 #include "runnerenv.h"
 
 #include <QApplication>
 #include <QBuffer>
-#include <QPainter>
 #include <QElapsedTimer>
+#include <QPainter>
 #include <QPushButton>
 #include <QRegularExpression>
 #include <QSettings>
@@ -139,8 +139,12 @@ std::unique_ptr<MainWindow> TstMonitorWindow::openWindow()
     if (!QTest::qWaitForWindowActive(window.get()))
         return nullptr;
     window->connectTo(m_env->httpUrl(), m_env->relayUrl());
-    if (!QTest::qWaitFor([&] { return window->relay()->state() == RelayClient::State::Connected
-                                       && window->workflows()->parameterCount() > 0; }, 10000))
+    if (!QTest::qWaitFor(
+            [&] {
+                return window->relay()->state() == RelayClient::State::Connected
+                    && window->workflows()->parameterCount() > 0;
+            },
+            10000))
         return nullptr;
     return window;
 }
@@ -175,10 +179,12 @@ void TstMonitorWindow::runShowsPreviewsProgressAndOutput()
              u"a lighthouse in a monitor test"_s);
 
     // The job row ends as succeeded.
-    QTRY_COMPARE_WITH_TIMEOUT(w.tracker()->job(id) ? int(w.tracker()->job(id)->info.state) : -1, int(JobState::Succeeded), 20000);
+    QTRY_COMPARE_WITH_TIMEOUT(w.tracker()->job(id) ? int(w.tracker()->job(id)->info.state) : -1,
+                              int(JobState::Succeeded), 20000);
     const int row = w.jobModel()->rowOf(id);
     QVERIFY(row >= 0);
-    QTRY_COMPARE_WITH_TIMEOUT(w.jobModel()->index(row, JobListModel::StateColumn).data().toString(), u"succeeded"_s, 5000);
+    QTRY_COMPARE_WITH_TIMEOUT(w.jobModel()->index(row, JobListModel::StateColumn).data().toString(), u"succeeded"_s,
+                              5000);
     QTRY_VERIFY_WITH_TIMEOUT(w.tracker()->job(id)->confirmedFinal, 5000); // the runner's record (job_finished)
     const QString duration = w.jobModel()->index(row, JobListModel::DurationColumn).data().toString();
     QVERIFY2(QRegularExpression(u"^\\d+(\\.\\d)? m?s$"_s).match(duration).hasMatch(), qPrintable(duration));
@@ -205,7 +211,8 @@ void TstMonitorWindow::runShowsPreviewsProgressAndOutput()
     // The gallery shows the output, fetched through the runner.
     QTRY_COMPARE_WITH_TIMEOUT(w.gallery()->count(), 1, 10000);
     QVERIFY(w.gallery()->contains(id, 0));
-    QVERIFY(m_env->fake().requestLog().contains(u"GET /view"_s) || !m_env->fake().requestLog().filter(u"/view"_s).isEmpty());
+    QVERIFY(m_env->fake().requestLog().contains(u"GET /view"_s)
+            || !m_env->fake().requestLog().filter(u"/view"_s).isEmpty());
 
     // The log has the run; its filter finds the success.
     w.logView()->setFilterText(u"execution_success"_s);
@@ -241,7 +248,8 @@ void TstMonitorWindow::resumesAndSurvivesRunnerRestart()
         seqs.append(args.at(0).value<MonitorEvent>().seq);
     QVERIFY(!seqs.isEmpty());
     for (qsizetype i = 1; i < seqs.size(); ++i)
-        QVERIFY2(seqs.at(i) == seqs.at(i - 1) + 1, qPrintable(u"seq %1 follows %2"_s.arg(seqs.at(i)).arg(seqs.at(i - 1))));
+        QVERIFY2(seqs.at(i) == seqs.at(i - 1) + 1,
+                 qPrintable(u"seq %1 follows %2"_s.arg(seqs.at(i)).arg(seqs.at(i - 1))));
     QTRY_COMPARE_WITH_TIMEOUT(w.progress()->nodeValue(), kSteps, 5000); // every progress event arrived
     QTRY_COMPARE_WITH_TIMEOUT(w.gallery()->count(), 1, 10000);
 
@@ -260,7 +268,8 @@ void TstMonitorWindow::resumesAndSurvivesRunnerRestart()
     const QString second = runByShortcut(w);
     QVERIFY(!second.isEmpty());
     QVERIFY(second != first);
-    QTRY_COMPARE_WITH_TIMEOUT(w.tracker()->job(second) ? int(w.tracker()->job(second)->info.state) : -1, int(JobState::Succeeded), 20000);
+    QTRY_COMPARE_WITH_TIMEOUT(w.tracker()->job(second) ? int(w.tracker()->job(second)->info.state) : -1,
+                              int(JobState::Succeeded), 20000);
     QTRY_COMPARE_WITH_TIMEOUT(w.progress()->nodeValue(), 6, 5000);
     QTRY_VERIFY_WITH_TIMEOUT(w.gallery()->contains(second, 0), 10000);
     QTRY_COMPARE_WITH_TIMEOUT(w.preview()->jobId(), second, 5000);
@@ -278,14 +287,16 @@ void TstMonitorWindow::cancelShortcutCancelsTheSelectedJob()
     const QString id = runByShortcut(w);
     QVERIFY(!id.isEmpty());
     QTRY_COMPARE_WITH_TIMEOUT(w.selectedJob(), id, 5000);
-    QTRY_VERIFY_WITH_TIMEOUT(w.tracker()->job(id)->info.state == JobState::Running && w.tracker()->job(id)->node.value >= 2, 10000);
+    QTRY_VERIFY_WITH_TIMEOUT(
+        w.tracker()->job(id)->info.state == JobState::Running && w.tracker()->job(id)->node.value >= 2, 10000);
     const int row = w.jobModel()->rowOf(id);
     QVERIFY(w.jobModel()->index(row, JobListModel::CancelColumn).data(JobListModel::CanCancelRole).toBool());
 
     QTest::keyClick(&w, Qt::Key_Period, Qt::ControlModifier);
     QTRY_COMPARE_WITH_TIMEOUT(int(w.tracker()->job(id)->info.state), int(JobState::Cancelled), 10000);
     QVERIFY(!m_env->fake().interruptRequests().isEmpty());
-    QTRY_COMPARE_WITH_TIMEOUT(w.jobModel()->index(row, JobListModel::StateColumn).data().toString(), u"cancelled"_s, 5000);
+    QTRY_COMPARE_WITH_TIMEOUT(w.jobModel()->index(row, JobListModel::StateColumn).data().toString(), u"cancelled"_s,
+                              5000);
     QVERIFY(w.tracker()->job(id)->node.value < 200);
     QVERIFY(!w.jobModel()->index(row, JobListModel::CancelColumn).data(JobListModel::CanCancelRole).toBool());
 
@@ -293,7 +304,8 @@ void TstMonitorWindow::cancelShortcutCancelsTheSelectedJob()
     QVERIFY(w.workflows()->setParameter(u"Positive Prompt"_s, u"cancelled by its button"_s));
     const QString second = runByShortcut(w);
     QVERIFY(!second.isEmpty());
-    QTRY_VERIFY_WITH_TIMEOUT(w.tracker()->job(second)->info.state == JobState::Running && w.tracker()->job(second)->node.value >= 2, 10000);
+    QTRY_VERIFY_WITH_TIMEOUT(
+        w.tracker()->job(second)->info.state == JobState::Running && w.tracker()->job(second)->node.value >= 2, 10000);
     const int interruptsBefore = int(m_env->fake().interruptRequests().size());
     const QModelIndex button = w.jobModel()->index(w.jobModel()->rowOf(second), JobListModel::CancelColumn);
     const QRect cell = w.jobTable()->visualRect(button);
@@ -373,12 +385,13 @@ void TstMonitorWindow::guessesPortPlusOneWithoutBlocking()
     // connectTo returns at once; the bar says what is going on; the Disconnect button abandons the question.
     w.connectTo(runner);
     QCOMPARE(w.relay()->state(), RelayClient::State::Disconnected);
-    QVERIFY2(w.connectionBar()->stateText().contains(u"asking the runner"_s), qPrintable(w.connectionBar()->stateText()));
+    QVERIFY2(w.connectionBar()->stateText().contains(u"asking the runner"_s),
+             qPrintable(w.connectionBar()->stateText()));
     QVERIFY(w.rest()->pendingRequests() > 0);
     w.disconnectFromRunner();
     QVERIFY2(w.connectionBar()->stateText().startsWith(u"Disconnected"_s), qPrintable(w.connectionBar()->stateText()));
     QTRY_COMPARE_WITH_TIMEOUT(w.rest()->pendingRequests(), 0, 5000); // the discovery timed out meanwhile
-    QCOMPARE(relayStates.count(), 0); // and did not open the relay
+    QCOMPARE(relayStates.count(), 0);                                // and did not open the relay
     QVERIFY(!lastLogEntry(*w.log(), u"relay_guessed"_s));
 
     // Connect again and let the question time out: port + 1, said in the log and the status bar.
@@ -400,7 +413,8 @@ void TstMonitorWindow::stateColoursAreReadable_data()
     QTest::addColumn<bool>("dark");
     QTest::addColumn<int>("state");
     for (bool dark : {false, true})
-        for (JobState s : {JobState::Queued, JobState::Running, JobState::Succeeded, JobState::Failed, JobState::Cancelled, JobState::Lost})
+        for (JobState s : {JobState::Queued, JobState::Running, JobState::Succeeded, JobState::Failed,
+                           JobState::Cancelled, JobState::Lost})
             QTest::addRow("%s %s", dark ? "dark" : "light", qPrintable(jobStateName(s))) << dark << int(s);
 }
 
@@ -463,8 +477,12 @@ void TstMonitorWindow::staysResponsiveAt30Fps()
     producer.setInterval(33);
     connect(&producer, &QTimer::timeout, this, [&] {
         ++sent;
-        const QByteArray event = u"{\"type\": \"progress\", \"data\": {\"value\": %1, \"max\": %2, \"prompt_id\": \"%3\", \"node\": \"3\"}}"_s
-                                     .arg(sent).arg(kFrames).arg(job).toUtf8();
+        const QByteArray event
+            = u"{\"type\": \"progress\", \"data\": {\"value\": %1, \"max\": %2, \"prompt_id\": \"%3\", \"node\": \"3\"}}"_s
+                  .arg(sent)
+                  .arg(kFrames)
+                  .arg(job)
+                  .toUtf8();
         hub.publishComfyEvent(cr::protocol::parseTextFrame(event).value(), job);
         cr::protocol::PreviewFrame frame;
         frame.image = jpegs.at(sent % jpegs.size());

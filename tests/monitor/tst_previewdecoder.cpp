@@ -24,7 +24,8 @@ QByteArray encoded(const QColor &color, const char *format, int size = 256)
     return bytes;
 }
 
-MonitorPreview frame(quint64 number, const QByteArray &bytes, cr::protocol::ImageFormat format = cr::protocol::ImageFormat::Jpeg)
+MonitorPreview frame(quint64 number, const QByteArray &bytes,
+                     cr::protocol::ImageFormat format = cr::protocol::ImageFormat::Jpeg)
 {
     MonitorPreview f;
     f.number = number;
@@ -36,10 +37,7 @@ MonitorPreview frame(quint64 number, const QByteArray &bytes, cr::protocol::Imag
 }
 
 // Pure colours of frame i: red ramps, so the newest frame is recognisable after JPEG.
-QColor colourOf(int i)
-{
-    return QColor(i * 4, 255 - i * 4, 0);
-}
+QColor colourOf(int i) { return QColor(i * 4, 255 - i * 4, 0); }
 
 } // namespace
 
@@ -68,14 +66,16 @@ void TstPreviewDecoder::burstLeavesTheNewestFrame()
     std::optional<DecodedPreview> last;
     int taken = 0;
     bool ordered = true;
-    QTRY_VERIFY_WITH_TIMEOUT([&] {
-        if (auto d = decoder.takeDecoded()) {
-            ordered = ordered && (!last || d->number > last->number); // never older than what was shown
-            last = d;
-            ++taken;
-        }
-        return last && last->number == quint64(kFrames);
-    }(), 10000);
+    QTRY_VERIFY_WITH_TIMEOUT(
+        [&] {
+            if (auto d = decoder.takeDecoded()) {
+                ordered = ordered && (!last || d->number > last->number); // never older than what was shown
+                last = d;
+                ++taken;
+            }
+            return last && last->number == quint64(kFrames);
+        }(),
+        10000);
     QVERIFY(ordered);
     QCOMPARE(decoder.submitted(), quint64(kFrames));
     QVERIFY(decoder.decoded() <= quint64(kFrames));

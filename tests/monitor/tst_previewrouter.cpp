@@ -4,12 +4,12 @@
 // while a chosen job is watched and following is off, other jobs' frames are not even decoded; another
 // runner (clear) forgets the cache.
 
+#include "core/relay/eventhub.h"
+#include "core/relay/relayserver.h"
 #include "gui/app/previewdecoder.h"
 #include "gui/app/previewrouter.h"
 #include "gui/app/previewview.h"
 #include "gui/client/relayclient.h"
-#include "core/relay/eventhub.h"
-#include "core/relay/relayserver.h"
 
 #include <QBuffer>
 #include <QImage>

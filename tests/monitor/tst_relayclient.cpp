@@ -54,11 +54,12 @@ struct Relay {
 
     void publishProgress(const QString &job, int value, int max = 10)
     {
-        const QByteArray raw = u"{\"type\": \"progress\", \"data\": {\"value\": %1, \"max\": %2, \"prompt_id\": \"%3\", \"node\": \"3\"}}"_s
-                                   .arg(value)
-                                   .arg(max)
-                                   .arg(job)
-                                   .toUtf8();
+        const QByteArray raw
+            = u"{\"type\": \"progress\", \"data\": {\"value\": %1, \"max\": %2, \"prompt_id\": \"%3\", \"node\": \"3\"}}"_s
+                  .arg(value)
+                  .arg(max)
+                  .arg(job)
+                  .toUtf8();
         hub->publishComfyEvent(protocol::parseTextFrame(raw).value(), job);
     }
     void publishPreview(const QString &job, const QByteArray &image)
@@ -115,7 +116,7 @@ struct CannedHttp {
     static QByteArray reply(int status, const QByteArray &body)
     {
         return "HTTP/1.1 " + QByteArray::number(status) + " X\r\nContent-Type: application/json\r\nContent-Length: "
-               + QByteArray::number(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+            + QByteArray::number(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
     }
 };
 
@@ -267,7 +268,7 @@ void TstRelayClient::reportsGapWhenNumberingRestarts()
     relay.publishProgress(u"new"_s, 1);
     QVERIFY(relay.start());
     QTRY_COMPARE_WITH_TIMEOUT(gaps.count(), 1, 5000);
-    QCOMPARE(gaps.at(0).at(0).toLongLong(), 5);                // since
+    QCOMPARE(gaps.at(0).at(0).toLongLong(), 5); // since
     QCOMPARE(gaps.at(0).at(2).toString(), u"unknown_seq"_s);
     QCOMPARE(client.lastSeq(), 1); // the new relay's newest: the next resume point
 
@@ -386,11 +387,13 @@ void TstRelayClient::discoversTheRelayPort_data()
     QTest::addColumn<QString>("reason");      // part of the fallback reason
     const QByteArray reported = R"({"service": {"name": "comfy_runner", "relay_port": 41234}, "comfyui": {}})";
     QTest::newRow("reported") << CannedHttp::reply(200, reported) << 41234 << QString();
-    QTest::newRow("null: no relay") << CannedHttp::reply(200, R"({"service": {"relay_port": null}})") << 0 << u"does not name"_s;
-    QTest::newRow("older runner") << CannedHttp::reply(200, R"({"service": {"name": "comfy_runner"}})") << 0 << u"does not name"_s;
+    QTest::newRow("null: no relay") << CannedHttp::reply(200, R"({"service": {"relay_port": null}})") << 0
+                                    << u"does not name"_s;
+    QTest::newRow("older runner") << CannedHttp::reply(200, R"({"service": {"name": "comfy_runner"}})") << 0
+                                  << u"does not name"_s;
     QTest::newRow("not JSON") << CannedHttp::reply(200, "hello") << 0 << u"does not name"_s;
-    QTest::newRow("error") << CannedHttp::reply(404, R"({"error": {"code": "not_found", "message": "no such route"}})") << 0
-                           << u"no such route"_s;
+    QTest::newRow("error") << CannedHttp::reply(404, R"({"error": {"code": "not_found", "message": "no such route"}})")
+                           << 0 << u"no such route"_s;
     QTest::newRow("no answer") << QByteArray() << 0 << u"/api/v1/system"_s;
     QTest::newRow("refused") << QByteArray("refused") << 0 << u"/api/v1/system"_s;
 }

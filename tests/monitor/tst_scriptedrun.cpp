@@ -81,10 +81,12 @@ void TstScriptedRun::runsOnceReadyAndEndsWithItsOutput()
     QSignalSpy done(&w, &MainWindow::scriptedRunDone);
     QSignalSpy submitted(&w, &MainWindow::jobSubmitted);
     bool outputShownAtDone = false;
-    connect(&w, &MainWindow::scriptedRunDone, this, [&](const QString &jobId) { outputShownAtDone = w.gallery()->contains(jobId, 0); });
+    connect(&w, &MainWindow::scriptedRunDone, this,
+            [&](const QString &jobId) { outputShownAtDone = w.gallery()->contains(jobId, 0); });
 
     // As main() does: the run first, then the connection (the relay URL asked from the runner).
-    w.runWhenReady(u"sd15_txt2img"_s, QJsonObject{{u"Positive Prompt"_s, u"a scripted lighthouse"_s}, {u"3.seed"_s, 4242}});
+    w.runWhenReady(u"sd15_txt2img"_s,
+                   QJsonObject{{u"Positive Prompt"_s, u"a scripted lighthouse"_s}, {u"3.seed"_s, 4242}});
     QCOMPARE(w.scripted()->pendingWorkflow(), u"sd15_txt2img"_s);
     w.connectTo(m_env->httpUrl());
     QVERIFY(done.wait(20000));
@@ -103,7 +105,8 @@ void TstScriptedRun::runsOnceReadyAndEndsWithItsOutput()
     // Both inputs reached ComfyUI; the named parameter went through the editor.
     QCOMPARE(m_env->fake().promptCount(), 1);
     const QJsonObject prompt = m_env->fake().lastPromptBody().value("prompt"_L1).toObject();
-    QCOMPARE(prompt.value("6"_L1).toObject().value("inputs"_L1).toObject().value("text"_L1).toString(), u"a scripted lighthouse"_s);
+    QCOMPARE(prompt.value("6"_L1).toObject().value("inputs"_L1).toObject().value("text"_L1).toString(),
+             u"a scripted lighthouse"_s);
     QCOMPARE(prompt.value("3"_L1).toObject().value("inputs"_L1).toObject().value("seed"_L1).toInteger(), 4242);
     QCOMPARE(w.workflows()->inputs().value(u"Positive Prompt"_s).toString(), u"a scripted lighthouse"_s);
 
@@ -115,8 +118,17 @@ void TstScriptedRun::runsOnceReadyAndEndsWithItsOutput()
     QTRY_VERIFY_WITH_TIMEOUT(w.gallery()->contains(second, 0), 20000);
     QCOMPARE(done.count(), 1);
     QCOMPARE(w.scriptedJob(), id);
-    QVERIFY(m_env->fake().lastPromptBody().value("prompt"_L1).toObject().value("3"_L1).toObject()
-                .value("inputs"_L1).toObject().value("seed"_L1).toInteger() != 4242);
+    QVERIFY(m_env->fake()
+                .lastPromptBody()
+                .value("prompt"_L1)
+                .toObject()
+                .value("3"_L1)
+                .toObject()
+                .value("inputs"_L1)
+                .toObject()
+                .value("seed"_L1)
+                .toInteger()
+            != 4242);
 }
 
 void TstScriptedRun::aRefusedSubmissionEndsTheRun()
@@ -140,7 +152,8 @@ void TstScriptedRun::anUnknownWorkflowIsLogged()
     auto window = newWindow();
     MainWindow &w = *window;
     w.connectTo(m_env->httpUrl(), m_env->relayUrl());
-    QTRY_VERIFY_WITH_TIMEOUT(w.workflows()->parameterCount() > 0 && w.relay()->state() == RelayClient::State::Connected, 10000);
+    QTRY_VERIFY_WITH_TIMEOUT(w.workflows()->parameterCount() > 0 && w.relay()->state() == RelayClient::State::Connected,
+                             10000);
     QSignalSpy done(&w, &MainWindow::scriptedRunDone);
     w.runWhenReady(u"no_such_workflow"_s);
     const EventLogModel &log = *w.log();

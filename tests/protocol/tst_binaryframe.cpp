@@ -26,10 +26,7 @@ QByteArray u32(quint32 v)
     return QByteArray(b, 4);
 }
 
-QString idOrEmpty(const QJsonValue &v)
-{
-    return v.isString() ? v.toString() : QString();
-}
+QString idOrEmpty(const QJsonValue &v) { return v.isString() ? v.toString() : QString(); }
 
 } // namespace
 
@@ -262,7 +259,7 @@ void TstBinaryFrame::everyTruncationOfRealFrames()
         if (expected != FrameError::None) {
             if (frame || error != expected)
                 QFAIL(qPrintable(u"prefix %1: expected %2, got %3"_s.arg(n).arg(frameErrorString(expected),
-                                                                              frameErrorString(error))));
+                                                                                frameErrorString(error))));
             continue;
         }
         if (!frame || frame->preview->image.size() != n - imageOffset)
@@ -318,7 +315,7 @@ void TstBinaryFrame::imageSharesFrameBuffer()
     QVERIFY2(parsed->preview->image.constData() == frame.constData() + offset, why); // no copy of the image
     QVERIFY(parsed->raw.constData() == frame.constData());
     QVERIFY2(!parsed->preview->image.isDetached(), why); // one block, two owners
-    frame = QByteArray(); // the parse result keeps the bytes alive
+    frame = QByteArray();                                // the parse result keeps the bytes alive
     const QByteArray image = parsed->preview->image;
     parsed.reset();
     QCOMPARE(image, expected);
@@ -391,12 +388,14 @@ void TstBinaryFrame::type4MetadataLikePython_data()
                            << QByteArray(R"({"node_id": "3", "prompt_id": "p", "display_node_id": "3", )"
                                          R"("parent_node_id": null, "real_node_id": "3", "image_type": "image/jpeg"})");
     QTest::newRow("expanded png") << u"5.2"_s << u"5"_s << true
-                                  << QByteArray(R"({"node_id": "5.2", "prompt_id": "p", "display_node_id": "5.2", )"
-                                                R"("parent_node_id": "5", "real_node_id": "5.2", "image_type": "image/png"})");
-    QTest::newRow("escapes") << u"a\"b\\c\n\t\u00e9\U0001F600\x7f"_s << QString() << false
-                             << QByteArray(R"({"node_id": "a\"b\\c\n\t\u00e9\ud83d\ude00\u007f", "prompt_id": "p", )"
-                                           R"("display_node_id": "a\"b\\c\n\t\u00e9\ud83d\ude00\u007f", "parent_node_id": null, )"
-                                           R"("real_node_id": "a\"b\\c\n\t\u00e9\ud83d\ude00\u007f", "image_type": "image/jpeg"})");
+                                  << QByteArray(
+                                         R"({"node_id": "5.2", "prompt_id": "p", "display_node_id": "5.2", )"
+                                         R"("parent_node_id": "5", "real_node_id": "5.2", "image_type": "image/png"})");
+    QTest::newRow("escapes")
+        << u"a\"b\\c\n\t\u00e9\U0001F600\x7f"_s << QString() << false
+        << QByteArray(R"({"node_id": "a\"b\\c\n\t\u00e9\ud83d\ude00\u007f", "prompt_id": "p", )"
+                      R"("display_node_id": "a\"b\\c\n\t\u00e9\ud83d\ude00\u007f", "parent_node_id": null, )"
+                      R"("real_node_id": "a\"b\\c\n\t\u00e9\ud83d\ude00\u007f", "image_type": "image/jpeg"})");
 }
 
 void TstBinaryFrame::type4MetadataLikePython()

@@ -27,10 +27,7 @@ QStringList strings(const QJsonValue &v)
 }
 
 // null/absent -> "", as the parser promises for optional ids.
-QString idOrEmpty(const QJsonValue &v)
-{
-    return v.isString() ? v.toString() : QString();
-}
+QString idOrEmpty(const QJsonValue &v) { return v.isString() ? v.toString() : QString(); }
 
 void checkStatus(const ComfyEvent &e, const QJsonObject &d)
 {
@@ -350,14 +347,16 @@ void TstComfyEvents::featureFlags_data()
     QTest::addColumn<QByteArray>("frame");
     QTest::addColumn<bool>("preview");
     QTest::addColumn<double>("maxUpload");
-    QTest::newRow("default int") << QByteArray(R"({"type":"feature_flags","data":{"supports_preview_metadata":true,"max_upload_size":104857600}})")
+    QTest::newRow("default int") << QByteArray(
+        R"({"type":"feature_flags","data":{"supports_preview_metadata":true,"max_upload_size":104857600}})")
                                  << true << 104857600.0;
-    QTest::newRow("float size") << QByteArray(R"({"type":"feature_flags","data":{"supports_preview_metadata":true,"max_upload_size":209715200.0}})")
+    QTest::newRow("float size") << QByteArray(
+        R"({"type":"feature_flags","data":{"supports_preview_metadata":true,"max_upload_size":209715200.0}})")
                                 << true << 209715200.0;
     QTest::newRow("fractional") << QByteArray(R"({"type":"feature_flags","data":{"max_upload_size":1572864.5}})")
                                 << false << 1572864.5;
-    QTest::newRow("string true is not true") << QByteArray(R"({"type":"feature_flags","data":{"supports_preview_metadata":"true"}})")
-                                             << false << 0.0;
+    QTest::newRow("string true is not true")
+        << QByteArray(R"({"type":"feature_flags","data":{"supports_preview_metadata":"true"}})") << false << 0.0;
     QTest::newRow("1 is not true") << QByteArray(R"({"type":"feature_flags","data":{"supports_preview_metadata":1}})")
                                    << false << 0.0;
     QTest::newRow("false") << QByteArray(R"({"type":"feature_flags","data":{"supports_preview_metadata":false}})")
@@ -384,10 +383,11 @@ void TstComfyEvents::unknownTypeIsKept_data()
     QTest::addColumn<QString>("promptId");
     QTest::newRow("custom node") << QByteArray(R"({"type": "crystools.monitor", "data": {"cpu_utilization": 3.5}})")
                                  << u"crystools.monitor"_s << QString();
-    QTest::newRow("logs") << QByteArray(R"({"type": "logs", "data": {"entries": [{"t": "x", "m": "y"}], "size": null}})")
+    QTest::newRow("logs") << QByteArray(
+        R"({"type": "logs", "data": {"entries": [{"t": "x", "m": "y"}], "size": null}})")
                           << u"logs"_s << QString();
-    QTest::newRow("with prompt id") << QByteArray(R"({"type":"my_event","data":{"prompt_id":"abc"}})")
-                                    << u"my_event"_s << u"abc"_s;
+    QTest::newRow("with prompt id") << QByteArray(R"({"type":"my_event","data":{"prompt_id":"abc"}})") << u"my_event"_s
+                                    << u"abc"_s;
     QTest::newRow("no data") << QByteArray(R"({"type":"bare"})") << u"bare"_s << QString();
 }
 
@@ -445,17 +445,20 @@ void TstComfyEvents::outputFiles_data()
     QTest::newRow("save image") << QByteArray(R"({"images":[{"filename":"a.png","subfolder":"","type":"output"},
                                                            {"filename":"b.png","subfolder":"s","type":"output"}]})")
                                 << QStringList{u"images|a.png||output"_s, u"images|b.png|s|output"_s};
-    QTest::newRow("animated flag skipped") << QByteArray(R"({"images":[{"filename":"v.webp","subfolder":"","type":"output"}],"animated":[true]})")
-                                           << QStringList{u"images|v.webp||output"_s};
-    QTest::newRow("gifs video audio") << QByteArray(R"({"gifs":[{"filename":"g.mp4","subfolder":"vid","type":"output","format":"video/h264-mp4"}],
+    QTest::newRow("animated flag skipped")
+        << QByteArray(R"({"images":[{"filename":"v.webp","subfolder":"","type":"output"}],"animated":[true]})")
+        << QStringList{u"images|v.webp||output"_s};
+    QTest::newRow("gifs video audio") << QByteArray(
+        R"({"gifs":[{"filename":"g.mp4","subfolder":"vid","type":"output","format":"video/h264-mp4"}],
                                                       "audio":[{"filename":"a.flac","subfolder":"audio","type":"temp"}],
                                                       "video":[{"filename":"v.mp4","subfolder":"","type":"output"}]})")
                                       << QStringList{u"audio|a.flac|audio|temp"_s, u"gifs|g.mp4|vid|output"_s,
                                                      u"video|v.mp4||output"_s};
-    QTest::newRow("text and strings skipped") << QByteArray(R"({"text":["hello"],"result":["mesh.glb", null],"images":"x"})")
-                                              << QStringList{};
-    QTest::newRow("objects without filename skipped") << QByteArray(R"({"3d":[{"name":"x"},{"filename":"m.glb","type":"output"}]})")
-                                                      << QStringList{u"3d|m.glb||output"_s};
+    QTest::newRow("text and strings skipped")
+        << QByteArray(R"({"text":["hello"],"result":["mesh.glb", null],"images":"x"})") << QStringList{};
+    QTest::newRow("objects without filename skipped")
+        << QByteArray(R"({"3d":[{"name":"x"},{"filename":"m.glb","type":"output"}]})")
+        << QStringList{u"3d|m.glb||output"_s};
 }
 
 void TstComfyEvents::outputFiles()

@@ -34,10 +34,7 @@ JobRecord fullRecord()
     return r;
 }
 
-QByteArray compact(const QJsonObject &o)
-{
-    return QJsonDocument(o).toJson(QJsonDocument::Compact);
-}
+QByteArray compact(const QJsonObject &o) { return QJsonDocument(o).toJson(QJsonDocument::Compact); }
 
 } // namespace
 
@@ -88,13 +85,15 @@ void TstJobRecord::stateNames()
 // The bytes GET /api/v1/jobs/{id} has always sent for such a job (keys sorted by QJsonObject).
 void TstJobRecord::encodesTheApiShape()
 {
-    QCOMPARE(compact(encodeJob(fullRecord())),
-             QByteArray(R"({"cancel_requested":true,"client_ref":"ref-7","created_at":"2024-05-01T12:00:00.123Z",)"
-                        R"("duration_ms":2050,"error":{"exception_type":"FileNotFoundError","message":"boom","node_id":"4",)"
-                        R"("node_type":"CheckpointLoaderSimple"},"finished_at":"2024-05-01T12:00:02.183Z","id":"p-1",)"
-                        R"("outputs":[{"filename":"a.png","index":0,"kind":"images","node_id":"9","subfolder":"","type":"output",)"
-                        R"("url":"/api/v1/jobs/p-1/outputs/0"}],"progress":{"class_type":"KSampler","max":20,"node":"3","value":4},)"
-                        R"("reason":"comfy_error","started_at":"2024-05-01T12:00:00.133Z","state":"failed","workflow":"sd15"})"));
+    QCOMPARE(
+        compact(encodeJob(fullRecord())),
+        QByteArray(
+            R"({"cancel_requested":true,"client_ref":"ref-7","created_at":"2024-05-01T12:00:00.123Z",)"
+            R"("duration_ms":2050,"error":{"exception_type":"FileNotFoundError","message":"boom","node_id":"4",)"
+            R"("node_type":"CheckpointLoaderSimple"},"finished_at":"2024-05-01T12:00:02.183Z","id":"p-1",)"
+            R"("outputs":[{"filename":"a.png","index":0,"kind":"images","node_id":"9","subfolder":"","type":"output",)"
+            R"("url":"/api/v1/jobs/p-1/outputs/0"}],"progress":{"class_type":"KSampler","max":20,"node":"3","value":4},)"
+            R"("reason":"comfy_error","started_at":"2024-05-01T12:00:00.133Z","state":"failed","workflow":"sd15"})"));
 }
 
 void TstJobRecord::encodesNulls()
@@ -102,10 +101,11 @@ void TstJobRecord::encodesNulls()
     JobRecord r;
     r.id = u"q"_s;
     r.state = JobState::Queued;
-    QCOMPARE(compact(encodeJob(r)),
-             QByteArray(R"({"cancel_requested":false,"client_ref":null,"created_at":null,"duration_ms":null,"error":null,)"
-                        R"("finished_at":null,"id":"q","outputs":[],"progress":null,"reason":null,"started_at":null,)"
-                        R"("state":"queued","workflow":null})"));
+    QCOMPARE(
+        compact(encodeJob(r)),
+        QByteArray(R"({"cancel_requested":false,"client_ref":null,"created_at":null,"duration_ms":null,"error":null,)"
+                   R"("finished_at":null,"id":"q","outputs":[],"progress":null,"reason":null,"started_at":null,)"
+                   R"("state":"queued","workflow":null})"));
 }
 
 void TstJobRecord::roundTrip()
@@ -118,14 +118,16 @@ void TstJobRecord::roundTrip()
     empty.id = u"e"_s;
     empty.state = JobState::Running;
     QCOMPARE(parseJob(encodeJob(empty)).value(), empty);
-    const QList<JobRecord> list = parseJobList({{u"jobs"_s, QJsonArray{encodeJob(r), QJsonObject{}, encodeJob(empty)}}});
+    const QList<JobRecord> list
+        = parseJobList({{u"jobs"_s, QJsonArray{encodeJob(r), QJsonObject{}, encodeJob(empty)}}});
     QCOMPARE(list, (QList<JobRecord>{r, empty}));
 }
 
 void TstJobRecord::parsesLeniently()
 {
     const auto j = parseJob(QJsonDocument::fromJson(R"({"id": "x", "state": "paused", "error": "bare",
-        "progress": {"node": 7}, "outputs": [{"node_id": 9}, {"index": 5}]})").object());
+        "progress": {"node": 7}, "outputs": [{"node_id": 9}, {"index": 5}]})")
+                                .object());
     QVERIFY(j);
     QCOMPARE(j->state, JobState::Unknown);
     QCOMPARE(j->errorMessage(), u"bare"_s);

@@ -16,7 +16,8 @@ using namespace cr::sim;
 
 namespace {
 
-template <typename T> T control(const QByteArray &bytes)
+template <typename T>
+T control(const QByteArray &bytes)
 {
     const auto parsed = parseRelayControl(bytes);
     if (!parsed || !std::holds_alternative<T>(*parsed))
@@ -66,7 +67,8 @@ void TstRelayControl::gapPongErrorRoundTrip()
     QCOMPARE(control<RelayGap>(encodeRelayGap(5, 100, 140, u"evicted"_s)), (RelayGap{5, 100, 140, u"evicted"_s}));
     QCOMPARE(control<RelayPong>(encodeRelayPong(7, 33)), (RelayPong{QJsonValue(7), 33}));
     QCOMPARE(control<RelayPong>(encodeRelayPong(u"x"_s, 0)).id, QJsonValue(u"x"_s));
-    const RelayMessageError error{QString::fromLatin1(RelayErrorCode::UnknownType), u"unknown message type"_s, u"helo"_s};
+    const RelayMessageError error{QString::fromLatin1(RelayErrorCode::UnknownType), u"unknown message type"_s,
+                                  u"helo"_s};
     const RelayMessageError back = control<RelayMessageError>(encodeRelayError(error));
     QCOMPARE(back.code, error.code);
     QCOMPARE(back.message, error.message);
@@ -108,7 +110,8 @@ void TstRelayControl::envelopedCaptures()
                 continue;
             const auto direct = parseTextFrame(r.text);
             QVERIFY(direct);
-            const auto env = parseRelayEnvelope(encodeRelayEnvelope(9, 1000, direct->typeName, {}, direct->promptId, r.text));
+            const auto env
+                = parseRelayEnvelope(encodeRelayEnvelope(9, 1000, direct->typeName, {}, direct->promptId, r.text));
             QVERIFY(env);
             const auto viaEnvelope = parseEventObject(env->event);
             QVERIFY(viaEnvelope);

@@ -43,7 +43,7 @@ private slots:
 
 void TstServiceEvents::typeNames()
 {
-    const QStringList names = {u"job_queued"_s, u"job_started"_s, u"job_progress"_s, u"job_finished"_s,
+    const QStringList names = {u"job_queued"_s, u"job_started"_s,   u"job_progress"_s,   u"job_finished"_s,
                                u"job_failed"_s, u"job_cancelled"_s, u"image_generated"_s};
     for (const QString &name : names) {
         const auto type = serviceEventTypeFromName(name);
@@ -63,30 +63,38 @@ void TstServiceEvents::wireBytes_data()
     QTest::addColumn<ServiceEvent>("event");
     QTest::addColumn<QByteArray>("bytes");
     QTest::addColumn<QString>("promptId");
-    QTest::newRow("job_queued") << ServiceEvent::of(ServiceEventType::JobQueued, JobQueuedEvent{u"j1"_s, u"j1"_s, u"sd15"_s})
-                                << QByteArray(R"({"type":"job_queued","data":{"job_id":"j1","prompt_id":"j1","workflow":"sd15"}})")
-                                << u"j1"_s;
+    QTest::newRow("job_queued")
+        << ServiceEvent::of(ServiceEventType::JobQueued, JobQueuedEvent{u"j1"_s, u"j1"_s, u"sd15"_s})
+        << QByteArray(R"({"type":"job_queued","data":{"job_id":"j1","prompt_id":"j1","workflow":"sd15"}})") << u"j1"_s;
     QTest::newRow("job_started") << ServiceEvent::of(ServiceEventType::JobStarted, JobStartedEvent{u"j1"_s, u"j1"_s})
-                                 << QByteArray(R"({"type":"job_started","data":{"job_id":"j1","prompt_id":"j1"}})") << u"j1"_s;
+                                 << QByteArray(R"({"type":"job_started","data":{"job_id":"j1","prompt_id":"j1"}})")
+                                 << u"j1"_s;
     QTest::newRow("job_progress")
         << ServiceEvent::of(ServiceEventType::JobProgress, JobProgressEvent{u"j1"_s, u"3"_s, u"KSampler"_s, 4, 20})
-        << QByteArray(R"({"type":"job_progress","data":{"class_type":"KSampler","job_id":"j1","max":20,"node":"3","value":4}})")
+        << QByteArray(
+               R"({"type":"job_progress","data":{"class_type":"KSampler","job_id":"j1","max":20,"node":"3","value":4}})")
         << QString();
     QTest::newRow("job_finished")
         << ServiceEvent::ended(succeededJob())
-        << QByteArray(R"({"type":"job_finished","data":{"cancel_requested":false,"client_ref":null,"created_at":"2024-05-01T12:00:00.000Z",)"
-                      R"("duration_ms":1500,"error":null,"finished_at":"2024-05-01T12:00:01.500Z","id":"j1","job_id":"j1",)"
-                      R"("outputs":[{"filename":"a.png","index":0,"kind":"images","node_id":"9","subfolder":"","type":"output",)"
-                      R"("url":"/api/v1/jobs/j1/outputs/0"}],"progress":null,"reason":null,"started_at":"2024-05-01T12:00:00.000Z",)"
-                      R"("state":"succeeded","workflow":"sd15"}})")
+        << QByteArray(
+               R"({"type":"job_finished","data":{"cancel_requested":false,"client_ref":null,"created_at":"2024-05-01T12:00:00.000Z",)"
+               R"("duration_ms":1500,"error":null,"finished_at":"2024-05-01T12:00:01.500Z","id":"j1","job_id":"j1",)"
+               R"("outputs":[{"filename":"a.png","index":0,"kind":"images","node_id":"9","subfolder":"","type":"output",)"
+               R"("url":"/api/v1/jobs/j1/outputs/0"}],"progress":null,"reason":null,"started_at":"2024-05-01T12:00:00.000Z",)"
+               R"("state":"succeeded","workflow":"sd15"}})")
         << QString();
     QTest::newRow("image_generated")
         << ServiceEvent::of(ServiceEventType::ImageGenerated,
-                            ImageGeneratedEvent{u"Workflow completed successfully"_s, u"j1"_s, u"j1"_s, u"a.png"_s,
-                                                u"http://h:8189/api/v1/jobs/j1/outputs/0"_s, {u"http://h:8189/api/v1/jobs/j1/outputs/0"_s}})
-        << QByteArray(R"({"STATUS":"Workflow completed successfully","image_filename":"a.png",)"
-                      R"("image_url":"http://h:8189/api/v1/jobs/j1/outputs/0","images":["http://h:8189/api/v1/jobs/j1/outputs/0"],)"
-                      R"("job_id":"j1","prompt_id":"j1","type":"image_generated"})")
+                            ImageGeneratedEvent{u"Workflow completed successfully"_s,
+                                                u"j1"_s,
+                                                u"j1"_s,
+                                                u"a.png"_s,
+                                                u"http://h:8189/api/v1/jobs/j1/outputs/0"_s,
+                                                {u"http://h:8189/api/v1/jobs/j1/outputs/0"_s}})
+        << QByteArray(
+               R"({"STATUS":"Workflow completed successfully","image_filename":"a.png",)"
+               R"("image_url":"http://h:8189/api/v1/jobs/j1/outputs/0","images":["http://h:8189/api/v1/jobs/j1/outputs/0"],)"
+               R"("job_id":"j1","prompt_id":"j1","type":"image_generated"})")
         << u"j1"_s;
 }
 
@@ -126,7 +134,8 @@ void TstServiceEvents::parsesLeniently()
     QVERIFY(bare);
     QCOMPARE(bare->jobId(), u"A"_s);
     QCOMPARE(bare->as<JobEndedEvent>()->job.state, JobState::Unknown);
-    const auto progress = parseServiceEvent(parseTextFrame(R"({"type": "job_progress", "data": {"job_id": "B", "node": 3}})").value());
+    const auto progress
+        = parseServiceEvent(parseTextFrame(R"({"type": "job_progress", "data": {"job_id": "B", "node": 3}})").value());
     QVERIFY(progress);
     QCOMPARE(progress->as<JobProgressEvent>()->node, u"3"_s);
     QCOMPARE(progress->as<JobProgressEvent>()->max, 0.0);

@@ -66,14 +66,14 @@ void TstWebSocketFrame::scannerFollowsFrames_data()
     QTest::addColumn<quint64>("frames"); // complete headers before the end (or before the unmasked frame)
     QTest::addColumn<bool>("unmasked");
     const QByteArray masked = clientFrame(0x1, 0) + clientFrame(0x1, 125) + clientFrame(0x2, 126) + clientFrame(0x9, 3)
-                            + clientFrame(0x1, 65535) + clientFrame(0x0, 65536) + clientFrame(0xA, 0);
+        + clientFrame(0x1, 65535) + clientFrame(0x0, 65536) + clientFrame(0xA, 0);
     QTest::newRow("masked, every length") << masked << quint64(7) << false;
     QTest::newRow("unmasked first") << clientFrame(0x1, 5, false) + masked << quint64(0) << true;
     QTest::newRow("unmasked after 7") << masked + clientFrame(0x1, 5, false) << quint64(7) << true;
     QTest::newRow("unmasked control after 7") << masked + clientFrame(0x8, 2, false) << quint64(7) << true;
     QTest::newRow("unmasked 64-bit after 7") << masked + clientFrame(0x0, 70'000, false) << quint64(7) << true;
-    QTest::newRow("payload bytes look unmasked") << clientFrame(0x2, 300).replace(QByteArray(300, 'p'), QByteArray(300, '\x01'))
-                                                 << quint64(1) << false;
+    QTest::newRow("payload bytes look unmasked")
+        << clientFrame(0x2, 300).replace(QByteArray(300, 'p'), QByteArray(300, '\x01')) << quint64(1) << false;
 }
 
 void TstWebSocketFrame::scannerFollowsFrames()
@@ -81,7 +81,8 @@ void TstWebSocketFrame::scannerFollowsFrames()
     QFETCH(QByteArray, stream);
     QFETCH(quint64, frames);
     QFETCH(bool, unmasked);
-    for (const qsizetype piece : {qsizetype(1), qsizetype(2), qsizetype(3), qsizetype(7), qsizetype(1000), stream.size()}) {
+    for (const qsizetype piece :
+         {qsizetype(1), qsizetype(2), qsizetype(3), qsizetype(7), qsizetype(1000), stream.size()}) {
         const auto [counted, stoppedUnmasked] = scan(stream, piece);
         QCOMPARE(counted, frames);
         QCOMPARE(stoppedUnmasked, unmasked);

@@ -17,7 +17,6 @@ std::optional<RelaySessionStats> statsOf(const RelayServer &server, quint64 id)
     return std::nullopt;
 }
 
-
 using namespace cr::protocol;
 using namespace Qt::StringLiterals;
 
@@ -33,8 +32,7 @@ RelayFixture::RelayFixture(RelaySettings settings, const QString &token, RelaySe
                            EventHubLimits limits)
     : hub(std::make_unique<EventHub>(limits)),
       server(std::make_unique<RelayServer>(hub.get(), settings, token, options))
-{
-}
+{ }
 
 bool RelayFixture::listen()
 {
@@ -53,10 +51,7 @@ QUrl RelayFixture::url(const QString &query) const
     return u;
 }
 
-ComfyEvent comfyEvent(const QByteArray &raw)
-{
-    return parseTextFrame(raw).value_or(ComfyEvent{});
-}
+ComfyEvent comfyEvent(const QByteArray &raw) { return parseTextFrame(raw).value_or(ComfyEvent{}); }
 
 PreviewFrame previewFrame(const QByteArray &image, const QString &promptId)
 {
@@ -103,7 +98,8 @@ QStringList describeMessages(const QList<WsMessage> &messages)
 
 void publishScript(EventHub &hub)
 {
-    hub.publishComfyEvent(comfyEvent(R"({"type": "status", "data": {"status": {"exec_info": {"queue_remaining": 1}}}})"), {});
+    hub.publishComfyEvent(
+        comfyEvent(R"({"type": "status", "data": {"status": {"exec_info": {"queue_remaining": 1}}}})"), {});
     hub.publishServiceEvent(u"job_queued"_s, {}, u"A"_s);
     hub.publishComfyEvent(
         comfyEvent(R"({"type": "progress", "data": {"value": 1, "max": 8, "prompt_id": "pA", "node": "3"}})"), u"A"_s);

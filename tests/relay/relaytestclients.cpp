@@ -57,18 +57,21 @@ void WsProbe::open(const QUrl &url, const QByteArray &authorization)
 
 bool WsProbe::waitConnected(int timeoutMs)
 {
-    return waitUntil(this, &WsProbe::changed, [this] { return m_connected || m_disconnected; }, timeoutMs)
-           && m_connected;
+    return waitUntil(
+               this, &WsProbe::changed, [this] { return m_connected || m_disconnected; }, timeoutMs)
+        && m_connected;
 }
 
 bool WsProbe::waitDisconnected(int timeoutMs)
 {
-    return waitUntil(this, &WsProbe::changed, [this] { return m_disconnected; }, timeoutMs);
+    return waitUntil(
+        this, &WsProbe::changed, [this] { return m_disconnected; }, timeoutMs);
 }
 
 bool WsProbe::waitForMessages(qsizetype count, int timeoutMs)
 {
-    return waitUntil(this, &WsProbe::changed, [this, count] { return m_messages.size() >= count; }, timeoutMs);
+    return waitUntil(
+        this, &WsProbe::changed, [this, count] { return m_messages.size() >= count; }, timeoutMs);
 }
 
 bool WsProbe::roundTrip(int timeoutMs)
@@ -154,15 +157,19 @@ RawWsClient::~RawWsClient() = default;
 bool RawWsClient::connectStalled(quint16 port, const QByteArray &pathAndQuery, int timeoutMs)
 {
     m_socket.connectToHost(u"127.0.0.1"_s, port);
-    if (!waitUntil(&m_socket, &QTcpSocket::stateChanged,
-                   [this] { return m_socket.state() == QAbstractSocket::ConnectedState; }, timeoutMs))
+    if (!waitUntil(
+            &m_socket, &QTcpSocket::stateChanged,
+            [this] { return m_socket.state() == QAbstractSocket::ConnectedState; }, timeoutMs))
         return false;
-    m_socket.write("GET " + pathAndQuery + " HTTP/1.1\r\n"
-                   "Host: 127.0.0.1:" + QByteArray::number(port) + "\r\n"
-                   "Upgrade: websocket\r\n"
-                   "Connection: Upgrade\r\n"
-                   "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                   "Sec-WebSocket-Version: 13\r\n\r\n");
+    m_socket.write("GET " + pathAndQuery
+                   + " HTTP/1.1\r\n"
+                     "Host: 127.0.0.1:"
+                   + QByteArray::number(port)
+                   + "\r\n"
+                     "Upgrade: websocket\r\n"
+                     "Connection: Upgrade\r\n"
+                     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                     "Sec-WebSocket-Version: 13\r\n\r\n");
     const bool gotHeader = waitUntil(
         &m_socket, &QTcpSocket::readyRead,
         [this] {
@@ -186,12 +193,14 @@ void RawWsClient::resume()
 
 bool RawWsClient::waitForMessages(qsizetype count, int timeoutMs)
 {
-    return waitUntil(this, &RawWsClient::changed, [this, count] { return m_messages.size() >= count; }, timeoutMs);
+    return waitUntil(
+        this, &RawWsClient::changed, [this, count] { return m_messages.size() >= count; }, timeoutMs);
 }
 
 bool RawWsClient::waitClosed(int timeoutMs)
 {
-    return waitUntil(this, &RawWsClient::changed, [this] { return m_closeCode || m_disconnected; }, timeoutMs);
+    return waitUntil(
+        this, &RawWsClient::changed, [this] { return m_closeCode || m_disconnected; }, timeoutMs);
 }
 
 void RawWsClient::sendClose(quint16 code)
@@ -200,8 +209,8 @@ void RawWsClient::sendClose(quint16 code)
     uchar payload[2];
     qToBigEndian<quint16>(code, payload);
     QByteArray frame;
-    frame.append(char(0x88));      // FIN + close
-    frame.append(char(0x80 | 2));  // masked, 2 bytes
+    frame.append(char(0x88));     // FIN + close
+    frame.append(char(0x80 | 2)); // masked, 2 bytes
     frame.append(reinterpret_cast<const char *>(mask), 4);
     for (int i = 0; i < 2; ++i)
         frame.append(char(payload[i] ^ mask[i]));

@@ -26,10 +26,11 @@ ComfyEvent event(const QByteArray &raw)
 
 ComfyEvent progress(const QString &promptId, int value)
 {
-    return event(u"{\"type\": \"progress\", \"data\": {\"value\": %1, \"max\": 8, \"prompt_id\": \"%2\", \"node\": \"3\"}}"_s
-                     .arg(value)
-                     .arg(promptId)
-                     .toUtf8());
+    return event(
+        u"{\"type\": \"progress\", \"data\": {\"value\": %1, \"max\": 8, \"prompt_id\": \"%2\", \"node\": \"3\"}}"_s
+            .arg(value)
+            .arg(promptId)
+            .toUtf8());
 }
 
 QList<qint64> seqs(const QList<RelayEventPtr> &events)
@@ -262,8 +263,7 @@ void TstEventHub::previewFramesBuiltOnce()
     QCOMPARE(e3->webSocketFrame(Wire::Envelope), encodeWebSocketFrame(WebSocketOpcode::Text, e3->envelopeBytes()));
     QCOMPARE(e1->webSocketFrame(Wire::PreviewType1), encodeWebSocketFrame(WebSocketOpcode::Binary, raw1));
     QCOMPARE(e1->webSocketFrame(Wire::PreviewType1).constData(), e1->webSocketFrame(Wire::PreviewType1).constData());
-    QCOMPARE(e2->webSocketFrame(Wire::PreviewType4),
-             encodeWebSocketFrame(WebSocketOpcode::Binary, e2->type4Frame()));
+    QCOMPARE(e2->webSocketFrame(Wire::PreviewType4), encodeWebSocketFrame(WebSocketOpcode::Binary, e2->type4Frame()));
     QCOMPARE(e2->payloadSize(Wire::PreviewType4), e2->type4Frame().size());
 }
 

@@ -154,7 +154,8 @@ void TstRelayBackpressure::slowClientLosesOnlyPreviews()
 
     // It reads again: every JSON event in order, then only the newest preview.
     slow.resume();
-    QVERIFY2(slow.waitForMessages(published + 1, 30000), qPrintable(u"got %1 of %2"_s.arg(slow.messages().size()).arg(published + 1)));
+    QVERIFY2(slow.waitForMessages(published + 1, 30000),
+             qPrintable(u"got %1 of %2"_s.arg(slow.messages().size()).arg(published + 1)));
     int binaries = 0;
     QCOMPARE(envelopeSeqs(slow.messages(), &binaries), range(1, published));
     QCOMPARE(binaries, 1);
@@ -200,7 +201,7 @@ void TstRelayBackpressure::hardLimitClosesSlowClientWhichResumes()
     QCOMPARE(closed.at(0).at(0).toULongLong(), slowId);
     QCOMPARE(closed.at(0).at(1).value<quint16>(), quint16(RelayCloseCode::TooSlow));
     QVERIFY2(peak <= kHard + 2 * kEventPad, qPrintable(QString::number(peak))); // memory stays bounded
-    for (int i = 0; i < 5; ++i) // the others keep going
+    for (int i = 0; i < 5; ++i)                                                 // the others keep going
         QVERIFY(publishJson(hub, healthy, ++published));
     QCOMPARE(envelopeSeqs(healthy.messages()), range(1, published));
     QCOMPARE(server.statsJson().value("closed"_L1).toObject().value("too_slow"_L1).toInt(), 1);

@@ -43,7 +43,8 @@ RelaySettings settings(qint64 hardLimit, qint64 totalBudget)
 // A distinct event each time (the hub keeps none of them when its ring is small).
 void publish(EventHub &hub, int n)
 {
-    hub.publishServiceEvent(u"job_progress"_s, QJsonObject{{"n"_L1, n}, {"pad"_L1, QString(kEventPad, QChar(u'a' + n % 26))}}, u"J"_s);
+    hub.publishServiceEvent(u"job_progress"_s,
+                            QJsonObject{{"n"_L1, n}, {"pad"_L1, QString(kEventPad, QChar(u'a' + n % 26))}}, u"J"_s);
 }
 
 } // namespace
@@ -53,7 +54,7 @@ class TstRelayBudget : public QObject
     Q_OBJECT
 
 private slots:
-    void initTestCase() { tuneAllocator(); } // as comfy-runner's main() does
+    void initTestCase() { tuneAllocator(); }          // as comfy-runner's main() does
     void memoryIsGivenBackAfterStalledClientsLeave(); // first: nothing freed but not yet given back before it
     void totalBudgetClosesTheWorstFirst();
     void stalledQueueHoldsOnlyItsFrames();
@@ -86,7 +87,8 @@ void TstRelayBudget::stalledQueueHoldsOnlyItsFrames()
     // Only the hub's ring and job log keep events; the queues hold shared frames. Before, every queued entry
     // kept its whole event (raw bytes, envelope and both frames: ~4x what queuedBytes reported).
     const auto alive = std::count_if(events.cbegin(), events.cend(), [](const auto &w) { return !w.isNull(); });
-    QVERIFY2(alive <= kRing + kJobLog, qPrintable(u"%1 of %2 events alive, %3 queued"_s.arg(alive).arg(events.size()).arg(s.queuedMessages)));
+    QVERIFY2(alive <= kRing + kJobLog,
+             qPrintable(u"%1 of %2 events alive, %3 queued"_s.arg(alive).arg(events.size()).arg(s.queuedMessages)));
 }
 
 void TstRelayBudget::totalBudgetClosesTheWorstFirst()
@@ -173,7 +175,8 @@ void TstRelayBudget::memoryIsGivenBackAfterStalledClientsLeave()
         int published = 0;
         auto behind = [&server] {
             const QList<RelaySessionStats> all = server.clientStats();
-            return std::all_of(all.cbegin(), all.cend(), [](const RelaySessionStats &s) { return s.queuedBytes >= 64 * kMiB; });
+            return std::all_of(all.cbegin(), all.cend(),
+                               [](const RelaySessionStats &s) { return s.queuedBytes >= 64 * kMiB; });
         };
         while (!behind()) {
             QVERIFY2(published < 20'000, "the stalled clients never got behind");
@@ -181,12 +184,14 @@ void TstRelayBudget::memoryIsGivenBackAfterStalledClientsLeave()
         }
         const qint64 peak = residentBytes();
         qInfo("RSS %lld MiB before the stalled clients, %lld MiB with them", baseline / kMiB, peak / kMiB);
-        QVERIFY2(peak > baseline + 30 * kMiB, qPrintable(u"the backlog did not show in the RSS: %1 -> %2"_s.arg(baseline).arg(peak)));
+        QVERIFY2(peak > baseline + 30 * kMiB,
+                 qPrintable(u"the backlog did not show in the RSS: %1 -> %2"_s.arg(baseline).arg(peak)));
     } // both stalled clients leave
     QTRY_COMPARE(server.clientCount(), 0);
-    QTRY_VERIFY2_WITH_TIMEOUT(residentBytes() < baseline + 10 * kMiB,
-                              qPrintable(u"RSS %1 MiB, %2 MiB before the stalled clients"_s.arg(residentBytes() / kMiB).arg(baseline / kMiB)),
-                              10'000);
+    QTRY_VERIFY2_WITH_TIMEOUT(
+        residentBytes() < baseline + 10 * kMiB,
+        qPrintable(u"RSS %1 MiB, %2 MiB before the stalled clients"_s.arg(residentBytes() / kMiB).arg(baseline / kMiB)),
+        10'000);
 }
 
 QTEST_GUILESS_MAIN(TstRelayBudget)

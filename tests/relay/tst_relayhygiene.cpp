@@ -91,11 +91,13 @@ void TstRelayHygiene::malformedMessagesAnswered_data()
     QTest::addColumn<QString>("code");
     QTest::newRow("not json") << QByteArray("hello relay") << false << u"invalid_json"_s;
     QTest::newRow("not an object") << QByteArray("[1]") << false << u"invalid_message"_s;
-    QTest::newRow("legacy op") << QByteArray(R"({"op":"subscribe_to_prompt","data":{}})") << false << u"invalid_message"_s;
+    QTest::newRow("legacy op") << QByteArray(R"({"op":"subscribe_to_prompt","data":{}})") << false
+                               << u"invalid_message"_s;
     QTest::newRow("unknown type") << QByteArray(R"({"type":"feature_flags","data":{}})") << false << u"unknown_type"_s;
     QTest::newRow("protocol 2") << QByteArray(R"({"type":"hello","data":{"protocol":2}})") << false
                                 << u"unsupported_protocol"_s;
-    QTest::newRow("bad field") << QByteArray(R"({"type":"subscribe","data":{"jobs":7}})") << false << u"invalid_message"_s;
+    QTest::newRow("bad field") << QByteArray(R"({"type":"subscribe","data":{"jobs":7}})") << false
+                               << u"invalid_message"_s;
     QTest::newRow("binary") << QByteArray("\x00\x00\x00\x01", 4) << true << u"binary_not_accepted"_s;
 }
 
@@ -246,7 +248,7 @@ void TstRelayHygiene::unfinishedHandshakesAreDropped()
         s->connectToHost(QHostAddress::LocalHost, relay.server->port());
         QVERIFY(s->waitForConnected(5000));
     }
-    silent.write("GET / HTTP/1.1\r\nHost: x\r\n"); // never finished
+    silent.write("GET / HTTP/1.1\r\nHost: x\r\n");        // never finished
     plainHttp.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n"); // complete, but no upgrade: Qt closes it
     QTRY_VERIFY(httpClosed.count() == 1);
     QTRY_COMPARE(relay.server->pendingHandshakes(), 2);

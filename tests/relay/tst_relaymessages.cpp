@@ -13,10 +13,7 @@ using namespace Qt::StringLiterals;
 
 namespace {
 
-QJsonObject obj(const char *json)
-{
-    return QJsonDocument::fromJson(json).object();
-}
+QJsonObject obj(const char *json) { return QJsonDocument::fromJson(json).object(); }
 
 RelaySubscription applied(const RelaySubscriptionUpdate &u)
 {
@@ -69,8 +66,8 @@ void TstRelayMessages::queryParsing_data()
     QTest::newRow("jobs+types") << u"jobs=b,a&types=progress"_s << u""_s
                                 << with({{"jobs", QJsonArray{"a", "b"}}, {"types", QJsonArray{"progress"}}})
                                 << qint64(-1) << u""_s;
-    QTest::newRow("repeated job") << u"job=a&job=b,%20c"_s << u""_s
-                                  << with({{"jobs", QJsonArray{"a", "b", "c"}}}) << qint64(-1) << u""_s;
+    QTest::newRow("repeated job") << u"job=a&job=b,%20c"_s << u""_s << with({{"jobs", QJsonArray{"a", "b", "c"}}})
+                                  << qint64(-1) << u""_s;
     QTest::newRow("previews off") << u"previews=off"_s << u""_s << with({{"previews", "off"}}) << qint64(-1) << u""_s;
     QTest::newRow("previews TYPE4") << u"previews=TYPE4"_s << u""_s << with({{"previews", "type4"}}) << qint64(-1)
                                     << u""_s;
@@ -89,16 +86,20 @@ void TstRelayMessages::queryParsing_data()
     QTest::newRow("huge fps") << u"preview_fps=5000"_s << u"preview_fps"_s << QJsonObject() << qint64(-1) << u""_s;
     // Tiny positive rates would overflow the interval (1e9 / fps ns) and switch the limit off.
     QTest::newRow("tiny fps") << u"preview_fps=1e-300"_s << u"preview_fps"_s << QJsonObject() << qint64(-1) << u""_s;
-    QTest::newRow("fps below minimum") << u"preview_fps=0.001"_s << u"preview_fps"_s << QJsonObject() << qint64(-1) << u""_s;
-    QTest::newRow("fps at minimum") << u"preview_fps=0.01"_s << u""_s << with({{"preview_fps", 0.01}}) << qint64(-1) << u""_s;
-    QTest::newRow("fps 0 = no limit") << u"preview_fps=0"_s << u""_s << with({{"preview_fps", 0}}) << qint64(-1) << u""_s;
+    QTest::newRow("fps below minimum") << u"preview_fps=0.001"_s << u"preview_fps"_s << QJsonObject() << qint64(-1)
+                                       << u""_s;
+    QTest::newRow("fps at minimum") << u"preview_fps=0.01"_s << u""_s << with({{"preview_fps", 0.01}}) << qint64(-1)
+                                    << u""_s;
+    QTest::newRow("fps 0 = no limit") << u"preview_fps=0"_s << u""_s << with({{"preview_fps", 0}}) << qint64(-1)
+                                      << u""_s;
     QTest::newRow("bad flag") << u"envelope=2"_s << u"envelope"_s << QJsonObject() << qint64(-1) << u""_s;
     QTest::newRow("negative since") << u"since=-3"_s << u"since"_s << QJsonObject() << qint64(-1) << u""_s;
     QTest::newRow("text since") << u"since=abc"_s << u"since"_s << QJsonObject() << qint64(-1) << u""_s;
     QStringList many;
     for (int i = 0; i < kRelayMaxListEntries + 1; ++i)
         many << QString::number(i);
-    QTest::newRow("too many jobs") << (u"jobs="_s + many.join(u',')) << u"jobs"_s << QJsonObject() << qint64(-1) << u""_s;
+    QTest::newRow("too many jobs") << (u"jobs="_s + many.join(u',')) << u"jobs"_s << QJsonObject() << qint64(-1)
+                                   << u""_s;
     QTest::newRow("long type") << (u"types="_s + QString(kRelayMaxIdLength + 1, u'x')) << u"types"_s << QJsonObject()
                                << qint64(-1) << u""_s;
 }
@@ -175,12 +176,13 @@ void TstRelayMessages::clientMessages_data()
     QJsonObject off = legacy;
     off["previews"_L1] = "off";
 
-    const int hello = int(RelayRequest::Hello), subscribe = int(RelayRequest::Subscribe), ping = int(RelayRequest::Ping);
+    const int hello = int(RelayRequest::Hello), subscribe = int(RelayRequest::Subscribe),
+              ping = int(RelayRequest::Ping);
     QTest::newRow("hello") << QByteArray(R"({"type":"hello","data":{"protocol":1}})") << u""_s << hello << legacy;
-    QTest::newRow("hello full")
-        << QByteArray(R"({"type":"hello","data":{"protocol":1,"since":5,"jobs":["j1"],"types":["progress","executed"],)"
-                      R"("previews":"type4","preview_fps":4,"envelope":true,"binary":true}})")
-        << u""_s << hello << full;
+    QTest::newRow("hello full") << QByteArray(
+        R"({"type":"hello","data":{"protocol":1,"since":5,"jobs":["j1"],"types":["progress","executed"],)"
+        R"("previews":"type4","preview_fps":4,"envelope":true,"binary":true}})")
+                                << u""_s << hello << full;
     QTest::newRow("subscribe") << QByteArray(R"({"type":"subscribe","data":{"previews":"off"}})") << u""_s << subscribe
                                << off;
     QTest::newRow("subscribe null jobs") << QByteArray(R"({"type":"subscribe","data":{"jobs":null}})") << u""_s
@@ -311,14 +313,19 @@ void TstRelayMessages::controlMessages()
     QCOMPARE(w.value("subscription"_L1).toObject(), s.toJson());
     QCOMPARE(w.value("replay"_L1).toObject(), obj(R"({"since":30,"count":7})"));
     QVERIFY(!QJsonDocument::fromJson(encodeRelayWelcome(u"relay_subscribed"_s, s, 41))
-                 .object().value("data"_L1).toObject().contains("replay"_L1));
+                 .object()
+                 .value("data"_L1)
+                 .toObject()
+                 .contains("replay"_L1));
 
     QCOMPARE(QJsonDocument::fromJson(encodeRelayGap(3, 10, 20, u"evicted"_s)).object(),
              obj(R"({"type":"relay_gap","data":{"since":3,"first_seq":10,"last_seq":20,"reason":"evicted"}})"));
     QCOMPARE(QJsonDocument::fromJson(encodeRelayPong(QJsonValue(u"x"_s), 5)).object(),
              obj(R"({"type":"relay_pong","data":{"id":"x","last_seq":5}})"));
-    const QJsonObject err = QJsonDocument::fromJson(encodeRelayError(
-        {QString::fromLatin1(RelayErrorCode::UnsupportedProtocol), u"no"_s, u"hello"_s})).object();
+    const QJsonObject err
+        = QJsonDocument::fromJson(
+              encodeRelayError({QString::fromLatin1(RelayErrorCode::UnsupportedProtocol), u"no"_s, u"hello"_s}))
+              .object();
     QCOMPARE(err.value("data"_L1).toObject(),
              obj(R"({"code":"unsupported_protocol","message":"no","request":"hello","supported":[1]})"));
     // "type" comes first, as in ComfyUI's frames.
@@ -349,7 +356,8 @@ void TstRelayMessages::previewType4WithJobId()
     QCOMPARE(frame.size(), 8 + metaLen + image.size());
     QVERIFY(frame.endsWith(image));
     const QByteArray metaJson = frame.mid(8, metaLen);
-    QVERIFY(metaJson.endsWith(", \"job_id\": " + (jobId.isEmpty() ? QByteArray("null") : jsonStringLiteral(jobId)) + "}"));
+    QVERIFY(
+        metaJson.endsWith(", \"job_id\": " + (jobId.isEmpty() ? QByteArray("null") : jsonStringLiteral(jobId)) + "}"));
     // The same bytes as ComfyUI's layout, plus the job_id member.
     const QByteArray comfy = encodePreviewType4(meta, ImageFormat(format), image);
     const qsizetype comfyLen = qFromBigEndian<quint32>(comfy.constData() + 4);
@@ -369,11 +377,10 @@ void TstRelayMessages::previewType4WithJobId()
 
 void TstRelayMessages::closeReasons()
 {
-    const QList<RelayCloseCode> codes = {RelayCloseCode::Normal,        RelayCloseCode::GoingAway,
-                                         RelayCloseCode::MessageTooBig, RelayCloseCode::Unauthorized,
-                                         RelayCloseCode::BadRequest,    RelayCloseCode::TooManyClients,
-                                         RelayCloseCode::TooSlow,       RelayCloseCode::PingTimeout,
-                                         RelayCloseCode::TooManyErrors};
+    const QList<RelayCloseCode> codes
+        = {RelayCloseCode::Normal,       RelayCloseCode::GoingAway,   RelayCloseCode::MessageTooBig,
+           RelayCloseCode::Unauthorized, RelayCloseCode::BadRequest,  RelayCloseCode::TooManyClients,
+           RelayCloseCode::TooSlow,      RelayCloseCode::PingTimeout, RelayCloseCode::TooManyErrors};
     QSet<QString> reasons;
     for (RelayCloseCode c : codes) {
         const QString r = relayCloseReason(c);

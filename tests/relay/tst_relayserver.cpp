@@ -133,19 +133,20 @@ void TstRelayServer::filters_data()
     QTest::addColumn<QString>("query");
     QTest::addColumn<QStringList>("expected");
 
-    const QStringList legacy = {u"status@-"_s,   u"job_queued@A"_s, u"progress@A"_s,   u"preview1:imgA"_s,
+    const QStringList legacy = {u"status@-"_s,   u"job_queued@A"_s,  u"progress@A"_s,     u"preview1:imgA"_s,
                                 u"progress@B"_s, u"preview1:imgB"_s, u"job_finished@A"_s, u"executed@B"_s};
     QTest::newRow("legacy") << u""_s << legacy;
     QTest::newRow("job A") << u"jobs=A"_s
                            << QStringList{u"job_queued@A"_s, u"progress@A"_s, u"preview1:imgA"_s, u"job_finished@A"_s};
     QTest::newRow("jobs A,B") << u"jobs=A,B"_s << legacy.mid(1);
     QTest::newRow("type progress") << u"types=progress"_s
-                                   << QStringList{u"progress@A"_s, u"preview1:imgA"_s, u"progress@B"_s, u"preview1:imgB"_s};
+                                   << QStringList{u"progress@A"_s, u"preview1:imgA"_s, u"progress@B"_s,
+                                                  u"preview1:imgB"_s};
     QTest::newRow("types, previews off") << u"types=status,executed&previews=off"_s
                                          << QStringList{u"status@-"_s, u"executed@B"_s};
     QTest::newRow("previews off") << u"previews=off"_s
-                                  << QStringList{u"status@-"_s, u"job_queued@A"_s, u"progress@A"_s, u"progress@B"_s,
-                                                 u"job_finished@A"_s, u"executed@B"_s};
+                                  << QStringList{u"status@-"_s,   u"job_queued@A"_s,   u"progress@A"_s,
+                                                 u"progress@B"_s, u"job_finished@A"_s, u"executed@B"_s};
     QStringList type4 = legacy;
     type4.replace(3, u"preview4@A"_s);
     type4.replace(5, u"preview4@B"_s);
@@ -153,8 +154,8 @@ void TstRelayServer::filters_data()
     QStringList binary = legacy;
     binary.insert(7, u"binary:textA"_s);
     QTest::newRow("binary") << u"binary=1"_s << binary;
-    QTest::newRow("job B, type4, binary") << u"jobs=B&previews=type4&binary=1"_s
-                                          << QStringList{u"progress@B"_s, u"preview4@B"_s, u"executed@B"_s};
+    QTest::newRow("job B, type4, binary")
+        << u"jobs=B&previews=type4&binary=1"_s << QStringList{u"progress@B"_s, u"preview4@B"_s, u"executed@B"_s};
     QTest::newRow("envelope, job A") << u"envelope=1&jobs=A"_s
                                      << QStringList{u"env:job_queued@A"_s, u"env:progress@A"_s, u"preview1:imgA"_s,
                                                     u"env:job_finished@A"_s};
@@ -175,10 +176,7 @@ void TstRelayServer::filters()
     QCOMPARE(describeMessages(probe.messages()), expected);
 }
 
-void TstRelayServer::filtersViaHello_data()
-{
-    filters_data();
-}
+void TstRelayServer::filtersViaHello_data() { filters_data(); }
 
 void TstRelayServer::filtersViaHello()
 {

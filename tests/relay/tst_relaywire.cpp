@@ -3,9 +3,9 @@
 // with 1002 (RFC 6455 §5.1) whenever it comes (first or later, data or control, its header split across
 // writes or not), a too-big frame sent in one write still gets its 1009 close frame (no reset).
 
-#include "core/relay/relaysession.h"
 #include "core/relay/relayhandshake.h"
 #include "core/relay/relayserver.h"
+#include "core/relay/relaysession.h"
 #include "protocol/relaymessages.h"
 #include "relayfixture.h"
 #include "relaytestclients.h"
@@ -35,7 +35,10 @@ struct RawExchange {
         QObject::connect(&socket, &QAbstractSocket::connected, [this, request] { socket.write(request); });
         socket.connectToHost(QHostAddress::LocalHost, port);
     }
-    bool waitClosed() { return QTest::qWaitFor([this] { return closed; }, 10'000); }
+    bool waitClosed()
+    {
+        return QTest::qWaitFor([this] { return closed; }, 10'000);
+    }
 };
 
 // The relay's side of its only client connection (test code may look at the object tree).
@@ -124,13 +127,17 @@ void TstRelayWire::judgeHead_data()
     using K = RelayHandshakeVerdict::Kind;
     QTest::newRow("incomplete") << QByteArray("GET / HTTP/1.1\r\nHost: x\r\n") << int(K::Incomplete) << QByteArray();
     QTest::newRow("upgrade") << kUpgradeHead + "Sec-WebSocket-Version: 13\r\n\r\n" << int(K::Pass) << QByteArray();
-    QTest::newRow("upgrade, header case") << QByteArray("GET / HTTP/1.1\r\nupgrade: WebSocket\r\nconnection: upgrade\r\nsec-websocket-version: 13\r\n\r\n")
+    QTest::newRow("upgrade, header case") << QByteArray(
+        "GET / HTTP/1.1\r\nupgrade: WebSocket\r\nconnection: upgrade\r\nsec-websocket-version: 13\r\n\r\n")
                                           << int(K::Pass) << QByteArray();
     QTest::newRow("no upgrade") << QByteArray("GET / HTTP/1.1\r\n\r\n") << int(K::Refuse) << QByteArray("426");
-    QTest::newRow("upgrade to h2c") << QByteArray("GET / HTTP/1.1\r\nUpgrade: h2c\r\n\r\n") << int(K::Refuse) << QByteArray("426");
-    QTest::newRow("version 8") << kUpgradeHead + "Sec-WebSocket-Version: 8\r\n\r\n" << int(K::Refuse) << QByteArray("426");
+    QTest::newRow("upgrade to h2c") << QByteArray("GET / HTTP/1.1\r\nUpgrade: h2c\r\n\r\n") << int(K::Refuse)
+                                    << QByteArray("426");
+    QTest::newRow("version 8") << kUpgradeHead + "Sec-WebSocket-Version: 8\r\n\r\n"
+                               << int(K::Refuse) << QByteArray("426");
     QTest::newRow("no version") << kUpgradeHead + "\r\n" << int(K::Refuse) << QByteArray("426");
-    QTest::newRow("endless head") << QByteArray("GET / HTTP/1.1\r\nX: ") + QByteArray(RelayHandshakeScreen::kMaxHeadBytes, 'a')
+    QTest::newRow("endless head") << QByteArray("GET / HTTP/1.1\r\nX: ")
+            + QByteArray(RelayHandshakeScreen::kMaxHeadBytes, 'a')
                                   << int(K::Refuse) << QByteArray("431");
 }
 
@@ -186,9 +193,11 @@ void TstRelayWire::laterUnmaskedFrameCloses1002_data()
     QTest::newRow("text") << C::clientFrame(0x1, R"({"type":"ping"})", false);
     QTest::newRow("ping (control)") << C::clientFrame(0x9, "hi", false);
     QTest::newRow("close (control)") << C::clientFrame(0x8, "\x03\xe8", false);
-    QTest::newRow("continuation") << C::clientFrame(0x1, R"({"type":)", true, false) + C::clientFrame(0x0, R"("ping"})", false);
+    QTest::newRow("continuation") << C::clientFrame(0x1, R"({"type":)", true, false)
+            + C::clientFrame(0x0, R"("ping"})", false);
     QTest::newRow("16-bit length") << C::clientFrame(0x1, QByteArray(300, ' '), false);
-    QTest::newRow("after a masked one, same write") << C::clientFrame(0x1, R"({"type":"ping"})") + C::clientFrame(0x1, "{}", false);
+    QTest::newRow("after a masked one, same write")
+        << C::clientFrame(0x1, R"({"type":"ping"})") + C::clientFrame(0x1, "{}", false);
 }
 
 void TstRelayWire::laterUnmaskedFrameCloses1002()
@@ -221,7 +230,8 @@ void TstRelayWire::splitHeadersAreFollowed()
     QTcpSocket *transport = serverTransport(relay);
     QVERIFY(transport);
     // A masked ping with a 16-bit length, its header in three writes and its payload in two: answered.
-    const QByteArray ping = RawWsClient::clientFrame(0x1, R"({"type":"ping","data":{"id":")" + QByteArray(200, 'x') + R"("}})");
+    const QByteArray ping
+        = RawWsClient::clientFrame(0x1, R"({"type":"ping","data":{"id":")" + QByteArray(200, 'x') + R"("}})");
     for (const auto &[from, to] : {std::pair{0, 1}, {1, 3}, {3, 6}, {6, 100}})
         QVERIFY(sendAndWaitRead(c, transport, ping.mid(from, to - from)));
     c.sendRaw(ping.mid(100));
@@ -229,7 +239,8 @@ void TstRelayWire::splitHeadersAreFollowed()
     QVERIFY(c.messages().first().data.contains("relay_pong"));
     // Masked frames of every length encoding, then a ping, in one write: all served.
     c.sendRaw(RawWsClient::clientFrame(0x1, "{}") + RawWsClient::clientFrame(0x1, QByteArray(40'000, ' '))
-              + RawWsClient::clientFrame(0x9, "p") + RawWsClient::clientFrame(0x1, R"({"type":"ping","data":{"id":2}})"));
+              + RawWsClient::clientFrame(0x9, "p")
+              + RawWsClient::clientFrame(0x1, R"({"type":"ping","data":{"id":2}})"));
     QVERIFY(c.waitForMessages(4));
     QVERIFY(c.messages().at(3).data.contains("relay_pong"));
     QVERIFY(!c.isDisconnected() && !c.closeCode());
@@ -248,9 +259,10 @@ void TstRelayWire::unmaskedFrameWithHandshakeIsRefused()
     QVERIFY(relay.listen());
     QSignalSpy rejected(relay.server.get(), &RelayServer::clientRejected);
     // The head, a masked frame and an unmasked one in one write: refused before it is accepted.
-    RawExchange c(relay.server->port(), kUpgradeHead + "Sec-WebSocket-Version: 13\r\n\r\n"
-                                            + RawWsClient::clientFrame(0x1, R"({"type":"ping"})")
-                                            + RawWsClient::clientFrame(0x1, R"({"type":"ping"})", false));
+    RawExchange c(relay.server->port(),
+                  kUpgradeHead + "Sec-WebSocket-Version: 13\r\n\r\n"
+                      + RawWsClient::clientFrame(0x1, R"({"type":"ping"})")
+                      + RawWsClient::clientFrame(0x1, R"({"type":"ping"})", false));
     QVERIFY(c.waitClosed());
     QVERIFY2(c.received.startsWith("HTTP/1.1 101"), c.received.constData());
     const QByteArray frames = c.received.mid(c.received.indexOf("\r\n\r\n") + 4);
@@ -282,8 +294,11 @@ void TstRelayWire::eachWebSocketGetsItsOwnTransport()
     for (const RelaySession *client : relay.server->findChildren<RelaySession *>()) {
         const QTcpSocket *t = client->transport();
         QVERIFY2(t, why);
-        QVERIFY2(t->peerPort() == client->socket()->peerPort() && t->peerAddress() == client->socket()->peerAddress(), why);
-        QVERIFY2(t->localPort() == client->socket()->localPort() && t->localAddress() == client->socket()->localAddress(), why);
+        QVERIFY2(t->peerPort() == client->socket()->peerPort() && t->peerAddress() == client->socket()->peerAddress(),
+                 why);
+        QVERIFY2(t->localPort() == client->socket()->localPort()
+                     && t->localAddress() == client->socket()->localAddress(),
+                 why);
         transports.insert(t);
     }
     QCOMPARE(transports.size(), kClients);

@@ -37,7 +37,9 @@ QByteArray configText(const Settings &s)
                           "[paths]\nworkflows = \"workflows\"\ndata = \"data\"\n\n"
                           "[auth]\ntoken = \"%3\"\n\n"
                           "[node_mappings.sd15_txt2img]\nprompt = \"%4\"\n%5")
-        .arg(s.httpPort).arg(s.relayPort).arg(s.token, s.promptNode, s.extra, s.httpHost)
+        .arg(s.httpPort)
+        .arg(s.relayPort)
+        .arg(s.token, s.promptNode, s.extra, s.httpHost)
         .toUtf8();
 }
 
@@ -73,12 +75,15 @@ private:
     {
         writeConfig(s);
         m_runner.setProcessChannelMode(QProcess::SeparateChannels);
-        connect(&m_runner, &QProcess::readyReadStandardError, this, [this] { m_log += m_runner.readAllStandardError(); });
-        m_runner.start(QStringLiteral(CR_RUNNER_EXE), {QStringLiteral("--config"), m_dir.filePath(QStringLiteral("config.toml"))});
+        connect(&m_runner, &QProcess::readyReadStandardError, this,
+                [this] { m_log += m_runner.readAllStandardError(); });
+        m_runner.start(QStringLiteral(CR_RUNNER_EXE),
+                       {QStringLiteral("--config"), m_dir.filePath(QStringLiteral("config.toml"))});
         QVERIFY(m_runner.waitForStarted());
         QTRY_VERIFY_WITH_TIMEOUT(m_log.contains("comfyrunner.service: ready"), 15000);
-        const QRegularExpressionMatch m = QRegularExpression(QStringLiteral("REST API on http://[^:]+:(\\d+), event relay on ws://[^:]+:(\\d+)"))
-                                              .match(QString::fromUtf8(m_log));
+        const QRegularExpressionMatch m
+            = QRegularExpression(QStringLiteral("REST API on http://[^:]+:(\\d+), event relay on ws://[^:]+:(\\d+)"))
+                  .match(QString::fromUtf8(m_log));
         QVERIFY2(m.hasMatch(), m_log.constData());
         m_httpPort = quint16(m.captured(1).toUInt());
         m_relayPort = quint16(m.captured(2).toUInt());
@@ -102,7 +107,8 @@ private:
         QNetworkReply *reply = m_nam.get(req);
         QSignalSpy done(reply, &QNetworkReply::finished);
         done.wait(10000);
-        Answer a{reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt(), QJsonDocument::fromJson(reply->readAll()).object()};
+        Answer a{reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt(),
+                 QJsonDocument::fromJson(reply->readAll()).object()};
         reply->deleteLater();
         return a;
     }
@@ -148,7 +154,8 @@ void TstReload::init()
     QVERIFY(m_dir.isValid());
     QVERIFY(QDir(m_dir.path()).mkpath(QStringLiteral("workflows")));
     QFile::remove(m_dir.filePath(QStringLiteral("workflows/sd15_txt2img.json")));
-    QVERIFY(QFile::copy(QStringLiteral(CR_SOURCE_DIR "/workflows/sd15_txt2img.json"), m_dir.filePath(QStringLiteral("workflows/sd15_txt2img.json"))));
+    QVERIFY(QFile::copy(QStringLiteral(CR_SOURCE_DIR "/workflows/sd15_txt2img.json"),
+                        m_dir.filePath(QStringLiteral("workflows/sd15_txt2img.json"))));
     m_log.clear();
 }
 
@@ -171,7 +178,8 @@ void TstReload::tokenChangesOnApiAndRelay()
     QVERIFY(relayAccepts(before, QStringLiteral("old-token")));
     QSignalSpy beforeClosed(&before, &QWebSocket::disconnected);
     // An event stream opened with the old token (EventSource style, ?token=).
-    QNetworkReply *stream = m_nam.get(QNetworkRequest(QUrl(QStringLiteral("http://127.0.0.1:%1/api/v1/events?token=old-token").arg(m_httpPort))));
+    QNetworkReply *stream = m_nam.get(
+        QNetworkRequest(QUrl(QStringLiteral("http://127.0.0.1:%1/api/v1/events?token=old-token").arg(m_httpPort))));
     QSignalSpy streamData(stream, &QNetworkReply::readyRead);
     QVERIFY(streamData.wait(5000)); // the head and the retry: hint
     QCOMPARE(stream->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt(), 200);
@@ -207,22 +215,28 @@ void TstReload::workflowsAndMappingsFollowTheFile()
 {
     startRunner();
     const QString token = QStringLiteral("old-token");
-    QCOMPARE(parameterNode(get(QStringLiteral("/api/v1/workflows/sd15_txt2img"), token).json, QStringLiteral("prompt")), QStringLiteral("6"));
-    QCOMPARE(parameterNode(get(QStringLiteral("/api/v1/draft"), token).json, QStringLiteral("prompt")), QStringLiteral("6"));
+    QCOMPARE(parameterNode(get(QStringLiteral("/api/v1/workflows/sd15_txt2img"), token).json, QStringLiteral("prompt")),
+             QStringLiteral("6"));
+    QCOMPARE(parameterNode(get(QStringLiteral("/api/v1/draft"), token).json, QStringLiteral("prompt")),
+             QStringLiteral("6"));
 
-    QVERIFY(QFile::copy(m_dir.filePath(QStringLiteral("workflows/sd15_txt2img.json")), m_dir.filePath(QStringLiteral("workflows/second.json"))));
+    QVERIFY(QFile::copy(m_dir.filePath(QStringLiteral("workflows/sd15_txt2img.json")),
+                        m_dir.filePath(QStringLiteral("workflows/second.json"))));
     Settings s;
     s.promptNode = QStringLiteral("7");
     writeConfig(s);
     reload();
     QVERIFY2(m_log.contains("configuration reloaded from"), m_log.constData());
     QStringList names;
-    for (const QJsonValue &w : get(QStringLiteral("/api/v1/workflows"), token).json.value(QLatin1String("workflows")).toArray())
+    for (const QJsonValue &w :
+         get(QStringLiteral("/api/v1/workflows"), token).json.value(QLatin1String("workflows")).toArray())
         names << w.toObject().value(QLatin1String("name")).toString();
     QVERIFY2(names.contains(QStringLiteral("second")), qPrintable(names.join(QLatin1Char(','))));
     // The named parameter resolves to the new node, for the workflow and for the active draft.
-    QCOMPARE(parameterNode(get(QStringLiteral("/api/v1/workflows/sd15_txt2img"), token).json, QStringLiteral("prompt")), QStringLiteral("7"));
-    QCOMPARE(parameterNode(get(QStringLiteral("/api/v1/draft"), token).json, QStringLiteral("prompt")), QStringLiteral("7"));
+    QCOMPARE(parameterNode(get(QStringLiteral("/api/v1/workflows/sd15_txt2img"), token).json, QStringLiteral("prompt")),
+             QStringLiteral("7"));
+    QCOMPARE(parameterNode(get(QStringLiteral("/api/v1/draft"), token).json, QStringLiteral("prompt")),
+             QStringLiteral("7"));
 }
 
 void TstReload::brokenFileChangesNothing()
@@ -236,7 +250,8 @@ void TstReload::brokenFileChangesNothing()
     // The file:line error is logged and reported; the old configuration (its token) still holds.
     QVERIFY2(m_log.contains("configuration was not reloaded, nothing changed"), m_log.constData());
     const int line = int(configText(s).left(configText(s).indexOf("keep = \"many\"")).count('\n')) + 1;
-    const QByteArray where = m_dir.filePath(QStringLiteral("config.toml")).toUtf8() + ':' + QByteArray::number(line) + ":8: error: [jobs] keep";
+    const QByteArray where = m_dir.filePath(QStringLiteral("config.toml")).toUtf8() + ':' + QByteArray::number(line)
+        + ":8: error: [jobs] keep";
     QVERIFY2(m_log.contains(where), m_log.constData());
     QCOMPARE(get(QStringLiteral("/api/v1/workflows"), QStringLiteral("new-token")).status, 401);
     const QJsonObject status = configStatus(QStringLiteral("old-token"));
@@ -268,7 +283,8 @@ void TstReload::portChangeWaitsForRestart()
     QWebSocket ws;
     QVERIFY(relayAccepts(ws, QStringLiteral("new-token")));
     const QJsonObject status = configStatus(QStringLiteral("new-token"));
-    QCOMPARE(status.value(QLatin1String("not_applied")).toArray(), QJsonArray({QStringLiteral("http-server.port"), QStringLiteral("server.ws_port")}));
+    QCOMPARE(status.value(QLatin1String("not_applied")).toArray(),
+             QJsonArray({QStringLiteral("http-server.port"), QStringLiteral("server.ws_port")}));
     QCOMPARE(status.value(QLatin1String("reloads")).toInt(), 1);
 }
 

@@ -31,7 +31,8 @@ HttpResult request(QNetworkAccessManager &nam, const QByteArray &verb, const QUr
 {
     QNetworkRequest req(url);
     req.setHeader(QNetworkRequest::ContentTypeHeader, QStringLiteral("application/json"));
-    QNetworkReply *reply = nam.sendCustomRequest(req, verb, body.isEmpty() ? QByteArray() : QJsonDocument(body).toJson());
+    QNetworkReply *reply
+        = nam.sendCustomRequest(req, verb, body.isEmpty() ? QByteArray() : QJsonDocument(body).toJson());
     QSignalSpy done(reply, &QNetworkReply::finished);
     done.wait(20000);
     HttpResult r{reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt(), {}, reply->readAll()};
@@ -73,7 +74,8 @@ private:
     }
     bool waitReady()
     {
-        return QTest::qWaitFor([this] { return request(m_nam, "GET", api(QStringLiteral("/api/v1/ready"))).status == 200; }, 10000);
+        return QTest::qWaitFor(
+            [this] { return request(m_nam, "GET", api(QStringLiteral("/api/v1/ready"))).status == 200; }, 10000);
     }
 
     QTemporaryDir m_data;
@@ -115,16 +117,25 @@ void TstService::jobIsRelayedToLegacyClients()
     legacy.open(QUrl(QStringLiteral("ws://127.0.0.1:%1/").arg(m_service->relayPort())));
     QVERIFY(open.wait(5000));
 
-    const HttpResult r = request(m_nam, "POST", api(QStringLiteral("/api/v1/jobs")),
-                                 {{QStringLiteral("workflow"), QStringLiteral("sd15_txt2img")},
-                                  {QStringLiteral("inputs"), QJsonObject{{QStringLiteral("prompt"), QStringLiteral("a red fox")}}},
-                                  {QStringLiteral("wait"), true}});
+    const HttpResult r
+        = request(m_nam, "POST", api(QStringLiteral("/api/v1/jobs")),
+                  {{QStringLiteral("workflow"), QStringLiteral("sd15_txt2img")},
+                   {QStringLiteral("inputs"), QJsonObject{{QStringLiteral("prompt"), QStringLiteral("a red fox")}}},
+                   {QStringLiteral("wait"), true}});
     QVERIFY2(r.status == 200, r.body.constData());
     const QString jobId = r.json.value(QLatin1String("id")).toString();
     QCOMPARE(r.json.value(QLatin1String("state")).toString(), QStringLiteral("succeeded"));
     // The input reached ComfyUI.
-    QCOMPARE(m_fake->lastPromptBody().value(QLatin1String("prompt")).toObject().value(QLatin1String("6")).toObject()
-                 .value(QLatin1String("inputs")).toObject().value(QLatin1String("text")).toString(), QStringLiteral("a red fox"));
+    QCOMPARE(m_fake->lastPromptBody()
+                 .value(QLatin1String("prompt"))
+                 .toObject()
+                 .value(QLatin1String("6"))
+                 .toObject()
+                 .value(QLatin1String("inputs"))
+                 .toObject()
+                 .value(QLatin1String("text"))
+                 .toString(),
+             QStringLiteral("a red fox"));
 
     auto has = [&texts](const QString &type, const QString &id) {
         for (const QByteArray &t : texts) {
@@ -132,7 +143,8 @@ void TstService::jobIsRelayedToLegacyClients()
             // image_generated is flat (the Python project's shape); every other event has "data".
             const QJsonObject d = o.contains(QLatin1String("data")) ? o.value(QLatin1String("data")).toObject() : o;
             if (o.value(QLatin1String("type")).toString() == type
-                && (d.value(QLatin1String("prompt_id")).toString() == id || d.value(QLatin1String("job_id")).toString() == id))
+                && (d.value(QLatin1String("prompt_id")).toString() == id
+                    || d.value(QLatin1String("job_id")).toString() == id))
                 return true;
         }
         return false;
@@ -170,15 +182,24 @@ void TstService::jobIsRelayedToLegacyClients()
 
 void TstService::legacyQueueRoute()
 {
-    const HttpResult text = request(m_nam, "POST", api(QStringLiteral("/update/text")), {{QStringLiteral("text"), QStringLiteral("a lighthouse")}});
+    const HttpResult text = request(m_nam, "POST", api(QStringLiteral("/update/text")),
+                                    {{QStringLiteral("text"), QStringLiteral("a lighthouse")}});
     QCOMPARE(text.status, 200);
     const HttpResult r = request(m_nam, "GET", api(QStringLiteral("/queue")));
     QCOMPARE(r.status, 200);
     QVERIFY(r.json.value(QLatin1String("image_filename")).toString().endsWith(QLatin1String(".png")));
     QVERIFY(!r.json.value(QLatin1String("prompt_id")).toString().isEmpty());
     QCOMPARE(r.json.value(QLatin1String("images")).toArray().size(), 1);
-    QCOMPARE(m_fake->lastPromptBody().value(QLatin1String("prompt")).toObject().value(QLatin1String("6")).toObject()
-                 .value(QLatin1String("inputs")).toObject().value(QLatin1String("text")).toString(), QStringLiteral("a lighthouse"));
+    QCOMPARE(m_fake->lastPromptBody()
+                 .value(QLatin1String("prompt"))
+                 .toObject()
+                 .value(QLatin1String("6"))
+                 .toObject()
+                 .value(QLatin1String("inputs"))
+                 .toObject()
+                 .value(QLatin1String("text"))
+                 .toString(),
+             QStringLiteral("a lighthouse"));
 }
 
 void TstService::portInUseIsAClearStartupError()
@@ -225,8 +246,9 @@ void TstService::imageUrlNamesAUsableHost()
     QSignalSpy open(&legacy, &QWebSocket::connected);
     legacy.open(QUrl(QStringLiteral("ws://127.0.0.1:%1/").arg(m_service->relayPort())));
     QVERIFY(open.wait(5000));
-    const HttpResult r = request(m_nam, "POST", api(QStringLiteral("/api/v1/jobs")),
-                                 {{QStringLiteral("workflow"), QStringLiteral("sd15_txt2img")}, {QStringLiteral("wait"), true}});
+    const HttpResult r
+        = request(m_nam, "POST", api(QStringLiteral("/api/v1/jobs")),
+                  {{QStringLiteral("workflow"), QStringLiteral("sd15_txt2img")}, {QStringLiteral("wait"), true}});
     QVERIFY2(r.status == 200, r.body.constData());
     QTRY_COMPARE_WITH_TIMEOUT(generated.size(), 1, 5000);
     const QString text = generated.first().value(QLatin1String("image_url")).toString();

@@ -68,8 +68,9 @@ private:
 QStringList runnerArgs(const QTemporaryDir &dir)
 {
     return {QStringLiteral(CR_SOURCE_DIR "/config_example.toml"), QStringLiteral("--http-port"), QStringLiteral("0"),
-            QStringLiteral("--relay-port"), QStringLiteral("0"), QStringLiteral("--data-dir"), dir.filePath(QStringLiteral("data")),
-            QStringLiteral("--workflows-dir"), QStringLiteral(CR_SOURCE_DIR "/workflows"),
+            QStringLiteral("--relay-port"), QStringLiteral("0"), QStringLiteral("--data-dir"),
+            dir.filePath(QStringLiteral("data")), QStringLiteral("--workflows-dir"),
+            QStringLiteral(CR_SOURCE_DIR "/workflows"),
             // Nothing listens there: the service is ready without ComfyUI (it reconnects in the background).
             QStringLiteral("--comfy-url"), QStringLiteral("http://127.0.0.1:9")};
 }
@@ -107,7 +108,9 @@ void TstSystemd::notifiesReadyStatusWatchdogAndStopping()
     QTRY_VERIFY_WITH_TIMEOUT(sock.count("READY=1") == 1, 15000);
     // Both listeners accept once READY=1 is out (the log named their ports before).
     const QString log = QString::fromUtf8(runner.readAllStandardError());
-    const QRegularExpressionMatch m = QRegularExpression(QStringLiteral("REST API on http://[^:]+:(\\d+), event relay on ws://[^:]+:(\\d+)")).match(log);
+    const QRegularExpressionMatch m
+        = QRegularExpression(QStringLiteral("REST API on http://[^:]+:(\\d+), event relay on ws://[^:]+:(\\d+)"))
+              .match(log);
     QVERIFY2(m.hasMatch(), qPrintable(log));
     for (int i = 1; i <= 2; ++i) {
         QTcpSocket probe;
@@ -171,11 +174,12 @@ void TstSystemd::journalLinesCarryPriorities()
     QTemporaryDir dir;
     const QString errPath = dir.filePath(QStringLiteral("stderr"));
     QFile(errPath).open(QIODevice::WriteOnly);
-    struct stat st {};
+    struct stat st { };
     QCOMPARE(::stat(errPath.toLocal8Bit().constData(), &st), 0);
     QProcess runner;
     QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-    env.insert(QStringLiteral("JOURNAL_STREAM"), QStringLiteral("%1:%2").arg(qulonglong(st.st_dev)).arg(qulonglong(st.st_ino)));
+    env.insert(QStringLiteral("JOURNAL_STREAM"),
+               QStringLiteral("%1:%2").arg(qulonglong(st.st_dev)).arg(qulonglong(st.st_ino)));
     env.remove(QStringLiteral("NOTIFY_SOCKET"));
     runner.setProcessEnvironment(env);
     runner.setStandardErrorFile(errPath, QIODevice::Append);
@@ -190,7 +194,8 @@ void TstSystemd::journalLinesCarryPriorities()
     QTRY_VERIFY_WITH_TIMEOUT(text().contains("<4>comfyrunner."), 15000);
     for (const QByteArray &line : text().split('\n')) {
         if (!line.isEmpty())
-            QVERIFY2(QRegularExpression(QStringLiteral("^<[2-7]>[a-z.]+: ")).match(QString::fromUtf8(line)).hasMatch(), line.constData());
+            QVERIFY2(QRegularExpression(QStringLiteral("^<[2-7]>[a-z.]+: ")).match(QString::fromUtf8(line)).hasMatch(),
+                     line.constData());
     }
     ::kill(pid_t(runner.processId()), SIGTERM);
     QVERIFY(runner.waitForFinished(10000));
@@ -210,7 +215,9 @@ void TstSystemd::plainLinesElsewhere()
     QByteArray log;
     QTRY_VERIFY_WITH_TIMEOUT((log += runner.readAllStandardError()).contains("comfyrunner.service: ready"), 15000);
     QVERIFY(!log.contains("<6>"));
-    QVERIFY(QRegularExpression(QStringLiteral("\\d\\d:\\d\\d:\\d\\d\\.\\d{3} info  comfyrunner.service: ready")).match(QString::fromUtf8(log)).hasMatch());
+    QVERIFY(QRegularExpression(QStringLiteral("\\d\\d:\\d\\d:\\d\\d\\.\\d{3} info  comfyrunner.service: ready"))
+                .match(QString::fromUtf8(log))
+                .hasMatch());
     ::kill(pid_t(runner.processId()), SIGTERM);
     QVERIFY(runner.waitForFinished(10000));
 }

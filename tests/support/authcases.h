@@ -27,7 +27,8 @@ inline void addAuthRows()
     QTest::newRow("query empty") << QStringLiteral("token=") << QByteArray() << false << false;
     QTest::newRow("header right") << QString() << QByteArray("Bearer s3cret tok") << true << true;
     QTest::newRow("header lower-case scheme") << QString() << QByteArray("bearer s3cret tok") << true << true;
-    QTest::newRow("header upper-case scheme, two spaces") << QString() << QByteArray("BEARER  s3cret tok") << true << true;
+    QTest::newRow("header upper-case scheme, two spaces")
+        << QString() << QByteArray("BEARER  s3cret tok") << true << true;
     QTest::newRow("header prefix of token") << QString() << QByteArray("Bearer s3cret to") << false << false;
     QTest::newRow("header scheme only") << QString() << QByteArray("Bearer") << false << false;
     QTest::newRow("header no space") << QString() << QByteArray("Bearers3cret tok") << false << false;

@@ -9,7 +9,8 @@ namespace cr::testing {
 QString WsFrame::type() const
 {
     if (binary)
-        return bytes.size() >= 4 ? QStringLiteral("BIN%1").arg(qFromBigEndian<quint32>(bytes.constData())) : QStringLiteral("BIN");
+        return bytes.size() >= 4 ? QStringLiteral("BIN%1").arg(qFromBigEndian<quint32>(bytes.constData()))
+                                 : QStringLiteral("BIN");
     return msg.value(u"type").toString();
 }
 
@@ -39,7 +40,8 @@ bool WsProbe::open(const QUrl &wsUrl, const QString &id, bool sendFlags, int tim
         return false;
     if (!sendFlags)
         return true;
-    ws.sendTextMessage(QStringLiteral("{\"type\": \"feature_flags\", \"data\": {\"supports_preview_metadata\": true}}"));
+    ws.sendTextMessage(
+        QStringLiteral("{\"type\": \"feature_flags\", \"data\": {\"supports_preview_metadata\": true}}"));
     return waitFor([](const WsFrame &f) { return f.type() == u"feature_flags"; }, 0, timeoutMs);
 }
 
@@ -63,9 +65,12 @@ qsizetype WsProbe::indexOf(const std::function<bool(const WsFrame &)> &pred, qsi
 
 qsizetype WsProbe::waitDone(const QString &promptId, qsizetype from, int timeoutMs)
 {
-    return indexOf([&promptId](const WsFrame &f) {
-        return f.type() == u"executing" && f.data().value(u"node").isNull() && f.data().value(u"prompt_id").toString() == promptId;
-    }, from, timeoutMs);
+    return indexOf(
+        [&promptId](const WsFrame &f) {
+            return f.type() == u"executing" && f.data().value(u"node").isNull()
+                && f.data().value(u"prompt_id").toString() == promptId;
+        },
+        from, timeoutMs);
 }
 
 } // namespace cr::testing

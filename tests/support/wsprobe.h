@@ -14,8 +14,8 @@ namespace cr::testing {
 
 struct WsFrame {
     bool binary = false;
-    QByteArray bytes; // the exact frame (UTF-8 text or binary)
-    sim::OrderedJson msg;  // text frames: the parsed message
+    QByteArray bytes;     // the exact frame (UTF-8 text or binary)
+    sim::OrderedJson msg; // text frames: the parsed message
 
     QString type() const; // the "type" of a text frame; "BIN<n>" for a binary frame of event type n
     const sim::OrderedJson &data() const { return msg.value(u"data"); }

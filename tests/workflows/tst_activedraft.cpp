@@ -19,8 +19,9 @@ constexpr int kWaitMs = 5000;
 QByteArray graph(const QByteArray &prompt, int steps = 20)
 {
     return R"({"3": {"class_type": "KSampler", "inputs": {"seed": 1, "steps": )" + QByteArray::number(steps)
-         + R"(, "cfg": 7.0, "positive": ["6", 0]}},
-              "6": {"class_type": "CLIPTextEncode", "inputs": {"text": ")" + prompt + R"("},
+        + R"(, "cfg": 7.0, "positive": ["6", 0]}},
+              "6": {"class_type": "CLIPTextEncode", "inputs": {"text": ")"
+        + prompt + R"("},
                     "_meta": {"title": "Positive Prompt"}}})";
 }
 
@@ -32,8 +33,12 @@ bool writeFile(const QString &path, const QByteArray &bytes)
 
 QString promptOf(const QJsonObject &g)
 {
-    return g.value(QStringLiteral("6")).toObject().value(QStringLiteral("inputs")).toObject().value(
-        QStringLiteral("text")).toString();
+    return g.value(QStringLiteral("6"))
+        .toObject()
+        .value(QStringLiteral("inputs"))
+        .toObject()
+        .value(QStringLiteral("text"))
+        .toString();
 }
 
 NodeMappings mappings()

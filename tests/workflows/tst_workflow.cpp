@@ -14,7 +14,8 @@ using namespace cr;
 namespace {
 
 // The example txt2img graph plus nodes for booleans, images, primitives and float spellings.
-const QByteArray kGraph = R"({
+const QByteArray kGraph
+    = R"({
   "3": {"class_type": "KSampler", "_meta": {"title": "KSampler"},
         "inputs": {"seed": 156680208700286, "steps": 20, "cfg": 7.0, "sampler_name": "euler",
                    "denoise": 1.0, "model": ["4", 0], "positive": ["6", 0], "negative": ["7", 0],
@@ -37,10 +38,10 @@ const QByteArray kGraph = R"({
   "15": {"class_type": "CLIPTextEncode", "inputs": {"text": ["16", 0], "clip": ["4", 1]}},
   "16": {"class_type": "PrimitiveString", "inputs": {"value": "linked text"}},
 )"
-    // Escapes, floats outside inputs and nested values, for the number-spelling scanner.
-    "\"17\": {\"class_type\": \"Esc\\\"aped\", \"_meta\": {\"title\": \"Odd\", \"scale\": 2.5},"
-    " \"inputs\": {\"ca\\u0066g\": 2.0, \"list\": [1.5, {\"x\": 2.0}], \"q\": \"a \\\" 1.5 \\\\\","
-    " \"n\": 3, \"o\": {\"v\": 1.5}}}}";
+      // Escapes, floats outside inputs and nested values, for the number-spelling scanner.
+      "\"17\": {\"class_type\": \"Esc\\\"aped\", \"_meta\": {\"title\": \"Odd\", \"scale\": 2.5},"
+      " \"inputs\": {\"ca\\u0066g\": 2.0, \"list\": [1.5, {\"x\": 2.0}], \"q\": \"a \\\" 1.5 \\\\\","
+      " \"n\": 3, \"o\": {\"v\": 1.5}}}}";
 
 Workflow testWorkflow()
 {
@@ -50,16 +51,14 @@ Workflow testWorkflow()
     return std::move(r).value();
 }
 
-const QMap<QString, QString> kMappings{
-    {QStringLiteral("prompt"), QStringLiteral("6")},        {QStringLiteral("negative"), QStringLiteral("7.text")},
-    {QStringLiteral("seed"), QStringLiteral("3")},          {QStringLiteral("steps"), QStringLiteral("3.steps")},
-    {QStringLiteral("save_image_node_id"), QStringLiteral("9")},
-    {QStringLiteral("ollama_node"), QStringLiteral("220")}};
+const QMap<QString, QString> kMappings{{QStringLiteral("prompt"), QStringLiteral("6")},
+                                       {QStringLiteral("negative"), QStringLiteral("7.text")},
+                                       {QStringLiteral("seed"), QStringLiteral("3")},
+                                       {QStringLiteral("steps"), QStringLiteral("3.steps")},
+                                       {QStringLiteral("save_image_node_id"), QStringLiteral("9")},
+                                       {QStringLiteral("ollama_node"), QStringLiteral("220")}};
 
-QByteArray compact(const QJsonObject &o)
-{
-    return QJsonDocument(o).toJson(QJsonDocument::Compact);
-}
+QByteArray compact(const QJsonObject &o) { return QJsonDocument(o).toJson(QJsonDocument::Compact); }
 
 } // namespace
 
@@ -101,22 +100,43 @@ void TstWorkflow::fromJsonErrors_data()
     QTest::addColumn<QString>("detailValue");
 
     QTest::newRow("ui export") << QByteArray(R"({"last_node_id": 9, "last_link_id": 9, "nodes": [], "links": []})")
-                               << "Export (API)" << "format" << "ui";
-    QTest::newRow("ui export without ids") << QByteArray(R"({"nodes": [{"id": 1}], "links": [[1, 1, 0, 2, 0]]})")
-                                           << "API format" << "format" << "ui";
+                               << "Export (API)"
+                               << "format"
+                               << "ui";
+    QTest::newRow("ui export without ids")
+        << QByteArray(R"({"nodes": [{"id": 1}], "links": [[1, 1, 0, 2, 0]]})") << "API format"
+        << "format"
+        << "ui";
     QTest::newRow("malformed") << QByteArray("{\n  \"3\": {\"class_type\": \"KSampler\",\n  \"inputs\": }\n}")
-                               << "not valid JSON" << "line" << "3";
-    QTest::newRow("array") << QByteArray("[1, 2]") << "JSON object" << "workflow" << "w";
-    QTest::newRow("empty") << QByteArray("{}") << "no nodes" << "workflow" << "w";
-    QTest::newRow("node not an object") << QByteArray(R"({"3": 5})") << "Node '3'" << "node" << "3";
-    QTest::newRow("missing class_type") << QByteArray(R"({"3": {"inputs": {}}})") << "class_type" << "node" << "3";
+                               << "not valid JSON"
+                               << "line"
+                               << "3";
+    QTest::newRow("array") << QByteArray("[1, 2]") << "JSON object"
+                           << "workflow"
+                           << "w";
+    QTest::newRow("empty") << QByteArray("{}") << "no nodes"
+                           << "workflow"
+                           << "w";
+    QTest::newRow("node not an object") << QByteArray(R"({"3": 5})") << "Node '3'"
+                                        << "node"
+                                        << "3";
+    QTest::newRow("missing class_type") << QByteArray(R"({"3": {"inputs": {}}})") << "class_type"
+                                        << "node"
+                                        << "3";
     QTest::newRow("empty class_type") << QByteArray(R"({"3": {"class_type": "", "inputs": {}}})") << "class_type"
-                                      << "node" << "3";
-    QTest::newRow("missing inputs") << QByteArray(R"({"4": {"class_type": "X"}})") << "no inputs" << "node" << "4";
+                                      << "node"
+                                      << "3";
+    QTest::newRow("missing inputs") << QByteArray(R"({"4": {"class_type": "X"}})") << "no inputs"
+                                    << "node"
+                                    << "4";
     QTest::newRow("dangling link") << QByteArray(R"({"3": {"class_type": "K", "inputs": {"model": ["4", 0]}}})")
-                                   << "links to node '4'" << "link_target" << "4";
+                                   << "links to node '4'"
+                                   << "link_target"
+                                   << "4";
     QTest::newRow("prompt body") << QByteArray(R"({"prompt": {"3": {"class_type": "K", "inputs": {}}}})")
-                                 << "POST /prompt body" << "node" << "prompt";
+                                 << "POST /prompt body"
+                                 << "node"
+                                 << "prompt";
 }
 
 void TstWorkflow::fromJsonErrors()
@@ -164,19 +184,45 @@ void TstWorkflow::inputTypes_data()
     QTest::addColumn<QString>("input");
     QTest::addColumn<QString>("type");
 
-    QTest::newRow("seed") << "3" << "seed" << "integer";
-    QTest::newRow("cfg spelled 7.0") << "3" << "cfg" << "float";
-    QTest::newRow("denoise spelled 1.0") << "3" << "denoise" << "float";
-    QTest::newRow("exponent 1e0") << "13" << "strength" << "float";
-    QTest::newRow("exponent -2.5E-3") << "13" << "tiny" << "float";
-    QTest::newRow("width") << "5" << "width" << "integer";
-    QTest::newRow("text") << "6" << "text" << "string";
-    QTest::newRow("boolean") << "13" << "enabled" << "boolean";
-    QTest::newRow("link") << "3" << "model" << "link";
-    QTest::newRow("escaped input name") << "17" << "cafg" << "float";
-    QTest::newRow("after a tricky string") << "17" << "n" << "integer";
-    QTest::newRow("array") << "17" << "list" << "other";
-    QTest::newRow("object") << "17" << "o" << "other";
+    QTest::newRow("seed") << "3"
+                          << "seed"
+                          << "integer";
+    QTest::newRow("cfg spelled 7.0") << "3"
+                                     << "cfg"
+                                     << "float";
+    QTest::newRow("denoise spelled 1.0") << "3"
+                                         << "denoise"
+                                         << "float";
+    QTest::newRow("exponent 1e0") << "13"
+                                  << "strength"
+                                  << "float";
+    QTest::newRow("exponent -2.5E-3") << "13"
+                                      << "tiny"
+                                      << "float";
+    QTest::newRow("width") << "5"
+                           << "width"
+                           << "integer";
+    QTest::newRow("text") << "6"
+                          << "text"
+                          << "string";
+    QTest::newRow("boolean") << "13"
+                             << "enabled"
+                             << "boolean";
+    QTest::newRow("link") << "3"
+                          << "model"
+                          << "link";
+    QTest::newRow("escaped input name") << "17"
+                                        << "cafg"
+                                        << "float";
+    QTest::newRow("after a tricky string") << "17"
+                                           << "n"
+                                           << "integer";
+    QTest::newRow("array") << "17"
+                           << "list"
+                           << "other";
+    QTest::newRow("object") << "17"
+                            << "o"
+                            << "other";
 }
 
 void TstWorkflow::inputTypes()
@@ -201,31 +247,48 @@ void TstWorkflow::setInput_data()
     QTest::addColumn<QJsonValue>("stored");
 
     const QJsonValue none;
-    QTest::newRow("string into string") << "6" << "text" << QJsonValue("a cat") << false << "" << QJsonValue("a cat");
-    QTest::newRow("string into int") << "3" << "steps" << QJsonValue("20") << false << "type_mismatch" << none;
-    QTest::newRow("3.0 into int") << "3" << "steps" << QJsonValue(3.0) << false << "" << QJsonValue(3);
-    QTest::newRow("3.5 into int") << "3" << "steps" << QJsonValue(3.5) << false << "type_mismatch" << none;
-    QTest::newRow("1e19 into int") << "3" << "seed" << QJsonValue(1e19) << false << "type_mismatch" << none;
-    QTest::newRow("int into float") << "3" << "cfg" << QJsonValue(8) << false << "" << QJsonValue(8);
-    QTest::newRow("float into float") << "3" << "cfg" << QJsonValue(6.5) << false << "" << QJsonValue(6.5);
-    QTest::newRow("string into float") << "3" << "cfg" << QJsonValue("6.5") << false << "type_mismatch" << none;
-    QTest::newRow("bool into string") << "6" << "text" << QJsonValue(true) << false << "type_mismatch" << none;
-    QTest::newRow("bool into int") << "5" << "width" << QJsonValue(false) << false << "type_mismatch" << none;
-    QTest::newRow("int into bool") << "13" << "enabled" << QJsonValue(1) << false << "type_mismatch" << none;
-    QTest::newRow("bool into bool") << "13" << "enabled" << QJsonValue(false) << false << "" << QJsonValue(false);
-    QTest::newRow("null into string") << "6" << "text" << QJsonValue(QJsonValue::Null) << false << "type_mismatch"
-                                      << none;
-    QTest::newRow("literal over link") << "3" << "model" << QJsonValue("x") << false << "linked_input" << none;
-    QTest::newRow("literal over link, allowed") << "3" << "model" << QJsonValue("x") << true << ""
-                                                << QJsonValue("x");
-    QTest::newRow("link over literal") << "3" << "steps" << QJsonValue(QJsonArray{"5", 0}) << false
-                                       << "type_mismatch" << none;
-    QTest::newRow("link over link, allowed") << "3" << "latent_image" << QJsonValue(QJsonArray{"4", 0}) << true
-                                             << "" << QJsonValue(QJsonArray{"4", 0});
-    QTest::newRow("link to a missing node") << "3" << "model" << QJsonValue(QJsonArray{"42", 0}) << true
-                                            << "unknown_node" << none;
-    QTest::newRow("unknown node") << "42" << "text" << QJsonValue("x") << false << "unknown_node" << none;
-    QTest::newRow("unknown input") << "3" << "sampler" << QJsonValue("euler") << false << "unknown_input" << none;
+    QTest::newRow("string into string") << "6"
+                                        << "text" << QJsonValue("a cat") << false << "" << QJsonValue("a cat");
+    QTest::newRow("string into int") << "3"
+                                     << "steps" << QJsonValue("20") << false << "type_mismatch" << none;
+    QTest::newRow("3.0 into int") << "3"
+                                  << "steps" << QJsonValue(3.0) << false << "" << QJsonValue(3);
+    QTest::newRow("3.5 into int") << "3"
+                                  << "steps" << QJsonValue(3.5) << false << "type_mismatch" << none;
+    QTest::newRow("1e19 into int") << "3"
+                                   << "seed" << QJsonValue(1e19) << false << "type_mismatch" << none;
+    QTest::newRow("int into float") << "3"
+                                    << "cfg" << QJsonValue(8) << false << "" << QJsonValue(8);
+    QTest::newRow("float into float") << "3"
+                                      << "cfg" << QJsonValue(6.5) << false << "" << QJsonValue(6.5);
+    QTest::newRow("string into float") << "3"
+                                       << "cfg" << QJsonValue("6.5") << false << "type_mismatch" << none;
+    QTest::newRow("bool into string") << "6"
+                                      << "text" << QJsonValue(true) << false << "type_mismatch" << none;
+    QTest::newRow("bool into int") << "5"
+                                   << "width" << QJsonValue(false) << false << "type_mismatch" << none;
+    QTest::newRow("int into bool") << "13"
+                                   << "enabled" << QJsonValue(1) << false << "type_mismatch" << none;
+    QTest::newRow("bool into bool") << "13"
+                                    << "enabled" << QJsonValue(false) << false << "" << QJsonValue(false);
+    QTest::newRow("null into string") << "6"
+                                      << "text" << QJsonValue(QJsonValue::Null) << false << "type_mismatch" << none;
+    QTest::newRow("literal over link") << "3"
+                                       << "model" << QJsonValue("x") << false << "linked_input" << none;
+    QTest::newRow("literal over link, allowed") << "3"
+                                                << "model" << QJsonValue("x") << true << "" << QJsonValue("x");
+    QTest::newRow("link over literal") << "3"
+                                       << "steps" << QJsonValue(QJsonArray{"5", 0}) << false << "type_mismatch" << none;
+    QTest::newRow("link over link, allowed")
+        << "3"
+        << "latent_image" << QJsonValue(QJsonArray{"4", 0}) << true << "" << QJsonValue(QJsonArray{"4", 0});
+    QTest::newRow("link to a missing node")
+        << "3"
+        << "model" << QJsonValue(QJsonArray{"42", 0}) << true << "unknown_node" << none;
+    QTest::newRow("unknown node") << "42"
+                                  << "text" << QJsonValue("x") << false << "unknown_node" << none;
+    QTest::newRow("unknown input") << "3"
+                                   << "sampler" << QJsonValue("euler") << false << "unknown_input" << none;
 }
 
 void TstWorkflow::setInput()
@@ -313,8 +376,8 @@ void TstWorkflow::textRule_data()
 
     QTest::newRow("text before value") << QStringList{"value", "text"} << "text";
     QTest::newRow("value before prompt") << QStringList{"prompt", "value"} << "value";
-    QTest::newRow("text_positive before text_negative") << QStringList{"text_negative", "text_positive"}
-                                                        << "text_positive";
+    QTest::newRow("text_positive before text_negative")
+        << QStringList{"text_negative", "text_positive"} << "text_positive";
     QTest::newRow("text_negative before prompt") << QStringList{"prompt", "text_negative"} << "text_negative";
     QTest::newRow("prompt before system") << QStringList{"system", "prompt"} << "prompt";
     QTest::newRow("system before style") << QStringList{"style", "system"} << "system";
@@ -334,8 +397,9 @@ void TstWorkflow::textRule()
     QJsonObject in;
     for (const QString &name : inputs)
         in.insert(name, QStringLiteral("old"));
-    const QJsonObject graph{{QStringLiteral("1"), QJsonObject{{QStringLiteral("class_type"), QStringLiteral("N")},
-                                                               {QStringLiteral("inputs"), in}}}};
+    const QJsonObject graph{
+        {QStringLiteral("1"),
+         QJsonObject{{QStringLiteral("class_type"), QStringLiteral("N")}, {QStringLiteral("inputs"), in}}}};
     Result<Workflow> r = Workflow::fromGraph(QStringLiteral("t"), graph);
     QVERIFY(r.ok());
     Workflow wf = std::move(r).value();
@@ -372,13 +436,27 @@ void TstWorkflow::setImage_data()
     QTest::addColumn<QString>("image");
     QTest::addColumn<QString>("code");
 
-    QTest::newRow("LoadImage") << "10" << "upload_01.png" << "";
-    QTest::newRow("LoadImage subfolder") << "10" << "sub/x.png" << "";
-    QTest::newRow("LoadImageMask") << "11" << "m.png" << "";
-    QTest::newRow("no image input") << "6" << "x.png" << "unknown_input";
-    QTest::newRow("linked image") << "12" << "x.png" << "linked_input";
-    QTest::newRow("empty name") << "10" << "  " << "missing_field";
-    QTest::newRow("unknown node") << "77" << "x.png" << "unknown_node";
+    QTest::newRow("LoadImage") << "10"
+                               << "upload_01.png"
+                               << "";
+    QTest::newRow("LoadImage subfolder") << "10"
+                                         << "sub/x.png"
+                                         << "";
+    QTest::newRow("LoadImageMask") << "11"
+                                   << "m.png"
+                                   << "";
+    QTest::newRow("no image input") << "6"
+                                    << "x.png"
+                                    << "unknown_input";
+    QTest::newRow("linked image") << "12"
+                                  << "x.png"
+                                  << "linked_input";
+    QTest::newRow("empty name") << "10"
+                                << "  "
+                                << "missing_field";
+    QTest::newRow("unknown node") << "77"
+                                  << "x.png"
+                                  << "unknown_node";
 }
 
 void TstWorkflow::setImage()
@@ -407,17 +485,50 @@ void TstWorkflow::namedParameters_data()
     QTest::addColumn<QString>("input");
     QTest::addColumn<QString>("source");
 
-    QTest::newRow("mapping to node (text rule)") << "prompt" << "6" << "text" << "mapping";
-    QTest::newRow("mapping name, other case") << "Prompt" << "6" << "text" << "mapping";
-    QTest::newRow("mapping node.input") << "negative" << "7" << "text" << "mapping";
-    QTest::newRow("mapping to node, input by name") << "seed" << "3" << "seed" << "mapping";
-    QTest::newRow("node id") << "7" << "7" << "text" << "node";
-    QTest::newRow("node.input") << "3.cfg" << "3" << "cfg" << "node";
-    QTest::newRow("title") << "Positive Prompt" << "6" << "text" << "title";
-    QTest::newRow("title, any case") << "negative prompt" << "7" << "text" << "title";
-    QTest::newRow("title, snake case") << "positive_prompt" << "6" << "text" << "title";
-    QTest::newRow("title.input") << "KSampler.steps" << "3" << "steps" << "title";
-    QTest::newRow("title with primitive") << "batch" << "14" << "value" << "title";
+    QTest::newRow("mapping to node (text rule)") << "prompt"
+                                                 << "6"
+                                                 << "text"
+                                                 << "mapping";
+    QTest::newRow("mapping name, other case") << "Prompt"
+                                              << "6"
+                                              << "text"
+                                              << "mapping";
+    QTest::newRow("mapping node.input") << "negative"
+                                        << "7"
+                                        << "text"
+                                        << "mapping";
+    QTest::newRow("mapping to node, input by name") << "seed"
+                                                    << "3"
+                                                    << "seed"
+                                                    << "mapping";
+    QTest::newRow("node id") << "7"
+                             << "7"
+                             << "text"
+                             << "node";
+    QTest::newRow("node.input") << "3.cfg"
+                                << "3"
+                                << "cfg"
+                                << "node";
+    QTest::newRow("title") << "Positive Prompt"
+                           << "6"
+                           << "text"
+                           << "title";
+    QTest::newRow("title, any case") << "negative prompt"
+                                     << "7"
+                                     << "text"
+                                     << "title";
+    QTest::newRow("title, snake case") << "positive_prompt"
+                                       << "6"
+                                       << "text"
+                                       << "title";
+    QTest::newRow("title.input") << "KSampler.steps"
+                                 << "3"
+                                 << "steps"
+                                 << "title";
+    QTest::newRow("title with primitive") << "batch"
+                                          << "14"
+                                          << "value"
+                                          << "title";
 }
 
 void TstWorkflow::namedParameters()
@@ -485,8 +596,12 @@ void TstWorkflow::parameterList()
         byName.insert(p.name, p);
 
     QCOMPARE(byName.value(QStringLiteral("prompt")).toJson(),
-             (QJsonObject{{"name", "prompt"}, {"node", "6"}, {"input", "text"}, {"type", "string"},
-                          {"value", "a lighthouse"}, {"source", "mapping"}}));
+             (QJsonObject{{"name", "prompt"},
+                          {"node", "6"},
+                          {"input", "text"},
+                          {"type", "string"},
+                          {"value", "a lighthouse"},
+                          {"source", "mapping"}}));
     QCOMPARE(inputTypeName(byName.value(QStringLiteral("seed")).type), QStringLiteral("integer"));
     QCOMPARE(byName.value(QStringLiteral("seed")).value.toInteger(), Q_INT64_C(156680208700286));
     QCOMPARE(byName.value(QStringLiteral("steps")).input, QStringLiteral("steps"));
@@ -508,8 +623,11 @@ void TstWorkflow::parameterList()
 void TstWorkflow::applyInputs()
 {
     Workflow wf = testWorkflow();
-    const QJsonObject batch{{"prompt", "a cat"}, {"3.seed", 5}, {"7", QJsonObject{{"text", "x"}}},
-                            {"KSampler", QJsonObject{{"steps", 30}, {"cfg", 4.5}}}, {"Batch", 2}};
+    const QJsonObject batch{{"prompt", "a cat"},
+                            {"3.seed", 5},
+                            {"7", QJsonObject{{"text", "x"}}},
+                            {"KSampler", QJsonObject{{"steps", 30}, {"cfg", 4.5}}},
+                            {"Batch", 2}};
     const Result<QList<InputChange>> r = wf.applyInputs(batch, kMappings);
     QVERIFY2(r.ok(), qPrintable(r.ok() ? QString() : r.error().message));
     QCOMPARE(r->size(), 6);
@@ -528,14 +646,15 @@ void TstWorkflow::applyInputsIsAtomic_data()
     QTest::addColumn<QString>("code");
     QTest::addColumn<QString>("key");
 
-    QTest::newRow("bad type after good keys") << QByteArray(R"({"prompt": "a dog", "3.steps": "many"})")
-                                              << "type_mismatch" << "3.steps";
+    QTest::newRow("bad type after good keys")
+        << QByteArray(R"({"prompt": "a dog", "3.steps": "many"})") << "type_mismatch"
+        << "3.steps";
     QTest::newRow("unknown parameter") << QByteArray(R"({"negative": "n", "zzz": 1})") << "unknown_parameter"
                                        << "zzz";
-    QTest::newRow("unknown node object") << QByteArray(R"({"prompt": "p", "99": {"text": "x"}})")
-                                         << "unknown_node" << "99";
-    QTest::newRow("unknown input in node object") << QByteArray(R"({"3": {"steps": 9, "nope": 1}})")
-                                                  << "unknown_input" << "3.nope";
+    QTest::newRow("unknown node object") << QByteArray(R"({"prompt": "p", "99": {"text": "x"}})") << "unknown_node"
+                                         << "99";
+    QTest::newRow("unknown input in node object") << QByteArray(R"({"3": {"steps": 9, "nope": 1}})") << "unknown_input"
+                                                  << "3.nope";
     QTest::newRow("linked input") << QByteArray(R"({"prompt": "p", "3.model": "m"})") << "linked_input"
                                   << "3.model";
     QTest::newRow("two keys, one input") << QByteArray(R"({"prompt": "a", "6.text": "b"})") << "invalid_request"
@@ -572,8 +691,8 @@ void TstWorkflow::editableInputs()
     for (const InputInfo &i : sampler.inputs)
         names.append(i.name + QLatin1Char(':') + inputTypeName(i.type));
     names.sort();
-    QCOMPARE(names, (QStringList{"cfg:float", "denoise:float", "sampler_name:string", "seed:integer",
-                                 "steps:integer"}));
+    QCOMPARE(names,
+             (QStringList{"cfg:float", "denoise:float", "sampler_name:string", "seed:integer", "steps:integer"}));
     QCOMPARE(sampler.toJson().value(QStringLiteral("title")).toString(), QStringLiteral("KSampler"));
 }
 

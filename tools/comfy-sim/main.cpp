@@ -42,17 +42,18 @@ int main(int argc, char *argv[])
     parser.addOptions({
         {QStringLiteral("host"), QStringLiteral("Address to listen on (default 127.0.0.1)."), QStringLiteral("address"),
          QStringLiteral("127.0.0.1")},
-        {QStringLiteral("port"), QStringLiteral("Port to listen on (default 8188; 0 = any free port)."), QStringLiteral("port"),
-         QStringLiteral("8188")},
-        {QStringLiteral("steps"), QStringLiteral("Override every sampler's steps (0 = the workflow's)."), QStringLiteral("n"),
-         QStringLiteral("0")},
+        {QStringLiteral("port"), QStringLiteral("Port to listen on (default 8188; 0 = any free port)."),
+         QStringLiteral("port"), QStringLiteral("8188")},
+        {QStringLiteral("steps"), QStringLiteral("Override every sampler's steps (0 = the workflow's)."),
+         QStringLiteral("n"), QStringLiteral("0")},
         {QStringLiteral("step-ms"), QStringLiteral("Milliseconds per sampler step (default 50)."), QStringLiteral("ms"),
          QStringLiteral("50")},
-        {QStringLiteral("node-ms"), QStringLiteral("Milliseconds every other node takes (default 20)."), QStringLiteral("ms"),
-         QStringLiteral("20")},
+        {QStringLiteral("node-ms"), QStringLiteral("Milliseconds every other node takes (default 20)."),
+         QStringLiteral("ms"), QStringLiteral("20")},
         {QStringLiteral("preview-size"), QStringLiteral("Long edge of the previews in pixels (default 512)."),
          QStringLiteral("pixels"), QStringLiteral("512")},
-        {QStringLiteral("no-previews"), QStringLiteral("Like --preview-method none: previews only when a prompt asks.")},
+        {QStringLiteral("no-previews"),
+         QStringLiteral("Like --preview-method none: previews only when a prompt asks.")},
         {QStringLiteral("replay"),
          QStringLiteral("Replay a recorded scenario (e.g. A_ksampler_ok) to every WebSocket that connects, with the "
                         "recorded timing."),
@@ -70,7 +71,8 @@ int main(int argc, char *argv[])
     options.previews = !parser.isSet(QStringLiteral("no-previews"));
     const QHostAddress host(parser.value(QStringLiteral("host")));
     if (host.isNull()) {
-        std::fprintf(stderr, "comfy-sim: --host must be an IP address, got '%s'\n", qPrintable(parser.value(QStringLiteral("host"))));
+        std::fprintf(stderr, "comfy-sim: --host must be an IP address, got '%s'\n",
+                     qPrintable(parser.value(QStringLiteral("host"))));
         ok = false;
     }
     if (!ok)
@@ -93,10 +95,12 @@ int main(int argc, char *argv[])
         return 1;
     }
     if (replay) {
-        QObject::connect(&comfy, &cr::sim::FakeComfy::webSocketConnected, &comfy, [&comfy, &replay](const QString &sid) {
-            const int frames = comfy.replayCapture(*replay, QString(), sid, cr::sim::FakeComfy::ReplayPacing::Recorded);
-            qCInfo(lcSim) << "replaying" << frames << "frames of" << replay->scenario << "to" << sid;
-        });
+        QObject::connect(
+            &comfy, &cr::sim::FakeComfy::webSocketConnected, &comfy, [&comfy, &replay](const QString &sid) {
+                const int frames
+                    = comfy.replayCapture(*replay, QString(), sid, cr::sim::FakeComfy::ReplayPacing::Recorded);
+                qCInfo(lcSim) << "replaying" << frames << "frames of" << replay->scenario << "to" << sid;
+            });
     }
     cr::UnixSignalWatcher signalWatcher; // SIGINT/SIGTERM: quit the event loop
     QObject::connect(&signalWatcher, &cr::UnixSignalWatcher::terminationRequested, &app, &QCoreApplication::quit);

@@ -13,8 +13,8 @@
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
-#include <QLoggingCategory>
 #include <QDir>
+#include <QLoggingCategory>
 #include <QSocketNotifier>
 
 #include <cstdio>
@@ -38,9 +38,9 @@ int setNoDelayOnAllTcpSockets()
         socklen_t len = sizeof type;
         sockaddr_storage addr{};
         socklen_t addrLen = sizeof addr;
-        if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_STREAM ||
-            ::getsockname(fd, reinterpret_cast<sockaddr *>(&addr), &addrLen) != 0 ||
-            (addr.ss_family != AF_INET && addr.ss_family != AF_INET6))
+        if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_STREAM
+            || ::getsockname(fd, reinterpret_cast<sockaddr *>(&addr), &addrLen) != 0
+            || (addr.ss_family != AF_INET && addr.ss_family != AF_INET6))
             continue;
         const int one = 1;
         count += ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) == 0 ? 1 : 0;
@@ -58,11 +58,16 @@ int main(int argc, char *argv[])
     parser.setApplicationDescription(QStringLiteral("The fake ComfyUI with stamped event bursts, for bench-relay."));
     parser.addHelpOption();
     parser.addOptions({
-        {QStringLiteral("port"), QStringLiteral("Port (0 = any free port)."), QStringLiteral("port"), QStringLiteral("0")},
-        {QStringLiteral("steps"), QStringLiteral("Sampler steps of ordinary prompts."), QStringLiteral("n"), QStringLiteral("10")},
-        {QStringLiteral("step-ms"), QStringLiteral("Milliseconds per step of ordinary prompts."), QStringLiteral("ms"), QStringLiteral("20")},
-        {QStringLiteral("node-ms"), QStringLiteral("Milliseconds per other node."), QStringLiteral("ms"), QStringLiteral("0")},
-        {QStringLiteral("preview-size"), QStringLiteral("Preview long edge of ordinary prompts."), QStringLiteral("px"), QStringLiteral("512")},
+        {QStringLiteral("port"), QStringLiteral("Port (0 = any free port)."), QStringLiteral("port"),
+         QStringLiteral("0")},
+        {QStringLiteral("steps"), QStringLiteral("Sampler steps of ordinary prompts."), QStringLiteral("n"),
+         QStringLiteral("10")},
+        {QStringLiteral("step-ms"), QStringLiteral("Milliseconds per step of ordinary prompts."), QStringLiteral("ms"),
+         QStringLiteral("20")},
+        {QStringLiteral("node-ms"), QStringLiteral("Milliseconds per other node."), QStringLiteral("ms"),
+         QStringLiteral("0")},
+        {QStringLiteral("preview-size"), QStringLiteral("Preview long edge of ordinary prompts."), QStringLiteral("px"),
+         QStringLiteral("512")},
     });
     parser.process(app);
 
@@ -80,9 +85,8 @@ int main(int argc, char *argv[])
     // not expose its socket. Without it, Nagle's algorithm holds a frame written while an earlier one is not yet
     // acknowledged until the peer's delayed ACK (up to 40 ms): the simulator's delay, not the relay's. So every
     // TCP socket of this process gets TCP_NODELAY as soon as a WebSocket connects.
-    QObject::connect(&comfy, &cr::sim::FakeComfy::webSocketConnected, &comfy, [] {
-        qCDebug(lcBenchSim) << "TCP_NODELAY set on" << setNoDelayOnAllTcpSockets() << "socket(s)";
-    });
+    QObject::connect(&comfy, &cr::sim::FakeComfy::webSocketConnected, &comfy,
+                     [] { qCDebug(lcBenchSim) << "TCP_NODELAY set on" << setNoDelayOnAllTcpSockets() << "socket(s)"; });
     cr::bench::BurstEmitter emitter(&comfy);
     QObject::connect(&emitter, &cr::bench::BurstEmitter::finished, &app,
                      [](quint32 burst, quint32 steps, qint64 elapsedUs, qint64 bytes) {

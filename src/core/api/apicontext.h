@@ -19,14 +19,14 @@ class WorkflowStore;
 
 // How the configuration was loaded and reloaded (SIGHUP), for the "config" object of /api/v1/system.
 struct ConfigStatus {
-    QString file;              // the configuration file; empty on the built-in defaults
-    QDateTime loadedAt;        // the last successful load (start or reload)
-    int reloads = 0;           // successful reloads
-    int failedReloads = 0;     // reloads refused (bad file, network rule); nothing changed then
-    QDateTime lastReloadAt;    // the last reload attempt; null before the first
-    QString lastReloadError;   // why the last attempt was refused; empty when it succeeded
-    QStringList notApplied;    // keys changed in the file that wait for a restart ("http-server.port")
-    QStringList notes;         // what the last reload did differently from the file (the edited draft kept)
+    QString file;            // the configuration file; empty on the built-in defaults
+    QDateTime loadedAt;      // the last successful load (start or reload)
+    int reloads = 0;         // successful reloads
+    int failedReloads = 0;   // reloads refused (bad file, network rule); nothing changed then
+    QDateTime lastReloadAt;  // the last reload attempt; null before the first
+    QString lastReloadError; // why the last attempt was refused; empty when it succeeded
+    QStringList notApplied;  // keys changed in the file that wait for a restart ("http-server.port")
+    QStringList notes;       // what the last reload did differently from the file (the edited draft kept)
 };
 
 struct ApiContext {
@@ -34,10 +34,10 @@ struct ApiContext {
     ComfyClient *comfy = nullptr;
     WorkflowStore *workflows = nullptr;
     ActiveDraft *draft = nullptr;
-    EventHub *hub = nullptr;       // recent events (SSE, job event logs); may be null
-    RelayServer *relay = nullptr;  // relay client statistics for /api/v1/system; may be null
-    MetricsRegistry *metrics = nullptr; // what GET /metrics serves; null: [metrics] enabled = false (404)
-    Config config;                 // the running configuration (ApiServer::setConfig on a reload)
+    EventHub *hub = nullptr;                    // recent events (SSE, job event logs); may be null
+    RelayServer *relay = nullptr;               // relay client statistics for /api/v1/system; may be null
+    MetricsRegistry *metrics = nullptr;         // what GET /metrics serves; null: [metrics] enabled = false (404)
+    Config config;                              // the running configuration (ApiServer::setConfig on a reload)
     const ConfigStatus *configStatus = nullptr; // for /api/v1/system; may be null
     QDateTime startedAt = QDateTime::currentDateTimeUtc();
 };

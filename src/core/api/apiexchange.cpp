@@ -4,9 +4,9 @@
 #include "core/api/httpguard.h"
 #include "core/metrics/httpmetrics.h"
 
+#include <QElapsedTimer>
 #include <QHttpServerResponder>
 #include <QJsonArray>
-#include <QElapsedTimer>
 #include <QJsonDocument>
 #include <QTcpSocket>
 
@@ -22,15 +22,15 @@ QByteArray ApiRequest::header(const QByteArray &name) const
 }
 
 struct ApiReply::State {
-    explicit State(QHttpServerResponder &&r) : responder(std::move(r)) {}
+    explicit State(QHttpServerResponder &&r) : responder(std::move(r)) { }
     QHttpServerResponder responder;
     QPointer<QTcpSocket> socket;
     bool headOnly = false;
-    bool answered = false;  // a status line went out (or the answer was given up)
+    bool answered = false; // a status line went out (or the answer was given up)
     bool streaming = false;
     bool chunked = false;
-    bool legacyStatus = false; // error bodies carry "STATUS" (the Python project's routes)
-    bool finished = false;  // the socket guard was told the answer is complete
+    bool legacyStatus = false;      // error bodies carry "STATUS" (the Python project's routes)
+    bool finished = false;          // the socket guard was told the answer is complete
     HttpMetrics *metrics = nullptr; // counts the answer (countIn), once
     int metricsRoute = 0;
     int metricsMethod = 0;
@@ -52,8 +52,7 @@ struct ApiReply::State {
     }
 };
 
-ApiReply::ApiReply(QHttpServerResponder &&responder, bool headOnly)
-    : m_s(std::make_shared<State>(std::move(responder)))
+ApiReply::ApiReply(QHttpServerResponder &&responder, bool headOnly) : m_s(std::make_shared<State>(std::move(responder)))
 {
     m_s->socket = m_s->responder.socket();
     m_s->headOnly = headOnly;

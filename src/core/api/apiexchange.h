@@ -27,12 +27,12 @@ class HttpMetrics;
 using HeaderPairs = QList<QPair<QByteArray, QByteArray>>;
 
 struct ApiRequest {
-    QByteArray method;   // "GET", "POST", ... ("HEAD" requests are served by GET handlers)
-    QString path;        // decoded path
+    QByteArray method; // "GET", "POST", ... ("HEAD" requests are served by GET handlers)
+    QString path;      // decoded path
     QUrlQuery query;
     HeaderPairs headers;
     QByteArray body;
-    QStringList args;    // values of the {placeholders} of the matched route, in order
+    QStringList args; // values of the {placeholders} of the matched route, in order
     QString peer;
 
     QByteArray header(const QByteArray &name) const; // case-insensitive, empty when absent

@@ -11,12 +11,14 @@ Result<QJsonObject> parseJsonObject(const ApiRequest &request, bool allowEmpty)
     if (request.body.trimmed().isEmpty()) {
         if (allowEmpty)
             return QJsonObject();
-        return Error::make(ErrorCode::InvalidJson, QStringLiteral("the request body is empty; a JSON object is expected"));
+        return Error::make(ErrorCode::InvalidJson,
+                           QStringLiteral("the request body is empty; a JSON object is expected"));
     }
     QJsonParseError pe{};
     const QJsonDocument doc = QJsonDocument::fromJson(request.body, &pe);
     if (pe.error != QJsonParseError::NoError)
-        return Error::make(ErrorCode::InvalidJson, QStringLiteral("the body is not valid JSON: %1").arg(pe.errorString()),
+        return Error::make(ErrorCode::InvalidJson,
+                           QStringLiteral("the body is not valid JSON: %1").arg(pe.errorString()),
                            {{QStringLiteral("offset"), pe.offset}});
     if (!doc.isObject())
         return Error::make(ErrorCode::InvalidRequest, QStringLiteral("the body must be a JSON object"));
@@ -28,13 +30,16 @@ Result<QString> stringField(const QJsonObject &body, const QString &key, bool re
     const QJsonValue v = body.value(key);
     if (v.isUndefined() || v.isNull()) {
         if (required)
-            return Error::make(ErrorCode::MissingField, QStringLiteral("field \"%1\" is required").arg(key), {{QStringLiteral("field"), key}});
+            return Error::make(ErrorCode::MissingField, QStringLiteral("field \"%1\" is required").arg(key),
+                               {{QStringLiteral("field"), key}});
         return QString();
     }
     if (!v.isString())
-        return Error::make(ErrorCode::TypeMismatch, QStringLiteral("field \"%1\" must be a string").arg(key), {{QStringLiteral("field"), key}});
+        return Error::make(ErrorCode::TypeMismatch, QStringLiteral("field \"%1\" must be a string").arg(key),
+                           {{QStringLiteral("field"), key}});
     if (required && v.toString().isEmpty())
-        return Error::make(ErrorCode::MissingField, QStringLiteral("field \"%1\" must not be empty").arg(key), {{QStringLiteral("field"), key}});
+        return Error::make(ErrorCode::MissingField, QStringLiteral("field \"%1\" must not be empty").arg(key),
+                           {{QStringLiteral("field"), key}});
     return v.toString();
 }
 
@@ -60,7 +65,8 @@ protocol::JobRecord jobRecord(const Job &job)
     r.progressMax = job.progress.max;
     for (int i = 0; i < job.outputs.size(); ++i) {
         const NodeOutputFile &f = job.outputs.at(i);
-        r.outputs.append({i, f.nodeId, f.file.filename, f.file.subfolder, f.file.type, f.file.kind, outputUrl(job.id, i)});
+        r.outputs.append(
+            {i, f.nodeId, f.file.filename, f.file.subfolder, f.file.type, f.file.kind, outputUrl(job.id, i)});
     }
     if (job.comfyError)
         r.error = protocol::JobError{job.comfyError->exceptionMessage, job.comfyError->nodeId, job.comfyError->nodeType,
@@ -70,9 +76,6 @@ protocol::JobRecord jobRecord(const Job &job)
     return r;
 }
 
-QJsonObject jobToJson(const Job &job)
-{
-    return protocol::encodeJob(jobRecord(job));
-}
+QJsonObject jobToJson(const Job &job) { return protocol::encodeJob(jobRecord(job)); }
 
 } // namespace cr

@@ -15,7 +15,7 @@ Result<QJsonObject> parseJsonObject(const ApiRequest &request, bool allowEmpty =
 // The string field `key`: missing_field when absent/empty and required, type_mismatch when not a string.
 Result<QString> stringField(const QJsonObject &body, const QString &key, bool required);
 
-using protocol::isoUtc; // "2024-05-01T12:00:00.123Z", or "" when invalid (-> null)
+using protocol::isoUtc;                             // "2024-05-01T12:00:00.123Z", or "" when invalid (-> null)
 QString outputUrl(const QString &jobId, int index); // "/api/v1/jobs/{id}/outputs/{index}"
 
 // The job as the API shows it (the wire model, protocol::JobRecord): output URLs filled in, duration so far.

@@ -26,16 +26,26 @@ QByteArray methodName(QHttpServerRequest::Method m)
 {
     using M = QHttpServerRequest::Method;
     switch (m) {
-    case M::Get: return "GET";
-    case M::Put: return "PUT";
-    case M::Delete: return "DELETE";
-    case M::Post: return "POST";
-    case M::Head: return "HEAD";
-    case M::Options: return "OPTIONS";
-    case M::Patch: return "PATCH";
-    case M::Connect: return "CONNECT";
-    case M::Trace: return "TRACE";
-    default: return "UNKNOWN";
+    case M::Get:
+        return "GET";
+    case M::Put:
+        return "PUT";
+    case M::Delete:
+        return "DELETE";
+    case M::Post:
+        return "POST";
+    case M::Head:
+        return "HEAD";
+    case M::Options:
+        return "OPTIONS";
+    case M::Patch:
+        return "PATCH";
+    case M::Connect:
+        return "CONNECT";
+    case M::Trace:
+        return "TRACE";
+    default:
+        return "UNKNOWN";
     }
 }
 
@@ -118,15 +128,9 @@ void ApiServer::addMetricsCollectors()
     });
 }
 
-int ApiServer::downloadCount() const
-{
-    return m_jobsRoutes ? m_jobsRoutes->downloadCount() : 0;
-}
+int ApiServer::downloadCount() const { return m_jobsRoutes ? m_jobsRoutes->downloadCount() : 0; }
 
-int ApiServer::waitingCount() const
-{
-    return m_waiter ? m_waiter->waitingCount() : 0;
-}
+int ApiServer::waitingCount() const { return m_waiter ? m_waiter->waitingCount() : 0; }
 
 void ApiServer::setLimits(const HttpLimits &limits)
 {
@@ -151,15 +155,9 @@ void ApiServer::setConfig(const Config &config)
     }
 }
 
-SseLimits ApiServer::sseLimits() const
-{
-    return m_events ? m_events->limits() : SseLimits::from(m_ctx.config);
-}
+SseLimits ApiServer::sseLimits() const { return m_events ? m_events->limits() : SseLimits::from(m_ctx.config); }
 
-QJsonObject ApiServer::sseStatsJson() const
-{
-    return m_events ? m_events->statsJson() : QJsonObject();
-}
+QJsonObject ApiServer::sseStatsJson() const { return m_events ? m_events->statsJson() : QJsonObject(); }
 
 bool ApiServer::listen(QString *error)
 {
@@ -173,7 +171,10 @@ bool ApiServer::listen(QString *error)
     auto *tcp = new GuardedTcpServer(m_limits, this);
     if (!tcp->listen(*address, m_ctx.config.http.port)) {
         if (error)
-            *error = QStringLiteral("cannot listen on %1:%2: %3").arg(host).arg(m_ctx.config.http.port).arg(tcp->errorString());
+            *error = QStringLiteral("cannot listen on %1:%2: %3")
+                         .arg(host)
+                         .arg(m_ctx.config.http.port)
+                         .arg(tcp->errorString());
         delete tcp;
         return false;
     }
@@ -245,21 +246,25 @@ void ApiServer::dispatch(const QHttpServerRequest &request, QHttpServerResponder
         return;
     }
     if (!hit && allowed.isEmpty()) {
-        reply.error(Error::make(ErrorCode::NotFound, QStringLiteral("no route for %1 %2").arg(QString::fromLatin1(req.method), req.path)));
+        reply.error(Error::make(ErrorCode::NotFound,
+                                QStringLiteral("no route for %1 %2").arg(QString::fromLatin1(req.method), req.path)));
         return;
     }
     if (!hit) {
         allowed.removeDuplicates();
-        reply.error(Error::make(ErrorCode::MethodNotAllowed,
-                                QStringLiteral("%1 is not allowed on %2").arg(QString::fromLatin1(req.method), req.path),
-                                {{QStringLiteral("allow"), allowed.join(QStringLiteral(", "))}}),
-                    {{"Allow", allowed.join(QStringLiteral(", ")).toLatin1()}});
+        reply.error(
+            Error::make(ErrorCode::MethodNotAllowed,
+                        QStringLiteral("%1 is not allowed on %2").arg(QString::fromLatin1(req.method), req.path),
+                        {{QStringLiteral("allow"), allowed.join(QStringLiteral(", "))}}),
+            {{"Allow", allowed.join(QStringLiteral(", ")).toLatin1()}});
         return;
     }
     const auto handler = m_handlers.constFind(hit->id);
     if (handler == m_handlers.cend()) {
         // Permanent for this process (e.g. no JobManager or event hub was given): 404, not a retryable 503.
-        reply.error(Error::make(ErrorCode::NotFound, QStringLiteral("%1 %2 is not available in this configuration").arg(QString::fromLatin1(req.method), req.path)));
+        reply.error(Error::make(ErrorCode::NotFound,
+                                QStringLiteral("%1 %2 is not available in this configuration")
+                                    .arg(QString::fromLatin1(req.method), req.path)));
         return;
     }
     (*handler)(req, reply);

@@ -28,6 +28,7 @@ public:
     void install(RouteHandlers &handlers);
     // The readiness verdict: empty when ready, else one sentence per reason.
     static QStringList notReadyReasons(const ApiContext &ctx);
+
 private:
     void health(const ApiRequest &req, ApiReply reply);
     void ready(const ApiRequest &req, ApiReply reply);
@@ -55,6 +56,7 @@ public:
     // {"streams", "max_streams", "opened", "rejected", "ended": {"completed", "client_left", "too_slow"},
     //  "per_stream": [{"peer", "events_sent", "queued_bytes", "live_queued_bytes", "bytes_to_write"}]}
     QJsonObject statsJson() const;
+
 private:
     void allEvents(const ApiRequest &req, ApiReply reply);
     void jobEvents(const ApiRequest &req, ApiReply reply);
@@ -81,6 +83,7 @@ public:
     void install(RouteHandlers &handlers);
     // Output downloads in progress (their objects; one may linger until the event loop deletes it).
     int downloadCount() const { return int(m_downloads->children().size()); }
+
 private:
     void create(const ApiRequest &req, ApiReply reply);
     void list(const ApiRequest &req, ApiReply reply);
@@ -101,6 +104,7 @@ public:
     WorkflowsRoutes(const ApiContext &ctx, QObject *parent);
     void install(RouteHandlers &handlers);
     static QJsonObject draftJson(const ApiContext &ctx);
+
 private:
     void list(const ApiRequest &req, ApiReply reply);
     void get(const ApiRequest &req, ApiReply reply);
@@ -119,6 +123,7 @@ class LegacyRoutes final : public QObject
 public:
     LegacyRoutes(const ApiContext &ctx, JobWaiter *waiter, QObject *parent);
     void install(RouteHandlers &handlers);
+
 private:
     void status(const ApiRequest &req, ApiReply reply);
     void queue(const ApiRequest &req, ApiReply reply);
@@ -138,6 +143,7 @@ class UploadsRoutes final : public QObject
 public:
     UploadsRoutes(const ApiContext &ctx, QObject *parent);
     void install(RouteHandlers &handlers);
+
 private:
     void upload(const ApiRequest &req, ApiReply reply);
     const ApiContext &m_ctx;

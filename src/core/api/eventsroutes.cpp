@@ -29,8 +29,9 @@ Result<std::optional<qint64>> resumePoint(const ApiRequest &req, const std::opti
     bool ok = false;
     const qint64 id = header.toLongLong(&ok);
     if (!ok || id < 0)
-        return badRequest(QStringLiteral("the Last-Event-ID header must be a non-negative integer (an event id of this stream)"),
-                          QStringLiteral("Last-Event-ID"));
+        return badRequest(
+            QStringLiteral("the Last-Event-ID header must be a non-negative integer (an event id of this stream)"),
+            QStringLiteral("Last-Event-ID"));
     return std::optional<qint64>(id);
 }
 
@@ -118,7 +119,8 @@ void EventsRoutes::jobEvents(const ApiRequest &req, ApiReply reply)
     const Job *job = m_ctx.jobs ? m_ctx.jobs->find(id) : nullptr;
     if (!job && !log.known)
         return reply.error(m_ctx.jobs ? m_ctx.jobs->missingJob(id)
-                                      : Error::make(ErrorCode::JobNotFound, QStringLiteral("no job with id %1").arg(id), {{QStringLiteral("job_id"), id}}));
+                                      : Error::make(ErrorCode::JobNotFound, QStringLiteral("no job with id %1").arg(id),
+                                                    {{QStringLiteral("job_id"), id}}));
     const Result<bool> follow = followParam(req.query);
     if (!follow)
         return reply.error(follow.error());
@@ -131,8 +133,8 @@ void EventsRoutes::jobEvents(const ApiRequest &req, ApiReply reply)
     const qint64 from = since->value_or(0);
 
     if (!*follow) {
-        QByteArray body = "{\"job_id\":" + protocol::jsonStringLiteral(id) + ",\"dropped\":" + QByteArray::number(log.dropped)
-                        + ",\"events\":[";
+        QByteArray body = "{\"job_id\":" + protocol::jsonStringLiteral(id)
+            + ",\"dropped\":" + QByteArray::number(log.dropped) + ",\"events\":[";
         bool first = true;
         for (const RelayEventPtr &event : log.events) {
             if (event->seq() <= from)
@@ -158,7 +160,8 @@ void EventsRoutes::jobEvents(const ApiRequest &req, ApiReply reply)
     qint64 replayFrom = from;
     const qint64 lastSeq = m_ctx.hub->lastSeq();
     if (from > lastSeq) { // an id from before a restart: everything kept is new to the client
-        stream->sendGap(from, log.events.isEmpty() ? lastSeq + 1 : log.events.first()->seq(), lastSeq, QStringLiteral("unknown_seq"));
+        stream->sendGap(from, log.events.isEmpty() ? lastSeq + 1 : log.events.first()->seq(), lastSeq,
+                        QStringLiteral("unknown_seq"));
         replayFrom = 0;
     } else if (!log.known && job && job->isFinished()) { // its log was forgotten
         stream->sendGap(from, lastSeq + 1, lastSeq, QStringLiteral("evicted"));
@@ -177,10 +180,12 @@ SseStream *EventsRoutes::openStream(ApiReply reply, SseStream::Options options)
 {
     if (m_streams.size() >= m_limits.maxStreams) {
         ++m_rejected;
-        reply.error(Error::make(ErrorCode::TooManyStreams,
-                                QStringLiteral("at most %1 event streams can be open at once; retry later").arg(m_limits.maxStreams),
-                                {{QStringLiteral("max_streams"), m_limits.maxStreams}}),
-                    {{"Retry-After", "5"}});
+        reply.error(
+            Error::make(
+                ErrorCode::TooManyStreams,
+                QStringLiteral("at most %1 event streams can be open at once; retry later").arg(m_limits.maxStreams),
+                {{QStringLiteral("max_streams"), m_limits.maxStreams}}),
+            {{"Retry-After", "5"}});
         return nullptr;
     }
     auto *stream = new SseStream(reply, std::move(options), m_limits, this);
@@ -213,9 +218,15 @@ void EventsRoutes::onEnded(SseStream *stream, SseStream::EndReason reason)
 {
     if (m_streams.removeOne(stream)) {
         switch (reason) {
-        case SseStream::EndReason::Completed: ++m_completed; break;
-        case SseStream::EndReason::ClientLeft: ++m_clientLeft; break;
-        case SseStream::EndReason::TooSlow: ++m_tooSlow; break;
+        case SseStream::EndReason::Completed:
+            ++m_completed;
+            break;
+        case SseStream::EndReason::ClientLeft:
+            ++m_clientLeft;
+            break;
+        case SseStream::EndReason::TooSlow:
+            ++m_tooSlow;
+            break;
         }
     }
     stream->deleteLater();
@@ -236,9 +247,10 @@ QJsonObject EventsRoutes::statsJson() const
         {QStringLiteral("max_streams"), m_limits.maxStreams},
         {QStringLiteral("opened"), double(m_opened)},
         {QStringLiteral("rejected"), double(m_rejected)},
-        {QStringLiteral("ended"), QJsonObject{{QStringLiteral("completed"), double(m_completed)},
-                                              {QStringLiteral("client_left"), double(m_clientLeft)},
-                                              {QStringLiteral("too_slow"), double(m_tooSlow)}}},
+        {QStringLiteral("ended"),
+         QJsonObject{{QStringLiteral("completed"), double(m_completed)},
+                     {QStringLiteral("client_left"), double(m_clientLeft)},
+                     {QStringLiteral("too_slow"), double(m_tooSlow)}}},
         {QStringLiteral("per_stream"), perStream},
     };
 }

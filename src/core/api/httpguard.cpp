@@ -10,8 +10,7 @@
 
 namespace cr {
 
-GuardedSocket::GuardedSocket(const HttpLimits &limits, QObject *parent)
-    : QTcpSocket(parent), m_limits(limits)
+GuardedSocket::GuardedSocket(const HttpLimits &limits, QObject *parent) : QTcpSocket(parent), m_limits(limits)
 {
     for (QTimer *timer : {&m_idle, &m_headDeadline, &m_bodyIdle})
         timer->setSingleShot(true);
@@ -61,10 +60,7 @@ void GuardedSocket::arm(QTimer &timer, int ms)
         timer.start(ms);
 }
 
-void GuardedSocket::touch()
-{
-    arm(m_idle, m_limits.idleTimeoutMs);
-}
+void GuardedSocket::touch() { arm(m_idle, m_limits.idleTimeoutMs); }
 
 // A request that did not arrive in time: 408 when nothing else is still being written (it would be
 // interleaved with it), else a plain close. Leading empty lines alone are no request: closed silently.
@@ -118,9 +114,12 @@ qint64 GuardedSocket::bytesAvailable() const
 qint64 GuardedSocket::heldBytes() const
 {
     switch (m_phase) {
-    case Phase::Head: return 0; // all of it is the head being read (bounded by the 431 check)
-    case Phase::Body: return qMax<qint64>(0, m_pending.size() - m_owed);
-    case Phase::Answer: return m_pending.size();
+    case Phase::Head:
+        return 0; // all of it is the head being read (bounded by the 431 check)
+    case Phase::Body:
+        return qMax<qint64>(0, m_pending.size() - m_owed);
+    case Phase::Answer:
+        return m_pending.size();
     }
     return 0;
 }
@@ -142,8 +141,9 @@ void GuardedSocket::inspect()
     // beyond that the connection closes after the current answer and the client sends the rest again.
     const qint64 held = heldBytes();
     if (held > m_limits.maxHeaderBytes + m_limits.maxBodyBytes) {
-        qCInfo(lcApi).noquote() << "closing the connection of" << peerAddress().toString() << "after its current answer:"
-                                << held << "bytes of pipelined requests are more than it may hold";
+        qCInfo(lcApi).noquote() << "closing the connection of" << peerAddress().toString()
+                                << "after its current answer:" << held
+                                << "bytes of pipelined requests are more than it may hold";
         m_pending.chop(held);
         m_closeAfterAnswer = true;
         m_closing = true;
@@ -164,7 +164,8 @@ void GuardedSocket::advance()
         arm(m_headDeadline, m_limits.headTimeoutMs);
     const qsizetype end = m_pending.indexOf("\r\n\r\n");
     if ((end < 0 && m_pending.size() > m_limits.maxHeaderBytes) || end + 4 > m_limits.maxHeaderBytes) {
-        reject(ErrorCode::HeadersTooLarge, QStringLiteral("the request head exceeds %1 bytes").arg(m_limits.maxHeaderBytes));
+        reject(ErrorCode::HeadersTooLarge,
+               QStringLiteral("the request head exceeds %1 bytes").arg(m_limits.maxHeaderBytes));
         return;
     }
     if (end < 0)
@@ -176,12 +177,15 @@ void GuardedSocket::advance()
     }
     const RequestHead &head = std::get<RequestHead>(parsed);
     if (head.chunked) {
-        reject(ErrorCode::LengthRequired, QStringLiteral("chunked request bodies are not accepted; send Content-Length"));
+        reject(ErrorCode::LengthRequired,
+               QStringLiteral("chunked request bodies are not accepted; send Content-Length"));
         return;
     }
     if (head.contentLength > m_limits.maxBodyBytes) {
         reject(ErrorCode::PayloadTooLarge,
-               QStringLiteral("the request body (%1 bytes) exceeds the limit of %2 bytes").arg(head.contentLength).arg(m_limits.maxBodyBytes),
+               QStringLiteral("the request body (%1 bytes) exceeds the limit of %2 bytes")
+                   .arg(head.contentLength)
+                   .arg(m_limits.maxBodyBytes),
                {{QStringLiteral("limit"), m_limits.maxBodyBytes}});
         return;
     }
@@ -209,7 +213,7 @@ void GuardedSocket::answerFinished()
     if (m_closeAfterAnswer) {
         m_closing = true;
         m_pending.clear();
-        touch(); // bounds the graceful close: a client that reads nothing is aborted when it fires
+        touch();              // bounds the graceful close: a client that reads nothing is aborted when it fires
         disconnectFromHost(); // after the answer is flushed
         return;
     }
@@ -247,8 +251,7 @@ void GuardedSocket::reject(const char *code, const QString &message, const QJson
 
 GuardedTcpServer::GuardedTcpServer(const HttpLimits &limits, QObject *parent)
     : QTcpServer(parent), m_limits(limits), m_backoff(new AcceptBackoff(this, lcApi()))
-{
-}
+{ }
 
 void GuardedTcpServer::incomingConnection(qintptr handle)
 {
@@ -283,13 +286,14 @@ void GuardedTcpServer::refuse(qintptr handle)
         delete socket;
         return;
     }
-    qCInfo(lcApi).noquote() << "refusing a connection from" << socket->peerAddress().toString() << "with 503:"
-                            << m_open << "connections are open, the limit is" << m_limits.maxConnections;
+    qCInfo(lcApi).noquote() << "refusing a connection from" << socket->peerAddress().toString() << "with 503:" << m_open
+                            << "connections are open, the limit is" << m_limits.maxConnections;
     ++m_refusing;
     connect(socket, &QObject::destroyed, this, [this] { --m_refusing; });
-    const Error e = Error::make(ErrorCode::TooManyConnections,
-                                QStringLiteral("the server has %1 connections open, its limit; try again later").arg(m_limits.maxConnections),
-                                {{QStringLiteral("limit"), m_limits.maxConnections}});
+    const Error e = Error::make(
+        ErrorCode::TooManyConnections,
+        QStringLiteral("the server has %1 connections open, its limit; try again later").arg(m_limits.maxConnections),
+        {{QStringLiteral("limit"), m_limits.maxConnections}});
     refuseConnection(socket, rawErrorResponse(httpStatusFor(e.code), e));
 }
 

@@ -71,16 +71,16 @@ private:
 
     HttpLimits m_limits;
     Phase m_phase = Phase::Head;
-    QByteArray m_pending;         // received bytes QHttpServer has not read: the released request, then held ones
-    qint64 m_owed = 0;            // bytes of the released request QHttpServer has still to read
+    QByteArray m_pending; // received bytes QHttpServer has not read: the released request, then held ones
+    qint64 m_owed = 0;    // bytes of the released request QHttpServer has still to read
     bool m_closeAfterAnswer = false;
     bool m_legacyRequest = false; // the current request names a legacy route: refusals carry "STATUS"
     bool m_closing = false;       // no further request is read; the connection closes once its answer is out
     bool m_draining = false;      // inspect() is emptying the socket's buffer: readData releases nothing
     bool m_answerWritten = false; // a byte of the current answer went out
-    QTimer m_idle;         // idleTimeoutMs, restarted by every byte either way
-    QTimer m_headDeadline; // headTimeoutMs, from a request's first byte to the end of its head
-    QTimer m_bodyIdle;     // bodyIdleTimeoutMs, restarted by every body byte
+    QTimer m_idle;                // idleTimeoutMs, restarted by every byte either way
+    QTimer m_headDeadline;        // headTimeoutMs, from a request's first byte to the end of its head
+    QTimer m_bodyIdle;            // bodyIdleTimeoutMs, restarted by every body byte
 };
 
 // The listening socket handed to QAbstractHttpServer::bind(); creates GuardedSockets, at most

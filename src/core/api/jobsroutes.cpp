@@ -25,7 +25,8 @@ Result<int> waitMs(const QJsonValue &v, int boundMs)
         return boundMs;
     if (v.isDouble() && v.toDouble() > 0)
         return int(qMin<double>(v.toDouble() * 1000.0, boundMs));
-    return Error::make(ErrorCode::TypeMismatch, QStringLiteral("\"wait\" must be true/false or a number of seconds > 0"),
+    return Error::make(ErrorCode::TypeMismatch,
+                       QStringLiteral("\"wait\" must be true/false or a number of seconds > 0"),
                        {{QStringLiteral("field"), QStringLiteral("wait")}});
 }
 
@@ -33,8 +34,7 @@ Result<int> waitMs(const QJsonValue &v, int boundMs)
 
 JobsRoutes::JobsRoutes(const ApiContext &ctx, JobWaiter *waiter, QObject *parent)
     : QObject(parent), m_ctx(ctx), m_waiter(waiter), m_downloads(new QObject(this))
-{
-}
+{ }
 
 void JobsRoutes::install(RouteHandlers &h)
 {
@@ -59,10 +59,13 @@ void JobsRoutes::create(const ApiRequest &req, ApiReply reply)
     const QJsonObject &b = *body;
     const bool hasName = b.contains(QLatin1String("workflow")), hasGraph = b.contains(QLatin1String("graph"));
     if (hasName == hasGraph)
-        return reply.error(Error::make(ErrorCode::InvalidRequest, QStringLiteral("give exactly one of \"workflow\" (a name) and \"graph\" (an API-format graph)")));
+        return reply.error(Error::make(
+            ErrorCode::InvalidRequest,
+            QStringLiteral("give exactly one of \"workflow\" (a name) and \"graph\" (an API-format graph)")));
     const QJsonValue inputs = b.value(QLatin1String("inputs"));
     if (!inputs.isUndefined() && !inputs.isNull() && !inputs.isObject())
-        return reply.error(Error::make(ErrorCode::TypeMismatch, QStringLiteral("\"inputs\" must be an object"), {{QStringLiteral("field"), QStringLiteral("inputs")}}));
+        return reply.error(Error::make(ErrorCode::TypeMismatch, QStringLiteral("\"inputs\" must be an object"),
+                                       {{QStringLiteral("field"), QStringLiteral("inputs")}}));
     const Result<QString> clientRef = stringField(b, QStringLiteral("client_ref"), false);
     if (!clientRef)
         return reply.error(clientRef.error());
@@ -84,12 +87,15 @@ void JobsRoutes::create(const ApiRequest &req, ApiReply reply)
                 if (const auto le = m_ctx.workflows->errorFor(name))
                     details.insert(QStringLiteral("load_error"), le->error.toJson());
             }
-            return reply.error(Error::make(ErrorCode::UnknownWorkflow, QStringLiteral("no workflow named \"%1\"").arg(name), details));
+            return reply.error(
+                Error::make(ErrorCode::UnknownWorkflow, QStringLiteral("no workflow named \"%1\"").arg(name), details));
         }
         wf = *found;
     } else {
         if (!b.value(QLatin1String("graph")).isObject())
-            return reply.error(Error::make(ErrorCode::TypeMismatch, QStringLiteral("\"graph\" must be an API-format object"), {{QStringLiteral("field"), QStringLiteral("graph")}}));
+            return reply.error(Error::make(ErrorCode::TypeMismatch,
+                                           QStringLiteral("\"graph\" must be an API-format object"),
+                                           {{QStringLiteral("field"), QStringLiteral("graph")}}));
         Result<Workflow> parsed = Workflow::fromGraph(QString(), b.value(QLatin1String("graph")).toObject());
         if (!parsed)
             return reply.error(parsed.error());
@@ -111,11 +117,14 @@ void JobsRoutes::create(const ApiRequest &req, ApiReply reply)
         const QByteArray location = QStringLiteral("/api/v1/jobs/%1").arg(job.id).toUtf8();
         if (waitFor > 0) {
             // Still running when the wait runs out: 202 with the job as it is, like a call without wait.
-            m_waiter->wait(job.id, reply, waitFor, [location](const Job &done, ApiReply rep) {
-                rep.json(200, jobToJson(done), {{"Location", location}});
-            }, [location](const Job &running, ApiReply rep) {
-                rep.json(202, jobToJson(running), {{"Location", location}});
-            });
+            m_waiter->wait(
+                job.id, reply, waitFor,
+                [location](const Job &done, ApiReply rep) {
+                    rep.json(200, jobToJson(done), {{"Location", location}});
+                },
+                [location](const Job &running, ApiReply rep) {
+                    rep.json(202, jobToJson(running), {{"Location", location}});
+                });
             return;
         }
         reply.json(created ? 202 : 200, jobToJson(job), {{"Location", location}});
@@ -130,8 +139,9 @@ void JobsRoutes::list(const ApiRequest &req, ApiReply reply)
     if (!state.isEmpty()) {
         const JobState named = jobStateFromName(state);
         if (named == JobState::Unknown)
-            return reply.error(Error::make(ErrorCode::InvalidRequest, QStringLiteral("unknown state \"%1\"").arg(state),
-                                           {{QStringLiteral("allowed"), QJsonArray::fromStringList(protocol::jobStateNames())}}));
+            return reply.error(
+                Error::make(ErrorCode::InvalidRequest, QStringLiteral("unknown state \"%1\"").arg(state),
+                            {{QStringLiteral("allowed"), QJsonArray::fromStringList(protocol::jobStateNames())}}));
         f.state = named;
     }
     f.workflow = req.query.queryItemValue(QStringLiteral("workflow"), QUrl::FullyDecoded);
@@ -143,8 +153,10 @@ void JobsRoutes::list(const ApiRequest &req, ApiReply reply)
         }
         const std::optional<qint64> n = canonicalNumber(v, max);
         if (!n || *n < min)
-            return Error::make(ErrorCode::InvalidRequest, QStringLiteral("\"%1\" must be an integer from %2 to %3").arg(QLatin1String(key)).arg(min).arg(max),
-                               {{QStringLiteral("field"), QLatin1String(key)}});
+            return Error::make(
+                ErrorCode::InvalidRequest,
+                QStringLiteral("\"%1\" must be an integer from %2 to %3").arg(QLatin1String(key)).arg(min).arg(max),
+                {{QStringLiteral("field"), QLatin1String(key)}});
         *out = int(*n);
         return std::nullopt;
     };
@@ -156,8 +168,11 @@ void JobsRoutes::list(const ApiRequest &req, ApiReply reply)
     QJsonArray jobs;
     for (const Job &j : page.jobs)
         jobs.append(jobToJson(j));
-    reply.json(200, QJsonObject{{QStringLiteral("jobs"), jobs}, {QStringLiteral("total"), page.total},
-                                {QStringLiteral("offset"), f.offset}, {QStringLiteral("limit"), f.limit}});
+    reply.json(200,
+               QJsonObject{{QStringLiteral("jobs"), jobs},
+                           {QStringLiteral("total"), page.total},
+                           {QStringLiteral("offset"), f.offset},
+                           {QStringLiteral("limit"), f.limit}});
 }
 
 // GET /api/v1/jobs/{id} -> the job | 404 job_not_found | 410 job_expired (pruned by retention).
@@ -179,8 +194,8 @@ void JobsRoutes::cancel(const ApiRequest &req, ApiReply reply)
 }
 
 // GET /api/v1/jobs/{id}/outputs/{index} -> the file, streamed from ComfyUI with its content type |
-// 404 job_not_found / output_not_found | 410 job_expired | 502 comfy_unreachable | 502 comfy_error (ComfyUI answered anything but
-// 200 or 404; details.status).
+// 404 job_not_found / output_not_found | 410 job_expired | 502 comfy_unreachable | 502 comfy_error (ComfyUI answered
+// anything but 200 or 404; details.status).
 void JobsRoutes::output(const ApiRequest &req, ApiReply reply)
 {
     if (!m_ctx.jobs->find(req.arg(0)))
@@ -188,9 +203,10 @@ void JobsRoutes::output(const ApiRequest &req, ApiReply reply)
     // Only the canonical spelling names an output: "0%00garbage", "+0", " 0", "00", "0x1" or a huge number do not.
     const std::optional<qint64> index = canonicalNumber(req.arg(1), std::numeric_limits<int>::max());
     if (!index)
-        return reply.error(Error::make(ErrorCode::OutputNotFound,
-                                       QStringLiteral("output index must be a decimal number >= 0 without sign, spaces or leading zeros"),
-                                       {{QStringLiteral("index"), req.arg(1)}}));
+        return reply.error(Error::make(
+            ErrorCode::OutputNotFound,
+            QStringLiteral("output index must be a decimal number >= 0 without sign, spaces or leading zeros"),
+            {{QStringLiteral("index"), req.arg(1)}}));
     streamOutput(m_ctx, req.arg(0), int(*index), reply, m_downloads);
 }
 

@@ -8,8 +8,7 @@
 
 namespace cr {
 
-JobWaiter::JobWaiter(JobManager *jobs, QObject *parent)
-    : QObject(parent), m_jobs(jobs)
+JobWaiter::JobWaiter(JobManager *jobs, QObject *parent) : QObject(parent), m_jobs(jobs)
 {
     connect(m_jobs, &JobManager::jobFinished, this, &JobWaiter::onJobFinished);
 }

@@ -5,7 +5,10 @@ namespace cr::legacy {
 QString healthStatus() { return QStringLiteral("ComfyUI Workflow Runner is running"); }
 QString serverRunning() { return QStringLiteral("Server running"); }
 QString queueCompleted() { return QStringLiteral("completed successfully"); }
-QString updatedText(const QString &nodeId) { return QStringLiteral("Updated text in node %1 successfully").arg(nodeId); }
+QString updatedText(const QString &nodeId)
+{
+    return QStringLiteral("Updated text in node %1 successfully").arg(nodeId);
+}
 QString updatedImage(const QString &nodeId, const QString &image)
 {
     return QStringLiteral("Updated image in node %1 to %2 successfully").arg(nodeId, image);
@@ -30,12 +33,16 @@ QString executionStatus(const Job *newest)
         return QStringLiteral("idle");
     switch (newest->state) {
     case JobState::Queued:
-    case JobState::Running: return QStringLiteral("running");
-    case JobState::Succeeded: return QStringLiteral("completed");
-    case JobState::Cancelled: return QStringLiteral("interrupted");
+    case JobState::Running:
+        return QStringLiteral("running");
+    case JobState::Succeeded:
+        return QStringLiteral("completed");
+    case JobState::Cancelled:
+        return QStringLiteral("interrupted");
     case JobState::Failed:
     case JobState::Lost:
-    case JobState::Unknown: break;
+    case JobState::Unknown:
+        break;
     }
     return QStringLiteral("error");
 }

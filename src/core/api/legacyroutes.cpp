@@ -28,8 +28,10 @@ namespace {
 Error noDraft(const ApiContext &ctx)
 {
     if (!ctx.draft)
-        return Error::make(ErrorCode::NoWorkflow, QStringLiteral("no active workflow is configured ([comfy] workflow)"));
-    return Error::make(ErrorCode::NoWorkflow, QStringLiteral("the active workflow \"%1\" is not loaded").arg(ctx.draft->name()),
+        return Error::make(ErrorCode::NoWorkflow,
+                           QStringLiteral("no active workflow is configured ([comfy] workflow)"));
+    return Error::make(ErrorCode::NoWorkflow,
+                       QStringLiteral("the active workflow \"%1\" is not loaded").arg(ctx.draft->name()),
                        {{QStringLiteral("workflow"), ctx.draft->name()}});
 }
 
@@ -64,7 +66,8 @@ void answerEditFailed(const ApiReply &reply, const Error &e, const QString &stat
 // ComfyUI's "host:port" (the Python project's comfy_server).
 QString hostPort(const QUrl &url)
 {
-    const QString host = url.host().contains(QLatin1Char(':')) ? QLatin1Char('[') + url.host() + QLatin1Char(']') : url.host();
+    const QString host
+        = url.host().contains(QLatin1Char(':')) ? QLatin1Char('[') + url.host() + QLatin1Char(']') : url.host();
     return host + QLatin1Char(':') + QString::number(url.port(url.scheme() == QLatin1String("https") ? 443 : 80));
 }
 
@@ -73,10 +76,12 @@ void answerRunFailed(const Job &job, const ApiReply &rep)
 {
     const bool cancelled = job.state == JobState::Cancelled;
     const Error e = cancelled
-        ? Error::make(ErrorCode::JobConflict, QStringLiteral("the run was cancelled"), {{QStringLiteral("job"), jobToJson(job)}})
+        ? Error::make(ErrorCode::JobConflict, QStringLiteral("the run was cancelled"),
+                      {{QStringLiteral("job"), jobToJson(job)}})
         : Error::make(ErrorCode::ComfyError,
-                      job.comfyError ? job.comfyError->exceptionMessage
-                                     : QStringLiteral("the run ended as %1: %2").arg(jobStateName(job.state), job.reason),
+                      job.comfyError
+                          ? job.comfyError->exceptionMessage
+                          : QStringLiteral("the run ended as %1: %2").arg(jobStateName(job.state), job.reason),
                       {{QStringLiteral("job"), jobToJson(job)}});
     rep.json(httpStatusFor(e.code),
              legacy::errorBody(e, legacy::queueFailed(job.state),
@@ -89,8 +94,7 @@ void answerRunFailed(const Job &job, const ApiReply &rep)
 
 LegacyRoutes::LegacyRoutes(const ApiContext &ctx, JobWaiter *waiter, QObject *parent)
     : QObject(parent), m_ctx(ctx), m_waiter(waiter), m_nam(new QNetworkAccessManager(this))
-{
-}
+{ }
 
 void LegacyRoutes::install(RouteHandlers &h)
 {
@@ -108,8 +112,10 @@ void LegacyRoutes::install(RouteHandlers &h)
     //   "cancelled": n}: cancels this service's unfinished jobs only (never other clients' work in ComfyUI).
     h.insert(RouteId::LegacyInterrupt, [this](const ApiRequest &, ApiReply reply) {
         const int n = m_ctx.jobs->cancelAll();
-        reply.json(200, legacy::withStatus(legacy::interruptReceived(),
-                                           {{QStringLiteral("status"), QStringLiteral("success")}, {QStringLiteral("cancelled"), n}}));
+        reply.json(200,
+                   legacy::withStatus(
+                       legacy::interruptReceived(),
+                       {{QStringLiteral("status"), QStringLiteral("success")}, {QStringLiteral("cancelled"), n}}));
     });
 }
 
@@ -128,23 +134,32 @@ void LegacyRoutes::status(const ApiRequest &, ApiReply reply)
     const JobPage all = m_ctx.jobs->list(newest);
     newest.state = JobState::Running;
     const JobPage running = m_ctx.jobs->list(newest);
-    const Job *current = !running.jobs.isEmpty() ? &running.jobs.first() : all.jobs.isEmpty() ? nullptr : &all.jobs.first();
+    const Job *current = !running.jobs.isEmpty() ? &running.jobs.first()
+        : all.jobs.isEmpty()                     ? nullptr
+                                                 : &all.jobs.first();
     const QString saveNode = loaded ? m_ctx.draft->workflow().saveImageNodeId() : QString();
     auto orNull = [](const QString &s) { return s.isEmpty() ? QJsonValue(QJsonValue::Null) : QJsonValue(s); };
-    reply.json(200, legacy::withStatus(legacy::serverRunning(), {
-        {QStringLiteral("execution_status"), legacy::executionStatus(current)},
-        {QStringLiteral("current_prompt_id"), current ? QJsonValue(current->id) : QJsonValue(QJsonValue::Null)},
-        {QStringLiteral("workflow_loaded"), loaded},
-        {QStringLiteral("connected_ws_clients"), m_ctx.relay ? m_ctx.relay->clientCount() : 0},
-        {QStringLiteral("comfy_server"), hostPort(m_ctx.config.comfy.url)},
-        {QStringLiteral("save_image_node_id"), orNull(saveNode)},
-        {QStringLiteral("status"), cs == ConnectionState::Connected && loaded ? QStringLiteral("ok") : QStringLiteral("degraded")},
-        {QStringLiteral("comfyui"), connectionStateName(cs)},
-        {QStringLiteral("workflow"), m_ctx.draft ? QJsonValue(m_ctx.draft->name()) : QJsonValue(QJsonValue::Null)},
-        {QStringLiteral("draft_modified"), loaded && m_ctx.draft->isModified()},
-        {QStringLiteral("queue"), active},
-        {QStringLiteral("jobs"), QJsonObject{{QStringLiteral("active"), active}, {QStringLiteral("total"), all.total}}},
-    }));
+    reply.json(
+        200,
+        legacy::withStatus(
+            legacy::serverRunning(),
+            {
+                {QStringLiteral("execution_status"), legacy::executionStatus(current)},
+                {QStringLiteral("current_prompt_id"), current ? QJsonValue(current->id) : QJsonValue(QJsonValue::Null)},
+                {QStringLiteral("workflow_loaded"), loaded},
+                {QStringLiteral("connected_ws_clients"), m_ctx.relay ? m_ctx.relay->clientCount() : 0},
+                {QStringLiteral("comfy_server"), hostPort(m_ctx.config.comfy.url)},
+                {QStringLiteral("save_image_node_id"), orNull(saveNode)},
+                {QStringLiteral("status"),
+                 cs == ConnectionState::Connected && loaded ? QStringLiteral("ok") : QStringLiteral("degraded")},
+                {QStringLiteral("comfyui"), connectionStateName(cs)},
+                {QStringLiteral("workflow"),
+                 m_ctx.draft ? QJsonValue(m_ctx.draft->name()) : QJsonValue(QJsonValue::Null)},
+                {QStringLiteral("draft_modified"), loaded && m_ctx.draft->isModified()},
+                {QStringLiteral("queue"), active},
+                {QStringLiteral("jobs"),
+                 QJsonObject{{QStringLiteral("active"), active}, {QStringLiteral("total"), all.total}}},
+            }));
 }
 
 // GET /queue: runs a copy of the active draft and blocks until it ends (bounded by wait_timeout_ms).
@@ -169,40 +184,52 @@ void LegacyRoutes::queue(const ApiRequest &request, ApiReply reply)
             return reply.json(httpStatusFor(r.error().code),
                               legacy::errorBody(r.error(), legacy::queueFailed(JobState::Failed),
                                                 {{QStringLiteral("execution_status"), QStringLiteral("error")}}));
-        m_waiter->wait(r->id, reply, bound, [base](const Job &job, ApiReply rep) {
-            if (job.state != JobState::Succeeded)
-                return answerRunFailed(job, rep);
-            if (job.outputs.isEmpty()) {
-                const Error e = Error::make(ErrorCode::NoOutput, QStringLiteral("the run succeeded but produced no output file"),
-                                            {{QStringLiteral("job"), jobToJson(job)}});
-                return rep.json(httpStatusFor(e.code), legacy::errorBody(e, legacy::queueNoImage(),
-                                                                         {{QStringLiteral("prompt_id"), job.id}, {QStringLiteral("job_id"), job.id}}));
-            }
-            QJsonArray images;
-            for (int i = 0; i < job.outputs.size(); ++i) {
-                const NodeOutputFile &f = job.outputs.at(i);
-                images.append(QJsonObject{{QStringLiteral("filename"), f.file.filename}, {QStringLiteral("subfolder"), f.file.subfolder},
-                                          {QStringLiteral("type"), f.file.type}, {QStringLiteral("node_id"), f.nodeId},
-                                          {QStringLiteral("url"), base + outputUrl(job.id, i)}});
-            }
-            rep.json(200, legacy::withStatus(legacy::queueCompleted(), {
-                {QStringLiteral("type"), QStringLiteral("image_generated")},
-                {QStringLiteral("status"), QStringLiteral("success")},
-                {QStringLiteral("prompt_id"), job.id},
-                {QStringLiteral("job_id"), job.id},
-                {QStringLiteral("image_filename"), job.outputs.first().file.filename},
-                {QStringLiteral("image_url"), base + outputUrl(job.id, 0)},
-                {QStringLiteral("images"), images},
-            }));
-        }, [](const Job &job, ApiReply rep) {
-            const QString &id = job.id;
-            const QString location = QStringLiteral("/api/v1/jobs/%1").arg(id);
-            const Error e = Error::make(ErrorCode::WaitTimeout, QStringLiteral("job %1 is still running; poll its URL or /status").arg(id),
-                                        {{QStringLiteral("job_id"), id}, {QStringLiteral("url"), location}});
-            rep.json(httpStatusFor(e.code),
-                     legacy::errorBody(e, legacy::queueTimeout(), {{QStringLiteral("current_prompt_id"), id}, {QStringLiteral("job_id"), id}}),
-                     {{"Location", location.toUtf8()}});
-        });
+        m_waiter->wait(
+            r->id, reply, bound,
+            [base](const Job &job, ApiReply rep) {
+                if (job.state != JobState::Succeeded)
+                    return answerRunFailed(job, rep);
+                if (job.outputs.isEmpty()) {
+                    const Error e = Error::make(ErrorCode::NoOutput,
+                                                QStringLiteral("the run succeeded but produced no output file"),
+                                                {{QStringLiteral("job"), jobToJson(job)}});
+                    return rep.json(
+                        httpStatusFor(e.code),
+                        legacy::errorBody(e, legacy::queueNoImage(),
+                                          {{QStringLiteral("prompt_id"), job.id}, {QStringLiteral("job_id"), job.id}}));
+                }
+                QJsonArray images;
+                for (int i = 0; i < job.outputs.size(); ++i) {
+                    const NodeOutputFile &f = job.outputs.at(i);
+                    images.append(QJsonObject{{QStringLiteral("filename"), f.file.filename},
+                                              {QStringLiteral("subfolder"), f.file.subfolder},
+                                              {QStringLiteral("type"), f.file.type},
+                                              {QStringLiteral("node_id"), f.nodeId},
+                                              {QStringLiteral("url"), base + outputUrl(job.id, i)}});
+                }
+                rep.json(200,
+                         legacy::withStatus(legacy::queueCompleted(),
+                                            {
+                                                {QStringLiteral("type"), QStringLiteral("image_generated")},
+                                                {QStringLiteral("status"), QStringLiteral("success")},
+                                                {QStringLiteral("prompt_id"), job.id},
+                                                {QStringLiteral("job_id"), job.id},
+                                                {QStringLiteral("image_filename"), job.outputs.first().file.filename},
+                                                {QStringLiteral("image_url"), base + outputUrl(job.id, 0)},
+                                                {QStringLiteral("images"), images},
+                                            }));
+            },
+            [](const Job &job, ApiReply rep) {
+                const QString &id = job.id;
+                const QString location = QStringLiteral("/api/v1/jobs/%1").arg(id);
+                const Error e = Error::make(ErrorCode::WaitTimeout,
+                                            QStringLiteral("job %1 is still running; poll its URL or /status").arg(id),
+                                            {{QStringLiteral("job_id"), id}, {QStringLiteral("url"), location}});
+                rep.json(httpStatusFor(e.code),
+                         legacy::errorBody(e, legacy::queueTimeout(),
+                                           {{QStringLiteral("current_prompt_id"), id}, {QStringLiteral("job_id"), id}}),
+                         {{"Location", location.toUtf8()}});
+            });
     });
 }
 
@@ -223,12 +250,14 @@ void LegacyRoutes::updateText(const ApiRequest &req, ApiReply reply)
     if (!text)
         return reply.error(text.error());
     if (!body->contains(QLatin1String("text")))
-        return reply.error(Error::make(ErrorCode::MissingField, QStringLiteral("field \"text\" is required"), {{QStringLiteral("field"), QStringLiteral("text")}}));
+        return reply.error(Error::make(ErrorCode::MissingField, QStringLiteral("field \"text\" is required"),
+                                       {{QStringLiteral("field"), QStringLiteral("text")}}));
     if (!hasDraft(m_ctx))
         return answerNoDraft(m_ctx, reply);
     QString nodeId = *node, input;
     if (nodeId.isEmpty()) {
-        const Result<Parameter> p = m_ctx.draft->workflow().resolveParameter(QStringLiteral("prompt"), m_ctx.draft->mappings());
+        const Result<Parameter> p
+            = m_ctx.draft->workflow().resolveParameter(QStringLiteral("prompt"), m_ctx.draft->mappings());
         if (!p)
             return reply.error(p.error());
         nodeId = p->nodeId;
@@ -241,9 +270,12 @@ void LegacyRoutes::updateText(const ApiRequest &req, ApiReply reply)
         if (Status s = m_ctx.draft->setText(nodeId, *text))
             return answerEditFailed(reply, *s, legacy::failedText(nodeId));
     }
-    reply.json(200, legacy::withStatus(legacy::updatedText(nodeId),
-                                       {{QStringLiteral("status"), QStringLiteral("success")}, {QStringLiteral("node_id"), nodeId},
-                                        {QStringLiteral("input"), input}, {QStringLiteral("text"), *text}}));
+    reply.json(200,
+               legacy::withStatus(legacy::updatedText(nodeId),
+                                  {{QStringLiteral("status"), QStringLiteral("success")},
+                                   {QStringLiteral("node_id"), nodeId},
+                                   {QStringLiteral("input"), input},
+                                   {QStringLiteral("text"), *text}}));
 }
 
 // POST /update/image {"node_id"?: "10", "image" | "filename": "name.png"} -> {"STATUS": "Updated image in
@@ -260,14 +292,16 @@ void LegacyRoutes::updateImage(const ApiRequest &req, ApiReply reply)
     const QString key = body->contains(QLatin1String("image")) ? QStringLiteral("image") : QStringLiteral("filename");
     const Result<QString> image = stringField(*body, key, true);
     if (!image)
-        return reply.error(!body->contains(key)
-                               ? Error::make(ErrorCode::MissingField, QStringLiteral("field \"image\" (or \"filename\") is required"), {{QStringLiteral("field"), QStringLiteral("image")}})
-                               : image.error());
+        return reply.error(!body->contains(key) ? Error::make(
+                               ErrorCode::MissingField, QStringLiteral("field \"image\" (or \"filename\") is required"),
+                               {{QStringLiteral("field"), QStringLiteral("image")}})
+                                                : image.error());
     if (!hasDraft(m_ctx))
         return answerNoDraft(m_ctx, reply);
     QString nodeId = *node;
     if (nodeId.isEmpty()) {
-        const Result<Parameter> p = m_ctx.draft->workflow().resolveParameter(QStringLiteral("image"), m_ctx.draft->mappings());
+        const Result<Parameter> p
+            = m_ctx.draft->workflow().resolveParameter(QStringLiteral("image"), m_ctx.draft->mappings());
         if (!p)
             return reply.error(p.error());
         nodeId = p->nodeId;
@@ -276,9 +310,11 @@ void LegacyRoutes::updateImage(const ApiRequest &req, ApiReply reply)
     } else if (Status s = m_ctx.draft->setImage(nodeId, *image)) {
         return answerEditFailed(reply, *s, legacy::failedImage(nodeId));
     }
-    reply.json(200, legacy::withStatus(legacy::updatedImage(nodeId, *image),
-                                       {{QStringLiteral("status"), QStringLiteral("success")}, {QStringLiteral("node_id"), nodeId},
-                                        {QStringLiteral("image"), *image}}));
+    reply.json(200,
+               legacy::withStatus(legacy::updatedImage(nodeId, *image),
+                                  {{QStringLiteral("status"), QStringLiteral("success")},
+                                   {QStringLiteral("node_id"), nodeId},
+                                   {QStringLiteral("image"), *image}}));
 }
 
 namespace {
@@ -306,11 +342,13 @@ void LegacyRoutes::generateImage(const ApiRequest &req, ApiReply reply)
 {
     const QUrl target = m_ctx.config.http.nodeRedUrl;
     if (!target.isValid() || target.isEmpty())
-        return reply.error(Error::make(ErrorCode::UpstreamUnreachable, QStringLiteral("no node_red_url is configured")));
+        return reply.error(
+            Error::make(ErrorCode::UpstreamUnreachable, QStringLiteral("no node_red_url is configured")));
     QNetworkRequest nr(target);
     const QByteArray type = req.header("Content-Type");
     nr.setHeader(QNetworkRequest::ContentTypeHeader, type.isEmpty() ? QByteArray("application/json") : type);
-    nr.setAttribute(QNetworkRequest::RedirectPolicyAttribute, QNetworkRequest::ManualRedirectPolicy); // 3xx: upstream_error
+    nr.setAttribute(QNetworkRequest::RedirectPolicyAttribute,
+                    QNetworkRequest::ManualRedirectPolicy); // 3xx: upstream_error
     QNetworkReply *up = m_nam->post(nr, req.body);
     const auto abortWith = [up](const char *reason) {
         if (!up->property(kAbortReason).isValid()) {
@@ -334,28 +372,34 @@ void LegacyRoutes::generateImage(const ApiRequest &req, ApiReply reply)
         up->deleteLater();
         const QByteArray aborted = up->property(kAbortReason).toByteArray();
         if (aborted == "timeout")
-            return reply.error(upstreamError(target, QStringLiteral("timeout"),
-                                             QStringLiteral("%1 did not answer within %2 ms").arg(target.toString()).arg(timeoutMs)));
+            return reply.error(
+                upstreamError(target, QStringLiteral("timeout"),
+                              QStringLiteral("%1 did not answer within %2 ms").arg(target.toString()).arg(timeoutMs)));
         if (aborted == "too_large")
-            return reply.error(upstreamError(target, QStringLiteral("too_large"),
-                                             QStringLiteral("%1 sent a body over %2 bytes").arg(target.toString()).arg(cap),
-                                             {{QStringLiteral("limit"), double(cap)}}));
+            return reply.error(
+                upstreamError(target, QStringLiteral("too_large"),
+                              QStringLiteral("%1 sent a body over %2 bytes").arg(target.toString()).arg(cap),
+                              {{QStringLiteral("limit"), double(cap)}}));
         const int status = up->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
         const QNetworkReply::NetworkError error = up->error();
         // Connected, then no HTTP answer came (garbage, or closed without one): it misbehaves, it is not unreachable.
-        if (status == 0 && (error == QNetworkReply::RemoteHostClosedError || error == QNetworkReply::ProtocolFailure
-                            || error == QNetworkReply::ProtocolUnknownError))
-            return reply.error(upstreamError(target, QStringLiteral("invalid_response"),
-                                             QStringLiteral("%1 did not answer with HTTP: %2").arg(target.toString(), up->errorString())));
+        if (status == 0
+            && (error == QNetworkReply::RemoteHostClosedError || error == QNetworkReply::ProtocolFailure
+                || error == QNetworkReply::ProtocolUnknownError))
+            return reply.error(upstreamError(
+                target, QStringLiteral("invalid_response"),
+                QStringLiteral("%1 did not answer with HTTP: %2").arg(target.toString(), up->errorString())));
         if (status == 0)
-            return reply.error(Error::make(ErrorCode::UpstreamUnreachable,
-                                           QStringLiteral("cannot reach %1: %2").arg(target.toString(), up->errorString()),
-                                           {{QStringLiteral("url"), target.toString()}}));
+            return reply.error(
+                Error::make(ErrorCode::UpstreamUnreachable,
+                            QStringLiteral("cannot reach %1: %2").arg(target.toString(), up->errorString()),
+                            {{QStringLiteral("url"), target.toString()}}));
         const QByteArray body = up->readAll();
         if (status < 200 || (status > 299 && status < 400) || status > 499)
-            return reply.error(upstreamError(target, QStringLiteral("status"),
-                                             QStringLiteral("%1 answered HTTP %2").arg(target.toString()).arg(status),
-                                             {{QStringLiteral("status"), status}, {QStringLiteral("body"), QString::fromUtf8(body.left(2048))}}));
+            return reply.error(upstreamError(
+                target, QStringLiteral("status"),
+                QStringLiteral("%1 answered HTTP %2").arg(target.toString()).arg(status),
+                {{QStringLiteral("status"), status}, {QStringLiteral("body"), QString::fromUtf8(body.left(2048))}}));
         const QByteArray ctype = up->header(QNetworkRequest::ContentTypeHeader).toByteArray();
         reply.raw(status, body, ctype.isEmpty() ? QByteArray("application/octet-stream") : ctype);
     });

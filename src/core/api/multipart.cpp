@@ -4,10 +4,7 @@ namespace cr {
 
 namespace {
 
-Error bad(const QString &message)
-{
-    return Error::make(ErrorCode::InvalidRequest, message);
-}
+Error bad(const QString &message) { return Error::make(ErrorCode::InvalidRequest, message); }
 
 // The value of `key` in a header's parameters (key="value" or key=value).
 QByteArray param(const QByteArray &header, const QByteArray &key)

@@ -110,13 +110,17 @@ private:
             // Every other outcome gets an error answer, a 2xx/3xx other than 200 (204, 206, a redirect not
             // followed) included: there is no file to pass on.
             if (status == 404 || status == 400)
-                m_reply.error(Error::make(ErrorCode::OutputNotFound, QStringLiteral("ComfyUI no longer has the file \"%1\"").arg(m_fileName),
+                m_reply.error(Error::make(ErrorCode::OutputNotFound,
+                                          QStringLiteral("ComfyUI no longer has the file \"%1\"").arg(m_fileName),
                                           {{QStringLiteral("filename"), m_fileName}}));
             else if (status != 0 && status != 200)
-                m_reply.error(Error::make(ErrorCode::ComfyError, QStringLiteral("ComfyUI answered /view with HTTP %1").arg(status),
+                m_reply.error(Error::make(ErrorCode::ComfyError,
+                                          QStringLiteral("ComfyUI answered /view with HTTP %1").arg(status),
                                           {{QStringLiteral("status"), status}}));
             else
-                m_reply.error(Error::make(ErrorCode::ComfyUnreachable, QStringLiteral("cannot read the file from ComfyUI: %1").arg(m_up->errorString())));
+                m_reply.error(
+                    Error::make(ErrorCode::ComfyUnreachable,
+                                QStringLiteral("cannot read the file from ComfyUI: %1").arg(m_up->errorString())));
             close();
             return;
         }
@@ -158,7 +162,10 @@ void streamOutput(const ApiContext &ctx, const QString &jobId, int index, ApiRep
     const Job *job = ctx.jobs->find(jobId);
     if (!job || index >= job->outputs.size()) {
         reply.error(Error::make(ErrorCode::OutputNotFound,
-                                QStringLiteral("job %1 has no output %2 (it has %3)").arg(jobId).arg(index).arg(job ? job->outputs.size() : 0),
+                                QStringLiteral("job %1 has no output %2 (it has %3)")
+                                    .arg(jobId)
+                                    .arg(index)
+                                    .arg(job ? job->outputs.size() : 0),
                                 {{QStringLiteral("job_id"), jobId}, {QStringLiteral("index"), index}}));
         return;
     }

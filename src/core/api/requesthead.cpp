@@ -60,10 +60,7 @@ bool allDigits(QByteArrayView s)
     return true;
 }
 
-HeadError bad(const QString &message)
-{
-    return HeadError{ErrorCode::InvalidRequest, message};
-}
+HeadError bad(const QString &message) { return HeadError{ErrorCode::InvalidRequest, message}; }
 
 } // namespace
 

@@ -16,12 +16,12 @@ namespace cr {
 struct RequestHead {
     QByteArray method;
     QByteArray target;
-    int minorVersion = 1;       // HTTP/1.<minorVersion>
+    int minorVersion = 1; // HTTP/1.<minorVersion>
     qint64 contentLength = 0;
-    bool chunked = false;       // a Transfer-Encoding was sent (refused with 411 by the guard)
+    bool chunked = false; // a Transfer-Encoding was sent (refused with 411 by the guard)
     bool expectContinue = false;
-    bool close = false;         // the connection ends after this answer: "Connection: close", or HTTP/1.0
-                                // (keep-alive of HTTP/1.0 is not offered)
+    bool close = false; // the connection ends after this answer: "Connection: close", or HTTP/1.0
+                        // (keep-alive of HTTP/1.0 is not offered)
 };
 
 // A head that must be refused: code is an ErrorCode (invalid_request 400, http_version_not_supported 505;

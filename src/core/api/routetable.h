@@ -13,11 +13,33 @@ namespace cr {
 
 enum class RouteId {
     // Legacy routes of the Python project.
-    LegacyHealth, LegacyStatus, LegacyQueue, LegacyUpdateText, LegacyUpdatePrompt, LegacyUpdateImage,
-    LegacyGenerateImage, LegacyInterrupt,
+    LegacyHealth,
+    LegacyStatus,
+    LegacyQueue,
+    LegacyUpdateText,
+    LegacyUpdatePrompt,
+    LegacyUpdateImage,
+    LegacyGenerateImage,
+    LegacyInterrupt,
     // /api/v1
-    Health, Ready, System, OpenApi, ListWorkflows, GetWorkflow, GetDraft, PatchDraft, ResetDraft, SwitchDraft,
-    CreateJob, ListJobs, GetJob, CancelJob, GetJobOutput, Upload, Events, GetJobEvents,
+    Health,
+    Ready,
+    System,
+    OpenApi,
+    ListWorkflows,
+    GetWorkflow,
+    GetDraft,
+    PatchDraft,
+    ResetDraft,
+    SwitchDraft,
+    CreateJob,
+    ListJobs,
+    GetJob,
+    CancelJob,
+    GetJobOutput,
+    Upload,
+    Events,
+    GetJobEvents,
     Metrics, // GET /metrics (Prometheus); public when [metrics] public = true
 };
 
@@ -25,7 +47,7 @@ struct RouteSpec {
     const char *method; // "GET", "POST", "PATCH", "PUT"
     const char *path;   // OpenAPI style: "/api/v1/jobs/{id}"
     RouteId id;
-    bool public_ = false; // reachable without the bearer token
+    bool public_ = false;    // reachable without the bearer token
     bool queryToken = false; // the token may also come as ?token= (EventSource cannot set headers)
 };
 

@@ -81,10 +81,7 @@ bool SseStream::open()
     return true;
 }
 
-qint64 SseStream::socketBacklog() const
-{
-    return m_socket ? m_socket->bytesToWrite() : 0;
-}
+qint64 SseStream::socketBacklog() const { return m_socket ? m_socket->bytesToWrite() : 0; }
 
 void SseStream::offer(const RelayEventPtr &event, bool replayed)
 {
@@ -103,7 +100,8 @@ void SseStream::sendGap(qint64 since, qint64 firstSeq, qint64 lastSeq, const QSt
 {
     if (m_ended || m_finishing)
         return;
-    QByteArray frame = encodeSseEvent(QStringLiteral("relay_gap"), protocol::encodeRelayGap(since, firstSeq, lastSeq, reason));
+    QByteArray frame
+        = encodeSseEvent(QStringLiteral("relay_gap"), protocol::encodeRelayGap(since, firstSeq, lastSeq, reason));
     const qint64 size = frame.size();
     enqueue(Pending{{}, std::move(frame), size, false});
 }
@@ -128,8 +126,12 @@ void SseStream::enqueue(Pending pending)
         return;
     const qint64 backlog = m_socket->bytesToWrite() + m_liveQueuedBytes;
     if (backlog > m_limits.hardLimitBytes) {
-        qCInfo(lcApi).noquote() << QStringLiteral("closing the event stream of %1: %2 bytes behind (limit %3); it may resume with Last-Event-ID")
-                                       .arg(m_peer).arg(backlog).arg(m_limits.hardLimitBytes);
+        qCInfo(lcApi).noquote()
+            << QStringLiteral(
+                   "closing the event stream of %1: %2 bytes behind (limit %3); it may resume with Last-Event-ID")
+                   .arg(m_peer)
+                   .arg(backlog)
+                   .arg(m_limits.hardLimitBytes);
         end(EndReason::TooSlow);
     }
 }

@@ -23,11 +23,11 @@ struct Config;
 // Bounds of the SSE transport: [http-server] max_event_streams and event_heartbeat, the relay's byte budgets
 // ([server] client_soft_limit_kb / client_hard_limit_kb); the retry delay is fixed.
 struct SseLimits {
-    int maxStreams = 64;                         // more concurrent streams: 503 too_many_streams
-    int heartbeatMs = 15'000;                    // a comment line this often keeps proxies from timing out
-    int retryMs = 3'000;                         // the reconnection delay suggested to EventSource (`retry:`)
-    qint64 softLimitBytes = 1024ll * 1024;       // above this socket backlog, events wait in the stream's queue
-    qint64 hardLimitBytes = 16ll * 1024 * 1024;  // backlog + queue above this: the stream is closed
+    int maxStreams = 64;                        // more concurrent streams: 503 too_many_streams
+    int heartbeatMs = 15'000;                   // a comment line this often keeps proxies from timing out
+    int retryMs = 3'000;                        // the reconnection delay suggested to EventSource (`retry:`)
+    qint64 softLimitBytes = 1024ll * 1024;      // above this socket backlog, events wait in the stream's queue
+    qint64 hardLimitBytes = 16ll * 1024 * 1024; // backlog + queue above this: the stream is closed
 
     static SseLimits from(const Config &config);
 };
@@ -78,9 +78,9 @@ public:
 
     bool isEnded() const { return m_ended; }
     QString peer() const { return m_peer; }
-    qint64 queuedBytes() const { return m_queuedBytes; } // events waiting in this stream's queue
+    qint64 queuedBytes() const { return m_queuedBytes; }         // events waiting in this stream's queue
     qint64 liveQueuedBytes() const { return m_liveQueuedBytes; } // of which live (counted against the budget)
-    qint64 socketBacklog() const;                         // bytes written but not yet sent by the socket
+    qint64 socketBacklog() const;                                // bytes written but not yet sent by the socket
     qint64 eventsSent() const { return m_eventsSent; }
 
 signals:
@@ -91,7 +91,7 @@ private:
         RelayEventPtr event; // an event frame, built when written
         QByteArray frame;    // or a ready frame (relay_gap)
         qint64 size = 0;
-        bool live = false;   // counted against the hard limit
+        bool live = false; // counted against the hard limit
     };
     void enqueue(Pending pending);
     void pump();

@@ -34,7 +34,8 @@ QJsonObject configStatusJson(const ConfigStatus &s)
         {QStringLiteral("reloads"), s.reloads},
         {QStringLiteral("failed_reloads"), s.failedReloads},
         {QStringLiteral("last_reload_at"), timeOrNull(s.lastReloadAt)},
-        {QStringLiteral("last_reload_error"), s.lastReloadError.isEmpty() ? QJsonValue(QJsonValue::Null) : QJsonValue(s.lastReloadError)},
+        {QStringLiteral("last_reload_error"),
+         s.lastReloadError.isEmpty() ? QJsonValue(QJsonValue::Null) : QJsonValue(s.lastReloadError)},
         {QStringLiteral("not_applied"), QJsonArray::fromStringList(s.notApplied)},
         {QStringLiteral("notes"), QJsonArray::fromStringList(s.notes)},
     };
@@ -44,8 +45,7 @@ QJsonObject configStatusJson(const ConfigStatus &s)
 
 SystemRoutes::SystemRoutes(const ApiContext &ctx, const EventsRoutes *events, QObject *parent)
     : QObject(parent), m_ctx(ctx), m_events(events)
-{
-}
+{ }
 
 QStringList SystemRoutes::notReadyReasons(const ApiContext &ctx)
 {

@@ -51,7 +51,8 @@ Error uploadError(const Error &comfyError)
     QJsonObject details = comfyError.details;
     details.insert(QStringLiteral("comfy_status"), status);
     details.remove(QStringLiteral("status"));
-    return Error::make(ErrorCode::ComfyValidation, QStringLiteral("ComfyUI refused the upload (HTTP %1)").arg(status), details);
+    return Error::make(ErrorCode::ComfyValidation, QStringLiteral("ComfyUI refused the upload (HTTP %1)").arg(status),
+                       details);
 }
 
 } // namespace cr

@@ -8,7 +8,7 @@
 
 namespace cr {
 
-UploadsRoutes::UploadsRoutes(const ApiContext &ctx, QObject *parent) : QObject(parent), m_ctx(ctx) {}
+UploadsRoutes::UploadsRoutes(const ApiContext &ctx, QObject *parent) : QObject(parent), m_ctx(ctx) { }
 
 void UploadsRoutes::install(RouteHandlers &h)
 {
@@ -39,18 +39,20 @@ void UploadsRoutes::upload(const ApiRequest &req, ApiReply reply)
             overwrite = p.data == "true" || p.data == "1";
     }
     if (!image || image->fileName.isEmpty())
-        return reply.error(Error::make(ErrorCode::MissingField, QStringLiteral("a file part named \"image\" is required"),
+        return reply.error(Error::make(ErrorCode::MissingField,
+                                       QStringLiteral("a file part named \"image\" is required"),
                                        {{QStringLiteral("field"), QStringLiteral("image")}}));
     if (type != QLatin1String("input") && type != QLatin1String("temp") && type != QLatin1String("output"))
-        return reply.error(Error::make(ErrorCode::InvalidRequest, QStringLiteral("\"type\" must be input, temp or output"),
+        return reply.error(Error::make(ErrorCode::InvalidRequest,
+                                       QStringLiteral("\"type\" must be input, temp or output"),
                                        {{QStringLiteral("field"), QStringLiteral("type")}}));
     // Checked here, so that a bad name is the client's 400 and never reaches ComfyUI's folders.
     if (const Status bad = checkUploadFileName(image->fileName))
         return reply.error(*bad);
     if (const Status bad = checkUploadSubfolder(subfolder))
         return reply.error(*bad);
-    m_ctx.comfy->http()->uploadImage(image->data, image->fileName, QString::fromLatin1(image->contentType), subfolder, type, overwrite,
-                                     [reply](Result<QJsonObject> r) mutable {
+    m_ctx.comfy->http()->uploadImage(image->data, image->fileName, QString::fromLatin1(image->contentType), subfolder,
+                                     type, overwrite, [reply](Result<QJsonObject> r) mutable {
                                          if (!r)
                                              return reply.error(uploadError(r.error()));
                                          reply.json(201, r.value());

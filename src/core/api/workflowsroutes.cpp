@@ -39,7 +39,7 @@ QJsonArray nodesJson(const Workflow &wf)
 
 } // namespace
 
-WorkflowsRoutes::WorkflowsRoutes(const ApiContext &ctx, QObject *parent) : QObject(parent), m_ctx(ctx) {}
+WorkflowsRoutes::WorkflowsRoutes(const ApiContext &ctx, QObject *parent) : QObject(parent), m_ctx(ctx) { }
 
 QJsonObject WorkflowsRoutes::draftJson(const ApiContext &ctx)
 {
@@ -87,8 +87,11 @@ void WorkflowsRoutes::list(const ApiRequest &, ApiReply reply)
     QJsonArray errors;
     for (const WorkflowLoadError &e : m_ctx.workflows->errors())
         errors.append(e.toJson());
-    reply.json(200, QJsonObject{{QStringLiteral("workflows"), list}, {QStringLiteral("errors"), errors},
-                                {QStringLiteral("active"), m_ctx.draft ? QJsonValue(m_ctx.draft->name()) : QJsonValue(QJsonValue::Null)}});
+    reply.json(200,
+               QJsonObject{{QStringLiteral("workflows"), list},
+                           {QStringLiteral("errors"), errors},
+                           {QStringLiteral("active"),
+                            m_ctx.draft ? QJsonValue(m_ctx.draft->name()) : QJsonValue(QJsonValue::Null)}});
 }
 
 // GET /api/v1/workflows/{name} -> {name, file, graph, nodes: [{id, class_type, title, inputs: [{name,
@@ -104,18 +107,20 @@ void WorkflowsRoutes::get(const ApiRequest &req, ApiReply reply)
         QJsonObject details{{QStringLiteral("workflow"), name}};
         if (const auto le = m_ctx.workflows->errorFor(name))
             details.insert(QStringLiteral("load_error"), le->error.toJson());
-        return reply.error(Error::make(ErrorCode::UnknownWorkflow, QStringLiteral("no workflow named \"%1\"").arg(name), details));
+        return reply.error(
+            Error::make(ErrorCode::UnknownWorkflow, QStringLiteral("no workflow named \"%1\"").arg(name), details));
     }
     const QJsonObject params = parametersJson(wf->parameters(m_ctx.config.nodeMappings.forWorkflow(name)));
-    reply.json(200, QJsonObject{
-        {QStringLiteral("name"), name},
-        {QStringLiteral("file"), wf->filePath()},
-        {QStringLiteral("active"), m_ctx.draft && m_ctx.draft->name() == name},
-        {QStringLiteral("graph"), wf->graph()},
-        {QStringLiteral("nodes"), nodesJson(*wf)},
-        {QStringLiteral("parameters"), params.value(QLatin1String("parameters"))},
-        {QStringLiteral("problems"), params.value(QLatin1String("problems"))},
-    });
+    reply.json(200,
+               QJsonObject{
+                   {QStringLiteral("name"), name},
+                   {QStringLiteral("file"), wf->filePath()},
+                   {QStringLiteral("active"), m_ctx.draft && m_ctx.draft->name() == name},
+                   {QStringLiteral("graph"), wf->graph()},
+                   {QStringLiteral("nodes"), nodesJson(*wf)},
+                   {QStringLiteral("parameters"), params.value(QLatin1String("parameters"))},
+                   {QStringLiteral("problems"), params.value(QLatin1String("problems"))},
+               });
 }
 
 // GET /api/v1/draft -> {workflow, loaded, modified, stale, graph, nodes, parameters, problems}
@@ -138,15 +143,19 @@ void WorkflowsRoutes::patchDraft(const ApiRequest &req, ApiReply reply)
         return reply.error(body.error());
     const QJsonValue inputs = body->value(QLatin1String("inputs"));
     if (inputs.isUndefined())
-        return reply.error(Error::make(ErrorCode::MissingField, QStringLiteral("field \"inputs\" is required"), {{QStringLiteral("field"), QStringLiteral("inputs")}}));
+        return reply.error(Error::make(ErrorCode::MissingField, QStringLiteral("field \"inputs\" is required"),
+                                       {{QStringLiteral("field"), QStringLiteral("inputs")}}));
     if (!inputs.isObject())
-        return reply.error(Error::make(ErrorCode::TypeMismatch, QStringLiteral("\"inputs\" must be an object"), {{QStringLiteral("field"), QStringLiteral("inputs")}}));
+        return reply.error(Error::make(ErrorCode::TypeMismatch, QStringLiteral("\"inputs\" must be an object"),
+                                       {{QStringLiteral("field"), QStringLiteral("inputs")}}));
     const auto changes = m_ctx.draft->applyInputs(inputs.toObject());
     if (!changes)
         return reply.error(changes.error());
     QJsonArray list;
     for (const InputChange &c : *changes)
-        list.append(QJsonObject{{QStringLiteral("node_id"), c.nodeId}, {QStringLiteral("input"), c.input}, {QStringLiteral("value"), c.value}});
+        list.append(QJsonObject{{QStringLiteral("node_id"), c.nodeId},
+                                {QStringLiteral("input"), c.input},
+                                {QStringLiteral("value"), c.value}});
     reply.json(200, QJsonObject{{QStringLiteral("changes"), list}, {QStringLiteral("draft"), draftJson(m_ctx)}});
 }
 

@@ -12,22 +12,21 @@ constexpr int kHistoryAttempts = 4;
 }
 
 ComfyClient::ComfyClient(const ComfySettings &settings, const QString &clientId, QObject *parent)
-    : QObject(parent),
-      m_settings(settings),
-      m_http(new ComfyHttp(settings.url, settings.requestTimeoutMs, this)),
-      m_connection(new ComfyConnection({settings.url, clientId, settings.pingIntervalMs, settings.pingTimeoutMs, 100,
-                                        settings.reconnectMaxMs},
-                                       this))
+    : QObject(parent), m_settings(settings), m_http(new ComfyHttp(settings.url, settings.requestTimeoutMs, this)),
+      m_connection(new ComfyConnection(
+          {settings.url, clientId, settings.pingIntervalMs, settings.pingTimeoutMs, 100, settings.reconnectMaxMs},
+          this))
 {
     qRegisterMetaType<cr::PromptOutcome>();
     connect(m_connection, &ComfyConnection::stateChanged, this, &ComfyClient::stateChanged);
     connect(m_connection, &ComfyConnection::connected, this, &ComfyClient::onConnected);
     connect(m_connection, &ComfyConnection::eventReceived, this, &ComfyClient::onEvent);
-    connect(m_connection, &ComfyConnection::previewReceived, this, [this](const protocol::PreviewFrame &f, const QByteArray &raw) {
-        if (auto it = m_tracked.find(f.meta.promptId); it != m_tracked.end())
-            it->lastEvent.start();
-        emit previewReceived(f, raw);
-    });
+    connect(m_connection, &ComfyConnection::previewReceived, this,
+            [this](const protocol::PreviewFrame &f, const QByteArray &raw) {
+                if (auto it = m_tracked.find(f.meta.promptId); it != m_tracked.end())
+                    it->lastEvent.start();
+                emit previewReceived(f, raw);
+            });
     connect(m_connection, &ComfyConnection::otherBinaryReceived, this, &ComfyClient::otherBinaryReceived);
     m_watchdog.setInterval(qMax(250, qMin(kStallMs, settings.pingIntervalMs)));
     connect(&m_watchdog, &QTimer::timeout, this, &ComfyClient::checkStalled);
@@ -160,8 +159,10 @@ void ComfyClient::readOutcome(const QString &promptId, int attempt, bool lostIfU
                 PromptOutcome lost;
                 lost.promptId = promptId;
                 lost.status = it->cancelRequested ? PromptOutcome::Status::Cancelled : PromptOutcome::Status::Lost;
-                lost.reason = it->cancelRequested ? QStringLiteral("removed from ComfyUI's queue before it ran")
-                                                  : QStringLiteral("ComfyUI does not know this prompt any more (restarted, or removed by someone else)");
+                lost.reason = it->cancelRequested
+                    ? QStringLiteral("removed from ComfyUI's queue before it ran")
+                    : QStringLiteral(
+                        "ComfyUI does not know this prompt any more (restarted, or removed by someone else)");
                 finish(lost);
                 return;
             }

@@ -56,11 +56,11 @@ signals:
 
 private:
     struct Tracked {
-        QString clientId;       // the WebSocket id it was submitted under
+        QString clientId; // the WebSocket id it was submitted under
         bool acknowledged = false;
         bool finishing = false; // history read in progress
         bool cancelRequested = false;
-        quint64 ackSerial = 0;  // order of acknowledgement, to judge only prompts a /queue snapshot can know
+        quint64 ackSerial = 0; // order of acknowledgement, to judge only prompts a /queue snapshot can know
         QElapsedTimer lastEvent;
     };
 

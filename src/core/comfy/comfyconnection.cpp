@@ -13,14 +13,17 @@ namespace cr {
 namespace {
 constexpr qint64 kMaxInboundBytes = 256ll * 1024 * 1024; // full-size PNGs from SaveImageWebsocket can be large
 constexpr qint64 kStableConnectionMs = 5000;
-}
+} // namespace
 
 QString connectionStateName(ConnectionState state)
 {
     switch (state) {
-    case ConnectionState::Disconnected: return QStringLiteral("disconnected");
-    case ConnectionState::Connecting: return QStringLiteral("connecting");
-    case ConnectionState::Connected: return QStringLiteral("connected");
+    case ConnectionState::Disconnected:
+        return QStringLiteral("disconnected");
+    case ConnectionState::Connecting:
+        return QStringLiteral("connecting");
+    case ConnectionState::Connected:
+        return QStringLiteral("connected");
     }
     return {};
 }
@@ -81,7 +84,8 @@ void ComfyConnection::open()
     QUrl url = comfyEndpoint(m_settings.httpUrl, QStringLiteral("/ws"));
     url.setScheme(url.scheme() == QLatin1String("https") ? QStringLiteral("wss") : QStringLiteral("ws"));
     // Percent-encode everything: aiohttp would read a literal '+' as a space and route to another id.
-    url.setQuery(QStringLiteral("clientId=") + QString::fromLatin1(QUrl::toPercentEncoding(m_clientId)), QUrl::StrictMode);
+    url.setQuery(QStringLiteral("clientId=") + QString::fromLatin1(QUrl::toPercentEncoding(m_clientId)),
+                 QUrl::StrictMode);
     setState(ConnectionState::Connecting);
     qCDebug(lcComfyWs) << "connecting to" << url.toString();
     m_transportError = false;
@@ -96,10 +100,12 @@ void ComfyConnection::onConnected()
     m_metadataNegotiated = false;
     m_sinceLastFrame.start();
     // The first text frame is the one ComfyUI examines for feature flags (protocol doc §3.2).
-    m_socket->sendTextMessage(QStringLiteral(R"({"type": "feature_flags", "data": {"supports_preview_metadata": true}})"));
+    m_socket->sendTextMessage(
+        QStringLiteral(R"({"type": "feature_flags", "data": {"supports_preview_metadata": true}})"));
     m_connectedFor.start();
     setState(ConnectionState::Connected);
-    qCInfo(lcComfyWs).noquote() << "connected to ComfyUI at" << m_settings.httpUrl.toString() << "as client" << m_clientId;
+    qCInfo(lcComfyWs).noquote() << "connected to ComfyUI at" << m_settings.httpUrl.toString() << "as client"
+                                << m_clientId;
     emit connected(!std::exchange(m_lastDropUnclean, false));
 }
 
@@ -154,7 +160,8 @@ void ComfyConnection::onPingTick()
     if (!m_socket)
         return;
     if (m_sinceLastFrame.elapsed() > m_settings.pingTimeoutMs) {
-        dropUnclean(QStringLiteral("ComfyUI sent nothing for %1 ms (half-open connection?)").arg(m_sinceLastFrame.elapsed()));
+        dropUnclean(
+            QStringLiteral("ComfyUI sent nothing for %1 ms (half-open connection?)").arg(m_sinceLastFrame.elapsed()));
         return;
     }
     if (m_state == ConnectionState::Connected)
@@ -169,7 +176,8 @@ void ComfyConnection::onText(const QString &text)
     if (!ev) {
         ++m_malformedFrames;
         if (!m_lastMalformedWarning.isValid() || m_lastMalformedWarning.elapsed() > 10000) {
-            qCWarning(lcComfyWs).noquote() << "dropped a malformed text frame:" << error << "(" << m_malformedFrames << "so far)";
+            qCWarning(lcComfyWs).noquote()
+                << "dropped a malformed text frame:" << error << "(" << m_malformedFrames << "so far)";
             m_lastMalformedWarning.start();
         }
         return;
@@ -196,8 +204,9 @@ void ComfyConnection::onBinary(const QByteArray &frame)
     }
     ++m_malformedFrames;
     if (!m_lastMalformedWarning.isValid() || m_lastMalformedWarning.elapsed() > 10000) {
-        qCWarning(lcComfyWs).noquote() << "dropped a malformed binary frame of" << frame.size() << "bytes:"
-                                       << protocol::frameErrorString(err) << "(" << m_malformedFrames << "so far)";
+        qCWarning(lcComfyWs).noquote() << "dropped a malformed binary frame of" << frame.size()
+                                       << "bytes:" << protocol::frameErrorString(err) << "(" << m_malformedFrames
+                                       << "so far)";
         m_lastMalformedWarning.start();
     }
 }

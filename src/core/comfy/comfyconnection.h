@@ -19,7 +19,7 @@ enum class ConnectionState { Disconnected, Connecting, Connected };
 QString connectionStateName(ConnectionState state);
 
 struct ConnectionSettings {
-    QUrl httpUrl;             // ComfyUI base URL; the WebSocket URL is derived from it
+    QUrl httpUrl; // ComfyUI base URL; the WebSocket URL is derived from it
     QString clientId;
     int pingIntervalMs = 5000;
     int pingTimeoutMs = 10000;

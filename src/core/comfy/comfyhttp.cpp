@@ -30,11 +30,13 @@ Error httpError(int status, const QByteArray &body)
     const QJsonObject json = parseObject(body, &ok);
     if (status == 400 && ok && json.contains(QLatin1String("error"))) {
         const QJsonValue err = json.value(QLatin1String("error"));
-        const QString message = err.isObject() ? err.toObject().value(QLatin1String("message")).toString()
-                                               : err.toString();
+        const QString message
+            = err.isObject() ? err.toObject().value(QLatin1String("message")).toString() : err.toString();
         return Error::make(ErrorCode::ComfyValidation,
-                           QStringLiteral("ComfyUI rejected the prompt: %1").arg(message.isEmpty() ? QStringLiteral("invalid prompt") : message),
-                           {{QStringLiteral("error"), err}, {QStringLiteral("node_errors"), json.value(QLatin1String("node_errors"))}});
+                           QStringLiteral("ComfyUI rejected the prompt: %1")
+                               .arg(message.isEmpty() ? QStringLiteral("invalid prompt") : message),
+                           {{QStringLiteral("error"), err},
+                            {QStringLiteral("node_errors"), json.value(QLatin1String("node_errors"))}});
     }
     QJsonObject details{{QStringLiteral("status"), status}};
     if (ok)
@@ -99,12 +101,17 @@ void ComfyHttp::onFinished(QNetworkReply *reply, std::function<void(Result<QByte
         const QNetworkReply::NetworkError err = reply->error();
         if (status == 0 || (err != QNetworkReply::NoError && err < QNetworkReply::ContentAccessDenied)) {
             const bool timeout = err == QNetworkReply::OperationCanceledError || err == QNetworkReply::TimeoutError;
-            const QJsonObject details{{QStringLiteral("url"), m_base.toString()}, {QStringLiteral("reason"), reply->errorString()}};
-            handle(timeout ? Error::make(ErrorCode::ComfyTimeout,
-                                         QStringLiteral("ComfyUI did not answer within %1 ms").arg(m_timeoutMs), details)
-                           : Error::make(ErrorCode::ComfyUnreachable,
-                                         QStringLiteral("ComfyUI is unreachable at %1: %2").arg(m_base.toString(), reply->errorString()), details),
-                   status);
+            const QJsonObject details{{QStringLiteral("url"), m_base.toString()},
+                                      {QStringLiteral("reason"), reply->errorString()}};
+            handle(
+                timeout
+                    ? Error::make(ErrorCode::ComfyTimeout,
+                                  QStringLiteral("ComfyUI did not answer within %1 ms").arg(m_timeoutMs), details)
+                    : Error::make(
+                        ErrorCode::ComfyUnreachable,
+                        QStringLiteral("ComfyUI is unreachable at %1: %2").arg(m_base.toString(), reply->errorString()),
+                        details),
+                status);
             return;
         }
         if (status < 200 || status > 299) {
@@ -141,7 +148,8 @@ void ComfyHttp::submitPrompt(const QString &promptId, const QJsonObject &graph, 
 
 void ComfyHttp::history(const QString &promptId, Callback<QJsonObject> done)
 {
-    QNetworkReply *reply = send("GET", QStringLiteral("/history/") + QString::fromUtf8(QUrl::toPercentEncoding(promptId)));
+    QNetworkReply *reply
+        = send("GET", QStringLiteral("/history/") + QString::fromUtf8(QUrl::toPercentEncoding(promptId)));
     onFinished(reply, [done, promptId](Result<QByteArray> r, int) {
         const Result<QJsonObject> obj = objectFrom(r);
         if (!obj)
@@ -196,7 +204,8 @@ void ComfyHttp::uploadImage(const QByteArray &bytes, const QString &fileName, co
     safeName.remove(QLatin1Char('"')).remove(QLatin1Char('\r')).remove(QLatin1Char('\n'));
     image.setHeader(QNetworkRequest::ContentDispositionHeader,
                     QStringLiteral("form-data; name=\"image\"; filename=\"%1\"").arg(safeName));
-    image.setHeader(QNetworkRequest::ContentTypeHeader, contentType.isEmpty() ? QStringLiteral("application/octet-stream") : contentType);
+    image.setHeader(QNetworkRequest::ContentTypeHeader,
+                    contentType.isEmpty() ? QStringLiteral("application/octet-stream") : contentType);
     image.setBody(bytes);
     multi->append(image);
     field(QStringLiteral("type"), type.isEmpty() ? QByteArray("input") : type.toUtf8());
@@ -212,7 +221,8 @@ void ComfyHttp::uploadImage(const QByteArray &bytes, const QString &fileName, co
 
 void ComfyHttp::systemStats(Callback<QJsonObject> done)
 {
-    onFinished(send("GET", QStringLiteral("/system_stats")), [done](Result<QByteArray> r, int) { done(objectFrom(r)); });
+    onFinished(send("GET", QStringLiteral("/system_stats")),
+               [done](Result<QByteArray> r, int) { done(objectFrom(r)); });
 }
 
 void ComfyHttp::objectInfo(Callback<QJsonObject> done)
@@ -239,8 +249,9 @@ QUrl ComfyHttp::viewUrl(const protocol::OutputFile &file) const
     QUrl url = comfyEndpoint(m_base, QStringLiteral("/view"));
     // Names and subfolders may hold spaces, '&' or '#': percent-encode every value.
     const QByteArray type = file.type.isEmpty() ? QByteArray("output") : file.type.toUtf8();
-    url.setQuery(QString::fromLatin1("filename=" + QUrl::toPercentEncoding(file.filename) + "&subfolder="
-                                     + QUrl::toPercentEncoding(file.subfolder) + "&type=" + QUrl::toPercentEncoding(QString::fromUtf8(type))),
+    url.setQuery(QString::fromLatin1("filename=" + QUrl::toPercentEncoding(file.filename)
+                                     + "&subfolder=" + QUrl::toPercentEncoding(file.subfolder)
+                                     + "&type=" + QUrl::toPercentEncoding(QString::fromUtf8(type))),
                  QUrl::StrictMode);
     return url;
 }

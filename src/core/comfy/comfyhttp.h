@@ -41,7 +41,8 @@ class ComfyHttp final : public QObject
     Q_DISABLE_COPY_MOVE(ComfyHttp)
 
 public:
-    template <typename T> using Callback = std::function<void(Result<T>)>;
+    template <typename T>
+    using Callback = std::function<void(Result<T>)>;
     using Done = std::function<void(Status)>;
 
     ComfyHttp(QUrl baseUrl, int timeoutMs, QObject *parent = nullptr);

@@ -8,11 +8,16 @@ namespace cr {
 QString promptStatusName(PromptOutcome::Status status)
 {
     switch (status) {
-    case PromptOutcome::Status::Succeeded: return QStringLiteral("succeeded");
-    case PromptOutcome::Status::Failed: return QStringLiteral("failed");
-    case PromptOutcome::Status::Interrupted: return QStringLiteral("interrupted");
-    case PromptOutcome::Status::Cancelled: return QStringLiteral("cancelled");
-    case PromptOutcome::Status::Lost: return QStringLiteral("lost");
+    case PromptOutcome::Status::Succeeded:
+        return QStringLiteral("succeeded");
+    case PromptOutcome::Status::Failed:
+        return QStringLiteral("failed");
+    case PromptOutcome::Status::Interrupted:
+        return QStringLiteral("interrupted");
+    case PromptOutcome::Status::Cancelled:
+        return QStringLiteral("cancelled");
+    case PromptOutcome::Status::Lost:
+        return QStringLiteral("lost");
     }
     return {};
 }
@@ -49,7 +54,8 @@ std::optional<PromptOutcome> PromptOutcome::fromHistory(const QString &promptId,
     } else {
         o.status = Status::Failed;
         // Parse the recorded execution_error through the same code as the live frame.
-        const QJsonObject frame{{QStringLiteral("type"), QStringLiteral("execution_error")}, {QStringLiteral("data"), lastData}};
+        const QJsonObject frame{{QStringLiteral("type"), QStringLiteral("execution_error")},
+                                {QStringLiteral("data"), lastData}};
         if (lastType == QLatin1String("execution_error")) {
             if (auto ev = protocol::parseTextFrame(QJsonDocument(frame).toJson(QJsonDocument::Compact))) {
                 if (const auto *err = ev->as<protocol::ExecutionErrorEvent>()) {

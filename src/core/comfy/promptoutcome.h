@@ -31,10 +31,10 @@ struct PromptOutcome {
 
     QString promptId;
     Status status = Status::Lost;
-    QList<NodeOutputFile> files;           // in node-id order, then as listed
-    QJsonObject outputs;                   // history "outputs", as ComfyUI sent it (text outputs included)
+    QList<NodeOutputFile> files; // in node-id order, then as listed
+    QJsonObject outputs;         // history "outputs", as ComfyUI sent it (text outputs included)
     std::optional<protocol::ExecutionErrorEvent> error;
-    QString reason;                        // a sentence for Lost/Cancelled/Failed
+    QString reason; // a sentence for Lost/Cancelled/Failed
 
     // Reads a /history/{id} entry; nullopt when the entry is empty (not finished / unknown).
     static std::optional<PromptOutcome> fromHistory(const QString &promptId, const QJsonObject &entry);

@@ -24,7 +24,8 @@ bool tokenAccepted(const QByteArray &secret, const TokenCheck &check)
         // "Bearer" in any case, then one or more spaces, then the token (RFC 7235 / RFC 6750).
         const QByteArray value = check.authorization->trimmed();
         constexpr qsizetype kScheme = 6; // "bearer"
-        if (value.size() <= kScheme || value.left(kScheme).toLower() != "bearer" || (value.at(kScheme) != ' ' && value.at(kScheme) != '\t'))
+        if (value.size() <= kScheme || value.left(kScheme).toLower() != "bearer"
+            || (value.at(kScheme) != ' ' && value.at(kScheme) != '\t'))
             return false;
         return constantTimeEquals(value.mid(kScheme).trimmed(), secret);
     }

@@ -12,8 +12,9 @@ namespace cr {
 
 QByteArray closingHttpAnswer(int status, const QByteArray &reason, const QByteArray &jsonBody)
 {
-    return "HTTP/1.1 " + QByteArray::number(status) + ' ' + reason + "\r\nContent-Type: application/json\r\nContent-Length: "
-         + QByteArray::number(jsonBody.size()) + "\r\nConnection: close\r\n\r\n" + jsonBody;
+    return "HTTP/1.1 " + QByteArray::number(status) + ' ' + reason
+        + "\r\nContent-Type: application/json\r\nContent-Length: " + QByteArray::number(jsonBody.size())
+        + "\r\nConnection: close\r\n\r\n" + jsonBody;
 }
 
 void refuseConnection(QTcpSocket *socket, const QByteArray &answer, int graceMs)
@@ -77,8 +78,8 @@ qint64 AcceptBackoff::raiseDescriptorLimit()
 }
 
 AcceptBackoff::AcceptBackoff(QTcpServer *listener, const QLoggingCategory &category, int minDelayMs, int maxDelayMs)
-    : QObject(listener), m_listener(listener), m_category(category), m_minDelayMs(minDelayMs),
-      m_maxDelayMs(maxDelayMs), m_delayMs(minDelayMs)
+    : QObject(listener), m_listener(listener), m_category(category), m_minDelayMs(minDelayMs), m_maxDelayMs(maxDelayMs),
+      m_delayMs(minDelayMs)
 {
     m_resume.setSingleShot(true);
     connect(&m_resume, &QTimer::timeout, this, &AcceptBackoff::tryResume);
@@ -116,7 +117,8 @@ void AcceptBackoff::tryResume()
         m_resume.start(m_delayMs);
         return;
     }
-    qCInfo(m_category).noquote() << QStringLiteral("accepting connections on port %1 again").arg(m_listener->serverPort());
+    qCInfo(m_category).noquote()
+        << QStringLiteral("accepting connections on port %1 again").arg(m_listener->serverPort());
     m_listener->resumeAccepting();
 }
 

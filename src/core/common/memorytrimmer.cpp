@@ -60,7 +60,9 @@ void MemoryTrimmer::trim()
     ++m_trims;
     m_last.start();
     qCDebug(lcMemory).noquote() << QStringLiteral("gave freed memory back after ~%1 KiB were freed: RSS %2 -> %3 KiB")
-                                       .arg(m_pendingBytes / 1024).arg(before / 1024).arg(residentBytes() / 1024);
+                                       .arg(m_pendingBytes / 1024)
+                                       .arg(before / 1024)
+                                       .arg(residentBytes() / 1024);
     m_pendingBytes = 0;
 }
 

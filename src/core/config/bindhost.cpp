@@ -28,13 +28,13 @@ QString hostPortString(const QHostAddress &address, quint16 port)
         return QStringLiteral("[::]:%1").arg(port);
     const QString text = address.toString();
     return (address.protocol() == QAbstractSocket::IPv6Protocol ? QLatin1Char('[') + text + QLatin1Char(']') : text)
-           + QLatin1Char(':') + QString::number(port);
+        + QLatin1Char(':') + QString::number(port);
 }
 
 QString urlHostFor(const QHostAddress &bound)
 {
     const bool every = bound == QHostAddress(QHostAddress::Any) || bound == QHostAddress(QHostAddress::AnyIPv4)
-                    || bound == QHostAddress(QHostAddress::AnyIPv6);
+        || bound == QHostAddress(QHostAddress::AnyIPv6);
     if (!every)
         return bound.toString();
     const QString name = QHostInfo::localHostName();

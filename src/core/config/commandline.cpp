@@ -33,9 +33,8 @@ CommandLine CommandLine::parse(const QStringList &arguments)
 {
     CommandLine cl;
     QCommandLineParser p;
-    p.setApplicationDescription(QStringLiteral(
-        "comfy_runner: a REST API and live event relay in front of ComfyUI.\n"
-        "Command-line values win over the configuration file."));
+    p.setApplicationDescription(QStringLiteral("comfy_runner: a REST API and live event relay in front of ComfyUI.\n"
+                                               "Command-line values win over the configuration file."));
     const QCommandLineOption help(QStringList{QStringLiteral("h"), QStringLiteral("help")},
                                   QStringLiteral("Show this help and exit."));
     const QCommandLineOption version(QStringList{QStringLiteral("v"), QStringLiteral("version")},
@@ -43,19 +42,30 @@ CommandLine CommandLine::parse(const QStringList &arguments)
     p.addOption(help);
     p.addOption(version);
     p.addOptions({
-        {{QStringLiteral("c"), QStringLiteral("config")}, QStringLiteral("Configuration file (TOML). Default: ./config.toml if present."), QStringLiteral("file")},
-        {QStringLiteral("check-config"), QStringLiteral("Validate the configuration, print the effective configuration and exit (0 = valid, 2 = invalid).")},
+        {{QStringLiteral("c"), QStringLiteral("config")},
+         QStringLiteral("Configuration file (TOML). Default: ./config.toml if present."),
+         QStringLiteral("file")},
+        {QStringLiteral("check-config"),
+         QStringLiteral(
+             "Validate the configuration, print the effective configuration and exit (0 = valid, 2 = invalid).")},
         {QStringLiteral("http-host"), QStringLiteral("Address the REST API binds to."), QStringLiteral("host")},
         {QStringLiteral("http-port"), QStringLiteral("REST API port (0 = any free port)."), QStringLiteral("port")},
         {QStringLiteral("relay-host"), QStringLiteral("Address the event relay binds to."), QStringLiteral("host")},
-        {QStringLiteral("relay-port"), QStringLiteral("Event relay (WebSocket) port (0 = any free port)."), QStringLiteral("port")},
-        {QStringLiteral("comfy-url"), QStringLiteral("ComfyUI base URL, e.g. http://127.0.0.1:8188."), QStringLiteral("url")},
-        {QStringLiteral("workflow"), QStringLiteral("Active workflow (name of a file in the workflows folder)."), QStringLiteral("name")},
-        {QStringLiteral("workflows-dir"), QStringLiteral("Folder of API-format workflow files."), QStringLiteral("dir")},
+        {QStringLiteral("relay-port"), QStringLiteral("Event relay (WebSocket) port (0 = any free port)."),
+         QStringLiteral("port")},
+        {QStringLiteral("comfy-url"), QStringLiteral("ComfyUI base URL, e.g. http://127.0.0.1:8188."),
+         QStringLiteral("url")},
+        {QStringLiteral("workflow"), QStringLiteral("Active workflow (name of a file in the workflows folder)."),
+         QStringLiteral("name")},
+        {QStringLiteral("workflows-dir"), QStringLiteral("Folder of API-format workflow files."),
+         QStringLiteral("dir")},
         {QStringLiteral("data-dir"), QStringLiteral("Folder for the service's own data."), QStringLiteral("dir")},
-        {QStringLiteral("preview-method"), QStringLiteral("Preview method asked of ComfyUI: none, auto, latent2rgb, taesd, default."), QStringLiteral("method")},
+        {QStringLiteral("preview-method"),
+         QStringLiteral("Preview method asked of ComfyUI: none, auto, latent2rgb, taesd, default."),
+         QStringLiteral("method")},
     });
-    p.addPositionalArgument(QStringLiteral("config"), QStringLiteral("Configuration file (same as --config)."), QStringLiteral("[config]"));
+    p.addPositionalArgument(QStringLiteral("config"), QStringLiteral("Configuration file (same as --config)."),
+                            QStringLiteral("[config]"));
     cl.helpText = p.helpText();
 
     if (!p.parse(arguments)) {
@@ -106,7 +116,8 @@ QStringList CommandLine::applyTo(Config &config) const
         if (resolveBindHost(value))
             out = value;
         else
-            problems << QStringLiteral("--%1: \"%2\" is not an IP address (use an IP address, localhost, 0.0.0.0, :: or *)")
+            problems << QStringLiteral(
+                            "--%1: \"%2\" is not an IP address (use an IP address, localhost, 0.0.0.0, :: or *)")
                             .arg(QLatin1String(option), value);
     };
     if (httpHost)
@@ -119,10 +130,12 @@ QStringList CommandLine::applyTo(Config &config) const
         config.relay.port = *relayPort;
     // As in the file: port 0 (any free port) is fine for both, one fixed port cannot serve both.
     if ((httpPort || relayPort) && config.http.port != 0 && config.http.port == config.relay.port)
-        problems << QStringLiteral("--http-port/--relay-port: %1 would be both the REST API's and the relay's port").arg(config.http.port);
+        problems << QStringLiteral("--http-port/--relay-port: %1 would be both the REST API's and the relay's port")
+                        .arg(config.http.port);
     if (comfyUrl) {
         const QUrl u(*comfyUrl, QUrl::StrictMode);
-        if (u.isValid() && (u.scheme() == QLatin1String("http") || u.scheme() == QLatin1String("https")) && !u.host().isEmpty())
+        if (u.isValid() && (u.scheme() == QLatin1String("http") || u.scheme() == QLatin1String("https"))
+            && !u.host().isEmpty())
             config.comfy.url = u;
         else
             problems << QStringLiteral("--comfy-url: \"%1\" is not a valid http/https URL").arg(*comfyUrl);
@@ -139,7 +152,8 @@ QStringList CommandLine::applyTo(Config &config) const
         if (allowed.contains(*previewMethod))
             config.comfy.previewMethod = *previewMethod;
         else
-            problems << QStringLiteral("--preview-method: \"%1\" is not one of %2").arg(*previewMethod, allowed.join(QLatin1String(", ")));
+            problems << QStringLiteral("--preview-method: \"%1\" is not one of %2")
+                            .arg(*previewMethod, allowed.join(QLatin1String(", ")));
     }
     return problems;
 }

@@ -31,8 +31,7 @@ QString Config::toToml() const
     QStringList l;
     l << QStringLiteral("# effective configuration (%1)")
              .arg(sourceFile.isEmpty() ? QStringLiteral("built-in defaults") : sourceFile);
-    l << QStringLiteral("[comfy]")
-      << QStringLiteral("url = %1").arg(quoted(comfy.url.toString()))
+    l << QStringLiteral("[comfy]") << QStringLiteral("url = %1").arg(quoted(comfy.url.toString()))
       << QStringLiteral("workflow = %1").arg(quoted(comfy.workflow))
       << QStringLiteral("preview_method = %1").arg(quoted(comfy.previewMethod))
       << QStringLiteral("client_id = %1").arg(quoted(comfy.clientId))
@@ -42,8 +41,7 @@ QString Config::toToml() const
       << QStringLiteral("ping_timeout = %1").arg(seconds(comfy.pingTimeoutMs))
       << QStringLiteral("reconnect_max = %1").arg(seconds(comfy.reconnectMaxMs))
       << QStringLiteral("max_job_time = %1").arg(seconds(comfy.maxJobTimeMs)) << QString();
-    l << QStringLiteral("[http-server]")
-      << QStringLiteral("host = %1").arg(quoted(http.host))
+    l << QStringLiteral("[http-server]") << QStringLiteral("host = %1").arg(quoted(http.host))
       << QStringLiteral("port = %1").arg(http.port)
       << QStringLiteral("max_body_mb = %1").arg(http.maxBodyBytes / (1024 * 1024))
       << QStringLiteral("wait_timeout = %1").arg(seconds(http.waitTimeoutMs))
@@ -51,32 +49,32 @@ QString Config::toToml() const
       << QStringLiteral("max_event_streams = %1").arg(http.maxEventStreams)
       << QStringLiteral("max_connections = %1").arg(http.maxConnections)
       << QStringLiteral("event_heartbeat = %1").arg(seconds(http.eventHeartbeatMs)) << QString();
-    l << QStringLiteral("[server]")
-      << QStringLiteral("host = %1").arg(quoted(relay.host))
-      << QStringLiteral("ws_port = %1").arg(relay.port)
-      << QStringLiteral("max_clients = %1").arg(relay.maxClients)
+    l << QStringLiteral("[server]") << QStringLiteral("host = %1").arg(quoted(relay.host))
+      << QStringLiteral("ws_port = %1").arg(relay.port) << QStringLiteral("max_clients = %1").arg(relay.maxClients)
       << QStringLiteral("client_soft_limit_kb = %1").arg(relay.softLimitBytes / 1024)
       << QStringLiteral("client_hard_limit_kb = %1").arg(relay.hardLimitBytes / 1024)
       << QStringLiteral("total_backlog_mb = %1").arg(relay.totalBacklogBytes / (1024 * 1024))
       << QStringLiteral("replay_events = %1").arg(relay.replayEvents) << QString();
-    l << QStringLiteral("[jobs]")
-      << QStringLiteral("keep = %1").arg(jobs.keep)
+    l << QStringLiteral("[jobs]") << QStringLiteral("keep = %1").arg(jobs.keep)
       << QStringLiteral("keep_days = %1").arg(jobs.keepDays)
       << QStringLiteral("keep_expired = %1").arg(jobs.keepExpired)
-      << QStringLiteral("log_events = %1").arg(jobs.logEvents)
-      << QStringLiteral("log_jobs = %1").arg(jobs.logJobs) << QString();
+      << QStringLiteral("log_events = %1").arg(jobs.logEvents) << QStringLiteral("log_jobs = %1").arg(jobs.logJobs)
+      << QString();
     l << QStringLiteral("[metrics]")
       << QStringLiteral("enabled = %1").arg(metrics.enabled ? QStringLiteral("true") : QStringLiteral("false"))
-      << QStringLiteral("public = %1").arg(metrics.publicAccess ? QStringLiteral("true") : QStringLiteral("false")) << QString();
-    l << QStringLiteral("[paths]")
-      << QStringLiteral("workflows = %1").arg(quoted(paths.workflowsDir))
+      << QStringLiteral("public = %1").arg(metrics.publicAccess ? QStringLiteral("true") : QStringLiteral("false"))
+      << QString();
+    l << QStringLiteral("[paths]") << QStringLiteral("workflows = %1").arg(quoted(paths.workflowsDir))
       << QStringLiteral("data = %1").arg(quoted(paths.dataDir)) << QString();
     l << QStringLiteral("[auth]")
-      << QStringLiteral("token = %1").arg(authToken.isEmpty() ? QStringLiteral("\"\"") : QStringLiteral("\"***\" # set, not shown"))
-      << QStringLiteral("allow_unauthenticated_network = %1").arg(allowUnauthenticatedNetwork ? QStringLiteral("true") : QStringLiteral("false"))
+      << QStringLiteral("token = %1")
+             .arg(authToken.isEmpty() ? QStringLiteral("\"\"") : QStringLiteral("\"***\" # set, not shown"))
+      << QStringLiteral("allow_unauthenticated_network = %1")
+             .arg(allowUnauthenticatedNetwork ? QStringLiteral("true") : QStringLiteral("false"))
       << QString();
     l << QStringLiteral("[log]")
-      << QStringLiteral("rules = %1").arg(quoted(log.rules.split(QLatin1Char('\n'), Qt::SkipEmptyParts).join(QLatin1Char(';'))))
+      << QStringLiteral("rules = %1")
+             .arg(quoted(log.rules.split(QLatin1Char('\n'), Qt::SkipEmptyParts).join(QLatin1Char(';'))))
       << QString();
     l << QStringLiteral("[node_mappings]");
     for (auto it = nodeMappings.global.cbegin(); it != nodeMappings.global.cend(); ++it)

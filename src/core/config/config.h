@@ -16,9 +16,9 @@ struct ComfySettings {
     QString clientId;                                  // empty: a stable id derived from the data folder
     int requestTimeoutMs = 30'000;
     int pingIntervalMs = 5'000;
-    int pingTimeoutMs = 10'000;   // a connection silent this long after a ping is declared dead
-    int reconnectMaxMs = 10'000;  // cap of the exponential reconnect backoff
-    int maxJobTimeMs = 0;         // a job running longer is interrupted and fails (0 = no limit)
+    int pingTimeoutMs = 10'000;               // a connection silent this long after a ping is declared dead
+    int reconnectMaxMs = 10'000;              // cap of the exponential reconnect backoff
+    int maxJobTimeMs = 0;                     // a job running longer is interrupted and fails (0 = no limit)
     QString name = QStringLiteral("default"); // the backend's name: the `backend` label of the metrics
 };
 
@@ -42,19 +42,19 @@ struct RelaySettings {
     QString host = QStringLiteral("127.0.0.1"); // what it means: config/bindhost.h
     quint16 port = 8190;
     int maxClients = 256;
-    qint64 softLimitBytes = 1024ll * 1024;      // above this a client's previews are dropped
-    qint64 hardLimitBytes = 16ll * 1024 * 1024; // above this a client is closed (it may resume with since=)
+    qint64 softLimitBytes = 1024ll * 1024;          // above this a client's previews are dropped
+    qint64 hardLimitBytes = 16ll * 1024 * 1024;     // above this a client is closed (it may resume with since=)
     qint64 totalBacklogBytes = 256ll * 1024 * 1024; // all clients' backlogs together; above it the worst is closed
-    int replayEvents = 4096;                    // ring of recent events for since= resume
+    int replayEvents = 4096;                        // ring of recent events for since= resume
 };
 
 // How long jobs and their event logs are kept ([jobs]).
 struct JobSettings {
-    int keep = 1000;          // finished jobs kept (the oldest are pruned first)
-    int keepDays = 30;        // finished jobs older than this are pruned (0 = no age limit)
-    int keepExpired = 10000;  // ids (and client_refs) of pruned jobs remembered for 410 job_expired
-    int logEvents = 2048;     // events kept in one job's event log (the newest)
-    int logJobs = 256;        // jobs whose event log is kept in memory (least recently active forgotten first)
+    int keep = 1000;         // finished jobs kept (the oldest are pruned first)
+    int keepDays = 30;       // finished jobs older than this are pruned (0 = no age limit)
+    int keepExpired = 10000; // ids (and client_refs) of pruned jobs remembered for 410 job_expired
+    int logEvents = 2048;    // events kept in one job's event log (the newest)
+    int logJobs = 256;       // jobs whose event log is kept in memory (least recently active forgotten first)
 };
 
 // The Prometheus endpoint GET /metrics ([metrics], docs/metrics.md).
@@ -95,7 +95,7 @@ struct Config {
     PathSettings paths;
     NodeMappings nodeMappings;
     LogSettings log;
-    QString authToken; // [auth] token; empty = no auth
+    QString authToken;                        // [auth] token; empty = no auth
     bool allowUnauthenticatedNetwork = false; // [auth] allow_unauthenticated_network: no token on a non-loopback host
 
     // The effective configuration as TOML, secrets masked, for --check-config and the start-up log.

@@ -38,7 +38,8 @@ void readNodeMappings(const toml::table *table, LoadContext &ctx, NodeMappings &
         return;
     auto bad = [&ctx](const toml::node &n, const QString &key) {
         ctx.add(ConfigDiagnostic::Severity::Error, n.source(),
-                QStringLiteral("[node_mappings] %1: expected a node id (\"6\", 6 or \"6.text\"), got %2").arg(key, typeName(n)));
+                QStringLiteral("[node_mappings] %1: expected a node id (\"6\", 6 or \"6.text\"), got %2")
+                    .arg(key, typeName(n)));
     };
     for (auto &&[k, v] : *table) {
         const QString key = qs(k.str());
@@ -76,12 +77,14 @@ void checkRelations(const toml::table &root, LoadContext &ctx, Config &cfg)
     };
     // Port 0 (any free port) stays legal for both listeners; one fixed port cannot serve both.
     if (cfg.http.port != 0 && cfg.http.port == cfg.relay.port) {
-        const bool relaySet = root.get("server") && root.get("server")->as_table() && root.get("server")->as_table()->contains("ws_port");
+        const bool relaySet = root.get("server") && root.get("server")->as_table()
+            && root.get("server")->as_table()->contains("ws_port");
         error(relaySet ? whereIs(root, "server", "ws_port") : whereIs(root, "http-server", "port"),
               QStringLiteral("%1: %2 is also %3; the REST API and the relay need ports of their own")
                   .arg(relaySet ? QStringLiteral("[server] ws_port") : QStringLiteral("[http-server] port"))
                   .arg(cfg.http.port)
-                  .arg(relaySet ? QStringLiteral("the REST API's port ([http-server] port)") : QStringLiteral("the relay's port ([server] ws_port)")));
+                  .arg(relaySet ? QStringLiteral("the REST API's port ([http-server] port)")
+                                : QStringLiteral("the relay's port ([server] ws_port)")));
     }
     // The Python project named the workflow by file ("workflows/x.json", kept as the name "x"); a file in
     // another folder would be silently replaced by the workflows folder's file of the same stem.
@@ -91,14 +94,17 @@ void checkRelations(const toml::table &root, LoadContext &ctx, Config &cfg)
         const QString file = QDir(ctx.baseDir).absoluteFilePath(wf);
         if (QDir::cleanPath(QFileInfo(file).absolutePath()) != QDir::cleanPath(cfg.paths.workflowsDir))
             error(whereIs(root, "comfy", "workflow"),
-                  QStringLiteral("[comfy] workflow: \"%1\" is outside the workflows folder %2 (name a workflow by its file stem)")
+                  QStringLiteral(
+                      "[comfy] workflow: \"%1\" is outside the workflows folder %2 (name a workflow by its file stem)")
                       .arg(cfg.comfy.workflow, cfg.paths.workflowsDir));
     }
     // Folders must be folders (they are created at start when missing).
-    for (const auto &[key, dir] : {std::pair{"workflows", cfg.paths.workflowsDir}, std::pair{"data", cfg.paths.dataDir}}) {
+    for (const auto &[key, dir] :
+         {std::pair{"workflows", cfg.paths.workflowsDir}, std::pair{"data", cfg.paths.dataDir}}) {
         const QFileInfo info(dir);
         if (info.exists() && !info.isDir())
-            error(whereIs(root, "paths", key), QStringLiteral("[paths] %1: %2 is a file, not a folder").arg(QLatin1String(key), dir));
+            error(whereIs(root, "paths", key),
+                  QStringLiteral("[paths] %1: %2 is a file, not a folder").arg(QLatin1String(key), dir));
     }
 }
 
@@ -135,7 +141,8 @@ void readTable(const toml::table &root, LoadContext &ctx, Config &cfg)
         // 0 means "any free port" for our listeners, but ComfyUI cannot be reached on it.
         if (cfg.comfy.url.port() == 0)
             ctx.add(ConfigDiagnostic::Severity::Error, whereIs(root, "comfy", r.has("url") ? "url" : "port"),
-                    QStringLiteral("[comfy] %1: port 0 is not a ComfyUI port (1 to 65535)").arg(r.has("url") ? QStringLiteral("url") : QStringLiteral("port")));
+                    QStringLiteral("[comfy] %1: port 0 is not a ComfyUI port (1 to 65535)")
+                        .arg(r.has("url") ? QStringLiteral("url") : QStringLiteral("port")));
         r.string("workflow", cfg.comfy.workflow);
         r.choice("preview_method", cfg.comfy.previewMethod, kPreviewMethods);
         r.string("client_id", cfg.comfy.clientId);
@@ -144,7 +151,8 @@ void readTable(const toml::table &root, LoadContext &ctx, Config &cfg)
         static const QRegularExpression kBackendName(QStringLiteral("^[A-Za-z0-9_.-]{1,64}$"));
         if (!kBackendName.match(cfg.comfy.name).hasMatch())
             ctx.add(ConfigDiagnostic::Severity::Error, whereIs(root, "comfy", "name"),
-                    QStringLiteral("[comfy] name: \"%1\" must be 1 to 64 letters, digits, '_', '-' or '.'").arg(cfg.comfy.name));
+                    QStringLiteral("[comfy] name: \"%1\" must be 1 to 64 letters, digits, '_', '-' or '.'")
+                        .arg(cfg.comfy.name));
         r.seconds("request_timeout", cfg.comfy.requestTimeoutMs, 0.1, 3600);
         r.seconds("ping_interval", cfg.comfy.pingIntervalMs, 0.05, 3600);
         r.seconds("ping_timeout", cfg.comfy.pingTimeoutMs, 0.05, 3600);
@@ -154,7 +162,8 @@ void readTable(const toml::table &root, LoadContext &ctx, Config &cfg)
             const toml::node *n = root.get("comfy") ? root.get("comfy")->as_table()->get("ping_timeout") : nullptr;
             ctx.add(ConfigDiagnostic::Severity::Error, n ? n->source() : root.source(),
                     QStringLiteral("[comfy] ping_timeout (%1 s) must be longer than ping_interval (%2 s)")
-                        .arg(cfg.comfy.pingTimeoutMs / 1000.0).arg(cfg.comfy.pingIntervalMs / 1000.0));
+                        .arg(cfg.comfy.pingTimeoutMs / 1000.0)
+                        .arg(cfg.comfy.pingIntervalMs / 1000.0));
         }
         r.finish();
     }
@@ -197,7 +206,8 @@ void readTable(const toml::table &root, LoadContext &ctx, Config &cfg)
         if (cfg.relay.totalBacklogBytes < cfg.relay.hardLimitBytes)
             ctx.add(ConfigDiagnostic::Severity::Error, root.get("server")->source(),
                     QStringLiteral("[server] total_backlog_mb (%1 MiB) must not be below client_hard_limit_kb (%2 KiB)")
-                        .arg(totalMb).arg(cfg.relay.hardLimitBytes / 1024));
+                        .arg(totalMb)
+                        .arg(cfg.relay.hardLimitBytes / 1024));
         qint64 replay = cfg.relay.replayEvents;
         r.integer("replay_events", replay, 0, 1000000);
         cfg.relay.replayEvents = int(replay);
@@ -238,9 +248,10 @@ void readTable(const toml::table &root, LoadContext &ctx, Config &cfg)
     checkRelations(root, ctx, cfg);
     readNodeMappings(section("node_mappings"), ctx, cfg.nodeMappings);
 
-    static const QStringList known{QStringLiteral("comfy"), QStringLiteral("http-server"), QStringLiteral("server"),
-                                   QStringLiteral("jobs"), QStringLiteral("metrics"), QStringLiteral("paths"),
-                                   QStringLiteral("auth"), QStringLiteral("log"), QStringLiteral("node_mappings")};
+    static const QStringList known{
+        QStringLiteral("comfy"), QStringLiteral("http-server"), QStringLiteral("server"),
+        QStringLiteral("jobs"),  QStringLiteral("metrics"),     QStringLiteral("paths"),
+        QStringLiteral("auth"),  QStringLiteral("log"),         QStringLiteral("node_mappings")};
     for (auto &&[k, v] : root) {
         if (!known.contains(qs(k.str())))
             ctx.add(ConfigDiagnostic::Severity::Warning, k.source(),
@@ -260,7 +271,8 @@ QString ConfigDiagnostic::toString() const
             where += QLatin1Char(':') + QString::number(column);
     }
     const QString kind = severity == Severity::Error ? QStringLiteral("error") : QStringLiteral("warning");
-    return where.isEmpty() ? kind + QLatin1String(": ") + message : where + QLatin1String(": ") + kind + QLatin1String(": ") + message;
+    return where.isEmpty() ? kind + QLatin1String(": ") + message
+                           : where + QLatin1String(": ") + kind + QLatin1String(": ") + message;
 }
 
 Config ConfigLoader::defaults(const QString &baseDir)
@@ -280,8 +292,8 @@ ConfigResult ConfigLoader::loadString(const QByteArray &toml, const QString &sou
     cfg.sourceFile = sourceName;
     const std::string source = sourceName.toStdString();
     try {
-        const toml::table root = toml::parse(std::string_view(toml.constData(), size_t(toml.size())),
-                                             std::string_view{source});
+        const toml::table root
+            = toml::parse(std::string_view(toml.constData(), size_t(toml.size())), std::string_view{source});
         readTable(root, ctx, cfg);
     } catch (const toml::parse_error &e) {
         ctx.add(ConfigDiagnostic::Severity::Error, e.source(),
@@ -307,10 +319,10 @@ ConfigResult ConfigLoader::loadFile(const QString &path)
             folder = QFileInfo(folder).absolutePath();
         const QFileInfo folderInfo(folder);
         const QString why = !info.exists() && folderInfo.isDir() && !folderInfo.isExecutable()
-                              ? QStringLiteral("the folder %1 cannot be searched (permission denied)").arg(folder)
-                          : !info.exists() ? QStringLiteral("it does not exist")
-                          : info.isDir()   ? QStringLiteral("it is a folder")
-                                           : file.errorString();
+            ? QStringLiteral("the folder %1 cannot be searched (permission denied)").arg(folder)
+            : !info.exists() ? QStringLiteral("it does not exist")
+            : info.isDir()   ? QStringLiteral("it is a folder")
+                             : file.errorString();
         r.errors.append({ConfigDiagnostic::Severity::Error, QString(), 0, 0,
                          QStringLiteral("cannot read the configuration file %1: %2").arg(path, why)});
         return r;

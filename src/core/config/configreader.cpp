@@ -10,16 +10,24 @@ namespace cr::configdetail {
 QString typeName(const toml::node &node)
 {
     switch (node.type()) {
-    case toml::node_type::string: return QStringLiteral("a string");
-    case toml::node_type::integer: return QStringLiteral("an integer");
-    case toml::node_type::floating_point: return QStringLiteral("a float");
-    case toml::node_type::boolean: return QStringLiteral("a boolean");
-    case toml::node_type::table: return QStringLiteral("a table");
-    case toml::node_type::array: return QStringLiteral("an array");
+    case toml::node_type::string:
+        return QStringLiteral("a string");
+    case toml::node_type::integer:
+        return QStringLiteral("an integer");
+    case toml::node_type::floating_point:
+        return QStringLiteral("a float");
+    case toml::node_type::boolean:
+        return QStringLiteral("a boolean");
+    case toml::node_type::table:
+        return QStringLiteral("a table");
+    case toml::node_type::array:
+        return QStringLiteral("an array");
     case toml::node_type::date:
     case toml::node_type::time:
-    case toml::node_type::date_time: return QStringLiteral("a date/time");
-    case toml::node_type::none: break;
+    case toml::node_type::date_time:
+        return QStringLiteral("a date/time");
+    case toml::node_type::none:
+        break;
     }
     return QStringLiteral("nothing");
 }
@@ -44,7 +52,8 @@ void SectionReader::choice(const char *key, QString &out, const QStringList &all
     if (!n || !n->is_string())
         return;
     if (!allowed.contains(value)) {
-        error(*n, QStringLiteral("%1: \"%2\" is not one of %3").arg(name(key), value, allowed.join(QLatin1String(", "))));
+        error(*n,
+              QStringLiteral("%1: \"%2\" is not one of %3").arg(name(key), value, allowed.join(QLatin1String(", "))));
         return;
     }
     out = value;
@@ -93,7 +102,9 @@ void SectionReader::seconds(const char *key, int &outMs, double minSec, double m
             return;
         }
         if (!(*v >= minSec && *v <= maxSec)) {
-            error(*n, QStringLiteral("%1: %2 s is out of range (%3 to %4 s)").arg(name(key)).arg(*v).arg(minSec).arg(maxSec));
+            error(
+                *n,
+                QStringLiteral("%1: %2 s is out of range (%3 to %4 s)").arg(name(key)).arg(*v).arg(minSec).arg(maxSec));
             return;
         }
         outMs = int(*v * 1000.0);
@@ -109,7 +120,8 @@ void SectionReader::url(const char *key, QUrl &out, const QStringList &schemes)
         return;
     const QUrl u(text, QUrl::StrictMode);
     if (!u.isValid() || !schemes.contains(u.scheme()) || u.host().isEmpty()) {
-        error(*n, QStringLiteral("%1: \"%2\" is not a valid %3 URL").arg(name(key), text, schemes.join(QLatin1Char('/'))));
+        error(*n,
+              QStringLiteral("%1: \"%2\" is not a valid %3 URL").arg(name(key), text, schemes.join(QLatin1Char('/'))));
         return;
     }
     out = u;
@@ -147,7 +159,9 @@ void SectionReader::bindHost(const char *key, QString &out)
     if (!n || !n->is_string())
         return;
     if (!resolveBindHost(text)) {
-        error(*n, QStringLiteral("%1: \"%2\" is not an IP address (use an IP address, localhost, 0.0.0.0, :: or *)").arg(name(key), text));
+        error(*n,
+              QStringLiteral("%1: \"%2\" is not an IP address (use an IP address, localhost, 0.0.0.0, :: or *)")
+                  .arg(name(key), text));
         return;
     }
     out = text;
@@ -170,8 +184,11 @@ void SectionReader::logRules(const char *key, QString &out)
         if (r.isEmpty())
             continue;
         if (!rule.match(r).hasMatch() || r.startsWith(QLatin1Char('='))) {
-            error(*n, QStringLiteral("%1: \"%2\" is not a logging rule (category[.debug|.info|.warning|.critical]=true|false, "
-                                     "e.g. comfyrunner.api.debug=true)").arg(name(key), r));
+            error(*n,
+                  QStringLiteral(
+                      "%1: \"%2\" is not a logging rule (category[.debug|.info|.warning|.critical]=true|false, "
+                      "e.g. comfyrunner.api.debug=true)")
+                      .arg(name(key), r));
             return;
         }
         rules << r;

@@ -37,7 +37,7 @@ class SectionReader
 public:
     SectionReader(const toml::table *table, QString section, LoadContext &ctx)
         : m_table(table), m_section(std::move(section)), m_ctx(ctx)
-    {}
+    { }
 
     void string(const char *key, QString &out);
     void choice(const char *key, QString &out, const QStringList &allowed);

@@ -5,7 +5,6 @@
 
 #include <QDir>
 
-
 namespace cr {
 
 EffectiveConfig loadEffectiveConfig(const QString &file, const CommandLine &commandLine)

@@ -20,7 +20,7 @@ struct ExpiredJob {
 class ExpiredJobs final
 {
 public:
-    explicit ExpiredJobs(int capacity = 10000) : m_capacity(capacity) {}
+    explicit ExpiredJobs(int capacity = 10000) : m_capacity(capacity) { }
 
     void setCapacity(int capacity);
     int capacity() const { return m_capacity; }

@@ -17,8 +17,8 @@
 namespace cr {
 
 // The states and their names are the wire model's (protocol/jobrecord.h); a job is never Unknown here.
-using protocol::JobState;
 using protocol::isFinal;
+using protocol::JobState;
 using protocol::jobStateFromName;
 using protocol::jobStateName;
 
@@ -30,18 +30,18 @@ struct JobProgress {
 };
 
 struct Job {
-    QString id;          // also ComfyUI's prompt_id
-    QString clientRef;   // caller-supplied idempotency key (empty when none)
-    QString workflow;    // workflow name, or "" for a posted graph
-    QJsonObject graph;   // what was submitted
+    QString id;        // also ComfyUI's prompt_id
+    QString clientRef; // caller-supplied idempotency key (empty when none)
+    QString workflow;  // workflow name, or "" for a posted graph
+    QJsonObject graph; // what was submitted
     JobState state = JobState::Queued;
     QDateTime createdAt, startedAt, finishedAt;
     JobProgress progress;
     QStringList cachedNodes;
-    QList<NodeOutputFile> outputs;       // every file of every output node
-    QJsonObject rawOutputs;              // ComfyUI's history outputs (text and other non-file outputs)
+    QList<NodeOutputFile> outputs; // every file of every output node
+    QJsonObject rawOutputs;        // ComfyUI's history outputs (text and other non-file outputs)
     std::optional<protocol::ExecutionErrorEvent> comfyError;
-    QString reason;                      // why it failed / was cancelled / lost
+    QString reason; // why it failed / was cancelled / lost
     bool cancelRequested = false;
 
     bool isFinished() const { return isFinal(state); }

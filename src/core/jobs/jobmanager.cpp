@@ -67,7 +67,8 @@ void JobManager::submit(JobRequest request, QObject *context, SubmitCallback don
 {
     const Answer answer{context, std::move(done)};
     if (!request.clientRef.isEmpty()) {
-        if (const QString existing = m_byClientRef.value(request.clientRef); !existing.isEmpty() && m_jobs.contains(existing)) {
+        if (const QString existing = m_byClientRef.value(request.clientRef);
+            !existing.isEmpty() && m_jobs.contains(existing)) {
             if (m_unacknowledged.contains(existing))
                 m_duplicates[existing].append(answer); // ComfyUI may still refuse it: answer with its outcome
             else
@@ -77,9 +78,11 @@ void JobManager::submit(JobRequest request, QObject *context, SubmitCallback don
         // A retry after its job was pruned must not silently run it again.
         if (const ExpiredJob *gone = m_expired.findByClientRef(request.clientRef)) {
             answer(Error::make(ErrorCode::JobExpired,
-                             QStringLiteral("client_ref \"%1\" belonged to job %2, which has expired").arg(gone->clientRef, gone->id),
-                             {{QStringLiteral("job_id"), gone->id}, {QStringLiteral("client_ref"), gone->clientRef},
-                              {QStringLiteral("expired_at"), gone->prunedAt.toString(Qt::ISODateWithMs)}}),
+                               QStringLiteral("client_ref \"%1\" belonged to job %2, which has expired")
+                                   .arg(gone->clientRef, gone->id),
+                               {{QStringLiteral("job_id"), gone->id},
+                                {QStringLiteral("client_ref"), gone->clientRef},
+                                {QStringLiteral("expired_at"), gone->prunedAt.toString(Qt::ISODateWithMs)}}),
                    false);
             return;
         }
@@ -119,10 +122,12 @@ void JobManager::submit(JobRequest request, QObject *context, SubmitCallback don
         if (!r) {
             // No answer in time: ComfyUI may have queued it. Keep the job and let the client find out
             // through /queue and /history (it ends as lost if ComfyUI never saw it).
-            qCWarning(lcJobs).noquote() << "job" << id << "submission timed out; following it through ComfyUI's queue and history";
+            qCWarning(lcJobs).noquote() << "job" << id
+                                        << "submission timed out; following it through ComfyUI's queue and history";
             m_comfy->adopt(id);
         }
-        qCInfo(lcJobs).noquote() << "job" << id << "queued" << (it->workflow.isEmpty() ? QString() : QStringLiteral("(%1)").arg(it->workflow));
+        qCInfo(lcJobs).noquote() << "job" << id << "queued"
+                                 << (it->workflow.isEmpty() ? QString() : QStringLiteral("(%1)").arg(it->workflow));
         if (m_store) // durable before it is acknowledged
             m_store->create(*it);
         // Events may have come before the answer; publish in order: queued, started, then the end.
@@ -157,7 +162,8 @@ Status JobManager::cancel(const QString &id)
     if (it == m_jobs.end())
         return missingJob(id);
     if (it->isFinished())
-        return Error::make(ErrorCode::JobConflict, QStringLiteral("job %1 has already finished (%2)").arg(id, jobStateName(it->state)),
+        return Error::make(ErrorCode::JobConflict,
+                           QStringLiteral("job %1 has already finished (%2)").arg(id, jobStateName(it->state)),
                            {{QStringLiteral("state"), jobStateName(it->state)}});
     it->cancelRequested = true;
     if (!m_unacknowledged.contains(id))
@@ -211,9 +217,13 @@ const Job *JobManager::find(const QString &id) const
 Error JobManager::missingJob(const QString &id) const
 {
     if (const ExpiredJob *gone = m_expired.find(id))
-        return Error::make(ErrorCode::JobExpired, QStringLiteral("job %1 has expired (finished jobs are kept by [jobs] keep and keep_days)").arg(id),
-                           {{QStringLiteral("job_id"), id}, {QStringLiteral("expired_at"), gone->prunedAt.toString(Qt::ISODateWithMs)}});
-    return Error::make(ErrorCode::JobNotFound, QStringLiteral("no job with id %1").arg(id), {{QStringLiteral("job_id"), id}});
+        return Error::make(
+            ErrorCode::JobExpired,
+            QStringLiteral("job %1 has expired (finished jobs are kept by [jobs] keep and keep_days)").arg(id),
+            {{QStringLiteral("job_id"), id},
+             {QStringLiteral("expired_at"), gone->prunedAt.toString(Qt::ISODateWithMs)}});
+    return Error::make(ErrorCode::JobNotFound, QStringLiteral("no job with id %1").arg(id),
+                       {{QStringLiteral("job_id"), id}});
 }
 
 JobPage JobManager::list(const JobFilter &filter) const
@@ -292,7 +302,8 @@ void JobManager::onEvent(const protocol::ComfyEvent &event)
         if (e->finished)
             break;
         markRunning(job);
-        job.progress = {e->node, job.graph.value(e->node).toObject().value(QLatin1String("class_type")).toString(), 0, 0};
+        job.progress
+            = {e->node, job.graph.value(e->node).toObject().value(QLatin1String("class_type")).toString(), 0, 0};
         if (!m_unacknowledged.contains(job.id))
             emit jobProgress(job);
         break;
@@ -334,13 +345,21 @@ void JobManager::onPromptFinished(const PromptOutcome &o)
     }
     Job &job = *it;
     switch (o.status) {
-    case PromptOutcome::Status::Succeeded: job.state = JobState::Succeeded; break;
-    case PromptOutcome::Status::Failed: job.state = JobState::Failed; break;
+    case PromptOutcome::Status::Succeeded:
+        job.state = JobState::Succeeded;
+        break;
+    case PromptOutcome::Status::Failed:
+        job.state = JobState::Failed;
+        break;
     case PromptOutcome::Status::Interrupted:
         job.state = job.cancelRequested && !m_timedOut.contains(job.id) ? JobState::Cancelled : JobState::Failed;
         break;
-    case PromptOutcome::Status::Cancelled: job.state = JobState::Cancelled; break;
-    case PromptOutcome::Status::Lost: job.state = JobState::Lost; break;
+    case PromptOutcome::Status::Cancelled:
+        job.state = JobState::Cancelled;
+        break;
+    case PromptOutcome::Status::Lost:
+        job.state = JobState::Lost;
+        break;
     }
     if (!o.files.isEmpty() || job.outputs.isEmpty())
         job.outputs = o.files; // history is authoritative
@@ -355,8 +374,10 @@ void JobManager::onPromptFinished(const PromptOutcome &o)
     // A finished job shows its last stepped node complete (or 1/1 when nothing stepped, e.g. a cached run).
     const JobProgress last = m_lastStep.take(job.id);
     if (job.state == JobState::Succeeded)
-        job.progress = last.max > 0 ? JobProgress{last.node, last.nodeClass, last.max, last.max} : JobProgress{{}, {}, 1, 1};
-    qCInfo(lcJobs).noquote() << "job" << job.id << jobStateName(job.state) << "with" << job.outputs.size() << "output file(s)";
+        job.progress
+            = last.max > 0 ? JobProgress{last.node, last.nodeClass, last.max, last.max} : JobProgress{{}, {}, 1, 1};
+    qCInfo(lcJobs).noquote() << "job" << job.id << jobStateName(job.state) << "with" << job.outputs.size()
+                             << "output file(s)";
     persist(job);
     emit jobFinished(job);
     prune();

@@ -11,9 +11,9 @@
 #include "core/jobs/jobstore.h"
 
 #include <QHash>
+#include <QObject>
 #include <QPointer>
 #include <QSet>
-#include <QObject>
 #include <QTimer>
 
 #include <functional>
@@ -21,9 +21,9 @@
 namespace cr {
 
 struct JobRequest {
-    QString workflow;   // name, for listing
-    QJsonObject graph;  // the graph with inputs applied (a private copy)
-    QString clientRef;  // optional idempotency key
+    QString workflow;  // name, for listing
+    QJsonObject graph; // the graph with inputs applied (a private copy)
+    QString clientRef; // optional idempotency key
 };
 
 struct JobFilter {
@@ -81,7 +81,7 @@ signals:
     void jobQueued(const cr::Job &job);
     void jobStarted(const cr::Job &job);
     void jobProgress(const cr::Job &job);
-    void jobFinished(const cr::Job &job); // any final state
+    void jobFinished(const cr::Job &job);    // any final state
     void jobsPruned(const QStringList &ids); // finished jobs dropped by retention (their event logs may go too)
 
 private:
@@ -108,9 +108,9 @@ private:
     JobStore *m_store;
     QHash<QString, Job> m_jobs;
     QHash<QString, QString> m_byClientRef;
-    QStringList m_order; // ids, oldest first
-    QHash<QString, JobProgress> m_lastStep; // the last `progress` of each running job
-    QSet<QString> m_unacknowledged;         // submitted, ComfyUI has not answered yet: not published
+    QStringList m_order;                           // ids, oldest first
+    QHash<QString, JobProgress> m_lastStep;        // the last `progress` of each running job
+    QSet<QString> m_unacknowledged;                // submitted, ComfyUI has not answered yet: not published
     QHash<QString, PromptOutcome> m_earlyOutcomes; // finished before the answer
     QHash<QString, QList<Answer>> m_duplicates;    // same client_ref, came before the answer: answered with it
     JobSettings m_retention;

@@ -14,8 +14,14 @@ namespace cr {
 
 namespace {
 
-QJsonValue time(const QDateTime &t) { return t.isValid() ? QJsonValue(t.toUTC().toString(Qt::ISODateWithMs)) : QJsonValue(); }
-QDateTime timeFrom(const QJsonValue &v) { return v.isString() ? QDateTime::fromString(v.toString(), Qt::ISODateWithMs) : QDateTime(); }
+QJsonValue time(const QDateTime &t)
+{
+    return t.isValid() ? QJsonValue(t.toUTC().toString(Qt::ISODateWithMs)) : QJsonValue();
+}
+QDateTime timeFrom(const QJsonValue &v)
+{
+    return v.isString() ? QDateTime::fromString(v.toString(), Qt::ISODateWithMs) : QDateTime();
+}
 
 QJsonObject errorToJson(const protocol::ExecutionErrorEvent &e)
 {
@@ -66,10 +72,11 @@ QJsonObject JobStore::toJson(const Job &job)
                   {QStringLiteral("created_at"), time(job.createdAt)},
                   {QStringLiteral("started_at"), time(job.startedAt)},
                   {QStringLiteral("finished_at"), time(job.finishedAt)},
-                  {QStringLiteral("progress"), QJsonObject{{QStringLiteral("node"), job.progress.node},
-                                                           {QStringLiteral("class_type"), job.progress.nodeClass},
-                                                           {QStringLiteral("value"), job.progress.value},
-                                                           {QStringLiteral("max"), job.progress.max}}},
+                  {QStringLiteral("progress"),
+                   QJsonObject{{QStringLiteral("node"), job.progress.node},
+                               {QStringLiteral("class_type"), job.progress.nodeClass},
+                               {QStringLiteral("value"), job.progress.value},
+                               {QStringLiteral("max"), job.progress.max}}},
                   {QStringLiteral("cached_nodes"), QJsonArray::fromStringList(job.cachedNodes)},
                   {QStringLiteral("outputs"), outputs},
                   {QStringLiteral("raw_outputs"), job.rawOutputs},
@@ -101,9 +108,10 @@ std::optional<Job> JobStore::fromJson(const QJsonObject &o)
     job.cachedNodes = strings(o.value(QLatin1String("cached_nodes")));
     for (const QJsonValue &v : o.value(QLatin1String("outputs")).toArray()) {
         const QJsonObject f = v.toObject();
-        job.outputs.append({f.value(QLatin1String("node_id")).toString(),
-                            {f.value(QLatin1String("kind")).toString(), f.value(QLatin1String("filename")).toString(),
-                             f.value(QLatin1String("subfolder")).toString(), f.value(QLatin1String("type")).toString()}});
+        job.outputs.append(
+            {f.value(QLatin1String("node_id")).toString(),
+             {f.value(QLatin1String("kind")).toString(), f.value(QLatin1String("filename")).toString(),
+              f.value(QLatin1String("subfolder")).toString(), f.value(QLatin1String("type")).toString()}});
     }
     job.rawOutputs = o.value(QLatin1String("raw_outputs")).toObject();
     job.reason = o.value(QLatin1String("reason")).toString();
@@ -172,7 +180,9 @@ bool JobStore::migrate()
     const int version = schemaVersion();
     if (version < 0 || version > kSchemaVersion) {
         m_error = version < 0 ? QStringLiteral("cannot read the schema version: %1").arg(db.lastError().text())
-                              : QStringLiteral("the job store has schema version %1, newer than this build (%2)").arg(version).arg(kSchemaVersion);
+                              : QStringLiteral("the job store has schema version %1, newer than this build (%2)")
+                                    .arg(version)
+                                    .arg(kSchemaVersion);
         return false;
     }
     for (int v = version; v < kSchemaVersion; ++v) {
@@ -180,7 +190,8 @@ bool JobStore::migrate()
         QSqlQuery q(db);
         for (const QString &sql : steps.at(v)) {
             if (!q.exec(sql)) {
-                m_error = QStringLiteral("migration to schema version %1 failed: %2").arg(v + 1).arg(q.lastError().text());
+                m_error
+                    = QStringLiteral("migration to schema version %1 failed: %2").arg(v + 1).arg(q.lastError().text());
                 db.rollback();
                 return false;
             }
@@ -249,8 +260,9 @@ bool JobStore::create(const Job &job)
 {
     if (!m_open)
         return false;
-    QSqlQuery &q = prepared(m_insert, QStringLiteral("INSERT OR REPLACE INTO jobs (id, created_at, state, data, graph) "
-                                                     "VALUES (?, ?, ?, ?, ?)"));
+    QSqlQuery &q = prepared(m_insert,
+                            QStringLiteral("INSERT OR REPLACE INTO jobs (id, created_at, state, data, graph) "
+                                           "VALUES (?, ?, ?, ?, ?)"));
     q.addBindValue(job.id);
     q.addBindValue(job.createdAt.toUTC().toString(Qt::ISODateWithMs));
     q.addBindValue(jobStateName(job.state));
@@ -329,7 +341,8 @@ QList<ExpiredJob> JobStore::loadExpired() const
     if (!q.exec(QStringLiteral("SELECT id, client_ref, pruned_at FROM expired_jobs ORDER BY pruned_at, rowid")))
         return out;
     while (q.next())
-        out.append({q.value(0).toString(), q.value(1).toString(), QDateTime::fromString(q.value(2).toString(), Qt::ISODateWithMs)});
+        out.append({q.value(0).toString(), q.value(1).toString(),
+                    QDateTime::fromString(q.value(2).toString(), Qt::ISODateWithMs)});
     return out;
 }
 

@@ -10,8 +10,8 @@
 #include <QList>
 #include <QSqlQuery>
 
-#include <memory>
 #include <QString>
+#include <memory>
 
 namespace cr {
 
@@ -28,11 +28,11 @@ public:
     bool isOpen() const { return m_open; }
     QString error() const { return m_error; }
 
-    bool create(const Job &job);       // a new job: its row with the graph (replaces a row of the same id)
-    bool update(const Job &job);       // a known job's state, without rewriting the graph (creates when missing)
+    bool create(const Job &job); // a new job: its row with the graph (replaces a row of the same id)
+    bool update(const Job &job); // a known job's state, without rewriting the graph (creates when missing)
     bool save(const Job &job) { return create(job); }
     bool remove(const QString &jobId);
-    QList<Job> loadAll() const;        // oldest first
+    QList<Job> loadAll() const; // oldest first
 
     // Removes pruned jobs and records their tombstones in one transaction, keeping only the newest
     // `keepExpired` tombstones.

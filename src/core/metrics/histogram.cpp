@@ -2,7 +2,7 @@
 
 namespace cr {
 
-Histogram::Histogram(std::span<const double> bounds) : m_bounds(bounds), m_counts(bounds.size() + 1, 0) {}
+Histogram::Histogram(std::span<const double> bounds) : m_bounds(bounds), m_counts(bounds.size() + 1, 0) { }
 
 void Histogram::observe(double value)
 {

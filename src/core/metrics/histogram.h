@@ -12,7 +12,7 @@ namespace cr {
 
 // Bucket sets in base units (seconds), shared by the service's histograms.
 inline constexpr std::array<double, 14> kHttpLatencyBuckets{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                                                            0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+                                                            0.1,    0.25,  0.5,    1,     2.5,  5,     10};
 inline constexpr std::array<double, 13> kJobDurationBuckets{0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800, 3600};
 inline constexpr std::array<double, 12> kQueueWaitBuckets{0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600};
 

@@ -51,7 +51,8 @@ void HttpMetrics::record(int route, int method, int status, double seconds)
 void HttpMetrics::write(MetricsWriter &w) const
 {
     auto labels = [this](size_t i) {
-        return MetricLabels{{"route", m_routes.at(qsizetype(i / kMethodCount))}, {"method", kMethods[i % kMethodCount]}};
+        return MetricLabels{{"route", m_routes.at(qsizetype(i / kMethodCount))},
+                            {"method", kMethods[i % kMethodCount]}};
     };
     w.family("comfyrunner_http_requests_total", MetricType::Counter,
              "HTTP requests answered, by route pattern, method and status code.");

@@ -13,10 +13,7 @@ void MetricsWriter::family(const QByteArray &name, MetricType type, const QByteA
     m_out += "# HELP " + name + ' ' + escapedHelp + "\n# TYPE " + name + ' ' + typeName + '\n';
 }
 
-void MetricsWriter::value(const MetricLabels &labels, double v)
-{
-    line(m_name, labels, nullptr, v);
-}
+void MetricsWriter::value(const MetricLabels &labels, double v) { line(m_name, labels, nullptr, v); }
 
 void MetricsWriter::histogram(const MetricLabels &labels, const Histogram &h)
 {

@@ -72,8 +72,10 @@ void writeProcessMetrics(MetricsWriter &w)
         return;
     w.single("process_resident_memory_bytes", MetricType::Gauge, "Resident memory size in bytes.", s->residentBytes);
     w.single("process_virtual_memory_bytes", MetricType::Gauge, "Virtual memory size in bytes.", s->virtualBytes);
-    w.single("process_cpu_seconds_total", MetricType::Counter, "Total user and system CPU time spent in seconds.", s->cpuSeconds);
-    w.single("process_start_time_seconds", MetricType::Gauge, "Start time of the process since unix epoch in seconds.", s->startTimeSeconds);
+    w.single("process_cpu_seconds_total", MetricType::Counter, "Total user and system CPU time spent in seconds.",
+             s->cpuSeconds);
+    w.single("process_start_time_seconds", MetricType::Gauge, "Start time of the process since unix epoch in seconds.",
+             s->startTimeSeconds);
     if (s->openFds >= 0)
         w.single("process_open_fds", MetricType::Gauge, "Number of open file descriptors.", s->openFds);
     if (s->maxFds > 0)

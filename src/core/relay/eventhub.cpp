@@ -45,8 +45,8 @@ RelayEventPtr EventHub::publishPreview(const protocol::PreviewFrame &frame, cons
                                        const QByteArray &rawFrame)
 {
     ++m_publishedPreviews;
-    auto event = RelayEventPtr::create(
-        RelayEvent::preview(QDateTime::currentMSecsSinceEpoch(), jobId, frame, rawFrame));
+    auto event
+        = RelayEventPtr::create(RelayEvent::preview(QDateTime::currentMSecsSinceEpoch(), jobId, frame, rawFrame));
     emit published(event);
     return event;
 }
@@ -107,10 +107,7 @@ void EventHub::logForJob(const RelayEventPtr &event)
     }
 }
 
-qint64 EventHub::firstSeq() const
-{
-    return m_ring.empty() ? m_lastSeq + 1 : m_ring.front()->seq();
-}
+qint64 EventHub::firstSeq() const { return m_ring.empty() ? m_lastSeq + 1 : m_ring.front()->seq(); }
 
 EventHub::Replay EventHub::eventsSince(qint64 since, qint64 until) const
 {
@@ -149,10 +146,7 @@ EventHub::JobLog EventHub::jobEvents(const QString &jobId) const
     return log;
 }
 
-void EventHub::forgetJob(const QString &jobId)
-{
-    m_jobs.remove(jobId);
-}
+void EventHub::forgetJob(const QString &jobId) { m_jobs.remove(jobId); }
 
 QJsonObject EventHub::statsJson() const
 {
@@ -160,9 +154,10 @@ QJsonObject EventHub::statsJson() const
         {"last_seq"_L1, double(m_lastSeq)},
         {"ring"_L1, QJsonObject{{"size"_L1, qint64(m_ring.size())}, {"capacity"_L1, m_limits.replayEvents}}},
         {"jobs_logged"_L1, qint64(m_jobs.size())},
-        {"published"_L1, QJsonObject{{"json"_L1, double(m_publishedJson)},
-                                     {"previews"_L1, double(m_publishedPreviews)},
-                                     {"binary"_L1, double(m_publishedBinary)}}},
+        {"published"_L1,
+         QJsonObject{{"json"_L1, double(m_publishedJson)},
+                     {"previews"_L1, double(m_publishedPreviews)},
+                     {"binary"_L1, double(m_publishedBinary)}}},
     };
 }
 

@@ -57,14 +57,14 @@ public:
     // jobId is set.
     RelayEventPtr publishServiceEvent(const QString &type, const QJsonObject &data, const QString &jobId);
 
-    qint64 lastSeq() const { return m_lastSeq; }   // 0 before the first JSON event
-    qint64 firstSeq() const;                       // the oldest seq in the ring (lastSeq()+1 when empty)
+    qint64 lastSeq() const { return m_lastSeq; } // 0 before the first JSON event
+    qint64 firstSeq() const;                     // the oldest seq in the ring (lastSeq()+1 when empty)
 
     // The JSON events after `since` (up to and including `until`), from the ring.
     struct Replay {
         QList<RelayEventPtr> events;
-        bool gap = false;   // events after `since` are missing (evicted, or since is unknown)
-        QString gapReason;  // "evicted" | "unknown_seq"
+        bool gap = false;    // events after `since` are missing (evicted, or since is unknown)
+        QString gapReason;   // "evicted" | "unknown_seq"
         qint64 firstSeq = 0; // seq of events.first() when not empty, else the next seq to come
         qint64 lastSeq = 0;  // the hub's lastSeq()
     };
@@ -72,8 +72,8 @@ public:
 
     // The JSON events of one job (for GET /api/v1/jobs/{id}/events), oldest first.
     struct JobLog {
-        bool known = false;   // false: no event of that job (or it was forgotten)
-        qint64 dropped = 0;   // older events of the job not kept (per-job bound)
+        bool known = false; // false: no event of that job (or it was forgotten)
+        qint64 dropped = 0; // older events of the job not kept (per-job bound)
         QList<RelayEventPtr> events;
     };
     JobLog jobEvents(const QString &jobId) const;

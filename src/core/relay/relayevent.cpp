@@ -64,9 +64,9 @@ const QByteArray &RelayEvent::type1Frame() const
 const QByteArray &RelayEvent::type4Frame() const
 {
     if (!m_type4)
-        m_type4 = m_preview ? protocol::encodeRelayPreviewType4(m_preview->meta, m_jobId, m_preview->format,
-                                                                m_preview->image)
-                            : QByteArray();
+        m_type4 = m_preview
+            ? protocol::encodeRelayPreviewType4(m_preview->meta, m_jobId, m_preview->format, m_preview->image)
+            : QByteArray();
     return *m_type4;
 }
 
@@ -87,10 +87,7 @@ const QByteArray &RelayEvent::webSocketPayload(Wire wire) const
     return m_raw;
 }
 
-qsizetype RelayEvent::payloadSize(Wire wire) const
-{
-    return webSocketPayload(wire).size();
-}
+qsizetype RelayEvent::payloadSize(Wire wire) const { return webSocketPayload(wire).size(); }
 
 const QByteArray &RelayEvent::webSocketFrame(Wire wire) const
 {

@@ -42,13 +42,13 @@ public:
     const QString &type() const { return m_type; }       // JSON "type"; "preview"; "binary"
     const QString &jobId() const { return m_jobId; }     // empty when not attributed to a job
     const QString &promptId() const { return m_promptId; }
-    const QByteArray &raw() const { return m_raw; }      // JSON: the exact text; Binary: the frame
+    const QByteArray &raw() const { return m_raw; } // JSON: the exact text; Binary: the frame
     const std::optional<protocol::PreviewFrame> &previewFrame() const { return m_preview; }
 
     // Cached payloads.
-    const QByteArray &envelopeBytes() const;  // JSON: protocol::encodeRelayEnvelope(...)
-    const QByteArray &type1Frame() const;     // Preview: ComfyUI's type-1 layout
-    const QByteArray &type4Frame() const;     // Preview: type 4 with job_id in the metadata
+    const QByteArray &envelopeBytes() const; // JSON: protocol::encodeRelayEnvelope(...)
+    const QByteArray &type1Frame() const;    // Preview: ComfyUI's type-1 layout
+    const QByteArray &type4Frame() const;    // Preview: type 4 with job_id in the metadata
 
     // The forms a relay client can receive.
     enum class Wire {

@@ -85,7 +85,8 @@ void RelayFrameGuard::scan(qint64 consumed)
         if (buffered.size() < at + take) // cannot happen: the bytes are buffered
             return stop();
         m_scanned += take;
-        if (m_scanner.feedHeader(QByteArrayView(buffered).sliced(at, take)) == protocol::WebSocketFrameScanner::Verdict::Unmasked) {
+        if (m_scanner.feedHeader(QByteArrayView(buffered).sliced(at, take))
+            == protocol::WebSocketFrameScanner::Verdict::Unmasked) {
             const std::function<void()> report = std::move(m_unmasked);
             stop();
             return report();

@@ -52,9 +52,9 @@ private:
     QTcpSocket *m_socket;
     std::function<void()> m_unmasked;
     protocol::WebSocketFrameScanner m_scanner;
-    qint64 m_received = 0;  // bytes received on the connection so far (the head included)
-    qint64 m_scanned = 0;   // of those, the ones the scanner has been shown (or skipped)
-    qint64 m_leftByQt = 0;  // bytesAvailable() after Qt's last read
+    qint64 m_received = 0; // bytes received on the connection so far (the head included)
+    qint64 m_scanned = 0;  // of those, the ones the scanner has been shown (or skipped)
+    qint64 m_leftByQt = 0; // bytesAvailable() after Qt's last read
     bool m_upgraded = false;
     bool m_stopped = false;
 };

@@ -13,8 +13,8 @@ namespace {
 QByteArray refusal(int status, const QByteArray &phrase, const QByteArray &extraHeaders, const QByteArray &text)
 {
     return "HTTP/1.1 " + QByteArray::number(status) + ' ' + phrase + "\r\n" + extraHeaders
-         + "Content-Type: text/plain; charset=utf-8\r\nContent-Length: " + QByteArray::number(text.size())
-         + "\r\nConnection: close\r\n\r\n" + text;
+        + "Content-Type: text/plain; charset=utf-8\r\nContent-Length: " + QByteArray::number(text.size())
+        + "\r\nConnection: close\r\n\r\n" + text;
 }
 
 // The value of one header in a request head (case-insensitive name; the first occurrence).
@@ -45,7 +45,8 @@ RelayHandshakeVerdict RelayHandshakeScreen::judge(const QByteArray &received)
     const qsizetype end = received.indexOf("\r\n\r\n");
     if (end < 0) {
         if (received.size() > kMaxHeadBytes)
-            return {Kind::Refuse, refusal(431, "Request Header Fields Too Large", {}, "request head too large\n"), "head too large"};
+            return {Kind::Refuse, refusal(431, "Request Header Fields Too Large", {}, "request head too large\n"),
+                    "head too large"};
         return {};
     }
     const QList<QByteArray> lines = received.left(end).split('\n');
@@ -60,7 +61,8 @@ RelayHandshakeVerdict RelayHandshakeScreen::judge(const QByteArray &received)
     if (version != "13")
         return {Kind::Refuse,
                 refusal(426, "Upgrade Required", "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n",
-                        "Unsupported WebSocket version \"" + version.left(16) + "\": this relay speaks version 13 (RFC 6455).\n"),
+                        "Unsupported WebSocket version \"" + version.left(16)
+                            + "\": this relay speaks version 13 (RFC 6455).\n"),
                 "WebSocket version " + version.left(16)};
     return {Kind::Pass, {}, {}};
 }
@@ -83,8 +85,8 @@ void RelayHandshakeScreen::screen(QTcpSocket *socket, std::function<void()> pass
             new RelayFrameGuard(s, received.indexOf("\r\n\r\n") + 4, onUnmasked);
             return next();
         }
-        qCInfo(lcRelay).noquote() << "refused a connection from" << s->peerAddress().toString() << "before the handshake:"
-                                  << QString::fromLatin1(v.reason);
+        qCInfo(lcRelay).noquote() << "refused a connection from" << s->peerAddress().toString()
+                                  << "before the handshake:" << QString::fromLatin1(v.reason);
         s->readAll(); // closing with unread bytes would reset the connection and lose the answer
         s->write(v.response);
         s->disconnectFromHost();

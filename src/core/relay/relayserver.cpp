@@ -54,10 +54,7 @@ RelayServer::RelayServer(EventHub *hub, const RelaySettings &settings, const QSt
     connect(&m_pingTimer, &QTimer::timeout, this, &RelayServer::onPingTick);
 }
 
-RelayServer::~RelayServer()
-{
-    close();
-}
+RelayServer::~RelayServer() { close(); }
 
 bool RelayServer::listen(QString *error)
 {
@@ -75,7 +72,8 @@ bool RelayServer::listen(QString *error)
         return false;
     }
     m_pingTimer.start();
-    qCInfo(lcRelay).noquote() << u"relay listening on ws://%1/"_s.arg(hostPortString(m_listener->serverAddress(), port()));
+    qCInfo(lcRelay).noquote() << u"relay listening on ws://%1/"_s.arg(
+        hostPortString(m_listener->serverAddress(), port()));
     return true;
 }
 
@@ -92,20 +90,11 @@ void RelayServer::close()
         client->closeWith(RelayCloseCode::GoingAway);
 }
 
-bool RelayServer::isListening() const
-{
-    return m_listener->isListening();
-}
+bool RelayServer::isListening() const { return m_listener->isListening(); }
 
-QHostAddress RelayServer::address() const
-{
-    return m_listener->serverAddress();
-}
+QHostAddress RelayServer::address() const { return m_listener->serverAddress(); }
 
-quint16 RelayServer::port() const
-{
-    return m_listener->serverPort();
-}
+quint16 RelayServer::port() const { return m_listener->serverPort(); }
 
 void RelayServer::onTcpConnection()
 {
@@ -135,7 +124,8 @@ void RelayServer::onTcpConnection()
             QTimer::singleShot(m_options.handshakeTimeoutMs, socket, [this, guard = QPointer(socket)] {
                 if (guard && m_handshaking.contains(guard)) {
                     qCInfo(lcRelay).noquote() << u"no WebSocket handshake from %1 in %2 ms; closing the connection"_s
-                                                     .arg(peerOf(guard.data())).arg(m_options.handshakeTimeoutMs);
+                                                     .arg(peerOf(guard.data()))
+                                                     .arg(m_options.handshakeTimeoutMs);
                     guard->abort();
                 }
             });
@@ -160,13 +150,19 @@ void RelayServer::refuseOverLimit(QTcpSocket *socket)
 {
     ++m_rejected[quint16(RelayCloseCode::TooManyClients)];
     qCInfo(lcRelay).noquote() << u"refusing %1 with HTTP 503: %2 clients and %3 handshakes, the limit is %4"_s
-                                     .arg(peerOf(socket)).arg(m_clients.size()).arg(pendingHandshakes()).arg(m_settings.maxClients);
+                                     .arg(peerOf(socket))
+                                     .arg(m_clients.size())
+                                     .arg(pendingHandshakes())
+                                     .arg(m_settings.maxClients);
     socket->setParent(this);
-    const Error e = Error::make(ErrorCode::TooManyConnections,
-                                u"the relay has %1 clients and handshakes, its limit; try again later"_s.arg(m_settings.maxClients),
-                                {{u"limit"_s, m_settings.maxClients}});
-    refuseConnection(socket, closingHttpAnswer(503, "Service Unavailable",
-                                               QJsonDocument(QJsonObject{{u"error"_s, e.toJson()}}).toJson(QJsonDocument::Compact)));
+    const Error e = Error::make(
+        ErrorCode::TooManyConnections,
+        u"the relay has %1 clients and handshakes, its limit; try again later"_s.arg(m_settings.maxClients),
+        {{u"limit"_s, m_settings.maxClients}});
+    refuseConnection(
+        socket,
+        closingHttpAnswer(503, "Service Unavailable",
+                          QJsonDocument(QJsonObject{{u"error"_s, e.toJson()}}).toJson(QJsonDocument::Compact)));
 }
 
 int RelayServer::pendingHandshakes() const
@@ -185,8 +181,8 @@ QTcpSocket *RelayServer::takeTransport(const QWebSocket *socket)
     qsizetype found = -1;
     for (qsizetype i = 0; i < m_handshaking.size(); ++i) {
         const QTcpSocket *candidate = m_handshaking.at(i);
-        if (candidate->peerPort() == socket->peerPort() && candidate->peerAddress() == socket->peerAddress() &&
-            candidate->localPort() == socket->localPort() && candidate->localAddress() == socket->localAddress()) {
+        if (candidate->peerPort() == socket->peerPort() && candidate->peerAddress() == socket->peerAddress()
+            && candidate->localPort() == socket->localPort() && candidate->localAddress() == socket->localAddress()) {
             if (found >= 0)
                 return nullptr;
             found = i;
@@ -208,7 +204,8 @@ void RelayServer::onNewConnection()
         if (QTcpSocket *transport = takeTransport(socket)) {
             accept(socket, transport);
         } else { // the peer left between its handshake and the upgrade (its socket is already forgotten)
-            qCDebug(lcRelay).noquote() << u"the WebSocket from %1 has no open connection; dropping it"_s.arg(peerOf(socket));
+            qCDebug(lcRelay).noquote() << u"the WebSocket from %1 has no open connection; dropping it"_s.arg(
+                peerOf(socket));
             socket->abort();
             socket->deleteLater();
         }
@@ -238,10 +235,9 @@ void RelayServer::accept(QWebSocket *socket, QTcpSocket *transport)
         return reject(socket, RelayCloseCode::TooManyClients);
 
     const quint64 id = m_nextId++;
-    auto *client = new RelaySession(id, socket, transport,
-                                   RelaySessionLimits{m_settings.softLimitBytes, m_settings.hardLimitBytes,
-                                                     m_options.closeGraceMs},
-                                   this);
+    auto *client = new RelaySession(
+        id, socket, transport,
+        RelaySessionLimits{m_settings.softLimitBytes, m_settings.hardLimitBytes, m_options.closeGraceMs}, this);
     protocol::RelaySubscription subscription;
     options->subscription.applyTo(subscription);
     client->setSubscription(subscription);
@@ -256,7 +252,8 @@ void RelayServer::accept(QWebSocket *socket, QTcpSocket *transport)
     connect(client, &RelaySession::closedByServer, this, &RelayServer::onClientClosed);
     connect(client, &RelaySession::finished, this, &RelayServer::onClientFinished);
 
-    qCInfo(lcRelay).noquote() << u"client %1 connected from %2 (%3 clients)"_s.arg(id).arg(peerOf(socket)).arg(m_clients.size());
+    qCInfo(lcRelay).noquote()
+        << u"client %1 connected from %2 (%3 clients)"_s.arg(id).arg(peerOf(socket)).arg(m_clients.size());
     emit clientConnected(id);
     if (options->since)
         replay(client, *options->since, m_hub->lastSeq(), nullptr, false);
@@ -351,8 +348,10 @@ void RelayServer::onBinary(RelaySession *client)
 {
     client->noteActivity();
     if (!client->isClosing())
-        refuse(client, {QString::fromLatin1(protocol::RelayErrorCode::BinaryNotAccepted),
-                        u"the relay accepts JSON text messages only"_s, {}});
+        refuse(client,
+               {QString::fromLatin1(protocol::RelayErrorCode::BinaryNotAccepted),
+                u"the relay accepts JSON text messages only"_s,
+                {}});
 }
 
 void RelayServer::refuse(RelaySession *client, const protocol::RelayMessageError &error)
@@ -404,9 +403,12 @@ void RelayServer::enforceBacklogBudget()
         }
         if (!worst)
             return;
-        qCWarning(lcRelay).noquote() << u"relay clients are %1 bytes behind, over the total budget of %2; closing client %3 "
-                                        u"(%4 bytes behind, the most) with 4008"_s
-                                            .arg(total).arg(budget).arg(worst->id()).arg(worstBytes);
+        qCWarning(lcRelay).noquote()
+            << u"relay clients are %1 bytes behind, over the total budget of %2; closing client %3 "
+               u"(%4 bytes behind, the most) with 4008"_s.arg(total)
+                   .arg(budget)
+                   .arg(worst->id())
+                   .arg(worstBytes);
         ++m_closedOverBudget;
         worst->closeWith(RelayCloseCode::TooSlow, u"too slow (relay backlog budget), resume with since="_s);
         total -= worstBytes;
@@ -447,12 +449,12 @@ void RelayServer::onClientFinished(quint64 id)
     m_finished.bytesSent += s.bytesSent;
     m_finished.previewsDropped += s.previewsDropped;
     m_finished.previewsRateLimited += s.previewsRateLimited;
-    qCInfo(lcRelay).noquote() << u"client %1 disconnected (%2 messages, %3 previews sent, %4 dropped, %5 rate-limited)"_s
-                                     .arg(id)
-                                     .arg(s.messagesSent)
-                                     .arg(s.previewsSent)
-                                     .arg(s.previewsDropped)
-                                     .arg(s.previewsRateLimited);
+    qCInfo(lcRelay).noquote()
+        << u"client %1 disconnected (%2 messages, %3 previews sent, %4 dropped, %5 rate-limited)"_s.arg(id)
+               .arg(s.messagesSent)
+               .arg(s.previewsSent)
+               .arg(s.previewsDropped)
+               .arg(s.previewsRateLimited);
     client->deleteLater();
     if (s.peakBacklogBytes >= 1024 * 1024) // a backlog that large is worth giving back to the kernel
         m_trimmer.request(s.peakBacklogBytes);
@@ -501,13 +503,15 @@ QJsonObject RelayServer::statsJson() const
         {"clients"_L1, clientCount()},
         {"handshaking"_L1, pendingHandshakes()},
         {"max_clients"_L1, m_settings.maxClients},
-        {"rejected"_L1, QJsonObject{{"unauthorized"_L1, count(m_rejected, RelayCloseCode::Unauthorized)},
-                                    {"bad_request"_L1, count(m_rejected, RelayCloseCode::BadRequest)},
-                                    {"too_many_clients"_L1, count(m_rejected, RelayCloseCode::TooManyClients)}}},
-        {"closed"_L1, QJsonObject{{"too_slow"_L1, count(m_closed, RelayCloseCode::TooSlow)},
-                                  {"over_budget"_L1, double(m_closedOverBudget)},
-                                  {"ping_timeout"_L1, count(m_closed, RelayCloseCode::PingTimeout)},
-                                  {"too_many_errors"_L1, count(m_closed, RelayCloseCode::TooManyErrors)}}},
+        {"rejected"_L1,
+         QJsonObject{{"unauthorized"_L1, count(m_rejected, RelayCloseCode::Unauthorized)},
+                     {"bad_request"_L1, count(m_rejected, RelayCloseCode::BadRequest)},
+                     {"too_many_clients"_L1, count(m_rejected, RelayCloseCode::TooManyClients)}}},
+        {"closed"_L1,
+         QJsonObject{{"too_slow"_L1, count(m_closed, RelayCloseCode::TooSlow)},
+                     {"over_budget"_L1, double(m_closedOverBudget)},
+                     {"ping_timeout"_L1, count(m_closed, RelayCloseCode::PingTimeout)},
+                     {"too_many_errors"_L1, count(m_closed, RelayCloseCode::TooManyErrors)}}},
         {"backlog_bytes"_L1, double(totalBacklog)},
         {"backlog_budget_bytes"_L1, double(m_settings.totalBacklogBytes)},
         {"per_client"_L1, perClient},

@@ -1,9 +1,9 @@
 #pragma once
 // The WebSocket side of the relay (docs/relay-protocol.md): a QTcpServer on the relay port hands each
 // connection to a QWebSocketServer for the handshake (keeping the TCP socket, which RelaySession writes
-// prebuilt frames to), then authenticates clients, parses their subscription (query parameters, hello/subscribe messages), replays
-// missed events on since=, forwards everything the EventHub publishes to each RelaySession, and pings
-// clients so dead ones are closed.
+// prebuilt frames to), then authenticates clients, parses their subscription (query parameters, hello/subscribe
+// messages), replays missed events on since=, forwards everything the EventHub publishes to each RelaySession, and
+// pings clients so dead ones are closed.
 
 #include "core/common/memorytrimmer.h"
 #include "core/config/config.h"
@@ -30,12 +30,12 @@ class EventHub;
 
 // Tuning that is not in the config file; the defaults suit production, tests shorten the timers.
 struct RelayServerOptions {
-    int pingIntervalMs = 15'000;   // every client is pinged this often
-    int pongTimeoutMs = 30'000;    // silent (no pong, no message) longer than interval + this: close 4009
-    int closeGraceMs = 5'000;      // a closed client still connected after this is aborted
+    int pingIntervalMs = 15'000; // every client is pinged this often
+    int pongTimeoutMs = 30'000;  // silent (no pong, no message) longer than interval + this: close 4009
+    int closeGraceMs = 5'000;    // a closed client still connected after this is aborted
     int handshakeTimeoutMs = 10'000;
     qint64 maxIncomingMessageBytes = 64 * 1024; // larger client messages: close 1009 (by Qt)
-    int maxErrorsPerMinute = 20;   // more invalid client messages in a minute: close 4010
+    int maxErrorsPerMinute = 20;                // more invalid client messages in a minute: close 4010
 };
 
 // What every client, gone or connected, was sent since the start (the sums of RelaySessionStats), and how
@@ -60,8 +60,8 @@ class RelayServer final : public QObject
 
 public:
     // hub: not owned, must outlive the server. authToken: empty = no authentication.
-    RelayServer(EventHub *hub, const RelaySettings &settings, const QString &authToken,
-                RelayServerOptions options = {}, QObject *parent = nullptr);
+    RelayServer(EventHub *hub, const RelaySettings &settings, const QString &authToken, RelayServerOptions options = {},
+                QObject *parent = nullptr);
     ~RelayServer() override;
 
     // Binds settings.host:settings.port (0 = any free port). False with a one-sentence reason on failure.
@@ -70,7 +70,7 @@ public:
     void close();
     bool isListening() const;
     QHostAddress address() const; // the bound address (QHostAddress::Any for "::", "*" and "")
-    quint16 port() const; // the bound port
+    quint16 port() const;         // the bound port
 
     // A reload (SIGHUP): new connections need the new token; when the token changed to another non-empty
     // one, the clients that connected with the old one are closed with 4001 (they reconnect with the new).
@@ -91,8 +91,8 @@ public:
 signals:
     void clientConnected(quint64 id);
     void clientDisconnected(quint64 id);
-    void clientClosed(quint64 id, quint16 code);  // the relay closed an accepted client (4008, 4009, ...)
-    void clientRejected(quint16 code);            // a connection refused after the handshake (4001-4003)
+    void clientClosed(quint64 id, quint16 code); // the relay closed an accepted client (4008, 4009, ...)
+    void clientRejected(quint16 code);           // a connection refused after the handshake (4001-4003)
 
 private:
     void onTcpConnection();
@@ -118,12 +118,12 @@ private:
     QByteArray m_token;
     RelayServerOptions m_options;
     QTcpServer *m_listener;
-    QWebSocketServer *m_server; // handshakes only; never listens itself
-    AcceptBackoff *m_backoff;   // pauses m_listener while file descriptors are short
+    QWebSocketServer *m_server;                // handshakes only; never listens itself
+    AcceptBackoff *m_backoff;                  // pauses m_listener while file descriptors are short
     QList<QPointer<QTcpSocket>> m_handshaking; // accepted, not yet upgraded
     QTimer m_pingTimer;
     quint64 m_nextId = 1;
-    QList<RelaySession *> m_clients;     // delivery order
+    QList<RelaySession *> m_clients; // delivery order
     QHash<quint64, RelaySession *> m_byId;
     QHash<quint16, quint64> m_rejected; // close code -> count
     QHash<quint16, quint64> m_closed;   // close code -> count

@@ -19,10 +19,7 @@ using namespace Qt::StringLiterals;
 using protocol::PreviewMode;
 using protocol::RelayCloseCode;
 
-QString peerString(const QHostAddress &address, quint16 port)
-{
-    return u"%1:%2"_s.arg(address.toString()).arg(port);
-}
+QString peerString(const QHostAddress &address, quint16 port) { return u"%1:%2"_s.arg(address.toString()).arg(port); }
 
 QJsonObject RelaySessionStats::toJson() const
 {
@@ -46,7 +43,7 @@ QJsonObject RelaySessionStats::toJson() const
 }
 
 RelaySession::RelaySession(quint64 id, QWebSocket *socket, QTcpSocket *transport, const RelaySessionLimits &limits,
-                         QObject *parent)
+                           QObject *parent)
     : QObject(parent), m_id(id), m_socket(socket), m_transport(transport), m_limits(limits)
 {
     m_socket->setParent(this);
@@ -77,10 +74,7 @@ void RelaySession::setSubscription(const protocol::RelaySubscription &subscripti
         m_heldPreview.reset();
 }
 
-qint64 RelaySession::backlog() const
-{
-    return m_transport ? m_transport->bytesToWrite() : 0;
-}
+qint64 RelaySession::backlog() const { return m_transport ? m_transport->bytesToWrite() : 0; }
 
 qint64 RelaySession::backlogBytes() const
 {
@@ -89,10 +83,7 @@ qint64 RelaySession::backlogBytes() const
     return std::max<qint64>(0, backlog() - m_previewInFlight) + m_stats.queuedBytes;
 }
 
-bool RelaySession::canWrite() const
-{
-    return backlog() <= m_limits.softLimitBytes;
-}
+bool RelaySession::canWrite() const { return backlog() <= m_limits.softLimitBytes; }
 
 RelayEvent::Wire RelaySession::wireFor(const RelayEvent &event) const
 {
@@ -173,7 +164,7 @@ void RelaySession::queue(Pending item)
     m_stats.peakBacklogBytes = std::max(m_stats.peakBacklogBytes, behind);
     if (behind > m_limits.hardLimitBytes) {
         qCWarning(lcRelaySession).nospace() << "client " << m_id << " (" << m_stats.peer << ") is " << behind
-                                           << " bytes behind, over the hard limit; closing it (4008)";
+                                            << " bytes behind, over the hard limit; closing it (4008)";
         closeWith(RelayCloseCode::TooSlow);
     }
 }
@@ -216,10 +207,13 @@ void RelaySession::schedulePump()
     if (m_pumpScheduled || isClosing())
         return;
     m_pumpScheduled = true;
-    QMetaObject::invokeMethod(this, [this] {
-        m_pumpScheduled = false;
-        pump();
-    }, Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        this,
+        [this] {
+            m_pumpScheduled = false;
+            pump();
+        },
+        Qt::QueuedConnection);
 }
 
 void RelaySession::pump()
@@ -238,10 +232,7 @@ void RelaySession::pump()
         writePreview(std::exchange(m_heldPreview, RelayEventPtr()));
 }
 
-QTcpSocket *RelaySession::transport() const
-{
-    return m_transport;
-}
+QTcpSocket *RelaySession::transport() const { return m_transport; }
 
 void RelaySession::closeWith(RelayCloseCode code, const QString &reason)
 {

@@ -30,29 +30,29 @@ QString peerString(const QHostAddress &address, quint16 port);
 
 // Per-client byte budget (from RelaySettings) and the close grace period.
 struct RelaySessionLimits {
-    qint64 softLimitBytes = 1024 * 1024;       // above it previews are held back / dropped, JSON queued
-    qint64 hardLimitBytes = 16 * 1024 * 1024;  // socket backlog + queued JSON above it: close 4008 (the one
-                                               // preview in flight is not counted)
-    int closeGraceMs = 5000;                   // after sending a close frame, abort if still connected
+    qint64 softLimitBytes = 1024 * 1024;      // above it previews are held back / dropped, JSON queued
+    qint64 hardLimitBytes = 16 * 1024 * 1024; // socket backlog + queued JSON above it: close 4008 (the one
+                                              // preview in flight is not counted)
+    int closeGraceMs = 5000;                  // after sending a close frame, abort if still connected
 };
 
 // What /api/v1/system shows per client.
 struct RelaySessionStats {
     quint64 id = 0;
-    QString peer;                 // address:port
-    qint64 connectedAtMs = 0;     // ms since the epoch
+    QString peer;             // address:port
+    qint64 connectedAtMs = 0; // ms since the epoch
     protocol::RelaySubscription subscription;
-    quint64 messagesSent = 0;     // JSON events and control messages written
+    quint64 messagesSent = 0; // JSON events and control messages written
     quint64 previewsSent = 0;
     quint64 binarySent = 0;
-    quint64 bytesSent = 0;        // payload bytes handed to the socket
-    quint64 previewsDropped = 0;  // replaced by a newer preview while the client was behind
+    quint64 bytesSent = 0;           // payload bytes handed to the socket
+    quint64 previewsDropped = 0;     // replaced by a newer preview while the client was behind
     quint64 previewsRateLimited = 0; // dropped by preview_fps
-    qint64 bytesToWrite = 0;      // socket backlog now
-    qint64 queuedMessages = 0;    // JSON messages waiting for the socket to drain
-    qint64 queuedBytes = 0;       // bytes the queued frames hold (header + payload)
-    qint64 peakBacklogBytes = 0;  // highest bytesToWrite + queuedBytes seen
-    bool closing = false;         // a close frame was sent (by the relay, or in answer to the client's)
+    qint64 bytesToWrite = 0;         // socket backlog now
+    qint64 queuedMessages = 0;       // JSON messages waiting for the socket to drain
+    qint64 queuedBytes = 0;          // bytes the queued frames hold (header + payload)
+    qint64 peakBacklogBytes = 0;     // highest bytesToWrite + queuedBytes seen
+    bool closing = false;            // a close frame was sent (by the relay, or in answer to the client's)
 
     QJsonObject toJson() const;
 };
@@ -67,7 +67,7 @@ public:
     // Takes ownership of `socket` (an open, accepted connection) and of `transport`, the TCP socket under it
     // (the one handed to QWebSocketServer::handleConnection).
     RelaySession(quint64 id, QWebSocket *socket, QTcpSocket *transport, const RelaySessionLimits &limits,
-                QObject *parent = nullptr);
+                 QObject *parent = nullptr);
     ~RelaySession() override;
 
     quint64 id() const { return m_id; }
@@ -104,13 +104,13 @@ public:
 
 signals:
     void closedByServer(quint64 id, quint16 code); // closeWith() was called
-    void finished(quint64 id);                      // the connection ended; the owner deletes the client
+    void finished(quint64 id);                     // the connection ended; the owner deletes the client
 
 private:
     struct Pending {
-        QByteArray frame;      // the complete WebSocket frame, shared with the event's cache (no copy)
-        qint64 payload = 0;    // payload size (bytesSent)
-        bool binary = false;   // a binary frame (binarySent) rather than a JSON event or control message
+        QByteArray frame;    // the complete WebSocket frame, shared with the event's cache (no copy)
+        qint64 payload = 0;  // payload size (bytesSent)
+        bool binary = false; // a binary frame (binarySent) rather than a JSON event or control message
     };
     Pending pendingFor(const RelayEvent &event) const;
     RelayEvent::Wire wireFor(const RelayEvent &event) const;
@@ -135,7 +135,7 @@ private:
     std::deque<Pending> m_queue;
     RelayEventPtr m_heldPreview;
     qint64 m_previewInFlight = 0; // size of the last preview written, until the socket drains below soft
-    QElapsedTimer m_lastPreview; // invalid until the first accepted preview
+    QElapsedTimer m_lastPreview;  // invalid until the first accepted preview
     QElapsedTimer m_lastActivity;
     QElapsedTimer m_errorWindow;
     int m_errors = 0;

@@ -6,7 +6,6 @@
 #include "core/jobs/jobmanager.h"
 #include "core/relay/eventhub.h"
 
-
 namespace cr {
 
 JobEventPublisher::JobEventPublisher(ComfyClient *comfy, JobManager *jobs, EventHub *hub, QObject *parent)
@@ -30,30 +29,35 @@ JobEventPublisher::JobEventPublisher(ComfyClient *comfy, JobManager *jobs, Event
         }
         m_hub->publishComfyEvent(ev, m_jobs->find(ev.promptId) ? ev.promptId : QString());
     });
-    connect(m_comfy, &ComfyClient::previewReceived, this, [this](const protocol::PreviewFrame &f, const QByteArray &raw) {
-        if (f.hadMetadata) {
-            m_hub->publishPreview(f, m_jobs->find(f.meta.promptId) ? f.meta.promptId : QString(), raw);
-            return;
-        }
-        protocol::PreviewFrame named = f;
-        named.meta.promptId = m_runningPrompt;
-        named.meta.nodeId = named.meta.displayNodeId = named.meta.realNodeId = m_runningNode;
-        m_hub->publishPreview(named, m_jobs->find(m_runningPrompt) ? m_runningPrompt : QString(), raw);
-    });
-    connect(m_comfy, &ComfyClient::otherBinaryReceived, this, [this](const QByteArray &raw) { m_hub->publishBinary(raw); });
+    connect(m_comfy, &ComfyClient::previewReceived, this,
+            [this](const protocol::PreviewFrame &f, const QByteArray &raw) {
+                if (f.hadMetadata) {
+                    m_hub->publishPreview(f, m_jobs->find(f.meta.promptId) ? f.meta.promptId : QString(), raw);
+                    return;
+                }
+                protocol::PreviewFrame named = f;
+                named.meta.promptId = m_runningPrompt;
+                named.meta.nodeId = named.meta.displayNodeId = named.meta.realNodeId = m_runningNode;
+                m_hub->publishPreview(named, m_jobs->find(m_runningPrompt) ? m_runningPrompt : QString(), raw);
+            });
+    connect(m_comfy, &ComfyClient::otherBinaryReceived, this,
+            [this](const QByteArray &raw) { m_hub->publishBinary(raw); });
 
     using protocol::ServiceEvent;
     using protocol::ServiceEventType;
     connect(m_jobs, &JobManager::jobQueued, this, [this](const Job &job) {
-        m_hub->publishServiceEvent(ServiceEvent::of(ServiceEventType::JobQueued, protocol::JobQueuedEvent{job.id, job.id, job.workflow}));
+        m_hub->publishServiceEvent(
+            ServiceEvent::of(ServiceEventType::JobQueued, protocol::JobQueuedEvent{job.id, job.id, job.workflow}));
     });
     connect(m_jobs, &JobManager::jobStarted, this, [this](const Job &job) {
-        m_hub->publishServiceEvent(ServiceEvent::of(ServiceEventType::JobStarted, protocol::JobStartedEvent{job.id, job.id}));
+        m_hub->publishServiceEvent(
+            ServiceEvent::of(ServiceEventType::JobStarted, protocol::JobStartedEvent{job.id, job.id}));
     });
     connect(m_jobs, &JobManager::jobProgress, this, [this](const Job &job) {
-        m_hub->publishServiceEvent(ServiceEvent::of(ServiceEventType::JobProgress,
-                                                    protocol::JobProgressEvent{job.id, job.progress.node, job.progress.nodeClass,
-                                                                               job.progress.value, job.progress.max}));
+        m_hub->publishServiceEvent(
+            ServiceEvent::of(ServiceEventType::JobProgress,
+                             protocol::JobProgressEvent{job.id, job.progress.node, job.progress.nodeClass,
+                                                        job.progress.value, job.progress.max}));
     });
     connect(m_jobs, &JobManager::jobFinished, this, &JobEventPublisher::onJobFinished);
     // A pruned job's event log goes with it (GET /api/v1/jobs/{id}/events then answers job_expired).
@@ -69,7 +73,8 @@ void JobEventPublisher::onJobFinished(const Job &job)
     if (job.state != JobState::Succeeded || job.outputs.isEmpty())
         return;
     // The Python project's event, one flat object as it sent it (Node-RED flows read msg.payload.image_url).
-    protocol::ImageGeneratedEvent image{legacy::workflowCompleted(), job.id, job.id, job.outputs.first().file.filename, {}, {}};
+    protocol::ImageGeneratedEvent image{legacy::workflowCompleted(),       job.id, job.id,
+                                        job.outputs.first().file.filename, {},     {}};
     for (int i = 0; i < job.outputs.size(); ++i) {
         QUrl u = m_httpBase;
         u.setPath(outputUrl(job.id, i));

@@ -16,7 +16,7 @@ void journalHandler(QtMsgType type, const QMessageLogContext &context, const QSt
 {
     // journald makes an entry of every line: each line of a multi-line message gets the prefix.
     const QByteArray prefix = '<' + QByteArray::number(syslogPriority(type)) + '>'
-                            + QByteArray(context.category ? context.category : "default") + ": ";
+        + QByteArray(context.category ? context.category : "default") + ": ";
     QByteArray out;
     for (const QByteArray &line : message.toUtf8().split('\n'))
         out += prefix + line + '\n';
@@ -31,11 +31,16 @@ void journalHandler(QtMsgType type, const QMessageLogContext &context, const QSt
 int syslogPriority(QtMsgType type)
 {
     switch (type) {
-    case QtDebugMsg: return 7;
-    case QtInfoMsg: return 6;
-    case QtWarningMsg: return 4;
-    case QtCriticalMsg: return 3;
-    case QtFatalMsg: return 2;
+    case QtDebugMsg:
+        return 7;
+    case QtInfoMsg:
+        return 6;
+    case QtWarningMsg:
+        return 4;
+    case QtCriticalMsg:
+        return 3;
+    case QtFatalMsg:
+        return 2;
     }
     return 6;
 }
@@ -48,7 +53,7 @@ bool stderrIsJournal()
     const qsizetype colon = stream.indexOf(':');
     if (colon <= 0)
         return false;
-    struct stat st {};
+    struct stat st { };
     if (fstat(fileno(stderr), &st) != 0)
         return false;
     bool okDev = false;

@@ -63,7 +63,8 @@ void logEvent(const protocol::ComfyEvent &ev)
         break;
     case EventType::Progress: // every step: debug only (it costs the relay measurable CPU at info)
         if (const auto *p = ev.as<protocol::ProgressEvent>(); p && lcService().isDebugEnabled())
-            qCDebug(lcService).noquote() << QStringLiteral("comfy: progress %1/%2 node %3").arg(p->value).arg(p->max).arg(p->node);
+            qCDebug(lcService).noquote()
+                << QStringLiteral("comfy: progress %1/%2 node %3").arg(p->value).arg(p->max).arg(p->node);
         break;
     case EventType::Executed:
         if (const auto *e = ev.as<protocol::ExecutedEvent>())
@@ -104,7 +105,7 @@ struct Service::Parts {
 
 Service::Service(Config config, QObject *parent)
     : QObject(parent), m_config(std::move(config)), m_parts(std::make_unique<Parts>())
-{}
+{ }
 
 Service::~Service() { stop(); }
 
@@ -126,11 +127,13 @@ bool Service::start(QString *error)
         qCWarning(lcService).noquote() << "workflow" << e.filePath << "skipped:" << e.error.message;
     p.draft = std::make_unique<ActiveDraft>(p.workflows.get(), m_config.nodeMappings, m_config.comfy.workflow);
     if (!p.draft->hasDraft())
-        qCWarning(lcService).noquote() << "the active workflow" << m_config.comfy.workflow << "is not in" << m_config.paths.workflowsDir;
+        qCWarning(lcService).noquote() << "the active workflow" << m_config.comfy.workflow << "is not in"
+                                       << m_config.paths.workflowsDir;
     p.comfy = std::make_unique<ComfyClient>(m_config.comfy, stableClientId(m_config));
     p.store = std::make_unique<JobStore>(QDir(m_config.paths.dataDir).filePath(QStringLiteral("jobs.sqlite")));
     if (!p.store->isOpen())
-        qCWarning(lcService).noquote() << "jobs will not survive a restart: cannot open the job store:" << p.store->error();
+        qCWarning(lcService).noquote() << "jobs will not survive a restart: cannot open the job store:"
+                                       << p.store->error();
     p.jobs = std::make_unique<JobManager>(p.comfy.get(), p.store->isOpen() ? p.store.get() : nullptr);
     p.jobs->setMaxRunTime(m_config.comfy.maxJobTimeMs);
     p.jobs->setRetention(m_config.jobs);
@@ -140,8 +143,8 @@ bool Service::start(QString *error)
         if (s == ConnectionState::Connected)
             qCInfo(lcService).noquote() << "ComfyUI connected at" << m_config.comfy.url.toString();
         else if (s == ConnectionState::Disconnected && !m_parts->stopping && std::exchange(m_parts->comfyWasUp, false))
-            qCWarning(lcService).noquote() << "ComfyUI at" << m_config.comfy.url.toString()
-                                           << "is not reachable; reconnecting in the background";
+            qCWarning(lcService).noquote()
+                << "ComfyUI at" << m_config.comfy.url.toString() << "is not reachable; reconnecting in the background";
         if (s == ConnectionState::Connected)
             m_parts->comfyWasUp = true;
     });
@@ -188,7 +191,8 @@ bool Service::start(QString *error)
     p.jobs->restore();
     p.comfy->start();
     qCInfo(lcService).noquote() << QStringLiteral("REST API on http://%1, event relay on ws://%2")
-                                       .arg(hostPortString(p.api->address(), p.httpPort), hostPortString(p.relay->address(), p.relayPort));
+                                       .arg(hostPortString(p.api->address(), p.httpPort),
+                                            hostPortString(p.relay->address(), p.relayPort));
     qCInfo(lcService) << "ready";
     p.notifier = std::make_unique<SystemdNotifier>([this] { return statusLine(); });
     p.notifier->ready();
@@ -242,7 +246,8 @@ void Service::reload(const EffectiveConfig &loaded)
         qCWarning(lcService).noquote() << "the configuration was not reloaded, nothing changed (still the one loaded at"
                                        << status.loadedAt.toString(Qt::ISODate) + "):\n" + refused;
         if (p.notifier)
-            p.notifier->reloaded(QStringLiteral("reload failed, running on the previous configuration: %1").arg(refused.section(QLatin1Char('\n'), 0, 0)));
+            p.notifier->reloaded(QStringLiteral("reload failed, running on the previous configuration: %1")
+                                     .arg(refused.section(QLatin1Char('\n'), 0, 0)));
         return;
     }
 
@@ -275,14 +280,17 @@ void Service::reload(const EffectiveConfig &loaded)
     status.lastReloadError.clear();
     status.notApplied = notApplied;
     status.notes = notes;
-    qCInfo(lcService).noquote() << "configuration reloaded from" << (next.sourceFile.isEmpty() ? QStringLiteral("the defaults") : next.sourceFile);
+    qCInfo(lcService).noquote() << "configuration reloaded from"
+                                << (next.sourceFile.isEmpty() ? QStringLiteral("the defaults") : next.sourceFile);
     for (const QString &n : std::as_const(notes))
         qCWarning(lcService).noquote() << n;
     if (!notApplied.isEmpty())
         qCWarning(lcService).noquote() << "not applied until restart:" << notApplied.join(QStringLiteral(", "));
     if (p.notifier)
-        p.notifier->reloaded(notApplied.isEmpty() ? QStringLiteral("configuration reloaded")
-                                                  : QStringLiteral("configuration reloaded; not applied until restart: %1").arg(notApplied.join(QStringLiteral(", "))));
+        p.notifier->reloaded(notApplied.isEmpty()
+                                 ? QStringLiteral("configuration reloaded")
+                                 : QStringLiteral("configuration reloaded; not applied until restart: %1")
+                                       .arg(notApplied.join(QStringLiteral(", "))));
 }
 
 quint16 Service::httpPort() const { return m_parts->httpPort; }

@@ -39,7 +39,7 @@ public:
     void reload(const EffectiveConfig &loaded);
 
     const Config &config() const { return m_config; }
-    quint16 httpPort() const;  // the bound port (useful with port 0)
+    quint16 httpPort() const; // the bound port (useful with port 0)
     quint16 relayPort() const;
     // The one-line summary systemd shows (STATUS=): "ComfyUI connected, 2 job(s) running or queued, ...".
     QString statusLine() const;

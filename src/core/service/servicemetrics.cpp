@@ -40,7 +40,8 @@ ServiceMetrics::ServiceMetrics(MetricsRegistry *registry, const QString &backend
 
 QString ServiceMetrics::workflowLabel(const QString &workflow) const
 {
-    return m_workflows && !workflow.isEmpty() && m_workflows->names().contains(workflow) ? workflow : QString::fromLatin1(kOther);
+    return m_workflows && !workflow.isEmpty() && m_workflows->names().contains(workflow) ? workflow
+                                                                                         : QString::fromLatin1(kOther);
 }
 
 void ServiceMetrics::count(const Job &job, JobState state)
@@ -50,7 +51,8 @@ void ServiceMetrics::count(const Job &job, JobState state)
     if (it == m_jobCounts.end())
         it = m_jobCounts.insert(label, {});
     ++(*it)[int(state)];
-    auto observe = [&label](QHash<QString, Histogram> &h, std::span<const double> bounds, const QDateTime &from, const QDateTime &to) {
+    auto observe = [&label](QHash<QString, Histogram> &h, std::span<const double> bounds, const QDateTime &from,
+                            const QDateTime &to) {
         if (!from.isValid() || !to.isValid())
             return;
         auto hit = h.find(label);
@@ -78,7 +80,8 @@ void ServiceMetrics::writeJobs(MetricsWriter &w) const
              "Jobs that entered each state (queued, running, succeeded, failed, cancelled, lost), by workflow.");
     for (const QString &label : labels)
         for (int s = 0; s < kStates; ++s)
-            w.value({{"workflow", label.toUtf8()}, {"state", jobStateName(JobState(s)).toUtf8()}}, double(counts.value(label)[s]));
+            w.value({{"workflow", label.toUtf8()}, {"state", jobStateName(JobState(s)).toUtf8()}},
+                    double(counts.value(label)[s]));
     auto histograms = [&w](const QHash<QString, Histogram> &h) {
         QStringList keys = h.keys();
         keys.sort();
@@ -96,12 +99,14 @@ void ServiceMetrics::writeJobs(MetricsWriter &w) const
 void ServiceMetrics::writeBackend(MetricsWriter &w) const
 {
     const MetricLabels backend{{"backend", m_backend}};
-    w.family("comfyrunner_comfyui_connected", MetricType::Gauge, "1 while the WebSocket to the ComfyUI backend is connected.");
+    w.family("comfyrunner_comfyui_connected", MetricType::Gauge,
+             "1 while the WebSocket to the ComfyUI backend is connected.");
     w.value(backend, m_comfy->state() == ConnectionState::Connected ? 1 : 0);
     w.family("comfyrunner_comfyui_reconnects_total", MetricType::Counter,
              "Connections to the ComfyUI backend established again after a loss.");
     w.value(backend, double(m_reconnects));
-    w.family("comfyrunner_backend_jobs_queued", MetricType::Gauge, "Jobs accepted by the backend and waiting in its queue.");
+    w.family("comfyrunner_backend_jobs_queued", MetricType::Gauge,
+             "Jobs accepted by the backend and waiting in its queue.");
     w.value(backend, m_jobs->countIn(JobState::Queued));
     w.family("comfyrunner_backend_jobs_running", MetricType::Gauge, "Jobs executing on the backend now (in flight).");
     w.value(backend, m_jobs->countIn(JobState::Running));
@@ -113,7 +118,8 @@ void ServiceMetrics::writeRelay(MetricsWriter &w) const
         return;
     const RelayTotals t = m_relay->totals();
     auto code = [](const QHash<quint16, quint64> &h, RelayCloseCode c) { return double(h.value(quint16(c))); };
-    w.single("comfyrunner_relay_clients", MetricType::Gauge, "WebSocket relay clients connected now.", m_relay->clientCount());
+    w.single("comfyrunner_relay_clients", MetricType::Gauge, "WebSocket relay clients connected now.",
+             m_relay->clientCount());
     w.family("comfyrunner_relay_frames_total", MetricType::Counter,
              "WebSocket frames relayed to clients, by kind (json: events and control messages, preview, binary).");
     w.value({{"kind", "json"}}, double(t.messagesSent));
@@ -122,16 +128,19 @@ void ServiceMetrics::writeRelay(MetricsWriter &w) const
     w.single("comfyrunner_relay_sent_bytes_total", MetricType::Counter, "Payload bytes relayed to WebSocket clients.",
              double(t.bytesSent));
     w.family("comfyrunner_relay_previews_dropped_total", MetricType::Counter,
-             "Previews not sent, by reason (backlog: a newer one replaced it while the client was behind; rate_limit: preview_fps).");
+             "Previews not sent, by reason (backlog: a newer one replaced it while the client was behind; rate_limit: "
+             "preview_fps).");
     w.value({{"reason", "backlog"}}, double(t.previewsDropped));
     w.value({{"reason", "rate_limit"}}, double(t.previewsRateLimited));
     w.family("comfyrunner_relay_clients_closed_total", MetricType::Counter,
-             "Relay clients closed by the service, by reason (too_slow: over its own backlog limit; over_budget: by the total backlog budget).");
+             "Relay clients closed by the service, by reason (too_slow: over its own backlog limit; over_budget: by "
+             "the total backlog budget).");
     w.value({{"reason", "too_slow"}}, code(t.closed, RelayCloseCode::TooSlow) - double(t.closedOverBudget));
     w.value({{"reason", "over_budget"}}, double(t.closedOverBudget));
     w.value({{"reason", "ping_timeout"}}, code(t.closed, RelayCloseCode::PingTimeout));
     w.value({{"reason", "too_many_errors"}}, code(t.closed, RelayCloseCode::TooManyErrors));
-    w.family("comfyrunner_relay_connections_rejected_total", MetricType::Counter, "Relay connections refused, by reason.");
+    w.family("comfyrunner_relay_connections_rejected_total", MetricType::Counter,
+             "Relay connections refused, by reason.");
     w.value({{"reason", "unauthorized"}}, code(t.rejected, RelayCloseCode::Unauthorized));
     w.value({{"reason", "bad_request"}}, code(t.rejected, RelayCloseCode::BadRequest));
     w.value({{"reason", "too_many_clients"}}, code(t.rejected, RelayCloseCode::TooManyClients));

@@ -47,8 +47,8 @@ private:
     RelayServer *m_relay;
     const WorkflowStore *m_workflows;
     QHash<QString, std::array<quint64, kStates>> m_jobCounts; // workflow label -> jobs that entered each state
-    QHash<QString, Histogram> m_duration;  // workflow label -> run time (started to finished)
-    QHash<QString, Histogram> m_queueWait; // workflow label -> created to started
+    QHash<QString, Histogram> m_duration;                     // workflow label -> run time (started to finished)
+    QHash<QString, Histogram> m_queueWait;                    // workflow label -> created to started
     quint64 m_reconnects = 0;
     bool m_everConnected = false;
 };

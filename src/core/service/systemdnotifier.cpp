@@ -46,7 +46,8 @@ void SystemdNotifier::ready()
         return;
     m_lastStatus = m_status ? m_status() : QString();
     notify("READY=1\nSTATUS=" + m_lastStatus.toUtf8());
-    qCInfo(lcSystemd).noquote() << "told systemd we are ready" << (m_watchdogMs ? QStringLiteral("(watchdog %1 ms)").arg(m_watchdogMs) : QString());
+    qCInfo(lcSystemd).noquote() << "told systemd we are ready"
+                                << (m_watchdogMs ? QStringLiteral("(watchdog %1 ms)").arg(m_watchdogMs) : QString());
     m_statusTimer->start();
     if (m_watchdogMs > 0)
         m_watchdogTimer->start();

@@ -5,7 +5,8 @@
 namespace cr {
 
 ActiveDraft::ActiveDraft(WorkflowStore *store, NodeMappings mappings, const QString &initialName, QObject *parent)
-    : QObject(parent), m_store(store), m_mappings(std::move(mappings)), m_name(WorkflowStore::normaliseName(initialName))
+    : QObject(parent), m_store(store), m_mappings(std::move(mappings)),
+      m_name(WorkflowStore::normaliseName(initialName))
 {
     Q_ASSERT(store);
     connect(store, &WorkflowStore::changed, this, &ActiveDraft::onStoreChanged);
@@ -162,8 +163,7 @@ void ActiveDraft::onStoreChanged()
     if (!m_stale) {
         m_stale = true;
         qCWarning(lcWorkflows, "Active workflow %s %s on disk; the %s draft is kept (reset to load the file)",
-                  qPrintable(m_name), fresh ? "changed" : "was removed or broke",
-                  isModified() ? "edited" : "current");
+                  qPrintable(m_name), fresh ? "changed" : "was removed or broke", isModified() ? "edited" : "current");
         emit draftChanged();
     }
 }

@@ -9,7 +9,7 @@ namespace {
 class Scanner
 {
 public:
-    explicit Scanner(const QByteArray &text) : m_p(text.constData()), m_end(text.constData() + text.size()) {}
+    explicit Scanner(const QByteArray &text) : m_p(text.constData()), m_end(text.constData() + text.size()) { }
 
     QHash<QString, QSet<QString>> run()
     {
@@ -116,8 +116,8 @@ private:
             }
             return;
         }
-        while (!atEnd() && *m_p != ',' && *m_p != '}' && *m_p != ']' && *m_p != ' ' && *m_p != '\n'
-               && *m_p != '\r' && *m_p != '\t')
+        while (!atEnd() && *m_p != ',' && *m_p != '}' && *m_p != ']' && *m_p != ' ' && *m_p != '\n' && *m_p != '\r'
+               && *m_p != '\t')
             ++m_p;
     }
 
@@ -176,8 +176,12 @@ private:
                 decoded += QChar(char16_t(code));
                 continue;
             }
-            const char plain = esc == 'n' ? '\n' : esc == 't' ? '\t' : esc == 'r' ? '\r' : esc == 'b' ? '\b'
-                             : esc == 'f' ? '\f' : esc;
+            const char plain = esc == 'n' ? '\n'
+                : esc == 't'              ? '\t'
+                : esc == 'r'              ? '\r'
+                : esc == 'b'              ? '\b'
+                : esc == 'f'              ? '\f'
+                                          : esc;
             if (out)
                 utf8 += plain;
         }
@@ -192,9 +196,6 @@ private:
 
 } // namespace
 
-QHash<QString, QSet<QString>> scanFloatInputs(const QByteArray &json)
-{
-    return Scanner(json).run();
-}
+QHash<QString, QSet<QString>> scanFloatInputs(const QByteArray &json) { return Scanner(json).run(); }
 
 } // namespace cr

@@ -66,18 +66,20 @@ Status validateGraph(const QString &name, const QJsonObject &graph, const QStrin
     if (graph.isEmpty())
         return invalid(name, QStringLiteral("Workflow '%1' has no nodes.").arg(name));
     if (graph.size() == 1 && graph.value(QStringLiteral("prompt")).isObject()) {
-        return invalid(name, QStringLiteral("Workflow '%1' looks like a POST /prompt body; save only the object "
-                                            "under \"prompt\" (the API-format graph).")
-                                 .arg(name),
+        return invalid(name,
+                       QStringLiteral("Workflow '%1' looks like a POST /prompt body; save only the object "
+                                      "under \"prompt\" (the API-format graph).")
+                           .arg(name),
                        {{QStringLiteral("node"), QStringLiteral("prompt")}});
     }
     for (const QString &id : orderedIds) {
         const QJsonValue nodeValue = graph.value(id);
         const QJsonObject nodeDetails{{QStringLiteral("node"), id}};
         if (!nodeValue.isObject()) {
-            return invalid(name, QStringLiteral("Node '%1' of workflow '%2' is not an object with class_type and "
-                                                "inputs; is this an API-format workflow?")
-                                     .arg(id, name),
+            return invalid(name,
+                           QStringLiteral("Node '%1' of workflow '%2' is not an object with class_type and "
+                                          "inputs; is this an API-format workflow?")
+                               .arg(id, name),
                            nodeDetails);
         }
         const QJsonObject node = nodeValue.toObject();
@@ -87,9 +89,9 @@ Status validateGraph(const QString &name, const QJsonObject &graph, const QStrin
                            nodeDetails);
         }
         if (!node.value(kInputs).isObject()) {
-            return invalid(name, QStringLiteral("Node '%1' (%2) of workflow '%3' has no inputs object.")
-                                     .arg(id, classType, name),
-                           nodeDetails);
+            return invalid(
+                name, QStringLiteral("Node '%1' (%2) of workflow '%3' has no inputs object.").arg(id, classType, name),
+                nodeDetails);
         }
         const QJsonObject inputs = node.value(kInputs).toObject();
         for (auto it = inputs.begin(); it != inputs.end(); ++it) {
@@ -143,12 +145,18 @@ bool isWholeNumber(const QJsonValue &v)
 QString inputTypeName(InputType type)
 {
     switch (type) {
-    case InputType::String: return QStringLiteral("string");
-    case InputType::Integer: return QStringLiteral("integer");
-    case InputType::Float: return QStringLiteral("float");
-    case InputType::Boolean: return QStringLiteral("boolean");
-    case InputType::Link: return QStringLiteral("link");
-    case InputType::Other: break;
+    case InputType::String:
+        return QStringLiteral("string");
+    case InputType::Integer:
+        return QStringLiteral("integer");
+    case InputType::Float:
+        return QStringLiteral("float");
+    case InputType::Boolean:
+        return QStringLiteral("boolean");
+    case InputType::Link:
+        return QStringLiteral("link");
+    case InputType::Other:
+        break;
     }
     return QStringLiteral("other");
 }
@@ -165,16 +173,17 @@ bool isLink(const QJsonValue &value)
 const QStringList &textRuleInputs()
 {
     static const QStringList names{
-        QStringLiteral("text"),   QStringLiteral("value"), QStringLiteral("text_positive"),
-        QStringLiteral("text_negative"), QStringLiteral("prompt"), QStringLiteral("system"),
-        QStringLiteral("style"),  QStringLiteral("style_name"), QStringLiteral("key"),
-        QStringLiteral("url"),    QStringLiteral("model")};
+        QStringLiteral("text"),          QStringLiteral("value"),      QStringLiteral("text_positive"),
+        QStringLiteral("text_negative"), QStringLiteral("prompt"),     QStringLiteral("system"),
+        QStringLiteral("style"),         QStringLiteral("style_name"), QStringLiteral("key"),
+        QStringLiteral("url"),           QStringLiteral("model")};
     return names;
 }
 
 QJsonObject InputInfo::toJson() const
 {
-    return {{QStringLiteral("name"), name}, {QStringLiteral("type"), inputTypeName(type)},
+    return {{QStringLiteral("name"), name},
+            {QStringLiteral("type"), inputTypeName(type)},
             {QStringLiteral("value"), value}};
 }
 
@@ -183,8 +192,10 @@ QJsonObject NodeInfo::toJson() const
     QJsonArray list;
     for (const InputInfo &i : inputs)
         list.append(i.toJson());
-    return {{QStringLiteral("id"), id}, {QStringLiteral("class_type"), classType},
-            {QStringLiteral("title"), title}, {QStringLiteral("inputs"), list}};
+    return {{QStringLiteral("id"), id},
+            {QStringLiteral("class_type"), classType},
+            {QStringLiteral("title"), title},
+            {QStringLiteral("inputs"), list}};
 }
 
 QJsonObject Parameter::toJson() const
@@ -202,16 +213,18 @@ Result<Workflow> Workflow::fromJson(const QString &name, const QByteArray &fileB
     const QJsonDocument doc = QJsonDocument::fromJson(bytes, &parseError);
     if (parseError.error != QJsonParseError::NoError) {
         const auto [line, column] = lineColumn(bytes, parseError.offset);
-        return invalid(name, QStringLiteral("Workflow '%1' is not valid JSON: %2 at line %3, column %4.")
-                                 .arg(name, parseError.errorString())
-                                 .arg(line)
-                                 .arg(column),
+        return invalid(name,
+                       QStringLiteral("Workflow '%1' is not valid JSON: %2 at line %3, column %4.")
+                           .arg(name, parseError.errorString())
+                           .arg(line)
+                           .arg(column),
                        {{QStringLiteral("line"), line}, {QStringLiteral("column"), column}});
     }
     if (!doc.isObject()) {
-        return invalid(name, QStringLiteral("Workflow '%1' must be a JSON object of node ids to nodes (API "
-                                            "format), not an array or a scalar.")
-                                 .arg(name));
+        return invalid(name,
+                       QStringLiteral("Workflow '%1' must be a JSON object of node ids to nodes (API "
+                                      "format), not an array or a scalar.")
+                           .arg(name));
     }
     const QJsonObject graph = doc.object();
     if (const Status bad = validateGraph(name, graph, sortedIds(graph)))
@@ -233,8 +246,8 @@ Result<Workflow> Workflow::fromGraph(const QString &name, const QJsonObject &gra
     Workflow wf;
     wf.m_name = name;
     wf.m_graph = graph;
-    wf.m_hash = QCryptographicHash::hash(QJsonDocument(graph).toJson(QJsonDocument::Compact),
-                                         QCryptographicHash::Sha256);
+    wf.m_hash
+        = QCryptographicHash::hash(QJsonDocument(graph).toJson(QJsonDocument::Compact), QCryptographicHash::Sha256);
     for (auto node = graph.begin(); node != graph.end(); ++node) {
         const QJsonObject inputs = node.value().toObject().value(kInputs).toObject();
         for (auto in = inputs.begin(); in != inputs.end(); ++in) {
@@ -245,10 +258,7 @@ Result<Workflow> Workflow::fromGraph(const QString &name, const QJsonObject &gra
     return wf;
 }
 
-QStringList Workflow::nodeIds() const
-{
-    return sortedIds(m_graph);
-}
+QStringList Workflow::nodeIds() const { return sortedIds(m_graph); }
 
 QString Workflow::classType(const QString &nodeId) const
 {
@@ -264,16 +274,21 @@ std::optional<InputType> Workflow::inputType(const QString &nodeId, const QStrin
 {
     const QJsonValue v = inputValue(nodeId, input);
     switch (v.type()) {
-    case QJsonValue::Undefined: return std::nullopt;
-    case QJsonValue::String: return InputType::String;
-    case QJsonValue::Bool: return InputType::Boolean;
+    case QJsonValue::Undefined:
+        return std::nullopt;
+    case QJsonValue::String:
+        return InputType::String;
+    case QJsonValue::Bool:
+        return InputType::Boolean;
     case QJsonValue::Double:
         if (m_floatInputs.value(nodeId).contains(input) || !isWholeNumber(v))
             return InputType::Float;
         return InputType::Integer;
-    case QJsonValue::Array: return isLink(v) ? InputType::Link : InputType::Other;
+    case QJsonValue::Array:
+        return isLink(v) ? InputType::Link : InputType::Other;
     case QJsonValue::Null:
-    case QJsonValue::Object: break;
+    case QJsonValue::Object:
+        break;
     }
     return InputType::Other;
 }
@@ -313,8 +328,7 @@ QList<NodeInfo> Workflow::editableInputs() const
     return nodes;
 }
 
-Error Workflow::nodeError(const char *code, const QString &nodeId, const QString &input,
-                          const QString &message) const
+Error Workflow::nodeError(const char *code, const QString &nodeId, const QString &input, const QString &message) const
 {
     QJsonObject details{{QStringLiteral("workflow"), m_name}, {QStringLiteral("node"), nodeId}};
     if (!input.isEmpty())

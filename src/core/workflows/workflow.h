@@ -91,7 +91,7 @@ public:
     bool isNull() const { return m_graph.isEmpty(); }
     const QString &name() const { return m_name; }
     const QString &filePath() const { return m_filePath; }
-    const QJsonObject &graph() const { return m_graph; } // the API-format prompt to send to ComfyUI
+    const QJsonObject &graph() const { return m_graph; }     // the API-format prompt to send to ComfyUI
     const QByteArray &contentHash() const { return m_hash; } // of the loaded source; edits keep it
 
     QStringList nodeIds() const; // numeric ids in numeric order, then the others
@@ -137,8 +137,7 @@ public:
                                            bool allowLinkOverwrite = false);
 
 private:
-    Status writeChecked(const QString &nodeId, const QString &input, const QJsonValue &value,
-                        bool allowLinkOverwrite);
+    Status writeChecked(const QString &nodeId, const QString &input, const QJsonValue &value, bool allowLinkOverwrite);
     Result<QString> nodeByTitle(const QString &title) const;
     Result<Parameter> resolveOnNode(const QString &name, const QString &nodeId, const QString &input,
                                     const QString &source) const;

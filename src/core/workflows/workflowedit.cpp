@@ -18,17 +18,23 @@ const QString kImage = QStringLiteral("image");
 QString kindOf(const QJsonValue &v)
 {
     switch (v.type()) {
-    case QJsonValue::String: return QStringLiteral("string");
-    case QJsonValue::Bool: return QStringLiteral("boolean");
+    case QJsonValue::String:
+        return QStringLiteral("string");
+    case QJsonValue::Bool:
+        return QStringLiteral("boolean");
     case QJsonValue::Double: {
         const double d = v.toDouble();
         return v.toVariant().typeId() == QMetaType::LongLong || std::trunc(d) == d ? QStringLiteral("integer")
-                                                                                    : QStringLiteral("float");
+                                                                                   : QStringLiteral("float");
     }
-    case QJsonValue::Array: return isLink(v) ? QStringLiteral("link") : QStringLiteral("array");
-    case QJsonValue::Object: return QStringLiteral("object");
-    case QJsonValue::Null: return QStringLiteral("null");
-    case QJsonValue::Undefined: break;
+    case QJsonValue::Array:
+        return isLink(v) ? QStringLiteral("link") : QStringLiteral("array");
+    case QJsonValue::Object:
+        return QStringLiteral("object");
+    case QJsonValue::Null:
+        return QStringLiteral("null");
+    case QJsonValue::Undefined:
+        break;
     }
     return QStringLiteral("nothing");
 }
@@ -82,15 +88,15 @@ std::optional<QJsonValue> textAs(InputType type, const QString &text)
         return std::nullopt;
     case InputType::String:
     case InputType::Link:
-    case InputType::Other: break;
+    case InputType::Other:
+        break;
     }
     return QJsonValue(text); // strings; links and others are refused by writeChecked
 }
 
 } // namespace
 
-Status Workflow::setInput(const QString &nodeId, const QString &input, const QJsonValue &value,
-                          bool allowLinkOverwrite)
+Status Workflow::setInput(const QString &nodeId, const QString &input, const QJsonValue &value, bool allowLinkOverwrite)
 {
     return writeChecked(nodeId, input, value, allowLinkOverwrite);
 }
@@ -124,10 +130,11 @@ Status Workflow::writeChecked(const QString &nodeId, const QString &input, const
     if (*current == InputType::Link && !allowLinkOverwrite) {
         const QJsonArray link = inputValue(nodeId, input).toArray();
         Error e = nodeError(ErrorCode::LinkedInput, nodeId, input,
-                            where + QStringLiteral(" is linked to output %1 of node '%2', not a literal value; "
-                                                   "edit that node instead, or allow the link to be overwritten.")
-                                        .arg(link.at(1).toInt())
-                                        .arg(link.at(0).toString()));
+                            where
+                                + QStringLiteral(" is linked to output %1 of node '%2', not a literal value; "
+                                                 "edit that node instead, or allow the link to be overwritten.")
+                                      .arg(link.at(1).toInt())
+                                      .arg(link.at(0).toString()));
         e.details.insert(QStringLiteral("link"), link);
         return e;
     }
@@ -140,21 +147,28 @@ Status Workflow::writeChecked(const QString &nodeId, const QString &input, const
                                 .arg(inputTypeName(*current)));
         const QString target = value.toArray().at(0).toString();
         if (!hasNode(target)) {
-            return nodeError(ErrorCode::UnknownNode, nodeId, input,
-                             where + QStringLiteral(" cannot link to node '%1': workflow '%2' has no such node.")
-                                         .arg(target, m_name));
+            return nodeError(
+                ErrorCode::UnknownNode, nodeId, input,
+                where
+                    + QStringLiteral(" cannot link to node '%1': workflow '%2' has no such node.").arg(target, m_name));
         }
     } else if (*current == InputType::Link) {
         // An allowed link overwrite: any scalar literal; its type becomes the input's type from now on.
         if (!value.isString() && !value.isDouble() && !value.isBool())
-            return mismatch(QStringLiteral("can only be replaced by a string, number or boolean, not %1.")
-                                .arg(kindOf(value)));
+            return mismatch(
+                QStringLiteral("can only be replaced by a string, number or boolean, not %1.").arg(kindOf(value)));
     } else {
         bool ok = false;
         switch (*current) {
-        case InputType::String: ok = value.isString(); break;
-        case InputType::Boolean: ok = value.isBool(); break;
-        case InputType::Float: ok = value.isDouble(); break;
+        case InputType::String:
+            ok = value.isString();
+            break;
+        case InputType::Boolean:
+            ok = value.isBool();
+            break;
+        case InputType::Float:
+            ok = value.isDouble();
+            break;
         case InputType::Integer:
             if (const std::optional<qint64> n = toInt64(value)) {
                 stored = QJsonValue(*n);
@@ -165,8 +179,11 @@ Status Workflow::writeChecked(const QString &nodeId, const QString &input, const
                                     .arg(shortValue(value)));
             }
             break;
-        case InputType::Other: ok = value.type() == inputValue(nodeId, input).type(); break;
-        case InputType::Link: break;
+        case InputType::Other:
+            ok = value.type() == inputValue(nodeId, input).type();
+            break;
+        case InputType::Link:
+            break;
         }
         if (!ok) {
             return mismatch(QStringLiteral("is %1 %2; got %3 (%4).")

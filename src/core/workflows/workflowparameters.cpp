@@ -209,15 +209,15 @@ Result<QList<InputChange>> Workflow::applyInputs(const QJsonObject &inputs, cons
     QList<InputChange> changes;
     QHash<QString, QString> writtenBy; // "node\ninput" -> key, to catch two keys writing one input
 
-    auto write = [&](const QString &key, const QString &nodeId, const QString &input,
-                     const QJsonValue &value) -> Status {
+    auto write
+        = [&](const QString &key, const QString &nodeId, const QString &input, const QJsonValue &value) -> Status {
         const QString slot = nodeId + QLatin1Char('\n') + input;
         if (writtenBy.contains(slot)) {
-            return Error::make(ErrorCode::InvalidRequest,
-                               QStringLiteral("Keys '%1' and '%2' both set input '%3' of node '%4'.")
-                                   .arg(writtenBy.value(slot), key, input, nodeId),
-                               {{QStringLiteral("key"), key}, {QStringLiteral("node"), nodeId},
-                                {QStringLiteral("input"), input}});
+            return Error::make(
+                ErrorCode::InvalidRequest,
+                QStringLiteral("Keys '%1' and '%2' both set input '%3' of node '%4'.")
+                    .arg(writtenBy.value(slot), key, input, nodeId),
+                {{QStringLiteral("key"), key}, {QStringLiteral("node"), nodeId}, {QStringLiteral("input"), input}});
         }
         writtenBy.insert(slot, key);
         if (Status bad = next.writeChecked(nodeId, input, value, allowLinkOverwrite)) {
@@ -235,11 +235,12 @@ Result<QList<InputChange>> Workflow::applyInputs(const QJsonObject &inputs, cons
             if (!next.hasNode(key)) {
                 const Result<QString> byTitle = next.nodeByTitle(key);
                 if (!byTitle) {
-                    return Error::make(ErrorCode::UnknownNode,
-                                       QStringLiteral("Workflow '%1' has no node '%2' (by id or title).")
-                                           .arg(m_name, key),
-                                       {{QStringLiteral("workflow"), m_name}, {QStringLiteral("key"), key},
-                                        {QStringLiteral("node"), key}});
+                    return Error::make(
+                        ErrorCode::UnknownNode,
+                        QStringLiteral("Workflow '%1' has no node '%2' (by id or title).").arg(m_name, key),
+                        {{QStringLiteral("workflow"), m_name},
+                         {QStringLiteral("key"), key},
+                         {QStringLiteral("node"), key}});
                 }
                 nodeId = *byTitle;
             }

@@ -19,7 +19,8 @@ Error loadError(const QString &name, const QString &message)
 
 QJsonObject WorkflowLoadError::toJson() const
 {
-    return {{QStringLiteral("name"), name}, {QStringLiteral("file"), filePath}, {QStringLiteral("error"), error.toJson()}};
+    return {
+        {QStringLiteral("name"), name}, {QStringLiteral("file"), filePath}, {QStringLiteral("error"), error.toJson()}};
 }
 
 WorkflowStore::WorkflowStore(const QString &folder, QObject *parent)
@@ -100,17 +101,23 @@ void WorkflowStore::reload()
             if (!isValidName(name))
                 continue;
             if (fi.size() > MaxFileBytes) {
-                errors.insert(name, {name, path, loadError(name, QStringLiteral("Workflow file %1 is larger than "
-                                                                               "%2 MiB.")
-                                                                     .arg(path)
-                                                                     .arg(MaxFileBytes / (1024 * 1024)))});
+                errors.insert(name,
+                              {name, path,
+                               loadError(name,
+                                         QStringLiteral("Workflow file %1 is larger than "
+                                                        "%2 MiB.")
+                                             .arg(path)
+                                             .arg(MaxFileBytes / (1024 * 1024)))});
                 continue;
             }
             QFile file(path);
             if (!file.open(QIODevice::ReadOnly)) {
-                errors.insert(name, {name, path, loadError(name, QStringLiteral("Workflow file %1 cannot be read: "
-                                                                               "%2.")
-                                                                     .arg(path, file.errorString()))});
+                errors.insert(name,
+                              {name, path,
+                               loadError(name,
+                                         QStringLiteral("Workflow file %1 cannot be read: "
+                                                        "%2.")
+                                             .arg(path, file.errorString()))});
                 continue;
             }
             Result<Workflow> wf = Workflow::fromJson(name, file.readAll(), path);

@@ -16,9 +16,9 @@ namespace cr {
 
 // Why one file of the folder was not loaded.
 struct WorkflowLoadError {
-    QString name;     // file stem
-    QString filePath; // absolute
-    Error error;      // invalid_workflow (with the parser's line/column) or internal (unreadable, too big)
+    QString name;               // file stem
+    QString filePath;           // absolute
+    Error error;                // invalid_workflow (with the parser's line/column) or internal (unreadable, too big)
     QJsonObject toJson() const; // {"name", "file", "error": {code, message, details}}
 };
 
