@@ -3,10 +3,8 @@
 
 CR_PACKAGES=(cmake g++ ccache pkg-config curl qt6-base-dev qt6-httpserver-dev qt6-websockets-dev
              libqt6sql6-sqlite libtomlplusplus-dev libsystemd-dev xvfb)
-# What the tests need on top (test.sh): the package test builds, lints and verifies the Debian packages;
-# prometheus brings promtool, which tst_metrics runs on a scrape of /metrics and on the Grafana dashboard's
-# queries.
-CR_TEST_PACKAGES=(dpkg-dev lintian systemd prometheus)
+# What the tests need on top (test.sh): the package test builds, lints and verifies the Debian packages.
+CR_TEST_PACKAGES=(dpkg-dev lintian systemd)
 
 # cr_ensure_packages [extra packages...]: CR_PACKAGES and the extra ones.
 cr_ensure_packages() {
@@ -27,6 +25,25 @@ cr_ensure_packages() {
         echo "  sudo apt-get install -y ${missing[*]}" >&2
         return 1
     fi
+}
+
+# cr_ensure_promtool DIR: promtool, which tst_metrics runs on a scrape of /metrics and on the Grafana
+# dashboard's queries. Debian ships it only in the prometheus package, whose installation would also start a
+# Prometheus server on the machine; so unless promtool is on PATH already, it is taken out of that package's
+# .deb (apt-get download, no installation) into DIR, and DIR/usr/bin is put on PATH.
+cr_ensure_promtool() {
+    local dir=$1
+    command -v promtool >/dev/null 2>&1 && return 0
+    if [ ! -x "$dir/usr/bin/promtool" ]; then
+        mkdir -p "$dir"
+        rm -f "$dir"/prometheus_*.deb
+        ( cd "$dir" && { apt-get download -qq prometheus 2>/dev/null \
+              || { [ "$(id -u)" -eq 0 ] && apt-get update -qq && apt-get download -qq prometheus; }; } ) >/dev/null \
+            && dpkg-deb -x "$dir"/prometheus_*.deb "$dir" && rm -f "$dir"/prometheus_*.deb || {
+            echo "could not fetch promtool (apt-get download prometheus); tst_metrics will skip its promtool checks" >&2
+            return 0; }
+    fi
+    export PATH="$dir/usr/bin:$PATH"
 }
 
 # cr_configure BUILD_DIR [cmake args...]

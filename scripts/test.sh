@@ -8,6 +8,7 @@ set -euo pipefail
 CR_ROOT=$(cd "$(dirname "$0")/.." && pwd)
 source "$CR_ROOT/scripts/deps.sh"
 cr_ensure_packages "${CR_TEST_PACKAGES[@]}"
+cr_ensure_promtool "$CR_ROOT/build-tools/promtool"
 SANITIZE=0
 if [ "${1:-}" = "--sanitize" ]; then SANITIZE=1; shift; fi
 if [ $SANITIZE -eq 1 ]; then

@@ -164,7 +164,7 @@ void TstMetrics::scrapeAfterTraffic()
 
     const QString problems = promtoolProblems(r.body);
     if (problems == QLatin1String("missing"))
-        QSKIP("promtool is not installed (Debian package prometheus, in CR_TEST_PACKAGES)");
+        QSKIP("promtool is not on PATH (scripts/test.sh puts it there: cr_ensure_promtool in scripts/deps.sh)");
     QVERIFY2(problems.isEmpty(), qPrintable(problems));
 }
 
@@ -258,7 +258,7 @@ void TstMetrics::dashboardNamesAreExported()
     QVERIFY(promql.size() >= 10);
     const QString problems = promqlProblems(promql);
     if (problems == QLatin1String("missing"))
-        QSKIP("promtool is not installed (Debian package prometheus, in CR_TEST_PACKAGES)");
+        QSKIP("promtool is not on PATH (scripts/test.sh puts it there: cr_ensure_promtool in scripts/deps.sh)");
     QVERIFY2(problems.isEmpty(), qPrintable(problems));
 }
 
