@@ -12,6 +12,7 @@
 #include "gui/app/runcontroller.h"
 #include "gui/app/scriptedrun.h"
 #include "gui/app/theme.h"
+#include "gui/app/windowsettings.h"
 #include "gui/app/workflowpanel.h"
 #include "gui/client/eventlogmodel.h"
 #include "gui/client/joblistmodel.h"
@@ -19,14 +20,12 @@
 #include "gui/client/restclient.h"
 
 #include <QAction>
-#include <QApplication>
 #include <QCloseEvent>
 #include <QGroupBox>
 #include <QIcon>
 #include <QLabel>
 #include <QMenuBar>
 #include <QPushButton>
-#include <QSettings>
 #include <QSplitter>
 #include <QStatusBar>
 #include <QTimer>
@@ -259,41 +258,20 @@ void MainWindow::buildActions()
 
 void MainWindow::restoreSettings()
 {
-    QSettings &s = *m_settings;
-    if (s.contains(QStringLiteral("window/geometry")))
-        restoreGeometry(s.value(QStringLiteral("window/geometry")).toByteArray());
-    restoreState(s.value(QStringLiteral("window/state")).toByteArray());
     // First start: preview ~58 % wide, the bottom row (outputs, log) ~30 % high.
-    const QList<QPair<QSplitter *, QList<int>>> defaults
-        = {{m_vertical, {620, 270}}, {m_top, {810, 590}}, {m_bottom, {560, 840}}, {m_right, {250, 370}}};
-    for (const auto &[split, sizes] : defaults)
-        if (!split->restoreState(s.value(QStringLiteral("window/") + split->objectName()).toByteArray()))
-            split->setSizes(sizes);
-    m_connection->setFields(
-        s.value(QStringLiteral("connection/runner"), QStringLiteral("http://127.0.0.1:8189")).toString(),
-        s.value(QStringLiteral("connection/relay")).toString(), QString());
-    m_followAction->setChecked(s.value(QStringLiteral("view/follow"), true).toBool());
-    m_logView->setHideProgress(s.value(QStringLiteral("view/hideProgress"), false).toBool());
-    const QSignalBlocker block(m_darkAction);
-    m_darkAction->setChecked(theme::isDark(QApplication::palette()));
+    m_windowSettings = std::make_unique<WindowSettings>(
+        m_settings,
+        WindowParts{this,
+                    {{m_vertical, {620, 270}}, {m_top, {810, 590}}, {m_bottom, {560, 840}}, {m_right, {250, 370}}},
+                    m_connection,
+                    m_workflowPanel,
+                    m_logView,
+                    m_followAction,
+                    m_darkAction});
+    m_windowSettings->restore();
 }
 
-void MainWindow::saveSettings()
-{
-    QSettings &s = *m_settings;
-    s.setValue(QStringLiteral("window/geometry"), saveGeometry());
-    s.setValue(QStringLiteral("window/state"), saveState());
-    for (QSplitter *split : {m_vertical, m_top, m_bottom, m_right})
-        s.setValue(QStringLiteral("window/") + split->objectName(), split->saveState());
-    s.setValue(QStringLiteral("connection/runner"), m_connection->runnerUrl());
-    s.setValue(QStringLiteral("connection/relay"), m_connection->relayUrl());
-    if (!m_workflowPanel->currentWorkflow().isEmpty())
-        s.setValue(QStringLiteral("workflow/last"), m_workflowPanel->currentWorkflow());
-    s.setValue(QStringLiteral("view/dark"), m_darkAction->isChecked());
-    s.setValue(QStringLiteral("view/follow"), m_followAction->isChecked());
-    s.setValue(QStringLiteral("view/hideProgress"), m_logView->hideProgress());
-    s.sync();
-}
+void MainWindow::saveSettings() { m_windowSettings->save(); }
 
 void MainWindow::closeEvent(QCloseEvent *event)
 {
@@ -387,7 +365,7 @@ void MainWindow::loadWorkflows()
 {
     m_runs->loadWorkflows([this] {
         const QString pending = m_scripted->pendingWorkflow();
-        return pending.isEmpty() ? m_settings->value(QStringLiteral("workflow/last")).toString() : pending;
+        return pending.isEmpty() ? m_windowSettings->lastWorkflow() : pending;
     });
 }
 

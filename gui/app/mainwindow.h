@@ -4,7 +4,7 @@
 // (RelayClient, RestClient, JobTracker) and to the parts that act for it: RelayDiscovery (where the relay
 // listens), RunController (the REST calls of the panel and the job list), ScriptedRun (--run-workflow)
 // and PreviewRouter (frames to the preview, the frame cache). Window state and the last connection are
-// kept in the QSettings it is given.
+// kept in the QSettings it is given (WindowSettings).
 
 #include "gui/client/monitortypes.h"
 #include "gui/client/relayclient.h"
@@ -12,6 +12,8 @@
 #include <QIcon>
 #include <QJsonObject>
 #include <QMainWindow>
+
+#include <memory>
 
 class QAction;
 class QLabel;
@@ -35,6 +37,7 @@ class RelayDiscovery;
 class RestClient;
 class RunController;
 class ScriptedRun;
+class WindowSettings;
 class WorkflowPanel;
 struct RelayEndpoint;
 
@@ -117,6 +120,7 @@ private:
                  const QString &jobId = {});
 
     QSettings *m_settings;
+    std::unique_ptr<WindowSettings> m_windowSettings; // made once the widgets are
     RelayClient *m_relay;
     RestClient *m_rest;
     JobTracker *m_tracker;

@@ -1,11 +1,10 @@
 #include "gui/client/jobtracker.h"
 
-#include "gui/client/monitorlog.h"
-#include "gui/client/restclient.h"
+#include "gui/client/jobreconciler.h"
+#include "gui/client/outputdownloader.h"
+#include "gui/client/workflowcache.h"
 
 #include <QDateTime>
-#include <QJsonArray>
-#include <QTimer>
 
 #include <algorithm>
 
@@ -15,13 +14,17 @@ namespace {
 
 qint64 nowMs() { return QDateTime::currentMSecsSinceEpoch(); }
 
-constexpr int kMaxConfirmTries = 8;
-
 } // namespace
 
 JobTracker::JobTracker(RelayClient *relay, RestClient *rest, QObject *parent)
-    : QObject(parent), m_relay(relay), m_rest(rest)
+    : QObject(parent), m_relay(relay), m_reconciler(new JobReconciler(
+                                           rest, [this] { return m_jobs.isEmpty(); }, this)),
+      m_workflows(new WorkflowCache(rest, this)), m_downloads(new OutputDownloader(rest, this))
 {
+    connect(m_reconciler, &JobReconciler::listFetched, this, &JobTracker::onListFetched);
+    connect(m_reconciler, &JobReconciler::jobFetched, this, &JobTracker::onJobFetched);
+    connect(m_workflows, &WorkflowCache::loaded, this, &JobTracker::onWorkflowLoaded);
+    connect(m_downloads, &OutputDownloader::fetched, this, &JobTracker::outputFetched);
     connect(m_relay, &RelayClient::eventReceived, this, &JobTracker::onEvent);
     connect(m_relay, &RelayClient::previewReceived, this, &JobTracker::onPreview);
     connect(m_relay, &RelayClient::stateChanged, this, [this](RelayClient::State s) {
@@ -37,6 +40,8 @@ JobTracker::JobTracker(RelayClient *relay, RestClient *rest, QObject *parent)
 }
 
 JobTracker::~JobTracker() = default;
+
+void JobTracker::setListLimit(int count) { m_reconciler->setListLimit(count); }
 
 QStringList JobTracker::jobIds() const
 {
@@ -76,21 +81,15 @@ QString JobTracker::newestActiveJob() const
     return best ? best->info.id : QString();
 }
 
-const WorkflowInfo *JobTracker::workflow(const QString &name) const
-{
-    const auto it = m_workflows.constFind(name);
-    return it == m_workflows.cend() ? nullptr : &*it;
-}
+const WorkflowInfo *JobTracker::workflow(const QString &name) const { return m_workflows->find(name); }
 
 void JobTracker::clear()
 {
     const QStringList ids = m_jobs.keys();
     m_jobs.clear();
-    m_jobFetches.clear();
-    m_confirmTries.clear();
-    m_outputRequests.clear();
-    m_workflows.clear();
-    m_workflowRequests.clear();
+    m_reconciler->clear();
+    m_downloads->clear();
+    m_workflows->clear();
     for (const QString &id : ids)
         emit jobRemoved(id);
 }
@@ -107,61 +106,32 @@ JobView &JobTracker::ensureJob(const QString &id, qint64 seenMs, bool *created)
     return *it;
 }
 
-void JobTracker::refresh()
+void JobTracker::refresh() { m_reconciler->refreshList(); }
+
+void JobTracker::refreshJob(const QString &id) { m_reconciler->refreshJob(id); }
+
+void JobTracker::onListFetched(const QList<JobInfo> &jobs, bool initial)
 {
-    if (m_listInFlight) {
-        m_listAgain = true;
-        return;
+    int galleryJobs = 0;
+    for (const JobInfo &info : jobs) { // newest first
+        const bool forGallery = initial && info.state == JobState::Succeeded && galleryJobs < m_initialOutputJobs;
+        galleryJobs += forGallery ? 1 : 0;
+        applyInfo(info, forGallery);
     }
-    m_listInFlight = true;
-    const bool initial = m_jobs.isEmpty();
-    m_rest->listJobs(m_listLimit, this, [this, initial](Result<QList<JobInfo>> r) {
-        m_listInFlight = false;
-        if (r) {
-            int galleryJobs = 0;
-            for (const JobInfo &info : *r) { // newest first
-                const bool forGallery
-                    = initial && info.state == JobState::Succeeded && galleryJobs < m_initialOutputJobs;
-                galleryJobs += forGallery ? 1 : 0;
-                applyInfo(info, forGallery);
-            }
-            trim();
-            emit refreshed(int(r->size()));
-        }
-        if (std::exchange(m_listAgain, false))
-            refresh();
-    });
+    trim();
+    emit refreshed(int(jobs.size()));
 }
 
-void JobTracker::refreshJob(const QString &id)
+void JobTracker::onJobFetched(const JobInfo &info)
 {
-    if (id.isEmpty())
-        return;
-    if (m_jobFetches.contains(id)) {
-        m_jobFetches[id] = true;
-        return;
-    }
-    m_jobFetches.insert(id, false);
-    m_rest->getJob(id, this, [this, id](Result<JobInfo> r) {
-        bool again = m_jobFetches.take(id);
-        if (r) {
-            applyInfo(*r);
-            // The relay told us it ended before the runner's job record did (outputs come with the record):
-            // ask again shortly, a bounded number of times.
-            const JobView *v = job(id);
-            int &tries = m_confirmTries[id];
-            if (v && isFinal(v->info.state) && !v->confirmedFinal && tries < kMaxConfirmTries) {
-                ++tries;
-                QTimer::singleShot(200 * tries, this, [this, id] { refreshJob(id); });
-            } else if (v && v->confirmedFinal) {
-                m_confirmTries.remove(id);
-            }
-        } else {
-            again = false; // the error is logged; the next event or refresh tries again
-        }
-        if (again)
-            refreshJob(id);
-    });
+    applyInfo(info);
+    // The relay told us it ended before the runner's job record did (outputs come with the record):
+    // ask again shortly, a bounded number of times.
+    const JobView *v = job(info.id);
+    if (v && isFinal(v->info.state) && !v->confirmedFinal)
+        m_reconciler->confirmLater(info.id);
+    else if (v && v->confirmedFinal)
+        m_reconciler->forget(info.id);
 }
 
 void JobTracker::noteSubmitted(const JobInfo &info)
@@ -177,7 +147,7 @@ void JobTracker::applyInfo(const JobInfo &info, bool fromInitialList)
     bool isNew = false;
     JobView &v = ensureJob(info.id, created, &isNew);
     const JobChange change = JobReducer::applyRecord(v, info, isNew, fromInitialList, workflow(info.workflow));
-    requestWorkflow(change.workflowNeeded);
+    m_workflows->request(change.workflowNeeded);
     emit jobChanged(info.id);
     if (change.started)
         emit jobStarted(info.id);
@@ -194,7 +164,7 @@ bool JobTracker::follow(const QString &id, const JobChange &change)
         emit jobFinished(id);
     if (change.refresh)
         refreshJob(id);
-    requestWorkflow(change.workflowNeeded);
+    m_workflows->request(change.workflowNeeded);
     if (!change.record)
         return false;
     applyInfo(*change.record);
@@ -229,55 +199,24 @@ void JobTracker::onPreview(const QString &jobId)
     ++it->previewFrames;
 }
 
-void JobTracker::requestWorkflow(const QString &name)
+void JobTracker::onWorkflowLoaded(const WorkflowInfo &workflow, const QString &name)
 {
-    if (name.isEmpty() || m_workflows.contains(name) || m_workflowRequests.contains(name))
-        return;
-    m_workflowRequests.insert(name);
-    m_rest->getWorkflow(name, this, [this, name](Result<WorkflowInfo> r) {
-        m_workflowRequests.remove(name);
-        if (!r)
-            return;
-        m_workflows.insert(name, *r);
-        for (JobView &v : m_jobs) {
-            if (v.info.workflow != name)
-                continue;
-            JobReducer::applyWorkflow(v, *r);
-            emit jobChanged(v.info.id);
-        }
-        emit workflowLoaded(name);
-    });
-}
-
-void JobTracker::fetchOutputs(JobView &job)
-{
-    if (job.info.state != JobState::Succeeded || !job.watched)
-        return;
-    const QString jobId = job.info.id;
-    for (const JobOutput &out : job.info.outputs) {
-        QSet<int> &requested = m_outputRequests[jobId];
-        if (!out.isImage() || requested.contains(out.index))
+    for (JobView &v : m_jobs) {
+        if (v.info.workflow != name)
             continue;
-        requested.insert(out.index);
-        const QString filename = out.filename;
-        m_rest->fetchOutput(jobId, out.index, this, [this, filename](Result<DownloadedOutput> r) {
-            if (!r)
-                return;
-            DownloadedOutput f = *r;
-            if (f.filename.isEmpty())
-                f.filename = filename;
-            emit outputFetched(f);
-        });
+        JobReducer::applyWorkflow(v, workflow);
+        emit jobChanged(v.info.id);
     }
+    emit workflowLoaded(name);
 }
 
-int JobTracker::outputRequestCount() const
+void JobTracker::fetchOutputs(const JobView &job)
 {
-    int n = 0;
-    for (const QSet<int> &indices : m_outputRequests)
-        n += int(indices.size());
-    return n;
+    if (job.info.state == JobState::Succeeded && job.watched)
+        m_downloads->fetch(job.info);
 }
+
+int JobTracker::outputRequestCount() const { return m_downloads->requestCount(); }
 
 void JobTracker::trim()
 {
@@ -289,8 +228,8 @@ void JobTracker::trim()
         if (!isFinal(m_jobs.value(id).info.state))
             continue;
         m_jobs.remove(id);
-        m_confirmTries.remove(id);
-        m_outputRequests.remove(id);
+        m_reconciler->forget(id);
+        m_downloads->forget(id);
         emit jobRemoved(id);
     }
 }

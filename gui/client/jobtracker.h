@@ -1,8 +1,9 @@
 #pragma once
 // The monitor's picture of the runner's jobs: built from relay events as they happen (state, the running
 // node and its step of max, previews per job; the reduction itself is JobReducer's) and corrected from the
-// REST API (on connect, after a relay gap, when a job finishes). Downloads the image outputs of jobs that succeeded
-// while watched. Bounded: the oldest finished jobs are forgotten first.
+// REST API (on connect, after a relay gap, when a job finishes; the requests are JobReconciler's). The
+// workflows' descriptions come from WorkflowCache; OutputDownloader fetches the image outputs of jobs that
+// succeeded while watched. Bounded: the oldest finished jobs are forgotten first.
 
 #include "gui/client/jobreducer.h"
 #include "gui/client/monitortypes.h"
@@ -10,11 +11,13 @@
 
 #include <QHash>
 #include <QObject>
-#include <QSet>
 
 namespace cr::monitor {
 
+class JobReconciler;
+class OutputDownloader;
 class RestClient;
+class WorkflowCache;
 
 class JobTracker final : public QObject
 {
@@ -27,7 +30,7 @@ public:
     ~JobTracker() override;
 
     void setMaxJobs(int count) { m_maxJobs = qMax(1, count); }
-    void setListLimit(int count) { m_listLimit = qBound(1, count, 500); }
+    void setListLimit(int count);
     // Outputs of the newest N succeeded jobs found at connect time are also fetched (for the gallery).
     void setInitialOutputJobs(int count) { m_initialOutputJobs = qMax(0, count); }
 
@@ -63,24 +66,20 @@ private:
     void onPreview(const QString &jobId);
     void applyInfo(const JobInfo &info, bool fromInitialList = false);
     bool follow(const QString &id, const JobChange &change); // signals and requests a reduction asks for
-    void requestWorkflow(const QString &name);
-    void fetchOutputs(JobView &job);
+    void onJobFetched(const JobInfo &info);
+    void onListFetched(const QList<JobInfo> &jobs, bool initial);
+    void onWorkflowLoaded(const WorkflowInfo &workflow, const QString &name);
+    void fetchOutputs(const JobView &job);
     void trim();
 
     RelayClient *m_relay;
-    RestClient *m_rest;
+    JobReconciler *m_reconciler; // children
+    WorkflowCache *m_workflows;
+    OutputDownloader *m_downloads;
     QHash<QString, JobView> m_jobs;
     quint64 m_seenCounter = 0;
-    QHash<QString, bool> m_jobFetches;  // in flight -> fetch again when it returns
-    QHash<QString, int> m_confirmTries; // re-asks for a final job record not yet final on the runner
-    QHash<QString, WorkflowInfo> m_workflows;
-    QSet<QString> m_workflowRequests;
-    QHash<QString, QSet<int>> m_outputRequests; // job -> output indices fetched or in flight
     int m_maxJobs = 200;
-    int m_listLimit = 50;
     int m_initialOutputJobs = 6;
-    bool m_listInFlight = false;
-    bool m_listAgain = false;
 };
 
 } // namespace cr::monitor
