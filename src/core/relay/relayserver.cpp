@@ -11,7 +11,6 @@
 #include "protocol/error.h"
 
 #include <QHostAddress>
-#include <QJsonArray>
 #include <QJsonDocument>
 #include <QNetworkRequest>
 #include <QTcpServer>
@@ -443,12 +442,7 @@ void RelayServer::onClientFinished(quint64 id)
         return;
     m_clients.removeOne(client);
     const RelaySessionStats s = client->stats();
-    m_finished.messagesSent += s.messagesSent;
-    m_finished.previewsSent += s.previewsSent;
-    m_finished.binarySent += s.binarySent;
-    m_finished.bytesSent += s.bytesSent;
-    m_finished.previewsDropped += s.previewsDropped;
-    m_finished.previewsRateLimited += s.previewsRateLimited;
+    m_finished.add(s);
     qCInfo(lcRelay).noquote()
         << u"client %1 disconnected (%2 messages, %3 previews sent, %4 dropped, %5 rate-limited)"_s.arg(id)
                .arg(s.messagesSent)
@@ -459,63 +453,6 @@ void RelayServer::onClientFinished(quint64 id)
     if (s.peakBacklogBytes >= 1024 * 1024) // a backlog that large is worth giving back to the kernel
         m_trimmer.request(s.peakBacklogBytes);
     emit clientDisconnected(id);
-}
-
-RelayTotals RelayServer::totals() const
-{
-    RelayTotals t = m_finished;
-    for (const RelaySession *client : m_clients) {
-        const RelaySessionStats s = client->stats();
-        t.messagesSent += s.messagesSent;
-        t.previewsSent += s.previewsSent;
-        t.binarySent += s.binarySent;
-        t.bytesSent += s.bytesSent;
-        t.previewsDropped += s.previewsDropped;
-        t.previewsRateLimited += s.previewsRateLimited;
-    }
-    t.rejected = m_rejected;
-    t.closed = m_closed;
-    t.closedOverBudget = m_closedOverBudget;
-    return t;
-}
-
-QList<RelaySessionStats> RelayServer::clientStats() const
-{
-    QList<RelaySessionStats> out;
-    out.reserve(m_clients.size());
-    for (const RelaySession *client : m_clients)
-        out.append(client->stats());
-    return out;
-}
-
-QJsonObject RelayServer::statsJson() const
-{
-    QJsonArray perClient;
-    qint64 totalBacklog = 0;
-    for (const RelaySession *client : m_clients) {
-        perClient.append(client->stats().toJson());
-        totalBacklog += client->isClosing() ? 0 : client->backlogBytes();
-    }
-    auto count = [](const QHash<quint16, quint64> &h, RelayCloseCode code) { return double(h.value(quint16(code))); };
-    return QJsonObject{
-        {"listening"_L1, isListening()},
-        {"port"_L1, port()},
-        {"clients"_L1, clientCount()},
-        {"handshaking"_L1, pendingHandshakes()},
-        {"max_clients"_L1, m_settings.maxClients},
-        {"rejected"_L1,
-         QJsonObject{{"unauthorized"_L1, count(m_rejected, RelayCloseCode::Unauthorized)},
-                     {"bad_request"_L1, count(m_rejected, RelayCloseCode::BadRequest)},
-                     {"too_many_clients"_L1, count(m_rejected, RelayCloseCode::TooManyClients)}}},
-        {"closed"_L1,
-         QJsonObject{{"too_slow"_L1, count(m_closed, RelayCloseCode::TooSlow)},
-                     {"over_budget"_L1, double(m_closedOverBudget)},
-                     {"ping_timeout"_L1, count(m_closed, RelayCloseCode::PingTimeout)},
-                     {"too_many_errors"_L1, count(m_closed, RelayCloseCode::TooManyErrors)}}},
-        {"backlog_bytes"_L1, double(totalBacklog)},
-        {"backlog_budget_bytes"_L1, double(m_settings.totalBacklogBytes)},
-        {"per_client"_L1, perClient},
-    };
 }
 
 } // namespace cr

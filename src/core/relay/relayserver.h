@@ -50,6 +50,8 @@ struct RelayTotals {
     QHash<quint16, quint64> rejected; // close code -> count (4001-4003)
     QHash<quint16, quint64> closed;   // close code -> count (4008, 4009, 4010)
     quint64 closedOverBudget = 0;     // of the 4008 closes: by [server] total_backlog_mb
+
+    void add(const RelaySessionStats &s); // adds a client's sent/dropped counters
 };
 
 // The relay's WebSocket listener: auth, subscriptions, replay, delivery to every client, pings.

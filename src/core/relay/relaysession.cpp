@@ -10,6 +10,7 @@
 #include "protocol/websocketframe.h"
 
 #include <algorithm>
+#include <cstring>
 
 Q_LOGGING_CATEGORY(lcRelaySession, "comfyrunner.relay.client")
 
@@ -18,6 +19,21 @@ namespace cr {
 using namespace Qt::StringLiterals;
 using protocol::PreviewMode;
 using protocol::RelayCloseCode;
+
+namespace {
+
+// A client this far behind (queued bytes) copies the small frames it queues into its own blocks: shared
+// ~250 B frames allocated between long-lived data leave holes in pages that stay in use once a stalled client
+// is gone (heap fragmentation malloc_trim cannot undo); whole blocks free whole pages. Large frames (previews)
+// stay shared. A client that keeps up never gets here and pays nothing.
+constexpr qint64 kCompactAboveBytes = 256 * 1024;
+constexpr qint32 kSmallFrameBytes = 4 * 1024; // QIODevice copies frames below this into its buffer anyway
+constexpr qint32 kBlockBytes = 64 * 1024;
+// The queue is one vector (one large allocation, not a deque's small nodes between long-lived data, for the
+// same reason); written entries are erased from its front in batches of at least this many.
+constexpr size_t kQueueCompactEntries = 1024;
+
+} // namespace
 
 QString peerString(const QHostAddress &address, quint16 port) { return u"%1:%2"_s.arg(address.toString()).arg(port); }
 
@@ -99,10 +115,21 @@ RelayEvent::Wire RelaySession::wireFor(const RelayEvent &event) const
     return RelayEvent::Wire::Binary;
 }
 
+RelaySession::Pending RelaySession::Pending::shared(const QByteArray &frame, qint64 payload, bool binary)
+{
+    Pending p;
+    p.frame = frame;
+    p.size = frame.size();
+    p.payload = payload;
+    p.binary = binary;
+    return p;
+}
+
 RelaySession::Pending RelaySession::pendingFor(const RelayEvent &event) const
 {
     const RelayEvent::Wire wire = wireFor(event);
-    return Pending{event.webSocketFrame(wire), event.payloadSize(wire), event.kind() == RelayEvent::Kind::Binary};
+    return Pending::shared(event.webSocketFrame(wire), event.payloadSize(wire),
+                           event.kind() == RelayEvent::Kind::Binary);
 }
 
 void RelaySession::deliver(const RelayEventPtr &event)
@@ -128,7 +155,7 @@ void RelaySession::deliver(const RelayEventPtr &event)
         return;
     }
     m_lastPreview.start();
-    if (m_queue.empty() && canWrite()) {
+    if (queueEmpty() && canWrite()) {
         writePreview(event);
         return;
     }
@@ -149,16 +176,24 @@ void RelaySession::enqueueEvents(const QList<RelayEventPtr> &events)
 void RelaySession::sendControl(const QByteArray &json)
 {
     if (!isClosing())
-        queue(Pending{protocol::encodeWebSocketFrame(protocol::WebSocketOpcode::Text, json), json.size(), false});
+        queue(
+            Pending::shared(protocol::encodeWebSocketFrame(protocol::WebSocketOpcode::Text, json), json.size(), false));
 }
 
 void RelaySession::queue(Pending item)
 {
-    if (m_queue.empty() && canWrite()) {
+    if (queueEmpty() && canWrite()) {
         writeQueued(item);
         return;
     }
-    m_stats.queuedBytes += item.frame.size();
+    if (!m_compacting && m_stats.queuedBytes >= kCompactAboveBytes) {
+        m_compacting = true; // from now on, and for what is already queued
+        for (auto it = m_queue.begin() + qsizetype(m_queueHead); it != m_queue.end(); ++it)
+            compact(*it);
+    }
+    if (m_compacting)
+        compact(item);
+    m_stats.queuedBytes += item.size;
     m_queue.push_back(std::move(item));
     const qint64 behind = backlogBytes();
     m_stats.peakBacklogBytes = std::max(m_stats.peakBacklogBytes, behind);
@@ -169,7 +204,46 @@ void RelaySession::queue(Pending item)
     }
 }
 
-bool RelaySession::writeFrame(const QByteArray &frame)
+void RelaySession::compact(Pending &item)
+{
+    if (item.block || item.size >= kSmallFrameBytes)
+        return;
+    if (!m_block || m_blockUsed + item.size > kBlockBytes) {
+        m_block = std::make_shared_for_overwrite<char[]>(kBlockBytes);
+        m_blockUsed = 0;
+    }
+    std::memcpy(m_block.get() + m_blockUsed, item.frame.constData(), size_t(item.size));
+    item.block = m_block;
+    item.offset = m_blockUsed;
+    item.frame = QByteArray(); // lets go of the shared frame
+    m_blockUsed += qint32(item.size);
+}
+
+void RelaySession::releaseQueue()
+{
+    m_queueHead = 0;
+    if (m_queue.capacity() > kQueueCompactEntries)
+        std::vector<Pending>().swap(m_queue); // a large queue's memory goes back at once
+    else
+        m_queue.clear(); // a small one is kept for the next burst
+}
+
+void RelaySession::stopCompacting()
+{
+    m_compacting = false;
+    m_block.reset(); // queued frames still in it keep it until they are written
+    m_blockUsed = 0;
+}
+
+void RelaySession::dropQueue()
+{
+    releaseQueue();
+    m_stats.queuedBytes = 0;
+    m_heldPreview.reset();
+    stopCompacting();
+}
+
+bool RelaySession::writeFrame(const Pending &item)
 {
     // QIODevice::write(const QByteArray &) appends an array of 4 KiB or more to the socket's write buffer by
     // reference: every client shares a preview's bytes until the kernel has them (smaller frames are copied).
@@ -177,7 +251,11 @@ bool RelaySession::writeFrame(const QByteArray &frame)
     // accepted (the backpressure measure), not what this event loop has not flushed yet: a burst of previews
     // read from ComfyUI in one go would otherwise fill the soft limit before the first write notification
     // and be dropped for a client that is keeping up.
-    if (!m_transport || !m_transport->isWritable() || m_transport->write(frame) != frame.size())
+    if (!m_transport || !m_transport->isWritable())
+        return false;
+    const qint64 written
+        = item.block ? m_transport->write(item.block.get() + item.offset, item.size) : m_transport->write(item.frame);
+    if (written != item.size)
         return false;
     m_transport->flush();
     m_stats.peakBacklogBytes = std::max(m_stats.peakBacklogBytes, backlog());
@@ -186,7 +264,7 @@ bool RelaySession::writeFrame(const QByteArray &frame)
 
 void RelaySession::writeQueued(const Pending &item)
 {
-    if (!writeFrame(item.frame))
+    if (!writeFrame(item))
         return;
     ++(item.binary ? m_stats.binarySent : m_stats.messagesSent);
     m_stats.bytesSent += quint64(item.payload);
@@ -195,9 +273,10 @@ void RelaySession::writeQueued(const Pending &item)
 void RelaySession::writePreview(const RelayEventPtr &event)
 {
     const RelayEvent::Wire wire = wireFor(*event);
-    if (!writeFrame(event->webSocketFrame(wire)))
+    const QByteArray frame = event->webSocketFrame(wire);
+    if (!writeFrame(Pending::shared(frame, 0, true)))
         return;
-    m_previewInFlight = event->webSocketFrame(wire).size();
+    m_previewInFlight = frame.size();
     ++m_stats.previewsSent;
     m_stats.bytesSent += quint64(event->payloadSize(wire));
 }
@@ -222,13 +301,19 @@ void RelaySession::pump()
         return;
     if (canWrite())
         m_previewInFlight = 0; // what is left of it is under the soft limit
-    while (!m_queue.empty() && canWrite()) {
-        const Pending item = std::move(m_queue.front());
-        m_queue.pop_front();
-        m_stats.queuedBytes -= item.frame.size();
+    while (!queueEmpty() && canWrite()) {
+        const Pending item = std::move(m_queue[m_queueHead++]);
+        m_stats.queuedBytes -= item.size;
         writeQueued(item);
     }
-    if (m_queue.empty() && m_heldPreview && canWrite())
+    if (queueEmpty()) {
+        releaseQueue(); // caught up: the next backlog starts shared again
+        stopCompacting();
+    } else if (m_queueHead >= kQueueCompactEntries && m_queueHead * 2 >= m_queue.size()) {
+        m_queue.erase(m_queue.begin(), m_queue.begin() + qsizetype(m_queueHead)); // amortised O(1) per entry
+        m_queueHead = 0;
+    }
+    if (queueEmpty() && m_heldPreview && canWrite())
         writePreview(std::exchange(m_heldPreview, RelayEventPtr()));
 }
 
@@ -249,9 +334,7 @@ void RelaySession::stopWriting()
     if (isClosing())
         return;
     m_closing = true;
-    m_queue.clear();
-    m_stats.queuedBytes = 0;
-    m_heldPreview.reset();
+    dropQueue();
     // A client that stops reading after the close frames is never disconnected by itself (its socket waits
     // to drain), and pings skip closing clients.
     QTimer::singleShot(m_limits.closeGraceMs, this, [this] {
@@ -265,9 +348,7 @@ void RelaySession::onDisconnected()
     if (m_finished)
         return;
     m_finished = true;
-    m_queue.clear();
-    m_stats.queuedBytes = 0;
-    m_heldPreview.reset();
+    dropQueue();
     emit finished(m_id);
 }
 
@@ -285,7 +366,7 @@ RelaySessionStats RelaySession::stats() const
     RelaySessionStats s = m_stats;
     s.bytesToWrite = backlog();
     s.closing = isClosing();
-    s.queuedMessages = qint64(m_queue.size());
+    s.queuedMessages = qint64(m_queue.size() - m_queueHead);
     return s;
 }
 

@@ -4,8 +4,8 @@
 // wait in an ordered queue of shared events, drained on bytesWritten; past the hard limit the client is
 // closed (4008) and can resume with since=. Previews are dropped first: only the newest one is held back.
 // Messages are written as prebuilt WebSocket frames straight to the client's TCP socket (the same bytes for
-// every client, shared, not copied); the QWebSocket handles the handshake, what the client sends, pings and
-// the close handshake.
+// every client, shared, not copied; a client far behind copies its small queued frames into its own blocks);
+// the QWebSocket handles the handshake, what the client sends, pings and the close handshake.
 
 #include "core/relay/relayevent.h"
 #include "protocol/relaymessages.h"
@@ -17,7 +17,8 @@
 #include <QPointer>
 #include <QString>
 
-#include <deque>
+#include <memory>
+#include <vector>
 
 class QHostAddress;
 class QTcpSocket;
@@ -107,17 +108,28 @@ signals:
     void finished(quint64 id);                     // the connection ended; the owner deletes the client
 
 private:
+    // A queued frame: either shared with the event's cache (no copy), or, once the client is far behind,
+    // copied into one of the session's own blocks (compact()).
     struct Pending {
-        QByteArray frame;    // the complete WebSocket frame, shared with the event's cache (no copy)
-        qint64 payload = 0;  // payload size (bytesSent)
+        QByteArray frame;              // the complete WebSocket frame (shared); empty when in `block`
+        std::shared_ptr<char[]> block; // compacted: the frame is block[offset, offset + size)
+        qint64 size = 0;               // frame size (queuedBytes)
+        qint64 payload = 0;            // payload size (bytesSent)
+        qint32 offset = 0;
         bool binary = false; // a binary frame (binarySent) rather than a JSON event or control message
+        static Pending shared(const QByteArray &frame, qint64 payload, bool binary);
     };
     Pending pendingFor(const RelayEvent &event) const;
     RelayEvent::Wire wireFor(const RelayEvent &event) const;
     qint64 backlog() const; // bytes handed to the socket and not yet written to the kernel
     bool canWrite() const;
     void queue(Pending item);
-    bool writeFrame(const QByteArray &frame); // false when the socket is gone or closed
+    void compact(Pending &item); // copies a small shared frame into m_block
+    void stopCompacting();
+    bool queueEmpty() const { return m_queueHead == m_queue.size(); }
+    void releaseQueue();                  // empties the queue, freeing a large one's memory
+    void dropQueue();                     // closing: drops the queue, the held-back preview and the blocks
+    bool writeFrame(const Pending &item); // false when the socket is gone or closed
     void writeQueued(const Pending &item);
     void writePreview(const RelayEventPtr &event);
     void schedulePump();
@@ -132,7 +144,11 @@ private:
     protocol::RelaySubscription m_subscription;
     qint64 m_previewIntervalNs = 0;
     qint64 m_connectSeq = 0;
-    std::deque<Pending> m_queue;
+    std::vector<Pending> m_queue; // entries before m_queueHead are written (moved from)
+    size_t m_queueHead = 0;
+    std::shared_ptr<char[]> m_block; // the block compact() is filling (its frames hold it too)
+    qint32 m_blockUsed = 0;
+    bool m_compacting = false; // the queue went over kCompactAboveBytes: small frames go to blocks
     RelayEventPtr m_heldPreview;
     qint64 m_previewInFlight = 0; // size of the last preview written, until the socket drains below soft
     QElapsedTimer m_lastPreview;  // invalid until the first accepted preview
