@@ -1,5 +1,6 @@
 // The fake ComfyUI's HTTP side: validation answers (against capture C and rule by rule), prompt ids and value
-// coercion, targeted interrupts, /queue and deletes, image uploads and the Origin check.
+// coercion, targeted interrupts, /queue and deletes, image uploads, the Origin check and
+// OrderedJson's unicode escapes.
 
 #include "tests/fake/fakecomfytesthelpers.h"
 
@@ -349,6 +350,18 @@ private slots:
         if (status == 403)
             QVERIFY(reply->readAll().isEmpty());
         reply->deleteLater();
+    }
+
+    // Escapes decode through the shared protocol helper: either hex case, surrogate pairs, and bad digits fail.
+    void parsesUnicodeEscapes()
+    {
+        const QByteArray text = "{\"k\": \"caf\\u00E9 \\u00e9 \\ud83d\\ude00\"}";
+        const std::optional<OrderedJson> parsed = OrderedJson::parse(text);
+        QVERIFY(parsed);
+        QCOMPARE(parsed->value(u"k").toString(), QStringLiteral("caf\u00e9 \u00e9 \U0001F600"));
+        QCOMPARE(parsed->dump(), QByteArray("{\"k\": \"caf\\u00e9 \\u00e9 \\ud83d\\ude00\"}"));
+        QVERIFY(!OrderedJson::parse("[\"\\u00g0\"]"));
+        QVERIFY(!OrderedJson::parse("[\"\\u00"));
     }
 };
 
