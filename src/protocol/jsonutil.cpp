@@ -61,4 +61,24 @@ QString idString(const QJsonValue &v)
     return {};
 }
 
+int jsonEscapeCodeUnit(QByteArrayView digits)
+{
+    if (digits.size() != 4)
+        return -1;
+    int code = 0;
+    for (const char c : digits) {
+        int h = -1;
+        if (c >= '0' && c <= '9')
+            h = c - '0';
+        else if (c >= 'a' && c <= 'f')
+            h = c - 'a' + 10;
+        else if (c >= 'A' && c <= 'F')
+            h = c - 'A' + 10;
+        if (h < 0)
+            return -1;
+        code = code * 16 + h;
+    }
+    return code;
+}
+
 } // namespace cr::protocol

@@ -2,6 +2,7 @@
 // Small JSON helpers shared by the protocol parsers and encoders.
 
 #include <QByteArray>
+#include <QByteArrayView>
 #include <QJsonValue>
 #include <QString>
 
@@ -14,5 +15,9 @@ QByteArray jsonStringLiteral(const QString &value);
 // Node ids are strings on the wire; integral numbers are tolerated (custom nodes), anything else
 // (null included) is "".
 QString idString(const QJsonValue &value);
+
+// The UTF-16 code unit of a \uXXXX escape from its four hex digits (either case); -1 when `digits` is not
+// exactly four hex digits. Shared by the JSON readers that decode strings by hand.
+int jsonEscapeCodeUnit(QByteArrayView digits);
 
 } // namespace cr::protocol

@@ -144,7 +144,7 @@ private:
     void startNext();
     void onRunFinished(const FakeRunResult &result);
 
-    // HTTP (fakecomfyhttp.cpp).
+    // HTTP (fakecomfyhttp.cpp; /view and /upload/image in fakecomfyfiles.cpp).
     FakeHttpResponse handle(const FakeHttpRequest &request);
     std::optional<FakeHttpResponse> checkOrigin(const FakeHttpRequest &request) const;
     FakeHttpResponse postPrompt(const FakeHttpRequest &request);

@@ -1,5 +1,7 @@
 #include "sim/fakehttpserver.h"
 
+#include "protocol/httpstatus.h"
+
 #include <QDateTime>
 #include <QLocale>
 #include <QLoggingCategory>
@@ -19,30 +21,13 @@ namespace {
 constexpr qsizetype kMaxHeaderBytes = 64 * 1024;
 const QByteArray kServerHeader = "Python/3.12 aiohttp/3.14.3";
 
+// aiohttp's phrases are Python 3.12's http.HTTPStatus: the shared table but for 413's older wording.
 QByteArray reasonPhrase(int status)
 {
-    switch (status) {
-    case 100:
-        return "Continue";
-    case 200:
-        return "OK";
-    case 400:
-        return "Bad Request";
-    case 403:
-        return "Forbidden";
-    case 404:
-        return "Not Found";
-    case 405:
-        return "Method Not Allowed";
-    case 413:
+    if (status == 413)
         return "Request Entity Too Large";
-    case 431:
-        return "Request Header Fields Too Large";
-    case 500:
-        return "Internal Server Error";
-    default:
-        return "Unknown";
-    }
+    const QByteArray phrase = protocol::httpReasonPhrase(status);
+    return phrase.isEmpty() ? QByteArrayLiteral("Unknown") : phrase;
 }
 
 QByteArray httpDate()
@@ -106,15 +91,6 @@ bool FakeHttpRequest::hasHeader(QByteArrayView name) const
     return false;
 }
 
-FakeHttpResponse FakeHttpResponse::json(const QByteArray &jsonText, int status)
-{
-    FakeHttpResponse r;
-    r.status = status;
-    r.contentType = "application/json; charset=utf-8";
-    r.body = jsonText;
-    return r;
-}
-
 FakeHttpResponse FakeHttpResponse::empty(int status)
 {
     FakeHttpResponse r;
@@ -122,13 +98,23 @@ FakeHttpResponse FakeHttpResponse::empty(int status)
     return r;
 }
 
-FakeHttpResponse FakeHttpResponse::text(const QByteArray &body, int status)
+// The one shape of json() and text(): a status, a content type and a body.
+static FakeHttpResponse withBody(int status, const QByteArray &contentType, const QByteArray &body)
 {
-    FakeHttpResponse r;
-    r.status = status;
-    r.contentType = "text/plain; charset=utf-8";
+    FakeHttpResponse r = FakeHttpResponse::empty(status);
+    r.contentType = contentType;
     r.body = body;
     return r;
+}
+
+FakeHttpResponse FakeHttpResponse::json(const QByteArray &jsonText, int status)
+{
+    return withBody(status, "application/json; charset=utf-8", jsonText);
+}
+
+FakeHttpResponse FakeHttpResponse::text(const QByteArray &body, int status)
+{
+    return withBody(status, "text/plain; charset=utf-8", body);
 }
 
 struct FakeHttpServer::Connection {

@@ -1,7 +1,8 @@
 #pragma once
 // The node classes the fake ComfyUI knows (a trimmed copy of the captured /object_info, as a Qt resource)
 // and ComfyUI 0.8's prompt validation over them (execution.py: validate_prompt / validate_inputs): same
-// error types, messages, details, extra_info, dependent_outputs and the in-place value coercion.
+// error types, messages, details, extra_info, dependent_outputs and the in-place value coercion
+// (fakenodecatalog.cpp: the lookups; fakepromptvalidation.cpp: validate()).
 
 #include "sim/orderedjson.h"
 

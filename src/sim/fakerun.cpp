@@ -200,20 +200,9 @@ void FakeRun::nextNode()
     // An output node served from the cache: its old UI output, no executing, no new files.
     const OrderedJson ui = m_oldCache.value(m_graph.signature(m_current));
     if (!m_clientId.isEmpty()) {
-        m_host.sendEvent(QStringLiteral("executed"),
-                         OrderedJson::object({{QStringLiteral("node"), m_current},
-                                              {QStringLiteral("display_node"), m_current},
-                                              {QStringLiteral("output"), ui},
-                                              {QStringLiteral("prompt_id"), m_item.promptId}}),
-                         m_clientId);
-        if (!ui.isNull()) { // ComfyUI's quirk: cached outputs reach history only with a client_id
-            m_result.outputs.insert(m_current, ui);
-            m_result.meta.insert(m_current,
-                                 OrderedJson::object({{QStringLiteral("node_id"), m_current},
-                                                      {QStringLiteral("display_node"), m_current},
-                                                      {QStringLiteral("parent_node"), OrderedJson()},
-                                                      {QStringLiteral("real_node_id"), m_current}}));
-        }
+        sendExecuted(m_current, ui);
+        if (!ui.isNull()) // ComfyUI's quirk: cached outputs reach history only with a client_id
+            recordOutput(m_current, ui);
     }
     OrderedJson *entry = m_progress.find(m_current);
     if (!entry) {
@@ -325,50 +314,6 @@ void FakeRun::samplerStep()
         finishNode();
 }
 
-void FakeRun::saveWebsocketImages()
-{
-    const QList<QImage> frames = m_graph.images(m_graph.linkedNode(m_current, QStringLiteral("images")));
-    const int count = int(frames.size());
-    const bool withMetadata = !m_clientId.isEmpty() && m_host.supportsPreviewMetadata(m_clientId);
-    OrderedJson *entry = m_progress.find(m_current);
-    for (int i = 0; i < count; ++i) {
-        entry->insert(QStringLiteral("value"), i);
-        entry->insert(QStringLiteral("max"), count);
-        sendProgressState();
-        const QByteArray png = fakeimages::png(frames.at(i));
-        if (withMetadata) {
-            const proto::PreviewMetadata meta{m_current, m_item.promptId, m_current, QString(), m_current};
-            m_host.sendBinary(proto::encodePreviewType4(meta, proto::ImageFormat::Png, png), m_clientId);
-        }
-        m_host.sendEvent(QStringLiteral("progress"),
-                         OrderedJson::object({{QStringLiteral("value"), i},
-                                              {QStringLiteral("max"), count},
-                                              {QStringLiteral("prompt_id"), m_item.promptId},
-                                              {QStringLiteral("node"), m_current}}),
-                         m_clientId);
-        if (!withMetadata)
-            m_host.sendBinary(proto::encodePreviewType1(proto::ImageFormat::Png, png), m_clientId);
-    }
-    finishNode();
-}
-
-OrderedJson FakeRun::saveImages(const QString &type, const QString &prefix)
-{
-    const QList<QImage> frames = m_graph.images(m_graph.linkedNode(m_current, QStringLiteral("images")));
-    FakeFileStore &files = m_host.files();
-    FakeFileStore::SaveTarget target = files.saveTarget(type, prefix);
-    OrderedJson list = OrderedJson::array();
-    for (const QImage &image : frames) {
-        const QString name
-            = QStringLiteral("%1_%2_.png").arg(target.prefix).arg(target.counter++, 5, 10, QLatin1Char('0'));
-        files.write(type, target.subfolder, name, fakeimages::png(image));
-        list.append(OrderedJson::object({{QStringLiteral("filename"), name},
-                                         {QStringLiteral("subfolder"), target.subfolder},
-                                         {QStringLiteral("type"), type}}));
-    }
-    return list;
-}
-
 void FakeRun::finishNode()
 {
     const QString id = m_current;
@@ -399,20 +344,9 @@ void FakeRun::finishNode()
                                                        {QStringLiteral("type"), "output"}})})}});
     }
     if (!ui.isNull()) {
-        if (!m_clientId.isEmpty()) {
-            m_host.sendEvent(QStringLiteral("executed"),
-                             OrderedJson::object({{QStringLiteral("node"), id},
-                                                  {QStringLiteral("display_node"), id},
-                                                  {QStringLiteral("output"), ui},
-                                                  {QStringLiteral("prompt_id"), m_item.promptId}}),
-                             m_clientId);
-        }
-        m_result.outputs.insert(id, ui);
-        m_result.meta.insert(id,
-                             OrderedJson::object({{QStringLiteral("node_id"), id},
-                                                  {QStringLiteral("display_node"), id},
-                                                  {QStringLiteral("parent_node"), OrderedJson()},
-                                                  {QStringLiteral("real_node_id"), id}}));
+        if (!m_clientId.isEmpty())
+            sendExecuted(id, ui);
+        recordOutput(id, ui);
     }
     OrderedJson *entry = m_progress.find(id);
     entry->insert(QStringLiteral("state"), "finished");

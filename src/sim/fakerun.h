@@ -1,7 +1,8 @@
 #pragma once
 // One prompt executing in the fake ComfyUI, node by node on QTimers, emitting exactly the frames ComfyUI 0.8
 // emits (protocol doc §3.5): execution_start/cached, per node progress_state + executing, sampler steps
-// (progress_state, preview, progress), executed for UI outputs, then success, error or interrupt.
+// (progress_state, preview, progress), executed for UI outputs, then success, error or interrupt
+// (fakerun.cpp: the run; fakerunoutputs.cpp: what its output nodes write and report).
 
 #include "sim/fakecomfyoptions.h"
 #include "sim/fakegraph.h"
@@ -88,6 +89,8 @@ private:
     void samplerStep();
     void saveWebsocketImages();
     void finishNode();
+    void sendExecuted(const QString &id, const OrderedJson &ui);
+    void recordOutput(const QString &id, const OrderedJson &ui);
     void failNode(const QString &exceptionType, const QString &message, const QStringList &frames);
     void interrupted();
     void finish(FakeRunResult::Outcome outcome);

@@ -338,6 +338,10 @@ void TstApiLegacy::updateImage()
     verifyLegacyError(r, 404, QStringLiteral("unknown_node"), QStringLiteral("Failed to update image in node 999"));
     r = env.call("POST", QStringLiteral("/update/image"), R"({"node_id": "10"})");
     verifyLegacyError(r, 400, QStringLiteral("missing_field"));
+    // The body and node_id checks /update/image shares with /update/text.
+    verifyLegacyError(env.call("POST", QStringLiteral("/update/image"), "{nope"), 400, QStringLiteral("invalid_json"));
+    verifyLegacyError(env.call("POST", QStringLiteral("/update/image"), R"({"node_id": [], "image": "x.png"})"), 400,
+                      QStringLiteral("type_mismatch"));
 }
 
 void TstApiLegacy::interrupt()

@@ -1,5 +1,6 @@
 // The fake ComfyUI's HTTP side: validation answers (against capture C and rule by rule), prompt ids and value
-// coercion, targeted interrupts, /queue and deletes, image uploads and the Origin check.
+// coercion, targeted interrupts, /queue and deletes, image uploads, the Origin check, aiohttp's status lines
+// and OrderedJson's unicode escapes.
 
 #include "tests/fake/fakecomfytesthelpers.h"
 
@@ -7,6 +8,7 @@
 #include <QHttpMultiPart>
 #include <QImage>
 #include <QSignalSpy>
+#include <QTcpSocket>
 #include <QTest>
 
 using namespace cr::testing::fakecomfytest;
@@ -349,6 +351,48 @@ private slots:
         if (status == 403)
             QVERIFY(reply->readAll().isEmpty());
         reply->deleteLater();
+    }
+
+    // The raw status line carries aiohttp's reason phrase (Python 3.12's wording for 413).
+    void statusLines_data()
+    {
+        QTest::addColumn<QByteArray>("request");
+        QTest::addColumn<QByteArray>("statusLine");
+        QTest::newRow("unknown route") << QByteArray("GET /nowhere HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+                                       << QByteArray("HTTP/1.1 404 Not Found\r\n");
+        QTest::newRow("body too large") << QByteArray(
+            "POST /prompt HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 999999999999\r\n\r\n")
+                                        << QByteArray("HTTP/1.1 413 Request Entity Too Large\r\n");
+        QTest::newRow("header too large")
+            << QByteArray("GET /queue HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + QByteArray(70 * 1024, 'a') + "\r\n\r\n")
+            << QByteArray("HTTP/1.1 431 Request Header Fields Too Large\r\n");
+    }
+    void statusLines()
+    {
+        QFETCH(QByteArray, request);
+        QFETCH(QByteArray, statusLine);
+        FakeComfy fake;
+        QVERIFY(fake.listen());
+        QTcpSocket socket;
+        QSignalSpy connected(&socket, &QTcpSocket::connected);
+        socket.connectToHost(QHostAddress::LocalHost, fake.port());
+        QVERIFY(connected.wait(10000));
+        socket.write(request);
+        QByteArray answer;
+        QTRY_VERIFY_WITH_TIMEOUT((answer += socket.readAll()).contains("\r\n"), 10000);
+        QVERIFY2(answer.startsWith(statusLine), answer.left(80).constData());
+    }
+
+    // Escapes decode through the shared protocol helper: either hex case, surrogate pairs, and bad digits fail.
+    void parsesUnicodeEscapes()
+    {
+        const QByteArray text = "{\"k\": \"caf\\u00E9 \\u00e9 \\ud83d\\ude00\"}";
+        const std::optional<OrderedJson> parsed = OrderedJson::parse(text);
+        QVERIFY(parsed);
+        QCOMPARE(parsed->value(u"k").toString(), QStringLiteral("caf\u00e9 \u00e9 \U0001F600"));
+        QCOMPARE(parsed->dump(), QByteArray("{\"k\": \"caf\\u00e9 \\u00e9 \\ud83d\\ude00\"}"));
+        QVERIFY(!OrderedJson::parse("[\"\\u00g0\"]"));
+        QVERIFY(!OrderedJson::parse("[\"\\u00"));
     }
 };
 

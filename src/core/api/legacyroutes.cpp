@@ -57,6 +57,23 @@ Result<QString> nodeIdField(const QJsonObject &body)
                        {{QStringLiteral("field"), QStringLiteral("node_id")}});
 }
 
+// The body of POST /update/text and /update/image: a JSON object and its optional node_id ("" without).
+struct UpdateBody {
+    QJsonObject fields;
+    QString nodeId;
+};
+
+Result<UpdateBody> parseUpdateBody(const ApiRequest &req)
+{
+    const Result<QJsonObject> body = parseJsonObject(req);
+    if (!body)
+        return body.error();
+    const Result<QString> node = nodeIdField(*body);
+    if (!node)
+        return node.error();
+    return UpdateBody{*body, *node};
+}
+
 // The answer of an edit that failed on a node: the Python project's "Failed to update ... in node N".
 void answerEditFailed(const ApiReply &reply, const Error &e, const QString &status)
 {
@@ -240,21 +257,19 @@ void LegacyRoutes::queue(const ApiRequest &request, ApiReply reply)
 //   unknown_node and other failed edits "Failed to update text in node N".
 void LegacyRoutes::updateText(const ApiRequest &req, ApiReply reply)
 {
-    const Result<QJsonObject> body = parseJsonObject(req);
-    if (!body)
-        return reply.error(body.error());
-    const Result<QString> node = nodeIdField(*body);
-    if (!node)
-        return reply.error(node.error());
-    const Result<QString> text = stringField(*body, QStringLiteral("text"), false);
+    const Result<UpdateBody> update = parseUpdateBody(req);
+    if (!update)
+        return reply.error(update.error());
+    const QJsonObject &body = update->fields;
+    const Result<QString> text = stringField(body, QStringLiteral("text"), false);
     if (!text)
         return reply.error(text.error());
-    if (!body->contains(QLatin1String("text")))
+    if (!body.contains(QLatin1String("text")))
         return reply.error(Error::make(ErrorCode::MissingField, QStringLiteral("field \"text\" is required"),
                                        {{QStringLiteral("field"), QStringLiteral("text")}}));
     if (!hasDraft(m_ctx))
         return answerNoDraft(m_ctx, reply);
-    QString nodeId = *node, input;
+    QString nodeId = update->nodeId, input;
     if (nodeId.isEmpty()) {
         const Result<Parameter> p
             = m_ctx.draft->workflow().resolveParameter(QStringLiteral("prompt"), m_ctx.draft->mappings());
@@ -283,22 +298,20 @@ void LegacyRoutes::updateText(const ApiRequest &req, ApiReply reply)
 //   parameter is set. Errors as /update/text ("Failed to update image in node N").
 void LegacyRoutes::updateImage(const ApiRequest &req, ApiReply reply)
 {
-    const Result<QJsonObject> body = parseJsonObject(req);
-    if (!body)
-        return reply.error(body.error());
-    const Result<QString> node = nodeIdField(*body);
-    if (!node)
-        return reply.error(node.error());
-    const QString key = body->contains(QLatin1String("image")) ? QStringLiteral("image") : QStringLiteral("filename");
-    const Result<QString> image = stringField(*body, key, true);
+    const Result<UpdateBody> update = parseUpdateBody(req);
+    if (!update)
+        return reply.error(update.error());
+    const QJsonObject &body = update->fields;
+    const QString key = body.contains(QLatin1String("image")) ? QStringLiteral("image") : QStringLiteral("filename");
+    const Result<QString> image = stringField(body, key, true);
     if (!image)
-        return reply.error(!body->contains(key) ? Error::make(
+        return reply.error(!body.contains(key) ? Error::make(
                                ErrorCode::MissingField, QStringLiteral("field \"image\" (or \"filename\") is required"),
                                {{QStringLiteral("field"), QStringLiteral("image")}})
-                                                : image.error());
+                                               : image.error());
     if (!hasDraft(m_ctx))
         return answerNoDraft(m_ctx, reply);
-    QString nodeId = *node;
+    QString nodeId = update->nodeId;
     if (nodeId.isEmpty()) {
         const Result<Parameter> p
             = m_ctx.draft->workflow().resolveParameter(QStringLiteral("image"), m_ctx.draft->mappings());

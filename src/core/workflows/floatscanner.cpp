@@ -1,5 +1,7 @@
 #include "core/workflows/floatscanner.h"
 
+#include "protocol/jsonutil.h"
+
 namespace cr {
 
 namespace {
@@ -121,17 +123,6 @@ private:
             ++m_p;
     }
 
-    static int hexValue(char c)
-    {
-        if (c >= '0' && c <= '9')
-            return c - '0';
-        if (c >= 'a' && c <= 'f')
-            return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-            return c - 'A' + 10;
-        return -1;
-    }
-
     // Reads a string at the cursor; decodes it into out when given.
     bool readString(QString *out)
     {
@@ -164,13 +155,9 @@ private:
             if (esc == 'u') {
                 if (m_end - m_p < 4)
                     break;
-                int code = 0;
-                for (int i = 0; i < 4; ++i) {
-                    const int h = hexValue(m_p[i]);
-                    if (h < 0)
-                        return false;
-                    code = code * 16 + h;
-                }
+                const int code = protocol::jsonEscapeCodeUnit(QByteArrayView(m_p, 4));
+                if (code < 0)
+                    return false;
                 m_p += 4;
                 flush();
                 decoded += QChar(char16_t(code));
