@@ -406,7 +406,8 @@ void FakeHttpServer::runWhenWritten(QTcpSocket *socket, const std::function<void
             return;
         QTimer::singleShot(0, this, action);
     };
-    socket->flush();
+    // No flush() here: with nothing left to write, the caller's disconnectFromHost() would close (and free the
+    // connection) synchronously.
     if (socket->bytesToWrite() == 0) {
         run();
         return;
