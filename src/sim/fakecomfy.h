@@ -68,6 +68,7 @@ public:
     // The checkpoint in (simulated) GPU memory: the one the last loader loaded; "" before the first load,
     // after restart() and after POST /free {"unload_models": true}.
     QString loadedCheckpoint() const override { return m_loadedCheckpoint; }
+    int modelLoads() const { return m_modelLoads; } // checkpoint loads that cost modelLoadMs (a switch or the first)
     // The simulator's control API under /sim/ on the same port (fakesimcontrol.h): faults and state for
     // processes that cannot call C++ (comfy-sim turns it on). Off by default: then /sim/ is a 404 as in ComfyUI.
     void setControlApiEnabled(bool enabled);
@@ -109,6 +110,14 @@ public:
     // Introspection.
     int promptCount() const { return int(m_promptBodies.size()); }     // POST /prompt requests received
     QList<QJsonObject> promptBodies() const { return m_promptBodies; } // parsed bodies (empty when not JSON)
+    // The newest POST /prompt requests (up to 1000): when each was handled, on CLOCK_MONOTONIC (one clock for
+    // every process on the machine, so a benchmark can compare it with its own send time).
+    struct PromptArrival {
+        QString promptId; // "" when refused before an id was known
+        qint64 monotonicNs = 0;
+        int status = 0; // the answer's status
+    };
+    QList<PromptArrival> promptArrivals() const { return m_arrivals; }
     QJsonObject lastPromptBody() const { return m_promptBodies.isEmpty() ? QJsonObject() : m_promptBodies.last(); }
     QStringList acceptedPromptIds() const { return m_accepted; }   // queued prompts, in order
     QStringList interruptRequests() const { return m_interrupts; } // prompt_id per POST /interrupt ("" = global)
@@ -146,7 +155,11 @@ private:
     void setExecutingNode(const QString &displayNodeId) override { m_lastNode = displayNodeId; }
     bool interruptRequested() const override { return m_interruptFlag; }
     FakeFileStore &files() override { return m_files; }
-    void setLoadedCheckpoint(const QString &name) override { m_loadedCheckpoint = name; }
+    void setLoadedCheckpoint(const QString &name, bool loaded) override
+    {
+        m_loadedCheckpoint = name;
+        m_modelLoads += loaded ? 1 : 0;
+    }
 
     // WebSocket registry (server.py: websocket_handler).
     void onNewWebSocket(QWebSocket *socket);
@@ -190,6 +203,8 @@ private:
     QString m_basePath;                  // "" or "/prefix"
     FakeSimControl *m_control = nullptr; // the /sim/ API when enabled
     QString m_loadedCheckpoint;
+    int m_modelLoads = 0;
+    QList<PromptArrival> m_arrivals;
 
     QList<FakeQueueItem> m_pending;
     FakeRun *m_run = nullptr;

@@ -11,6 +11,8 @@
 #include <QUrlQuery>
 #include <QUuid>
 
+#include <ctime>
+
 namespace cr::sim {
 
 namespace {
@@ -23,6 +25,15 @@ OrderedJson serverFeatures()
          {QStringLiteral("extension"),
           OrderedJson::object(
               {{QStringLiteral("manager"), OrderedJson::object({{QStringLiteral("supports_v4"), true}})}})}});
+}
+
+constexpr qsizetype kMaxArrivals = 1000;
+
+qint64 monotonicNs()
+{
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return qint64(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
 // Python int() of a query value; nullopt means ValueError (ComfyUI answers 500).
@@ -96,8 +107,17 @@ FakeHttpResponse FakeComfy::handle(const FakeHttpRequest &request)
     auto wrongMethod = [] { return FakeHttpResponse::text("405: Method Not Allowed", 405); };
 
     if (path == u"/prompt") {
-        if (post)
-            return postPrompt(request);
+        if (post) {
+            const qint64 at = monotonicNs();
+            FakeHttpResponse response = postPrompt(request);
+            const QString id = response.status == 200
+                ? OrderedJson::parse(response.body).value_or(OrderedJson()).value(u"prompt_id").pyStr()
+                : QString();
+            if (m_arrivals.size() >= kMaxArrivals)
+                m_arrivals.removeFirst();
+            m_arrivals.append(PromptArrival{id, at, response.status});
+            return response;
+        }
         if (get)
             return json(OrderedJson::object({{QStringLiteral("exec_info"), queueInfo().value(u"exec_info")}}));
         return wrongMethod();

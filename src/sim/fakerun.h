@@ -53,7 +53,8 @@ public:
     virtual bool interruptRequested() const = 0;
     virtual FakeFileStore &files() = 0;
     virtual QString loadedCheckpoint() const = 0; // "" when none (before the first load, after a restart)
-    virtual void setLoadedCheckpoint(const QString &name) = 0;
+    // `loaded`: the run paid for loading it (modelLoadMs); false for a cached loader's model.
+    virtual void setLoadedCheckpoint(const QString &name, bool loaded) = 0;
 };
 
 struct FakeRunResult {

@@ -74,9 +74,12 @@ FakeHttpResponse FakeSimControl::handle(const FakeHttpRequest &request)
         return method == "GET" ? jsonAnswer(state()) : wrongMethod("GET");
     if (route == u"fault")
         return method == "POST" ? postFault(request) : wrongMethod("POST");
+    if (route == u"prompts")
+        return method == "GET" ? jsonAnswer(prompts()) : wrongMethod("GET");
     return errorAnswer(404, ErrorCode::NotFound, QStringLiteral("no simulator route %1").arg(request.path),
                        QJsonObject{{QStringLiteral("routes"),
-                                    QJsonArray{QStringLiteral("GET /sim/state"), QStringLiteral("POST /sim/fault")}}});
+                                    QJsonArray{QStringLiteral("GET /sim/state"), QStringLiteral("GET /sim/prompts"),
+                                               QStringLiteral("POST /sim/fault")}}});
 }
 
 QJsonObject FakeSimControl::state() const
@@ -98,6 +101,7 @@ QJsonObject FakeSimControl::state() const
         {QStringLiteral("history"), int(m_comfy.historyIds().size())},
         {QStringLiteral("websockets"), m_comfy.webSocketCount()},
         {QStringLiteral("loaded_checkpoint"), idOrNull(m_comfy.loadedCheckpoint())},
+        {QStringLiteral("model_loads"), m_comfy.modelLoads()},
         {QStringLiteral("models"), models},
         {QStringLiteral("options"),
          QJsonObject{{QStringLiteral("steps"), options.steps},
@@ -113,6 +117,16 @@ QJsonObject FakeSimControl::state() const
                      {QStringLiteral("response_delay_ms"), m_comfy.responseDelay()},
                      {QStringLiteral("fail_next_prompt"), m_comfy.isFailureArmed()}}},
     };
+}
+
+QJsonObject FakeSimControl::prompts() const
+{
+    QJsonArray list;
+    for (const FakeComfy::PromptArrival &a : m_comfy.promptArrivals())
+        list.append(QJsonObject{{QStringLiteral("prompt_id"), idOrNull(a.promptId)},
+                                {QStringLiteral("received_mono_ns"), double(a.monotonicNs)},
+                                {QStringLiteral("status"), a.status}});
+    return QJsonObject{{QStringLiteral("prompts"), list}};
 }
 
 FakeHttpResponse FakeSimControl::postFault(const FakeHttpRequest &request)

@@ -7,9 +7,11 @@
 // method_not_allowed; 500 internal).
 //
 //   GET  /sim/state   {name, port, running, pending, prompts_received, prompts_accepted, history, websockets,
-//                      loaded_checkpoint, models {folder: [files]} (non-empty folders), options {...},
+//                      loaded_checkpoint, model_loads, models {folder: [files]} (non-empty folders), options {...},
 //                      faults {http_stalled, ws_silent, refusing_connections, response_delay_ms,
 //                      fail_next_prompt}}
+//   GET  /sim/prompts {"prompts": [{prompt_id, received_mono_ns, status}]}: the newest 1000 POST /prompt, when
+//                      each was handled on CLOCK_MONOTONIC (shared by every process on the machine)
 //   POST /sim/fault   {"fault": NAME, ...params} -> {"ok": true, "fault": NAME}
 //       drop_websockets                          abort every WebSocket (no close frame)
 //       restart        [down_ms]                 FakeComfy::restart() after the answer is sent; with down_ms > 0
@@ -47,6 +49,7 @@ public:
 
     FakeHttpResponse handle(const FakeHttpRequest &request);
     QJsonObject state() const;
+    QJsonObject prompts() const;
 
 private:
     FakeHttpResponse postFault(const FakeHttpRequest &request);

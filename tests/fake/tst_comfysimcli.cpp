@@ -123,9 +123,9 @@ private slots:
         QVERIFY(process.waitForFinished(20000));
         QCOMPARE(process.exitCode(), 0);
         const QByteArray help = process.readAllStandardOutput();
-        for (const char *needle : {"--name", "--models", "--model-load-ms", "GET  /sim/state", "POST /sim/fault",
-                                   "drop_websockets", "restart [down_ms]", "refuse_connections", "accept_connections",
-                                   "stall_http", "ws_silent", "fail_next_prompt"})
+        for (const char *needle : {"--name", "--models", "--model-load-ms", "GET  /sim/state", "GET  /sim/prompts",
+                                   "POST /sim/fault", "drop_websockets", "restart [down_ms]", "refuse_connections",
+                                   "accept_connections", "stall_http", "ws_silent", "fail_next_prompt"})
             QVERIFY2(help.contains(needle), needle);
     }
 };

@@ -10,6 +10,8 @@
 #include <QTest>
 #include <QWebSocket>
 
+#include <ctime>
+
 using namespace cr::testing::fakecomfytest;
 
 namespace {
@@ -137,6 +139,29 @@ private slots:
         QCOMPARE(s.value(u"prompts_accepted").toInt(), 2);
         QCOMPARE(s.value(u"websockets").toInt(), 1);
         QCOMPARE(s.value(u"loaded_checkpoint").toString(), QStringLiteral("rand_sd15.safetensors"));
+        QCOMPARE(s.value(u"model_loads").toInt(), 1);
+
+        // GET /sim/prompts: every POST /prompt with when it was handled (CLOCK_MONOTONIC, this process's too).
+        OrderedJson refusedGraph = m_workflowA;
+        refusedGraph.find(u"4")->find(u"inputs")->insert(QStringLiteral("ckpt_name"), "missing.safetensors");
+        QCOMPARE(http(fake, "POST", QStringLiteral("/prompt"),
+                      OrderedJson::object({{QStringLiteral("prompt"), refusedGraph}}).dump())
+                     .status,
+                 400);
+        timespec now{};
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        const double nowNs = double(now.tv_sec) * 1e9 + double(now.tv_nsec);
+        const OrderedJson arrivals = http(fake, "GET", QStringLiteral("/sim/prompts")).json().value(u"prompts");
+        QCOMPARE(arrivals.size(), 3);
+        QCOMPARE(arrivals.at(0).value(u"prompt_id").toString(), running);
+        QCOMPARE(arrivals.at(1).value(u"prompt_id").toString(), waiting);
+        QVERIFY(arrivals.at(2).value(u"prompt_id").isNull());
+        QCOMPARE(arrivals.at(2).value(u"status").toInt(), 400);
+        QCOMPARE(arrivals.at(0).value(u"status").toInt(), 200);
+        const double firstNs = arrivals.at(0).value(u"received_mono_ns").toDouble();
+        QVERIFY(firstNs > 0);
+        QVERIFY(arrivals.at(1).value(u"received_mono_ns").toDouble() >= firstNs);
+        QVERIFY(arrivals.at(2).value(u"received_mono_ns").toDouble() <= nowNs);
         QCOMPARE(http(fake, "POST", QStringLiteral("/queue"), "{\"clear\": true}").status, 200);
         QCOMPARE(http(fake, "POST", QStringLiteral("/interrupt")).status, 200);
         QVERIFY(probe.waitDone(running) >= 0);

@@ -246,6 +246,7 @@ private slots:
         QVERIFY2(first >= kLoadMs, qPrintable(QString::number(first)));
         QVERIFY(executedNode(frames, QStringLiteral("4")));
         QCOMPARE(fake.loadedCheckpoint(), kA);
+        QCOMPARE(fake.modelLoads(), 1);
 
         const qint64 cached = run(fake, probe, workflow(kA, 2), &frames); // loader cached (same inputs)
         QVERIFY2(cached >= 0 && cached < kLoadMs, qPrintable(QString::number(cached)));
@@ -257,10 +258,12 @@ private slots:
         const qint64 rerun = run(fake, probe, workflow(kA, 3), &frames); // runs again, model still loaded
         QVERIFY2(rerun >= 0 && rerun < kLoadMs, qPrintable(QString::number(rerun)));
         QVERIFY(executedNode(frames, QStringLiteral("4")));
+        QCOMPARE(fake.modelLoads(), 1);
 
         const qint64 switched = run(fake, probe, workflow(kB, 4), &frames);
         QVERIFY2(switched >= kLoadMs, qPrintable(QString::number(switched)));
         QCOMPARE(fake.loadedCheckpoint(), kB);
+        QCOMPARE(fake.modelLoads(), 2);
 
         fake.setModelLoadMs(0); // options apply to prompts started afterwards
         const qint64 free = run(fake, probe, workflow(kA, 5), &frames);
@@ -273,6 +276,7 @@ private slots:
         const qint64 cachedAfterUnload = run(fake, probe, workflow(kA, 6), &frames); // cached loader: free
         QVERIFY2(cachedAfterUnload >= 0 && cachedAfterUnload < kLoadMs, qPrintable(QString::number(cachedAfterUnload)));
         QCOMPARE(fake.loadedCheckpoint(), kA);
+        QCOMPARE(fake.modelLoads(), 3); // B -> A at no cost (model-load-ms 0) is a load; the cached loader is not
 
         fake.restart();
         QCOMPARE(fake.loadedCheckpoint(), QString());
