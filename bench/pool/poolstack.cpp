@@ -9,6 +9,7 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QProcess>
 #include <QTextStream>
 
 namespace cr::bench {
@@ -117,6 +118,29 @@ bool PoolStack::startRunner(int backends, const RunnerSetup &setup, QString *err
     QString config;
     if (!writeConfig(backends, setup, &config, error))
         return false;
+    if (setup.config == RunnerSetup::Config::Backends) {
+        // A runner without the pool ignores [[backends]] (an unknown table: a warning) and would talk to the
+        // default URL; --check-config says so before anything starts.
+        QProcess check;
+        check.setProcessChannelMode(QProcess::MergedChannels);
+        check.start(m_options.runnerProgram, {QStringLiteral("--check-config"), config});
+        if (!check.waitForFinished(30'000)) {
+            *error = QStringLiteral("%1 --check-config did not finish").arg(m_options.runnerProgram);
+            return false;
+        }
+        const QByteArray out = check.readAll();
+        if (out.contains("unknown key \"backends\"")) {
+            if (poolUnsupported)
+                *poolUnsupported = true;
+            *error = QStringLiteral("this comfy-runner does not know [[backends]]");
+            return false;
+        }
+        if (check.exitCode() != 0) {
+            *error = QStringLiteral("comfy-runner refuses the configuration %1:\n%2")
+                         .arg(config, QString::fromUtf8(out.right(2000)));
+            return false;
+        }
+    }
     const QString dataDir = m_dir.filePath(QStringLiteral("data-%1").arg(m_runnerGeneration));
     QDir().mkpath(dataDir);
     m_runner = std::make_unique<ChildProcess>(QStringLiteral("comfy-runner"));
@@ -142,24 +166,18 @@ bool PoolStack::startRunner(int backends, const RunnerSetup &setup, QString *err
     }
     m_httpPort = quint16(ports->captured(1).toUInt());
     m_relayPort = quint16(ports->captured(2).toUInt());
-    return waitReady(backends, setup, error, poolUnsupported);
+    return waitReady(backends, setup, error);
 }
 
-bool PoolStack::waitReady(int backends, const RunnerSetup &setup, QString *error, bool *poolUnsupported)
+bool PoolStack::waitReady(int backends, const RunnerSetup &setup, QString *error)
 {
     MiniHttpClient api(host(), m_httpPort);
+    bool listsBackends = false; // GET /api/v1/backends exists
     if (setup.config == RunnerSetup::Config::Backends) {
-        // A runner without the pool ignores [[backends]] (an unknown table) and would talk to the default URL.
         const std::optional<HttpResponse> r = api.request("GET", "/api/v1/backends", {}, 5000, error);
         if (!r)
             return false;
-        if (r->status == 404) {
-            if (poolUnsupported)
-                *poolUnsupported = true;
-            *error = QStringLiteral("this comfy-runner has no [[backends]] (GET /api/v1/backends: 404)");
-            stopRunner();
-            return false;
-        }
+        listsBackends = r->status == 200;
     }
     // Ready: /api/v1/ready, the pool lists every backend, and every simulator has the runner's WebSocket.
     QString last;
@@ -171,7 +189,7 @@ bool PoolStack::waitReady(int backends, const RunnerSetup &setup, QString *error
                 runFor(50);
                 return false;
             }
-            if (setup.config == RunnerSetup::Config::Backends) {
+            if (listsBackends) {
                 const std::optional<HttpResponse> b = api.request("GET", "/api/v1/backends", {}, 2000);
                 const QJsonDocument doc = QJsonDocument::fromJson(b ? b->body : QByteArray());
                 const QJsonArray list

@@ -54,7 +54,7 @@ public:
 
 private:
     bool writeConfig(int backends, const RunnerSetup &setup, QString *path, QString *error);
-    bool waitReady(int backends, const RunnerSetup &setup, QString *error, bool *poolUnsupported);
+    bool waitReady(int backends, const RunnerSetup &setup, QString *error);
 
     StackOptions m_options;
     QTemporaryDir m_dir;
