@@ -198,7 +198,11 @@ bool JobDriver::open(QString *error)
         *error = QStringLiteral("the relay client did not connect: %1").arg(m_ws.errorString());
         return false;
     }
-    return m_api.ensureConnected() || (*error = QStringLiteral("cannot connect to comfy-runner"), false);
+    if (!m_api.ensureConnected()) {
+        *error = QStringLiteral("cannot connect to comfy-runner");
+        return false;
+    }
+    return true;
 }
 
 void JobDriver::close() { m_ws.abort(); }
