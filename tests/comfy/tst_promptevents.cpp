@@ -223,8 +223,8 @@ void TstPromptEvents::dropMidRunReadsHistory()
 
 void TstPromptEvents::terminalEventAfterExecutingNull()
 {
-    // Older ComfyUI sends `executing` null before execution_success: the record is final only at the terminal
-    // event, whatever the order of the two last frames.
+    // Older ComfyUI sends `executing` null before execution_success: the record is final once both arrived,
+    // whatever the order of the two last frames.
     PromptEvents events;
     QVERIFY(!events.add(frame(R"({"type":"executing","data":{"node":null,"prompt_id":"p"}})")));
     QVERIFY(!events.isFinal());
@@ -237,6 +237,15 @@ void TstPromptEvents::terminalEventAfterExecutingNull()
     QCOMPARE(events.outcome(QStringLiteral("p"))->status, PromptOutcome::Status::Succeeded);
     QVERIFY(!events.add(frame(R"({"type":"execution_error","data":{"prompt_id":"p","timestamp":6}})")));
     QCOMPARE(events.outcome(QStringLiteral("p"))->status, PromptOutcome::Status::Succeeded);
+
+    // Current ComfyUI: the terminal event first; the record waits for `executing` null, ComfyUI's last frame.
+    PromptEvents modern;
+    QVERIFY(!modern.add(frame(R"({"type":"execution_interrupted","data":{"prompt_id":"p","node_id":"3",)"
+                              R"("node_type":"KSampler","executed":[],"timestamp":7}})")));
+    QVERIFY(!modern.isFinal());
+    QVERIFY(!modern.add(frame(R"({"type":"status","data":{"status":{"exec_info":{"queue_remaining":0}}}})")));
+    QVERIFY(modern.add(frame(R"({"type":"executing","data":{"node":null,"prompt_id":"p"}})")));
+    QCOMPARE(modern.outcome(QStringLiteral("p"))->status, PromptOutcome::Status::Interrupted);
 }
 
 void TstPromptEvents::textOutputsAsHistoryHasThem()
@@ -251,7 +260,8 @@ void TstPromptEvents::textOutputsAsHistoryHasThem()
         R"({"type":"executed","data":{"node":"12","display_node":"12","output":{"text":["a cat"]},"prompt_id":"p"}})"));
     events.add(frame(R"({"type":"executed","data":{"node":"9","display_node":"9","output":{"images":[)"
                      R"({"filename":"x_00001_.png","subfolder":"","type":"output"}]},"prompt_id":"p"}})"));
-    QVERIFY(events.add(frame(R"({"type":"execution_success","data":{"prompt_id":"p","timestamp":3}})")));
+    QVERIFY(!events.add(frame(R"({"type":"execution_success","data":{"prompt_id":"p","timestamp":3}})")));
+    QVERIFY(events.add(frame(R"({"type":"executing","data":{"node":null,"prompt_id":"p"}})")));
     const QJsonObject entry = QJsonDocument::fromJson(R"({
         "outputs": {"12": {"text": ["a cat"]},
                     "9": {"images": [{"filename": "x_00001_.png", "subfolder": "", "type": "output"}]}},

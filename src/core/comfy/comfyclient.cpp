@@ -129,7 +129,7 @@ void ComfyClient::onEvent(const protocol::ComfyEvent &event)
             const auto *ex = event.as<protocol::ExecutingEvent>();
             if (ended && unbroken) {
                 // Every event of the prompt arrived: its outcome is final now, no /history round trip. The
-                // event is relayed first, so listeners see ComfyUI's frame before the job's end.
+                // frame is relayed first, so listeners see ComfyUI's last frame before the job's end.
                 const std::optional<PromptOutcome> o = it->events.outcome(event.promptId);
                 emit eventReceived(event);
                 finish(*o);
@@ -137,7 +137,7 @@ void ComfyClient::onEvent(const protocol::ComfyEvent &event)
             }
             if (ex && ex->finished && !it->finishing) {
                 if (unbroken) {
-                    it->finishing = true; // the terminal event may still follow (older ComfyUI's order)
+                    it->finishing = true; // the terminal event should still follow (older ComfyUI's order)
                     const QString id = event.promptId;
                     QTimer::singleShot(kTerminalGraceMs, this, [this, id] { readOutcome(id, 0, false); });
                 } else {

@@ -1,10 +1,11 @@
 #pragma once
 // The service's client of one ComfyUI: HTTP calls (ComfyHttp) + the long-lived WebSocket (ComfyConnection),
 // plus what neither can do alone: it tracks every prompt it submitted until ComfyUI says it is done. When
-// the connection stayed unbroken from the submission to the prompt's terminal event, the outcome is built
-// from the prompt's own events at once (PromptEvents); otherwise (a drop, a lost frame, the watchdog, an
-// adopted prompt) it is read from GET /history after `executing` null. After a reconnect or a silence it
-// reconciles in-flight prompts through /queue and /history, so nothing waits forever.
+// the connection stayed unbroken from the submission to the prompt's last frames (its terminal event and
+// `executing` null), the outcome is built from the prompt's own events at once (PromptEvents); otherwise (a
+// drop, a lost frame, the watchdog, an adopted prompt) it is read from GET /history after `executing` null.
+// After a reconnect or a silence it reconciles in-flight prompts through /queue and /history, so nothing
+// waits forever.
 
 #include "core/comfy/comfyconnection.h"
 #include "core/comfy/comfyhttp.h"

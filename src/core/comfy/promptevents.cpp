@@ -10,28 +10,35 @@ bool PromptEvents::add(const protocol::ComfyEvent &event)
     case protocol::EventType::ExecutionCached:
         if (const auto *c = event.as<protocol::ExecutionCachedEvent>())
             m_cached = c->nodes;
-        return false;
+        break;
     case protocol::EventType::Executed:
         // ComfyUI's history keeps a node's UI output; a cache hit without UI ("output": null) adds nothing.
-        if (const auto *e = event.as<protocol::ExecutedEvent>(); e && !e->output.isEmpty())
+        if (const auto *e = event.as<protocol::ExecutedEvent>(); e && !e->output.isEmpty() && m_end == End::None)
             m_outputs.insert(e->node, e->output);
-        return false;
+        break;
+    case protocol::EventType::Executing:
+        if (const auto *e = event.as<protocol::ExecutingEvent>(); e && e->finished)
+            m_done = true;
+        break;
     case protocol::EventType::ExecutionSuccess:
-        m_end = End::Success;
-        return true;
+        if (m_end == End::None)
+            m_end = End::Success;
+        break;
     case protocol::EventType::ExecutionError:
-        if (const auto *e = event.as<protocol::ExecutionErrorEvent>(); e && e->terminal) {
+        // ExecutionBlocked (no timestamp) is informational: the run goes on.
+        if (const auto *e = event.as<protocol::ExecutionErrorEvent>(); e && e->terminal && m_end == End::None) {
             m_error = *e;
             m_end = End::Error;
-            return true;
         }
-        return false; // ExecutionBlocked: informational, the run goes on
+        break;
     case protocol::EventType::ExecutionInterrupted:
-        m_end = End::Interrupted;
-        return true;
+        if (m_end == End::None)
+            m_end = End::Interrupted;
+        break;
     default:
-        return false;
+        break;
     }
+    return isFinal();
 }
 
 std::optional<PromptOutcome> PromptEvents::outcome(const QString &promptId) const
