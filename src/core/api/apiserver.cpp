@@ -221,7 +221,7 @@ void ApiServer::dispatch(const QHttpServerRequest &request, QHttpServerResponder
     for (qsizetype row = 0; row < table.size(); ++row) {
         const RouteSpec &spec = table.at(row);
         QStringList args;
-        if (!matchRoute(QLatin1String(spec.path), req.path, &args))
+        if (!matchRoute(QLatin1StringView(spec.path), QStringView(req.path), &args))
             continue;
         if (m_httpMetrics && metricsRoute < 0)
             metricsRoute = m_metricsRoute.at(row);

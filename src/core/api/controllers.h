@@ -5,6 +5,7 @@
 // install() a table of one-line forwards.
 
 #include "core/api/apicontext.h"
+#include "core/api/apijson.h"
 #include "core/api/apiserver.h"
 #include "core/api/ssestream.h"
 
@@ -92,7 +93,8 @@ private:
     void output(const ApiRequest &req, ApiReply reply);
     const ApiContext &m_ctx;
     JobWaiter *m_waiter;
-    QObject *m_downloads; // parent of the downloads in progress (streamOutput)
+    QObject *m_downloads;  // parent of the downloads in progress (streamOutput)
+    JobBodyCache m_bodies; // GET /api/v1/jobs/{id} of finished jobs
 };
 
 // /api/v1/workflows and the active draft (workflowsroutes.cpp).

@@ -181,7 +181,7 @@ void JobsRoutes::get(const ApiRequest &req, ApiReply reply)
     const Job *job = m_ctx.jobs->find(req.arg(0));
     if (!job)
         return reply.error(m_ctx.jobs->missingJob(req.arg(0)));
-    reply.json(200, jobToJson(*job));
+    reply.raw(200, m_bodies.body(*job), "application/json");
 }
 
 // POST /api/v1/jobs/{id}/cancel -> 202 + the job (cancel_requested; the final state follows) |

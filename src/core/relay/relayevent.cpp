@@ -3,6 +3,8 @@
 #include "protocol/relaymessages.h"
 #include "protocol/websocketframe.h"
 
+#include <QtEndian>
+
 namespace cr {
 
 using namespace Qt::StringLiterals;
@@ -87,11 +89,30 @@ const QByteArray &RelayEvent::webSocketPayload(Wire wire) const
     return m_raw;
 }
 
-qsizetype RelayEvent::payloadSize(Wire wire) const { return webSocketPayload(wire).size(); }
+namespace {
+constexpr qsizetype kType1HeaderBytes = 8; // event type 1, image format (binaryframe.h)
+} // namespace
+
+qsizetype RelayEvent::payloadSize(Wire wire) const
+{
+    if (wire == Wire::PreviewType1 && !m_type1 && m_preview) // known without building the payload
+        return kType1HeaderBytes + m_preview->image.size();
+    return webSocketPayload(wire).size();
+}
 
 const QByteArray &RelayEvent::webSocketFrame(Wire wire) const
 {
     std::optional<QByteArray> &frame = m_frames[size_t(wire)];
+    if (!frame && wire == Wire::PreviewType1 && !m_type1 && m_preview) {
+        // A type-4 preview re-encoded for legacy clients: the image is copied once, straight into the frame,
+        // not first into a type-1 payload and then again into the frame.
+        uchar head[kType1HeaderBytes];
+        qToBigEndian<quint32>(quint32(protocol::BinaryEventType::PreviewImage), head);
+        qToBigEndian<quint32>(quint32(m_preview->format), head + 4);
+        frame = protocol::encodeWebSocketFrame(protocol::WebSocketOpcode::Binary,
+                                               QByteArrayView(reinterpret_cast<const char *>(head), sizeof head),
+                                               m_preview->image);
+    }
     if (!frame) {
         const auto opcode = wire == Wire::Text || wire == Wire::Envelope ? protocol::WebSocketOpcode::Text
                                                                          : protocol::WebSocketOpcode::Binary;

@@ -8,8 +8,8 @@
 
 namespace cr {
 
-JobEventPublisher::JobEventPublisher(ComfyClient *comfy, JobManager *jobs, EventHub *hub, QObject *parent)
-    : QObject(parent), m_comfy(comfy), m_jobs(jobs), m_hub(hub)
+JobEventPublisher::JobEventPublisher(ComfyClient *comfy, EventHub *hub, QObject *parent)
+    : QObject(parent), m_comfy(comfy), m_hub(hub)
 {
     // ComfyUI's own traffic, byte-identical; the job is the prompt when it is one of ours.
     connect(m_comfy, &ComfyClient::eventReceived, this, [this](const protocol::ComfyEvent &ev) {
@@ -27,22 +27,31 @@ JobEventPublisher::JobEventPublisher(ComfyClient *comfy, JobManager *jobs, Event
             m_runningPrompt = p->promptId.isEmpty() ? m_runningPrompt : p->promptId;
             m_runningNode = p->node;
         }
-        m_hub->publishComfyEvent(ev, m_jobs->find(ev.promptId) ? ev.promptId : QString());
+        m_hub->publishComfyEvent(ev, jobOf(ev.promptId));
     });
     connect(m_comfy, &ComfyClient::previewReceived, this,
             [this](const protocol::PreviewFrame &f, const QByteArray &raw) {
                 if (f.hadMetadata) {
-                    m_hub->publishPreview(f, m_jobs->find(f.meta.promptId) ? f.meta.promptId : QString(), raw);
+                    m_hub->publishPreview(f, jobOf(f.meta.promptId), raw);
                     return;
                 }
                 protocol::PreviewFrame named = f;
                 named.meta.promptId = m_runningPrompt;
                 named.meta.nodeId = named.meta.displayNodeId = named.meta.realNodeId = m_runningNode;
-                m_hub->publishPreview(named, m_jobs->find(m_runningPrompt) ? m_runningPrompt : QString(), raw);
+                m_hub->publishPreview(named, jobOf(m_runningPrompt), raw);
             });
     connect(m_comfy, &ComfyClient::otherBinaryReceived, this,
             [this](const QByteArray &raw) { m_hub->publishBinary(raw); });
+}
 
+QString JobEventPublisher::jobOf(const QString &promptId) const
+{
+    return m_jobs && !promptId.isEmpty() && m_jobs->find(promptId) ? promptId : QString();
+}
+
+void JobEventPublisher::attach(JobManager *jobs)
+{
+    m_jobs = jobs;
     using protocol::ServiceEvent;
     using protocol::ServiceEventType;
     connect(m_jobs, &JobManager::jobQueued, this, [this](const Job &job) {

@@ -130,6 +130,9 @@ bool Service::start(QString *error)
         qCWarning(lcService).noquote() << "the active workflow" << m_config.comfy.workflow << "is not in"
                                        << m_config.paths.workflowsDir;
     p.comfy = std::make_unique<ComfyClient>(m_config.comfy, stableClientId(m_config));
+    // ComfyUI's frames reach the relay first, before the job bookkeeping (and its own events) for them.
+    p.hub = std::make_unique<EventHub>(EventHubLimits::from(m_config.relay, m_config.jobs));
+    p.publisher = std::make_unique<JobEventPublisher>(p.comfy.get(), p.hub.get());
     p.store = std::make_unique<JobStore>(QDir(m_config.paths.dataDir).filePath(QStringLiteral("jobs.sqlite")));
     if (!p.store->isOpen())
         qCWarning(lcService).noquote() << "jobs will not survive a restart: cannot open the job store:"
@@ -148,8 +151,6 @@ bool Service::start(QString *error)
         if (s == ConnectionState::Connected)
             m_parts->comfyWasUp = true;
     });
-    p.hub = std::make_unique<EventHub>(EventHubLimits::from(m_config.relay, m_config.jobs));
-    p.publisher = std::make_unique<JobEventPublisher>(p.comfy.get(), p.jobs.get(), p.hub.get());
 
     p.relay = std::make_unique<RelayServer>(p.hub.get(), m_config.relay, m_config.authToken);
     QString why;
@@ -182,6 +183,7 @@ bool Service::start(QString *error)
         return false;
     }
     p.httpPort = p.api->port();
+    p.publisher->attach(p.jobs.get()); // after the API: a waiting request is answered before the relay is told
     // image_generated answers no request: its URLs name an address a client can use (never "*" or 0.0.0.0).
     QUrl httpBase;
     httpBase.setScheme(QStringLiteral("http"));
