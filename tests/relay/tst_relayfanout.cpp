@@ -1,7 +1,8 @@
 // Previews go out a slice of clients per turn of the event loop (PreviewFanout): a JSON event published
-// meanwhile reaches every client at once instead of waiting behind the image copies; with the default budget a
-// handful of clients still get a preview before anything published after it; a newer preview first finishes
-// the older one's fan-out, so every client gets every preview, in order.
+// meanwhile reaches the clients that have the preview at once and each other client right after its own copy of
+// the preview, so no client sees frames out of ComfyUI's order; with the default budget a handful of clients get
+// a preview in one turn; a newer preview first finishes the older one's fan-out, so every client gets every
+// preview, in order.
 
 #include "core/relay/eventhub.h"
 #include "core/relay/relayserver.h"
@@ -57,12 +58,12 @@ class TstRelayFanout : public QObject
     Q_OBJECT
 
 private slots:
-    void jsonOvertakesAPreviewStillBeingFannedOut();
+    void jsonWaitsOnlyForTheClientsOwnPreviewCopy();
     void fewClientsGetThePreviewFirst();
     void newerPreviewFinishesTheOlderFirst();
 };
 
-void TstRelayFanout::jsonOvertakesAPreviewStillBeingFannedOut()
+void TstRelayFanout::jsonWaitsOnlyForTheClientsOwnPreviewCopy()
 {
     RelayServerOptions options;
     options.previewBytesPerTurn = 1; // one client per turn
@@ -72,10 +73,15 @@ void TstRelayFanout::jsonOvertakesAPreviewStillBeingFannedOut()
     QVERIFY(c.connect(relay, 3));
     relay.hub->publishPreview(previewFrame("imgA", u"pA"_s), u"A"_s);
     relay.hub->publishComfyEvent(comfyEvent(kProgress), u"A"_s); // in the same turn, as ComfyUI's next frame
+    // Before the event loop turns: the first client had the preview and now the progress event written; the
+    // others have neither yet (the progress event waits for their copy of the preview).
+    QCOMPARE(statsOf(*relay.server, c.ids[0])->previewsSent, 1u);
+    QCOMPARE(statsOf(*relay.server, c.ids[0])->messagesSent, 1u); // the progress event
+    QCOMPARE(statsOf(*relay.server, c.ids[2])->previewsSent, 0u);
+    QCOMPARE(statsOf(*relay.server, c.ids[2])->messagesSent, 0u);
     QVERIFY(c.waitAll(2));
-    // The first client had its preview written at once; the last one got the progress event first.
-    QCOMPARE(describeMessages(c.probes[0]->messages()), (QStringList{u"preview1:imgA"_s, u"progress@A"_s}));
-    QCOMPARE(describeMessages(c.probes[2]->messages()), (QStringList{u"progress@A"_s, u"preview1:imgA"_s}));
+    for (auto &p : c.probes) // every client in ComfyUI's order
+        QCOMPARE(describeMessages(p->messages()), (QStringList{u"preview1:imgA"_s, u"progress@A"_s}));
     for (quint64 id : c.ids) {
         QCOMPARE(statsOf(*relay.server, id)->previewsSent, 1u);
         QCOMPARE(statsOf(*relay.server, id)->previewsDropped, 0u);
@@ -110,7 +116,7 @@ void TstRelayFanout::newerPreviewFinishesTheOlderFirst()
     QCOMPARE(describeMessages(c.probes[0]->messages()),
              (QStringList{u"preview1:imgA"_s, u"preview1:imgB"_s, u"progress@A"_s}));
     QCOMPARE(describeMessages(c.probes[2]->messages()),
-             (QStringList{u"preview1:imgA"_s, u"progress@A"_s, u"preview1:imgB"_s}));
+             (QStringList{u"preview1:imgA"_s, u"preview1:imgB"_s, u"progress@A"_s}));
     for (quint64 id : c.ids) {
         QCOMPARE(statsOf(*relay.server, id)->previewsDropped, 0u);
         QCOMPARE(statsOf(*relay.server, id)->previewsSent, 2u);

@@ -385,9 +385,7 @@ void RelayServer::onPublished(const RelayEventPtr &event)
         m_previews->start(event, m_clients);
         return;
     }
-    const QList<RelaySession *> clients = m_clients; // a client may leave while we deliver
-    for (RelaySession *client : clients)
-        client->deliver(event);
+    m_previews->deliverInOrder(event, m_clients); // copies the list: a client may leave while we deliver
     enforceBacklogBudget();
 }
 
