@@ -1,15 +1,17 @@
 #pragma once
-// Feeds the relay: ComfyUI's events and previews routed to their job (job id = prompt id), and the
+// Feeds the relay: every backend's ComfyUI events and previews routed to their job (through the prompt id of
+// the job's current attempt), and the
 // service's own job events (job_queued, job_started, job_progress, job_finished, job_failed,
 // job_cancelled, plus the Python project's image_generated) — docs/relay-protocol.md lists their shapes.
 
+#include <QHash>
 #include <QObject>
 #include <QString>
 #include <QUrl>
 
 namespace cr {
 
-class ComfyClient;
+class BackendPool;
 class EventHub;
 class JobManager;
 struct Job;
@@ -21,19 +23,22 @@ class JobEventPublisher final : public QObject
 
 public:
     // `httpBase` is the API's base URL, used for the absolute image_url of image_generated.
-    JobEventPublisher(ComfyClient *comfy, JobManager *jobs, EventHub *hub, QObject *parent = nullptr);
+    JobEventPublisher(BackendPool *pool, JobManager *jobs, EventHub *hub, QObject *parent = nullptr);
 
     void setHttpBase(const QUrl &httpBase) { m_httpBase = httpBase; }
 
 private:
     void onJobFinished(const Job &job);
 
-    ComfyClient *m_comfy;
+    BackendPool *m_pool;
     JobManager *m_jobs;
     EventHub *m_hub;
     QUrl m_httpBase;
-    QString m_runningPrompt; // from execution_start/executing/progress
-    QString m_runningNode;
+    struct Running {
+        QString prompt; // from execution_start/executing/progress
+        QString node;
+    };
+    QHash<QString, Running> m_running; // per backend
 };
 
 } // namespace cr
