@@ -40,6 +40,10 @@ enum class RouteId {
     Upload,
     Events,
     GetJobEvents,
+    ListBackends,
+    GetBackend,
+    DrainBackend,
+    ResumeBackend,
     Metrics, // GET /metrics (Prometheus); public when [metrics] public = true
 };
 

@@ -38,7 +38,9 @@ QString Config::toToml() const
     QStringList l;
     l << QStringLiteral("# effective configuration (%1)")
              .arg(sourceFile.isEmpty() ? QStringLiteral("built-in defaults") : sourceFile);
-    l << QStringLiteral("[comfy]") << QStringLiteral("url = %1").arg(quoted(comfy.url.toString()))
+    l << QStringLiteral("[comfy]")
+      << (backends.isEmpty() ? QStringLiteral("url = %1").arg(quoted(comfy.url.toString()))
+                             : QStringLiteral("# url: every ComfyUI is a [[backends]] table"))
       << QStringLiteral("workflow = %1").arg(quoted(comfy.workflow))
       << QStringLiteral("preview_method = %1").arg(quoted(comfy.previewMethod))
       << QStringLiteral("client_id = %1").arg(quoted(comfy.clientId))
