@@ -4,6 +4,9 @@
 
 #include "tests/pool/poolenv.h"
 
+#include "core/relay/eventhub.h"
+#include "protocol/relaycontrol.h"
+
 #include <QFile>
 #include <QJsonArray>
 #include <QtTest>
@@ -52,6 +55,8 @@ private slots:
     void requestFieldsAreTyped_data();
     void requestFieldsAreTyped();
     void backendsResource();
+    void uploadsReachEveryBackend();
+    void relayedEventsNameTheirBackend();
 };
 
 void TstPoolRouting::spreadsOverTheBackends()
@@ -325,6 +330,78 @@ void TstPoolRouting::backendsResource()
         QVERIFY(b[u"system_stats"_s].toObject().contains(u"system"_s));
     QCOMPARE(r.json()[u"comfyui"_s][u"state"_s].toString(), u"connected"_s);
     QCOMPARE(env.call("GET", u"/api/v1/ready"_s).status, 200);
+    // A model added to a running ComfyUI: refresh makes it known, and jobs naming it are routed there.
+    QCOMPARE(env.post(ckpt(u"new.safetensors"_s)).errorCode(), u"no_backend_can_run"_s);
+    env.fake(2).setCheckpoints({u"new.safetensors"_s});
+    QCOMPARE(env.call("POST", u"/api/v1/backends/gpu2/refresh"_s).status, 202);
+    QTRY_COMPARE_WITH_TIMEOUT(env.backend(u"gpu2"_s)->models().value(u"checkpoints"_s).size(), 1, 5000);
+    const QString id = env.submit(ckpt(u"new.safetensors"_s));
+    QVERIFY(env.waitState(id, u"succeeded"_s));
+    QCOMPARE(env.job(id)[u"backend"_s].toString(), u"gpu2"_s);
+    QCOMPARE(env.call("POST", u"/api/v1/backends/nope/refresh"_s).errorCode(), u"backend_not_found"_s);
+}
+
+void TstPoolRouting::uploadsReachEveryBackend()
+{
+    PoolEnv env;
+    QVERIFY(env.ok());
+    const QByteArray png = QByteArray::fromBase64(
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==");
+    const QByteArray body = "--b0undary\r\nContent-Disposition: form-data; name=\"image\"; filename=\"dot.png\"\r\n"
+                            "Content-Type: image/png\r\n\r\n"
+        + png + "\r\n--b0undary--\r\n";
+    QNetworkAccessManager nam;
+    QNetworkRequest req(QUrl(u"http://127.0.0.1:%1/api/v1/uploads"_s.arg(env.service().httpPort())));
+    req.setHeader(QNetworkRequest::ContentTypeHeader, QByteArray("multipart/form-data; boundary=b0undary"));
+    QNetworkReply *reply = nam.post(req, body);
+    QTRY_VERIFY_WITH_TIMEOUT(reply->isFinished(), 10000);
+    const HttpResult r = ApiTestEnv::collect(reply);
+    reply->deleteLater();
+    QCOMPARE(r.status, 201);
+    QCOMPARE(r.json()[u"name"_s].toString(), u"dot.png"_s);
+    const QJsonObject per = r.json()[u"backends"_s].toObject();
+    QCOMPARE(per.size(), 3);
+    for (int i = 0; i < 3; ++i) {
+        QCOMPARE(per[u"gpu%1"_s.arg(i)].toString(), u"uploaded"_s);
+        QCOMPARE(std::as_const(env.fake(i)).files().read(u"input"_s, QString(), u"dot.png"_s).value_or(QByteArray()),
+                 png);
+    }
+}
+
+void TstPoolRouting::relayedEventsNameTheirBackend()
+{
+    PoolEnv env;
+    QVERIFY(env.ok());
+    QList<RelayEventPtr> previews;
+    QObject::connect(env.service().hub(), &EventHub::published, env.service().hub(),
+                     [&previews](const RelayEventPtr &e) {
+                         if (e->kind() == RelayEvent::Kind::Preview)
+                             previews << e;
+                     });
+    const QString id = env.submit({{u"backend"_s, u"gpu1"_s}});
+    QVERIFY(env.waitState(id, u"succeeded"_s));
+    QVERIFY(!previews.isEmpty());
+    for (const RelayEventPtr &p : std::as_const(previews)) {
+        const auto preview = protocol::parseRelayPreview(p->type4Frame());
+        QVERIFY(preview);
+        QCOMPARE(preview->backend, u"gpu1"_s);
+        QCOMPARE(preview->jobId, id);
+    }
+    const EventHub::JobLog log = env.service().hub()->jobEvents(id);
+    QVERIFY(log.known);
+    int fromComfy = 0;
+    for (const RelayEventPtr &e : log.events) {
+        const auto envelope = protocol::parseRelayEnvelope(e->envelopeBytes());
+        QVERIFY(envelope);
+        QCOMPARE(envelope->jobId, id);
+        if (e->type().startsWith(u"job_"_s) || e->type() == u"image_generated"_s) {
+            QVERIFY(envelope->backend.isEmpty()); // the service's own events come from no backend
+        } else {
+            QCOMPARE(envelope->backend, u"gpu1"_s);
+            ++fromComfy;
+        }
+    }
+    QVERIFY(fromComfy >= 3); // execution_start, executing..., execution_success
 }
 
 QTEST_GUILESS_MAIN(TstPoolRouting)

@@ -28,6 +28,7 @@ void BackendsRoutes::install(RouteHandlers &h)
     h.insert(RouteId::GetBackend, [this](const ApiRequest &r, ApiReply reply) { get(r, reply); });
     h.insert(RouteId::DrainBackend, [this](const ApiRequest &r, ApiReply reply) { setDraining(r, reply, true); });
     h.insert(RouteId::ResumeBackend, [this](const ApiRequest &r, ApiReply reply) { setDraining(r, reply, false); });
+    h.insert(RouteId::RefreshBackend, [this](const ApiRequest &r, ApiReply reply) { refresh(r, reply); });
 }
 
 // GET /api/v1/backends -> {"backends": [Backend::toJson()...] in configuration order, "waiting": jobs in the
@@ -60,6 +61,17 @@ void BackendsRoutes::setDraining(const ApiRequest &req, ApiReply reply, bool dra
         return reply.error(notFound(req.arg(0)));
     b->setDraining(draining);
     reply.json(200, b->toJson());
+}
+
+// POST /api/v1/backends/{name}/refresh -> 202 the backend | 404 backend_not_found: its /object_info and model
+// folders are read again (after models were added to it, say); node_count and model_count follow.
+void BackendsRoutes::refresh(const ApiRequest &req, ApiReply reply)
+{
+    Backend *b = m_ctx.pool->find(req.arg(0));
+    if (!b)
+        return reply.error(notFound(req.arg(0)));
+    b->refresh();
+    reply.json(202, b->toJson());
 }
 
 } // namespace cr

@@ -162,6 +162,7 @@ private:
     void list(const ApiRequest &req, ApiReply reply);
     void get(const ApiRequest &req, ApiReply reply);
     void setDraining(const ApiRequest &req, ApiReply reply, bool draining);
+    void refresh(const ApiRequest &req, ApiReply reply);
     const ApiContext &m_ctx;
 };
 

@@ -36,6 +36,7 @@ const QList<RouteSpec> &routeTable()
         {"GET", "/api/v1/backends/{name}", RouteId::GetBackend},
         {"POST", "/api/v1/backends/{name}/drain", RouteId::DrainBackend},
         {"POST", "/api/v1/backends/{name}/resume", RouteId::ResumeBackend},
+        {"POST", "/api/v1/backends/{name}/refresh", RouteId::RefreshBackend},
         {"GET", "/metrics", RouteId::Metrics},
     };
     return table;

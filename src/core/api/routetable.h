@@ -44,6 +44,7 @@ enum class RouteId {
     GetBackend,
     DrainBackend,
     ResumeBackend,
+    RefreshBackend,
     Metrics, // GET /metrics (Prometheus); public when [metrics] public = true
 };
 

@@ -231,7 +231,12 @@ void JobManager::markRunning(Job &job)
     job.startedAt = QDateTime::currentDateTimeUtc();
     if (m_maxRunMs > 0) {
         const QString id = job.id;
-        QTimer::singleShot(m_maxRunMs, this, [this, id] { onRunTimeExceeded(id); });
+        const QString prompt = job.currentAttempt() ? job.currentAttempt()->promptId : id;
+        QTimer::singleShot(m_maxRunMs, this, [this, id, prompt] {
+            const Job *j = find(id);
+            if (j && j->currentAttempt() && j->currentAttempt()->promptId == prompt) // not a later attempt's
+                onRunTimeExceeded(id);
+        });
     }
     if (m_unacknowledged.contains(job.id))
         return; // published once ComfyUI answered the submission

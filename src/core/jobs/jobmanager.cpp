@@ -203,6 +203,14 @@ Status JobManager::cancel(const QString &id)
     return std::nullopt;
 }
 
+int JobManager::countAt(const QString &backend, JobState state) const
+{
+    int n = 0;
+    for (const Job &j : m_jobs)
+        n += j.state == state && j.currentAttempt() && j.currentAttempt()->backend == backend ? 1 : 0;
+    return n;
+}
+
 void JobManager::onRunTimeExceeded(const QString &id)
 {
     auto it = m_jobs.find(id);

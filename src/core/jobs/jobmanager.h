@@ -89,6 +89,7 @@ public:
     JobPage list(const JobFilter &filter) const;
     int activeCount() const;
     int countIn(JobState state) const; // jobs known now in that state (the metrics' queued and running)
+    int countAt(const QString &backend, JobState state) const; // handed to that backend and in that state
     // Count and age bounds of finished jobs, how many tombstones of pruned ones are kept, max_attempts and
     // the routing mode (JobSettings).
     void setRetention(const JobSettings &settings);

@@ -28,19 +28,19 @@ JobEventPublisher::JobEventPublisher(BackendPool *pool, JobManager *jobs, EventH
             run.prompt = p->promptId.isEmpty() ? run.prompt : p->promptId;
             run.node = p->node;
         }
-        m_hub->publishComfyEvent(ev, m_jobs->jobForPrompt(ev.promptId));
+        m_hub->publishComfyEvent(ev, m_jobs->jobForPrompt(ev.promptId), backend);
     });
     connect(m_pool, &BackendPool::previewReceived, this,
             [this](const QString &backend, const protocol::PreviewFrame &f, const QByteArray &raw) {
                 if (f.hadMetadata) {
-                    m_hub->publishPreview(f, m_jobs->jobForPrompt(f.meta.promptId), raw);
+                    m_hub->publishPreview(f, m_jobs->jobForPrompt(f.meta.promptId), raw, backend);
                     return;
                 }
                 const Running run = m_running.value(backend);
                 protocol::PreviewFrame named = f;
                 named.meta.promptId = run.prompt;
                 named.meta.nodeId = named.meta.displayNodeId = named.meta.realNodeId = run.node;
-                m_hub->publishPreview(named, m_jobs->jobForPrompt(run.prompt), raw);
+                m_hub->publishPreview(named, m_jobs->jobForPrompt(run.prompt), raw, backend);
             });
     connect(m_pool, &BackendPool::otherBinaryReceived, this,
             [this](const QString &, const QByteArray &raw) { m_hub->publishBinary(raw); });

@@ -168,9 +168,8 @@ bool Service::start(QString *error)
     p.relayPort = p.relay->port();
     if (m_config.metrics.enabled) {
         p.metrics = std::make_unique<MetricsRegistry>();
-        p.serviceMetrics
-            = std::make_unique<ServiceMetrics>(p.metrics.get(), m_config.comfy.name, p.jobs.get(),
-                                               p.pool->first()->client(), p.relay.get(), p.workflows.get());
+        p.serviceMetrics = std::make_unique<ServiceMetrics>(p.metrics.get(), p.pool.get(), p.jobs.get(), p.relay.get(),
+                                                            p.workflows.get());
     }
 
     ApiContext ctx;
