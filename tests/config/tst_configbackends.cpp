@@ -1,6 +1,7 @@
 // [[backends]], [jobs] max_attempts and routing: what a valid file gives, and every refusal with the
 // file:line that --check-config prints.
 
+#include "core/config/commandline.h"
 #include "core/config/configloader.h"
 #include "core/config/effectiveconfig.h"
 
@@ -20,6 +21,7 @@ private slots:
     void errors();
     void comfyUrlWithBackendsNamesBothLines();
     void backendsAreRestartOnly();
+    void comfyUrlOptionWithBackendsIsRefused();
 };
 
 namespace {
@@ -170,6 +172,18 @@ void TstConfigBackends::backendsAreRestartOnly()
     QVERIFY2(kept.contains(u"backends"_s), qPrintable(kept.join(u", "_s)));
     QCOMPARE(loaded.backends, running.backends);
     QCOMPARE(loaded.jobs.maxAttempts, 5); // applied live
+}
+
+void TstConfigBackends::comfyUrlOptionWithBackendsIsRefused()
+{
+    const CommandLine cl = CommandLine::parse({u"comfy-runner"_s, u"--comfy-url"_s, u"http://127.0.0.1:9"_s});
+    Config pool = *load("[[backends]]\nname = \"a\"\nurl = \"http://h:1\"\n").config;
+    const QStringList problems = cl.applyTo(pool);
+    QCOMPARE(problems.size(), 1);
+    QVERIFY2(problems[0].contains(u"--comfy-url cannot be combined with [[backends]]"_s), qPrintable(problems[0]));
+    Config solo = *load("").config;
+    QVERIFY(cl.applyTo(solo).isEmpty());
+    QCOMPARE(solo.comfy.url, QUrl(u"http://127.0.0.1:9"_s));
 }
 
 QTEST_GUILESS_MAIN(TstConfigBackends)

@@ -61,6 +61,7 @@ private slots:
     void restartWithJobsWaitingLosesNoneRunsNoneTwice();
     void cancelFollowsTheJob();
     void readyWhileOneBackendIs();
+    void legacyInterruptReachesEveryBackendOfItsJobs();
 };
 
 void TstPoolFailover::killedBackendsJobsFinishElsewhere()
@@ -213,6 +214,30 @@ void TstPoolFailover::readyWhileOneBackendIs()
     env.fake(2).setRefuseConnections(false);
     QVERIFY(env.waitState(posted.json()[u"id"_s].toString(), u"succeeded"_s));
     QCOMPARE(env.call("GET", u"/api/v1/ready"_s).status, 200);
+}
+
+// The legacy POST /interrupt cancels every job of this service, each at its own backend, never globally.
+void TstPoolFailover::legacyInterruptReachesEveryBackendOfItsJobs()
+{
+    PoolEnv env;
+    QVERIFY(env.ok());
+    for (int i = 0; i < 3; ++i) {
+        env.fake(i).setSteps(500);
+        env.fake(i).setStepIntervalMs(20);
+    }
+    const QString a = env.submit({{u"backend"_s, u"gpu0"_s}}), b = env.submit({{u"backend"_s, u"gpu2"_s}});
+    const QString waiting = env.submit({{u"backend"_s, u"gpu2"_s}});
+    QVERIFY(env.waitRunning(0, a) && env.waitRunning(2, b));
+    QCOMPARE(env.call("POST", u"/interrupt"_s).status, 200);
+    for (const QString &id : {a, b, waiting})
+        QVERIFY(env.waitState(id, u"cancelled"_s));
+    QVERIFY(env.fake(0).interruptRequests().contains(a));
+    QVERIFY(env.fake(2).interruptRequests().contains(b));
+    QVERIFY(!env.fake(0).interruptRequests().contains(b) && !env.fake(2).interruptRequests().contains(a));
+    QVERIFY(env.fake(1).interruptRequests().isEmpty());
+    for (int i = 0; i < 3; ++i)
+        QVERIFY(!env.fake(i).interruptRequests().contains(QString()));
+    QCOMPARE(env.fake(2).promptCount(), 1); // the waiting one never reached it
 }
 
 QTEST_GUILESS_MAIN(TstPoolFailover)

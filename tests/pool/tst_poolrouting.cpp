@@ -330,6 +330,12 @@ void TstPoolRouting::backendsResource()
         QVERIFY(b[u"system_stats"_s].toObject().contains(u"system"_s));
     QCOMPARE(r.json()[u"comfyui"_s][u"state"_s].toString(), u"connected"_s);
     QCOMPARE(env.call("GET", u"/api/v1/ready"_s).status, 200);
+    // Every backend is a value of the metrics' backend label.
+    const QByteArray metrics = env.call("GET", u"/metrics"_s).body;
+    for (int i = 0; i < 3; ++i)
+        QVERIFY2(metrics.contains(QByteArray("comfyrunner_comfyui_connected{backend=\"gpu") + QByteArray::number(i)
+                                  + "\"} 1"),
+                 metrics.constData());
     // A model added to a running ComfyUI: refresh makes it known, and jobs naming it are routed there.
     QCOMPARE(env.post(ckpt(u"new.safetensors"_s)).errorCode(), u"no_backend_can_run"_s);
     env.fake(2).setCheckpoints({u"new.safetensors"_s});
