@@ -62,6 +62,7 @@ private slots:
     void cancelFollowsTheJob();
     void readyWhileOneBackendIs();
     void legacyInterruptReachesEveryBackendOfItsJobs();
+    void submitterIsAnsweredWhenTheBackendDropsMeanwhile();
 };
 
 void TstPoolFailover::killedBackendsJobsFinishElsewhere()
@@ -238,6 +239,36 @@ void TstPoolFailover::legacyInterruptReachesEveryBackendOfItsJobs()
     for (int i = 0; i < 3; ++i)
         QVERIFY(!env.fake(i).interruptRequests().contains(QString()));
     QCOMPARE(env.fake(2).promptCount(), 1); // the waiting one never reached it
+}
+
+// POST /api/v1/jobs waits for ComfyUI's acknowledgement; when the backend goes away before it comes (its HTTP
+// stalls, then it is unreachable), the job is taken back and the submitter still gets an answer: the job,
+// accepted, run elsewhere.
+void TstPoolFailover::submitterIsAnsweredWhenTheBackendDropsMeanwhile()
+{
+    PoolEnv env;
+    QVERIFY(env.ok());
+    env.backend(u"gpu1"_s)->setDraining(true);
+    env.backend(u"gpu2"_s)->setDraining(true);
+    env.fake(0).setStallHttp(true);
+    QNetworkAccessManager nam;
+    QNetworkRequest req(QUrl(u"http://127.0.0.1:%1/api/v1/jobs"_s.arg(env.service().httpPort())));
+    req.setHeader(QNetworkRequest::ContentTypeHeader, QByteArray("application/json"));
+    QNetworkReply *reply = nam.post(req, QByteArray(R"({"workflow": "sd15"})"));
+    QTRY_COMPARE_WITH_TIMEOUT(env.backend(u"gpu0"_s)->inFlight(), 1, 5000); // handed over, no answer yet
+    QVERIFY(!reply->isFinished());
+    kill(env.fake(0));
+    env.backend(u"gpu1"_s)->setDraining(false);
+    QTRY_VERIFY_WITH_TIMEOUT(reply->isFinished(), 10000);
+    const HttpResult r = ApiTestEnv::collect(reply);
+    reply->deleteLater();
+    QCOMPARE(r.status, 202);
+    const QString id = r.json()[u"id"_s].toString();
+    QVERIFY(env.waitState(id, u"succeeded"_s));
+    const QJsonObject job = env.job(id);
+    QCOMPARE(outcome(job, 0), u"taken_back"_s);
+    QCOMPARE(attemptBackend(job, 1), u"gpu1"_s);
+    QCOMPARE(env.call("GET", u"/api/v1/jobs"_s).json()[u"total"_s].toInt(), 1);
 }
 
 QTEST_GUILESS_MAIN(TstPoolFailover)

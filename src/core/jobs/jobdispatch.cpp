@@ -140,8 +140,13 @@ void JobManager::onHandedOver(const QString &id, const QString &promptId, const 
         return;
     }
     JobAttempt *attempt = it->currentAttempt();
-    if (!attempt || attempt->promptId != promptId)
-        return; // taken back (or the job ended) while ComfyUI was answering
+    if (!attempt || attempt->promptId != promptId) {
+        // Taken back (its backend dropped) or ended while ComfyUI was answering. A submitter still waiting
+        // gets the job as it is now: accepted, and waiting for (or handed to) another backend.
+        if (answer)
+            publishAccepted(id, answerAll);
+        return;
+    }
     const bool refused = !r && !r.error().is(ErrorCode::ComfyTimeout);
     if (refused && answer) {
         // Rejected (validation, HTTP error) or never sent (unreachable): nothing was queued in ComfyUI.
@@ -183,6 +188,14 @@ void JobManager::onHandedOver(const QString &id, const QString &promptId, const 
     }
     if (!answer)
         return; // a job that waited was published when it was accepted
+    publishAccepted(id, answerAll);
+}
+
+void JobManager::publishAccepted(const QString &id, const std::function<void(const Result<Job> &, bool)> &answerAll)
+{
+    auto it = m_jobs.find(id);
+    if (it == m_jobs.end())
+        return;
     m_unacknowledged.remove(id);
     qCInfo(lcJobs).noquote() << "job" << id << "queued"
                              << (it->workflow.isEmpty() ? QString() : QStringLiteral("(%1)").arg(it->workflow));
@@ -432,7 +445,8 @@ void JobManager::takeBack(Job &job, const QString &reason)
     job.cachedNodes.clear();
     enqueue(job.id);
     persist(job);
-    emit jobProgress(job);
+    if (!m_unacknowledged.contains(job.id))
+        emit jobProgress(job);
 }
 
 void JobManager::onBackendDown(const QString &name)

@@ -254,7 +254,8 @@ QString JobManager::jobForPrompt(const QString &promptId) const
         return {};
     if (auto it = m_byPrompt.constFind(promptId); it != m_byPrompt.cend())
         return *it;
-    return m_jobs.contains(promptId) ? promptId : QString();
+    // A job's own id is its first prompt's, unless that attempt was taken back (its late events are not the job's).
+    return m_jobs.contains(promptId) && !m_oldPrompts.contains(promptId) ? promptId : QString();
 }
 
 const Job *JobManager::find(const QString &id) const

@@ -130,6 +130,8 @@ private:
     void handOver(const QString &id, const QString &backend, std::optional<Answer> answer);
     void onHandedOver(const QString &id, const QString &promptId, const Result<SubmitAck> &r,
                       const std::optional<Answer> &answer);
+    // The first answer of a job handed over at submit time: stored, announced (queued, started), answered.
+    void publishAccepted(const QString &id, const std::function<void(const Result<Job> &, bool)> &answerAll);
     void takeBack(Job &job, const QString &reason);
     void onBackendDown(const QString &backend);
     void cancelAttempt(Job &job);
