@@ -49,6 +49,18 @@ void kill(sim::FakeComfy &fake)
     fake.dropWebSockets();
 }
 
+// Cut off without dying: nothing it is sent arrives (not even on an open HTTP connection), it runs on.
+void cutOff(sim::FakeComfy &fake)
+{
+    fake.setStallHttp(true);
+    kill(fake);
+}
+void reconnect(sim::FakeComfy &fake)
+{
+    fake.setStallHttp(false);
+    fake.setRefuseConnections(false);
+}
+
 } // namespace
 
 class TstPoolFailover : public QObject
@@ -63,6 +75,7 @@ private slots:
     void readyWhileOneBackendIs();
     void legacyInterruptReachesEveryBackendOfItsJobs();
     void submitterIsAnsweredWhenTheBackendDropsMeanwhile();
+    void promptsThatRanAnywayAreRecordedAsSuperseded();
 };
 
 void TstPoolFailover::killedBackendsJobsFinishElsewhere()
@@ -269,6 +282,38 @@ void TstPoolFailover::submitterIsAnsweredWhenTheBackendDropsMeanwhile()
     QCOMPARE(outcome(job, 0), u"taken_back"_s);
     QCOMPARE(attemptBackend(job, 1), u"gpu1"_s);
     QCOMPARE(env.call("GET", u"/api/v1/jobs"_s).json()[u"total"_s].toInt(), 1);
+}
+
+// A backend that was only cut off (not dead) ran on: the prompt it was running finished there, the one queued
+// there started. Both ran again elsewhere; when it comes back, both old attempts are recorded as superseded
+// and the one still running there is interrupted.
+void TstPoolFailover::promptsThatRanAnywayAreRecordedAsSuperseded()
+{
+    PoolEnv env(3, [](Config &c) { c.backends[0].maxInFlight = 2; });
+    QVERIFY(env.ok());
+    env.fake(0).setSteps(40);
+    env.fake(0).setStepIntervalMs(20);
+    env.backend(u"gpu1"_s)->setDraining(true);
+    env.backend(u"gpu2"_s)->setDraining(true);
+    const QString running = env.submit();
+    const QString queued = env.submit({{u"inputs"_s, QJsonObject{{u"6.text"_s, u"another graph"_s}}}}); // not cached
+    QVERIFY(env.waitRunning(0, running));
+    env.fake(0).setSteps(500); // the queued one, once it starts there, runs long
+    env.backend(u"gpu1"_s)->setDraining(false);
+    env.backend(u"gpu2"_s)->setDraining(false);
+    cutOff(env.fake(0));
+    QVERIFY(env.waitState(running, u"succeeded"_s));
+    QVERIFY(env.waitState(queued, u"succeeded"_s));
+    QVERIFY(env.waitRunning(0, queued)); // cut off, gpu0 went on with its own queue
+    QVERIFY(env.fake(0).historyIds().contains(running));
+    QVERIFY(env.fake(0).deleteRequests().isEmpty()); // nothing reached it meanwhile
+    reconnect(env.fake(0));
+    QTRY_COMPARE_WITH_TIMEOUT(outcome(env.job(queued), 0), u"superseded"_s, 5000);
+    QTRY_COMPARE_WITH_TIMEOUT(outcome(env.job(running), 0), u"superseded"_s, 5000);
+    QCOMPARE(outcome(env.job(queued), 1), u"succeeded"_s); // the job's result is the other backend's
+    QTRY_VERIFY_WITH_TIMEOUT(env.fake(0).interruptRequests().contains(queued), 5000);
+    QTRY_VERIFY_WITH_TIMEOUT(env.fake(0).runningPromptId().isEmpty(), 5000);
+    QCOMPARE(env.job(queued)[u"state"_s].toString(), u"succeeded"_s);
 }
 
 QTEST_GUILESS_MAIN(TstPoolFailover)

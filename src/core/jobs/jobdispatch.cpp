@@ -265,18 +265,8 @@ void JobManager::onEvent(const QString &backend, const protocol::ComfyEvent &eve
     if (id.isEmpty()) {
         // A prompt taken back that ran anyway (its backend came back before the delete reached it): ignored,
         // and recorded on its attempt.
-        const QString old = m_oldPrompts.value(event.promptId);
-        if (!old.isEmpty() && event.type == protocol::EventType::ExecutionStart) {
-            if (auto it = m_jobs.find(old); it != m_jobs.end()) {
-                for (JobAttempt &a : it->attempts)
-                    if (a.promptId == event.promptId && a.outcome != QLatin1String("superseded")) {
-                        a.outcome = QStringLiteral("superseded");
-                        a.reason
-                            = QStringLiteral("ran at %1 after it was taken back; its events are ignored").arg(backend);
-                        persist(*it);
-                    }
-            }
-        }
+        if (event.type == protocol::EventType::ExecutionStart)
+            onSuperseded(backend, event.promptId);
         return;
     }
     auto it = m_jobs.find(id);
@@ -286,6 +276,20 @@ void JobManager::onEvent(const QString &backend, const protocol::ComfyEvent &eve
     if (!a || a->backend != backend || a->promptId != event.promptId)
         return;
     onEventOf(*it, event);
+}
+
+void JobManager::onSuperseded(const QString &backend, const QString &promptId)
+{
+    auto it = m_jobs.find(m_oldPrompts.value(promptId));
+    if (it == m_jobs.end())
+        return;
+    for (JobAttempt &a : it->attempts) {
+        if (a.promptId != promptId || a.backend != backend || a.outcome == QLatin1String("superseded"))
+            continue;
+        a.outcome = QStringLiteral("superseded");
+        a.reason = QStringLiteral("ran at %1 after it was taken back; its results are ignored").arg(backend);
+        persist(*it);
+    }
 }
 
 void JobManager::onEventOf(Job &job, const protocol::ComfyEvent &event)

@@ -19,6 +19,7 @@ JobManager::JobManager(BackendPool *pool, JobStore *store, QObject *parent)
     connect(m_pool, &BackendPool::eventReceived, this, &JobManager::onEvent);
     connect(m_pool, &BackendPool::promptFinished, this, &JobManager::onPromptFinished);
     connect(m_pool, &BackendPool::backendDown, this, &JobManager::onBackendDown);
+    connect(m_pool, &BackendPool::promptSuperseded, this, &JobManager::onSuperseded);
     // A backend connected, learnt its nodes, resumed: waiting jobs may fit now.
     connect(m_pool, &BackendPool::backendChanged, this, [this] { dispatch(); });
     m_pruneTimer.setInterval(kAgePruneIntervalMs);

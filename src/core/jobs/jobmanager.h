@@ -134,6 +134,7 @@ private:
     void publishAccepted(const QString &id, const std::function<void(const Result<Job> &, bool)> &answerAll);
     void takeBack(Job &job, const QString &reason);
     void onBackendDown(const QString &backend);
+    void onSuperseded(const QString &backend, const QString &promptId); // a prompt taken back ran there anyway
     void cancelAttempt(Job &job);
     static Error noBackendError(const RouteDecision &decision);
 

@@ -60,11 +60,27 @@ void Backend::onStateChanged(ConnectionState state)
         m_downSince = QDateTime();
         m_lastError.clear();
         if (!m_released.isEmpty()) {
+            // Taken back while it was away: find out which of them ran here anyway (running now, or in its
+            // history), then delete and interrupt them, so that none runs on.
             const QStringList ids = std::exchange(m_released, {});
             ComfyHttp *http = m_client->http();
-            http->deleteFromQueue(ids, [http, ids](Status) {
-                for (const QString &id : ids)
-                    http->interrupt(id, [](Status) {});
+            QPointer<Backend> self(this);
+            http->queue([self, http, ids](Result<QueueSnapshot> q) {
+                for (const QString &id : ids) {
+                    if (q && q->running.contains(id)) {
+                        if (self)
+                            emit self->releasedPromptRan(id);
+                        continue;
+                    }
+                    http->history(id, [self, id](Result<QJsonObject> h) {
+                        if (self && h && !h->isEmpty())
+                            emit self->releasedPromptRan(id);
+                    });
+                }
+                http->deleteFromQueue(ids, [http, ids](Status) {
+                    for (const QString &id : ids)
+                        http->interrupt(id, [](Status) {});
+                });
             });
         }
         refresh();

@@ -12,6 +12,7 @@
 #include <QHash>
 #include <QJsonObject>
 #include <QObject>
+#include <QPointer>
 #include <QSet>
 
 #include <memory>
@@ -69,6 +70,8 @@ public:
 
 signals:
     void changed(); // connection, draining or capabilities changed: waiting jobs may now fit
+    // A prompt taken back while this backend was away ran here anyway (found when it came back).
+    void releasedPromptRan(const QString &promptId);
 
 private:
     void wire();

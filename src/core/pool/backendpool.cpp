@@ -34,6 +34,8 @@ void BackendPool::add(Backend *b)
             [this, name](const QByteArray &raw) { emit otherBinaryReceived(name, raw); });
     connect(c, &ComfyClient::promptFinished, this,
             [this, name](const PromptOutcome &o) { emit promptFinished(name, o); });
+    connect(b, &Backend::releasedPromptRan, this,
+            [this, name](const QString &promptId) { emit promptSuperseded(name, promptId); });
     auto *timer = new QTimer(this);
     timer->setSingleShot(true);
     m_downTimers.insert(name, timer);

@@ -47,6 +47,7 @@ signals:
     void promptFinished(const QString &backend, const cr::PromptOutcome &outcome);
     void backendChanged(const QString &backend);
     void backendDown(const QString &backend); // disconnected for longer than the failover time
+    void promptSuperseded(const QString &backend, const QString &promptId); // Backend::releasedPromptRan
 
 private:
     void add(Backend *backend);
