@@ -302,8 +302,9 @@ void TstEventHub::capturedPreviewsToBothLayouts()
             QVERIFY(t4.mid(8 + metaLen) == image);
             QJsonObject meta = QJsonDocument::fromJson(t4.mid(8, metaLen)).object();
             QCOMPARE(meta.take("job_id"_L1).toString(), u"job-%1"_s.arg(count));
+            QVERIFY(meta.take("backend"_L1).isNull()); // published without a backend
             if (type == 4)
-                QCOMPARE(meta, comfyMeta); // ComfyUI's metadata, unchanged apart from job_id
+                QCOMPARE(meta, comfyMeta); // ComfyUI's metadata, unchanged apart from backend and job_id
             ++count;
         }
     }

@@ -73,6 +73,11 @@ protocol::JobRecord jobRecord(const Job &job)
                                      job.comfyError->exceptionType};
     r.reason = job.reason;
     r.cancelRequested = job.cancelRequested;
+    r.backend = job.currentAttempt() || job.isFinished() ? job.backend() : QString();
+    for (const JobAttempt &a : job.attempts)
+        r.attempts.append({a.backend, a.promptId, a.submittedAt, a.startedAt, a.finishedAt, a.outcome, a.reason});
+    r.priority = job.priority;
+    r.queuePosition = job.queuePosition;
     return r;
 }
 

@@ -69,6 +69,10 @@ ApiServer::ApiServer(ApiContext context, QObject *parent)
     workflows->install(m_handlers);
     auto *uploads = new UploadsRoutes(m_ctx, this);
     uploads->install(m_handlers);
+    if (m_ctx.pool) {
+        auto *backends = new BackendsRoutes(m_ctx, this);
+        backends->install(m_handlers);
+    }
     if (m_waiter) {
         auto *jobs = new JobsRoutes(m_ctx, m_waiter, this);
         jobs->install(m_handlers);

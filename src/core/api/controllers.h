@@ -151,6 +151,23 @@ private:
     const ApiContext &m_ctx;
 };
 
+// /api/v1/backends: the pool's ComfyUIs, and draining one (backendsroutes.cpp).
+class BackendsRoutes final : public QObject
+{
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(BackendsRoutes)
+public:
+    BackendsRoutes(const ApiContext &ctx, QObject *parent);
+    void install(RouteHandlers &handlers);
+
+private:
+    void list(const ApiRequest &req, ApiReply reply);
+    void get(const ApiRequest &req, ApiReply reply);
+    void setDraining(const ApiRequest &req, ApiReply reply, bool draining);
+    void refresh(const ApiRequest &req, ApiReply reply);
+    const ApiContext &m_ctx;
+};
+
 // Streams one output file from ComfyUI's /view to the client, with backpressure (outputstream.cpp). The
 // download is a child of `owner` until it ends; deleting it earlier closes the client's connection.
 void streamOutput(const ApiContext &ctx, const QString &jobId, int index, ApiReply reply, QObject *owner);

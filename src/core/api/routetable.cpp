@@ -32,6 +32,11 @@ const QList<RouteSpec> &routeTable()
         {"GET", "/api/v1/jobs/{id}/events", RouteId::GetJobEvents, false, true},
         {"GET", "/api/v1/events", RouteId::Events, false, true},
         {"POST", "/api/v1/uploads", RouteId::Upload},
+        {"GET", "/api/v1/backends", RouteId::ListBackends},
+        {"GET", "/api/v1/backends/{name}", RouteId::GetBackend},
+        {"POST", "/api/v1/backends/{name}/drain", RouteId::DrainBackend},
+        {"POST", "/api/v1/backends/{name}/resume", RouteId::ResumeBackend},
+        {"POST", "/api/v1/backends/{name}/refresh", RouteId::RefreshBackend},
         {"GET", "/metrics", RouteId::Metrics},
     };
     return table;

@@ -40,6 +40,11 @@ enum class RouteId {
     Upload,
     Events,
     GetJobEvents,
+    ListBackends,
+    GetBackend,
+    DrainBackend,
+    ResumeBackend,
+    RefreshBackend,
     Metrics, // GET /metrics (Prometheus); public when [metrics] public = true
 };
 

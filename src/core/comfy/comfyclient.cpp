@@ -101,6 +101,17 @@ void ComfyClient::cancel(const QString &promptId)
         sendCancel(promptId);
 }
 
+void ComfyClient::release(const QString &promptId)
+{
+    if (!m_tracked.remove(promptId))
+        return;
+    m_http->deleteFromQueue({promptId}, [this, promptId](Status err) {
+        if (err)
+            qCDebug(lcComfy).noquote() << "could not remove released prompt" << promptId << ":" << err->message;
+        m_http->interrupt(promptId, [](Status) {});
+    });
+}
+
 void ComfyClient::sendCancel(const QString &promptId)
 {
     // Delete if pending, interrupt if running: both are no-ops for the other case, and neither touches

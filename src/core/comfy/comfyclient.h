@@ -48,6 +48,9 @@ public:
     // Follows a prompt submitted earlier (by a previous run of the service): it is reconciled through
     // /queue and /history once connected, then followed like any other.
     void adopt(const QString &promptId);
+    // Stops following a prompt without an outcome (the pool took it back to run it elsewhere): it is removed
+    // from ComfyUI's queue and interrupted when ComfyUI can be reached; no promptFinished follows.
+    void release(const QString &promptId);
     bool isTracked(const QString &promptId) const { return m_tracked.contains(promptId); }
     int trackedCount() const { return m_tracked.size(); }
 

@@ -10,7 +10,7 @@ namespace cr {
 using namespace Qt::StringLiterals;
 
 RelayEvent RelayEvent::json(qint64 seq, qint64 timestampMs, const QString &type, const QString &jobId,
-                            const QString &promptId, const QByteArray &raw)
+                            const QString &promptId, const QByteArray &raw, const QString &backend)
 {
     RelayEvent e;
     e.m_kind = Kind::Json;
@@ -19,12 +19,13 @@ RelayEvent RelayEvent::json(qint64 seq, qint64 timestampMs, const QString &type,
     e.m_type = type;
     e.m_jobId = jobId;
     e.m_promptId = promptId;
+    e.m_backend = backend;
     e.m_raw = raw;
     return e;
 }
 
 RelayEvent RelayEvent::preview(qint64 timestampMs, const QString &jobId, const protocol::PreviewFrame &frame,
-                               const QByteArray &rawType1)
+                               const QByteArray &rawType1, const QString &backend)
 {
     RelayEvent e;
     e.m_kind = Kind::Preview;
@@ -32,6 +33,7 @@ RelayEvent RelayEvent::preview(qint64 timestampMs, const QString &jobId, const p
     e.m_type = u"preview"_s;
     e.m_jobId = jobId;
     e.m_promptId = frame.meta.promptId;
+    e.m_backend = backend;
     e.m_preview = frame;
     if (!frame.hadMetadata && !rawType1.isEmpty())
         e.m_type1 = rawType1;
@@ -52,7 +54,7 @@ RelayEvent RelayEvent::binary(qint64 timestampMs, const QString &jobId, const QB
 const QByteArray &RelayEvent::envelopeBytes() const
 {
     if (!m_envelope)
-        m_envelope = protocol::encodeRelayEnvelope(m_seq, m_timestampMs, m_type, m_jobId, m_promptId, m_raw);
+        m_envelope = protocol::encodeRelayEnvelope(m_seq, m_timestampMs, m_type, m_jobId, m_promptId, m_raw, m_backend);
     return *m_envelope;
 }
 
@@ -66,9 +68,9 @@ const QByteArray &RelayEvent::type1Frame() const
 const QByteArray &RelayEvent::type4Frame() const
 {
     if (!m_type4)
-        m_type4 = m_preview
-            ? protocol::encodeRelayPreviewType4(m_preview->meta, m_jobId, m_preview->format, m_preview->image)
-            : QByteArray();
+        m_type4 = m_preview ? protocol::encodeRelayPreviewType4(m_preview->meta, m_jobId, m_preview->format,
+                                                                m_preview->image, m_backend)
+                            : QByteArray();
     return *m_type4;
 }
 
