@@ -98,26 +98,26 @@ void TstConfigBackends::errors_data()
     QTest::newRow("duplicate name")
         << QByteArray(
                "[[backends]]\nname = \"a\"\nurl = \"http://h:1\"\n[[backends]]\nname = \"a\"\nurl = \"http://h:2\"\n")
-        << u"pool.toml:5:8: error: [[backends]] #2 name: \"a\" is already the name of the backend at line 2"_s;
+        << u"pool.toml:5:8: error: [backends #2] name: \"a\" is already the name of the backend at line 2"_s;
     QTest::newRow("bad name") << QByteArray("[[backends]]\nname = \"gpu 0\"\nurl = \"http://h:1\"\n")
-                              << u"pool.toml:2:8: error: [[backends]] #1 name: \"gpu 0\" must be"_s;
+                              << u"pool.toml:2:8: error: [backends #1] name: \"gpu 0\" must be"_s;
     QTest::newRow("empty name") << QByteArray("[[backends]]\nname = \"\"\nurl = \"http://h:1\"\n")
-                                << u"pool.toml:2:8: error: [[backends]] #1 name: \"\" must be"_s;
+                                << u"pool.toml:2:8: error: [backends #1] name: \"\" must be"_s;
     QTest::newRow("missing name") << QByteArray("[[backends]]\nurl = \"http://h:1\"\n")
-                                  << u"pool.toml:1:1: error: [[backends]] #1: \"name\" is required"_s;
+                                  << u"pool.toml:1:1: error: [backends #1]: \"name\" is required"_s;
     QTest::newRow("missing url") << QByteArray("[[backends]]\nname = \"a\"\n")
-                                 << u"pool.toml:1:1: error: [[backends]] #1: \"url\" is required"_s;
+                                 << u"pool.toml:1:1: error: [backends #1]: \"url\" is required"_s;
     QTest::newRow("bad url")
         << QByteArray("[[backends]]\nname = \"a\"\nurl = \"ftp://h:1\"\n")
         << u"pool.toml:3:7: error: [backends #1] url: \"ftp://h:1\" is not a valid http/https URL"_s;
     QTest::newRow("url port 0") << QByteArray("[[backends]]\nname = \"a\"\nurl = \"http://h:0\"\n")
-                                << u"pool.toml:3:7: error: [[backends]] #1 url: port 0"_s;
+                                << u"pool.toml:3:7: error: [backends #1] url: port 0"_s;
     QTest::newRow("tags not strings")
         << QByteArray("[[backends]]\nname = \"a\"\nurl = \"http://h:1\"\ntags = [\"x\", 3]\n")
-        << u"pool.toml:4:14: error: [[backends]] #1 tags: every tag must be a non-empty string, got an integer"_s;
+        << u"pool.toml:4:14: error: [backends #1] tags: every tag must be a non-empty string, got an integer"_s;
     QTest::newRow("tags not an array")
         << QByteArray("[[backends]]\nname = \"a\"\nurl = \"http://h:1\"\ntags = \"x\"\n")
-        << u"pool.toml:4:8: error: [[backends]] #1 tags: expected an array of strings, got a string"_s;
+        << u"pool.toml:4:8: error: [backends #1] tags: expected an array of strings, got a string"_s;
     QTest::newRow("max_in_flight 0") << QByteArray(
         "[[backends]]\nname = \"a\"\nurl = \"http://h:1\"\nmax_in_flight = 0\n")
                                      << u"pool.toml:4:17: error: [backends #1] max_in_flight"_s;

@@ -301,6 +301,8 @@ void TstPoolRouting::backendsResource()
 {
     PoolEnv env(3, [](Config &c) { c.backends[1].tags = {u"fast"_s}; });
     QVERIFY(env.ok());
+    for (int i = 0; i < 3; ++i) // read with the capabilities on connect
+        QTRY_VERIFY_WITH_TIMEOUT(env.backend(u"gpu%1"_s.arg(i))->lastSystemStats().contains(u"devices"_s), 5000);
     HttpResult r = env.call("GET", u"/api/v1/backends"_s);
     QCOMPARE(r.status, 200);
     const QJsonArray list = r.json()[u"backends"_s].toArray();
@@ -315,6 +317,7 @@ void TstPoolRouting::backendsResource()
         QVERIFY(b[u"node_count"_s].toInt() > 10);
         QCOMPARE(b[u"model_count"_s].toInt(), 3); // the fake's three checkpoints
         QVERIFY(b.contains(u"queue_length"_s) && b.contains(u"last_error"_s) && b.contains(u"since"_s));
+        QVERIFY(b[u"system_stats"_s][u"devices"_s].isArray()); // the last /system_stats (GPU, VRAM)
     }
     QCOMPARE(list[1][u"tags"_s].toArray(), QJsonArray{u"fast"_s});
     r = env.call("GET", u"/api/v1/backends/gpu1"_s);

@@ -61,7 +61,7 @@ void readBackends(const toml::table &root, LoadContext &ctx, Config &cfg)
     for (const toml::node &entry : *list) {
         ++index;
         const toml::table *t = entry.as_table();
-        const QString where = QStringLiteral("[[backends]] #%1").arg(index);
+        const QString where = QStringLiteral("[backends #%1]").arg(index); // as SectionReader names its keys
         SectionReader r(t, QStringLiteral("backends #%1").arg(index), ctx);
         BackendSettings b;
         b.url = QUrl();

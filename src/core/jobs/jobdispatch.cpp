@@ -7,6 +7,8 @@
 #include <QLoggingCategory>
 #include <QTimer>
 
+#include <algorithm>
+
 Q_DECLARE_LOGGING_CATEGORY(lcJobs)
 
 namespace cr {
@@ -75,6 +77,11 @@ void JobManager::dispatch()
     m_dispatching = true;
     do {
         m_dispatchAgain = false;
+        // Nothing can be handed over while no backend takes work: skip routing the whole queue.
+        const QList<Backend *> &backends = m_pool->backends();
+        if (std::none_of(backends.cbegin(), backends.cend(),
+                         [](const Backend *b) { return b->isConnected() && !b->isDraining() && b->hasRoom(); }))
+            break;
         const QStringList order = m_waiting;
         for (const QString &id : order) {
             auto it = m_jobs.find(id);

@@ -125,6 +125,10 @@ void Backend::refresh()
     m_pendingReads = 2; // /object_info and /models
     m_readFailed = false;
     ComfyHttp *http = m_client->http();
+    http->systemStats([this, generation](Result<QJsonObject> r) { // GPU, VRAM: for the backends list
+        if (generation == m_generation && r)
+            m_systemStats = *r;
+    });
     http->forgetObjectInfo();
     http->objectInfo([this, generation](Result<QJsonObject> r) {
         if (generation != m_generation)
@@ -211,6 +215,7 @@ QJsonObject Backend::toJson() const
             {QStringLiteral("model_count"), modelCount()},
             {QStringLiteral("tags"), QJsonArray::fromStringList(m_settings.tags)},
             {QStringLiteral("last_error"), orNull(m_lastError)},
+            {QStringLiteral("system_stats"), m_systemStats.isEmpty() ? QJsonValue() : QJsonValue(m_systemStats)},
             {QStringLiteral("since"), m_since.toString(Qt::ISODateWithMs)}};
 }
 

@@ -55,6 +55,7 @@ public:
     void release(const QString &promptId);
 
     int inFlight() const { return m_client->trackedCount(); }
+    bool hasRoom() const { return m_settings.maxInFlight <= 0 || inFlight() < m_settings.maxInFlight; }
     int queueRemaining() const { return m_queueRemaining; } // from ComfyUI's last status event
     QString lastCheckpoint() const { return m_lastCheckpoint; }
     void noteHandover(const QString &checkpoint);
