@@ -249,6 +249,17 @@ void TstApiUnits::jobBodyCacheServesFinishedJobs()
     QCOMPARE(cache.body(job), finished);
     QVERIFY(finished.contains("a.png"));
     QCOMPARE(cache.body(job), finished); // the kept bytes
+    // A stored change of the finished job (an attempt found to have run anyway): made afresh.
+    job.attempts.append({QStringLiteral("gpu0"),
+                         QStringLiteral("p1"),
+                         job.createdAt,
+                         {},
+                         {},
+                         QStringLiteral("superseded"),
+                         QStringLiteral("ran after it was taken back")});
+    ++job.revision;
+    QVERIFY(cache.body(job).contains("superseded"));
+    QCOMPARE(cache.body(job), compact(job));
     // Another job under the same id (a pruned id never comes back, but the check is cheap): made afresh.
     Job other = job;
     other.finishedAt = job.finishedAt.addSecs(5);

@@ -87,12 +87,13 @@ QByteArray JobBodyCache::body(const Job &job)
 {
     if (!job.isFinished())
         return QJsonDocument(jobToJson(job)).toJson(QJsonDocument::Compact); // progress, duration so far
-    if (auto it = m_entries.constFind(job.id); it != m_entries.cend() && it->finishedAt == job.finishedAt)
+    if (auto it = m_entries.constFind(job.id);
+        it != m_entries.cend() && it->revision == job.revision && it->finishedAt == job.finishedAt)
         return it->bytes;
     if (m_entries.size() >= kMaxEntries)
         m_entries.clear();
     QByteArray bytes = QJsonDocument(jobToJson(job)).toJson(QJsonDocument::Compact);
-    m_entries.insert(job.id, {job.finishedAt, bytes});
+    m_entries.insert(job.id, {job.revision, job.finishedAt, bytes});
     return bytes;
 }
 

@@ -24,9 +24,9 @@ protocol::JobRecord jobRecord(const Job &job);
 // protocol::encodeJob(jobRecord(job)): {id, client_ref, workflow, state, created_at, started_at, finished_at,
 // duration_ms, progress, outputs, error, reason, cancel_requested}
 QJsonObject jobToJson(const Job &job);
-// jobToJson(job) as compact JSON bytes. A finished job never changes again (JobManager leaves it alone until it
-// is pruned), so its bytes are kept and served as they are: GET /api/v1/jobs/{id} of a finished job builds no
-// JSON. At most kMaxEntries are kept (then it starts over).
+// jobToJson(job) as compact JSON bytes. A finished job rarely changes (an attempt found to have run anyway is
+// marked superseded; every change bumps Job::revision), so its bytes are kept per revision and served as they
+// are: GET /api/v1/jobs/{id} of a finished job builds no JSON. At most kMaxEntries are kept (then it starts over).
 class JobBodyCache
 {
 public:
@@ -34,7 +34,8 @@ public:
 
 private:
     struct Entry {
-        QDateTime finishedAt; // the job it was made from: a pruned job's id never comes back, but be sure
+        quint64 revision = 0; // what it was made from: the job's revision and end (a pruned id never comes back,
+        QDateTime finishedAt; // but the check is cheap)
         QByteArray bytes;
     };
     static constexpr qsizetype kMaxEntries = 4096;

@@ -57,6 +57,9 @@ struct Job {
     std::optional<protocol::ExecutionErrorEvent> comfyError;
     QString reason; // why it failed / was cancelled / lost
     bool cancelRequested = false;
+    // Bumped by every stored change (JobManager::persist): what a cached answer of the job is checked against
+    // (a finished job may still change: an attempt found to have run anyway is marked superseded).
+    quint64 revision = 0;
     int priority = 0;         // higher first; FIFO within a level
     QString pinnedBackend;    // "backend" of the request: only this one may run it
     QStringList requiredTags; // "tags" of the request: every one must be on the backend

@@ -97,8 +97,9 @@ int JobManager::restore()
 
 // A state change of a stored job (the graph was written once, at creation). Progress is never written: a
 // restarted service learns it again from ComfyUI.
-void JobManager::persist(const Job &job)
+void JobManager::persist(Job &job)
 {
+    ++job.revision;
     if (m_store)
         m_store->update(job);
 }

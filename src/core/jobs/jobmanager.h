@@ -140,8 +140,8 @@ private:
 
     void onEventOf(Job &job, const protocol::ComfyEvent &event);
     void markRunning(Job &job);
-    void prune(); // one bounded batch; schedules the next when more is due
-    void persist(const Job &job);
+    void prune();           // one bounded batch; schedules the next when more is due
+    void persist(Job &job); // stores a change and bumps its revision
     void onRunTimeExceeded(const QString &id);
     void forget(const QString &id); // a submission ComfyUI refused: no trace left
 
