@@ -1,5 +1,6 @@
 // The pool's Router on its own: the filter (connected, draining, room, class types, model files, tags, pin),
-// the choice (affinity, least work, round robin) and the wait/never verdicts, as tables; and needsOf()
+// the choice (affinity, least work, round robin), affinity's deferral (wait for a busy backend with the job's
+// checkpoint rather than switch models, up to its capacity) and the wait/never verdicts, as tables; and needsOf()
 // reading class types and model files from a graph.
 
 #include "core/pool/router.h"
@@ -56,7 +57,7 @@ private slots:
 void TstRouter::route_data()
 {
     QTest::addColumn<Mutate>("mutate");
-    QTest::addColumn<QString>("kind"); // chosen | wait | never
+    QTest::addColumn<QString>("kind"); // chosen | wait | defer (a Wait for a busy affine backend) | never
     QTest::addColumn<QString>("chosen");
 
     const auto row = [](const char *name, Mutate m, const char *kind, const char *chosen = "") {
@@ -125,8 +126,9 @@ void TstRouter::route_data()
         },
         "chosen", "gpu0");
     row(
-        "affinity needs room",
-        [](JobNeeds &, QList<BackendSnapshot> &b, RouteOptions &) {
+        "affinity needs room (once as many jobs deferred as it holds)",
+        [](JobNeeds &, QList<BackendSnapshot> &b, RouteOptions &o) {
+            o.deferred.insert(QStringLiteral("a.safetensors"), 2);
             b[1].inFlight = 2;
             b[1].lastCheckpoint = QStringLiteral("a.safetensors");
         },
@@ -198,6 +200,126 @@ void TstRouter::route_data()
             b[0].inFlight = 2;
         },
         "wait");
+
+    // Affinity's deferral: gpu0 has a.safetensors loaded and is full; gpu1 is free but would switch.
+    const auto affineFull = [](QList<BackendSnapshot> &b) {
+        b[0].inFlight = 2;
+        b[0].lastCheckpoint = QStringLiteral("a.safetensors");
+        b[1].lastCheckpoint = QStringLiteral("b.safetensors");
+    };
+    row(
+        "defers rather than switch models",
+        [affineFull](JobNeeds &, QList<BackendSnapshot> &b, RouteOptions &) { affineFull(b); }, "defer");
+    row(
+        "defers rather than load on one that never loaded",
+        [affineFull](JobNeeds &, QList<BackendSnapshot> &b, RouteOptions &) {
+            affineFull(b);
+            b[1].lastCheckpoint.clear();
+        },
+        "defer");
+    row(
+        "defers below the affine capacity",
+        [affineFull](JobNeeds &, QList<BackendSnapshot> &b, RouteOptions &o) {
+            affineFull(b);
+            o.deferred.insert(QStringLiteral("a.safetensors"), 1);
+        },
+        "defer");
+    row(
+        "switches at the affine capacity",
+        [affineFull](JobNeeds &, QList<BackendSnapshot> &b, RouteOptions &o) {
+            affineFull(b);
+            o.deferred.insert(QStringLiteral("a.safetensors"), 2);
+        },
+        "chosen", "gpu1");
+    row(
+        "the capacity is the affine backends' max_in_flight",
+        [affineFull](JobNeeds &, QList<BackendSnapshot> &b, RouteOptions &o) {
+            affineFull(b);
+            b[0].maxInFlight = 3;
+            b[0].inFlight = 3;
+            o.deferred.insert(QStringLiteral("a.safetensors"), 2);
+        },
+        "defer");
+    row(
+        "the capacity sums every affine backend",
+        [affineFull](JobNeeds &, QList<BackendSnapshot> &b, RouteOptions &o) {
+            affineFull(b);
+            b.append(backend(QStringLiteral("gpu2"), 2, QStringLiteral("a.safetensors")));
+            o.deferred.insert(QStringLiteral("a.safetensors"), 3);
+        },
+        "defer");
+    row(
+        "the sum is a limit too",
+        [affineFull](JobNeeds &, QList<BackendSnapshot> &b, RouteOptions &o) {
+            affineFull(b);
+            b.append(backend(QStringLiteral("gpu2"), 2, QStringLiteral("a.safetensors")));
+            o.deferred.insert(QStringLiteral("a.safetensors"), 4);
+        },
+        "chosen", "gpu1");
+    row(
+        "other checkpoints' deferrals do not count",
+        [affineFull](JobNeeds &, QList<BackendSnapshot> &b, RouteOptions &o) {
+            affineFull(b);
+            o.deferred.insert(QStringLiteral("b.safetensors"), 9);
+        },
+        "defer");
+    row(
+        "a free affine backend is simply chosen",
+        [affineFull](JobNeeds &, QList<BackendSnapshot> &b, RouteOptions &) {
+            affineFull(b);
+            b[0].inFlight = 1;
+        },
+        "chosen", "gpu0");
+    row(
+        "no deferral for a draining affine backend",
+        [affineFull](JobNeeds &, QList<BackendSnapshot> &b, RouteOptions &) {
+            affineFull(b);
+            b[0].draining = true;
+        },
+        "chosen", "gpu1");
+    row(
+        "no deferral for a disconnected affine backend",
+        [affineFull](JobNeeds &, QList<BackendSnapshot> &b, RouteOptions &) {
+            affineFull(b);
+            b[0].connected = false;
+        },
+        "chosen", "gpu1");
+    row(
+        "no deferral for an affine backend that lacks a tag",
+        [affineFull](JobNeeds &n, QList<BackendSnapshot> &b, RouteOptions &) {
+            affineFull(b);
+            n.requiredTags = {QStringLiteral("sdxl")};
+            b[1].tags = {QStringLiteral("sdxl")};
+        },
+        "chosen", "gpu1");
+    row(
+        "no deferral for an affine backend that lacks a model",
+        [affineFull](JobNeeds &, QList<BackendSnapshot> &b, RouteOptions &) {
+            affineFull(b);
+            b[0].models.clear();
+        },
+        "chosen", "gpu1");
+    row(
+        "no deferral without a checkpoint",
+        [affineFull](JobNeeds &n, QList<BackendSnapshot> &b, RouteOptions &) {
+            affineFull(b);
+            n.checkpoint.clear();
+        },
+        "chosen", "gpu1");
+    row(
+        "no deferral when pinned to the free one",
+        [affineFull](JobNeeds &n, QList<BackendSnapshot> &b, RouteOptions &) {
+            affineFull(b);
+            n.pinnedBackend = QStringLiteral("gpu1");
+        },
+        "chosen", "gpu1");
+    row(
+        "least_loaded never defers",
+        [affineFull](JobNeeds &, QList<BackendSnapshot> &b, RouteOptions &o) {
+            affineFull(b);
+            o.policy = RoutingPolicy::LeastLoaded;
+        },
+        "chosen", "gpu1");
 }
 
 void TstRouter::route()
@@ -211,9 +333,11 @@ void TstRouter::route()
     mutate(n, b, o);
     const RouteDecision d = Router::route(n, b, o);
     const QString got = d.kind == RouteDecision::Kind::Chosen ? QStringLiteral("chosen")
+        : d.deferred                                          ? QStringLiteral("defer")
         : d.kind == RouteDecision::Kind::Wait                 ? QStringLiteral("wait")
                                                               : QStringLiteral("never");
     QCOMPARE(got, kind);
+    QCOMPARE(d.deferred, d.kind == RouteDecision::Kind::Wait && kind == u"defer");
     QCOMPARE(d.backend, chosen);
     if (kind != u"chosen")
         QVERIFY(!d.reason.isEmpty());

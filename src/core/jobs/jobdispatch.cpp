@@ -28,7 +28,7 @@ Error JobManager::noBackendError(const RouteDecision &d)
         why.isEmpty() ? d.reason : QStringLiteral("%1: %2").arg(d.reason, why.join(QStringLiteral("; "))), details);
 }
 
-RouteDecision JobManager::route(const Job &job, bool atSubmit) const
+RouteDecision JobManager::route(const Job &job, bool atSubmit, const QHash<QString, int> &deferred) const
 {
     RouteOptions options;
     options.policy
@@ -36,7 +36,19 @@ RouteDecision JobManager::route(const Job &job, bool atSubmit) const
     options.checkCapabilities = !m_pool->isPoolOfOne();
     options.requireConnection = !(atSubmit && m_pool->isPoolOfOne());
     options.roundRobin = m_roundRobin;
+    options.deferred = deferred;
     return Router::route(m_needs.value(job.id), m_pool->snapshots(), options);
+}
+
+QHash<QString, int> JobManager::waitingAhead(const QString &checkpoint, int priority) const
+{
+    if (checkpoint.isEmpty())
+        return {};
+    int ahead = 0;
+    for (const QString &id : m_waiting)
+        if (m_needs.value(id).checkpoint == checkpoint && m_jobs.value(id).priority >= priority)
+            ++ahead;
+    return {{checkpoint, ahead}};
 }
 
 void JobManager::enqueue(const QString &id)
@@ -83,14 +95,20 @@ void JobManager::dispatch()
                          [](const Backend *b) { return b->isConnected() && !b->isDraining() && b->hasRoom(); }))
             break;
         const QStringList order = m_waiting;
+        // Affinity: jobs per checkpoint that wait in this pass for a busy backend with their checkpoint loaded;
+        // the jobs behind them go on (a later job may fit a free backend without a model switch).
+        QHash<QString, int> deferred;
         for (const QString &id : order) {
             auto it = m_jobs.find(id);
             if (it == m_jobs.end() || it->isFinished()) {
                 dequeue(id);
                 continue;
             }
-            const RouteDecision d = route(*it);
-            if (d.kind == RouteDecision::Kind::Chosen) {
+            const RouteDecision d = route(*it, false, deferred);
+            if (d.deferred) {
+                ++deferred[m_needs.value(id).checkpoint];
+                qCDebug(lcJobs).noquote() << "job" << id << d.reason;
+            } else if (d.kind == RouteDecision::Kind::Chosen) {
                 dequeue(id);
                 handOver(id, d.backend, std::nullopt);
             } else if (d.kind == RouteDecision::Kind::Never) {

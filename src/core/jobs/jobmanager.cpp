@@ -142,7 +142,7 @@ void JobManager::submit(JobRequest request, QObject *context, SubmitCallback don
     needs.pinnedBackend = job.pinnedBackend;
     const QString id = job.id;
     m_needs.insert(id, needs);
-    const RouteDecision decision = route(job, true);
+    const RouteDecision decision = route(job, true, waitingAhead(needs.checkpoint, job.priority));
     if (decision.kind == RouteDecision::Kind::Never) {
         m_needs.remove(id);
         answer(noBackendError(decision), false);

@@ -111,7 +111,10 @@ private:
     void finishJob(Job &job, const PromptOutcome &outcome);
     void failJob(Job &job, const QString &reason);
     // atSubmit: a pool of one hands a new job over even while disconnected (it fails as comfy_unreachable).
-    RouteDecision route(const Job &job, bool atSubmit = false) const;
+    // deferred: RouteOptions::deferred, the jobs per checkpoint that wait (affinity) ahead of this one.
+    RouteDecision route(const Job &job, bool atSubmit = false, const QHash<QString, int> &deferred = {}) const;
+    // At submission: the waiting jobs with this checkpoint that are ahead of a new job of this priority.
+    QHash<QString, int> waitingAhead(const QString &checkpoint, int priority) const;
     void enqueue(const QString &id);
     void dequeue(const QString &id);
     void updateQueuePositions();

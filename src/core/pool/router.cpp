@@ -26,6 +26,40 @@ QStringList foldersFor(const QString &classType, const QString &input)
     return {};
 }
 
+// Affinity: every free backend would switch models. Wait for a merely full one that has the checkpoint loaded
+// while fewer jobs with it were deferred in this pass than those backends hold at once (they free soon).
+// Fills `d` (a Wait) and returns true when the job defers.
+bool defer(const JobNeeds &needs, const QList<BackendSnapshot> &backends, const QList<int> &merelyFull,
+           const QList<int> &available, const RouteOptions &options, RouteDecision &d)
+{
+    QStringList affine;
+    int capacity = 0;
+    for (int i : merelyFull) {
+        const BackendSnapshot &b = backends.at(i);
+        if (b.lastCheckpoint != needs.checkpoint)
+            continue;
+        affine << b.name;
+        capacity += b.maxInFlight > 0 ? b.maxInFlight : 2;
+    }
+    const int before = options.deferred.value(needs.checkpoint);
+    if (affine.isEmpty() || before >= capacity)
+        return false;
+    d.kind = RouteDecision::Kind::Wait;
+    d.deferred = true;
+    d.reason = QStringLiteral("waits for %1, which has %2 loaded and frees soon (%3 of %4 such jobs deferred); "
+                              "a free backend would have to switch models")
+                   .arg(affine.join(QStringLiteral(", ")), needs.checkpoint)
+                   .arg(before + 1)
+                   .arg(capacity);
+    for (int i : available) {
+        const BackendSnapshot &b = backends.at(i);
+        d.perBackend.insert(b.name,
+                            b.lastCheckpoint.isEmpty() ? QStringLiteral("would have to load %1").arg(needs.checkpoint)
+                                                       : QStringLiteral("would switch from %1").arg(b.lastCheckpoint));
+    }
+    return true;
+}
+
 } // namespace
 
 QStringList modelFoldersOfInterest()
@@ -110,6 +144,7 @@ RouteDecision Router::route(const JobNeeds &needs, const QList<BackendSnapshot> 
         return d;
     }
     QList<int> available;
+    QList<int> merelyFull; // qualify in every way but room
     bool anyPossible = false;
     for (int i : std::as_const(candidates)) {
         const BackendSnapshot &b = backends.at(i);
@@ -126,8 +161,10 @@ RouteDecision Router::route(const JobNeeds &needs, const QList<BackendSnapshot> 
             busy = QStringLiteral("its nodes and models are not known yet");
         else if (b.draining)
             busy = QStringLiteral("draining");
-        else if (!b.hasRoom())
+        else if (!b.hasRoom()) {
             busy = QStringLiteral("full (%1 of %2 in flight)").arg(b.inFlight).arg(b.maxInFlight);
+            merelyFull << i;
+        }
         if (busy.isEmpty())
             available << i;
         else
@@ -151,8 +188,11 @@ RouteDecision Router::route(const JobNeeds &needs, const QList<BackendSnapshot> 
         for (int i : std::as_const(available))
             if (backends.at(i).lastCheckpoint == needs.checkpoint)
                 same << i;
-        if (!same.isEmpty())
+        if (!same.isEmpty()) {
             available = same;
+        } else if (defer(needs, backends, merelyFull, available, options, d)) {
+            return d;
+        }
     }
     int least = std::numeric_limits<int>::max();
     for (int i : std::as_const(available))

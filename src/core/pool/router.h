@@ -3,7 +3,9 @@
 // backend, it answers "hand it to X", "wait" or "never" (no configured backend could ever take it, with what is
 // missing where). Filter: connected, not draining, has room, has every class_type and every model file of the
 // graph, has the required tags; then, in affinity mode, the backend whose last run used the same checkpoint;
-// then the least work; then round robin. Table-tested in tests/pool.
+// then the least work; then round robin. In affinity mode a job whose checkpoint is loaded on a backend that is
+// merely full waits for it rather than make a free backend switch models, up to that backend's capacity (see
+// RouteOptions::deferred). Table-tested in tests/pool.
 
 #include <QHash>
 #include <QJsonObject>
@@ -59,8 +61,11 @@ enum class RoutingPolicy { Affinity, LeastLoaded };
 struct RouteDecision {
     enum class Kind { Chosen, Wait, Never };
     Kind kind = Kind::Wait;
-    QString backend;        // Chosen: its name
-    QString reason;         // Wait / Never: a sentence
+    QString backend; // Chosen: its name
+    QString reason;  // Wait / Never: a sentence
+    // Wait only: the job could have been handed over now but waits for a busy backend that has its checkpoint
+    // loaded (affinity); the caller counts it in RouteOptions::deferred.
+    bool deferred = false;
     QJsonObject perBackend; // Never (and Wait): backend name -> why it cannot take the job
 };
 
@@ -73,6 +78,12 @@ struct RouteOptions {
     // comfy_unreachable at once, as before pools).
     bool requireConnection = true;
     int roundRobin = 0; // the next start index among equals; the caller advances it after each choice
+    // Affinity: checkpoint -> waiting jobs with that checkpoint deferred so far in this dispatch pass (the jobs
+    // ahead of this one). A job whose checkpoint C is the last checkpoint of a backend that qualifies but is full
+    // is not handed to a free backend whose last checkpoint differs (a model switch) while deferred[C] is below
+    // the capacity of those affine backends (the sum of their max_in_flight, 2 for one without a limit): they
+    // free soon. Beyond it the job switches, so a flood of one checkpoint still spreads.
+    QHash<QString, int> deferred;
 };
 
 class Router
