@@ -60,6 +60,7 @@ struct JobRecord {
     std::optional<JobError> error;
     QString reason; // why it failed / was cancelled / lost
     bool cancelRequested = false;
+    QString backend; // the current (or last) attempt's backend; null while waiting
 
     QString errorMessage() const { return error ? error->message : QString(); }
     bool operator==(const JobRecord &) const = default;
