@@ -78,7 +78,7 @@ void Report::finish(const QList<qint64> &pids)
     machine.insert(QStringLiteral("load_average_start"), m_loadAtStart);
     machine.insert(QStringLiteral("load_average_end"), loadAverage());
     // The children started after the constructor ran, so all their CPU time falls in the run.
-    qint64 ours = procstats::cpuMs(QCoreApplication::applicationPid()) - m_selfCpuAtStart;
+    qint64 ours = procstats::cpuMs(QCoreApplication::applicationPid()) - m_selfCpuAtStart + m_exitedCpuMs;
     for (qint64 pid : pids)
         ours += std::max<qint64>(0, procstats::cpuMs(pid));
     const qint64 busy = procstats::machineBusyMs() - m_busyAtStart;

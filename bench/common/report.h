@@ -24,6 +24,8 @@ public:
     // Call once after the last measurement, while the measured processes still run: records the load and how
     // much CPU time the rest of the machine used meanwhile (ours = this process and `pids`).
     void finish(const QList<qint64> &pids);
+    // CPU time of measured processes that exited before finish() (their /proc entry is gone), counted as ours.
+    void addExitedCpuMs(qint64 ms) { m_exitedCpuMs += ms; }
     void print() const;                                        // tables, targets and notes to stdout
     bool writeJson(const QString &path, QString *error) const; // the JSON document (with the targets)
 
@@ -40,6 +42,7 @@ private:
     double m_loadAtStart = -1;
     qint64 m_busyAtStart = -1;
     qint64 m_selfCpuAtStart = 0;
+    qint64 m_exitedCpuMs = 0;
     qint64 m_startNs = 0;
 };
 

@@ -47,6 +47,11 @@ int main(int argc, char *argv[])
     // Debug output is opt-in (QT_LOGGING_RULES="comfyrunner.*.debug=true").
     if (qEnvironmentVariableIsEmpty("QT_LOGGING_RULES"))
         QLoggingCategory::setFilterRules(QStringLiteral("*.debug=false"));
+    // Qt's own event dispatcher rather than GLib's: a service has no GLib sources to integrate, and GLib's
+    // wakes its loop through an eventfd whenever a socket notifier changes, two extra syscalls per HTTP
+    // request and per relayed frame (docs/benchmarks.md, #17). QT_NO_GLIB set but empty keeps GLib's.
+    if (!qEnvironmentVariableIsSet("QT_NO_GLIB"))
+        qputenv("QT_NO_GLIB", "1");
     QCoreApplication app(argc, argv);
     QCoreApplication::setApplicationName(QStringLiteral("comfy-runner"));
     QCoreApplication::setApplicationVersion(QStringLiteral(COMFY_RUNNER_VERSION));

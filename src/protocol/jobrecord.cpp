@@ -78,6 +78,17 @@ QJsonObject encodeJob(const JobRecord &job)
             {u"max"_s, job.progressMax},
         };
     }
+    QJsonArray attempts;
+    for (const JobAttemptRecord &a : job.attempts)
+        attempts.append(QJsonObject{
+            {u"backend"_s, a.backend},
+            {u"prompt_id"_s, a.promptId},
+            {u"submitted_at"_s, timeOrNull(a.submittedAt)},
+            {u"started_at"_s, timeOrNull(a.startedAt)},
+            {u"finished_at"_s, timeOrNull(a.finishedAt)},
+            {u"outcome"_s, stringOrNull(a.outcome)},
+            {u"reason"_s, stringOrNull(a.reason)},
+        });
     return QJsonObject{
         {u"id"_s, job.id},
         {u"client_ref"_s, stringOrNull(job.clientRef)},
@@ -92,6 +103,10 @@ QJsonObject encodeJob(const JobRecord &job)
         {u"error"_s, error},
         {u"reason"_s, stringOrNull(job.reason)},
         {u"cancel_requested"_s, job.cancelRequested},
+        {u"backend"_s, stringOrNull(job.backend)},
+        {u"attempts"_s, attempts},
+        {u"priority"_s, job.priority},
+        {u"queue_position"_s, job.queuePosition > 0 ? QJsonValue(job.queuePosition) : QJsonValue(QJsonValue::Null)},
     };
 }
 
@@ -138,6 +153,16 @@ std::optional<JobRecord> parseJob(const QJsonObject &o)
     }
     j.reason = o.value("reason"_L1).toString();
     j.cancelRequested = o.value("cancel_requested"_L1).toBool();
+    j.backend = o.value("backend"_L1).toString();
+    for (const QJsonValue &v : o.value("attempts"_L1).toArray()) {
+        const QJsonObject a = v.toObject();
+        j.attempts.append({a.value("backend"_L1).toString(), a.value("prompt_id"_L1).toString(),
+                           timeFromJson(a.value("submitted_at"_L1)), timeFromJson(a.value("started_at"_L1)),
+                           timeFromJson(a.value("finished_at"_L1)), a.value("outcome"_L1).toString(),
+                           a.value("reason"_L1).toString()});
+    }
+    j.priority = o.value("priority"_L1).toInt();
+    j.queuePosition = o.value("queue_position"_L1).toInt();
     return j;
 }
 

@@ -44,6 +44,18 @@ struct JobError {
     bool operator==(const JobError &) const = default;
 };
 
+// One hand-over of the job to a backend of the pool: {"backend", "prompt_id", "submitted_at", "started_at",
+// "finished_at", "outcome", "reason"} (outcome null while it is the current one).
+struct JobAttemptRecord {
+    QString backend;
+    QString promptId;
+    QDateTime submittedAt, startedAt, finishedAt;
+    QString outcome; // succeeded | failed | interrupted | cancelled | lost | refused | taken_back | backend_lost |
+                     // superseded
+    QString reason;
+    bool operator==(const JobAttemptRecord &) const = default;
+};
+
 // A job as the API answers it. Empty strings, invalid times, durationMs -1 and a missing error are JSON null.
 struct JobRecord {
     QString id;
@@ -60,14 +72,18 @@ struct JobRecord {
     std::optional<JobError> error;
     QString reason; // why it failed / was cancelled / lost
     bool cancelRequested = false;
-    QString backend; // the current (or last) attempt's backend; null while waiting
+    QString backend;                  // the current (or last) attempt's backend; null while waiting
+    QList<JobAttemptRecord> attempts; // oldest first
+    int priority = 0;
+    int queuePosition = 0; // 1-based while waiting in the runner's queue; 0 (null) otherwise
 
     QString errorMessage() const { return error ? error->message : QString(); }
     bool operator==(const JobRecord &) const = default;
 };
 
 // {id, client_ref, workflow, state, created_at, started_at, finished_at, duration_ms, progress, outputs,
-//  error, reason, cancel_requested}; times as ISO 8601 UTC with milliseconds.
+//  error, reason, cancel_requested, backend, attempts, priority, queue_position}; times as ISO 8601 UTC with
+//  milliseconds.
 QJsonObject encodeJob(const JobRecord &job);
 // Lenient: a missing or mistyped field gets its default (a newer runner may send more); node ids sent as
 // numbers become strings; "error" may also be a bare message string. nullopt without a non-empty string "id".

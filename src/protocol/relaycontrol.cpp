@@ -96,7 +96,7 @@ std::optional<RelayControlMessage> parseRelayControl(const QByteArray &text)
 }
 
 QByteArray encodeRelayEnvelope(qint64 seq, qint64 timestampMs, const QString &type, const QString &jobId,
-                               const QString &promptId, const QByteArray &rawEvent)
+                               const QString &promptId, const QByteArray &rawEvent, const QString &backend)
 {
     QByteArray out;
     out.reserve(rawEvent.size() + 160);
@@ -105,6 +105,7 @@ QByteArray encodeRelayEnvelope(qint64 seq, qint64 timestampMs, const QString &ty
     out.append(",\"type\":").append(jsonStringLiteral(type));
     out.append(",\"job_id\":").append(nullOrString(jobId));
     out.append(",\"prompt_id\":").append(nullOrString(promptId));
+    out.append(",\"backend\":").append(nullOrString(backend));
     out.append(",\"event\":").append(rawEvent).append('}');
     return out;
 }
@@ -121,15 +122,22 @@ std::optional<RelayEnvelope> parseRelayEnvelope(const QByteArray &text)
     if (!seq || !ts || !o.value("type"_L1).isString() || !o.value("event"_L1).isObject()
         || !(job.isString() || job.isNull()) || !(prompt.isString() || prompt.isNull()))
         return std::nullopt;
-    return RelayEnvelope{
-        *seq, *ts, o.value("type"_L1).toString(), job.toString(), prompt.toString(), o.value("event"_L1).toObject()};
+    return RelayEnvelope{*seq,
+                         *ts,
+                         o.value("type"_L1).toString(),
+                         job.toString(),
+                         prompt.toString(),
+                         o.value("event"_L1).toObject(),
+                         o.value("backend"_L1).toString()};
 }
 
 QByteArray encodeRelayPreviewType4(const PreviewMetadata &meta, const QString &jobId, ImageFormat format,
-                                   const QByteArray &image)
+                                   const QByteArray &image, const QString &backend)
 {
-    // ComfyUI's metadata (written by the shared encoder) with job_id as its last key.
-    return encodePreviewType4(meta, format, image, QByteArray("\"job_id\": " + nullOrString(jobId)));
+    // ComfyUI's metadata (written by the shared encoder) with backend and then job_id as its last keys.
+    return encodePreviewType4(
+        meta, format, image,
+        QByteArray("\"backend\": " + nullOrString(backend) + ", \"job_id\": " + nullOrString(jobId)));
 }
 
 std::optional<RelayPreview> parseRelayPreview(const QByteArray &frame)
@@ -142,6 +150,7 @@ std::optional<RelayPreview> parseRelayPreview(const QByteArray &frame)
         const qsizetype len = qFromBigEndian<quint32>(frame.constData() + 4);
         const QJsonObject meta = QJsonDocument::fromJson(frame.mid(kHeaderSize, len)).object();
         out.jobId = meta.value("job_id"_L1).toString();
+        out.backend = meta.value("backend"_L1).toString();
     }
     return out;
 }

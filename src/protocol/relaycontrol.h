@@ -60,26 +60,30 @@ std::optional<RelayControlMessage> parseRelayControl(const QString &type, const 
 std::optional<RelayControlMessage> parseRelayControl(const QByteArray &text);
 
 // The envelope of a JSON event: {"seq":N,"ts":MS,"type":T,"job_id":J|null,"prompt_id":P|null,
-// "event":<the event's exact bytes>}. ts = milliseconds since the epoch when the relay got the event.
+// "backend":B|null,"event":<the event's exact bytes>}. ts = milliseconds since the epoch when the relay got
+// the event; backend = the ComfyUI backend it came from (null for the service's own events).
 QByteArray encodeRelayEnvelope(qint64 seq, qint64 timestampMs, const QString &type, const QString &jobId,
-                               const QString &promptId, const QByteArray &rawEvent);
+                               const QString &promptId, const QByteArray &rawEvent, const QString &backend = {});
 struct RelayEnvelope {
     qint64 seq = 0;
     qint64 timestampMs = 0;
     QString type;
-    QString jobId;     // empty for null
-    QString promptId;  // empty for null
-    QJsonObject event; // parsed once; protocol::parseEventObject() types it without parsing again
+    QString jobId;    // empty for null
+    QString promptId; // empty for null
+    QJsonObject event;
+    QString backend; // empty for null (or absent: an older runner) // parsed once; protocol::parseEventObject() types
+                     // it without parsing again
 };
 std::optional<RelayEnvelope> parseRelayEnvelope(const QByteArray &text);
 
-// Type-4 preview frame with "job_id" added to ComfyUI's metadata JSON (after its keys, same style);
-// an empty jobId is written as null. ComfyUI's own parsers read it as a normal type-4 frame.
+// Type-4 preview frame with "backend" and "job_id" (the last key) added to ComfyUI's metadata JSON (after its
+// keys, same style); empty values are written as null. ComfyUI's own parsers read it as a normal type-4 frame.
 QByteArray encodeRelayPreviewType4(const PreviewMetadata &meta, const QString &jobId, ImageFormat format,
-                                   const QByteArray &image);
+                                   const QByteArray &image, const QString &backend = {});
 struct RelayPreview {
     PreviewFrame frame;
-    QString jobId; // from the metadata's job_id; empty for type 1 or null
+    QString jobId;   // from the metadata's job_id; empty for type 1 or null
+    QString backend; // from the metadata's backend; empty for type 1, null or absent
 };
 std::optional<RelayPreview> parseRelayPreview(const QByteArray &frame);
 

@@ -13,7 +13,12 @@ qsizetype webSocketHeaderSize(qsizetype payloadSize)
 
 QByteArray encodeWebSocketFrame(WebSocketOpcode opcode, QByteArrayView payload)
 {
-    const qsizetype size = payload.size();
+    return encodeWebSocketFrame(opcode, payload, {});
+}
+
+QByteArray encodeWebSocketFrame(WebSocketOpcode opcode, QByteArrayView head, QByteArrayView tail)
+{
+    const qsizetype size = head.size() + tail.size();
     const qsizetype header = webSocketHeaderSize(size);
     QByteArray frame(header + size, Qt::Uninitialized);
     auto *out = reinterpret_cast<uchar *>(frame.data());
@@ -27,8 +32,10 @@ QByteArray encodeWebSocketFrame(WebSocketOpcode opcode, QByteArrayView payload)
         out[1] = 127;
         qToBigEndian<quint64>(quint64(size), out + 2);
     }
-    if (size > 0)
-        memcpy(out + header, payload.data(), size_t(size));
+    if (!head.isEmpty())
+        memcpy(out + header, head.data(), size_t(head.size()));
+    if (!tail.isEmpty())
+        memcpy(out + header + head.size(), tail.data(), size_t(tail.size()));
     return frame;
 }
 

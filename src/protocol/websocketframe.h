@@ -20,6 +20,8 @@ qsizetype webSocketHeaderSize(qsizetype payloadSize);
 
 // One complete frame (FIN set, no mask) holding `payload`. Text payloads must be UTF-8.
 QByteArray encodeWebSocketFrame(WebSocketOpcode opcode, QByteArrayView payload);
+// The same for the payload head + tail, copied once into the frame (a preview's header and its image).
+QByteArray encodeWebSocketFrame(WebSocketOpcode opcode, QByteArrayView head, QByteArrayView tail);
 
 // Follows the frame boundaries of a client's byte stream (RFC 6455 §5.2) to check every frame's mask bit
 // (§5.1: a server must close the connection on an unmasked client frame). It parses headers only: payload

@@ -4,6 +4,7 @@
 #include "sim/capture.h"
 #include "sim/fakehttpserver.h"
 #include "sim/fakeimages.h"
+#include "sim/fakesimcontrol.h"
 
 #include <QJsonArray>
 #include <QLoggingCategory>
@@ -383,6 +384,7 @@ void FakeComfy::restart()
     m_interruptFlag = false;
     m_lastNode.clear();
     m_nextFailure.reset();
+    m_loadedCheckpoint.clear();            // a new process has no model in memory
     m_files.clear(QStringLiteral("temp")); // ComfyUI empties temp/ at start-up
     dropWebSockets();
     m_registry.clear();
@@ -392,7 +394,24 @@ void FakeComfy::restart()
 
 void FakeComfy::setResponseDelay(int ms) { m_http->setResponseDelay(ms); }
 
+int FakeComfy::responseDelay() const { return m_http->responseDelay(); }
+
 void FakeComfy::setStallHttp(bool stall) { m_http->setStall(stall); }
+
+bool FakeComfy::isStallingHttp() const { return m_http->isStalled(); }
+
+void FakeComfy::setControlApiEnabled(bool enabled)
+{
+    if (enabled == (m_control != nullptr))
+        return;
+    if (enabled) {
+        m_control = new FakeSimControl(*this, this);
+    } else {
+        delete m_control;
+        m_control = nullptr;
+    }
+    m_http->setControlPrefix(enabled ? FakeSimControl::prefix() : QString());
+}
 
 bool FakeComfy::setRefuseConnections(bool refuse) { return m_http->setRefuseConnections(refuse); }
 

@@ -25,6 +25,7 @@ class QWebSocket;
 namespace cr::sim {
 
 class FakeHttpServer;
+class FakeSimControl;
 struct FakeHttpRequest;
 struct FakeHttpResponse;
 struct Capture;
@@ -57,6 +58,20 @@ public:
     void setPreviewsEnabled(bool enabled) { m_options.previews = enabled; }
     void setOutputSize(QSize size) { m_options.outputSize = size; }
     void setCheckpoints(const QStringList &names) { m_catalog.setCheckpoints(names); }
+    // The files of a model folder (GET /models/{folder}, the loaders' combo lists, validation); false for a
+    // folder ComfyUI does not have (FakeNodeCatalog::modelFolders()).
+    bool setModels(const QString &folder, const QStringList &names) { return m_catalog.setModels(folder, names); }
+    QStringList models(const QString &folder) const { return m_catalog.models(folder); }
+    void setModelLoadMs(int ms) { m_options.modelLoadMs = ms; }
+    void setName(const QString &name) { m_options.name = name; }
+    QString name() const { return m_options.name; }
+    // The checkpoint in (simulated) GPU memory: the one the last loader loaded; "" before the first load,
+    // after restart() and after POST /free {"unload_models": true}.
+    QString loadedCheckpoint() const override { return m_loadedCheckpoint; }
+    int modelLoads() const { return m_modelLoads; } // checkpoint loads that cost modelLoadMs (a switch or the first)
+    // The simulator's control API under /sim/ on the same port (fakesimcontrol.h): faults and state for
+    // processes that cannot call C++ (comfy-sim turns it on). Off by default: then /sim/ is a 404 as in ComfyUI.
+    void setControlApiEnabled(bool enabled);
     // Serves everything under this prefix ("/comfy": /comfy/prompt, /comfy/ws, ...), as ComfyUI behind a
     // reverse proxy; other paths get 404. httpUrl() and wsUrl() include it.
     void setBasePath(const QString &prefix);
@@ -76,6 +91,11 @@ public:
                                             // and stop reading them, so pings go unanswered; a silenced
                                             // socket stays deaf until dropped, restart() or the client closes
     void failNextPrompt(const QString &nodeId = {}, const QString &message = QStringLiteral("Simulated failure"));
+    // The faults' current state.
+    bool isStallingHttp() const;
+    bool isWsSilent() const { return m_wsSilent; }
+    int responseDelay() const;
+    bool isFailureArmed() const { return m_nextFailure.has_value(); }
 
     // Sends every ws_in frame of a capture (optionally one connection's) to the connected clients (or to the
     // sockets of one clientId), in order: text byte-identical, binary from the .bin bytes (frames the
@@ -90,6 +110,14 @@ public:
     // Introspection.
     int promptCount() const { return int(m_promptBodies.size()); }     // POST /prompt requests received
     QList<QJsonObject> promptBodies() const { return m_promptBodies; } // parsed bodies (empty when not JSON)
+    // The newest POST /prompt requests (up to 1000): when each was handled, on CLOCK_MONOTONIC (one clock for
+    // every process on the machine, so a benchmark can compare it with its own send time).
+    struct PromptArrival {
+        QString promptId; // "" when refused before an id was known
+        qint64 monotonicNs = 0;
+        int status = 0; // the answer's status
+    };
+    QList<PromptArrival> promptArrivals() const { return m_arrivals; }
     QJsonObject lastPromptBody() const { return m_promptBodies.isEmpty() ? QJsonObject() : m_promptBodies.last(); }
     QStringList acceptedPromptIds() const { return m_accepted; }   // queued prompts, in order
     QStringList interruptRequests() const { return m_interrupts; } // prompt_id per POST /interrupt ("" = global)
@@ -127,6 +155,11 @@ private:
     void setExecutingNode(const QString &displayNodeId) override { m_lastNode = displayNodeId; }
     bool interruptRequested() const override { return m_interruptFlag; }
     FakeFileStore &files() override { return m_files; }
+    void setLoadedCheckpoint(const QString &name, bool loaded) override
+    {
+        m_loadedCheckpoint = name;
+        m_modelLoads += loaded ? 1 : 0;
+    }
 
     // WebSocket registry (server.py: websocket_handler).
     void onNewWebSocket(QWebSocket *socket);
@@ -167,7 +200,11 @@ private:
     QHash<QString, QWebSocket *> m_registry;    // sid -> socket (the newest wins)
     QHash<QString, OrderedJson> m_featureFlags; // sid -> the flags it sent
     bool m_wsSilent = false;
-    QString m_basePath; // "" or "/prefix"
+    QString m_basePath;                  // "" or "/prefix"
+    FakeSimControl *m_control = nullptr; // the /sim/ API when enabled
+    QString m_loadedCheckpoint;
+    int m_modelLoads = 0;
+    QList<PromptArrival> m_arrivals;
 
     QList<FakeQueueItem> m_pending;
     FakeRun *m_run = nullptr;

@@ -4,11 +4,14 @@
 
 #include "sim/fakecomfyhttp_p.h"
 #include "sim/fakehttpserver.h"
+#include "sim/fakesimcontrol.h"
 
 #include <QDateTime>
 #include <QJsonDocument>
 #include <QUrlQuery>
 #include <QUuid>
+
+#include <ctime>
 
 namespace cr::sim {
 
@@ -22,6 +25,15 @@ OrderedJson serverFeatures()
          {QStringLiteral("extension"),
           OrderedJson::object(
               {{QStringLiteral("manager"), OrderedJson::object({{QStringLiteral("supports_v4"), true}})}})}});
+}
+
+constexpr qsizetype kMaxArrivals = 1000;
+
+qint64 monotonicNs()
+{
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return qint64(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
 // Python int() of a query value; nullopt means ValueError (ComfyUI answers 500).
@@ -76,6 +88,8 @@ std::optional<FakeHttpResponse> FakeComfy::checkOrigin(const FakeHttpRequest &re
 
 FakeHttpResponse FakeComfy::handle(const FakeHttpRequest &request)
 {
+    if (m_control && request.path.startsWith(FakeSimControl::prefix()))
+        return m_control->handle(request);
     if (std::optional<FakeHttpResponse> refusal = checkOrigin(request))
         return *refusal;
     QString path = request.path;
@@ -93,8 +107,17 @@ FakeHttpResponse FakeComfy::handle(const FakeHttpRequest &request)
     auto wrongMethod = [] { return FakeHttpResponse::text("405: Method Not Allowed", 405); };
 
     if (path == u"/prompt") {
-        if (post)
-            return postPrompt(request);
+        if (post) {
+            const qint64 at = monotonicNs();
+            FakeHttpResponse response = postPrompt(request);
+            const QString id = response.status == 200
+                ? OrderedJson::parse(response.body).value_or(OrderedJson()).value(u"prompt_id").pyStr()
+                : QString();
+            if (m_arrivals.size() >= kMaxArrivals)
+                m_arrivals.removeFirst();
+            m_arrivals.append(PromptArrival{id, at, response.status});
+            return response;
+        }
         if (get)
             return json(OrderedJson::object({{QStringLiteral("exec_info"), queueInfo().value(u"exec_info")}}));
         return wrongMethod();
@@ -111,6 +134,8 @@ FakeHttpResponse FakeComfy::handle(const FakeHttpRequest &request)
             return serverError();
         if (pyTruthyFlag(body->value(u"free_memory")))
             m_cache.clear(); // the next run is uncached
+        if (pyTruthyFlag(body->value(u"unload_models")))
+            m_loadedCheckpoint.clear(); // the next loader pays --model-load-ms again
         return FakeHttpResponse::empty(200);
     }
     if (path == u"/history" || path.startsWith(QLatin1String("/history/")))
@@ -131,21 +156,13 @@ FakeHttpResponse FakeComfy::handle(const FakeHttpRequest &request)
         return json(m_catalog.objectInfo(path.mid(13)));
     if (path == u"/embeddings" || path == u"/extensions")
         return json(OrderedJson::array());
-    static const QStringList modelFolders{
-        QStringLiteral("checkpoints"),  QStringLiteral("configs"),        QStringLiteral("loras"),
-        QStringLiteral("vae"),          QStringLiteral("text_encoders"),  QStringLiteral("diffusion_models"),
-        QStringLiteral("clip_vision"),  QStringLiteral("style_models"),   QStringLiteral("embeddings"),
-        QStringLiteral("diffusers"),    QStringLiteral("vae_approx"),     QStringLiteral("controlnet"),
-        QStringLiteral("gligen"),       QStringLiteral("upscale_models"), QStringLiteral("latent_upscale_models"),
-        QStringLiteral("custom_nodes"), QStringLiteral("hypernetworks"),  QStringLiteral("photomaker"),
-        QStringLiteral("classifiers"),  QStringLiteral("model_patches"),  QStringLiteral("audio_encoders")};
     if (path == u"/models")
-        return json(OrderedJson::fromStrings(modelFolders));
+        return json(OrderedJson::fromStrings(FakeNodeCatalog::modelFolders()));
     if (path.startsWith(QLatin1String("/models/"))) {
         const QString folder = path.mid(8);
-        if (!modelFolders.contains(folder))
+        if (!FakeNodeCatalog::modelFolders().contains(folder))
             return notFound();
-        return json(OrderedJson::fromStrings(folder == u"checkpoints" ? m_catalog.checkpoints() : QStringList()));
+        return json(OrderedJson::fromStrings(m_catalog.models(folder)));
     }
     if (path == u"/ws")
         return FakeHttpResponse::text("400: Bad Request", 400); // a GET without the Upgrade header
@@ -371,13 +388,18 @@ FakeHttpResponse FakeComfy::getSystemStats() const
                                                     {QStringLiteral("pytorch_version"), "2.11.0+cpu"},
                                                     {QStringLiteral("embedded_python"), false},
                                                     {QStringLiteral("argv"), argv}});
-    const OrderedJson device = OrderedJson::object({{QStringLiteral("name"), "cpu"},
-                                                    {QStringLiteral("type"), "cpu"},
-                                                    {QStringLiteral("index"), OrderedJson()},
-                                                    {QStringLiteral("vram_total"), qint64(34359738368)},
-                                                    {QStringLiteral("vram_free"), qint64(30064771072)},
-                                                    {QStringLiteral("torch_vram_total"), qint64(34359738368)},
-                                                    {QStringLiteral("torch_vram_free"), qint64(30064771072)}});
+    // Unnamed: a CPU install (index null). Named: one CUDA device, as in the capture ("cuda:0 NVIDIA H200 :
+    // native"), so that a pool's backends tell apart.
+    const bool named = !m_options.name.isEmpty();
+    const OrderedJson device = OrderedJson::object(
+        {{QStringLiteral("name"),
+          named ? OrderedJson(QStringLiteral("cuda:0 %1 (simulated)").arg(m_options.name)) : OrderedJson("cpu")},
+         {QStringLiteral("type"), named ? "cuda" : "cpu"},
+         {QStringLiteral("index"), named ? OrderedJson(0) : OrderedJson()},
+         {QStringLiteral("vram_total"), qint64(34359738368)},
+         {QStringLiteral("vram_free"), qint64(30064771072)},
+         {QStringLiteral("torch_vram_total"), qint64(34359738368)},
+         {QStringLiteral("torch_vram_free"), qint64(30064771072)}});
     return json(OrderedJson::object(
         {{QStringLiteral("system"), system}, {QStringLiteral("devices"), OrderedJson::array({device})}}));
 }

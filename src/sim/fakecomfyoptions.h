@@ -2,6 +2,7 @@
 // Knobs of the fake ComfyUI's simulated execution (see FakeComfy).
 
 #include <QSize>
+#include <QString>
 
 namespace cr::sim {
 
@@ -14,6 +15,10 @@ struct FakeComfyOptions {
                              // extra_data.preview_method ("none", "auto", "latent2rgb", "taesd") wins
     int previewQuality = 95; // JPEG quality of previews (ComfyUI uses 95)
     QSize outputSize;        // size of generated images; invalid = the workflow's (EmptyLatentImage...)
+    int modelLoadMs = 0;     // extra time of a checkpoint loader (any node with ckpt_name) that loads another
+                             // checkpoint than the one loaded last (the first load too), as a GPU model switch;
+                             // a cached loader costs nothing
+    QString name;            // the simulator's name: /system_stats devices[0].name "cuda:0 NAME (simulated)"
 };
 
 } // namespace cr::sim

@@ -340,21 +340,22 @@ bool FakeHttpServer::processOne(Connection *conn)
     const bool keepAlive
         = request.version == "HTTP/1.0" ? connectionHeader.contains("keep-alive") : !connectionHeader.contains("close");
 
-    if (m_stall) {
+    const bool control = !m_controlPrefix.isEmpty() && request.path.startsWith(m_controlPrefix);
+    if (m_stall && !control) {
         conn->busy = true; // accepted, read, never answered
         ++m_stalled;
         qCDebug(lcFakeHttp) << "stalling" << request.method << request.path;
         return false;
     }
     FakeHttpResponse response = m_handler ? m_handler(request) : FakeHttpResponse::text("404: Not Found", 404);
-    respond(conn, request, std::move(response), keepAlive);
+    respond(conn, request, std::move(response), keepAlive, control);
     return !conn->busy && conn->socket && conn->socket->bytesAvailable() > 0;
 }
 
 void FakeHttpServer::respond(Connection *conn, const FakeHttpRequest &request, FakeHttpResponse response,
-                             bool keepAlive)
+                             bool keepAlive, bool immediate)
 {
-    if (m_delayMs <= 0) {
+    if (m_delayMs <= 0 || immediate) {
         writeResponse(conn, request, response, keepAlive);
         return;
     }
@@ -391,8 +392,33 @@ void FakeHttpServer::writeResponse(Connection *conn, const FakeHttpRequest &requ
         out += response.body;
     socket->write(out);
     emit requestHandled(request.method, request.path, response.status);
+    if (response.afterWrite)
+        runWhenWritten(socket, response.afterWrite);
     if (close)
         socket->disconnectFromHost();
+}
+
+void FakeHttpServer::runWhenWritten(QTcpSocket *socket, const std::function<void()> &action)
+{
+    auto done = std::make_shared<bool>(false);
+    auto run = [this, done, action] {
+        if (std::exchange(*done, true))
+            return;
+        QTimer::singleShot(0, this, action);
+    };
+    // No flush() here: with nothing left to write, the caller's disconnectFromHost() would close (and free the
+    // connection) synchronously.
+    if (socket->bytesToWrite() == 0) {
+        run();
+        return;
+    }
+    const QPointer<QTcpSocket> guard(socket);
+    connect(socket, &QTcpSocket::bytesWritten, this, [guard, run] {
+        if (!guard || guard->bytesToWrite() == 0)
+            run();
+    });
+    connect(socket, &QTcpSocket::disconnected, this, run);
+    connect(socket, &QObject::destroyed, this, run);
 }
 
 void FakeHttpServer::upgrade(Connection *conn)

@@ -42,6 +42,9 @@ struct FakeHttpResponse {
     QByteArray body;
     QList<std::pair<QByteArray, QByteArray>> headers;
     bool closeConnection = false;
+    // Runs (once, from the event loop) when the answer has left the server's buffer or the connection is
+    // gone: for an action that would cut the connection the answer travels on (the simulator's restart).
+    std::function<void()> afterWrite;
 
     static FakeHttpResponse json(const QByteArray &jsonText, int status = 200);
     static FakeHttpResponse empty(int status = 200);
@@ -75,7 +78,12 @@ public:
     // Fault injection.
     bool setRefuseConnections(bool refuse); // stop listening / listen again on the same port
     void setResponseDelay(int ms) { m_delayMs = qMax(0, ms); }
+    int responseDelay() const { return m_delayMs; }
     void setStall(bool stall) { m_stall = stall; }
+    bool isStalled() const { return m_stall; }
+    // Requests whose path starts with this prefix (e.g. "/sim/", the simulator's control API) are answered
+    // at once even while stalled or delayed, so that the faults can be lifted over HTTP.
+    void setControlPrefix(const QString &prefix) { m_controlPrefix = prefix; }
     void abortHttpConnections();
     int stalledRequests() const { return m_stalled; }
 
@@ -93,7 +101,9 @@ private:
     void onNewConnection();
     void onReadyRead(Connection *conn);
     bool processOne(Connection *conn); // false when more bytes are needed or the connection is busy
-    void respond(Connection *conn, const FakeHttpRequest &request, FakeHttpResponse response, bool keepAlive);
+    void respond(Connection *conn, const FakeHttpRequest &request, FakeHttpResponse response, bool keepAlive,
+                 bool immediate = false);
+    void runWhenWritten(QTcpSocket *socket, const std::function<void()> &action);
     void writeResponse(Connection *conn, const FakeHttpRequest &request, const FakeHttpResponse &response,
                        bool keepAlive);
     void upgrade(Connection *conn);
@@ -110,6 +120,7 @@ private:
     qint64 m_maxBody = 100 * 1024 * 1024;
     int m_delayMs = 0;
     bool m_stall = false;
+    QString m_controlPrefix;
     int m_stalled = 0;
     QList<Connection *> m_connections;
     QList<QPointer<QTcpSocket>> m_upgrading;

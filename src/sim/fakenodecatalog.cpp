@@ -9,9 +9,48 @@ Q_LOGGING_CATEGORY(lcFakeCatalog, "comfyrunner.fake.catalog")
 
 namespace cr::sim {
 
+namespace {
+
+// Combo inputs whose options are a model folder's files (nodes.py: folder_paths.get_filename_list), plus
+// what the node appends (VAELoader.vae_list ends with "pixel_space").
+struct ModelCombo {
+    QLatin1StringView input;
+    QLatin1StringView folder;
+    QLatin1StringView appended;
+};
+constexpr ModelCombo kModelCombos[] = {
+    {QLatin1StringView("ckpt_name"), QLatin1StringView("checkpoints"), QLatin1StringView()},
+    {QLatin1StringView("lora_name"), QLatin1StringView("loras"), QLatin1StringView()},
+    {QLatin1StringView("vae_name"), QLatin1StringView("vae"), QLatin1StringView("pixel_space")},
+};
+
+} // namespace
+
+const QStringList &FakeNodeCatalog::modelFolders()
+{
+    static const QStringList folders{
+        QStringLiteral("checkpoints"),  QStringLiteral("configs"),        QStringLiteral("loras"),
+        QStringLiteral("vae"),          QStringLiteral("text_encoders"),  QStringLiteral("diffusion_models"),
+        QStringLiteral("clip_vision"),  QStringLiteral("style_models"),   QStringLiteral("embeddings"),
+        QStringLiteral("diffusers"),    QStringLiteral("vae_approx"),     QStringLiteral("controlnet"),
+        QStringLiteral("gligen"),       QStringLiteral("upscale_models"), QStringLiteral("latent_upscale_models"),
+        QStringLiteral("custom_nodes"), QStringLiteral("hypernetworks"),  QStringLiteral("photomaker"),
+        QStringLiteral("classifiers"),  QStringLiteral("model_patches"),  QStringLiteral("audio_encoders")};
+    return folders;
+}
+
+bool FakeNodeCatalog::setModels(const QString &folder, const QStringList &names)
+{
+    if (!modelFolders().contains(folder))
+        return false;
+    m_models.insert(folder, names);
+    return true;
+}
+
 FakeNodeCatalog::FakeNodeCatalog()
-    : m_checkpoints{QStringLiteral("broken_ckpt.safetensors"), QStringLiteral("rand_sd15.safetensors"),
-                    QStringLiteral("v1-5-pruned-emaonly.safetensors")}
+    : m_models{{QStringLiteral("checkpoints"),
+                {QStringLiteral("broken_ckpt.safetensors"), QStringLiteral("rand_sd15.safetensors"),
+                 QStringLiteral("v1-5-pruned-emaonly.safetensors")}}}
 {
     QFile file(QStringLiteral(":/fakecomfy/object_info.json"));
     if (!file.open(QIODevice::ReadOnly)) {
@@ -43,19 +82,27 @@ QStringList FakeNodeCatalog::returnTypes(const QString &classType) const
 OrderedJson FakeNodeCatalog::classInfo(const QString &classType) const
 {
     OrderedJson info = m_info.value(classType);
+    // Replaces the option list of a combo input (required or optional), keeping its options object.
     auto setCombo = [&info](const QString &input, const QStringList &values) {
-        OrderedJson *required = info.find(u"input") ? info.find(u"input")->find(u"required") : nullptr;
-        OrderedJson *spec = required ? required->find(input) : nullptr;
-        if (!spec || !spec->isArray() || spec->size() == 0)
-            return;
-        OrderedJson replaced = OrderedJson::array({OrderedJson::fromStrings(values)});
-        for (qsizetype i = 1; i < spec->size(); ++i)
-            replaced.append(spec->at(i));
-        *spec = replaced;
+        OrderedJson *inputs = info.find(u"input");
+        for (const char16_t *section : {u"required", u"optional"}) {
+            OrderedJson *group = inputs ? inputs->find(QStringView(section)) : nullptr;
+            OrderedJson *spec = group ? group->find(input) : nullptr;
+            if (!spec || !spec->isArray() || spec->size() == 0 || !spec->at(0).isArray())
+                continue;
+            OrderedJson replaced = OrderedJson::array({OrderedJson::fromStrings(values)});
+            for (qsizetype i = 1; i < spec->size(); ++i)
+                replaced.append(spec->at(i));
+            *spec = replaced;
+        }
     };
-    if (classType == u"CheckpointLoaderSimple")
-        setCombo(QStringLiteral("ckpt_name"), m_checkpoints);
-    else if (classType == u"LoadImage")
+    for (const ModelCombo &combo : kModelCombos) {
+        QStringList values = m_models.value(QString(combo.folder));
+        if (!combo.appended.isEmpty())
+            values.append(QString(combo.appended));
+        setCombo(QString(combo.input), values);
+    }
+    if (classType == u"LoadImage")
         setCombo(QStringLiteral("image"), m_inputImages);
     return info;
 }

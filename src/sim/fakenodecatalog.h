@@ -6,6 +6,7 @@
 
 #include "sim/orderedjson.h"
 
+#include <QHash>
 #include <QStringList>
 
 #include <functional>
@@ -26,9 +27,16 @@ class FakeNodeCatalog
 public:
     FakeNodeCatalog();
 
-    // Combo lists that depend on the server's files.
-    void setCheckpoints(const QStringList &names) { m_checkpoints = names; }
-    QStringList checkpoints() const { return m_checkpoints; }
+    // The model folders of GET /models: ComfyUI 0.8's folder_names_and_paths keys, in its order.
+    static const QStringList &modelFolders();
+    // Combo lists that depend on the server's files. The files of one model folder (GET /models/{folder})
+    // fill the loaders' combo inputs wherever they appear (ckpt_name: checkpoints, lora_name: loras,
+    // vae_name: vae then "pixel_space"), so validation refuses a name not in the list (value_not_in_list).
+    // setModels returns false (and changes nothing) for a folder not in modelFolders().
+    bool setModels(const QString &folder, const QStringList &names);
+    QStringList models(const QString &folder) const { return m_models.value(folder); }
+    void setCheckpoints(const QStringList &names) { m_models.insert(QStringLiteral("checkpoints"), names); }
+    QStringList checkpoints() const { return models(QStringLiteral("checkpoints")); }
     void setInputImages(const QStringList &names) { m_inputImages = names; }
     // LoadImage's custom validation (folder_paths.exists_annotated_filepath).
     void setImageExists(std::function<bool(const QString &)> exists) { m_imageExists = std::move(exists); }
@@ -50,7 +58,7 @@ private:
     OrderedJson classInfo(const QString &classType) const; // with the dynamic combo lists filled in
 
     OrderedJson m_info;
-    QStringList m_checkpoints;
+    QHash<QString, QStringList> m_models; // folder -> file names (absent = empty)
     QStringList m_inputImages;
     std::function<bool(const QString &)> m_imageExists;
 };

@@ -48,6 +48,7 @@ FakeRun::FakeRun(FakeRunHost &host, const FakeNodeCatalog &catalog, const FakeCo
       m_failure(std::move(failure)), m_onFinished(std::move(onFinished))
 {
     m_timer.setSingleShot(true);
+    m_timer.setTimerType(Qt::PreciseTimer); // a coarse timer may fire 5 % early: a 2 s model load in 1.9 s
     connect(&m_timer, &QTimer::timeout, this, [this] {
         if (m_done || !m_pending)
             return;
@@ -64,7 +65,8 @@ void FakeRun::schedule(int ms, void (FakeRun::*step)())
 
 void FakeRun::wake()
 {
-    if (!m_done && m_timer.isActive())
+    // A model load runs to its end: ComfyUI notices an interrupt only between nodes and at sampler steps.
+    if (!m_done && m_timer.isActive() && m_loading.isEmpty())
         m_timer.start(0);
 }
 
@@ -104,6 +106,9 @@ void FakeRun::start()
             cached.append(id);
             m_cachedNodes.insert(id);
             m_result.cache.insert(sig, m_oldCache.value(sig));
+            const OrderedJson ckpt = m_graph.input(id, QStringLiteral("ckpt_name"));
+            if (ckpt.isString()) // a cached loader's model is the one in memory, at no cost
+                m_host.setLoadedCheckpoint(ckpt.toString(), false);
         }
     }
     addMessage(QStringLiteral("execution_cached"),
@@ -269,7 +274,13 @@ void FakeRun::startNode()
     } else if (cls == u"SaveImageWebsocket") {
         schedule(m_options.nodeDelayMs, &FakeRun::saveWebsocketImages);
     } else {
-        schedule(m_options.nodeDelayMs, &FakeRun::finishNode);
+        int ms = m_options.nodeDelayMs;
+        const OrderedJson ckpt = m_graph.input(id, QStringLiteral("ckpt_name"));
+        if (ckpt.isString() && ckpt.toString() != m_host.loadedCheckpoint()) { // a model switch
+            m_loading = ckpt.toString();
+            ms += m_options.modelLoadMs;
+        }
+        schedule(ms, &FakeRun::finishNode);
     }
 }
 
@@ -352,6 +363,8 @@ void FakeRun::finishNode()
     entry->insert(QStringLiteral("state"), "finished");
     entry->insert(QStringLiteral("value"), entry->value(u"max"));
     sendProgressState();
+    if (!m_loading.isEmpty())
+        m_host.setLoadedCheckpoint(std::exchange(m_loading, QString()), true);
     m_executed.append(id);
     m_result.cache.insert(m_graph.signature(id), ui);
     schedule(0, &FakeRun::nextNode);

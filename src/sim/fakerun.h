@@ -52,6 +52,9 @@ public:
     virtual void setExecutingNode(const QString &displayNodeId) = 0; // for the reconnect hint
     virtual bool interruptRequested() const = 0;
     virtual FakeFileStore &files() = 0;
+    virtual QString loadedCheckpoint() const = 0; // "" when none (before the first load, after a restart)
+    // `loaded`: the run paid for loading it (modelLoadMs); false for a cached loader's model.
+    virtual void setLoadedCheckpoint(const QString &name, bool loaded) = 0;
 };
 
 struct FakeRunResult {
@@ -116,6 +119,7 @@ private:
     QSet<QString> m_cachedNodes; // nodes whose output comes from the cache
     qsizetype m_index = 0;
     QString m_current;
+    QString m_loading; // the checkpoint the current node loads ("" when it loads none)
     int m_step = 0;
     int m_steps = 0;
     OrderedJson m_progress = OrderedJson::object(); // progress_state "nodes"

@@ -2,6 +2,7 @@
 // and the OpenAPI document compiled into cr_api against the route table.
 
 #include "core/api/apierrors.h"
+#include "core/api/apijson.h"
 #include "core/api/multipart.h"
 #include "core/api/routetable.h"
 #include "core/api/uploadnames.h"
@@ -19,6 +20,7 @@ class TstApiUnits : public QObject
     Q_OBJECT
 
 private slots:
+    void jobBodyCacheServesFinishedJobs();
     void matchRoute_data();
     void matchRoute();
     void statusTable_data();
@@ -225,6 +227,34 @@ void TstApiUnits::uploadRefusalIsClientError()
         QCOMPARE(e.details.value(QStringLiteral("comfy_status")).toInt(), comfyStatus);
         QCOMPARE(e.details.value(QStringLiteral("body")).toString(), QStringLiteral("no"));
     }
+}
+
+void TstApiUnits::jobBodyCacheServesFinishedJobs()
+{
+    const auto compact = [](const Job &j) { return QJsonDocument(jobToJson(j)).toJson(QJsonDocument::Compact); };
+    JobBodyCache cache;
+    Job job;
+    job.id = QStringLiteral("j1");
+    job.createdAt = QDateTime::currentDateTimeUtc();
+    job.state = JobState::Running;
+    job.startedAt = job.createdAt;
+    QCOMPARE(cache.body(job), compact(job));
+    job.progress = {QStringLiteral("3"), QStringLiteral("KSampler"), 2, 8}; // a running job changes: never kept
+    QCOMPARE(cache.body(job), compact(job));
+    job.state = JobState::Succeeded;
+    job.finishedAt = job.createdAt.addMSecs(1500);
+    job.outputs.append(
+        {QStringLiteral("9"), {QStringLiteral("images"), QStringLiteral("a.png"), {}, QStringLiteral("output")}});
+    const QByteArray finished = compact(job);
+    QCOMPARE(cache.body(job), finished);
+    QVERIFY(finished.contains("a.png"));
+    QCOMPARE(cache.body(job), finished); // the kept bytes
+    // Another job under the same id (a pruned id never comes back, but the check is cheap): made afresh.
+    Job other = job;
+    other.finishedAt = job.finishedAt.addSecs(5);
+    other.state = JobState::Failed;
+    QCOMPARE(cache.body(other), compact(other));
+    QVERIFY(cache.body(other) != finished);
 }
 
 QTEST_GUILESS_MAIN(TstApiUnits)

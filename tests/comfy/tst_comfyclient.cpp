@@ -5,6 +5,7 @@
 #include "core/comfy/comfyclient.h"
 #include "sim/capture.h"
 #include "sim/fakecomfy.h"
+#include "tests/comfy/comfyclienttesthelpers.h"
 
 #include <QFile>
 #include <QJsonArray>
@@ -14,71 +15,7 @@
 using namespace cr;
 using cr::sim::FakeComfy;
 
-namespace {
-
-QJsonObject loadWorkflow()
-{
-    QFile f(QStringLiteral(CR_SOURCE_DIR "/workflows/sd15_txt2img.json"));
-    if (!f.open(QIODevice::ReadOnly))
-        return {};
-    return QJsonDocument::fromJson(f.readAll()).object();
-}
-
-ComfySettings settingsFor(const FakeComfy &fake)
-{
-    ComfySettings s;
-    s.url = fake.httpUrl();
-    s.requestTimeoutMs = 2000;
-    s.pingIntervalMs = 100;
-    s.pingTimeoutMs = 1500; // generous: a busy machine must not look like a dead ComfyUI
-    s.reconnectMaxMs = 200;
-    return s;
-}
-
-// Collects what a client emits.
-struct Recorder {
-    QList<protocol::ComfyEvent> events;
-    QList<protocol::PreviewFrame> previews;
-    QList<PromptOutcome> outcomes;
-    QList<ConnectionState> states;
-
-    explicit Recorder(ComfyClient &c)
-    {
-        QObject::connect(&c, &ComfyClient::eventReceived, [this](const protocol::ComfyEvent &e) { events.append(e); });
-        QObject::connect(&c, &ComfyClient::previewReceived,
-                         [this](const protocol::PreviewFrame &f, const QByteArray &) { previews.append(f); });
-        QObject::connect(&c, &ComfyClient::promptFinished, [this](const PromptOutcome &o) { outcomes.append(o); });
-        QObject::connect(&c, &ComfyClient::stateChanged, [this](ConnectionState s) { states.append(s); });
-    }
-    const PromptOutcome *outcome(const QString &id) const
-    {
-        for (const PromptOutcome &o : outcomes)
-            if (o.promptId == id)
-                return &o;
-        return nullptr;
-    }
-    QStringList typesFor(const QString &id) const
-    {
-        QStringList t;
-        for (const auto &e : events)
-            if (e.promptId == id)
-                t << e.typeName;
-        return t;
-    }
-};
-
-// Submits and returns the id, failing the test (empty id) when ComfyUI refuses.
-QString submitOk(ComfyClient &c, const QJsonObject &graph)
-{
-    const QString id = ComfyClient::newPromptId();
-    bool acked = false;
-    c.submit(id, graph, [&acked](Result<SubmitAck> r) { acked = r.ok(); });
-    if (!QTest::qWaitFor([&] { return acked; }, 5000))
-        return {};
-    return id;
-}
-
-} // namespace
+using namespace cr::comfytest;
 
 class TstComfyClient : public QObject
 {
@@ -281,6 +218,9 @@ void TstComfyClient::reconnectFinishedWhileAway()
     const PromptOutcome &o = *rec.outcome(id);
     QCOMPARE(o.status, PromptOutcome::Status::Succeeded);
     QCOMPARE(o.files.size(), 1);
+    // Its events may be missing: the outcome was read back from ComfyUI's record.
+    QCOMPARE(o.source, PromptOutcome::Source::History);
+    QVERIFY(m_fake->requestLog().contains(QStringLiteral("GET /history/") + id));
 }
 
 void TstComfyClient::reconnectLost()

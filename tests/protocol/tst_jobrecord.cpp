@@ -31,6 +31,11 @@ JobRecord fullRecord()
     r.error = JobError{u"boom"_s, u"4"_s, u"CheckpointLoaderSimple"_s, u"FileNotFoundError"_s};
     r.reason = u"comfy_error"_s;
     r.cancelRequested = true;
+    r.backend = u"gpu1"_s;
+    r.priority = 3;
+    r.attempts
+        = {{u"gpu0"_s, u"p-1"_s, r.createdAt, r.startedAt, r.createdAt.addMSecs(500), u"backend_lost"_s, u"gone"_s},
+           {u"gpu1"_s, u"p-2"_s, r.createdAt.addMSecs(600), QDateTime(), r.finishedAt, u"failed"_s, QString()}};
     return r;
 }
 
@@ -88,11 +93,17 @@ void TstJobRecord::encodesTheApiShape()
     QCOMPARE(
         compact(encodeJob(fullRecord())),
         QByteArray(
-            R"({"cancel_requested":true,"client_ref":"ref-7","created_at":"2024-05-01T12:00:00.123Z",)"
+            R"({"attempts":[{"backend":"gpu0","finished_at":"2024-05-01T12:00:00.623Z","outcome":"backend_lost",)"
+            R"("prompt_id":"p-1","reason":"gone","started_at":"2024-05-01T12:00:00.133Z",)"
+            R"("submitted_at":"2024-05-01T12:00:00.123Z"},{"backend":"gpu1","finished_at":"2024-05-01T12:00:02.183Z",)"
+            R"("outcome":"failed","prompt_id":"p-2","reason":null,"started_at":null,)"
+            R"("submitted_at":"2024-05-01T12:00:00.723Z"}],"backend":"gpu1",)"
+            R"("cancel_requested":true,"client_ref":"ref-7","created_at":"2024-05-01T12:00:00.123Z",)"
             R"("duration_ms":2050,"error":{"exception_type":"FileNotFoundError","message":"boom","node_id":"4",)"
             R"("node_type":"CheckpointLoaderSimple"},"finished_at":"2024-05-01T12:00:02.183Z","id":"p-1",)"
             R"("outputs":[{"filename":"a.png","index":0,"kind":"images","node_id":"9","subfolder":"","type":"output",)"
-            R"("url":"/api/v1/jobs/p-1/outputs/0"}],"progress":{"class_type":"KSampler","max":20,"node":"3","value":4},)"
+            R"("url":"/api/v1/jobs/p-1/outputs/0"}],"priority":3,)"
+            R"("progress":{"class_type":"KSampler","max":20,"node":"3","value":4},"queue_position":null,)"
             R"("reason":"comfy_error","started_at":"2024-05-01T12:00:00.133Z","state":"failed","workflow":"sd15"})"));
 }
 
@@ -103,8 +114,10 @@ void TstJobRecord::encodesNulls()
     r.state = JobState::Queued;
     QCOMPARE(
         compact(encodeJob(r)),
-        QByteArray(R"({"cancel_requested":false,"client_ref":null,"created_at":null,"duration_ms":null,"error":null,)"
-                   R"("finished_at":null,"id":"q","outputs":[],"progress":null,"reason":null,"started_at":null,)"
+        QByteArray(R"({"attempts":[],"backend":null,"cancel_requested":false,"client_ref":null,"created_at":null,)"
+                   R"("duration_ms":null,"error":null,)"
+                   R"("finished_at":null,"id":"q","outputs":[],"priority":0,"progress":null,"queue_position":null,)"
+                   R"("reason":null,"started_at":null,)"
                    R"("state":"queued","workflow":null})"));
 }
 

@@ -77,10 +77,12 @@ void TstServiceEvents::wireBytes_data()
     QTest::newRow("job_finished")
         << ServiceEvent::ended(succeededJob())
         << QByteArray(
-               R"({"type":"job_finished","data":{"cancel_requested":false,"client_ref":null,"created_at":"2024-05-01T12:00:00.000Z",)"
+               R"({"type":"job_finished","data":{"attempts":[],"backend":null,"cancel_requested":false,"client_ref":null,)"
+               R"("created_at":"2024-05-01T12:00:00.000Z",)"
                R"("duration_ms":1500,"error":null,"finished_at":"2024-05-01T12:00:01.500Z","id":"j1","job_id":"j1",)"
                R"("outputs":[{"filename":"a.png","index":0,"kind":"images","node_id":"9","subfolder":"","type":"output",)"
-               R"("url":"/api/v1/jobs/j1/outputs/0"}],"progress":null,"reason":null,"started_at":"2024-05-01T12:00:00.000Z",)"
+               R"("url":"/api/v1/jobs/j1/outputs/0"}],"priority":0,"progress":null,"queue_position":null,"reason":null,)"
+               R"("started_at":"2024-05-01T12:00:00.000Z",)"
                R"("state":"succeeded","workflow":"sd15"}})")
         << QString();
     QTest::newRow("image_generated")

@@ -50,6 +50,7 @@ class TstEventHub final : public QObject
 
 private slots:
     void initTestCase();
+    void type4PreviewReencodedWithOneCopy();
     void seqOnlyForJsonEvents();
     void capturedTextFramesStayByteIdentical();
     void builtComfyEventIsSerialised();
@@ -301,8 +302,9 @@ void TstEventHub::capturedPreviewsToBothLayouts()
             QVERIFY(t4.mid(8 + metaLen) == image);
             QJsonObject meta = QJsonDocument::fromJson(t4.mid(8, metaLen)).object();
             QCOMPARE(meta.take("job_id"_L1).toString(), u"job-%1"_s.arg(count));
+            QVERIFY(meta.take("backend"_L1).isNull()); // published without a backend
             if (type == 4)
-                QCOMPARE(meta, comfyMeta); // ComfyUI's metadata, unchanged apart from job_id
+                QCOMPARE(meta, comfyMeta); // ComfyUI's metadata, unchanged apart from backend and job_id
             ++count;
         }
     }
@@ -340,6 +342,29 @@ void TstEventHub::statsJson()
     QCOMPARE(s.value("jobs_logged"_L1).toInt(), 1);
     QCOMPARE(s.value("published"_L1).toObject().value("json"_L1).toInt(), 5);
     QCOMPARE(s.value("published"_L1).toObject().value("previews"_L1).toInt(), 1);
+}
+
+void TstEventHub::type4PreviewReencodedWithOneCopy()
+{
+    // A type-4 preview (ComfyUI with metadata) goes to legacy clients as type 1: the frame built straight from
+    // the image is byte for byte the frame of the type-1 payload, and its size is known before either exists.
+    PreviewFrame frame;
+    frame.hadMetadata = true;
+    frame.format = ImageFormat::Png;
+    frame.meta.promptId = u"p1"_s;
+    frame.meta.nodeId = u"3"_s;
+    frame.image = QByteArray(70'000, 'x') + "end"; // a 64-bit length header
+    const RelayEvent e = RelayEvent::preview(1, u"J"_s, frame, {});
+    QCOMPARE(e.payloadSize(RelayEvent::Wire::PreviewType1), qsizetype(8 + frame.image.size()));
+    const QByteArray direct = e.webSocketFrame(RelayEvent::Wire::PreviewType1);
+    QCOMPARE(direct, encodeWebSocketFrame(WebSocketOpcode::Binary, encodePreviewType1(frame.format, frame.image)));
+    QCOMPARE(e.type1Frame(), encodePreviewType1(frame.format, frame.image));
+    QCOMPARE(e.payloadSize(RelayEvent::Wire::PreviewType1), e.type1Frame().size());
+    PreviewFrame small;
+    small.hadMetadata = true;
+    small.image = "tiny";
+    QCOMPARE(RelayEvent::preview(1, {}, small, {}).webSocketFrame(RelayEvent::Wire::PreviewType1),
+             encodeWebSocketFrame(WebSocketOpcode::Binary, encodePreviewType1(small.format, small.image)));
 }
 
 QTEST_GUILESS_MAIN(TstEventHub)

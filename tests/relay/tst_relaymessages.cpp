@@ -358,7 +358,8 @@ void TstRelayMessages::previewType4WithJobId()
     const QByteArray metaJson = frame.mid(8, metaLen);
     QVERIFY(
         metaJson.endsWith(", \"job_id\": " + (jobId.isEmpty() ? QByteArray("null") : jsonStringLiteral(jobId)) + "}"));
-    // The same bytes as ComfyUI's layout, plus the job_id member.
+    QVERIFY(metaJson.contains(", \"backend\": null, \"job_id\": "));
+    // The same bytes as ComfyUI's layout, plus the backend and job_id members.
     const QByteArray comfy = encodePreviewType4(meta, ImageFormat(format), image);
     const qsizetype comfyLen = qFromBigEndian<quint32>(comfy.constData() + 4);
     QVERIFY(metaJson.startsWith(comfy.mid(8, comfyLen - 1)));

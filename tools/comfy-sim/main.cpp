@@ -1,10 +1,13 @@
 // comfy-sim: the fake ComfyUI 0.8 as a standalone server, for demos, benchmarks and manual testing.
 // It answers the same HTTP routes and WebSocket frames as the real one (see src/sim/fakecomfy.h),
-// simulating execution with generated previews and images. Stops cleanly on SIGINT/SIGTERM.
+// simulating execution with generated previews and images, plus the control API under /sim/ (faults on
+// demand and its state, see src/sim/fakesimcontrol.h). Stops cleanly on SIGINT/SIGTERM.
 
 #include "core/common/unixsignalwatcher.h"
 #include "sim/capture.h"
 #include "sim/fakecomfy.h"
+#include "sim/fakenodecatalog.h"
+#include "sim/fakesimcontrol.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
@@ -29,6 +32,27 @@ int intOption(const QCommandLineParser &parser, const QString &name, int min, in
     return value;
 }
 
+// --models FOLDER=a,b,... (repeatable); false after printing what is wrong.
+bool applyModels(cr::sim::FakeComfy &comfy, const QStringList &specs)
+{
+    for (const QString &spec : specs) {
+        const qsizetype eq = spec.indexOf(u'=');
+        const QString folder = spec.left(eq).trimmed();
+        if (eq <= 0 || !cr::sim::FakeNodeCatalog::modelFolders().contains(folder)) {
+            std::fprintf(stderr, "comfy-sim: --models wants FOLDER=name,name,... with FOLDER one of %s; got '%s'\n",
+                         qPrintable(cr::sim::FakeNodeCatalog::modelFolders().join(u", ")), qPrintable(spec));
+            return false;
+        }
+        QStringList names;
+        for (const QString &name : spec.mid(eq + 1).split(u',', Qt::SkipEmptyParts)) {
+            if (!name.trimmed().isEmpty() && !names.contains(name.trimmed()))
+                names.append(name.trimmed());
+        }
+        comfy.setModels(folder, names);
+    }
+    return true;
+}
+
 } // namespace
 
 int main(int argc, char *argv[])
@@ -37,7 +61,24 @@ int main(int argc, char *argv[])
     QCoreApplication::setApplicationName(QStringLiteral("comfy-sim"));
 
     QCommandLineParser parser;
-    parser.setApplicationDescription(QStringLiteral("A simulated ComfyUI 0.8 server (HTTP + WebSocket on one port)."));
+    parser.setApplicationDescription(QStringLiteral(
+        "A simulated ComfyUI 0.8 server (HTTP + WebSocket on one port).\n\n"
+        "Control API on the same port (not a ComfyUI path; answered even while HTTP is stalled or delayed):\n"
+        "  GET  /sim/state   name, running and pending prompts, prompts received, models, loaded checkpoint,\n"
+        "                    model loads, options, active faults\n"
+        "  GET  /sim/prompts the newest 1000 POST /prompt with when each was handled (CLOCK_MONOTONIC ns)\n"
+        "  POST /sim/fault   {\"fault\": NAME, ...}, NAME one of:\n"
+        "    drop_websockets                 abort every WebSocket\n"
+        "    restart [down_ms]               forget queue, history, cache, loaded model; drop every connection\n"
+        "                                    (after answering); refuse connections for down_ms\n"
+        "    refuse_connections [ms]         stop listening (for ms, or until accept_connections over a kept-alive\n"
+        "                                    connection)\n"
+        "    accept_connections              listen again\n"
+        "    stall_http | unstall_http       accept requests but never answer (except /sim/)\n"
+        "    delay_http ms                   answer every request ms later (0 = off)\n"
+        "    ws_silent | ws_unsilent         half-open WebSockets: stop sending and reading (new sockets too)\n"
+        "    fail_next_prompt [node] [message]  the next prompt raises RuntimeError\n"
+        "  Bad input: 400 {\"error\": {\"code\", \"message\", \"details\"}}. See README.md, \"comfy-sim\"."));
     parser.addHelpOption();
     parser.addOptions({
         {QStringLiteral("host"), QStringLiteral("Address to listen on (default 127.0.0.1)."), QStringLiteral("address"),
@@ -54,6 +95,21 @@ int main(int argc, char *argv[])
          QStringLiteral("pixels"), QStringLiteral("512")},
         {QStringLiteral("no-previews"),
          QStringLiteral("Like --preview-method none: previews only when a prompt asks.")},
+        {QStringLiteral("name"),
+         QStringLiteral("The simulator's name, in its log lines and in /system_stats (devices[0].name becomes "
+                        "\"cuda:0 NAME (simulated)\")."),
+         QStringLiteral("name")},
+        {QStringLiteral("models"),
+         QStringLiteral("The files of one model folder, e.g. checkpoints=a.safetensors,b.safetensors (repeatable; "
+                        "GET /models/FOLDER, the loaders' combo lists and validation follow). Default: "
+                        "checkpoints=broken_ckpt.safetensors,rand_sd15.safetensors,v1-5-pruned-emaonly.safetensors, "
+                        "other folders empty."),
+         QStringLiteral("folder=names")},
+        {QStringLiteral("model-load-ms"),
+         QStringLiteral("Extra milliseconds of a checkpoint loader that loads another checkpoint than the last "
+                        "one (the first load too), as a GPU model switch; a cached loader costs nothing "
+                        "(default 0)."),
+         QStringLiteral("ms"), QStringLiteral("0")},
         {QStringLiteral("replay"),
          QStringLiteral("Replay a recorded scenario (e.g. A_ksampler_ok) to every WebSocket that connects, with the "
                         "recorded timing."),
@@ -69,6 +125,8 @@ int main(int argc, char *argv[])
     options.nodeDelayMs = intOption(parser, QStringLiteral("node-ms"), 0, 60000, &ok);
     options.previewSize = intOption(parser, QStringLiteral("preview-size"), 8, 4096, &ok);
     options.previews = !parser.isSet(QStringLiteral("no-previews"));
+    options.modelLoadMs = intOption(parser, QStringLiteral("model-load-ms"), 0, 3600 * 1000, &ok);
+    options.name = parser.value(QStringLiteral("name")).trimmed();
     const QHostAddress host(parser.value(QStringLiteral("host")));
     if (host.isNull()) {
         std::fprintf(stderr, "comfy-sim: --host must be an IP address, got '%s'\n",
@@ -89,7 +147,13 @@ int main(int argc, char *argv[])
         }
     }
 
+    if (!options.name.isEmpty()) // every log line names the simulator
+        qSetMessagePattern(
+            QStringLiteral("comfy-sim %1: %{if-category}%{category}: %{endif}%{message}").arg(options.name));
     cr::sim::FakeComfy comfy(options);
+    if (!applyModels(comfy, parser.values(QStringLiteral("models"))))
+        return 2;
+    comfy.setControlApiEnabled(true);
     if (!comfy.listen(host, quint16(port))) {
         std::fprintf(stderr, "comfy-sim: cannot listen on %s:%d\n", qPrintable(host.toString()), port);
         return 1;
@@ -107,10 +171,12 @@ int main(int argc, char *argv[])
     if (!signalWatcher.isActive())
         qCWarning(lcSim) << "could not install the SIGINT/SIGTERM handlers";
 
-    std::printf("comfy-sim listening on %s\n", qPrintable(comfy.httpUrl().toString()));
+    const QString label
+        = options.name.isEmpty() ? QStringLiteral("comfy-sim") : QStringLiteral("comfy-sim ") + options.name;
+    std::printf("%s listening on %s\n", qPrintable(label), qPrintable(comfy.httpUrl().toString()));
     std::fflush(stdout);
     const int rc = QCoreApplication::exec();
     comfy.close();
-    std::printf("comfy-sim stopped\n");
+    std::printf("%s stopped\n", qPrintable(label));
     return rc;
 }

@@ -10,6 +10,7 @@
 namespace cr {
 
 class ActiveDraft;
+class BackendPool;
 class ComfyClient;
 class EventHub;
 class JobManager;
@@ -31,7 +32,8 @@ struct ConfigStatus {
 
 struct ApiContext {
     JobManager *jobs = nullptr;
-    ComfyClient *comfy = nullptr;
+    ComfyClient *comfy = nullptr; // the first backend's (the only one without [[backends]])
+    BackendPool *pool = nullptr;  // every backend; may be null (then `comfy` is the only one)
     WorkflowStore *workflows = nullptr;
     ActiveDraft *draft = nullptr;
     EventHub *hub = nullptr;                    // recent events (SSE, job event logs); may be null

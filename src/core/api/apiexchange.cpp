@@ -47,6 +47,10 @@ struct ApiReply::State {
         if (finished)
             return;
         finished = true;
+        // Out now, in this turn of the event loop: not after whatever else the loop has to do first (relay
+        // writes of megabytes of previews), and without waiting for the socket's write notification.
+        if (socket && socket->state() == QAbstractSocket::ConnectedState)
+            socket->flush();
         if (auto *guarded = qobject_cast<GuardedSocket *>(socket.data()))
             guarded->answerFinished();
     }

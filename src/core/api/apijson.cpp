@@ -73,9 +73,27 @@ protocol::JobRecord jobRecord(const Job &job)
                                      job.comfyError->exceptionType};
     r.reason = job.reason;
     r.cancelRequested = job.cancelRequested;
+    r.backend = job.currentAttempt() || job.isFinished() ? job.backend() : QString();
+    for (const JobAttempt &a : job.attempts)
+        r.attempts.append({a.backend, a.promptId, a.submittedAt, a.startedAt, a.finishedAt, a.outcome, a.reason});
+    r.priority = job.priority;
+    r.queuePosition = job.queuePosition;
     return r;
 }
 
 QJsonObject jobToJson(const Job &job) { return protocol::encodeJob(jobRecord(job)); }
+
+QByteArray JobBodyCache::body(const Job &job)
+{
+    if (!job.isFinished())
+        return QJsonDocument(jobToJson(job)).toJson(QJsonDocument::Compact); // progress, duration so far
+    if (auto it = m_entries.constFind(job.id); it != m_entries.cend() && it->finishedAt == job.finishedAt)
+        return it->bytes;
+    if (m_entries.size() >= kMaxEntries)
+        m_entries.clear();
+    QByteArray bytes = QJsonDocument(jobToJson(job)).toJson(QJsonDocument::Compact);
+    m_entries.insert(job.id, {job.finishedAt, bytes});
+    return bytes;
+}
 
 } // namespace cr

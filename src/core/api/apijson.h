@@ -6,6 +6,7 @@
 #include "core/jobs/job.h"
 #include "protocol/jobrecord.h"
 
+#include <QHash>
 #include <QJsonObject>
 
 namespace cr {
@@ -23,5 +24,21 @@ protocol::JobRecord jobRecord(const Job &job);
 // protocol::encodeJob(jobRecord(job)): {id, client_ref, workflow, state, created_at, started_at, finished_at,
 // duration_ms, progress, outputs, error, reason, cancel_requested}
 QJsonObject jobToJson(const Job &job);
+// jobToJson(job) as compact JSON bytes. A finished job never changes again (JobManager leaves it alone until it
+// is pruned), so its bytes are kept and served as they are: GET /api/v1/jobs/{id} of a finished job builds no
+// JSON. At most kMaxEntries are kept (then it starts over).
+class JobBodyCache
+{
+public:
+    QByteArray body(const Job &job);
+
+private:
+    struct Entry {
+        QDateTime finishedAt; // the job it was made from: a pruned job's id never comes back, but be sure
+        QByteArray bytes;
+    };
+    static constexpr qsizetype kMaxEntries = 4096;
+    QHash<QString, Entry> m_entries;
+};
 
 } // namespace cr

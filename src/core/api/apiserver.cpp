@@ -69,6 +69,10 @@ ApiServer::ApiServer(ApiContext context, QObject *parent)
     workflows->install(m_handlers);
     auto *uploads = new UploadsRoutes(m_ctx, this);
     uploads->install(m_handlers);
+    if (m_ctx.pool) {
+        auto *backends = new BackendsRoutes(m_ctx, this);
+        backends->install(m_handlers);
+    }
     if (m_waiter) {
         auto *jobs = new JobsRoutes(m_ctx, m_waiter, this);
         jobs->install(m_handlers);
@@ -221,7 +225,7 @@ void ApiServer::dispatch(const QHttpServerRequest &request, QHttpServerResponder
     for (qsizetype row = 0; row < table.size(); ++row) {
         const RouteSpec &spec = table.at(row);
         QStringList args;
-        if (!matchRoute(QLatin1String(spec.path), req.path, &args))
+        if (!matchRoute(QLatin1StringView(spec.path), QStringView(req.path), &args))
             continue;
         if (m_httpMetrics && metricsRoute < 0)
             metricsRoute = m_metricsRoute.at(row);

@@ -5,6 +5,7 @@
 // install() a table of one-line forwards.
 
 #include "core/api/apicontext.h"
+#include "core/api/apijson.h"
 #include "core/api/apiserver.h"
 #include "core/api/ssestream.h"
 
@@ -92,7 +93,8 @@ private:
     void output(const ApiRequest &req, ApiReply reply);
     const ApiContext &m_ctx;
     JobWaiter *m_waiter;
-    QObject *m_downloads; // parent of the downloads in progress (streamOutput)
+    QObject *m_downloads;  // parent of the downloads in progress (streamOutput)
+    JobBodyCache m_bodies; // GET /api/v1/jobs/{id} of finished jobs
 };
 
 // /api/v1/workflows and the active draft (workflowsroutes.cpp).
@@ -146,6 +148,23 @@ public:
 
 private:
     void upload(const ApiRequest &req, ApiReply reply);
+    const ApiContext &m_ctx;
+};
+
+// /api/v1/backends: the pool's ComfyUIs, and draining one (backendsroutes.cpp).
+class BackendsRoutes final : public QObject
+{
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(BackendsRoutes)
+public:
+    BackendsRoutes(const ApiContext &ctx, QObject *parent);
+    void install(RouteHandlers &handlers);
+
+private:
+    void list(const ApiRequest &req, ApiReply reply);
+    void get(const ApiRequest &req, ApiReply reply);
+    void setDraining(const ApiRequest &req, ApiReply reply, bool draining);
+    void refresh(const ApiRequest &req, ApiReply reply);
     const ApiContext &m_ctx;
 };
 

@@ -15,6 +15,12 @@ GuardedSocket::GuardedSocket(const HttpLimits &limits, QObject *parent) : QTcpSo
     for (QTimer *timer : {&m_idle, &m_headDeadline, &m_bodyIdle})
         timer->setSingleShot(true);
     connect(&m_idle, &QTimer::timeout, this, [this] {
+        // touch() only notes the time: the timer runs out at the first deadline and is set again for what is
+        // left, so that a request costs no timer restarts (every write of an answer is a touch).
+        if (const qint64 left = m_limits.idleTimeoutMs - m_lastTouch.elapsed(); left > 0) {
+            m_idle.start(int(left));
+            return;
+        }
         if (m_closing) { // the last answer did not drain: give up on it
             abort();
             return;
@@ -60,7 +66,14 @@ void GuardedSocket::arm(QTimer &timer, int ms)
         timer.start(ms);
 }
 
-void GuardedSocket::touch() { arm(m_idle, m_limits.idleTimeoutMs); }
+void GuardedSocket::touch()
+{
+    if (m_limits.idleTimeoutMs <= 0)
+        return;
+    m_lastTouch.start();
+    if (!m_idle.isActive())
+        m_idle.start(m_limits.idleTimeoutMs);
+}
 
 // A request that did not arrive in time: 408 when nothing else is still being written (it would be
 // interleaved with it), else a plain close. Leading empty lines alone are no request: closed silently.
@@ -160,16 +173,19 @@ void GuardedSocket::advance()
     if (m_pending.isEmpty())
         return;
     m_legacyRequest = requestNamesLegacyRoute(m_pending);
-    if (!m_headDeadline.isActive()) // the first byte of a request
-        arm(m_headDeadline, m_limits.headTimeoutMs);
     const qsizetype end = m_pending.indexOf("\r\n\r\n");
     if ((end < 0 && m_pending.size() > m_limits.maxHeaderBytes) || end + 4 > m_limits.maxHeaderBytes) {
         reject(ErrorCode::HeadersTooLarge,
                QStringLiteral("the request head exceeds %1 bytes").arg(m_limits.maxHeaderBytes));
         return;
     }
-    if (end < 0)
+    if (end < 0) {
+        // The deadline runs from the first byte of a head that did not come in one piece (a whole head in
+        // one read, the usual case, never needs the timer).
+        if (!m_headDeadline.isActive())
+            arm(m_headDeadline, m_limits.headTimeoutMs);
         return;
+    }
     const auto parsed = parseRequestHead(QByteArrayView(m_pending).first(end));
     if (const HeadError *e = std::get_if<HeadError>(&parsed)) {
         reject(e->code, e->message);
@@ -268,6 +284,9 @@ void GuardedTcpServer::incomingConnection(qintptr handle)
         delete socket;
         return;
     }
+    // Answers are written whole; a small one (an SSE event, the end of a chunked body) must not wait for
+    // the client's delayed ACK.
+    socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
     ++m_open;
     connect(socket, &QObject::destroyed, this, [this] { --m_open; });
     addPendingConnection(socket);

@@ -9,6 +9,7 @@
 // whose head or body does not arrive in time gets 408 (a slow or stalled client cannot hold a socket).
 
 #include <QByteArray>
+#include <QElapsedTimer>
 #include <QJsonObject>
 #include <QTcpServer>
 #include <QTcpSocket>
@@ -78,9 +79,10 @@ private:
     bool m_closing = false;       // no further request is read; the connection closes once its answer is out
     bool m_draining = false;      // inspect() is emptying the socket's buffer: readData releases nothing
     bool m_answerWritten = false; // a byte of the current answer went out
-    QTimer m_idle;                // idleTimeoutMs, restarted by every byte either way
-    QTimer m_headDeadline;        // headTimeoutMs, from a request's first byte to the end of its head
-    QTimer m_bodyIdle;            // bodyIdleTimeoutMs, restarted by every body byte
+    QTimer m_idle;                // idleTimeoutMs after the last byte either way (m_lastTouch), set lazily
+    QElapsedTimer m_lastTouch;
+    QTimer m_headDeadline; // headTimeoutMs, from a request's first byte to the end of its head
+    QTimer m_bodyIdle;     // bodyIdleTimeoutMs, restarted by every body byte
 };
 
 // The listening socket handed to QAbstractHttpServer::bind(); creates GuardedSockets, at most

@@ -10,6 +10,7 @@
 
 #include <QJsonArray>
 
+#include <cmath>
 #include <limits>
 
 namespace cr {
@@ -30,6 +31,39 @@ Result<int> waitMs(const QJsonValue &v, int boundMs)
                        {{QStringLiteral("field"), QStringLiteral("wait")}});
 }
 
+Error fieldType(const QString &field, const QString &expected)
+{
+    return Error::make(ErrorCode::TypeMismatch, QStringLiteral("\"%1\" must be %2").arg(field, expected),
+                       {{QStringLiteral("field"), field}});
+}
+
+// "priority": an integer (higher runs first), "backend": a backend name, "tags": an array of strings.
+Status routingFields(const QJsonObject &b, JobRequest &out)
+{
+    const QJsonValue priority = b.value(QLatin1String("priority"));
+    if (!priority.isUndefined() && !priority.isNull()) {
+        const double p = priority.toDouble();
+        if (!priority.isDouble() || p != std::floor(p) || std::abs(p) > 1'000'000)
+            return fieldType(QStringLiteral("priority"), QStringLiteral("an integer from -1000000 to 1000000"));
+        out.priority = int(p);
+    }
+    const Result<QString> backend = stringField(b, QStringLiteral("backend"), false);
+    if (!backend)
+        return backend.error();
+    out.backend = *backend;
+    const QJsonValue tags = b.value(QLatin1String("tags"));
+    if (!tags.isUndefined() && !tags.isNull()) {
+        if (!tags.isArray())
+            return fieldType(QStringLiteral("tags"), QStringLiteral("an array of strings"));
+        for (const QJsonValue &t : tags.toArray()) {
+            if (!t.isString() || t.toString().isEmpty())
+                return fieldType(QStringLiteral("tags"), QStringLiteral("an array of non-empty strings"));
+            out.requiredTags << t.toString();
+        }
+    }
+    return std::nullopt;
+}
+
 } // namespace
 
 JobsRoutes::JobsRoutes(const ApiContext &ctx, JobWaiter *waiter, QObject *parent)
@@ -45,12 +79,15 @@ void JobsRoutes::install(RouteHandlers &h)
     h.insert(RouteId::GetJobOutput, [this](const ApiRequest &r, ApiReply reply) { output(r, reply); });
 }
 
-// POST /api/v1/jobs {"workflow": name | "graph": {...}, "inputs"?: {...}, "client_ref"?: str, "wait"?: bool|s}
+// POST /api/v1/jobs {"workflow": name | "graph": {...}, "inputs"?: {...}, "client_ref"?: str, "wait"?: bool|s,
+//                   "priority"?: int, "backend"?: name, "tags"?: [str]}
 // -> 202 + Location + job (also when a wait ran out: the job as it is); 200 + job when waited (finished) or
 // when client_ref was seen before.
 // Errors: invalid_json, invalid_request, missing_field, type_mismatch, unknown_workflow, unknown_node,
 // unknown_input, linked_input, invalid_workflow, comfy_validation (422, ComfyUI's node_errors intact),
-// comfy_unreachable, job_expired (410: client_ref of a pruned job, details.job_id).
+// comfy_unreachable, no_backend_can_run (422: no backend of the pool has the graph's nodes, models or the
+// tags, or the pinned backend does not exist; details.backends says what each lacks), job_expired (410:
+// client_ref of a pruned job, details.job_id).
 void JobsRoutes::create(const ApiRequest &req, ApiReply reply)
 {
     const Result<QJsonObject> body = parseJsonObject(req);
@@ -72,6 +109,9 @@ void JobsRoutes::create(const ApiRequest &req, ApiReply reply)
     const Result<int> wait = waitMs(b.value(QLatin1String("wait")), m_ctx.config.http.waitTimeoutMs);
     if (!wait)
         return reply.error(wait.error());
+    JobRequest jr;
+    if (const Status bad = routingFields(b, jr))
+        return reply.error(*bad);
 
     Workflow wf;
     QString name;
@@ -108,7 +148,9 @@ void JobsRoutes::create(const ApiRequest &req, ApiReply reply)
     }
 
     const int waitFor = *wait;
-    JobRequest jr{name, wf.graph(), *clientRef};
+    jr.workflow = name;
+    jr.graph = wf.graph();
+    jr.clientRef = *clientRef;
     // `this` as the context: the answer may come after the ApiServer (and this controller) is gone.
     m_ctx.jobs->submit(std::move(jr), this, [this, reply, waitFor](Result<Job> r, bool created) {
         if (!r)
@@ -181,7 +223,7 @@ void JobsRoutes::get(const ApiRequest &req, ApiReply reply)
     const Job *job = m_ctx.jobs->find(req.arg(0));
     if (!job)
         return reply.error(m_ctx.jobs->missingJob(req.arg(0)));
-    reply.json(200, jobToJson(*job));
+    reply.raw(200, m_bodies.body(*job), "application/json");
 }
 
 // POST /api/v1/jobs/{id}/cancel -> 202 + the job (cancel_requested; the final state follows) |

@@ -165,7 +165,9 @@ void LegacyRoutes::status(const ApiRequest &, ApiReply reply)
                 {QStringLiteral("current_prompt_id"), current ? QJsonValue(current->id) : QJsonValue(QJsonValue::Null)},
                 {QStringLiteral("workflow_loaded"), loaded},
                 {QStringLiteral("connected_ws_clients"), m_ctx.relay ? m_ctx.relay->clientCount() : 0},
-                {QStringLiteral("comfy_server"), hostPort(m_ctx.config.comfy.url)},
+                // The first backend's (the only one without [[backends]]).
+                {QStringLiteral("comfy_server"),
+                 hostPort(m_ctx.comfy ? m_ctx.comfy->http()->baseUrl() : m_ctx.config.comfy.url)},
                 {QStringLiteral("save_image_node_id"), orNull(saveNode)},
                 {QStringLiteral("status"),
                  cs == ConnectionState::Connected && loaded ? QStringLiteral("ok") : QStringLiteral("degraded")},

@@ -5,6 +5,7 @@
 #include "core/api/apierrors.h"
 #include "core/api/apilog.h"
 #include "core/api/controllers.h"
+#include "core/pool/backendpool.h"
 
 #include "core/comfy/comfyclient.h"
 #include "core/jobs/jobmanager.h"
@@ -172,7 +173,10 @@ void streamOutput(const ApiContext &ctx, const QString &jobId, int index, ApiRep
     if (!reply.isOpen())
         return; // the client already left
     const protocol::OutputFile file = job->outputs.at(index).file;
-    QNetworkReply *upstream = ctx.comfy->http()->openView(file);
+    // From the backend that made it (the job's last attempt); the first backend for jobs from before pools.
+    const Backend *made = ctx.pool ? ctx.pool->find(job->backend()) : nullptr;
+    ComfyClient *comfy = made ? made->client() : ctx.comfy;
+    QNetworkReply *upstream = comfy->http()->openView(file);
     new OutputStream(upstream, reply, file.filename, owner); // deletes itself when done
 }
 

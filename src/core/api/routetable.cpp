@@ -32,10 +32,51 @@ const QList<RouteSpec> &routeTable()
         {"GET", "/api/v1/jobs/{id}/events", RouteId::GetJobEvents, false, true},
         {"GET", "/api/v1/events", RouteId::Events, false, true},
         {"POST", "/api/v1/uploads", RouteId::Upload},
+        {"GET", "/api/v1/backends", RouteId::ListBackends},
+        {"GET", "/api/v1/backends/{name}", RouteId::GetBackend},
+        {"POST", "/api/v1/backends/{name}/drain", RouteId::DrainBackend},
+        {"POST", "/api/v1/backends/{name}/resume", RouteId::ResumeBackend},
+        {"POST", "/api/v1/backends/{name}/refresh", RouteId::RefreshBackend},
         {"GET", "/metrics", RouteId::Metrics},
     };
     return table;
 }
+
+namespace {
+
+// Walks both paths segment by segment without splitting them: no allocation unless the route matches and
+// has placeholders (every request is matched against the whole table, twice).
+template <typename Pattern, typename Path>
+bool matchSegments(Pattern pattern, Path path, QStringList *args)
+{
+    qsizetype pw = 0, ph = 0;
+    QStringList found;
+    while (true) {
+        const qsizetype ew = pattern.indexOf(QLatin1Char('/'), pw);
+        const qsizetype eh = path.indexOf(QLatin1Char('/'), ph);
+        if ((ew < 0) != (eh < 0))
+            return false; // one has more segments
+        const auto w = pattern.sliced(pw, (ew < 0 ? pattern.size() : ew) - pw);
+        const auto h = path.sliced(ph, (eh < 0 ? path.size() : eh) - ph);
+        if (w.size() >= 2 && w.front() == QLatin1Char('{') && w.back() == QLatin1Char('}')) {
+            if (h.isEmpty())
+                return false;
+            if (args)
+                found.append(h.toString());
+        } else if (w != h) {
+            return false;
+        }
+        if (ew < 0)
+            break;
+        pw = ew + 1;
+        ph = eh + 1;
+    }
+    if (args)
+        *args = std::move(found);
+    return true;
+}
+
+} // namespace
 
 bool requestNamesLegacyRoute(QByteArrayView bytes)
 {
@@ -49,35 +90,22 @@ bool requestNamesLegacyRoute(QByteArrayView bytes)
         target = target.first(end);
     if (const qsizetype query = target.indexOf('?'); query >= 0)
         target = target.first(query);
-    const QString path = QString::fromLatin1(target);
+    const QLatin1StringView path(target.data(), target.size());
     for (const RouteSpec &spec : routeTable()) {
-        QStringList args;
-        if (isLegacyRoute(spec.id) && matchRoute(QLatin1String(spec.path), path, &args))
+        if (isLegacyRoute(spec.id) && matchSegments(QLatin1StringView(spec.path), path, nullptr))
             return true;
     }
     return false;
 }
 
+bool matchRoute(QLatin1StringView pattern, QStringView path, QStringList *args)
+{
+    return matchSegments(pattern, path, args);
+}
+
 bool matchRoute(const QString &pattern, const QString &path, QStringList *args)
 {
-    const QStringList want = pattern.split(QLatin1Char('/'));
-    const QStringList have = path.split(QLatin1Char('/'));
-    if (want.size() != have.size())
-        return false;
-    QStringList found;
-    for (qsizetype i = 0; i < want.size(); ++i) {
-        const QString &w = want.at(i);
-        if (w.startsWith(QLatin1Char('{')) && w.endsWith(QLatin1Char('}'))) {
-            if (have.at(i).isEmpty())
-                return false;
-            found.append(have.at(i));
-        } else if (w != have.at(i)) {
-            return false;
-        }
-    }
-    if (args)
-        *args = found;
-    return true;
+    return matchSegments(QStringView(pattern), QStringView(path), args);
 }
 
 std::optional<qint64> canonicalNumber(QStringView text, qint64 max)

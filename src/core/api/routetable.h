@@ -40,6 +40,11 @@ enum class RouteId {
     Upload,
     Events,
     GetJobEvents,
+    ListBackends,
+    GetBackend,
+    DrainBackend,
+    ResumeBackend,
+    RefreshBackend,
     Metrics, // GET /metrics (Prometheus); public when [metrics] public = true
 };
 
@@ -61,6 +66,7 @@ bool requestNamesLegacyRoute(QByteArrayView bytes);
 
 // Matches a request path against a route path; fills the {placeholder} values. Segments are compared
 // exactly; a placeholder matches one non-empty segment.
+bool matchRoute(QLatin1StringView pattern, QStringView path, QStringList *args);
 bool matchRoute(const QString &pattern, const QString &path, QStringList *args);
 
 // A number in its one canonical decimal spelling ("0", "7", "42"; not "+0", " 0", "00", "0x1", "1e3", a NUL

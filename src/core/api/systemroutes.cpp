@@ -2,6 +2,7 @@
 
 #include "core/api/apierrors.h"
 #include "core/api/controllers.h"
+#include "core/pool/backendpool.h"
 
 #include "core/comfy/comfyclient.h"
 #include "core/jobs/jobmanager.h"
@@ -14,6 +15,7 @@
 #include <QCoreApplication>
 #include <QFile>
 #include <QJsonArray>
+#include <QPointer>
 
 namespace cr {
 
@@ -50,7 +52,15 @@ SystemRoutes::SystemRoutes(const ApiContext &ctx, const EventsRoutes *events, QO
 QStringList SystemRoutes::notReadyReasons(const ApiContext &ctx)
 {
     QStringList reasons;
-    if (!ctx.comfy || ctx.comfy->state() != ConnectionState::Connected)
+    if (ctx.pool && !ctx.pool->isPoolOfOne()) {
+        // A pool is ready while at least one backend is.
+        if (ctx.pool->connectedCount() == 0) {
+            QStringList states;
+            for (const Backend *b : ctx.pool->backends())
+                states << QStringLiteral("%1 %2").arg(b->name(), b->stateName());
+            reasons << QStringLiteral("no ComfyUI backend is connected (%1)").arg(states.join(QStringLiteral(", ")));
+        }
+    } else if (!ctx.comfy || ctx.comfy->state() != ConnectionState::Connected)
         reasons << QStringLiteral("ComfyUI is not connected (%1)")
                        .arg(ctx.comfy ? connectionStateName(ctx.comfy->state()) : QStringLiteral("no client"));
     if (!ctx.workflows || ctx.workflows->names().isEmpty())
@@ -130,16 +140,61 @@ void SystemRoutes::system(const ApiRequest &, ApiReply reply)
         reply.json(200, body);
         return;
     }
-    m_ctx.comfy->http()->systemStats([reply, body, comfy](Result<QJsonObject> r) mutable {
-        if (r)
-            comfy.insert(QStringLiteral("system_stats"), r.value());
-        else {
-            comfy.insert(QStringLiteral("system_stats"), QJsonValue::Null);
-            comfy.insert(QStringLiteral("error"), r.error().toJson());
-        }
-        body.insert(QStringLiteral("comfyui"), comfy);
-        reply.json(200, body);
-    });
+    if (!m_ctx.pool) {
+        m_ctx.comfy->http()->systemStats([reply, body, comfy](Result<QJsonObject> r) mutable {
+            if (r)
+                comfy.insert(QStringLiteral("system_stats"), r.value());
+            else {
+                comfy.insert(QStringLiteral("system_stats"), QJsonValue::Null);
+                comfy.insert(QStringLiteral("error"), r.error().toJson());
+            }
+            body.insert(QStringLiteral("comfyui"), comfy);
+            reply.json(200, body);
+        });
+        return;
+    }
+    // Every backend's stats, asked at once; "comfyui" stays the first backend's (the only one without a pool).
+    struct Pending {
+        QJsonObject body;
+        QJsonObject comfy;
+        QList<QJsonObject> backends;
+        int left = 0;
+    };
+    auto pending = std::make_shared<Pending>();
+    pending->body = body;
+    pending->comfy = comfy;
+    const QList<Backend *> &all = m_ctx.pool->backends();
+    pending->left = int(all.size());
+    for (int i = 0; i < all.size(); ++i) {
+        QPointer<Backend> b = all.at(i);
+        pending->backends.append({{QStringLiteral("name"), b->name()},
+                                  {QStringLiteral("url"), b->settings().url.toString()},
+                                  {QStringLiteral("state"), b->stateName()}});
+        b->client()->http()->systemStats([reply, pending, b, i](Result<QJsonObject> r) {
+            QJsonObject &entry = pending->backends[i];
+            if (r) {
+                entry.insert(QStringLiteral("system_stats"), r.value());
+                if (b)
+                    b->setLastSystemStats(r.value());
+            } else {
+                entry.insert(QStringLiteral("system_stats"), QJsonValue::Null);
+                entry.insert(QStringLiteral("error"), r.error().toJson());
+            }
+            if (i == 0) {
+                pending->comfy.insert(QStringLiteral("system_stats"), entry.value(QStringLiteral("system_stats")));
+                if (!r)
+                    pending->comfy.insert(QStringLiteral("error"), r.error().toJson());
+            }
+            if (--pending->left > 0)
+                return;
+            QJsonArray list;
+            for (const QJsonObject &o : pending->backends)
+                list.append(o);
+            pending->body.insert(QStringLiteral("comfyui"), pending->comfy);
+            pending->body.insert(QStringLiteral("backends"), list);
+            reply.json(200, pending->body);
+        });
+    }
 }
 
 // GET /api/v1/openapi.json -> the OpenAPI 3.1 document of this API.

@@ -3,6 +3,7 @@
 #include "core/api/controllers.h"
 #include "core/api/multipart.h"
 #include "core/api/uploadnames.h"
+#include "core/pool/backendpool.h"
 
 #include "core/comfy/comfyclient.h"
 
@@ -51,12 +52,55 @@ void UploadsRoutes::upload(const ApiRequest &req, ApiReply reply)
         return reply.error(*bad);
     if (const Status bad = checkUploadSubfolder(subfolder))
         return reply.error(*bad);
-    m_ctx.comfy->http()->uploadImage(image->data, image->fileName, QString::fromLatin1(image->contentType), subfolder,
-                                     type, overwrite, [reply](Result<QJsonObject> r) mutable {
-                                         if (!r)
-                                             return reply.error(uploadError(r.error()));
-                                         reply.json(201, r.value());
-                                     });
+    if (!m_ctx.pool || m_ctx.pool->isPoolOfOne()) {
+        m_ctx.comfy->http()->uploadImage(image->data, image->fileName, QString::fromLatin1(image->contentType),
+                                         subfolder, type, overwrite, [reply](Result<QJsonObject> r) mutable {
+                                             if (!r)
+                                                 return reply.error(uploadError(r.error()));
+                                             reply.json(201, r.value());
+                                         });
+        return;
+    }
+    // A pool: the file goes to every connected backend, so that any of them can run the job that reads it.
+    // The answer is the first backend's that took it, plus "backends": {name: "uploaded" | error}.
+    struct Pending {
+        QJsonObject perBackend;
+        std::optional<QJsonObject> first;
+        std::optional<Error> firstError;
+        int left = 0;
+    };
+    QList<Backend *> targets;
+    for (Backend *b : m_ctx.pool->backends())
+        if (b->isConnected())
+            targets << b;
+    if (targets.isEmpty())
+        return reply.error(Error::make(ErrorCode::ComfyUnreachable,
+                                       QStringLiteral("no ComfyUI backend is connected to take the upload")));
+    auto pending = std::make_shared<Pending>();
+    pending->left = int(targets.size());
+    for (Backend *b : std::as_const(targets)) {
+        const QString name = b->name();
+        b->client()->http()->uploadImage(image->data, image->fileName, QString::fromLatin1(image->contentType),
+                                         subfolder, type, overwrite,
+                                         [reply, pending, name](Result<QJsonObject> r) mutable {
+                                             if (r) {
+                                                 pending->perBackend.insert(name, QStringLiteral("uploaded"));
+                                                 if (!pending->first)
+                                                     pending->first = r.value();
+                                             } else {
+                                                 pending->perBackend.insert(name, r.error().toJson());
+                                                 if (!pending->firstError)
+                                                     pending->firstError = r.error();
+                                             }
+                                             if (--pending->left > 0)
+                                                 return;
+                                             if (!pending->first)
+                                                 return reply.error(uploadError(*pending->firstError));
+                                             QJsonObject answer = *pending->first;
+                                             answer.insert(QStringLiteral("backends"), pending->perBackend);
+                                             reply.json(201, answer);
+                                         });
+    }
 }
 
 } // namespace cr

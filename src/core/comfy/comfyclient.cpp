@@ -49,6 +49,7 @@ void ComfyClient::submit(const QString &promptId, const QJsonObject &graph, Comf
     Tracked t;
     t.clientId = m_connection->clientId();
     t.lastEvent.start();
+    t.epoch = m_connection->continuityEpoch();
     m_tracked.insert(promptId, t);
     const QJsonObject extra{{QStringLiteral("preview_method"), m_settings.previewMethod}};
     m_http->submitPrompt(promptId, graph, t.clientId, extra, [this, promptId, done](Result<SubmitAck> r) {
@@ -100,6 +101,17 @@ void ComfyClient::cancel(const QString &promptId)
         sendCancel(promptId);
 }
 
+void ComfyClient::release(const QString &promptId)
+{
+    if (!m_tracked.remove(promptId))
+        return;
+    m_http->deleteFromQueue({promptId}, [this, promptId](Status err) {
+        if (err)
+            qCDebug(lcComfy).noquote() << "could not remove released prompt" << promptId << ":" << err->message;
+        m_http->interrupt(promptId, [](Status) {});
+    });
+}
+
 void ComfyClient::sendCancel(const QString &promptId)
 {
     // Delete if pending, interrupt if running: both are no-ops for the other case, and neither touches
@@ -123,9 +135,26 @@ void ComfyClient::onEvent(const protocol::ComfyEvent &event)
         auto it = m_tracked.find(event.promptId);
         if (it != m_tracked.end()) {
             it->lastEvent.start();
+            const bool unbroken = it->epoch != 0 && it->epoch == m_connection->continuityEpoch();
+            const bool ended = it->events.add(event);
             const auto *ex = event.as<protocol::ExecutingEvent>();
-            if (ex && ex->finished && !it->finishing)
-                readOutcome(event.promptId, 0, false);
+            if (ended && unbroken) {
+                // Every event of the prompt arrived: its outcome is final now, no /history round trip. The
+                // frame is relayed first, so listeners see ComfyUI's last frame before the job's end.
+                const std::optional<PromptOutcome> o = it->events.outcome(event.promptId);
+                emit eventReceived(event);
+                finish(*o);
+                return;
+            }
+            if (ex && ex->finished && !it->finishing) {
+                if (unbroken) {
+                    it->finishing = true; // the terminal event should still follow (older ComfyUI's order)
+                    const QString id = event.promptId;
+                    QTimer::singleShot(kTerminalGraceMs, this, [this, id] { readOutcome(id, 0, false); });
+                } else {
+                    readOutcome(event.promptId, 0, false);
+                }
+            }
         }
     }
     emit eventReceived(event);
@@ -228,17 +257,19 @@ void ComfyClient::checkStalled()
         return;
     }
     const QString current = m_connection->clientId();
-    for (auto it = m_tracked.cbegin(); it != m_tracked.cend(); ++it) {
+    bool stalled = false;
+    for (auto it = m_tracked.begin(); it != m_tracked.end(); ++it) {
         if (!it->acknowledged || it->finishing)
             continue;
         // Prompts submitted under an earlier client id get no more events: poll them; others only when silent.
         const bool orphaned = it->clientId != current;
         const bool silent = !it->lastEvent.isValid() || it->lastEvent.elapsed() > kStallMs;
-        if (orphaned || silent || m_connection->state() != ConnectionState::Connected) {
-            reconcile();
-            return;
-        }
+        if (silent)
+            it->epoch = 0; // the watchdog had to look: its outcome is read from /history from now on
+        stalled = stalled || orphaned || silent || m_connection->state() != ConnectionState::Connected;
     }
+    if (stalled)
+        reconcile();
 }
 
 void ComfyClient::finish(PromptOutcome outcome)

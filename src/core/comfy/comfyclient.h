@@ -1,11 +1,15 @@
 #pragma once
 // The service's client of one ComfyUI: HTTP calls (ComfyHttp) + the long-lived WebSocket (ComfyConnection),
-// plus what neither can do alone: it tracks every prompt it submitted until ComfyUI says it is done
-// (`executing` with node null, then one GET /history), and after a reconnect or a silence it reconciles
-// in-flight prompts through /queue and /history, so nothing waits forever.
+// plus what neither can do alone: it tracks every prompt it submitted until ComfyUI says it is done. When
+// the connection stayed unbroken from the submission to the prompt's last frames (its terminal event and
+// `executing` null), the outcome is built from the prompt's own events at once (PromptEvents); otherwise (a
+// drop, a lost frame, the watchdog, an adopted prompt) it is read from GET /history after `executing` null.
+// After a reconnect or a silence it reconciles in-flight prompts through /queue and /history, so nothing
+// waits forever.
 
 #include "core/comfy/comfyconnection.h"
 #include "core/comfy/comfyhttp.h"
+#include "core/comfy/promptevents.h"
 #include "core/comfy/promptoutcome.h"
 #include "core/config/config.h"
 
@@ -44,6 +48,9 @@ public:
     // Follows a prompt submitted earlier (by a previous run of the service): it is reconciled through
     // /queue and /history once connected, then followed like any other.
     void adopt(const QString &promptId);
+    // Stops following a prompt without an outcome (the pool took it back to run it elsewhere): it is removed
+    // from ComfyUI's queue and interrupted when ComfyUI can be reached; no promptFinished follows.
+    void release(const QString &promptId);
     bool isTracked(const QString &promptId) const { return m_tracked.contains(promptId); }
     int trackedCount() const { return m_tracked.size(); }
 
@@ -62,6 +69,10 @@ private:
         bool cancelRequested = false;
         quint64 ackSerial = 0; // order of acknowledgement, to judge only prompts a /queue snapshot can know
         QElapsedTimer lastEvent;
+        // The connection's continuity epoch at submission; 0 when its events cannot all have been seen
+        // (adopted, submitted while disconnected, looked at by the watchdog).
+        quint64 epoch = 0;
+        PromptEvents events;
     };
 
     void onEvent(const protocol::ComfyEvent &event);
@@ -79,6 +90,9 @@ private:
     QTimer m_watchdog;
     // Time without any event for a tracked prompt after which it is reconciled through /queue and /history.
     static constexpr int kStallMs = 15000;
+    // After `executing` null on an unbroken connection, how long the terminal event may still take (older
+    // ComfyUI sends execution_success after it) before /history is asked instead.
+    static constexpr int kTerminalGraceMs = 100;
     bool m_reconciling = false;
     bool m_reconcileAgain = false;
     quint64 m_ackCounter = 0;

@@ -51,6 +51,7 @@ void ComfyConnection::start()
 void ComfyConnection::stop()
 {
     m_running = false;
+    ++m_epoch;
     m_reconnectTimer.stop();
     m_pingTimer.stop();
     if (m_socket) {
@@ -103,6 +104,7 @@ void ComfyConnection::onConnected()
     m_socket->sendTextMessage(
         QStringLiteral(R"({"type": "feature_flags", "data": {"supports_preview_metadata": true}})"));
     m_connectedFor.start();
+    ++m_epoch;
     setState(ConnectionState::Connected);
     qCInfo(lcComfyWs).noquote() << "connected to ComfyUI at" << m_settings.httpUrl.toString() << "as client"
                                 << m_clientId;
@@ -114,6 +116,7 @@ void ComfyConnection::onDisconnected()
     if (!m_socket)
         return;
     const bool wasConnected = m_state == ConnectionState::Connected;
+    ++m_epoch;
     QWebSocket *s = std::exchange(m_socket, nullptr);
     if (wasConnected) {
         qCWarning(lcComfyWs).noquote() << "connection to ComfyUI lost:" << s->errorString();
@@ -174,6 +177,7 @@ void ComfyConnection::onText(const QString &text)
     QString error;
     std::optional<protocol::ComfyEvent> ev = protocol::parseTextFrame(text.toUtf8(), &error);
     if (!ev) {
+        ++m_epoch; // a frame is gone: what it said can only be read back through /history
         ++m_malformedFrames;
         if (!m_lastMalformedWarning.isValid() || m_lastMalformedWarning.elapsed() > 10000) {
             qCWarning(lcComfyWs).noquote()
@@ -202,7 +206,7 @@ void ComfyConnection::onBinary(const QByteArray &frame)
         emit otherBinaryReceived(frame);
         return;
     }
-    ++m_malformedFrames;
+    ++m_malformedFrames; // a preview, not an event: the prompt's outcome does not depend on it
     if (!m_lastMalformedWarning.isValid() || m_lastMalformedWarning.elapsed() > 10000) {
         qCWarning(lcComfyWs).noquote() << "dropped a malformed binary frame of" << frame.size()
                                        << "bytes:" << protocol::frameErrorString(err) << "(" << m_malformedFrames

@@ -46,6 +46,10 @@ public:
     bool previewMetadataNegotiated() const { return m_metadataNegotiated; }
     qint64 malformedFrames() const { return m_malformedFrames; }
     qint64 lastPingRoundTripMs() const { return m_lastRttMs; }
+    // Names the current stretch of unbroken delivery: it changes on every connect and drop and whenever a
+    // frame had to be dropped (malformed), and is 0 while not connected. Two equal non-zero values mean
+    // every frame ComfyUI sent in between was received and emitted.
+    quint64 continuityEpoch() const { return m_state == ConnectionState::Connected ? m_epoch : 0; }
 
 signals:
     void stateChanged(cr::ConnectionState state);
@@ -72,6 +76,7 @@ private:
     QString m_baseClientId;
     QString m_clientId;
     int m_generation = 0;
+    quint64 m_epoch = 1;
     QWebSocket *m_socket = nullptr;
     ConnectionState m_state = ConnectionState::Disconnected;
     bool m_running = false;

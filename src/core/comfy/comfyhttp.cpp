@@ -244,6 +244,28 @@ void ComfyHttp::objectInfo(Callback<QJsonObject> done)
     });
 }
 
+void ComfyHttp::models(const QString &folder, Callback<QStringList> done)
+{
+    const QString path = folder.isEmpty()
+        ? QStringLiteral("/models")
+        : QStringLiteral("/models/") + QString::fromLatin1(QUrl::toPercentEncoding(folder));
+    onFinished(send("GET", path), [done](Result<QByteArray> r, int) {
+        if (!r) {
+            done(r.error());
+            return;
+        }
+        const QJsonDocument doc = QJsonDocument::fromJson(r.value());
+        if (!doc.isArray()) {
+            done(Error::make(ErrorCode::ComfyError, QStringLiteral("ComfyUI sent a model list that is not an array")));
+            return;
+        }
+        QStringList names;
+        for (const QJsonValue &v : doc.array())
+            names << v.toString();
+        done(names);
+    });
+}
+
 QUrl ComfyHttp::viewUrl(const protocol::OutputFile &file) const
 {
     QUrl url = comfyEndpoint(m_base, QStringLiteral("/view"));

@@ -65,6 +65,10 @@ public:
     void systemStats(Callback<QJsonObject> done);
     // GET /object_info, fetched once and cached (it is large and stalls ComfyUI while built).
     void objectInfo(Callback<QJsonObject> done);
+    // Drops the cached /object_info: the next objectInfo() asks ComfyUI again (after a reconnect).
+    void forgetObjectInfo() { m_objectInfo = {}; }
+    // GET /models (folder empty: the folder names) or GET /models/{folder} (the file names in it).
+    void models(const QString &folder, Callback<QStringList> done);
     // GET /view for an output file, streamed: the caller reads the reply as data arrives and deletes it.
     // The reply has the transfer timeout set; it is parented to nothing.
     QNetworkReply *openView(const protocol::OutputFile &file);

@@ -28,11 +28,8 @@ std::optional<PromptOutcome> PromptOutcome::fromHistory(const QString &promptId,
         return std::nullopt;
     PromptOutcome o;
     o.promptId = promptId;
-    o.outputs = entry.value(QLatin1String("outputs")).toObject();
-    for (auto it = o.outputs.constBegin(); it != o.outputs.constEnd(); ++it) {
-        for (const protocol::OutputFile &f : protocol::outputFilesFrom(it.value().toObject()))
-            o.files.append({it.key(), f});
-    }
+    o.source = Source::History;
+    o.setOutputs(entry.value(QLatin1String("outputs")).toObject());
     const QJsonObject status = entry.value(QLatin1String("status")).toObject();
     const QJsonArray messages = status.value(QLatin1String("messages")).toArray();
     QString lastType;
@@ -40,6 +37,11 @@ std::optional<PromptOutcome> PromptOutcome::fromHistory(const QString &promptId,
     for (const QJsonValue &m : messages) {
         const QJsonArray pair = m.toArray();
         const QString type = pair.at(0).toString();
+        if (type == QLatin1String("execution_cached")) {
+            o.cachedNodes.clear();
+            for (const QJsonValue &n : pair.at(1).toObject().value(QLatin1String("nodes")).toArray())
+                o.cachedNodes.append(n.isString() ? n.toString() : QString::number(n.toInteger()));
+        }
         if (type == QLatin1String("execution_error") || type == QLatin1String("execution_interrupted")
             || type == QLatin1String("execution_success")) {
             lastType = type;
@@ -58,16 +60,29 @@ std::optional<PromptOutcome> PromptOutcome::fromHistory(const QString &promptId,
                                 {QStringLiteral("data"), lastData}};
         if (lastType == QLatin1String("execution_error")) {
             if (auto ev = protocol::parseTextFrame(QJsonDocument(frame).toJson(QJsonDocument::Compact))) {
-                if (const auto *err = ev->as<protocol::ExecutionErrorEvent>()) {
+                if (const auto *err = ev->as<protocol::ExecutionErrorEvent>())
                     o.error = *err;
-                    o.reason = err->exceptionMessage.trimmed();
-                }
             }
         }
-        if (o.reason.isEmpty())
-            o.reason = QStringLiteral("ComfyUI reported an error");
+        o.reason = failureReason(o.error);
     }
     return o;
+}
+
+void PromptOutcome::setOutputs(const QJsonObject &uiOutputs)
+{
+    outputs = uiOutputs;
+    files.clear();
+    for (auto it = outputs.constBegin(); it != outputs.constEnd(); ++it) {
+        for (const protocol::OutputFile &f : protocol::outputFilesFrom(it.value().toObject()))
+            files.append({it.key(), f});
+    }
+}
+
+QString PromptOutcome::failureReason(const std::optional<protocol::ExecutionErrorEvent> &error)
+{
+    const QString reason = error ? error->exceptionMessage.trimmed() : QString();
+    return reason.isEmpty() ? QStringLiteral("ComfyUI reported an error") : reason;
 }
 
 } // namespace cr

@@ -132,7 +132,10 @@ QStringList CommandLine::applyTo(Config &config) const
     if ((httpPort || relayPort) && config.http.port != 0 && config.http.port == config.relay.port)
         problems << QStringLiteral("--http-port/--relay-port: %1 would be both the REST API's and the relay's port")
                         .arg(config.http.port);
-    if (comfyUrl) {
+    if (comfyUrl && !config.backends.isEmpty()) {
+        problems << QStringLiteral("--comfy-url cannot be combined with [[backends]] (the configuration names every "
+                                   "ComfyUI)");
+    } else if (comfyUrl) {
         const QUrl u(*comfyUrl, QUrl::StrictMode);
         if (u.isValid() && (u.scheme() == QLatin1String("http") || u.scheme() == QLatin1String("https"))
             && !u.host().isEmpty())

@@ -26,12 +26,21 @@ QMap<QString, QString> NodeMappings::forWorkflow(const QString &workflow) const
     return merged;
 }
 
+QList<BackendSettings> Config::poolBackends() const
+{
+    if (!backends.isEmpty())
+        return backends;
+    return {BackendSettings{comfy.name, comfy.url, {}, 0}};
+}
+
 QString Config::toToml() const
 {
     QStringList l;
     l << QStringLiteral("# effective configuration (%1)")
              .arg(sourceFile.isEmpty() ? QStringLiteral("built-in defaults") : sourceFile);
-    l << QStringLiteral("[comfy]") << QStringLiteral("url = %1").arg(quoted(comfy.url.toString()))
+    l << QStringLiteral("[comfy]")
+      << (backends.isEmpty() ? QStringLiteral("url = %1").arg(quoted(comfy.url.toString()))
+                             : QStringLiteral("# url: every ComfyUI is a [[backends]] table"))
       << QStringLiteral("workflow = %1").arg(quoted(comfy.workflow))
       << QStringLiteral("preview_method = %1").arg(quoted(comfy.previewMethod))
       << QStringLiteral("client_id = %1").arg(quoted(comfy.clientId))
@@ -59,7 +68,20 @@ QString Config::toToml() const
       << QStringLiteral("keep_days = %1").arg(jobs.keepDays)
       << QStringLiteral("keep_expired = %1").arg(jobs.keepExpired)
       << QStringLiteral("log_events = %1").arg(jobs.logEvents) << QStringLiteral("log_jobs = %1").arg(jobs.logJobs)
+      << QStringLiteral("max_attempts = %1").arg(jobs.maxAttempts)
+      << QStringLiteral("routing = %1")
+             .arg(quoted(jobs.routing == RoutingMode::Affinity ? QStringLiteral("affinity")
+                                                               : QStringLiteral("least_loaded")))
       << QString();
+    for (const BackendSettings &b : backends) {
+        QStringList tags;
+        for (const QString &t : b.tags)
+            tags << quoted(t);
+        l << QStringLiteral("[[backends]]") << QStringLiteral("name = %1").arg(quoted(b.name))
+          << QStringLiteral("url = %1").arg(quoted(b.url.toString()))
+          << QStringLiteral("tags = [%1]").arg(tags.join(QStringLiteral(", ")))
+          << QStringLiteral("max_in_flight = %1").arg(b.maxInFlight) << QString();
+    }
     l << QStringLiteral("[metrics]")
       << QStringLiteral("enabled = %1").arg(metrics.enabled ? QStringLiteral("true") : QStringLiteral("false"))
       << QStringLiteral("public = %1").arg(metrics.publicAccess ? QStringLiteral("true") : QStringLiteral("false"))

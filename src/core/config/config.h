@@ -2,8 +2,10 @@
 // The effective configuration of the service: what the TOML file says, with command-line overrides applied.
 // Plain values only; loading lives in ConfigLoader, the command line in CommandLine.
 
+#include <QList>
 #include <QMap>
 #include <QString>
+#include <QStringList>
 #include <QUrl>
 
 namespace cr {
@@ -21,6 +23,19 @@ struct ComfySettings {
     int maxJobTimeMs = 0;                     // a job running longer is interrupted and fails (0 = no limit)
     QString name = QStringLiteral("default"); // the backend's name: the `backend` label of the metrics
 };
+
+// One ComfyUI of the pool ([[backends]]); the shared keys of [comfy] (timeouts, preview_method, client_id)
+// apply to every backend.
+struct BackendSettings {
+    QString name;        // unique, [A-Za-z0-9._-]{1,64}: shown everywhere, the metrics' `backend` label
+    QUrl url;            // like [comfy] url
+    QStringList tags;    // a job may require tags ("tags" of POST /api/v1/jobs)
+    int maxInFlight = 2; // prompts handed to this ComfyUI at once (running + queued there), 1..64; 0 = no limit
+    bool operator==(const BackendSettings &) const = default;
+};
+
+// How a waiting job picks among the backends that can take it ([jobs] routing).
+enum class RoutingMode { Affinity, LeastLoaded };
 
 // The REST API ([http-server]).
 struct HttpSettings {
@@ -55,6 +70,8 @@ struct JobSettings {
     int keepExpired = 10000; // ids (and client_refs) of pruned jobs remembered for 410 job_expired
     int logEvents = 2048;    // events kept in one job's event log (the newest)
     int logJobs = 256;       // jobs whose event log is kept in memory (least recently active forgotten first)
+    int maxAttempts = 2;     // runs of one job at most: a job whose backend dropped mid-run is re-run elsewhere
+    RoutingMode routing = RoutingMode::Affinity; // "affinity": same checkpoint first; "least_loaded": ignore it
 };
 
 // The Prometheus endpoint GET /metrics ([metrics], docs/metrics.md).
@@ -95,8 +112,14 @@ struct Config {
     PathSettings paths;
     NodeMappings nodeMappings;
     LogSettings log;
+    QList<BackendSettings> backends;          // [[backends]]; empty: the pool is [comfy] alone (see poolBackends())
     QString authToken;                        // [auth] token; empty = no auth
     bool allowUnauthenticatedNetwork = false; // [auth] allow_unauthenticated_network: no token on a non-loopback host
+
+    // The ComfyUIs the service fronts: [[backends]], or one backend from [comfy] (url, name) with no in-flight
+    // limit (every job goes straight to its queue, as before pools existed).
+    QList<BackendSettings> poolBackends() const;
+    bool isPoolOfOne() const { return backends.isEmpty(); } // [comfy] alone: ComfyUI validates every graph
 
     // The effective configuration as TOML, secrets masked, for --check-config and the start-up log.
     QString toToml() const;

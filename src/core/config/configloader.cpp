@@ -220,6 +220,8 @@ void readTable(const toml::table &root, LoadContext &ctx, Config &cfg)
         r.count("keep_expired", cfg.jobs.keepExpired, 0, 10'000'000);
         r.count("log_events", cfg.jobs.logEvents, 1, 1'000'000);
         r.count("log_jobs", cfg.jobs.logJobs, 1, 1'000'000);
+        r.count("max_attempts", cfg.jobs.maxAttempts, 1, 10);
+        readRouting(r, cfg);
         r.finish();
     }
     { // [metrics]
@@ -245,13 +247,15 @@ void readTable(const toml::table &root, LoadContext &ctx, Config &cfg)
         r.logRules("rules", cfg.log.rules);
         r.finish();
     }
+    readBackends(root, ctx, cfg);
     checkRelations(root, ctx, cfg);
     readNodeMappings(section("node_mappings"), ctx, cfg.nodeMappings);
 
-    static const QStringList known{
-        QStringLiteral("comfy"), QStringLiteral("http-server"), QStringLiteral("server"),
-        QStringLiteral("jobs"),  QStringLiteral("metrics"),     QStringLiteral("paths"),
-        QStringLiteral("auth"),  QStringLiteral("log"),         QStringLiteral("node_mappings")};
+    static const QStringList known{QStringLiteral("comfy"),         QStringLiteral("http-server"),
+                                   QStringLiteral("server"),        QStringLiteral("jobs"),
+                                   QStringLiteral("metrics"),       QStringLiteral("paths"),
+                                   QStringLiteral("auth"),          QStringLiteral("log"),
+                                   QStringLiteral("node_mappings"), QStringLiteral("backends")};
     for (auto &&[k, v] : root) {
         if (!known.contains(qs(k.str())))
             ctx.add(ConfigDiagnostic::Severity::Warning, k.source(),

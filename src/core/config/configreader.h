@@ -72,4 +72,9 @@ private:
     QStringList m_used;
 };
 
+// [[backends]] (configbackends.cpp): every table into cfg.backends, with file:line errors.
+void readBackends(const toml::table &root, LoadContext &ctx, Config &cfg);
+// [jobs] routing = "affinity" | "least_loaded".
+void readRouting(SectionReader &jobs, Config &cfg);
+
 } // namespace cr::configdetail

@@ -48,6 +48,15 @@ bool keepRunning(Config &loaded, const Config &running)
     return true;
 }
 
+// [[backends]] as a whole: the pool is built once.
+bool keepBackends(Config &loaded, const Config &running)
+{
+    if (loaded.backends == running.backends)
+        return false;
+    loaded.backends = running.backends;
+    return true;
+}
+
 } // namespace
 
 QStringList keepRestartOnlyValues(Config &loaded, const Config &running)
@@ -76,6 +85,7 @@ QStringList keepRestartOnlyValues(Config &loaded, const Config &running)
         {"metrics.enabled", &keepRunning<&Config::metrics, &MetricsSettings::enabled>},
         {"paths.workflows", &keepRunning<&Config::paths, &PathSettings::workflowsDir>},
         {"paths.data", &keepRunning<&Config::paths, &PathSettings::dataDir>},
+        {"backends", &keepBackends},
     };
     QStringList kept;
     for (const auto &[key, keep] : fixed) {

@@ -1,6 +1,8 @@
 #pragma once
 // One run of a workflow: a private copy of the graph with its inputs applied, and everything that happened
-// to it in ComfyUI. Job id and ComfyUI prompt id are the same string.
+// to it in ComfyUI. It waits in the runner until a backend of the pool has room, then is handed over: each
+// hand-over is an attempt. Attempt 1's ComfyUI prompt id is the job id; a later attempt (the job taken back
+// from a backend that dropped) gets a fresh prompt id that the JobManager maps back to the job.
 
 #include "core/comfy/promptoutcome.h"
 #include "protocol/error.h"
@@ -29,8 +31,20 @@ struct JobProgress {
     double max = 0;
 };
 
+// One hand-over of a job to a backend.
+struct JobAttempt {
+    QString backend;  // the backend's name ("" in a store written before pools: the first backend)
+    QString promptId; // ComfyUI's prompt id there
+    QDateTime submittedAt, startedAt, finishedAt;
+    // "" while current; then succeeded | failed | interrupted | cancelled | lost | refused | taken_back
+    // (not started, handed to another backend) | backend_lost (it ran when its backend dropped) | superseded
+    QString outcome;
+    QString reason;
+    bool isCurrent() const { return outcome.isEmpty(); }
+};
+
 struct Job {
-    QString id;        // also ComfyUI's prompt_id
+    QString id;        // also ComfyUI's prompt_id of the first attempt
     QString clientRef; // caller-supplied idempotency key (empty when none)
     QString workflow;  // workflow name, or "" for a posted graph
     QJsonObject graph; // what was submitted
@@ -43,8 +57,19 @@ struct Job {
     std::optional<protocol::ExecutionErrorEvent> comfyError;
     QString reason; // why it failed / was cancelled / lost
     bool cancelRequested = false;
+    int priority = 0;         // higher first; FIFO within a level
+    QString pinnedBackend;    // "backend" of the request: only this one may run it
+    QStringList requiredTags; // "tags" of the request: every one must be on the backend
+    QList<JobAttempt> attempts;
+    int queuePosition = 0; // 1-based while waiting in the runner's queue, else 0 (not stored)
 
     bool isFinished() const { return isFinal(state); }
+    // The attempt handed over and not finished; null while the job waits in the runner (or is final).
+    const JobAttempt *currentAttempt() const;
+    JobAttempt *currentAttempt();
+    // The backend of the current attempt, else of the last one (the one that ran it); "" before any.
+    QString backend() const;
+    int attemptsThatRan() const; // attempts that started (the ones [jobs] max_attempts counts)
     qint64 durationMs() const;
 };
 

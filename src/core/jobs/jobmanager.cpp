@@ -12,21 +12,37 @@ constexpr int kPruneBatch = 200;                 // jobs removed per event-loop 
 constexpr int kAgePruneIntervalMs = 10 * 60'000; // how often keep_days is checked when nothing finishes
 } // namespace
 
-JobManager::JobManager(ComfyClient *comfy, JobStore *store, QObject *parent)
-    : QObject(parent), m_comfy(comfy), m_store(store)
+JobManager::JobManager(BackendPool *pool, JobStore *store, QObject *parent)
+    : QObject(parent), m_pool(pool), m_store(store)
 {
     qRegisterMetaType<cr::Job>();
-    connect(m_comfy, &ComfyClient::eventReceived, this, &JobManager::onEvent);
-    connect(m_comfy, &ComfyClient::promptFinished, this, &JobManager::onPromptFinished);
+    connect(m_pool, &BackendPool::eventReceived, this, &JobManager::onEvent);
+    connect(m_pool, &BackendPool::promptFinished, this, &JobManager::onPromptFinished);
+    connect(m_pool, &BackendPool::backendDown, this, &JobManager::onBackendDown);
+    connect(m_pool, &BackendPool::promptSuperseded, this, &JobManager::onSuperseded);
+    // A backend connected, learnt its nodes, resumed: waiting jobs may fit now.
+    connect(m_pool, &BackendPool::backendChanged, this, [this] { dispatch(); });
     m_pruneTimer.setInterval(kAgePruneIntervalMs);
     connect(&m_pruneTimer, &QTimer::timeout, this, &JobManager::prune);
     m_pruneTimer.start();
+}
+
+JobManager::JobManager(ComfyClient *comfy, JobStore *store, QObject *parent)
+    : JobManager(new BackendPool(comfy), store, parent)
+{
+    m_ownedPool.reset(m_pool);
+}
+
+JobManager::~JobManager()
+{
+    disconnect(m_pool, nullptr, this, nullptr); // an owned pool stops (and signals) after this object is gone
 }
 
 void JobManager::setRetention(const JobSettings &settings)
 {
     m_retention = settings;
     m_retention.keep = qMax(1, m_retention.keep);
+    m_retention.maxAttempts = qMax(1, m_retention.maxAttempts);
     m_expired.setCapacity(m_retention.keepExpired);
 }
 
@@ -34,23 +50,47 @@ int JobManager::restore()
 {
     if (!m_store)
         return 0;
-    int resumed = 0;
+    int resumed = 0, waiting = 0;
     for (const ExpiredJob &e : m_store->loadExpired())
         m_expired.add(e);
     const QList<Job> jobs = m_store->loadAll();
-    for (const Job &job : jobs) {
-        if (m_jobs.contains(job.id))
+    for (const Job &stored : jobs) {
+        if (m_jobs.contains(stored.id))
             continue;
-        m_jobs.insert(job.id, job);
+        Job &job = *m_jobs.insert(stored.id, stored);
         m_order.append(job.id);
+        m_seq.insert(job.id, m_nextSeq++);
         if (!job.clientRef.isEmpty())
             m_byClientRef.insert(job.clientRef, job.id);
-        if (!job.isFinished()) {
-            m_comfy->adopt(job.id);
-            ++resumed;
+        if (job.isFinished())
+            continue;
+        JobNeeds needs = needsOf(job.graph);
+        needs.requiredTags = job.requiredTags;
+        needs.pinnedBackend = job.pinnedBackend;
+        m_needs.insert(job.id, needs);
+        if (JobAttempt *a = job.currentAttempt()) {
+            Backend *b = a->backend.isEmpty() ? m_pool->first() : m_pool->find(a->backend);
+            if (b) {
+                a->backend = b->name();
+                m_byPrompt.insert(a->promptId, job.id);
+                b->client()->adopt(a->promptId); // reconciled through its /queue and /history
+                ++resumed;
+                continue;
+            }
+            // Handed to a backend this configuration no longer has: it cannot be followed; run it elsewhere.
+            a->outcome = QStringLiteral("taken_back");
+            a->reason = QStringLiteral("backend \"%1\" is no longer configured").arg(a->backend);
+            a->finishedAt = QDateTime::currentDateTimeUtc();
+            m_oldPrompts.insert(a->promptId, job.id);
+            job.state = JobState::Queued;
+            persist(job);
         }
+        enqueue(job.id);
+        ++waiting;
     }
-    qCInfo(lcJobs) << "restored" << jobs.size() << "job(s)," << resumed << "still in flight";
+    updateQueuePositions();
+    qCInfo(lcJobs) << "restored" << jobs.size() << "job(s)," << resumed << "handed over," << waiting
+                   << "waiting in the runner's queue";
     prune();
     return int(jobs.size());
 }
@@ -93,53 +133,42 @@ void JobManager::submit(JobRequest request, QObject *context, SubmitCallback don
     job.workflow = request.workflow;
     job.graph = std::move(request.graph);
     job.createdAt = QDateTime::currentDateTimeUtc();
+    job.priority = request.priority;
+    job.pinnedBackend = request.backend;
+    job.requiredTags = request.requiredTags;
+    JobNeeds needs = needsOf(job.graph);
+    needs.requiredTags = job.requiredTags;
+    needs.pinnedBackend = job.pinnedBackend;
     const QString id = job.id;
+    m_needs.insert(id, needs);
+    const RouteDecision decision = route(job, true);
+    if (decision.kind == RouteDecision::Kind::Never) {
+        m_needs.remove(id);
+        answer(noBackendError(decision), false);
+        return;
+    }
     m_jobs.insert(id, job);
     m_order.append(id);
-    m_unacknowledged.insert(id);
+    m_seq.insert(id, m_nextSeq++);
     if (!job.clientRef.isEmpty())
         m_byClientRef.insert(job.clientRef, id);
-
-    m_comfy->submit(id, job.graph, [this, id, answer](Result<SubmitAck> r) {
-        const QList<Answer> duplicates = m_duplicates.take(id);
-        const auto answerAll = [&answer, &duplicates](const Result<Job> &result, bool created) {
-            answer(result, created);
-            for (const Answer &d : duplicates)
-                d(result, false);
-        };
-        auto it = m_jobs.find(id);
-        if (it == m_jobs.end()) {
-            answerAll(Error::make(ErrorCode::Internal, QStringLiteral("job vanished during submission")), false);
-            return;
-        }
-        if (!r && !r.error().is(ErrorCode::ComfyTimeout)) {
-            // Rejected (validation, HTTP error) or never sent (unreachable): nothing was queued in ComfyUI.
-            forget(id);
-            answerAll(r.error(), false);
-            return;
-        }
-        m_unacknowledged.remove(id);
-        if (!r) {
-            // No answer in time: ComfyUI may have queued it. Keep the job and let the client find out
-            // through /queue and /history (it ends as lost if ComfyUI never saw it).
-            qCWarning(lcJobs).noquote() << "job" << id
-                                        << "submission timed out; following it through ComfyUI's queue and history";
-            m_comfy->adopt(id);
-        }
-        qCInfo(lcJobs).noquote() << "job" << id << "queued"
-                                 << (it->workflow.isEmpty() ? QString() : QStringLiteral("(%1)").arg(it->workflow));
-        if (m_store) // durable before it is acknowledged
-            m_store->create(*it);
-        // Events may have come before the answer; publish in order: queued, started, then the end.
-        const Job queued = *it;
-        emit jobQueued(queued);
-        if (queued.state == JobState::Running)
-            emit jobStarted(queued);
-        answerAll(queued, true);
-        if (std::optional<PromptOutcome> early = m_earlyOutcomes.take(id))
-            onPromptFinished(*early);
-        prune();
-    });
+    if (decision.kind == RouteDecision::Kind::Chosen) {
+        // A backend has room: hand it over now and answer with ComfyUI's acknowledgement (or its refusal).
+        m_unacknowledged.insert(id);
+        handOver(id, decision.backend, answer);
+        return;
+    }
+    // Every backend that could run it is busy, draining or away: it waits in the runner's queue.
+    if (m_store) // durable before it is acknowledged
+        m_store->create(job);
+    enqueue(id);
+    updateQueuePositions();
+    qCInfo(lcJobs).noquote() << "job" << id << "waits in the runner's queue at position"
+                             << m_jobs.value(id).queuePosition << "(" + decision.reason + ")";
+    const Job queued = m_jobs.value(id);
+    emit jobQueued(queued);
+    answer(queued, true);
+    prune();
 }
 
 void JobManager::forget(const QString &id)
@@ -152,6 +181,11 @@ void JobManager::forget(const QString &id)
     m_earlyOutcomes.remove(id);
     m_duplicates.remove(id);
     m_lastStep.remove(id);
+    m_needs.remove(id);
+    m_seq.remove(id);
+    for (const JobAttempt &a : job.attempts)
+        m_byPrompt.remove(a.promptId);
+    dequeue(id);
     if (m_store)
         m_store->remove(id);
 }
@@ -166,10 +200,16 @@ Status JobManager::cancel(const QString &id)
                            QStringLiteral("job %1 has already finished (%2)").arg(id, jobStateName(it->state)),
                            {{QStringLiteral("state"), jobStateName(it->state)}});
     it->cancelRequested = true;
-    if (!m_unacknowledged.contains(id))
-        persist(*it);
-    m_comfy->cancel(id);
+    cancelAttempt(*it);
     return std::nullopt;
+}
+
+int JobManager::countAt(const QString &backend, JobState state) const
+{
+    int n = 0;
+    for (const Job &j : m_jobs)
+        n += j.state == state && j.currentAttempt() && j.currentAttempt()->backend == backend ? 1 : 0;
+    return n;
 }
 
 void JobManager::onRunTimeExceeded(const QString &id)
@@ -180,32 +220,43 @@ void JobManager::onRunTimeExceeded(const QString &id)
     qCWarning(lcJobs).noquote() << "job" << id << "exceeded the maximum job time; interrupting it";
     m_timedOut.insert(id);
     it->cancelRequested = true;
-    m_comfy->cancel(id);
+    cancelAttempt(*it);
     // ComfyUI may be hung too deeply to answer: then the job ends here.
     QTimer::singleShot(qMax(10'000, m_maxRunMs / 10), this, [this, id] {
         auto job = m_jobs.find(id);
         if (job == m_jobs.end() || job->isFinished())
             return;
         PromptOutcome o;
-        o.promptId = id;
+        o.promptId = job->currentAttempt() ? job->currentAttempt()->promptId : id;
         o.status = PromptOutcome::Status::Interrupted;
-        onPromptFinished(o);
+        finishJob(*job, o);
     });
 }
 
 int JobManager::cancelAll()
 {
-    int n = 0;
-    for (auto it = m_jobs.begin(); it != m_jobs.end(); ++it) {
-        if (!it->isFinished() && !it->cancelRequested) {
-            it->cancelRequested = true;
-            if (!m_unacknowledged.contains(it.key()))
-                persist(*it);
-            m_comfy->cancel(it.key());
-            ++n;
-        }
+    QStringList ids;
+    for (auto it = m_jobs.cbegin(); it != m_jobs.cend(); ++it)
+        if (!it->isFinished() && !it->cancelRequested)
+            ids << it.key();
+    for (const QString &id : std::as_const(ids)) {
+        auto it = m_jobs.find(id);
+        if (it == m_jobs.end() || it->isFinished())
+            continue;
+        it->cancelRequested = true;
+        cancelAttempt(*it);
     }
-    return n;
+    return int(ids.size());
+}
+
+QString JobManager::jobForPrompt(const QString &promptId) const
+{
+    if (promptId.isEmpty())
+        return {};
+    if (auto it = m_byPrompt.constFind(promptId); it != m_byPrompt.cend())
+        return *it;
+    // A job's own id is its first prompt's, unless that attempt was taken back (its late events are not the job's).
+    return m_jobs.contains(promptId) && !m_oldPrompts.contains(promptId) ? promptId : QString();
 }
 
 const Job *JobManager::find(const QString &id) const
@@ -263,124 +314,6 @@ int JobManager::countIn(JobState state) const
     for (const Job &j : m_jobs)
         n += j.state == state ? 1 : 0;
     return n;
-}
-
-void JobManager::markRunning(Job &job)
-{
-    if (job.state != JobState::Queued)
-        return;
-    job.state = JobState::Running;
-    job.startedAt = QDateTime::currentDateTimeUtc();
-    if (m_maxRunMs > 0) {
-        const QString id = job.id;
-        QTimer::singleShot(m_maxRunMs, this, [this, id] { onRunTimeExceeded(id); });
-    }
-    if (m_unacknowledged.contains(job.id))
-        return; // published once ComfyUI answered the submission
-    // Not persisted: after a restart a queued and a running job are followed the same way.
-    emit jobStarted(job);
-}
-
-void JobManager::onEvent(const protocol::ComfyEvent &event)
-{
-    if (event.promptId.isEmpty())
-        return;
-    auto it = m_jobs.find(event.promptId);
-    if (it == m_jobs.end() || it->isFinished())
-        return;
-    Job &job = *it;
-    switch (event.type) {
-    case protocol::EventType::ExecutionStart:
-        markRunning(job);
-        break;
-    case protocol::EventType::ExecutionCached:
-        markRunning(job);
-        job.cachedNodes = event.as<protocol::ExecutionCachedEvent>()->nodes;
-        break;
-    case protocol::EventType::Executing: {
-        const auto *e = event.as<protocol::ExecutingEvent>();
-        if (e->finished)
-            break;
-        markRunning(job);
-        job.progress
-            = {e->node, job.graph.value(e->node).toObject().value(QLatin1String("class_type")).toString(), 0, 0};
-        if (!m_unacknowledged.contains(job.id))
-            emit jobProgress(job);
-        break;
-    }
-    case protocol::EventType::Progress: {
-        const auto *p = event.as<protocol::ProgressEvent>();
-        markRunning(job);
-        job.progress.node = p->node;
-        job.progress.nodeClass = job.graph.value(p->node).toObject().value(QLatin1String("class_type")).toString();
-        job.progress.value = p->value;
-        job.progress.max = p->max;
-        m_lastStep.insert(job.id, job.progress);
-        if (!m_unacknowledged.contains(job.id))
-            emit jobProgress(job);
-        break;
-    }
-    case protocol::EventType::Executed: {
-        const auto *e = event.as<protocol::ExecutedEvent>();
-        for (const protocol::OutputFile &f : e->files) {
-            const NodeOutputFile nf{e->node, f};
-            if (!job.outputs.contains(nf))
-                job.outputs.append(nf);
-        }
-        break;
-    }
-    default:
-        break;
-    }
-}
-
-void JobManager::onPromptFinished(const PromptOutcome &o)
-{
-    auto it = m_jobs.find(o.promptId);
-    if (it == m_jobs.end() || it->isFinished())
-        return;
-    if (m_unacknowledged.contains(o.promptId)) {
-        m_earlyOutcomes.insert(o.promptId, o); // finished before ComfyUI's answer arrived (fast cached runs)
-        return;
-    }
-    Job &job = *it;
-    switch (o.status) {
-    case PromptOutcome::Status::Succeeded:
-        job.state = JobState::Succeeded;
-        break;
-    case PromptOutcome::Status::Failed:
-        job.state = JobState::Failed;
-        break;
-    case PromptOutcome::Status::Interrupted:
-        job.state = job.cancelRequested && !m_timedOut.contains(job.id) ? JobState::Cancelled : JobState::Failed;
-        break;
-    case PromptOutcome::Status::Cancelled:
-        job.state = JobState::Cancelled;
-        break;
-    case PromptOutcome::Status::Lost:
-        job.state = JobState::Lost;
-        break;
-    }
-    if (!o.files.isEmpty() || job.outputs.isEmpty())
-        job.outputs = o.files; // history is authoritative
-    job.rawOutputs = o.outputs;
-    job.comfyError = o.error;
-    job.reason = job.state == JobState::Cancelled ? QStringLiteral("cancelled by request") : o.reason;
-    if (m_timedOut.remove(job.id))
-        job.reason = QStringLiteral("exceeded the maximum job time (%1 s); interrupted").arg(m_maxRunMs / 1000.0);
-    if (!job.startedAt.isValid() && job.state == JobState::Succeeded)
-        job.startedAt = job.createdAt;
-    job.finishedAt = QDateTime::currentDateTimeUtc();
-    // A finished job shows its last stepped node complete (or 1/1 when nothing stepped, e.g. a cached run).
-    const JobProgress last = m_lastStep.take(job.id);
-    if (job.state == JobState::Succeeded)
-        job.progress
-            = last.max > 0 ? JobProgress{last.node, last.nodeClass, last.max, last.max} : JobProgress{{}, {}, 1, 1};
-    qCInfo(lcJobs).noquote() << "job" << job.id << jobStateName(job.state) << "with" << job.outputs.size()
-                             << "output file(s)";
-    persist(job);
-    emit jobFinished(job);
-    prune();
 }
 
 void JobManager::prune()

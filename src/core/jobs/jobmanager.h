@@ -1,14 +1,18 @@
 #pragma once
 // Tracks every job of this service: queued -> running -> succeeded | failed | cancelled | lost, with
-// progress, outputs and ComfyUI's error. It submits through ComfyClient and follows the client's events;
-// many jobs can be in flight (ComfyUI queues them). Finished jobs are kept by count and age ([jobs] keep,
-// keep_days); pruned ones leave a bounded tombstone so that they answer job_expired, not job_not_found.
+// progress, outputs and ComfyUI's error. Jobs wait in the runner's own queue (stored, ordered by priority
+// then FIFO) and are handed to a backend of the pool when the Router finds one with room; each hand-over is
+// an attempt, and the job follows its attempt's backend (events, cancel, outputs). When a backend drops, its
+// prompts are taken back and routed again (a running one only while [jobs] max_attempts allows).
+// Finished jobs are kept by count and age ([jobs] keep, keep_days); pruned ones leave a bounded tombstone so
+// that they answer job_expired, not job_not_found. jobdispatch.cpp holds the queue and the attempts.
 
 #include "core/comfy/comfyclient.h"
 #include "core/config/config.h"
 #include "core/jobs/expiredjobs.h"
 #include "core/jobs/job.h"
 #include "core/jobs/jobstore.h"
+#include "core/pool/backendpool.h"
 
 #include <QHash>
 #include <QObject>
@@ -21,9 +25,12 @@
 namespace cr {
 
 struct JobRequest {
-    QString workflow;  // name, for listing
-    QJsonObject graph; // the graph with inputs applied (a private copy)
-    QString clientRef; // optional idempotency key
+    QString workflow;         // name, for listing
+    QJsonObject graph;        // the graph with inputs applied (a private copy)
+    QString clientRef;        // optional idempotency key
+    int priority = 0;         // higher first
+    QString backend;          // pin to this backend (empty: any)
+    QStringList requiredTags; // the backend must carry every one
 };
 
 struct JobFilter {
@@ -44,23 +51,34 @@ class JobManager final : public QObject
     Q_DISABLE_COPY_MOVE(JobManager)
 
 public:
-    // `store` (optional, not owned) keeps jobs across restarts.
+    // `store` (optional, not owned) keeps jobs across restarts. `pool` is not owned.
+    explicit JobManager(BackendPool *pool, JobStore *store = nullptr, QObject *parent = nullptr);
+    // A pool of one around `comfy` (not owned).
     explicit JobManager(ComfyClient *comfy, JobStore *store = nullptr, QObject *parent = nullptr);
+    ~JobManager() override;
+
+    BackendPool *pool() const { return m_pool; }
+    // The job a ComfyUI prompt id belongs to (its current attempt's, or a job's own id), or "".
+    QString jobForPrompt(const QString &promptId) const;
+    int waitingCount() const { return int(m_waiting.size()); } // jobs in the runner's queue
 
     // Loads the stored jobs; unfinished ones are followed again (reconciled with ComfyUI). Returns how many.
     int restore();
 
     using SubmitCallback = std::function<void(Result<Job>, bool created)>;
-    // Creates a job and submits it. The callback gets the job once ComfyUI accepted it (created = true), or
-    // the error (comfy_validation with ComfyUI's node_errors, comfy_unreachable, ...; job_expired when
-    // `clientRef` belonged to a pruned job) and then no job exists.
+    // Creates a job and hands it to a backend with room at once, or queues it in the runner. The callback
+    // gets the job once ComfyUI accepted it, or at once when it waits (created = true), or the error
+    // (comfy_validation with ComfyUI's node_errors, comfy_unreachable, ...; no_backend_can_run when no backend
+    // of the pool could ever take it; job_expired when `clientRef` belonged to a pruned job) and then no job
+    // exists. A job that waited and is then refused by ComfyUI fails with that error as its reason.
     // A `clientRef` seen before is not submitted again: the callback gets the existing job (created = false);
     // while that job's own submission still waits for ComfyUI's answer, the duplicate waits for the same
     // outcome (the job, or the same error), so an id is never handed out for a job that is then dropped.
     // The callback is dropped when `context` is destroyed first (the ApiServer at shutdown, say).
     void submit(JobRequest request, QObject *context, SubmitCallback done);
     void submit(JobRequest request, SubmitCallback done) { submit(std::move(request), this, std::move(done)); }
-    // Pending: removed from ComfyUI's queue; running: targeted interrupt. Final jobs: error job_conflict.
+    // Waiting in the runner: cancelled at once; handed over: removed from its backend's queue; running: a
+    // targeted interrupt at its backend. Final jobs: error job_conflict.
     Status cancel(const QString &id);
     // Cancels every unfinished job of this service (the legacy POST /interrupt); returns how many.
     int cancelAll();
@@ -71,7 +89,9 @@ public:
     JobPage list(const JobFilter &filter) const;
     int activeCount() const;
     int countIn(JobState state) const; // jobs known now in that state (the metrics' queued and running)
-    // Count and age bounds of finished jobs, and how many tombstones of pruned ones are kept (JobSettings).
+    int countAt(const QString &backend, JobState state) const; // handed to that backend and in that state
+    // Count and age bounds of finished jobs, how many tombstones of pruned ones are kept, max_attempts and
+    // the routing mode (JobSettings).
     void setRetention(const JobSettings &settings);
     // A job running longer than this is interrupted and fails ("exceeded the maximum job time"); if ComfyUI
     // does not even end it then, it fails here after a grace period. 0 = no limit.
@@ -85,14 +105,17 @@ signals:
     void jobsPruned(const QStringList &ids); // finished jobs dropped by retention (their event logs may go too)
 
 private:
-    void onEvent(const protocol::ComfyEvent &event);
-    void onPromptFinished(const PromptOutcome &outcome);
-    void markRunning(Job &job);
-    void prune(); // one bounded batch; schedules the next when more is due
-    void persist(const Job &job);
-    void onRunTimeExceeded(const QString &id);
-    void forget(const QString &id); // a submission ComfyUI refused: no trace left
-
+    // jobdispatch.cpp: the runner's queue, hand-overs and attempts.
+    void onEvent(const QString &backend, const protocol::ComfyEvent &event);
+    void onPromptFinished(const QString &backend, const PromptOutcome &outcome);
+    void finishJob(Job &job, const PromptOutcome &outcome);
+    void failJob(Job &job, const QString &reason);
+    // atSubmit: a pool of one hands a new job over even while disconnected (it fails as comfy_unreachable).
+    RouteDecision route(const Job &job, bool atSubmit = false) const;
+    void enqueue(const QString &id);
+    void dequeue(const QString &id);
+    void updateQueuePositions();
+    void dispatch();
     // A submit() callback with the object it belongs to.
     struct Answer {
         QPointer<QObject> context;
@@ -103,9 +126,38 @@ private:
                 done(r, created);
         }
     };
+    // answer: set when the submitter waits for ComfyUI's acknowledgement (hand-over at submit time).
+    void handOver(const QString &id, const QString &backend, std::optional<Answer> answer);
+    void onHandedOver(const QString &id, const QString &promptId, const Result<SubmitAck> &r,
+                      const std::optional<Answer> &answer);
+    // The first answer of a job handed over at submit time: stored, announced (queued, started), answered.
+    void publishAccepted(const QString &id, const std::function<void(const Result<Job> &, bool)> &answerAll);
+    void takeBack(Job &job, const QString &reason);
+    void onBackendDown(const QString &backend);
+    void onSuperseded(const QString &backend, const QString &promptId); // a prompt taken back ran there anyway
+    void cancelAttempt(Job &job);
+    static Error noBackendError(const RouteDecision &decision);
 
-    ComfyClient *m_comfy;
+    void onEventOf(Job &job, const protocol::ComfyEvent &event);
+    void markRunning(Job &job);
+    void prune(); // one bounded batch; schedules the next when more is due
+    void persist(const Job &job);
+    void onRunTimeExceeded(const QString &id);
+    void forget(const QString &id); // a submission ComfyUI refused: no trace left
+
+    std::unique_ptr<BackendPool> m_ownedPool;
+    BackendPool *m_pool;
     JobStore *m_store;
+    QHash<QString, QString> m_byPrompt;   // prompt id of a current attempt -> job id
+    QHash<QString, QString> m_oldPrompts; // prompt id of an attempt taken back -> job id (late events ignored)
+    QStringList m_waiting;                // the runner's queue: priority (higher first), then FIFO
+    QHash<QString, JobNeeds> m_needs;     // what each unfinished job asks of a backend
+    QHash<QString, quint64> m_seq;        // arrival order (FIFO within a priority)
+    quint64 m_nextSeq = 0;
+    int m_roundRobin = 0;
+    bool m_dispatching = false;
+    bool m_dispatchAgain = false;
+    bool m_dispatchScheduled = false;
     QHash<QString, Job> m_jobs;
     QHash<QString, QString> m_byClientRef;
     QStringList m_order;                           // ids, oldest first

@@ -84,6 +84,19 @@ QJsonObject JobStore::toJson(const Job &job)
                   {QStringLiteral("cancel_requested"), job.cancelRequested}};
     if (job.comfyError)
         o.insert(QStringLiteral("comfy_error"), errorToJson(*job.comfyError));
+    QJsonArray attempts;
+    for (const JobAttempt &a : job.attempts)
+        attempts.append(QJsonObject{{QStringLiteral("backend"), a.backend},
+                                    {QStringLiteral("prompt_id"), a.promptId},
+                                    {QStringLiteral("submitted_at"), time(a.submittedAt)},
+                                    {QStringLiteral("started_at"), time(a.startedAt)},
+                                    {QStringLiteral("finished_at"), time(a.finishedAt)},
+                                    {QStringLiteral("outcome"), a.outcome},
+                                    {QStringLiteral("reason"), a.reason}});
+    o.insert(QStringLiteral("attempts"), attempts);
+    o.insert(QStringLiteral("priority"), job.priority);
+    o.insert(QStringLiteral("pinned_backend"), job.pinnedBackend);
+    o.insert(QStringLiteral("required_tags"), QJsonArray::fromStringList(job.requiredTags));
     return o;
 }
 
@@ -116,6 +129,25 @@ std::optional<Job> JobStore::fromJson(const QJsonObject &o)
     job.rawOutputs = o.value(QLatin1String("raw_outputs")).toObject();
     job.reason = o.value(QLatin1String("reason")).toString();
     job.cancelRequested = o.value(QLatin1String("cancel_requested")).toBool();
+    job.priority = o.value(QLatin1String("priority")).toInt();
+    job.pinnedBackend = o.value(QLatin1String("pinned_backend")).toString();
+    job.requiredTags = strings(o.value(QLatin1String("required_tags")));
+    if (o.contains(QLatin1String("attempts"))) {
+        for (const QJsonValue &v : o.value(QLatin1String("attempts")).toArray()) {
+            const QJsonObject a = v.toObject();
+            job.attempts.append(
+                {a.value(QLatin1String("backend")).toString(), a.value(QLatin1String("prompt_id")).toString(),
+                 timeFrom(a.value(QLatin1String("submitted_at"))), timeFrom(a.value(QLatin1String("started_at"))),
+                 timeFrom(a.value(QLatin1String("finished_at"))), a.value(QLatin1String("outcome")).toString(),
+                 a.value(QLatin1String("reason")).toString()});
+        }
+    } else {
+        // Written before pools: every stored job had been handed to the one ComfyUI under its own id.
+        JobAttempt a{QString(), id, job.createdAt, job.startedAt, job.finishedAt, QString(), QString()};
+        if (isFinal(state))
+            a.outcome = jobStateName(state);
+        job.attempts.append(a);
+    }
     if (o.contains(QLatin1String("comfy_error"))) {
         const QJsonObject e = o.value(QLatin1String("comfy_error")).toObject();
         protocol::ExecutionErrorEvent err;

@@ -33,20 +33,21 @@ EventHub::EventHub(EventHubLimits limits, QObject *parent) : QObject(parent), m_
 
 EventHub::~EventHub() = default;
 
-RelayEventPtr EventHub::publishComfyEvent(const protocol::ComfyEvent &event, const QString &jobId)
+RelayEventPtr EventHub::publishComfyEvent(const protocol::ComfyEvent &event, const QString &jobId,
+                                          const QString &backend)
 {
     QByteArray raw = event.raw;
     if (raw.isEmpty()) // built in code rather than received: serialise it the way ComfyUI shapes frames
         raw = protocol::encodeDataEvent(event.typeName, event.data);
-    return publishJson(event.typeName, jobId, event.promptId, raw);
+    return publishJson(event.typeName, jobId, event.promptId, raw, backend);
 }
 
 RelayEventPtr EventHub::publishPreview(const protocol::PreviewFrame &frame, const QString &jobId,
-                                       const QByteArray &rawFrame)
+                                       const QByteArray &rawFrame, const QString &backend)
 {
     ++m_publishedPreviews;
-    auto event
-        = RelayEventPtr::create(RelayEvent::preview(QDateTime::currentMSecsSinceEpoch(), jobId, frame, rawFrame));
+    auto event = RelayEventPtr::create(
+        RelayEvent::preview(QDateTime::currentMSecsSinceEpoch(), jobId, frame, rawFrame, backend));
     emit published(event);
     return event;
 }
@@ -73,11 +74,11 @@ RelayEventPtr EventHub::publishServiceEvent(const protocol::ServiceEvent &event)
 }
 
 RelayEventPtr EventHub::publishJson(const QString &type, const QString &jobId, const QString &promptId,
-                                    const QByteArray &raw)
+                                    const QByteArray &raw, const QString &backend)
 {
     ++m_publishedJson;
     auto event = RelayEventPtr::create(
-        RelayEvent::json(++m_lastSeq, QDateTime::currentMSecsSinceEpoch(), type, jobId, promptId, raw));
+        RelayEvent::json(++m_lastSeq, QDateTime::currentMSecsSinceEpoch(), type, jobId, promptId, raw, backend));
     m_ring.push_back(event);
     while (qsizetype(m_ring.size()) > m_limits.replayEvents)
         m_ring.pop_front();

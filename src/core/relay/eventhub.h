@@ -42,12 +42,14 @@ public:
 
     // A ComfyUI text frame; its `raw` bytes are relayed unchanged. jobId: the job the prompt belongs to
     // (empty for broadcasts such as status, or prompts that are not ours). Returns the published event.
-    RelayEventPtr publishComfyEvent(const protocol::ComfyEvent &event, const QString &jobId);
+    // backend: the ComfyUI backend it came from (the envelope's and type-4 metadata's "backend").
+    RelayEventPtr publishComfyEvent(const protocol::ComfyEvent &event, const QString &jobId,
+                                    const QString &backend = {});
     // A preview (type 1 or 4 as received). frame.meta is used as given: for type-1 input fill promptId
     // and nodeId from the running job if known, so type-4 clients get them. rawFrame: the received bytes
     // (reused as the legacy frame when it was type 1). Previews get no seq and are never replayed.
     RelayEventPtr publishPreview(const protocol::PreviewFrame &frame, const QString &jobId,
-                                 const QByteArray &rawFrame = {});
+                                 const QByteArray &rawFrame = {}, const QString &backend = {});
     // Another binary frame (type 3, custom types), passed to clients that ask for binary frames. Not replayed.
     RelayEventPtr publishBinary(const QByteArray &frame, const QString &jobId = {});
     // One of the service's own events (job_queued ... job_cancelled, image_generated), in the bytes of
@@ -93,8 +95,8 @@ private:
         qint64 dropped = 0;
         qint64 lastSeq = 0;
     };
-    RelayEventPtr publishJson(const QString &type, const QString &jobId, const QString &promptId,
-                              const QByteArray &raw);
+    RelayEventPtr publishJson(const QString &type, const QString &jobId, const QString &promptId, const QByteArray &raw,
+                              const QString &backend = {});
     void logForJob(const RelayEventPtr &event);
 
     EventHubLimits m_limits;

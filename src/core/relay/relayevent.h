@@ -28,11 +28,12 @@ public:
     };
 
     // seq: the hub's sequence number (JSON events only; previews and binary frames have 0).
+    // backend: the ComfyUI backend it came from (empty for the service's own events).
     static RelayEvent json(qint64 seq, qint64 timestampMs, const QString &type, const QString &jobId,
-                           const QString &promptId, const QByteArray &raw);
+                           const QString &promptId, const QByteArray &raw, const QString &backend = {});
     // rawType1: the frame as received when it was type 1 (reused as the legacy frame, no copy); else empty.
     static RelayEvent preview(qint64 timestampMs, const QString &jobId, const protocol::PreviewFrame &frame,
-                              const QByteArray &rawType1 = {});
+                              const QByteArray &rawType1 = {}, const QString &backend = {});
     static RelayEvent binary(qint64 timestampMs, const QString &jobId, const QByteArray &frame);
 
     Kind kind() const { return m_kind; }
@@ -42,6 +43,7 @@ public:
     const QString &type() const { return m_type; }       // JSON "type"; "preview"; "binary"
     const QString &jobId() const { return m_jobId; }     // empty when not attributed to a job
     const QString &promptId() const { return m_promptId; }
+    const QString &backend() const { return m_backend; }
     const QByteArray &raw() const { return m_raw; } // JSON: the exact text; Binary: the frame
     const std::optional<protocol::PreviewFrame> &previewFrame() const { return m_preview; }
 
@@ -73,6 +75,7 @@ private:
     QString m_type;
     QString m_jobId;
     QString m_promptId;
+    QString m_backend;
     QByteArray m_raw;
     std::optional<protocol::PreviewFrame> m_preview;
 

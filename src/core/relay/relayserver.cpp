@@ -4,6 +4,7 @@
 #include "core/common/auth.h"
 #include "core/config/bindhost.h"
 #include "core/relay/eventhub.h"
+#include "core/relay/previewfanout.h"
 #include "core/relay/relayframeguard.h"
 #include "core/relay/relayhandshake.h"
 
@@ -44,7 +45,9 @@ RelayServer::RelayServer(EventHub *hub, const RelaySettings &settings, const QSt
     : QObject(parent), m_hub(hub), m_settings(settings), m_token(authToken.toUtf8()), m_options(options),
       m_listener(new QTcpServer(this)),
       m_server(new QWebSocketServer(u"comfy_runner relay"_s, QWebSocketServer::NonSecureMode, this)),
-      m_backoff(new AcceptBackoff(m_listener, lcRelay())) // out of file descriptors: pause, warn, resume
+      m_backoff(new AcceptBackoff(m_listener, lcRelay())), // out of file descriptors: pause, warn, resume
+      m_previews(new PreviewFanout(
+          m_options.previewBytesPerTurn, [this] { enforceBacklogBudget(); }, this))
 {
     connect(m_listener, &QTcpServer::newConnection, this, &RelayServer::onTcpConnection);
     connect(m_server, &QWebSocketServer::newConnection, this, &RelayServer::onNewConnection);
@@ -378,9 +381,11 @@ void RelayServer::replay(RelaySession *client, qint64 since, qint64 until, const
 
 void RelayServer::onPublished(const RelayEventPtr &event)
 {
-    const QList<RelaySession *> clients = m_clients; // a client may leave while we deliver
-    for (RelaySession *client : clients)
-        client->deliver(event);
+    if (event->kind() == RelayEvent::Kind::Preview) {
+        m_previews->start(event, m_clients);
+        return;
+    }
+    m_previews->deliverInOrder(event, m_clients); // copies the list: a client may leave while we deliver
     enforceBacklogBudget();
 }
 

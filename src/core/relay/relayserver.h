@@ -27,6 +27,7 @@ namespace cr {
 
 class AcceptBackoff;
 class EventHub;
+class PreviewFanout;
 
 // Tuning that is not in the config file; the defaults suit production, tests shorten the timers.
 struct RelayServerOptions {
@@ -36,6 +37,7 @@ struct RelayServerOptions {
     int handshakeTimeoutMs = 10'000;
     qint64 maxIncomingMessageBytes = 64 * 1024; // larger client messages: close 1009 (by Qt)
     int maxErrorsPerMinute = 20;                // more invalid client messages in a minute: close 4010
+    qint64 previewBytesPerTurn = 1024 * 1024;   // preview bytes written per turn of the event loop (PreviewFanout)
 };
 
 // What every client, gone or connected, was sent since the start (the sums of RelaySessionStats), and how
@@ -132,6 +134,7 @@ private:
     quint64 m_closedOverBudget = 0;     // of those with 4008: closed by the total budget
     RelayTotals m_finished;             // the sent counters of clients that are gone
     MemoryTrimmer m_trimmer;            // gives a slow client's backlog back to the kernel once it is gone
+    PreviewFanout *m_previews;          // previews go out a slice of clients per turn of the event loop
 };
 
 } // namespace cr

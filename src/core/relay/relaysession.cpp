@@ -132,36 +132,39 @@ RelaySession::Pending RelaySession::pendingFor(const RelayEvent &event) const
                            event.kind() == RelayEvent::Kind::Binary);
 }
 
-void RelaySession::deliver(const RelayEventPtr &event)
+bool RelaySession::deliver(const RelayEventPtr &event)
 {
     if (isClosing())
-        return;
+        return false;
     switch (event->kind()) {
     case RelayEvent::Kind::Json:
-        if (m_subscription.acceptsJson(event->type(), event->jobId()))
-            queue(pendingFor(*event));
-        return;
+        if (!m_subscription.acceptsJson(event->type(), event->jobId()))
+            return false;
+        queue(pendingFor(*event));
+        return true;
     case RelayEvent::Kind::Binary:
-        if (m_subscription.acceptsBinary(event->jobId()))
-            queue(pendingFor(*event));
-        return;
+        if (!m_subscription.acceptsBinary(event->jobId()))
+            return false;
+        queue(pendingFor(*event));
+        return true;
     case RelayEvent::Kind::Preview:
         break;
     }
     if (!m_subscription.acceptsPreview(event->jobId()))
-        return;
+        return false;
     if (m_previewIntervalNs > 0 && m_lastPreview.isValid() && m_lastPreview.nsecsElapsed() < m_previewIntervalNs) {
         ++m_stats.previewsRateLimited;
-        return;
+        return false;
     }
     m_lastPreview.start();
     if (queueEmpty() && canWrite()) {
         writePreview(event);
-        return;
+        return true;
     }
     if (m_heldPreview)
         ++m_stats.previewsDropped; // the older held-back preview is never sent
     m_heldPreview = event;
+    return true;
 }
 
 void RelaySession::enqueueEvents(const QList<RelayEventPtr> &events)

@@ -79,8 +79,9 @@ public:
     qint64 connectSeq() const { return m_connectSeq; } // the hub's last seq when the client connected
     void setConnectSeq(qint64 seq) { m_connectSeq = seq; }
 
-    // A live event: applies the subscription, the preview rate limit and backpressure.
-    void deliver(const RelayEventPtr &event);
+    // A live event: applies the subscription, the preview rate limit and backpressure. True when it was
+    // written or queued for this client (false: filtered out, rate-limited, closing).
+    bool deliver(const RelayEventPtr &event);
     // Replayed JSON events (already filtered), sent in order before anything published later.
     void enqueueEvents(const QList<RelayEventPtr> &events);
     // A relay_* control message (compact JSON), ordered with the JSON events.

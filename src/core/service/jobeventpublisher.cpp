@@ -2,47 +2,58 @@
 
 #include "core/api/apijson.h"
 #include "core/api/legacyanswers.h"
-#include "core/comfy/comfyclient.h"
 #include "core/jobs/jobmanager.h"
+#include "core/pool/backendpool.h"
 #include "core/relay/eventhub.h"
 
 namespace cr {
 
-JobEventPublisher::JobEventPublisher(ComfyClient *comfy, JobManager *jobs, EventHub *hub, QObject *parent)
-    : QObject(parent), m_comfy(comfy), m_jobs(jobs), m_hub(hub)
+JobEventPublisher::JobEventPublisher(BackendPool *pool, EventHub *hub, QObject *parent)
+    : QObject(parent), m_pool(pool), m_hub(hub)
 {
-    // ComfyUI's own traffic, byte-identical; the job is the prompt when it is one of ours.
-    connect(m_comfy, &ComfyClient::eventReceived, this, [this](const protocol::ComfyEvent &ev) {
+    // ComfyUI's own traffic, byte-identical; the job is the one whose current attempt the prompt is.
+    connect(m_pool, &BackendPool::eventReceived, this, [this](const QString &backend, const protocol::ComfyEvent &ev) {
         if (ev.type == protocol::EventType::FeatureFlags)
             return; // the answer to our own negotiation, not an event
         // Remember what runs, to name the prompt and node of type-1 previews (which do not say).
+        Running &run = m_running[backend];
         if (ev.type == protocol::EventType::ExecutionStart) {
-            m_runningPrompt = ev.promptId;
+            run.prompt = ev.promptId;
         } else if (const auto *ex = ev.as<protocol::ExecutingEvent>()) {
-            if (ex->finished && ev.promptId == m_runningPrompt)
-                m_runningPrompt.clear(), m_runningNode.clear();
+            if (ex->finished && ev.promptId == run.prompt)
+                run.prompt.clear(), run.node.clear();
             else if (!ex->finished)
-                m_runningNode = ex->node;
+                run.node = ex->node;
         } else if (const auto *p = ev.as<protocol::ProgressEvent>()) {
-            m_runningPrompt = p->promptId.isEmpty() ? m_runningPrompt : p->promptId;
-            m_runningNode = p->node;
+            run.prompt = p->promptId.isEmpty() ? run.prompt : p->promptId;
+            run.node = p->node;
         }
-        m_hub->publishComfyEvent(ev, m_jobs->find(ev.promptId) ? ev.promptId : QString());
+        m_hub->publishComfyEvent(ev, jobOf(ev.promptId), backend);
     });
-    connect(m_comfy, &ComfyClient::previewReceived, this,
-            [this](const protocol::PreviewFrame &f, const QByteArray &raw) {
+    connect(m_pool, &BackendPool::previewReceived, this,
+            [this](const QString &backend, const protocol::PreviewFrame &f, const QByteArray &raw) {
                 if (f.hadMetadata) {
-                    m_hub->publishPreview(f, m_jobs->find(f.meta.promptId) ? f.meta.promptId : QString(), raw);
+                    m_hub->publishPreview(f, jobOf(f.meta.promptId), raw, backend);
                     return;
                 }
+                const Running run = m_running.value(backend);
                 protocol::PreviewFrame named = f;
-                named.meta.promptId = m_runningPrompt;
-                named.meta.nodeId = named.meta.displayNodeId = named.meta.realNodeId = m_runningNode;
-                m_hub->publishPreview(named, m_jobs->find(m_runningPrompt) ? m_runningPrompt : QString(), raw);
+                named.meta.promptId = run.prompt;
+                named.meta.nodeId = named.meta.displayNodeId = named.meta.realNodeId = run.node;
+                m_hub->publishPreview(named, jobOf(run.prompt), raw, backend);
             });
-    connect(m_comfy, &ComfyClient::otherBinaryReceived, this,
-            [this](const QByteArray &raw) { m_hub->publishBinary(raw); });
+    connect(m_pool, &BackendPool::otherBinaryReceived, this,
+            [this](const QString &, const QByteArray &raw) { m_hub->publishBinary(raw); });
+}
 
+QString JobEventPublisher::jobOf(const QString &promptId) const
+{
+    return m_jobs && !promptId.isEmpty() ? m_jobs->jobForPrompt(promptId) : QString();
+}
+
+void JobEventPublisher::attach(JobManager *jobs)
+{
+    m_jobs = jobs;
     using protocol::ServiceEvent;
     using protocol::ServiceEventType;
     connect(m_jobs, &JobManager::jobQueued, this, [this](const Job &job) {

@@ -6,6 +6,7 @@
 #include "core/config/effectiveconfig.h"
 #include "core/jobs/jobmanager.h"
 #include "core/metrics/metricsregistry.h"
+#include "core/pool/backendpool.h"
 #include "core/relay/eventhub.h"
 #include "core/relay/relayserver.h"
 #include "core/service/jobeventpublisher.h"
@@ -87,7 +88,7 @@ struct Service::Parts {
     std::unique_ptr<MetricsRegistry> metrics; // null when [metrics] enabled = false
     std::unique_ptr<WorkflowStore> workflows;
     std::unique_ptr<ActiveDraft> draft;
-    std::unique_ptr<ComfyClient> comfy;
+    std::unique_ptr<BackendPool> pool;
     std::unique_ptr<JobStore> store;
     std::unique_ptr<JobManager> jobs;
     std::unique_ptr<EventHub> hub;
@@ -99,7 +100,7 @@ struct Service::Parts {
     ConfigStatus configStatus;
     quint16 httpPort = 0;
     quint16 relayPort = 0;
-    bool comfyWasUp = true; // so that "unreachable at start" is reported once
+    QHash<QString, bool> comfyDown; // per backend, so that "unreachable" is reported once per loss
     bool stopping = false;
 };
 
@@ -129,27 +130,34 @@ bool Service::start(QString *error)
     if (!p.draft->hasDraft())
         qCWarning(lcService).noquote() << "the active workflow" << m_config.comfy.workflow << "is not in"
                                        << m_config.paths.workflowsDir;
-    p.comfy = std::make_unique<ComfyClient>(m_config.comfy, stableClientId(m_config));
+    p.pool = std::make_unique<BackendPool>(m_config, stableClientId(m_config));
+    // ComfyUI's frames reach the relay first, before the job bookkeeping (and its own events) for them.
+    p.hub = std::make_unique<EventHub>(EventHubLimits::from(m_config.relay, m_config.jobs));
+    p.publisher = std::make_unique<JobEventPublisher>(p.pool.get(), p.hub.get());
     p.store = std::make_unique<JobStore>(QDir(m_config.paths.dataDir).filePath(QStringLiteral("jobs.sqlite")));
     if (!p.store->isOpen())
         qCWarning(lcService).noquote() << "jobs will not survive a restart: cannot open the job store:"
                                        << p.store->error();
-    p.jobs = std::make_unique<JobManager>(p.comfy.get(), p.store->isOpen() ? p.store.get() : nullptr);
+    p.jobs = std::make_unique<JobManager>(p.pool.get(), p.store->isOpen() ? p.store.get() : nullptr);
     p.jobs->setMaxRunTime(m_config.comfy.maxJobTimeMs);
     p.jobs->setRetention(m_config.jobs);
-    connect(p.comfy.get(), &ComfyClient::eventReceived, this, &logEvent);
-    connect(p.comfy.get(), &ComfyClient::stateChanged, this, [this](ConnectionState s) {
-        // Attempts while ComfyUI is down are debug noise; the first loss and every recovery are not.
-        if (s == ConnectionState::Connected)
-            qCInfo(lcService).noquote() << "ComfyUI connected at" << m_config.comfy.url.toString();
-        else if (s == ConnectionState::Disconnected && !m_parts->stopping && std::exchange(m_parts->comfyWasUp, false))
-            qCWarning(lcService).noquote()
-                << "ComfyUI at" << m_config.comfy.url.toString() << "is not reachable; reconnecting in the background";
-        if (s == ConnectionState::Connected)
-            m_parts->comfyWasUp = true;
-    });
-    p.hub = std::make_unique<EventHub>(EventHubLimits::from(m_config.relay, m_config.jobs));
-    p.publisher = std::make_unique<JobEventPublisher>(p.comfy.get(), p.jobs.get(), p.hub.get());
+    connect(p.pool.get(), &BackendPool::eventReceived, this,
+            [](const QString &, const protocol::ComfyEvent &ev) { logEvent(ev); });
+    for (Backend *b : p.pool->backends()) {
+        connect(b->client(), &ComfyClient::stateChanged, this, [this, b](ConnectionState s) {
+            // Attempts while ComfyUI is down are debug noise; the first loss and every recovery are not.
+            const QString what = m_parts->pool->isPoolOfOne() ? QStringLiteral("ComfyUI")
+                                                              : QStringLiteral("ComfyUI \"%1\"").arg(b->name());
+            if (s == ConnectionState::Connected)
+                qCInfo(lcService).noquote() << what << "connected at" << b->settings().url.toString();
+            else if (s == ConnectionState::Disconnected && !m_parts->stopping
+                     && !std::exchange(m_parts->comfyDown[b->name()], true))
+                qCWarning(lcService).noquote() << what << "at" << b->settings().url.toString()
+                                               << "is not reachable; reconnecting in the background";
+            if (s == ConnectionState::Connected)
+                m_parts->comfyDown[b->name()] = false;
+        });
+    }
 
     p.relay = std::make_unique<RelayServer>(p.hub.get(), m_config.relay, m_config.authToken);
     QString why;
@@ -161,13 +169,14 @@ bool Service::start(QString *error)
     p.relayPort = p.relay->port();
     if (m_config.metrics.enabled) {
         p.metrics = std::make_unique<MetricsRegistry>();
-        p.serviceMetrics = std::make_unique<ServiceMetrics>(p.metrics.get(), m_config.comfy.name, p.jobs.get(),
-                                                            p.comfy.get(), p.relay.get(), p.workflows.get());
+        p.serviceMetrics = std::make_unique<ServiceMetrics>(p.metrics.get(), p.pool.get(), p.jobs.get(), p.relay.get(),
+                                                            p.workflows.get());
     }
 
     ApiContext ctx;
     ctx.jobs = p.jobs.get();
-    ctx.comfy = p.comfy.get();
+    ctx.comfy = p.pool->first()->client();
+    ctx.pool = p.pool.get();
     ctx.workflows = p.workflows.get();
     ctx.draft = p.draft.get();
     ctx.hub = p.hub.get();
@@ -182,6 +191,7 @@ bool Service::start(QString *error)
         return false;
     }
     p.httpPort = p.api->port();
+    p.publisher->attach(p.jobs.get()); // after the API: a waiting request is answered before the relay is told
     // image_generated answers no request: its URLs name an address a client can use (never "*" or 0.0.0.0).
     QUrl httpBase;
     httpBase.setScheme(QStringLiteral("http"));
@@ -189,7 +199,7 @@ bool Service::start(QString *error)
     httpBase.setPort(p.httpPort);
     p.publisher->setHttpBase(httpBase);
     p.jobs->restore();
-    p.comfy->start();
+    p.pool->start();
     qCInfo(lcService).noquote() << QStringLiteral("REST API on http://%1, event relay on ws://%2")
                                        .arg(hostPortString(p.api->address(), p.httpPort),
                                             hostPortString(p.relay->address(), p.relayPort));
@@ -204,8 +214,14 @@ QString Service::statusLine() const
     const Parts &p = *m_parts;
     const int active = p.jobs ? p.jobs->activeCount() : 0;
     const int clients = p.relay ? p.relay->clientCount() : 0;
+    if (p.pool && !p.pool->isPoolOfOne())
+        return QStringLiteral("%1 of %2 ComfyUI backends connected, %3 job(s) running or queued, %4 relay client(s)")
+            .arg(p.pool->connectedCount())
+            .arg(p.pool->backends().size())
+            .arg(active)
+            .arg(clients);
     return QStringLiteral("ComfyUI %1, %2 job(s) running or queued, %3 relay client(s)")
-        .arg(connectionStateName(p.comfy ? p.comfy->state() : ConnectionState::Disconnected))
+        .arg(connectionStateName(p.pool ? p.pool->first()->state() : ConnectionState::Disconnected))
         .arg(active)
         .arg(clients);
 }
@@ -218,8 +234,8 @@ void Service::stop()
     p.stopping = true;
     if (p.relay)
         p.relay->close();
-    if (p.comfy)
-        p.comfy->stop();
+    if (p.pool)
+        p.pool->stop();
 }
 
 void Service::reload(const EffectiveConfig &loaded)
@@ -294,7 +310,8 @@ void Service::reload(const EffectiveConfig &loaded)
 }
 
 quint16 Service::httpPort() const { return m_parts->httpPort; }
-ComfyClient *Service::comfy() const { return m_parts->comfy.get(); }
+ComfyClient *Service::comfy() const { return m_parts->pool ? m_parts->pool->first()->client() : nullptr; }
+BackendPool *Service::pool() const { return m_parts->pool.get(); }
 JobManager *Service::jobs() const { return m_parts->jobs.get(); }
 ActiveDraft *Service::draft() const { return m_parts->draft.get(); }
 EventHub *Service::hub() const { return m_parts->hub.get(); }

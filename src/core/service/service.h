@@ -12,6 +12,7 @@ namespace cr {
 
 class ActiveDraft;
 class ApiServer;
+class BackendPool;
 class ComfyClient;
 class EventHub;
 class JobManager;
@@ -45,7 +46,8 @@ public:
     QString statusLine() const;
 
     // The parts, for tests and tools that drive the whole service in one process (null before start()).
-    ComfyClient *comfy() const;
+    ComfyClient *comfy() const; // the first backend's client (the only one without [[backends]])
+    BackendPool *pool() const;
     JobManager *jobs() const;
     ActiveDraft *draft() const;
     EventHub *hub() const;

@@ -16,18 +16,24 @@ using protocol::RelayCloseCode;
 constexpr const char *kOther = "other";
 } // namespace
 
-ServiceMetrics::ServiceMetrics(MetricsRegistry *registry, const QString &backend, JobManager *jobs, ComfyClient *comfy,
-                               RelayServer *relay, const WorkflowStore *workflows, QObject *parent)
-    : QObject(parent), m_backend(backend.toUtf8()), m_jobs(jobs), m_comfy(comfy), m_relay(relay), m_workflows(workflows)
+ServiceMetrics::ServiceMetrics(MetricsRegistry *registry, BackendPool *pool, JobManager *jobs, RelayServer *relay,
+                               const WorkflowStore *workflows, QObject *parent)
+    : QObject(parent), m_pool(pool), m_jobs(jobs), m_relay(relay), m_workflows(workflows)
 {
     // The signal names the step: a job may already be running when jobQueued is emitted.
     connect(jobs, &JobManager::jobQueued, this, [this](const Job &job) { count(job, JobState::Queued); });
     connect(jobs, &JobManager::jobStarted, this, [this](const Job &job) { count(job, JobState::Running); });
     connect(jobs, &JobManager::jobFinished, this, [this](const Job &job) { count(job, job.state); });
-    connect(comfy, &ComfyClient::stateChanged, this, [this](ConnectionState s) {
-        if (s == ConnectionState::Connected && std::exchange(m_everConnected, true))
-            ++m_reconnects;
-    });
+    for (Backend *b : pool->backends()) {
+        const QString name = b->name();
+        connect(b->client(), &ComfyClient::stateChanged, this, [this, name](ConnectionState s) {
+            if (s != ConnectionState::Connected)
+                return;
+            if (m_everConnected.contains(name))
+                ++m_reconnects[name];
+            m_everConnected.insert(name);
+        });
+    }
     registry->add(this, [this](MetricsWriter &w) {
         w.family("comfyrunner_build_info", MetricType::Gauge, "Always 1; the version of the running comfy-runner.");
         w.value({{"version", QCoreApplication::applicationVersion().toUtf8()}}, 1);
@@ -98,18 +104,26 @@ void ServiceMetrics::writeJobs(MetricsWriter &w) const
 
 void ServiceMetrics::writeBackend(MetricsWriter &w) const
 {
-    const MetricLabels backend{{"backend", m_backend}};
+    const QList<Backend *> &all = m_pool->backends();
+    const auto label = [](const Backend *b) { return MetricLabels{{"backend", b->name().toUtf8()}}; };
     w.family("comfyrunner_comfyui_connected", MetricType::Gauge,
              "1 while the WebSocket to the ComfyUI backend is connected.");
-    w.value(backend, m_comfy->state() == ConnectionState::Connected ? 1 : 0);
+    for (const Backend *b : all)
+        w.value(label(b), b->isConnected() ? 1 : 0);
     w.family("comfyrunner_comfyui_reconnects_total", MetricType::Counter,
              "Connections to the ComfyUI backend established again after a loss.");
-    w.value(backend, double(m_reconnects));
+    for (const Backend *b : all)
+        w.value(label(b), double(m_reconnects.value(b->name())));
+    // A pool of one counts the jobs waiting in the runner as its own (as before pools); a pool counts the
+    // jobs handed to each backend.
+    const bool one = m_pool->isPoolOfOne();
     w.family("comfyrunner_backend_jobs_queued", MetricType::Gauge,
              "Jobs accepted by the backend and waiting in its queue.");
-    w.value(backend, m_jobs->countIn(JobState::Queued));
+    for (const Backend *b : all)
+        w.value(label(b), one ? m_jobs->countIn(JobState::Queued) : m_jobs->countAt(b->name(), JobState::Queued));
     w.family("comfyrunner_backend_jobs_running", MetricType::Gauge, "Jobs executing on the backend now (in flight).");
-    w.value(backend, m_jobs->countIn(JobState::Running));
+    for (const Backend *b : all)
+        w.value(label(b), one ? m_jobs->countIn(JobState::Running) : m_jobs->countAt(b->name(), JobState::Running));
 }
 
 void ServiceMetrics::writeRelay(MetricsWriter &w) const

@@ -7,9 +7,11 @@
 #include "core/comfy/comfyconnection.h"
 #include "core/jobs/job.h"
 #include "core/metrics/histogram.h"
+#include "core/pool/backendpool.h"
 
 #include <QHash>
 #include <QObject>
+#include <QSet>
 
 #include <array>
 
@@ -28,9 +30,9 @@ class ServiceMetrics final : public QObject
     Q_DISABLE_COPY_MOVE(ServiceMetrics)
 
 public:
-    // Pointers are not owned and must outlive this object; backend: [comfy] name.
-    ServiceMetrics(MetricsRegistry *registry, const QString &backend, JobManager *jobs, ComfyClient *comfy,
-                   RelayServer *relay, const WorkflowStore *workflows, QObject *parent = nullptr);
+    // Pointers are not owned and must outlive this object; each backend of the pool is a `backend` label.
+    ServiceMetrics(MetricsRegistry *registry, BackendPool *pool, JobManager *jobs, RelayServer *relay,
+                   const WorkflowStore *workflows, QObject *parent = nullptr);
 
 private:
     static constexpr int kStates = int(JobState::Lost) + 1;
@@ -41,16 +43,15 @@ private:
     void writeBackend(MetricsWriter &w) const;
     void writeRelay(MetricsWriter &w) const;
 
-    QByteArray m_backend;
+    BackendPool *m_pool;
     JobManager *m_jobs;
-    ComfyClient *m_comfy;
     RelayServer *m_relay;
     const WorkflowStore *m_workflows;
     QHash<QString, std::array<quint64, kStates>> m_jobCounts; // workflow label -> jobs that entered each state
     QHash<QString, Histogram> m_duration;                     // workflow label -> run time (started to finished)
     QHash<QString, Histogram> m_queueWait;                    // workflow label -> created to started
-    quint64 m_reconnects = 0;
-    bool m_everConnected = false;
+    QHash<QString, quint64> m_reconnects;                     // per backend
+    QSet<QString> m_everConnected;
 };
 
 } // namespace cr

@@ -1,0 +1,491 @@
+// The JobManager's runner-side queue and attempts: routing a waiting job to a backend with room, handing it
+// over, following the attempt's events, and taking prompts back from a backend that dropped.
+
+#include "core/jobs/jobmanager.h"
+
+#include <QJsonArray>
+#include <QLoggingCategory>
+#include <QTimer>
+
+#include <algorithm>
+
+Q_DECLARE_LOGGING_CATEGORY(lcJobs)
+
+namespace cr {
+
+namespace {
+constexpr int kRetryUnreachableMs = 250; // a backend whose HTTP failed while its WebSocket lives: retry later
+}
+
+Error JobManager::noBackendError(const RouteDecision &d)
+{
+    QJsonObject details{{QStringLiteral("reason"), d.reason}, {QStringLiteral("backends"), d.perBackend}};
+    QStringList why;
+    for (auto it = d.perBackend.begin(); it != d.perBackend.end(); ++it)
+        why << QStringLiteral("%1 %2").arg(it.key(), it.value().toString());
+    return Error::make(
+        ErrorCode::NoBackendCanRun,
+        why.isEmpty() ? d.reason : QStringLiteral("%1: %2").arg(d.reason, why.join(QStringLiteral("; "))), details);
+}
+
+RouteDecision JobManager::route(const Job &job, bool atSubmit) const
+{
+    RouteOptions options;
+    options.policy
+        = m_retention.routing == RoutingMode::LeastLoaded ? RoutingPolicy::LeastLoaded : RoutingPolicy::Affinity;
+    options.checkCapabilities = !m_pool->isPoolOfOne();
+    options.requireConnection = !(atSubmit && m_pool->isPoolOfOne());
+    options.roundRobin = m_roundRobin;
+    return Router::route(m_needs.value(job.id), m_pool->snapshots(), options);
+}
+
+void JobManager::enqueue(const QString &id)
+{
+    if (m_waiting.contains(id))
+        return;
+    const int priority = m_jobs.value(id).priority;
+    const quint64 seq = m_seq.value(id);
+    // Higher priority first, then arrival order (a job taken back keeps its place).
+    auto pos = std::find_if(m_waiting.begin(), m_waiting.end(), [&](const QString &other) {
+        const int p = m_jobs.value(other).priority;
+        return p < priority || (p == priority && m_seq.value(other) > seq);
+    });
+    m_waiting.insert(pos, id);
+}
+
+void JobManager::dequeue(const QString &id)
+{
+    if (m_waiting.removeOne(id)) {
+        if (auto it = m_jobs.find(id); it != m_jobs.end())
+            it->queuePosition = 0;
+    }
+}
+
+void JobManager::updateQueuePositions()
+{
+    for (int i = 0; i < m_waiting.size(); ++i)
+        if (auto it = m_jobs.find(m_waiting.at(i)); it != m_jobs.end())
+            it->queuePosition = i + 1;
+}
+
+void JobManager::dispatch()
+{
+    if (m_dispatching) {
+        m_dispatchAgain = true;
+        return;
+    }
+    m_dispatching = true;
+    do {
+        m_dispatchAgain = false;
+        // Nothing can be handed over while no backend takes work: skip routing the whole queue.
+        const QList<Backend *> &backends = m_pool->backends();
+        if (std::none_of(backends.cbegin(), backends.cend(),
+                         [](const Backend *b) { return b->isConnected() && !b->isDraining() && b->hasRoom(); }))
+            break;
+        const QStringList order = m_waiting;
+        for (const QString &id : order) {
+            auto it = m_jobs.find(id);
+            if (it == m_jobs.end() || it->isFinished()) {
+                dequeue(id);
+                continue;
+            }
+            const RouteDecision d = route(*it);
+            if (d.kind == RouteDecision::Kind::Chosen) {
+                dequeue(id);
+                handOver(id, d.backend, std::nullopt);
+            } else if (d.kind == RouteDecision::Kind::Never) {
+                dequeue(id);
+                failJob(*it, noBackendError(d).message);
+            }
+        }
+    } while (m_dispatchAgain);
+    m_dispatching = false;
+    updateQueuePositions();
+}
+
+void JobManager::handOver(const QString &id, const QString &backendName, std::optional<Answer> answer)
+{
+    auto it = m_jobs.find(id);
+    Backend *backend = m_pool->find(backendName);
+    if (it == m_jobs.end() || !backend)
+        return;
+    Job &job = *it;
+    JobAttempt a;
+    a.backend = backendName;
+    a.promptId = job.attempts.isEmpty() ? job.id : ComfyClient::newPromptId(); // attempt 1 keeps the job id
+    a.submittedAt = QDateTime::currentDateTimeUtc();
+    job.attempts.append(a);
+    job.state = JobState::Queued;
+    m_byPrompt.insert(a.promptId, id);
+    backend->noteHandover(m_needs.value(id).checkpoint);
+    m_roundRobin = int(m_pool->backends().indexOf(backend)) + 1;
+    if (!answer)
+        persist(job); // the attempt is known before ComfyUI sees the prompt: a restart follows it, never resends it
+    qCInfo(lcJobs).noquote()
+        << "job" << id << "handed to" << backendName
+        << (job.attempts.size() > 1 ? QStringLiteral("(attempt %1, prompt %2)").arg(job.attempts.size()).arg(a.promptId)
+                                    : QString());
+    const QString promptId = a.promptId;
+    backend->client()->submit(promptId, job.graph, [this, id, promptId, answer](Result<SubmitAck> r) {
+        onHandedOver(id, promptId, r, answer);
+    });
+}
+
+void JobManager::onHandedOver(const QString &id, const QString &promptId, const Result<SubmitAck> &r,
+                              const std::optional<Answer> &answer)
+{
+    const QList<Answer> duplicates = answer ? m_duplicates.take(id) : QList<Answer>();
+    const auto answerAll = [&answer, &duplicates](const Result<Job> &result, bool created) {
+        if (answer)
+            (*answer)(result, created);
+        for (const Answer &d : duplicates)
+            d(result, false);
+    };
+    auto it = m_jobs.find(id);
+    if (it == m_jobs.end()) {
+        answerAll(Error::make(ErrorCode::Internal, QStringLiteral("job vanished during submission")), false);
+        return;
+    }
+    JobAttempt *attempt = it->currentAttempt();
+    if (!attempt || attempt->promptId != promptId) {
+        // Taken back (its backend dropped) or ended while ComfyUI was answering. A submitter still waiting
+        // gets the job as it is now: accepted, and waiting for (or handed to) another backend.
+        if (answer)
+            publishAccepted(id, answerAll);
+        return;
+    }
+    const bool refused = !r && !r.error().is(ErrorCode::ComfyTimeout);
+    if (refused && answer) {
+        // Rejected (validation, HTTP error) or never sent (unreachable): nothing was queued in ComfyUI.
+        forget(id);
+        answerAll(r.error(), false);
+        return;
+    }
+    if (refused) {
+        // A job that waited: it was already accepted, so the refusal ends it (or, unsent, it waits again).
+        m_byPrompt.remove(promptId);
+        attempt->finishedAt = QDateTime::currentDateTimeUtc();
+        attempt->reason = r.error().message;
+        if (Backend *b = m_pool->find(attempt->backend))
+            b->setLastError(r.error().message);
+        if (r.error().is(ErrorCode::ComfyUnreachable)) {
+            attempt->outcome = QStringLiteral("taken_back");
+            enqueue(id);
+            persist(*it);
+            if (!std::exchange(m_dispatchScheduled, true))
+                QTimer::singleShot(kRetryUnreachableMs, this, [this] {
+                    m_dispatchScheduled = false;
+                    dispatch();
+                });
+            return;
+        }
+        attempt->outcome = QStringLiteral("refused");
+        failJob(*it,
+                QStringLiteral("ComfyUI at backend \"%1\" refused the prompt: %2")
+                    .arg(attempt->backend, r.error().message));
+        return;
+    }
+    if (!r) {
+        // No answer in time: ComfyUI may have queued it. Keep the job and let the client find out
+        // through /queue and /history (it ends as lost if ComfyUI never saw it).
+        qCWarning(lcJobs).noquote() << "job" << id
+                                    << "submission timed out; following it through ComfyUI's queue and history";
+        if (Backend *b = m_pool->find(attempt->backend))
+            b->client()->adopt(promptId);
+    }
+    if (!answer)
+        return; // a job that waited was published when it was accepted
+    publishAccepted(id, answerAll);
+}
+
+void JobManager::publishAccepted(const QString &id, const std::function<void(const Result<Job> &, bool)> &answerAll)
+{
+    auto it = m_jobs.find(id);
+    if (it == m_jobs.end())
+        return;
+    m_unacknowledged.remove(id);
+    qCInfo(lcJobs).noquote() << "job" << id << "queued"
+                             << (it->workflow.isEmpty() ? QString() : QStringLiteral("(%1)").arg(it->workflow));
+    if (m_store) // durable before it is acknowledged
+        m_store->create(*it);
+    // Events may have come before the answer; publish in order: queued, started, then the end.
+    const Job queued = *it;
+    emit jobQueued(queued);
+    if (queued.state == JobState::Running)
+        emit jobStarted(queued);
+    answerAll(queued, true);
+    if (m_earlyOutcomes.contains(id)) {
+        const PromptOutcome early = m_earlyOutcomes.take(id);
+        if (auto job = m_jobs.find(id); job != m_jobs.end() && !job->isFinished())
+            finishJob(*job, early);
+    }
+    prune();
+}
+
+void JobManager::cancelAttempt(Job &job)
+{
+    const QString id = job.id;
+    if (!m_unacknowledged.contains(id))
+        persist(job);
+    if (const JobAttempt *a = job.currentAttempt()) {
+        if (Backend *b = m_pool->find(a->backend))
+            b->client()->cancel(a->promptId); // queue delete, then a targeted interrupt, at that backend only
+        return;
+    }
+    // Still waiting in the runner: no ComfyUI has it.
+    dequeue(id);
+    updateQueuePositions();
+    PromptOutcome o;
+    o.promptId = id;
+    o.status = PromptOutcome::Status::Cancelled;
+    finishJob(job, o);
+}
+
+void JobManager::markRunning(Job &job)
+{
+    if (JobAttempt *a = job.currentAttempt(); a && !a->startedAt.isValid())
+        a->startedAt = QDateTime::currentDateTimeUtc();
+    if (job.state != JobState::Queued)
+        return;
+    job.state = JobState::Running;
+    job.startedAt = QDateTime::currentDateTimeUtc();
+    if (m_maxRunMs > 0) {
+        const QString id = job.id;
+        const QString prompt = job.currentAttempt() ? job.currentAttempt()->promptId : id;
+        QTimer::singleShot(m_maxRunMs, this, [this, id, prompt] {
+            const Job *j = find(id);
+            if (j && j->currentAttempt() && j->currentAttempt()->promptId == prompt) // not a later attempt's
+                onRunTimeExceeded(id);
+        });
+    }
+    if (m_unacknowledged.contains(job.id))
+        return; // published once ComfyUI answered the submission
+    // Not persisted: after a restart a queued and a running job are followed the same way.
+    emit jobStarted(job);
+}
+
+void JobManager::onEvent(const QString &backend, const protocol::ComfyEvent &event)
+{
+    if (event.promptId.isEmpty())
+        return;
+    const QString id = m_byPrompt.value(event.promptId);
+    if (id.isEmpty()) {
+        // A prompt taken back that ran anyway (its backend came back before the delete reached it): ignored,
+        // and recorded on its attempt.
+        if (event.type == protocol::EventType::ExecutionStart)
+            onSuperseded(backend, event.promptId);
+        return;
+    }
+    auto it = m_jobs.find(id);
+    if (it == m_jobs.end() || it->isFinished())
+        return;
+    const JobAttempt *a = it->currentAttempt();
+    if (!a || a->backend != backend || a->promptId != event.promptId)
+        return;
+    onEventOf(*it, event);
+}
+
+void JobManager::onSuperseded(const QString &backend, const QString &promptId)
+{
+    auto it = m_jobs.find(m_oldPrompts.value(promptId));
+    if (it == m_jobs.end())
+        return;
+    for (JobAttempt &a : it->attempts) {
+        if (a.promptId != promptId || a.backend != backend || a.outcome == QLatin1String("superseded"))
+            continue;
+        a.outcome = QStringLiteral("superseded");
+        a.reason = QStringLiteral("ran at %1 after it was taken back; its results are ignored").arg(backend);
+        persist(*it);
+    }
+}
+
+void JobManager::onEventOf(Job &job, const protocol::ComfyEvent &event)
+{
+    switch (event.type) {
+    case protocol::EventType::ExecutionStart:
+        markRunning(job);
+        break;
+    case protocol::EventType::ExecutionCached:
+        markRunning(job);
+        job.cachedNodes = event.as<protocol::ExecutionCachedEvent>()->nodes;
+        break;
+    case protocol::EventType::Executing: {
+        const auto *e = event.as<protocol::ExecutingEvent>();
+        if (e->finished)
+            break;
+        markRunning(job);
+        job.progress
+            = {e->node, job.graph.value(e->node).toObject().value(QLatin1String("class_type")).toString(), 0, 0};
+        if (!m_unacknowledged.contains(job.id))
+            emit jobProgress(job);
+        break;
+    }
+    case protocol::EventType::Progress: {
+        const auto *p = event.as<protocol::ProgressEvent>();
+        markRunning(job);
+        job.progress.node = p->node;
+        job.progress.nodeClass = job.graph.value(p->node).toObject().value(QLatin1String("class_type")).toString();
+        job.progress.value = p->value;
+        job.progress.max = p->max;
+        m_lastStep.insert(job.id, job.progress);
+        if (!m_unacknowledged.contains(job.id))
+            emit jobProgress(job);
+        break;
+    }
+    case protocol::EventType::Executed: {
+        const auto *e = event.as<protocol::ExecutedEvent>();
+        for (const protocol::OutputFile &f : e->files) {
+            const NodeOutputFile nf{e->node, f};
+            if (!job.outputs.contains(nf))
+                job.outputs.append(nf);
+        }
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+void JobManager::onPromptFinished(const QString &backend, const PromptOutcome &o)
+{
+    const QString id = m_byPrompt.value(o.promptId);
+    auto it = m_jobs.find(id);
+    if (id.isEmpty() || it == m_jobs.end() || it->isFinished())
+        return;
+    const JobAttempt *a = it->currentAttempt();
+    if (!a || a->backend != backend || a->promptId != o.promptId)
+        return;
+    if (m_unacknowledged.contains(id)) {
+        m_earlyOutcomes.insert(id, o); // finished before ComfyUI's answer arrived (fast cached runs)
+        return;
+    }
+    // ComfyUI forgot it (restarted): in a pool, run it elsewhere (or again) rather than lose it.
+    if (o.status == PromptOutcome::Status::Lost && !m_pool->isPoolOfOne() && !it->cancelRequested) {
+        takeBack(*it, QStringLiteral("backend \"%1\" lost it: %2").arg(backend, o.reason));
+        dispatch();
+        return;
+    }
+    finishJob(*it, o);
+}
+
+void JobManager::finishJob(Job &job, const PromptOutcome &o)
+{
+    dequeue(job.id);
+    switch (o.status) {
+    case PromptOutcome::Status::Succeeded:
+        job.state = JobState::Succeeded;
+        break;
+    case PromptOutcome::Status::Failed:
+        job.state = JobState::Failed;
+        break;
+    case PromptOutcome::Status::Interrupted:
+        job.state = job.cancelRequested && !m_timedOut.contains(job.id) ? JobState::Cancelled : JobState::Failed;
+        break;
+    case PromptOutcome::Status::Cancelled:
+        job.state = JobState::Cancelled;
+        break;
+    case PromptOutcome::Status::Lost:
+        job.state = JobState::Lost;
+        break;
+    }
+    if (!o.files.isEmpty() || job.outputs.isEmpty())
+        job.outputs = o.files; // history is authoritative
+    job.rawOutputs = o.outputs;
+    job.comfyError = o.error;
+    job.reason = job.state == JobState::Cancelled ? QStringLiteral("cancelled by request") : o.reason;
+    if (m_timedOut.remove(job.id))
+        job.reason = QStringLiteral("exceeded the maximum job time (%1 s); interrupted").arg(m_maxRunMs / 1000.0);
+    if (!job.startedAt.isValid() && job.state == JobState::Succeeded)
+        job.startedAt = job.createdAt;
+    job.finishedAt = QDateTime::currentDateTimeUtc();
+    if (JobAttempt *a = job.currentAttempt()) {
+        a->outcome
+            = o.status == PromptOutcome::Status::Cancelled ? QStringLiteral("cancelled") : promptStatusName(o.status);
+        a->reason = o.reason;
+        a->finishedAt = job.finishedAt;
+        m_byPrompt.remove(a->promptId);
+    }
+    // A finished job shows its last stepped node complete (or 1/1 when nothing stepped, e.g. a cached run).
+    const JobProgress last = m_lastStep.take(job.id);
+    if (job.state == JobState::Succeeded)
+        job.progress
+            = last.max > 0 ? JobProgress{last.node, last.nodeClass, last.max, last.max} : JobProgress{{}, {}, 1, 1};
+    m_needs.remove(job.id);
+    qCInfo(lcJobs).noquote() << "job" << job.id << jobStateName(job.state) << "with" << job.outputs.size()
+                             << "output file(s)";
+    persist(job);
+    const Job done = job;
+    emit jobFinished(done);
+    prune();
+    dispatch(); // its backend has room again
+}
+
+void JobManager::failJob(Job &job, const QString &reason)
+{
+    PromptOutcome o;
+    o.promptId = job.id;
+    o.status = PromptOutcome::Status::Failed;
+    o.reason = reason;
+    finishJob(job, o);
+}
+
+void JobManager::takeBack(Job &job, const QString &reason)
+{
+    JobAttempt *a = job.currentAttempt();
+    if (!a)
+        return;
+    const bool ran = a->startedAt.isValid();
+    a->outcome = ran ? QStringLiteral("backend_lost") : QStringLiteral("taken_back");
+    a->reason = reason;
+    a->finishedAt = QDateTime::currentDateTimeUtc();
+    m_byPrompt.remove(a->promptId);
+    m_oldPrompts.insert(a->promptId, job.id);
+    m_lastStep.remove(job.id);
+    if (ran && job.attemptsThatRan() >= m_retention.maxAttempts) {
+        failJob(job,
+                QStringLiteral("%1 while it ran; not run again ([jobs] max_attempts = %2)")
+                    .arg(reason)
+                    .arg(m_retention.maxAttempts));
+        return;
+    }
+    qCInfo(lcJobs).noquote() << "job" << job.id << "taken back (" + reason + "); it waits for another backend";
+    job.state = JobState::Queued;
+    job.startedAt = QDateTime();
+    job.progress = {};
+    job.outputs.clear();
+    job.cachedNodes.clear();
+    enqueue(job.id);
+    persist(job);
+    if (!m_unacknowledged.contains(job.id))
+        emit jobProgress(job);
+}
+
+void JobManager::onBackendDown(const QString &name)
+{
+    if (m_pool->isPoolOfOne())
+        return; // nowhere else to go: the client keeps reconnecting and reconciling, as before pools
+    Backend *b = m_pool->find(name);
+    if (!b)
+        return;
+    QStringList ids;
+    for (auto it = m_jobs.cbegin(); it != m_jobs.cend(); ++it)
+        if (const JobAttempt *a = it->currentAttempt(); a && !it->isFinished() && a->backend == name)
+            ids << it.key();
+    for (const QString &id : std::as_const(ids)) {
+        auto it = m_jobs.find(id);
+        if (it == m_jobs.end())
+            continue;
+        b->release(it->currentAttempt()->promptId);
+        if (it->cancelRequested) {
+            PromptOutcome o;
+            o.promptId = it->currentAttempt()->promptId;
+            o.status = PromptOutcome::Status::Cancelled;
+            finishJob(*it, o);
+            continue;
+        }
+        takeBack(*it, QStringLiteral("backend \"%1\" dropped").arg(name));
+    }
+    dispatch();
+}
+
+} // namespace cr
