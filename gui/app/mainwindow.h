@@ -1,10 +1,10 @@
 #pragma once
 // The monitor's window: connection bar, live preview with progress, workflow picker with Run, the job
-// list, the gallery and the event log. It builds the widgets and wires them to the client library
-// (RelayClient, RestClient, JobTracker) and to the parts that act for it: RelayDiscovery (where the relay
-// listens), RunController (the REST calls of the panel and the job list), ScriptedRun (--run-workflow)
-// and PreviewRouter (frames to the preview, the frame cache). Window state and the last connection are
-// kept in the QSettings it is given (WindowSettings).
+// list, the backends of the runner's pool, the gallery and the event log. It builds the widgets and wires them to the
+// client library (RelayClient, RestClient, JobTracker) and to the parts that act for it: RelayDiscovery (where the
+// relay listens), RunController (the REST calls of the panel and the job list), ScriptedRun (--run-workflow) and
+// PreviewRouter (frames to the preview, the frame cache). Window state and the last connection are kept in the
+// QSettings it is given (WindowSettings).
 
 #include "gui/client/monitortypes.h"
 #include "gui/client/relayclient.h"
@@ -22,6 +22,7 @@ class QSplitter;
 
 namespace cr::monitor {
 
+class BackendsPanel;
 class ConnectionBar;
 class EventLogModel;
 class EventLogView;
@@ -90,6 +91,7 @@ public:
     RunController *runs() const { return m_runs; }
     ScriptedRun *scripted() const { return m_scripted; }
     PreviewRouter *previews() const { return m_previews; }
+    BackendsPanel *backends() const { return m_backends; }
     QAction *runAction() const { return m_runAction; }
     QAction *cancelAction() const { return m_cancelAction; }
 
@@ -106,6 +108,7 @@ private:
     void restoreSettings();
     void wireRelay();
     void wireRuns();
+    void wireBackends();
     void loadWorkflows();
     void openRelay(const QUrl &relay);
     void onDiscovered(const RelayEndpoint &endpoint);
@@ -136,6 +139,7 @@ private:
     JobTableView *m_jobTable = nullptr;
     GalleryView *m_gallery = nullptr;
     EventLogView *m_logView = nullptr;
+    BackendsPanel *m_backends = nullptr;
     QSplitter *m_vertical = nullptr;
     QSplitter *m_top = nullptr;
     QSplitter *m_bottom = nullptr;

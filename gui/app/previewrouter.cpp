@@ -35,6 +35,8 @@ void PreviewRouter::onPreviewAvailable()
         return;
     if (!m_selected.isEmpty() && !frame->jobId.isEmpty() && frame->jobId != m_selected && !m_follow)
         return; // another job's frame while the user watches a chosen one
+    if (!m_backend.isEmpty() && frame->backend != m_backend && (frame->jobId.isEmpty() || frame->jobId != m_selected))
+        return; // another backend's frame while following one
     m_decoder->submit(std::move(*frame));
 }
 

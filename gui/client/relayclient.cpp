@@ -324,7 +324,7 @@ void RelayClient::onBinary(const QByteArray &frame)
     const bool wasEmpty = !m_preview.has_value();
     if (!wasEmpty)
         ++m_previewsReplaced;
-    m_preview = MonitorPreview{std::move(preview->frame), preview->jobId, m_previewsReceived, nowMs()};
+    m_preview = MonitorPreview{std::move(preview->frame), preview->jobId, QString(), m_previewsReceived, nowMs()};
     const QString jobId = m_preview->jobId;
     emit previewReceived(jobId);
     if (wasEmpty)

@@ -49,6 +49,7 @@ struct MonitorEvent {
 struct MonitorPreview {
     protocol::PreviewFrame frame;
     QString jobId;
+    QString backend;       // the pool backend that made it (type-4 metadata "backend"); "" when not said
     quint64 number = 0;    // 1-based count of frames received on this client
     qint64 receivedMs = 0; // ms since the epoch
 };

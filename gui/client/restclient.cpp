@@ -171,6 +171,30 @@ void RestClient::cancelJob(const QString &id, QObject *context, Callback<JobInfo
                       context, std::move(done), &jobResult);
 }
 
+void RestClient::listBackends(QObject *context, Callback<QList<BackendStatus>> done)
+{
+    sendJson<QList<BackendStatus>>("GET", QStringLiteral("/api/v1/backends"), QByteArray(), context, std::move(done),
+                                   [](const QJsonDocument &doc) -> Result<QList<BackendStatus>> {
+                                       if (!doc.object().value(QLatin1String("backends")).isArray())
+                                           return Error::make(RestErrorCode::BadResponse,
+                                                              QStringLiteral("no \"backends\" list in the answer"));
+                                       return protocol::parseBackendList(doc.object());
+                                   });
+}
+
+void RestClient::setBackendDraining(const QString &name, bool drain, QObject *context, Callback<BackendStatus> done)
+{
+    const QString path = QStringLiteral("/api/v1/backends/%1/%2")
+                             .arg(encoded(name), drain ? QStringLiteral("drain") : QStringLiteral("resume"));
+    sendJson<BackendStatus>("POST", path, QByteArrayLiteral("{}"), context, std::move(done),
+                            [](const QJsonDocument &doc) -> Result<BackendStatus> {
+                                if (auto b = protocol::parseBackend(doc.object()))
+                                    return *b;
+                                return Error::make(RestErrorCode::BadResponse,
+                                                   QStringLiteral("the answer is not a backend"));
+                            });
+}
+
 void RestClient::fetchOutput(const QString &jobId, int index, QObject *context, Callback<DownloadedOutput> done)
 {
     send("GET", QStringLiteral("/api/v1/jobs/%1/outputs/%2").arg(encoded(jobId)).arg(index), QByteArray(), context,

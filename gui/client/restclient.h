@@ -1,9 +1,10 @@
 #pragma once
-// A small client of the runner's REST API (/api/v1): jobs, workflows and output downloads. Answers come
+// A small client of the runner's REST API (/api/v1): jobs, workflows, backends and output downloads. Answers come
 // back as Result<T> to a callback that runs only while its context object is alive. Errors keep the API's
 // {"error": {"code", "message"}} shape; transport trouble gets the codes below.
 
 #include "gui/client/monitortypes.h"
+#include "protocol/backendstatus.h"
 #include "protocol/error.h"
 
 #include <QJsonObject>
@@ -17,6 +18,8 @@ class QNetworkAccessManager;
 class QNetworkReply;
 
 namespace cr::monitor {
+
+using BackendStatus = protocol::BackendStatus;
 
 // Codes of errors that did not come from the runner's error body.
 namespace RestErrorCode {
@@ -59,6 +62,10 @@ public:
     void listWorkflows(QObject *context, Callback<QStringList> done);
     // GET /api/v1/workflows/{name} -> parameters and nodes.
     void getWorkflow(const QString &name, QObject *context, Callback<WorkflowInfo> done);
+    // GET /api/v1/backends -> the runner's ComfyUI backends (an older runner answers 404 not_found).
+    void listBackends(QObject *context, Callback<QList<BackendStatus>> done);
+    // POST /api/v1/backends/{name}/drain or /resume -> the backend.
+    void setBackendDraining(const QString &name, bool drain, QObject *context, Callback<BackendStatus> done);
     // GET /api/v1/system -> service.relay_port, as ws://<runner host>:<port>/. Never fails: when the
     // runner cannot say (an older runner without the field, relay_port null, an error, no answer within
     // discoveryTimeoutMs) the answer is defaultRelayUrl(baseUrl()) with reported = false and the reason.

@@ -14,20 +14,6 @@ namespace {
 constexpr const char *kStateNames[] = {"queued", "running", "succeeded", "failed", "cancelled", "lost"};
 constexpr int kWireStates = int(std::size(kStateNames));
 
-QJsonValue stringOrNull(const QString &s) { return s.isEmpty() ? QJsonValue(QJsonValue::Null) : QJsonValue(s); }
-
-QJsonValue timeOrNull(const QDateTime &t) { return t.isValid() ? QJsonValue(isoUtc(t)) : QJsonValue(QJsonValue::Null); }
-
-QDateTime timeFrom(const QJsonValue &v)
-{
-    if (!v.isString())
-        return {};
-    QDateTime t = QDateTime::fromString(v.toString(), Qt::ISODateWithMs);
-    if (!t.isValid())
-        t = QDateTime::fromString(v.toString(), Qt::ISODate);
-    return t;
-}
-
 } // namespace
 
 QString jobStateName(JobState state)
@@ -134,9 +120,9 @@ std::optional<JobRecord> parseJob(const QJsonObject &o)
     j.clientRef = o.value("client_ref"_L1).toString();
     j.workflow = o.value("workflow"_L1).toString();
     j.state = jobStateFromName(o.value("state"_L1).toString());
-    j.createdAt = timeFrom(o.value("created_at"_L1));
-    j.startedAt = timeFrom(o.value("started_at"_L1));
-    j.finishedAt = timeFrom(o.value("finished_at"_L1));
+    j.createdAt = timeFromJson(o.value("created_at"_L1));
+    j.startedAt = timeFromJson(o.value("started_at"_L1));
+    j.finishedAt = timeFromJson(o.value("finished_at"_L1));
     const QJsonValue duration = o.value("duration_ms"_L1);
     j.durationMs = duration.isDouble() ? qint64(duration.toDouble()) : -1;
     const QJsonObject progress = o.value("progress"_L1).toObject();
@@ -171,8 +157,8 @@ std::optional<JobRecord> parseJob(const QJsonObject &o)
     for (const QJsonValue &v : o.value("attempts"_L1).toArray()) {
         const QJsonObject a = v.toObject();
         j.attempts.append({a.value("backend"_L1).toString(), a.value("prompt_id"_L1).toString(),
-                           timeFrom(a.value("submitted_at"_L1)), timeFrom(a.value("started_at"_L1)),
-                           timeFrom(a.value("finished_at"_L1)), a.value("outcome"_L1).toString(),
+                           timeFromJson(a.value("submitted_at"_L1)), timeFromJson(a.value("started_at"_L1)),
+                           timeFromJson(a.value("finished_at"_L1)), a.value("outcome"_L1).toString(),
                            a.value("reason"_L1).toString()});
     }
     j.priority = o.value("priority"_L1).toInt();

@@ -82,3 +82,27 @@ int jsonEscapeCodeUnit(QByteArrayView digits)
 }
 
 } // namespace cr::protocol
+
+namespace cr::protocol {
+
+QJsonValue stringOrNull(const QString &value)
+{
+    return value.isEmpty() ? QJsonValue(QJsonValue::Null) : QJsonValue(value);
+}
+
+QJsonValue timeOrNull(const QDateTime &time)
+{
+    return time.isValid() ? QJsonValue(time.toUTC().toString(Qt::ISODateWithMs)) : QJsonValue(QJsonValue::Null);
+}
+
+QDateTime timeFromJson(const QJsonValue &value)
+{
+    if (!value.isString())
+        return {};
+    QDateTime t = QDateTime::fromString(value.toString(), Qt::ISODateWithMs);
+    if (!t.isValid())
+        t = QDateTime::fromString(value.toString(), Qt::ISODate);
+    return t;
+}
+
+} // namespace cr::protocol
