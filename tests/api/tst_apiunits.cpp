@@ -238,9 +238,17 @@ void TstApiUnits::jobBodyCacheServesFinishedJobs()
     job.createdAt = QDateTime::currentDateTimeUtc();
     job.state = JobState::Running;
     job.startedAt = job.createdAt;
-    QCOMPARE(cache.body(job), compact(job));
+    // A running job is encoded afresh every time (its duration so far moves with the clock, so compare the
+    // JSON without it).
+    const auto withoutDuration = [](const QByteArray &body) {
+        QJsonObject o = QJsonDocument::fromJson(body).object();
+        o.remove(QStringLiteral("duration_ms"));
+        return o;
+    };
+    QCOMPARE(withoutDuration(cache.body(job)), withoutDuration(compact(job)));
     job.progress = {QStringLiteral("3"), QStringLiteral("KSampler"), 2, 8}; // a running job changes: never kept
-    QCOMPARE(cache.body(job), compact(job));
+    QVERIFY(cache.body(job).contains("KSampler"));
+    QCOMPARE(withoutDuration(cache.body(job)), withoutDuration(compact(job)));
     job.state = JobState::Succeeded;
     job.finishedAt = job.createdAt.addMSecs(1500);
     job.outputs.append(
