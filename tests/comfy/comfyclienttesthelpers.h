@@ -9,6 +9,8 @@
 #include <QJsonDocument>
 #include <QtTest>
 
+#include <memory>
+
 namespace cr::comfytest {
 
 inline QJsonObject loadWorkflow()
@@ -72,5 +74,42 @@ inline QString submitOk(ComfyClient &c, const QJsonObject &graph)
         return {};
     return id;
 }
+
+// A fake ComfyUI on port 0 (4 steps of `stepIntervalMs`, 64 px previews), a client for it and the project's
+// workflow: what every ComfyClient test case starts from (set up in init(), torn down in cleanup()).
+struct ClientFixture {
+    std::unique_ptr<cr::sim::FakeComfy> fake;
+    std::unique_ptr<ComfyClient> client;
+    QJsonObject graph;
+
+    bool setUp(int stepIntervalMs, const QString &clientId)
+    {
+        fake = std::make_unique<cr::sim::FakeComfy>();
+        if (!fake->listen())
+            return false;
+        fake->setSteps(4);
+        fake->setStepIntervalMs(stepIntervalMs);
+        fake->setPreviewSize(64);
+        client = std::make_unique<ComfyClient>(settingsFor(*fake), clientId);
+        graph = loadWorkflow();
+        return !graph.isEmpty();
+    }
+    void tearDown()
+    {
+        client.reset();
+        fake.reset();
+    }
+    // Starts the client; true once it is connected with preview metadata negotiated.
+    bool connectClient()
+    {
+        client->start();
+        return QTest::qWaitFor(
+            [this] {
+                return client->state() == ConnectionState::Connected
+                    && client->connection()->previewMetadataNegotiated();
+            },
+            5000);
+    }
+};
 
 } // namespace cr::comfytest

@@ -38,47 +38,20 @@ private slots:
     void capturedTrafficThroughTheClient();
 
 private:
-    std::unique_ptr<FakeComfy> m_fake;
-    std::unique_ptr<ComfyClient> m_client;
-    QJsonObject m_graph;
-
-    bool connectClient()
-    {
-        m_client->start();
-        return QTest::qWaitFor(
-            [this] {
-                return m_client->state() == ConnectionState::Connected
-                    && m_client->connection()->previewMetadataNegotiated();
-            },
-            5000);
-    }
+    ClientFixture m_f;
 };
 
-void TstComfyClient::init()
-{
-    m_fake = std::make_unique<FakeComfy>();
-    QVERIFY(m_fake->listen());
-    m_fake->setSteps(4);
-    m_fake->setStepIntervalMs(10);
-    m_fake->setPreviewSize(64);
-    m_client = std::make_unique<ComfyClient>(settingsFor(*m_fake), QStringLiteral("test-client"));
-    m_graph = loadWorkflow();
-    QVERIFY(!m_graph.isEmpty());
-}
+void TstComfyClient::init() { QVERIFY(m_f.setUp(10, QStringLiteral("test-client"))); }
 
-void TstComfyClient::cleanup()
-{
-    m_client.reset();
-    m_fake.reset();
-}
+void TstComfyClient::cleanup() { m_f.tearDown(); }
 
 void TstComfyClient::runToCompletion()
 {
-    Recorder rec(*m_client);
-    QVERIFY(connectClient());
-    const QString id = submitOk(*m_client, m_graph);
+    Recorder rec(*m_f.client);
+    QVERIFY(m_f.connectClient());
+    const QString id = submitOk(*m_f.client, m_f.graph);
     QVERIFY(!id.isEmpty());
-    QVERIFY(m_client->isTracked(id));
+    QVERIFY(m_f.client->isTracked(id));
     QTRY_VERIFY_WITH_TIMEOUT(rec.outcome(id), 10000);
     const PromptOutcome &o = *rec.outcome(id);
     QCOMPARE(o.status, PromptOutcome::Status::Succeeded);
@@ -86,10 +59,10 @@ void TstComfyClient::runToCompletion()
     QCOMPARE(o.files[0].nodeId, QStringLiteral("9"));
     QCOMPARE(o.files[0].file.type, QStringLiteral("output"));
     QVERIFY(o.files[0].file.filename.endsWith(QLatin1String(".png")));
-    QVERIFY(!m_client->isTracked(id));
+    QVERIFY(!m_f.client->isTracked(id));
 
     // The prompt went out with our id, our client id and the configured preview method.
-    const QJsonObject body = m_fake->lastPromptBody();
+    const QJsonObject body = m_f.fake->lastPromptBody();
     QCOMPARE(body.value(QLatin1String("prompt_id")).toString(), id);
     QCOMPARE(body.value(QLatin1String("client_id")).toString(), QStringLiteral("test-client"));
     QCOMPARE(body.value(QLatin1String("extra_data")).toObject().value(QLatin1String("preview_method")).toString(),
@@ -111,7 +84,7 @@ void TstComfyClient::runToCompletion()
     }
 
     // The output can be fetched with the streamed /view.
-    QNetworkReply *reply = m_client->http()->openView(o.files[0].file);
+    QNetworkReply *reply = m_f.client->http()->openView(o.files[0].file);
     QSignalSpy done(reply, &QNetworkReply::finished);
     QVERIFY(done.wait(5000));
     QVERIFY(reply->readAll().startsWith("\x89PNG"));
@@ -120,8 +93,8 @@ void TstComfyClient::runToCompletion()
 
 void TstComfyClient::validationErrorKeptIntact()
 {
-    QVERIFY(connectClient());
-    QJsonObject graph = m_graph;
+    QVERIFY(m_f.connectClient());
+    QJsonObject graph = m_f.graph;
     QJsonObject ksampler = graph.value(QLatin1String("3")).toObject();
     QJsonObject inputs = ksampler.value(QLatin1String("inputs")).toObject();
     inputs.remove(QStringLiteral("seed"));
@@ -129,7 +102,7 @@ void TstComfyClient::validationErrorKeptIntact()
     graph.insert(QStringLiteral("3"), ksampler);
     const QString id = ComfyClient::newPromptId();
     std::optional<Result<SubmitAck>> result;
-    m_client->submit(id, graph, [&result](Result<SubmitAck> r) { result = r; });
+    m_f.client->submit(id, graph, [&result](Result<SubmitAck> r) { result = r; });
     QTRY_VERIFY_WITH_TIMEOUT(result.has_value(), 5000);
     QVERIFY(!result->ok());
     const Error &e = result->error();
@@ -142,20 +115,20 @@ void TstComfyClient::validationErrorKeptIntact()
     QCOMPARE(err3.value(QLatin1String("type")).toString(), QStringLiteral("required_input_missing"));
     QCOMPARE(err3.value(QLatin1String("extra_info")).toObject().value(QLatin1String("input_name")).toString(),
              QStringLiteral("seed"));
-    QVERIFY(!m_client->isTracked(id));
+    QVERIFY(!m_f.client->isTracked(id));
 }
 
 void TstComfyClient::runtimeError()
 {
-    Recorder rec(*m_client);
-    QVERIFY(connectClient());
-    QJsonObject graph = m_graph;
+    Recorder rec(*m_f.client);
+    QVERIFY(m_f.connectClient());
+    QJsonObject graph = m_f.graph;
     QJsonObject node = graph.value(QLatin1String("6")).toObject();
     QJsonObject inputs = node.value(QLatin1String("inputs")).toObject();
     inputs.insert(QStringLiteral("text"), QStringLiteral("__fail__"));
     node.insert(QStringLiteral("inputs"), inputs);
     graph.insert(QStringLiteral("6"), node);
-    const QString id = submitOk(*m_client, graph);
+    const QString id = submitOk(*m_f.client, graph);
     QVERIFY(!id.isEmpty());
     QTRY_VERIFY_WITH_TIMEOUT(rec.outcome(id), 10000);
     const PromptOutcome &o = *rec.outcome(id);
@@ -169,122 +142,122 @@ void TstComfyClient::runtimeError()
 
 void TstComfyClient::targetedInterrupt()
 {
-    Recorder rec(*m_client);
-    QVERIFY(connectClient());
-    m_fake->setSteps(200);
-    const QString id = submitOk(*m_client, m_graph);
+    Recorder rec(*m_f.client);
+    QVERIFY(m_f.connectClient());
+    m_f.fake->setSteps(200);
+    const QString id = submitOk(*m_f.client, m_f.graph);
     QTRY_VERIFY_WITH_TIMEOUT(rec.typesFor(id).contains(QStringLiteral("progress")), 5000);
-    m_client->cancel(id);
+    m_f.client->cancel(id);
     QTRY_VERIFY_WITH_TIMEOUT(rec.outcome(id), 5000);
     QCOMPARE(rec.outcome(id)->status, PromptOutcome::Status::Interrupted);
     // Never a global interrupt: only our prompt was named.
-    QCOMPARE(m_fake->interruptRequests(), QStringList{id});
+    QCOMPARE(m_f.fake->interruptRequests(), QStringList{id});
 }
 
 void TstComfyClient::queueDelete()
 {
-    Recorder rec(*m_client);
-    QVERIFY(connectClient());
-    m_fake->setSteps(100);
-    const QString running = submitOk(*m_client, m_graph);
-    const QString pending = submitOk(*m_client, m_graph);
-    QTRY_COMPARE_WITH_TIMEOUT(m_fake->pendingPromptIds(), QStringList{pending}, 5000);
-    m_client->cancel(pending);
+    Recorder rec(*m_f.client);
+    QVERIFY(m_f.connectClient());
+    m_f.fake->setSteps(100);
+    const QString running = submitOk(*m_f.client, m_f.graph);
+    const QString pending = submitOk(*m_f.client, m_f.graph);
+    QTRY_COMPARE_WITH_TIMEOUT(m_f.fake->pendingPromptIds(), QStringList{pending}, 5000);
+    m_f.client->cancel(pending);
     QTRY_VERIFY_WITH_TIMEOUT(rec.outcome(pending), 5000);
     QCOMPARE(rec.outcome(pending)->status, PromptOutcome::Status::Cancelled);
-    QCOMPARE(m_fake->deleteRequests(), QStringList{pending});
-    QVERIFY(m_fake->pendingPromptIds().isEmpty());
-    QVERIFY(m_client->isTracked(running)); // the other prompt is untouched
-    QCOMPARE(m_fake->runningPromptId(), running);
+    QCOMPARE(m_f.fake->deleteRequests(), QStringList{pending});
+    QVERIFY(m_f.fake->pendingPromptIds().isEmpty());
+    QVERIFY(m_f.client->isTracked(running)); // the other prompt is untouched
+    QCOMPARE(m_f.fake->runningPromptId(), running);
 }
 
 void TstComfyClient::reconnectFinishedWhileAway()
 {
-    Recorder rec(*m_client);
-    QVERIFY(connectClient());
-    m_fake->setSteps(10);
-    m_fake->setStepIntervalMs(30);
-    const QString id = submitOk(*m_client, m_graph);
+    Recorder rec(*m_f.client);
+    QVERIFY(m_f.connectClient());
+    m_f.fake->setSteps(10);
+    m_f.fake->setStepIntervalMs(30);
+    const QString id = submitOk(*m_f.client, m_f.graph);
     QTRY_VERIFY_WITH_TIMEOUT(rec.typesFor(id).contains(QStringLiteral("progress")), 5000);
     // ComfyUI becomes unreachable mid-run; the run finishes while the client is away.
-    QSignalSpy finished(m_fake.get(), &FakeComfy::promptFinished);
-    QVERIFY(m_fake->setRefuseConnections(true));
-    m_fake->dropWebSockets();
-    QTRY_COMPARE_WITH_TIMEOUT(m_client->state(), ConnectionState::Disconnected, 5000);
+    QSignalSpy finished(m_f.fake.get(), &FakeComfy::promptFinished);
+    QVERIFY(m_f.fake->setRefuseConnections(true));
+    m_f.fake->dropWebSockets();
+    QTRY_COMPARE_WITH_TIMEOUT(m_f.client->state(), ConnectionState::Disconnected, 5000);
     QVERIFY(finished.wait(5000));
     QVERIFY(!rec.outcome(id)); // nothing could be known yet
-    QVERIFY(m_fake->setRefuseConnections(false));
+    QVERIFY(m_f.fake->setRefuseConnections(false));
     QTRY_VERIFY_WITH_TIMEOUT(rec.outcome(id), 10000);
     const PromptOutcome &o = *rec.outcome(id);
     QCOMPARE(o.status, PromptOutcome::Status::Succeeded);
     QCOMPARE(o.files.size(), 1);
     // Its events may be missing: the outcome was read back from ComfyUI's record.
     QCOMPARE(o.source, PromptOutcome::Source::History);
-    QVERIFY(m_fake->requestLog().contains(QStringLiteral("GET /history/") + id));
+    QVERIFY(m_f.fake->requestLog().contains(QStringLiteral("GET /history/") + id));
 }
 
 void TstComfyClient::reconnectLost()
 {
-    Recorder rec(*m_client);
-    QVERIFY(connectClient());
-    m_fake->setSteps(500);
-    const QString id = submitOk(*m_client, m_graph);
+    Recorder rec(*m_f.client);
+    QVERIFY(m_f.connectClient());
+    m_f.fake->setSteps(500);
+    const QString id = submitOk(*m_f.client, m_f.graph);
     QTRY_VERIFY_WITH_TIMEOUT(rec.typesFor(id).contains(QStringLiteral("progress")), 5000);
-    m_fake->restart(); // ComfyUI restarted: queue and history are gone
+    m_f.fake->restart(); // ComfyUI restarted: queue and history are gone
     QTRY_VERIFY_WITH_TIMEOUT(rec.outcome(id), 10000);
     QCOMPARE(rec.outcome(id)->status, PromptOutcome::Status::Lost);
     QVERIFY(rec.outcome(id)->reason.contains(QStringLiteral("does not know")));
-    QTRY_COMPARE_WITH_TIMEOUT(m_client->state(), ConnectionState::Connected, 5000);
+    QTRY_COMPARE_WITH_TIMEOUT(m_f.client->state(), ConnectionState::Connected, 5000);
 }
 
 void TstComfyClient::comfyDownAtStart()
 {
-    QVERIFY(m_fake->setRefuseConnections(true));
-    Recorder rec(*m_client);
-    m_client->start();
+    QVERIFY(m_f.fake->setRefuseConnections(true));
+    Recorder rec(*m_f.client);
+    m_f.client->start();
     // It keeps trying (connecting -> disconnected, several times) without giving up.
     QTRY_VERIFY_WITH_TIMEOUT(rec.states.count(ConnectionState::Connecting) >= 3, 5000);
     QVERIFY(!rec.states.contains(ConnectionState::Connected));
-    QVERIFY(m_fake->setRefuseConnections(false));
-    QTRY_COMPARE_WITH_TIMEOUT(m_client->state(), ConnectionState::Connected, 5000);
-    const QString id = submitOk(*m_client, m_graph);
+    QVERIFY(m_f.fake->setRefuseConnections(false));
+    QTRY_COMPARE_WITH_TIMEOUT(m_f.client->state(), ConnectionState::Connected, 5000);
+    const QString id = submitOk(*m_f.client, m_f.graph);
     QTRY_VERIFY_WITH_TIMEOUT(rec.outcome(id), 10000);
     QCOMPARE(rec.outcome(id)->status, PromptOutcome::Status::Succeeded);
 }
 
 void TstComfyClient::halfOpenDetected()
 {
-    Recorder rec(*m_client);
-    QVERIFY(connectClient());
-    const QString firstId = m_client->clientId();
-    m_fake->setWsSilent(true); // the socket stays open but nothing comes back, not even pongs
+    Recorder rec(*m_f.client);
+    QVERIFY(m_f.connectClient());
+    const QString firstId = m_f.client->clientId();
+    m_f.fake->setWsSilent(true); // the socket stays open but nothing comes back, not even pongs
     QTRY_VERIFY_WITH_TIMEOUT(rec.states.contains(ConnectionState::Disconnected), 6000);
     // The client id changes after an unclean drop (ComfyUI's same-id cleanup would silence the new socket).
-    QVERIFY(m_client->clientId() != firstId);
-    m_fake->setWsSilent(false);
-    QTRY_COMPARE_WITH_TIMEOUT(m_client->state(), ConnectionState::Connected, 5000);
-    QTRY_VERIFY_WITH_TIMEOUT(m_fake->webSocketClientIds().contains(m_client->clientId()), 5000);
+    QVERIFY(m_f.client->clientId() != firstId);
+    m_f.fake->setWsSilent(false);
+    QTRY_COMPARE_WITH_TIMEOUT(m_f.client->state(), ConnectionState::Connected, 5000);
+    QTRY_VERIFY_WITH_TIMEOUT(m_f.fake->webSocketClientIds().contains(m_f.client->clientId()), 5000);
 }
 
 void TstComfyClient::httpTimeoutAndUnreachable()
 {
-    ComfySettings s = settingsFor(*m_fake);
+    ComfySettings s = settingsFor(*m_f.fake);
     s.requestTimeoutMs = 300;
     ComfyClient client(s, QStringLiteral("t2"));
-    m_fake->setStallHttp(true);
+    m_f.fake->setStallHttp(true);
     std::optional<Result<QueueSnapshot>> r;
     client.http()->queue([&r](Result<QueueSnapshot> q) { r = q; });
     QTRY_VERIFY_WITH_TIMEOUT(r.has_value(), 5000);
     QVERIFY(!r->ok());
     QCOMPARE(r->error().code, QStringLiteral("comfy_timeout"));
 
-    m_fake->setStallHttp(false);
-    QVERIFY(m_fake->setRefuseConnections(true));
+    m_f.fake->setStallHttp(false);
+    QVERIFY(m_f.fake->setRefuseConnections(true));
     r.reset();
     client.http()->queue([&r](Result<QueueSnapshot> q) { r = q; });
     QTRY_VERIFY_WITH_TIMEOUT(r.has_value(), 5000);
     QCOMPARE(r->error().code, QStringLiteral("comfy_unreachable"));
-    QVERIFY(r->error().message.contains(m_fake->httpUrl().toString()));
+    QVERIFY(r->error().message.contains(m_f.fake->httpUrl().toString()));
 }
 
 void TstComfyClient::capturedTrafficThroughTheClient_data()
@@ -301,8 +274,8 @@ void TstComfyClient::capturedTrafficThroughTheClient()
     QString error;
     const std::optional<cr::sim::Capture> capture = cr::sim::Capture::load(scenario, &error);
     QVERIFY2(capture, qPrintable(error));
-    Recorder rec(*m_client);
-    QVERIFY(connectClient());
+    Recorder rec(*m_f.client);
+    QVERIFY(m_f.connectClient());
     const int before = rec.events.size();
     const QList<cr::sim::CaptureRecord> frames = capture->wsIn(QStringLiteral("c1"));
     int texts = 0, previews = 0;
@@ -312,11 +285,11 @@ void TstComfyClient::capturedTrafficThroughTheClient()
         else if (f.kind == QLatin1String("binary"))
             ++previews;
     }
-    const int sent = m_fake->replayCapture(*capture, QStringLiteral("c1"), m_client->clientId());
+    const int sent = m_f.fake->replayCapture(*capture, QStringLiteral("c1"), m_f.client->clientId());
     QCOMPARE(sent, frames.size());
     QTRY_COMPARE_WITH_TIMEOUT(rec.events.size() - before, texts, 5000);
     QTRY_COMPARE_WITH_TIMEOUT(int(rec.previews.size()), previews, 5000);
-    QCOMPARE(m_client->connection()->malformedFrames(), 0);
+    QCOMPARE(m_f.client->connection()->malformedFrames(), 0);
     // Text frames are relayed byte-identical.
     int i = before;
     for (const auto &f : frames) {

@@ -98,39 +98,12 @@ private slots:
     void textOutputsAsHistoryHasThem();
 
 private:
-    std::unique_ptr<FakeComfy> m_fake;
-    std::unique_ptr<ComfyClient> m_client;
-    QJsonObject m_graph;
-
-    bool connectClient()
-    {
-        m_client->start();
-        return QTest::qWaitFor(
-            [this] {
-                return m_client->state() == ConnectionState::Connected
-                    && m_client->connection()->previewMetadataNegotiated();
-            },
-            5000);
-    }
+    ClientFixture m_f;
 };
 
-void TstPromptEvents::init()
-{
-    m_fake = std::make_unique<FakeComfy>();
-    QVERIFY(m_fake->listen());
-    m_fake->setSteps(4);
-    m_fake->setStepIntervalMs(5);
-    m_fake->setPreviewSize(64);
-    m_client = std::make_unique<ComfyClient>(settingsFor(*m_fake), QStringLiteral("events-client"));
-    m_graph = loadWorkflow();
-    QVERIFY(!m_graph.isEmpty());
-}
+void TstPromptEvents::init() { QVERIFY(m_f.setUp(5, QStringLiteral("events-client"))); }
 
-void TstPromptEvents::cleanup()
-{
-    m_client.reset();
-    m_fake.reset();
-}
+void TstPromptEvents::cleanup() { m_f.tearDown(); }
 
 void TstPromptEvents::unbrokenRunAnswersFromEvents_data()
 {
@@ -155,69 +128,69 @@ void TstPromptEvents::unbrokenRunAnswersFromEvents()
     QFETCH(QJsonObject, graph);
     QFETCH(int, status);
     QFETCH(int, files);
-    Recorder rec(*m_client);
-    QVERIFY(connectClient());
-    const QString id = submitOk(*m_client, graph);
+    Recorder rec(*m_f.client);
+    QVERIFY(m_f.connectClient());
+    const QString id = submitOk(*m_f.client, graph);
     QVERIFY(!id.isEmpty());
     QTRY_VERIFY_WITH_TIMEOUT(rec.outcome(id), 10000);
     const PromptOutcome o = *rec.outcome(id);
     QCOMPARE(int(o.status), status);
     if (files >= 0)
         QCOMPARE(o.files.size(), files);
-    QCOMPARE(historyReads(*m_fake), 0); // answered without asking ComfyUI again
-    QVERIFY(!m_client->isTracked(id));
-    compareWithHistory(o, m_fake->historyEntry(id));
+    QCOMPARE(historyReads(*m_f.fake), 0); // answered without asking ComfyUI again
+    QVERIFY(!m_f.client->isTracked(id));
+    compareWithHistory(o, m_f.fake->historyEntry(id));
     // The terminal event reached listeners before the outcome did.
     QVERIFY(!rec.typesFor(id).isEmpty());
 }
 
 void TstPromptEvents::cachedRerunAnswersFromEvents()
 {
-    Recorder rec(*m_client);
-    QVERIFY(connectClient());
-    const QJsonObject graph = multiOutput(m_graph);
-    const QString first = submitOk(*m_client, graph);
+    Recorder rec(*m_f.client);
+    QVERIFY(m_f.connectClient());
+    const QJsonObject graph = multiOutput(m_f.graph);
+    const QString first = submitOk(*m_f.client, graph);
     QTRY_VERIFY_WITH_TIMEOUT(rec.outcome(first), 10000);
-    const QString again = submitOk(*m_client, graph); // identical: every node is served from the cache
+    const QString again = submitOk(*m_f.client, graph); // identical: every node is served from the cache
     QTRY_VERIFY_WITH_TIMEOUT(rec.outcome(again), 10000);
     const PromptOutcome o = *rec.outcome(again);
     QCOMPARE(o.status, PromptOutcome::Status::Succeeded);
     QVERIFY(!o.cachedNodes.isEmpty());
     QCOMPARE(o.cachedNodes.size(), graph.size());
     QCOMPARE(o.files, rec.outcome(first)->files); // the old files, as ComfyUI's history has them
-    QCOMPARE(historyReads(*m_fake), 0);
-    compareWithHistory(o, m_fake->historyEntry(again));
+    QCOMPARE(historyReads(*m_f.fake), 0);
+    compareWithHistory(o, m_f.fake->historyEntry(again));
 }
 
 void TstPromptEvents::interruptAnswersFromEvents()
 {
-    Recorder rec(*m_client);
-    QVERIFY(connectClient());
-    m_fake->setSteps(200);
-    const QString id = submitOk(*m_client, multiOutput(m_graph));
+    Recorder rec(*m_f.client);
+    QVERIFY(m_f.connectClient());
+    m_f.fake->setSteps(200);
+    const QString id = submitOk(*m_f.client, multiOutput(m_f.graph));
     QTRY_VERIFY_WITH_TIMEOUT(rec.typesFor(id).contains(QStringLiteral("progress")), 5000);
-    m_client->cancel(id);
+    m_f.client->cancel(id);
     QTRY_VERIFY_WITH_TIMEOUT(rec.outcome(id), 5000);
     const PromptOutcome o = *rec.outcome(id);
     QCOMPARE(o.status, PromptOutcome::Status::Interrupted);
-    QCOMPARE(historyReads(*m_fake), 0);
-    compareWithHistory(o, m_fake->historyEntry(id));
+    QCOMPARE(historyReads(*m_f.fake), 0);
+    compareWithHistory(o, m_f.fake->historyEntry(id));
 }
 
 void TstPromptEvents::dropMidRunReadsHistory()
 {
-    Recorder rec(*m_client);
-    QVERIFY(connectClient());
-    m_fake->setSteps(20);
-    m_fake->setStepIntervalMs(20);
-    const QString id = submitOk(*m_client, m_graph);
+    Recorder rec(*m_f.client);
+    QVERIFY(m_f.connectClient());
+    m_f.fake->setSteps(20);
+    m_f.fake->setStepIntervalMs(20);
+    const QString id = submitOk(*m_f.client, m_f.graph);
     QTRY_VERIFY_WITH_TIMEOUT(rec.typesFor(id).contains(QStringLiteral("progress")), 5000);
-    m_fake->dropWebSockets(); // the run goes on in ComfyUI; some of its events never reach us
+    m_f.fake->dropWebSockets(); // the run goes on in ComfyUI; some of its events never reach us
     QTRY_VERIFY_WITH_TIMEOUT(rec.outcome(id), 15000);
     const PromptOutcome o = *rec.outcome(id);
     QCOMPARE(o.status, PromptOutcome::Status::Succeeded);
     QCOMPARE(o.source, PromptOutcome::Source::History);
-    QVERIFY(m_fake->requestLog().contains(QStringLiteral("GET /history/") + id));
+    QVERIFY(m_f.fake->requestLog().contains(QStringLiteral("GET /history/") + id));
     QCOMPARE(o.files.size(), 1);
 }
 
