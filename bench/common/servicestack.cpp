@@ -9,6 +9,20 @@
 
 namespace cr::bench {
 
+bool readRunnerPorts(ChildProcess &runner, quint16 *httpPort, quint16 *relayPort, QString *error)
+{
+    const auto ports = runner.waitForLine(
+        QRegularExpression(QStringLiteral("REST API on http://[^:]+:(\\d+), event relay on ws://[^:]+:(\\d+)")),
+        15'000);
+    if (!ports) {
+        *error = QStringLiteral("comfy-runner did not report its ports:\n%1").arg(runner.logTail());
+        return false;
+    }
+    *httpPort = quint16(ports->captured(1).toUInt());
+    *relayPort = quint16(ports->captured(2).toUInt());
+    return true;
+}
+
 ServiceStack::ServiceStack(QObject *parent)
     : QObject(parent), m_dir(QDir::tempPath() + QStringLiteral("/cr-bench-XXXXXX")), m_sim(QStringLiteral("sim")),
       m_runner(QStringLiteral("comfy-runner"))
@@ -73,15 +87,8 @@ bool ServiceStack::start(const StackOptions &options, QString *error)
                       QStringLiteral("--data-dir"),      dataDir};
     if (!m_runner.start(options.runnerProgram, args, m_dir.filePath(QStringLiteral("runner.log")), error))
         return false;
-    const auto ports = m_runner.waitForLine(
-        QRegularExpression(QStringLiteral("REST API on http://[^:]+:(\\d+), event relay on ws://[^:]+:(\\d+)")),
-        15'000);
-    if (!ports) {
-        *error = QStringLiteral("comfy-runner did not report its ports:\n%1").arg(m_runner.logTail());
+    if (!readRunnerPorts(m_runner, &m_httpPort, &m_relayPort, error))
         return false;
-    }
-    m_httpPort = quint16(ports->captured(1).toUInt());
-    m_relayPort = quint16(ports->captured(2).toUInt());
 
     MiniHttpClient api(host(), m_httpPort);
     int lastStatus = 0;

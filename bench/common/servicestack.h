@@ -13,6 +13,10 @@
 namespace cr::bench {
 
 // Which executables to start and with what.
+// Waits for a started comfy-runner's "REST API on http://...:P, event relay on ws://...:Q" line and reads both
+// ports (it was started on port 0); false with the log's tail in `error` when it does not come within 15 s.
+bool readRunnerPorts(ChildProcess &runner, quint16 *httpPort, quint16 *relayPort, QString *error);
+
 struct StackOptions {
     QString simProgram;
     QStringList simArguments; // --port 0 is added

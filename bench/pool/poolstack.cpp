@@ -3,6 +3,7 @@
 #include "bench/common/benchwait.h"
 #include "bench/common/minihttpclient.h"
 #include "bench/common/procstats.h"
+#include "bench/common/servicestack.h"
 
 #include <QDir>
 #include <QFile>
@@ -157,15 +158,8 @@ bool PoolStack::startRunner(int backends, const RunnerSetup &setup, QString *err
     const QString log = m_dir.filePath(QStringLiteral("runner-%1.log").arg(m_runnerGeneration));
     if (!m_runner->start(m_options.runnerProgram, args, log, error))
         return false;
-    const auto ports = m_runner->waitForLine(
-        QRegularExpression(QStringLiteral("REST API on http://[^:]+:(\\d+), event relay on ws://[^:]+:(\\d+)")),
-        15'000);
-    if (!ports) {
-        *error = QStringLiteral("comfy-runner did not report its ports:\n%1").arg(m_runner->logTail());
+    if (!readRunnerPorts(*m_runner, &m_httpPort, &m_relayPort, error))
         return false;
-    }
-    m_httpPort = quint16(ports->captured(1).toUInt());
-    m_relayPort = quint16(ports->captured(2).toUInt());
     return waitReady(backends, setup, error);
 }
 
