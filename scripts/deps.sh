@@ -46,6 +46,14 @@ cr_ensure_promtool() {
     export PATH="$dir/usr/bin:$PATH"
 }
 
+# cr_ensure_nodejs: node and npm for tests/integrations (tst_node_red installs Node-RED 4 with npm; it needs
+# Node.js >= 18.5). A node that is on PATH with its npm (e.g. NodeSource's nodejs, which carries npm and
+# conflicts with Debian's npm package) is used as it is; otherwise Debian's nodejs and npm are installed.
+cr_ensure_nodejs() {
+    command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 && return 0
+    cr_ensure_packages nodejs npm
+}
+
 # cr_configure BUILD_DIR [cmake args...]
 cr_configure() {
     local dir=$1; shift

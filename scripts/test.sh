@@ -9,6 +9,7 @@ CR_ROOT=$(cd "$(dirname "$0")/.." && pwd)
 source "$CR_ROOT/scripts/deps.sh"
 cr_ensure_packages "${CR_TEST_PACKAGES[@]}"
 cr_ensure_promtool "$CR_ROOT/build-tools/promtool"
+cr_ensure_nodejs
 SANITIZE=0
 if [ "${1:-}" = "--sanitize" ]; then SANITIZE=1; shift; fi
 if [ $SANITIZE -eq 1 ]; then

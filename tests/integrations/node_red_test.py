@@ -1,0 +1,207 @@
+#!/usr/bin/env python3
+"""examples/node-red/flows.json in a real Node-RED 4 against a real comfy-runner and comfy-sim.
+
+Node-RED is installed from the npm registry into a cache folder (a second run downloads nothing); the test is
+skipped (exit 77) with a message when it is not there and the registry cannot be reached, or when Node.js is
+missing or too old. Node-RED runs headless on a free port with a temporary userDir and the example flow, whose
+runner ports are substituted; the test presses the flow's inject button through the admin API
+(POST /inject/<id>) and asserts, through the flow's own HTTP endpoints, that it showed progress, decoded at
+least one preview into a valid JPEG or PNG and read the finished image back (the bytes the runner serves).
+
+Usage: node_red_test.py COMFY_RUNNER COMFY_SIM SOURCE_DIR CACHE_DIR [--screenshot PNG]
+  CACHE_DIR: where node-red is installed (CR_NODE_RED_CACHE in the environment wins).
+  --screenshot: also takes a picture of the flow in the Node-RED editor with headless Chromium.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from stack import SKIP, Stack, TestFailure, check, http, image_size, wait_until  # noqa: E402
+
+NODE_RED_MAJOR = "4"
+
+
+def skip(message):
+    print(f"SKIPPED: {message}")
+    sys.exit(SKIP)
+
+
+def run(argv, timeout, **kw):
+    try:
+        return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, **kw)
+    except subprocess.TimeoutExpired:
+        return subprocess.CompletedProcess(argv, 124, "", f"timed out after {timeout} s")
+
+
+def ensure_node_red(cache):
+    """The node-red executable of CACHE/node_modules, installed with npm when missing."""
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if not node or not npm:
+        skip("Node.js and npm are needed (Debian 12: apt-get install nodejs npm; scripts/deps.sh does it)")
+    version = run([node, "--version"], 30).stdout.strip().lstrip("v")
+    major, minor = (int(x) for x in version.split(".")[:2])
+    if (major, minor) < (18, 5):
+        skip(f"Node-RED 4 needs Node.js >= 18.5, this is {version}")
+    package = os.path.join(cache, "node_modules", "node-red", "package.json")
+    exe = os.path.join(cache, "node_modules", "node-red", "red.js")
+
+    def installed():
+        try:
+            with open(package) as f:
+                return json.load(f)["version"].split(".")[0] == NODE_RED_MAJOR
+        except (OSError, ValueError, KeyError):
+            return False
+
+    if not installed():
+        os.makedirs(cache, exist_ok=True)
+        print(f"installing node-red@{NODE_RED_MAJOR} into {cache}")
+        r = run([npm, "install", "--prefix", cache, "--cache", os.path.join(cache, "npm-cache"), "--no-audit",
+                 "--no-fund", "--no-update-notifier", "--omit=dev", f"node-red@{NODE_RED_MAJOR}"], 300)
+        if r.returncode != 0 or not installed():
+            ping = run([npm, "ping", "--cache", os.path.join(cache, "npm-cache")], 60)
+            if ping.returncode != 0:
+                skip(f"the npm registry cannot be reached (npm ping: {(ping.stderr or ping.stdout).strip()[-300:]})")
+            raise TestFailure(f"npm install node-red@{NODE_RED_MAJOR} failed:\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}")
+    return node, exe
+
+
+SETTINGS = """// Written by tests/integrations/node_red_test.py: headless, loopback only, nothing phones home.
+module.exports = {
+    uiHost: "127.0.0.1",
+    uiPort: 0,
+    flowFile: "flows.json",
+    credentialSecret: false,
+    flowFilePretty: true,
+    editorTheme: { tours: false, projects: { enabled: false }, palette: { catalogues: [] } },
+    externalModules: { autoInstall: false, palette: { allowInstall: false } },
+    telemetry: { enabled: false, updateNotification: false },
+    diagnostics: { enabled: false, ui: false },
+    logging: { console: { level: "info", metrics: false, audit: false } },
+    functionGlobalContext: {},
+};
+"""
+
+
+def flow_for(source_dir, stack):
+    """The example flow with the runner's ports in place of the defaults 8189 (API) and 8190 (relay)."""
+    with open(os.path.join(source_dir, "examples", "node-red", "flows.json")) as f:
+        text = f.read()
+    check("127.0.0.1:8189" in text and "127.0.0.1:8190" in text, "the example flow no longer names the default ports")
+    text = text.replace("127.0.0.1:8189", f"127.0.0.1:{stack.api_port}")
+    text = text.replace("127.0.0.1:8190", f"127.0.0.1:{stack.relay_port}")
+    return json.loads(text)
+
+
+def node_by(flow, type_, name):
+    found = [n for n in flow if n.get("type") == type_ and n.get("name") == name]
+    check(len(found) == 1, f"the example flow has {len(found)} {type_} nodes named '{name}'")
+    return found[0]
+
+
+def screenshot(editor_url, out):
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    check(chromium, "chromium is not installed (apt-get install chromium)")
+    profile = os.path.join(os.path.dirname(os.path.abspath(out)), ".chromium-profile")
+    r = run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", f"--user-data-dir={profile}",
+             "--window-size=1680,800", "--virtual-time-budget=15000", f"--screenshot={out}", editor_url], 120)
+    shutil.rmtree(profile, ignore_errors=True)
+    check(r.returncode == 0 and os.path.exists(out), f"chromium failed: {r.stderr[-2000:]}")
+    print(f"screenshot: {out}")
+
+
+def main():
+    if len(sys.argv) < 5:
+        print(__doc__)
+        return 2
+    runner, sim, source_dir, cache = sys.argv[1:5]
+    shot = sys.argv[6] if len(sys.argv) > 6 and sys.argv[5] == "--screenshot" else None
+    cache = os.environ.get("CR_NODE_RED_CACHE") or cache  # e.g. ~/.cache/comfy-runner/node-red for every build
+    node, red = ensure_node_red(os.path.abspath(cache))
+
+    with Stack(runner, sim, source_dir, sim_args=["--steps", "6", "--step-ms", "40", "--node-ms", "0",
+                                                  "--preview-size", "96"]) as stack:
+        user_dir = os.path.join(stack.work, "node-red")
+        os.makedirs(user_dir)
+        flow = flow_for(source_dir, stack)
+        with open(os.path.join(user_dir, "flows.json"), "w") as f:
+            json.dump(flow, f)
+        with open(os.path.join(user_dir, "settings.js"), "w") as f:
+            f.write(SETTINGS)
+        env = dict(os.environ, COMFY_RUNNER_TOKEN=stack.token, NODE_RED_ENABLE_PROJECTS="false")
+        nr = stack.start("node-red", [node, red, "--userDir", user_dir, "--settings",
+                                      os.path.join(user_dir, "settings.js"), "flows.json"], env=env, cwd=user_dir)
+        base = nr.wait_for_log(r"Server now running at (http://127\.0\.0\.1:\d+)/", timeout_s=90)
+        nr.wait_for_log(r"Started flows", timeout_s=60)
+        check("missing types" not in nr.log(), f"the flow needs nodes that are not core nodes:\n{nr.log()[-2000:]}")
+
+        def state():
+            status, _, body = http("GET", base + "/comfy-runner/state", timeout=10)
+            check(status == 200, f"GET /comfy-runner/state: {status} {body[:300]!r}")
+            return json.loads(body)
+
+        # The flow's websocket-in must be on the relay before the job runs, or its previews are missed.
+        wait_until("the flow's relay connection", lambda: state()["relay"] == "connected", 30)
+        relay_clients = stack.get_json("/api/v1/system")["relay"]["clients"]
+        check(relay_clients == 1, f"the runner's relay has {relay_clients} clients, not the flow's one")
+
+        inject = node_by(flow, "inject", "submit job")
+        status, _, body = http("POST", f"{base}/inject/{inject['id']}", timeout=10)
+        check(status == 200, f"POST /inject/{inject['id']}: {status} {body!r}")
+
+        s = wait_until("the flow to read the finished image back",
+                       lambda: (lambda st: st if st["images"] or st["errors"] or st["failed"] else None)(state()), 60)
+        print(json.dumps({k: v for k, v in s.items() if k != "statuses"}, indent=1)[:3000])
+        check(not s["errors"] and not s["failed"], f"the flow saw errors: {s['errors']} {s['failed']}")
+        check(len(s["submitted"]) == 1, f"submitted: {s['submitted']}")
+        job_id = s["submitted"][0]
+        job = stack.get_json(f"/api/v1/jobs/{job_id}")
+        check(job["state"] == "succeeded", f"the runner's job is {job['state']}")
+        check(job["workflow"] == "sd15_txt2img", f"workflow {job['workflow']}")
+
+        # Progress: the relay's job_progress events up to the last step, shown as the decode node's status.
+        steps = [p for p in s["progress"] if p["job_id"] == job_id and p["max"] > 0]
+        check(steps and steps[-1]["value"] == steps[-1]["max"] == 6, f"progress seen: {steps}")
+        shown = [st["text"] for st in s["statuses"] if st["node"] == "decode relay frames"]
+        check(f"{job_id[:8]} step 6/6" in shown, f"the decode node's status never showed the last step: {shown}")
+        check(any(t.startswith(f"{job_id[:8]} finished") for t in shown), f"no 'finished' status: {shown}")
+
+        # Previews: decoded from the relay's type-4 frames into whole images of the simulator's size.
+        check(s["previews"] >= 1, "no preview was decoded")
+        last = s["last_preview"]
+        check(last["frame_type"] == 4 and last["job_id"] == job_id, f"last preview: {last}")
+        status, headers, preview = http("GET", base + "/comfy-runner/preview")
+        check(status == 200, f"GET /comfy-runner/preview: {status}")
+        kind, preview_size = image_size(preview)
+        check(headers.get("Content-Type") == f"image/{kind}" == last["content_type"],
+              f"preview {kind} served as {headers.get('Content-Type')}, decoded as {last['content_type']}")
+        check(max(preview_size) == 96, f"preview of {preview_size}, the simulator sends 96 px")
+        check(len(preview) == last["bytes"], "the served preview is not the decoded one")
+
+        # The finished image: the bytes of the runner's output 0.
+        status, headers, image = http("GET", base + "/comfy-runner/image")
+        check(status == 200, f"GET /comfy-runner/image: {status}")
+        _, _, expected = stack.request("GET", f"/api/v1/jobs/{job_id}/outputs/0")
+        check(image == expected, f"the flow's image ({len(image)} bytes) is not the runner's output ({len(expected)})")
+        kind, size = image_size(image)
+        check(kind == "png" and headers.get("Content-Type") == "image/png", f"final image {kind} {headers}")
+        check(s["images"] == [{"job_id": job_id, "filename": job["outputs"][0]["filename"],
+                               "content_type": "image/png", "bytes": len(expected)}], f"images: {s['images']}")
+        print(f"ok: job {job_id}: {len(steps)} progress events, {s['previews']} previews "
+              f"({last['content_type']}, {max(preview_size)} px), final image {size[0]}x{size[1]} PNG of {len(image)} bytes")
+
+        if shot:
+            screenshot(base + "/#flow/" + flow[0]["id"], shot)
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except TestFailure as e:
+        print(f"FAIL: {e}")
+        sys.exit(1)
