@@ -3,8 +3,9 @@
 
 CR_PACKAGES=(cmake g++ ccache pkg-config curl qt6-base-dev qt6-httpserver-dev qt6-websockets-dev
              libqt6sql6-sqlite libtomlplusplus-dev libsystemd-dev xvfb)
-# What the tests need on top (test.sh): the package test builds, lints and verifies the Debian packages.
-CR_TEST_PACKAGES=(dpkg-dev lintian systemd)
+# What the tests need on top (test.sh): the package test builds, lints and verifies the Debian packages;
+# tests/integrations runs examples/python (websockets) and examples/curl.md (jq).
+CR_TEST_PACKAGES=(dpkg-dev lintian systemd python3-websockets jq)
 
 # cr_ensure_packages [extra packages...]: CR_PACKAGES and the extra ones.
 cr_ensure_packages() {
