@@ -18,7 +18,7 @@ import os
 import shutil
 import subprocess
 import sys
-import time
+import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from stack import SKIP, Stack, TestFailure, check, http, image_size, wait_until  # noqa: E402
@@ -103,6 +103,69 @@ def node_by(flow, type_, name):
     return found[0]
 
 
+# Runs the flow's own "decode relay frames" function (its source in flows.json) in plain Node.js, with stand-ins
+# for Node-RED's node/flow/env objects, on each frame file; prints one JSON line per frame and writes the
+# decoded image next to it.
+DECODE_HARNESS = r"""
+const fs = require("fs"), path = require("path");
+const [flowFile, outDir, ...frames] = process.argv.slice(2);
+const fn = JSON.parse(fs.readFileSync(flowFile, "utf8"))
+    .find((n) => n.type === "function" && n.name === "decode relay frames");
+const decode = new Function("msg", "node", "flow", "env", "Buffer", fn.func);
+const context = {};
+const flow = {get: (k) => context[k], set: (k, v) => { context[k] = v; }};
+const env = {get: () => undefined};
+const node = {status() {}, warn() {}, error() {}};
+for (const file of frames) {
+    const out = decode({payload: fs.readFileSync(file)}, node, flow, env, Buffer);
+    const preview = out && out[0];
+    const line = {file: path.basename(file), decoded: !!preview};
+    if (preview) {
+        const target = path.join(outDir, path.basename(file) + ".img");
+        fs.writeFileSync(target, preview.payload);
+        Object.assign(line, {image: target, content_type: preview.contentType, job_id: preview.job_id});
+    }
+    console.log(JSON.stringify(line));
+}
+"""
+
+
+def check_decoder_on_captures(node, source_dir, work):
+    """The flow's decoder on ComfyUI's own preview frames (tests/data/comfyui-captures): type 1 and type 4,
+    JPEG previews and SaveImageWebsocket's PNGs. Each must give exactly the frame's image bytes, a whole image
+    of the type its header names."""
+    captures = os.path.join(source_dir, "tests", "data", "comfyui-captures")
+    frames = sorted(os.path.join(captures, n) for n in os.listdir(captures) if n.endswith(".bin"))
+    check(frames, "no captured binary frames")
+    harness = os.path.join(work, "decode_harness.js")
+    with open(harness, "w") as f:
+        f.write(DECODE_HARNESS)
+    flows = os.path.join(source_dir, "examples", "node-red", "flows.json")
+    r = run([node, harness, flows, work, *frames], 60)
+    check(r.returncode == 0, f"the decode harness failed: {r.stderr[-2000:]}")
+    results = [json.loads(line) for line in r.stdout.splitlines()]
+    check(len(results) == len(frames), f"{len(results)} results for {len(frames)} frames")
+    kinds = set()
+    for frame, result in zip(frames, results):
+        with open(frame, "rb") as f:
+            data = f.read()
+        kind = int.from_bytes(data[0:4], "big")
+        if kind == 1:
+            expected, mime = data[8:], {1: "image/jpeg", 2: "image/png"}[int.from_bytes(data[4:8], "big")]
+        else:
+            check(kind == 4, f"{result['file']}: a capture of type {kind}")
+            n = int.from_bytes(data[4:8], "big")
+            expected, mime = data[8 + n:], json.loads(data[8:8 + n])["image_type"]
+        check(result["decoded"], f"{result['file']}: not decoded")
+        with open(result["image"], "rb") as f:
+            image = f.read()
+        check(image == expected, f"{result['file']}: the decoded bytes are not the frame's image")
+        check(result["content_type"] == mime == f"image/{image_size(image)[0]}", f"{result['file']}: {mime}")
+        kinds.add((kind, mime))
+    check({(1, "image/jpeg"), (4, "image/jpeg"), (4, "image/png")} <= kinds, f"captures cover only {kinds}")
+    print(f"ok: the flow's decoder on {len(frames)} captured ComfyUI frames ({sorted(kinds)})")
+
+
 def screenshot(editor_url, out):
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     check(chromium, "chromium is not installed (apt-get install chromium)")
@@ -122,6 +185,12 @@ def main():
     shot = sys.argv[6] if len(sys.argv) > 6 and sys.argv[5] == "--screenshot" else None
     cache = os.environ.get("CR_NODE_RED_CACHE") or cache  # e.g. ~/.cache/comfy-runner/node-red for every build
     node, red = ensure_node_red(os.path.abspath(cache))
+
+    work = tempfile.mkdtemp(prefix="cr-node-red-decode-")
+    try:
+        check_decoder_on_captures(node, source_dir, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
     with Stack(runner, sim, source_dir, sim_args=["--steps", "6", "--step-ms", "40", "--node-ms", "0",
                                                   "--preview-size", "96"]) as stack:

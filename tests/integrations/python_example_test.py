@@ -16,6 +16,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from stack import SKIP, Stack, TestFailure, check, http, image_size  # noqa: E402
@@ -40,6 +41,46 @@ def readme_command(source_dir):
     return command
 
 
+DECODE = """
+import json, os, sys
+sys.path.insert(0, sys.argv[1])
+import run_job
+for frame in sys.argv[3:]:
+    with open(frame, "rb") as f:
+        decoded = run_job.decode_preview(f.read())
+    target = os.path.join(sys.argv[2], os.path.basename(frame) + ".img")
+    if decoded:
+        with open(target, "wb") as f:
+            f.write(decoded[2])
+    print(json.dumps({"decoded": decoded is not None, "content_type": decoded and decoded[1], "image": target}))
+"""
+
+
+def check_decoder_on_captures(python, source_dir, work):
+    """run_job.decode_preview on ComfyUI's own frames (tests/data/comfyui-captures, types 1 and 4, JPEG and
+    PNG): exactly each frame's image bytes, a whole image of the type the header names."""
+    captures = os.path.join(source_dir, "tests", "data", "comfyui-captures")
+    frames = sorted(os.path.join(captures, n) for n in os.listdir(captures) if n.endswith(".bin"))
+    r = subprocess.run([python, "-c", DECODE, os.path.join(source_dir, "examples", "python"), work, *frames],
+                       capture_output=True, text=True, timeout=60)
+    check(r.returncode == 0, f"decode_preview failed: {r.stderr[-2000:]}")
+    results = [json.loads(line) for line in r.stdout.splitlines()]
+    check(frames and len(results) == len(frames), f"{len(results)} results for {len(frames)} frames")
+    for frame, result in zip(frames, results):
+        with open(frame, "rb") as f:
+            data = f.read()
+        if data[3] == 1:
+            expected = data[8:]
+        else:
+            n = int.from_bytes(data[4:8], "big")
+            expected = data[8 + n:]
+        check(result["decoded"], f"{frame}: not decoded")
+        with open(result["image"], "rb") as f:
+            image = f.read()
+        check(image == expected and result["content_type"] == f"image/{image_size(image)[0]}", f"{frame}: wrong")
+    print(f"ok: decode_preview on {len(frames)} captured ComfyUI frames")
+
+
 def main():
     runner, sim, source_dir = sys.argv[1:4]
     python = interpreter()
@@ -47,6 +88,11 @@ def main():
         print("SKIPPED: no python3 with the websockets package (Debian: apt-get install python3-websockets)")
         return SKIP
     command = readme_command(source_dir)
+    work = tempfile.mkdtemp(prefix="cr-python-decode-")
+    try:
+        check_decoder_on_captures(python, source_dir, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     with Stack(runner, sim, source_dir, sim_args=["--steps", "5", "--step-ms", "20", "--node-ms", "0",
                                                   "--preview-size", "80"]) as stack:
         command = command.replace("http://127.0.0.1:8189", stack.api)
