@@ -65,7 +65,10 @@ def ensure_node_red(cache):
         if r.returncode != 0 or not installed():
             ping = run([npm, "ping", "--cache", os.path.join(cache, "npm-cache")], 60)
             if ping.returncode != 0:
-                skip(f"the npm registry cannot be reached (npm ping: {(ping.stderr or ping.stdout).strip()[-300:]})")
+                registry = run([npm, "config", "get", "registry"], 30).stdout.strip()
+                why = [line for line in (ping.stderr + ping.stdout).splitlines() if "error" in line.lower()]
+                skip(f"node-red@{NODE_RED_MAJOR} is not in {cache} and the npm registry {registry} cannot be "
+                     f"reached ({why[0].strip() if why else 'npm ping failed'})")
             raise TestFailure(f"npm install node-red@{NODE_RED_MAJOR} failed:\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}")
     return node, exe
 
