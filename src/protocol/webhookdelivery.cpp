@@ -18,6 +18,7 @@ QJsonObject encodeWebhookDelivery(const WebhookDeliveryRecord &d)
             {QStringLiteral("event"), d.event},
             {QStringLiteral("url"), d.url},
             {QStringLiteral("state"), d.state},
+            {QStringLiteral("in_flight"), d.inFlight},
             {QStringLiteral("attempts"), d.attempts},
             {QStringLiteral("max_attempts"), d.maxAttempts},
             {QStringLiteral("last_status"), d.lastStatus > 0 ? QJsonValue(d.lastStatus) : QJsonValue()},

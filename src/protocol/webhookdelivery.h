@@ -21,10 +21,11 @@ struct WebhookDeliveryRecord {
     int lastStatus = 0;  // HTTP status of the last answer; 0 (null) when none came (refused, timeout, DNS)
     QString lastError;   // why the last attempt failed; empty (null) after a success
     QDateTime createdAt, lastAttemptAt, nextAttemptAt, finishedAt; // nextAttemptAt: only while pending
+    bool inFlight = false; // an attempt is running now (then nextAttemptAt is null)
     bool operator==(const WebhookDeliveryRecord &) const = default;
 };
 
-// {id, job_id, event, url, state, attempts, max_attempts, last_status, last_error, created_at,
+// {id, job_id, event, url, state, in_flight, attempts, max_attempts, last_status, last_error, created_at,
 //  last_attempt_at, next_attempt_at, finished_at}; empty values and invalid times are null.
 QJsonObject encodeWebhookDelivery(const WebhookDeliveryRecord &delivery);
 

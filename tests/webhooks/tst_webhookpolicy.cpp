@@ -186,6 +186,12 @@ void TstWebhookPolicy::configValues()
     QVERIFY(defaults.ok());
     QCOMPARE(defaults.config->webhooks.maxAttempts, 8);
     QVERIFY(defaults.config->webhooks.url.isEmpty());
+    // The printed defaults load back (--check-config's output is a valid file).
+    const ConfigResult again
+        = ConfigLoader::loadString(defaults.config->toToml().toUtf8(), QStringLiteral("p.toml"), QDir::tempPath());
+    QVERIFY2(again.ok(), again.errors.isEmpty() ? "" : qPrintable(again.errors.first().toString()));
+    QCOMPARE(again.config->webhooks.events, policy::defaultEvents());
+    QCOMPARE(again.config->webhooks.retryMaxDelayMs, 12 * 3600 * 1000);
     const ConfigResult r = ConfigLoader::loadString("[webhooks]\nurl = \"https://hooks.example/x\"\n"
                                                     "secret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\n"
                                                     "events = [\"job_started\", \"job_failed\"]\nmax_attempts = 3\n"

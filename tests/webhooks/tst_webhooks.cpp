@@ -53,6 +53,7 @@ class TstWebhooks : public QObject
 
 private slots:
     void failsThenSucceedsSignedEveryTime();
+    void hostNameIsPinnedToTheCheckedAddress();
     void slowReceiverTimesOutWithoutSlowingTheApi();
     void goneStopsRetries();
     void hostileUrlsAreRefused_data();
@@ -115,6 +116,22 @@ void TstWebhooks::failsThenSucceedsSignedEveryTime()
     QVERIFY(metrics.contains("comfyrunner_webhook_deliveries_pending 0\n"));
 }
 
+void TstWebhooks::hostNameIsPinnedToTheCheckedAddress()
+{
+    // http://localhost:port/: the attempt connects to the address it checked (127.0.0.1, where the receiver
+    // listens) and still names the host in the Host header, for receivers behind virtual hosts.
+    WebhookReceiver receiver;
+    QVERIFY(receiver.listen());
+    WebhookTestEnv env;
+    QVERIFY(env.start());
+    QUrl url = receiver.url();
+    url.setHost(QStringLiteral("localhost"));
+    QVERIFY(!env.submit(webhookTo(url)).isEmpty());
+    QTRY_COMPARE_WITH_TIMEOUT(receiver.requests().size(), 1, 10000);
+    QCOMPARE(receiver.requests().first().headers.value("host"), "localhost:" + QByteArray::number(receiver.port()));
+    QVERIFY(WebhookTestEnv::verify(receiver.requests().first()).isEmpty());
+}
+
 void TstWebhooks::slowReceiverTimesOutWithoutSlowingTheApi()
 {
     WebhookReceiver receiver;
@@ -136,6 +153,8 @@ void TstWebhooks::slowReceiverTimesOutWithoutSlowingTheApi()
     const QJsonObject pending = deliveriesOf(env, id).first().toObject();
     QCOMPARE(pending.value(QStringLiteral("state")).toString(), QStringLiteral("pending"));
     QCOMPARE(pending.value(QStringLiteral("attempts")).toInt(), 1);
+    QCOMPARE(pending.value(QStringLiteral("in_flight")).toBool(), true);
+    QVERIFY(pending.value(QStringLiteral("next_attempt_at")).isNull());
     QCOMPARE(env.dispatcher().inFlight(), 1); // still hanging: the API did not wait for it
 
     QTRY_VERIFY_WITH_TIMEOUT(attempts.size() >= 2, 10000);
@@ -169,6 +188,7 @@ void TstWebhooks::goneStopsRetries()
     QCOMPARE(d.value(QStringLiteral("state")).toString(), QStringLiteral("failed"));
     QCOMPARE(d.value(QStringLiteral("attempts")).toInt(), 1);
     QCOMPARE(d.value(QStringLiteral("last_status")).toInt(), 410);
+    QCOMPARE(d.value(QStringLiteral("in_flight")).toBool(), false);
     QVERIFY(d.value(QStringLiteral("next_attempt_at")).isNull());
     QCOMPARE(env.call("GET", QStringLiteral("/api/v1/webhooks/deliveries?state=pending")).json().value("total").toInt(),
              0);
@@ -190,6 +210,10 @@ void TstWebhooks::hostileUrlsAreRefused_data()
     QTest::newRow("alibaba metadata") << url("http://100.100.100.200/") << 422 << u"webhook_url_forbidden"_s;
     QTest::newRow("aws v6 metadata") << url("http://[fd00:ec2::254]/") << 422 << u"webhook_url_forbidden"_s;
     QTest::newRow("v4-mapped metadata") << url("http://[::ffff:169.254.169.254]/") << 422 << u"webhook_url_forbidden"_s;
+    // Other spellings of 169.254.169.254: refused whether URL parsing or the resolver turns them into it.
+    QTest::newRow("decimal metadata") << url("http://2852039166/") << 422 << u"webhook_url_forbidden"_s;
+    QTest::newRow("octal metadata") << url("http://0251.0376.0251.0376/") << 422 << u"webhook_url_forbidden"_s;
+    QTest::newRow("hex metadata") << url("http://0xa9fea9fe/") << 422 << u"webhook_url_forbidden"_s;
     QTest::newRow("any address") << url("http://0.0.0.0:9/") << 422 << u"webhook_url_forbidden"_s;
     QTest::newRow("ftp") << url("ftp://example.com/hook") << 400 << u"invalid_field"_s;
     QTest::newRow("file") << url("file:///etc/passwd") << 400 << u"invalid_field"_s;

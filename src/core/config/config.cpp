@@ -1,5 +1,7 @@
 #include "core/config/config.h"
 
+#include "core/config/webhookpolicy.h"
+
 #include <QStringList>
 
 namespace cr {
@@ -89,7 +91,7 @@ QString Config::toToml() const
     QStringList allow, events;
     for (const QString &h : webhooks.allowHosts)
         allow << quoted(h);
-    for (const QString &e : webhooks.events)
+    for (const QString &e : webhooks.events.isEmpty() ? webhookpolicy::defaultEvents() : webhooks.events)
         events << quoted(e);
     l << QStringLiteral("[webhooks]") << QStringLiteral("url = %1").arg(quoted(webhooks.url.toString()))
       << QStringLiteral("events = [%1]").arg(events.join(QStringLiteral(", ")))

@@ -144,8 +144,8 @@ bool Service::start(QString *error)
     p.jobs = std::make_unique<JobManager>(p.pool.get(), p.store->isOpen() ? p.store.get() : nullptr);
     p.jobs->setMaxRunTime(m_config.comfy.maxJobTimeMs);
     p.jobs->setRetention(m_config.jobs);
-    // Webhooks see a job's events after the API and the relay did (connected before the publisher: the job
-    // JSON it sends is the one GET /api/v1/jobs/{id} shows).
+    // Connected to the jobs first: a job event's delivery rows are stored before a waiting request or the
+    // relay hears of it. The job JSON it sends is the one GET /api/v1/jobs/{id} shows.
     p.webhooks = std::make_unique<WebhookDispatcher>(p.store->isOpen() ? p.store.get() : nullptr, p.jobs.get(),
                                                      [](const Job &job) { return jobToJson(job); });
     p.webhooks->setSettings(m_config.webhooks);

@@ -105,6 +105,7 @@ QList<DueDelivery> WebhookDeliveryStore::takeDue(qint64 nowMs, int limit, qint64
     while (q.next())
         out.append({q.value(0).toString(), q.value(1).toString(), q.value(2).toString(), q.value(3).toString(),
                     q.value(4).toString().toUtf8(), q.value(5).toInt() + 1, q.value(6).toInt()});
+    q.finish();
     if (out.isEmpty())
         return out;
     db.transaction();

@@ -91,17 +91,34 @@ void WebhookAttempt::onResolved(const QHostInfo &info)
         = webhookpolicy::addressProblem(QUrl(m_delivery.url).host(), info.addresses(), m_settings.allowHosts);
     if (!why.isEmpty())
         return finish({AttemptOutcome::Kind::Forbidden, 0, why});
-    send();
+    send(info.addresses());
 }
 
-void WebhookAttempt::send()
+void WebhookAttempt::send(const QList<QHostAddress> &addresses)
 {
     const std::optional<QByteArray> key = webhookpolicy::decodeSecret(m_settings.secret);
     if (!key)
         return finish({AttemptOutcome::Kind::Unsigned, 0,
                        QStringLiteral("no valid [webhooks] secret: the delivery cannot be signed")});
     const qint64 timestamp = QDateTime::currentSecsSinceEpoch();
-    QNetworkRequest req{QUrl(m_delivery.url)};
+    const QUrl url(m_delivery.url);
+    QUrl target = url;
+    QByteArray hostHeader;
+    if (url.scheme().compare(QLatin1String("http"), Qt::CaseInsensitive) == 0 && QHostAddress(url.host()).isNull()) {
+        QHostAddress pinned = addresses.first(); // the first IPv4 one, as most receivers listen there
+        for (const QHostAddress &a : addresses)
+            if (a.protocol() == QAbstractSocket::IPv4Protocol) {
+                pinned = a;
+                break;
+            }
+        target.setHost(pinned.toString());
+        hostHeader = url.host(QUrl::FullyEncoded).toUtf8();
+        if (url.port() != -1)
+            hostHeader += ':' + QByteArray::number(url.port());
+    }
+    QNetworkRequest req{target};
+    if (!hostHeader.isEmpty())
+        req.setRawHeader("Host", hostHeader);
     req.setHeader(QNetworkRequest::ContentTypeHeader, QByteArrayLiteral("application/json"));
     req.setHeader(QNetworkRequest::UserAgentHeader,
                   QByteArrayLiteral("comfy-runner/") + QCoreApplication::applicationVersion().toUtf8());

@@ -4,6 +4,9 @@
 // without following redirects. The whole attempt, DNS included, is bounded by [webhooks] timeout; the
 // answer's body is read and dropped (only its first bytes are kept for the error message), so a receiver
 // can neither stall nor flood the service. Nothing here blocks: DNS runs on Qt's lookup threads.
+// An http URL with a host name is sent to the address that was checked (the Host header keeps the name), so
+// a name that resolves differently a moment later (DNS rebinding) cannot reach a refused address; https
+// needs no pinning, since nothing is sent before the certificate proves the name.
 
 #include "core/config/config.h"
 #include "core/webhooks/deliverystore.h"
@@ -48,7 +51,7 @@ signals:
 
 private:
     void onResolved(const QHostInfo &info);
-    void send();
+    void send(const QList<QHostAddress> &addresses);
     void onReplyFinished();
     void finish(AttemptOutcome outcome);
 

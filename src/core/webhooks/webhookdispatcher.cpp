@@ -186,19 +186,36 @@ QString WebhookDispatcher::enqueue(const Job &job, const QString &event)
     return id;
 }
 
+WebhookDeliveryRecord WebhookDispatcher::marked(WebhookDeliveryRecord record) const
+{
+    // A row in an attempt holds a lease as its next time, not a planned attempt: say what happens instead.
+    if (m_attempts.contains(record.id)) {
+        record.inFlight = true;
+        record.nextAttemptAt = QDateTime();
+    }
+    return record;
+}
+
 QList<WebhookDeliveryRecord> WebhookDispatcher::deliveriesOf(const QString &jobId) const
 {
-    return m_store ? m_store->ofJob(jobId, 100) : QList<WebhookDeliveryRecord>();
+    QList<WebhookDeliveryRecord> out = m_store ? m_store->ofJob(jobId, 100) : QList<WebhookDeliveryRecord>();
+    for (WebhookDeliveryRecord &r : out)
+        r = marked(r);
+    return out;
 }
 
 DeliveryPage WebhookDispatcher::list(const DeliveryFilter &filter) const
 {
-    return m_store ? m_store->list(filter) : DeliveryPage();
+    DeliveryPage page = m_store ? m_store->list(filter) : DeliveryPage();
+    for (WebhookDeliveryRecord &r : page.deliveries)
+        r = marked(r);
+    return page;
 }
 
 std::optional<WebhookDeliveryRecord> WebhookDispatcher::find(const QString &id) const
 {
-    return m_store ? m_store->find(id) : std::nullopt;
+    const std::optional<WebhookDeliveryRecord> r = m_store ? m_store->find(id) : std::nullopt;
+    return r ? std::optional(marked(*r)) : std::nullopt;
 }
 
 Result<WebhookDeliveryRecord> WebhookDispatcher::redeliver(const QString &id)
@@ -213,7 +230,7 @@ Result<WebhookDeliveryRecord> WebhookDispatcher::redeliver(const QString &id)
         return missing();
     if (m_started)
         pump();
-    const std::optional<WebhookDeliveryRecord> r = m_store->find(id);
+    const std::optional<WebhookDeliveryRecord> r = find(id);
     if (!r)
         return missing();
     return *r;

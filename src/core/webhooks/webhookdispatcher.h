@@ -88,6 +88,7 @@ private:
     void pump(); // starts due attempts while there is room, then arms the timer
     void onAttemptFinished(WebhookAttempt *attempt, const AttemptOutcome &outcome);
     qint64 retryDelayMs(int attemptsMade) const;
+    WebhookDeliveryRecord marked(WebhookDeliveryRecord record) const; // in_flight from m_attempts
 
     std::unique_ptr<WebhookDeliveryStore> m_store;
     JobManager *m_jobs;
