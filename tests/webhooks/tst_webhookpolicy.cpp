@@ -4,6 +4,7 @@
 
 #include "core/config/configloader.h"
 #include "core/config/webhookpolicy.h"
+#include "core/webhooks/webhookdispatcher.h"
 #include "core/webhooks/webhooksignature.h"
 
 #include <QMessageAuthenticationCode>
@@ -19,6 +20,7 @@ class TstWebhookPolicy : public QObject
 private slots:
     void signatureMatchesTheSpecificationVector();
     void signatureMatchesAnIndependentHmac();
+    void retrySchedule();
     void secretForm_data();
     void secretForm();
     void forbiddenAddresses_data();
@@ -49,6 +51,27 @@ void TstWebhookPolicy::signatureMatchesAnIndependentHmac()
     QCOMPARE(webhookSignature(key, QStringLiteral("msg_1"), 1700000000, body), expected);
     QVERIFY(webhookSignature(key, QStringLiteral("msg_1"), 1700000001, body) != expected);
     QVERIFY(webhookSignature(key, QStringLiteral("msg_2"), 1700000000, body) != expected);
+}
+
+void TstWebhookPolicy::retrySchedule()
+{
+    const WebhookSettings defaults;
+    // Without jitter (unit 0.5): 20 s x 4^(n-1), capped at 12 h.
+    const QList<qint64> expected{20'000, 80'000, 320'000, 1'280'000, 5'120'000, 20'480'000, 43'200'000};
+    qint64 total = 0;
+    for (int n = 1; n <= 7; ++n) {
+        QCOMPARE(WebhookDispatcher::retryDelayMs(defaults, n, 0.5), expected.at(n - 1));
+        total += WebhookDispatcher::retryDelayMs(defaults, n, 0.5);
+    }
+    // The 7 waits between the default 8 attempts: about a day (19.6 h), 15.7 h to 23.5 h with the jitter.
+    QVERIFY(total > 18 * 3600'000ll && total < 21 * 3600'000ll);
+    QCOMPARE(WebhookDispatcher::retryDelayMs(defaults, 1, 0.0), 16'000);
+    QCOMPARE(WebhookDispatcher::retryDelayMs(defaults, 1, 0.999999), 23'999);
+    QCOMPARE(WebhookDispatcher::retryDelayMs(defaults, 30, 0.5), 43'200'000); // no overflow past the cap
+    WebhookSettings fast;
+    fast.retryDelayMs = 20;
+    fast.retryMaxDelayMs = 100;
+    QCOMPARE(WebhookDispatcher::retryDelayMs(fast, 3, 0.5), 100);
 }
 
 void TstWebhookPolicy::secretForm_data()

@@ -236,12 +236,11 @@ Result<WebhookDeliveryRecord> WebhookDispatcher::redeliver(const QString &id)
     return *r;
 }
 
-qint64 WebhookDispatcher::retryDelayMs(int attemptsMade) const
+qint64 WebhookDispatcher::retryDelayMs(const WebhookSettings &settings, int attemptsMade, double unit)
 {
-    const double base = double(m_settings.retryDelayMs) * std::pow(4.0, qMax(0, attemptsMade - 1));
-    const double capped = qMin(base, double(m_settings.retryMaxDelayMs));
-    const double jitter = 0.8 + 0.4 * QRandomGenerator::global()->generateDouble();
-    return qMax<qint64>(1, qint64(capped * jitter));
+    const double base = double(settings.retryDelayMs) * std::pow(4.0, qMax(0, attemptsMade - 1));
+    const double capped = qMin(base, double(settings.retryMaxDelayMs));
+    return qMax<qint64>(1, qint64(capped * (0.8 + 0.4 * unit)));
 }
 
 void WebhookDispatcher::pump()
@@ -284,7 +283,8 @@ void WebhookDispatcher::onAttemptFinished(WebhookAttempt *attempt, const Attempt
     else if (o.kind == Kind::Gone || o.kind == Kind::Forbidden || d.attempt >= d.maxAttempts)
         state = QStringLiteral("failed");
     else
-        state = QStringLiteral("pending"), next = now() + retryDelayMs(d.attempt);
+        state = QStringLiteral("pending"),
+        next = now() + retryDelayMs(m_settings, d.attempt, QRandomGenerator::global()->generateDouble());
     m_store->finishAttempt(d.id, state, o.status, o.error, next);
     if (state == QLatin1String("delivered"))
         ++m_delivered;

@@ -77,6 +77,10 @@ public:
     // Errors: delivery_not_found, webhooks_not_configured.
     Result<WebhookDeliveryRecord> redeliver(const QString &id);
 
+    // The wait after `attemptsMade` failed attempts: retry_delay x 4^(attemptsMade-1), capped by
+    // retry_max_delay, times 0.8 + 0.4 x `unit` (the jitter; unit in [0, 1)).
+    static qint64 retryDelayMs(const WebhookSettings &settings, int attemptsMade, double unit);
+
     int inFlight() const { return int(m_attempts.size()); }
     int peakInFlight() const { return m_peakInFlight; }
     bool isAvailable() const { return m_store != nullptr; }
@@ -87,7 +91,6 @@ signals:
 private:
     void pump(); // starts due attempts while there is room, then arms the timer
     void onAttemptFinished(WebhookAttempt *attempt, const AttemptOutcome &outcome);
-    qint64 retryDelayMs(int attemptsMade) const;
     WebhookDeliveryRecord marked(WebhookDeliveryRecord record) const; // in_flight from m_attempts
 
     std::unique_ptr<WebhookDeliveryStore> m_store;
