@@ -19,6 +19,7 @@ class TstWebhookRestart : public QObject
 private slots:
     void pendingDeliveryIsSentAfterRestart();
     void jobFinishingAfterRestartStillDelivers();
+    void endedDeliveriesOfPrunedJobsGoAtStart();
 };
 
 void TstWebhookRestart::pendingDeliveryIsSentAfterRestart()
@@ -90,6 +91,33 @@ void TstWebhookRestart::jobFinishingAfterRestartStillDelivers()
     QCOMPARE(body.value(QStringLiteral("type")).toString(), QStringLiteral("job_finished"));
     QCOMPARE(body.value(QStringLiteral("data")).toObject().value(QStringLiteral("id")).toString(), id);
     QVERIFY(WebhookTestEnv::verify(receiver.requests().first()).isEmpty());
+}
+
+void TstWebhookRestart::endedDeliveriesOfPrunedJobsGoAtStart()
+{
+    // A delivery that was still pending when its job was pruned outlives the job; once it ended, the next
+    // start removes it. One of a job the store still has stays.
+    WebhookReceiver receiver;
+    QVERIFY(receiver.listen());
+    receiver.setAnswer([](int, const ReceivedRequest &) { return 410; });
+    WebhookTestEnv env;
+    QVERIFY(env.start());
+    QSignalSpy attempts(&env.dispatcher(), &WebhookDispatcher::attemptFinished);
+    const QString kept
+        = env.submit({{QStringLiteral("webhook"), QJsonObject{{QStringLiteral("url"), receiver.url().toString()}}}});
+    QVERIFY(!kept.isEmpty());
+    Job gone;
+    gone.id = QStringLiteral("pruned-job");
+    gone.state = JobState::Failed;
+    gone.webhook = JobWebhook{receiver.url().toString(), {QStringLiteral("job_failed")}};
+    QVERIFY(!env.dispatcher().enqueue(gone, QStringLiteral("job_failed")).isEmpty());
+    QTRY_COMPARE_WITH_TIMEOUT(attempts.size(), 2, 10000);
+    QCOMPARE(env.dispatcher().list({QStringLiteral("failed"), {}, 0, 10}).total, 2);
+    env.stop();
+    QVERIFY(env.start());
+    const DeliveryPage left = env.dispatcher().list({QStringLiteral("failed"), {}, 0, 10});
+    QCOMPARE(left.total, 1);
+    QCOMPARE(left.deliveries.first().jobId, kept);
 }
 
 QTEST_GUILESS_MAIN(TstWebhookRestart)

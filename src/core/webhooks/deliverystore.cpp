@@ -247,4 +247,13 @@ void WebhookDeliveryStore::removeFinishedOf(const QStringList &jobIds)
     db.commit();
 }
 
+int WebhookDeliveryStore::removeFinishedOfGoneJobs()
+{
+    QSqlQuery q(QSqlDatabase::database(m_connection));
+    if (!q.exec(QStringLiteral("DELETE FROM webhook_deliveries WHERE state <> 'pending' "
+                               "AND job_id NOT IN (SELECT id FROM jobs)")))
+        return 0;
+    return q.numRowsAffected();
+}
+
 } // namespace cr

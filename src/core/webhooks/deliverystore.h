@@ -78,6 +78,9 @@ public:
     bool redeliver(const QString &id, qint64 nowMs, int extraAttempts);
     // The delivered and failed deliveries of pruned jobs (pending ones stay until they end).
     void removeFinishedOf(const QStringList &jobIds);
+    // The delivered and failed deliveries of jobs the job store no longer has (they were still pending when
+    // their job was pruned); returns how many went.
+    int removeFinishedOfGoneJobs();
 
 private:
     static WebhookDeliveryRecord record(const QSqlQuery &q); // a row of kColumns

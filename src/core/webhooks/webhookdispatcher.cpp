@@ -88,6 +88,8 @@ void WebhookDispatcher::start()
     m_started = true;
     if (!m_store)
         return;
+    if (const int gone = m_store->removeFinishedOfGoneJobs(); gone > 0)
+        qCInfo(lcWebhooks) << "removed" << gone << "ended delivery(ies) of pruned jobs";
     const QHash<QString, int> counts = m_store->countByState();
     if (counts.value(QStringLiteral("pending")) > 0)
         qCInfo(lcWebhooks) << counts.value(QStringLiteral("pending")) << "webhook delivery(ies) pending from before";
