@@ -6,6 +6,8 @@
 
 #include "tests/webhooks/webhooktestenv.h"
 
+#include "core/config/effectiveconfig.h"
+
 #include <QJsonArray>
 #include <QSignalSpy>
 #include <QtTest>
@@ -62,6 +64,7 @@ private slots:
     void deliveryTimeRefusesAForbiddenAddress();
     void defaultUrlAndOptOut();
     void redeliverAndListing();
+    void aSecretAddedByAReloadEnablesWebhooks();
     void receiverDownCostsABoundedWindow();
     void progressDeliveriesCoalesceWhileWaiting();
 };
@@ -348,6 +351,39 @@ void TstWebhooks::redeliverAndListing()
     QCOMPARE(badState.status, 400);
     QCOMPARE(badState.errorCode(), QStringLiteral("invalid_request"));
     QCOMPARE(env.call("GET", QStringLiteral("/api/v1/webhooks/deliveries?limit=0")).status, 400);
+}
+
+void TstWebhooks::aSecretAddedByAReloadEnablesWebhooks()
+{
+    WebhookReceiver receiver;
+    QVERIFY(receiver.listen());
+    WebhookTestEnv env([](Config &c) { c.webhooks.secret.clear(); });
+    QVERIFY(env.start());
+    Http answer;
+    QVERIFY(env.submit(webhookTo(receiver.url()), &answer).isEmpty());
+    QCOMPARE(answer.status, 422);
+    QCOMPARE(answer.errorCode(), QStringLiteral("webhooks_not_configured"));
+    QCOMPARE(env.fake().promptCount(), 0); // refused before anything ran
+
+    // SIGHUP with a secret (and a default url): applied live, for the next job and its deliveries.
+    Config next = env.service().config();
+    next.webhooks.secret = QLatin1String(kTestSecret);
+    next.webhooks.url = receiver.url(QStringLiteral("/default"));
+    EffectiveConfig loaded;
+    loaded.config = next;
+    env.service().reload(loaded);
+    const QString id = env.submit(webhookTo(receiver.url()));
+    QVERIFY(!id.isEmpty());
+    const QString byDefault = env.submit({});
+    QVERIFY(!byDefault.isEmpty());
+    QTRY_COMPARE_WITH_TIMEOUT(receiver.requests().size(), 2, 10000);
+    QStringList paths;
+    for (const ReceivedRequest &r : receiver.requests()) {
+        QVERIFY(WebhookTestEnv::verify(r).isEmpty());
+        paths << QString::fromLatin1(r.path);
+    }
+    paths.sort();
+    QCOMPARE(paths, (QStringList{QStringLiteral("/default"), QStringLiteral("/hook")}));
 }
 
 void TstWebhooks::receiverDownCostsABoundedWindow()
