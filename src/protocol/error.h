@@ -52,6 +52,10 @@ inline constexpr char NoBackendCanRun[] = "no_backend_can_run"; // no backend of
 inline constexpr char BackendNotFound[] = "backend_not_found";
 inline constexpr char TooManyConnections[] = "too_many_connections";
 inline constexpr char TooManyStreams[] = "too_many_streams"; // the event-stream limit is reached
+inline constexpr char WebhookUrlForbidden[]
+    = "webhook_url_forbidden"; // the host is (or resolves to) link-local/metadata
+inline constexpr char WebhooksNotConfigured[] = "webhooks_not_configured"; // no [webhooks] secret (or no job store)
+inline constexpr char DeliveryNotFound[] = "delivery_not_found";           // no webhook delivery with that id
 inline constexpr char HttpVersionNotSupported[] = "http_version_not_supported";
 inline constexpr char Internal[] = "internal";
 } // namespace ErrorCode

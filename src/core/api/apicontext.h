@@ -16,6 +16,7 @@ class EventHub;
 class JobManager;
 class MetricsRegistry;
 class RelayServer;
+class WebhookDispatcher;
 class WorkflowStore;
 
 // How the configuration was loaded and reloaded (SIGHUP), for the "config" object of /api/v1/system.
@@ -38,6 +39,7 @@ struct ApiContext {
     ActiveDraft *draft = nullptr;
     EventHub *hub = nullptr;                    // recent events (SSE, job event logs); may be null
     RelayServer *relay = nullptr;               // relay client statistics for /api/v1/system; may be null
+    WebhookDispatcher *webhooks = nullptr;      // job webhooks and their deliveries; null: refused
     MetricsRegistry *metrics = nullptr;         // what GET /metrics serves; null: [metrics] enabled = false (404)
     Config config;                              // the running configuration (ApiServer::setConfig on a reload)
     const ConfigStatus *configStatus = nullptr; // for /api/v1/system; may be null

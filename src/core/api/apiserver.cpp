@@ -79,6 +79,8 @@ ApiServer::ApiServer(ApiContext context, QObject *parent)
         m_jobsRoutes = jobs;
         auto *legacy = new LegacyRoutes(m_ctx, m_waiter, this);
         legacy->install(m_handlers);
+        auto *webhooks = new WebhooksRoutes(m_ctx, this);
+        webhooks->install(m_handlers);
     }
     if (m_ctx.metrics)
         addMetricsCollectors();

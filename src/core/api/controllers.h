@@ -8,6 +8,7 @@
 #include "core/api/apijson.h"
 #include "core/api/apiserver.h"
 #include "core/api/ssestream.h"
+#include "core/jobs/jobmanager.h"
 
 #include <QObject>
 
@@ -87,6 +88,7 @@ public:
 
 private:
     void create(const ApiRequest &req, ApiReply reply);
+    void submit(JobRequest request, ApiReply reply, int waitFor); // create()'s last step
     void list(const ApiRequest &req, ApiReply reply);
     void get(const ApiRequest &req, ApiReply reply);
     void cancel(const ApiRequest &req, ApiReply reply);
@@ -165,6 +167,27 @@ private:
     void get(const ApiRequest &req, ApiReply reply);
     void setDraining(const ApiRequest &req, ApiReply reply, bool draining);
     void refresh(const ApiRequest &req, ApiReply reply);
+    const ApiContext &m_ctx;
+};
+
+// /api/v1/webhooks/deliveries: list, one, redeliver (webhooksroutes.cpp). Needs ctx.webhooks.
+class WebhooksRoutes final : public QObject
+{
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(WebhooksRoutes)
+public:
+    WebhooksRoutes(const ApiContext &ctx, QObject *parent);
+    void install(RouteHandlers &handlers);
+    // The "webhook" object of GET /api/v1/jobs/{id}: {"url", "events", "deliveries": [...]}; null without one.
+    static QJsonValue jobWebhookJson(const ApiContext &ctx, const Job &job);
+    // POST /api/v1/jobs "webhook": absent/null (the [webhooks] url default applies), false (none, not even
+    // the default), or {"url", "events"?}; checked by WebhookDispatcher::check.
+    static Result<std::optional<JobWebhook>> parseJobWebhook(const ApiContext &ctx, const QJsonValue &value);
+
+private:
+    void list(const ApiRequest &req, ApiReply reply);
+    void get(const ApiRequest &req, ApiReply reply);
+    void redeliver(const ApiRequest &req, ApiReply reply);
     const ApiContext &m_ctx;
 };
 

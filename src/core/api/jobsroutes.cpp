@@ -6,6 +6,7 @@
 #include "core/api/routetable.h"
 
 #include "core/jobs/jobmanager.h"
+#include "core/webhooks/webhookdispatcher.h"
 #include "core/workflows/workflowstore.h"
 
 #include <QJsonArray>
@@ -80,14 +81,17 @@ void JobsRoutes::install(RouteHandlers &h)
 }
 
 // POST /api/v1/jobs {"workflow": name | "graph": {...}, "inputs"?: {...}, "client_ref"?: str, "wait"?: bool|s,
-//                   "priority"?: int, "backend"?: name, "tags"?: [str]}
+//                   "priority"?: int, "backend"?: name, "tags"?: [str],
+//                   "webhook"?: {"url", "events"?: [...]} | false (docs/webhooks.md)}
 // -> 202 + Location + job (also when a wait ran out: the job as it is); 200 + job when waited (finished) or
 // when client_ref was seen before.
 // Errors: invalid_json, invalid_request, missing_field, type_mismatch, unknown_workflow, unknown_node,
 // unknown_input, linked_input, invalid_workflow, comfy_validation (422, ComfyUI's node_errors intact),
 // comfy_unreachable, no_backend_can_run (422: no backend of the pool has the graph's nodes, models or the
 // tags, or the pinned backend does not exist; details.backends says what each lacks), job_expired (410:
-// client_ref of a pruned job, details.job_id).
+// client_ref of a pruned job, details.job_id), invalid_field (webhook.url, webhook.events),
+// webhook_url_forbidden (422: the webhook's host is or resolves to a link-local/metadata address),
+// webhooks_not_configured (422: a webhook without [webhooks] secret).
 void JobsRoutes::create(const ApiRequest &req, ApiReply reply)
 {
     const Result<QJsonObject> body = parseJsonObject(req);
@@ -112,6 +116,11 @@ void JobsRoutes::create(const ApiRequest &req, ApiReply reply)
     JobRequest jr;
     if (const Status bad = routingFields(b, jr))
         return reply.error(*bad);
+    Result<std::optional<JobWebhook>> webhook
+        = WebhooksRoutes::parseJobWebhook(m_ctx, b.value(QLatin1String("webhook")));
+    if (!webhook)
+        return reply.error(webhook.error());
+    jr.webhook = *webhook;
 
     Workflow wf;
     QString name;
@@ -151,6 +160,21 @@ void JobsRoutes::create(const ApiRequest &req, ApiReply reply)
     jr.workflow = name;
     jr.graph = wf.graph();
     jr.clientRef = *clientRef;
+    if (jr.webhook && !jr.webhook->url.isEmpty()) {
+        // The host may name a refused address only once resolved: submit after that answer.
+        const QUrl url(jr.webhook->url);
+        m_ctx.webhooks->checkAddress(url, this, [this, reply, waitFor, jr = std::move(jr)](Status bad) mutable {
+            if (bad)
+                return reply.error(*bad);
+            submit(std::move(jr), reply, waitFor);
+        });
+        return;
+    }
+    submit(std::move(jr), reply, waitFor);
+}
+
+void JobsRoutes::submit(JobRequest jr, ApiReply reply, int waitFor)
+{
     // `this` as the context: the answer may come after the ApiServer (and this controller) is gone.
     m_ctx.jobs->submit(std::move(jr), this, [this, reply, waitFor](Result<Job> r, bool created) {
         if (!r)
@@ -217,12 +241,18 @@ void JobsRoutes::list(const ApiRequest &req, ApiReply reply)
                            {QStringLiteral("limit"), f.limit}});
 }
 
-// GET /api/v1/jobs/{id} -> the job | 404 job_not_found | 410 job_expired (pruned by retention).
+// GET /api/v1/jobs/{id} -> the job (with "webhook": {"url", "events", "deliveries"} when it has one) |
+// 404 job_not_found | 410 job_expired (pruned by retention).
 void JobsRoutes::get(const ApiRequest &req, ApiReply reply)
 {
     const Job *job = m_ctx.jobs->find(req.arg(0));
     if (!job)
         return reply.error(m_ctx.jobs->missingJob(req.arg(0)));
+    if (const QJsonValue webhook = WebhooksRoutes::jobWebhookJson(m_ctx, *job); webhook.isObject()) {
+        QJsonObject o = jobToJson(*job);
+        o.insert(QStringLiteral("webhook"), webhook);
+        return reply.json(200, o);
+    }
     reply.raw(200, m_bodies.body(*job), "application/json");
 }
 

@@ -37,6 +37,9 @@ const QList<RouteSpec> &routeTable()
         {"POST", "/api/v1/backends/{name}/drain", RouteId::DrainBackend},
         {"POST", "/api/v1/backends/{name}/resume", RouteId::ResumeBackend},
         {"POST", "/api/v1/backends/{name}/refresh", RouteId::RefreshBackend},
+        {"GET", "/api/v1/webhooks/deliveries", RouteId::ListWebhookDeliveries},
+        {"GET", "/api/v1/webhooks/deliveries/{id}", RouteId::GetWebhookDelivery},
+        {"POST", "/api/v1/webhooks/deliveries/{id}/redeliver", RouteId::RedeliverWebhook},
         {"GET", "/metrics", RouteId::Metrics},
     };
     return table;

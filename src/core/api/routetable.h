@@ -45,6 +45,9 @@ enum class RouteId {
     DrainBackend,
     ResumeBackend,
     RefreshBackend,
+    ListWebhookDeliveries,
+    GetWebhookDelivery,
+    RedeliverWebhook,
     Metrics, // GET /metrics (Prometheus); public when [metrics] public = true
 };
 

@@ -1,5 +1,7 @@
 #include "core/config/config.h"
 
+#include "core/config/webhookpolicy.h"
+
 #include <QStringList>
 
 namespace cr {
@@ -86,6 +88,21 @@ QString Config::toToml() const
       << QStringLiteral("enabled = %1").arg(metrics.enabled ? QStringLiteral("true") : QStringLiteral("false"))
       << QStringLiteral("public = %1").arg(metrics.publicAccess ? QStringLiteral("true") : QStringLiteral("false"))
       << QString();
+    QStringList allow, events;
+    for (const QString &h : webhooks.allowHosts)
+        allow << quoted(h);
+    for (const QString &e : webhooks.events.isEmpty() ? webhookpolicy::defaultEvents() : webhooks.events)
+        events << quoted(e);
+    l << QStringLiteral("[webhooks]") << QStringLiteral("url = %1").arg(quoted(webhooks.url.toString()))
+      << QStringLiteral("events = [%1]").arg(events.join(QStringLiteral(", ")))
+      << QStringLiteral("secret = %1")
+             .arg(webhooks.secret.isEmpty() ? QStringLiteral("\"\"") : QStringLiteral("\"***\" # set, not shown"))
+      << QStringLiteral("max_attempts = %1").arg(webhooks.maxAttempts)
+      << QStringLiteral("retry_delay = %1").arg(seconds(webhooks.retryDelayMs))
+      << QStringLiteral("retry_max_delay = %1").arg(seconds(webhooks.retryMaxDelayMs))
+      << QStringLiteral("timeout = %1").arg(seconds(webhooks.timeoutMs))
+      << QStringLiteral("concurrency = %1").arg(webhooks.concurrency)
+      << QStringLiteral("allow_hosts = [%1]").arg(allow.join(QStringLiteral(", "))) << QString();
     l << QStringLiteral("[paths]") << QStringLiteral("workflows = %1").arg(quoted(paths.workflowsDir))
       << QStringLiteral("data = %1").arg(quoted(paths.dataDir)) << QString();
     l << QStringLiteral("[auth]")

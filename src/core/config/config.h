@@ -80,6 +80,20 @@ struct MetricsSettings {
     bool publicAccess = false; // true: /metrics needs no bearer token even when [auth] token is set
 };
 
+// Signed, durable webhook deliveries ([webhooks], docs/webhooks.md). Every key applies on a reload.
+struct WebhookSettings {
+    QUrl url;                               // default webhook of every job that names none (empty: none)
+    QStringList events;                     // the events the default url gets (empty: the terminal ones)
+    QString secret;                         // Standard Webhooks "whsec_<base64>" (24 to 64 bytes); deliveries need it
+    int maxAttempts = 8;                    // attempts per delivery (1..100)
+    int retryDelayMs = 20'000;              // wait before the first retry; x4 each retry, +-20 % jitter
+    int retryMaxDelayMs = 12 * 3600 * 1000; // cap of one wait (8 attempts: about 20 hours in all)
+    int timeoutMs = 10'000;                 // one attempt, DNS to the last byte of the answer
+    int concurrency = 4;                    // attempts in flight at once (the memory window)
+    QStringList allowHosts; // host names, addresses or subnets ("10.0.0.0/8") let through the link-local guard
+    bool operator==(const WebhookSettings &) const = default;
+};
+
 // Folders ([paths]); relative paths are resolved against the config file's folder.
 struct PathSettings {
     QString workflowsDir = QStringLiteral("workflows");
@@ -109,6 +123,7 @@ struct Config {
     RelaySettings relay;
     JobSettings jobs;
     MetricsSettings metrics;
+    WebhookSettings webhooks;
     PathSettings paths;
     NodeMappings nodeMappings;
     LogSettings log;

@@ -230,6 +230,7 @@ void readTable(const toml::table &root, LoadContext &ctx, Config &cfg)
         r.boolean("public", cfg.metrics.publicAccess);
         r.finish();
     }
+    readWebhooks(section("webhooks"), ctx, cfg);
     { // [paths]
         SectionReader r(section("paths"), QStringLiteral("paths"), ctx);
         r.path("workflows", cfg.paths.workflowsDir);
@@ -251,11 +252,11 @@ void readTable(const toml::table &root, LoadContext &ctx, Config &cfg)
     checkRelations(root, ctx, cfg);
     readNodeMappings(section("node_mappings"), ctx, cfg.nodeMappings);
 
-    static const QStringList known{QStringLiteral("comfy"),         QStringLiteral("http-server"),
-                                   QStringLiteral("server"),        QStringLiteral("jobs"),
-                                   QStringLiteral("metrics"),       QStringLiteral("paths"),
-                                   QStringLiteral("auth"),          QStringLiteral("log"),
-                                   QStringLiteral("node_mappings"), QStringLiteral("backends")};
+    static const QStringList known{
+        QStringLiteral("comfy"),    QStringLiteral("http-server"), QStringLiteral("server"),
+        QStringLiteral("jobs"),     QStringLiteral("metrics"),     QStringLiteral("paths"),
+        QStringLiteral("auth"),     QStringLiteral("log"),         QStringLiteral("node_mappings"),
+        QStringLiteral("backends"), QStringLiteral("webhooks")};
     for (auto &&[k, v] : root) {
         if (!known.contains(qs(k.str())))
             ctx.add(ConfigDiagnostic::Severity::Warning, k.source(),

@@ -74,6 +74,8 @@ private:
 
 // [[backends]] (configbackends.cpp): every table into cfg.backends, with file:line errors.
 void readBackends(const toml::table &root, LoadContext &ctx, Config &cfg);
+// [webhooks] (configwebhooks.cpp): url, events, secret (whsec_ form), retry schedule, timeout, allow_hosts.
+void readWebhooks(const toml::table *section, LoadContext &ctx, Config &cfg);
 // [jobs] routing = "affinity" | "least_loaded".
 void readRouting(SectionReader &jobs, Config &cfg);
 

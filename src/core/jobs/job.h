@@ -31,6 +31,14 @@ struct JobProgress {
     double max = 0;
 };
 
+// Where a job's events are delivered (POST /api/v1/jobs "webhook"; docs/webhooks.md). An empty url is the
+// job's "webhook": false, which also turns the [webhooks] url default off for it.
+struct JobWebhook {
+    QString url;
+    QStringList events; // names of webhookpolicy::eventNames()
+    bool operator==(const JobWebhook &) const = default;
+};
+
 // One hand-over of a job to a backend.
 struct JobAttempt {
     QString backend;  // the backend's name ("" in a store written before pools: the first backend)
@@ -65,6 +73,9 @@ struct Job {
     QStringList requiredTags; // "tags" of the request: every one must be on the backend
     QList<JobAttempt> attempts;
     int queuePosition = 0; // 1-based while waiting in the runner's queue, else 0 (not stored)
+
+    // The job's own webhook; none: the [webhooks] url default applies.
+    std::optional<JobWebhook> webhook;
 
     bool isFinished() const { return isFinal(state); }
     // The attempt handed over and not finished; null while the job waits in the runner (or is final).

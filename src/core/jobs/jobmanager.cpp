@@ -137,6 +137,7 @@ void JobManager::submit(JobRequest request, QObject *context, SubmitCallback don
     job.priority = request.priority;
     job.pinnedBackend = request.backend;
     job.requiredTags = request.requiredTags;
+    job.webhook = request.webhook;
     JobNeeds needs = needsOf(job.graph);
     needs.requiredTags = job.requiredTags;
     needs.pinnedBackend = job.pinnedBackend;

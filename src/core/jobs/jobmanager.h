@@ -31,6 +31,9 @@ struct JobRequest {
     int priority = 0;         // higher first
     QString backend;          // pin to this backend (empty: any)
     QStringList requiredTags; // the backend must carry every one
+
+    // "webhook" of the request (checked by the API); none: the [webhooks] url default applies.
+    std::optional<JobWebhook> webhook;
 };
 
 struct JobFilter {

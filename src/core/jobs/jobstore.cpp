@@ -97,6 +97,10 @@ QJsonObject JobStore::toJson(const Job &job)
     o.insert(QStringLiteral("priority"), job.priority);
     o.insert(QStringLiteral("pinned_backend"), job.pinnedBackend);
     o.insert(QStringLiteral("required_tags"), QJsonArray::fromStringList(job.requiredTags));
+    if (job.webhook)
+        o.insert(QStringLiteral("webhook"),
+                 QJsonObject{{QStringLiteral("url"), job.webhook->url},
+                             {QStringLiteral("events"), QJsonArray::fromStringList(job.webhook->events)}});
     return o;
 }
 
@@ -132,6 +136,9 @@ std::optional<Job> JobStore::fromJson(const QJsonObject &o)
     job.priority = o.value(QLatin1String("priority")).toInt();
     job.pinnedBackend = o.value(QLatin1String("pinned_backend")).toString();
     job.requiredTags = strings(o.value(QLatin1String("required_tags")));
+    if (const QJsonValue w = o.value(QLatin1String("webhook")); w.isObject())
+        job.webhook = JobWebhook{w.toObject().value(QLatin1String("url")).toString(),
+                                 strings(w.toObject().value(QLatin1String("events")))};
     if (o.contains(QLatin1String("attempts"))) {
         for (const QJsonValue &v : o.value(QLatin1String("attempts")).toArray()) {
             const QJsonObject a = v.toObject();
@@ -199,6 +206,7 @@ int JobStore::schemaVersion() const
 // Each step takes the file from version n-1 to n in one transaction; files of older releases keep working.
 //   1: expired_jobs, the tombstones of pruned jobs (id, client_ref, pruned_at).
 //   2: jobs.graph, the graph written once; data no longer holds it (existing rows are moved over).
+//   3: webhook_deliveries, the durable webhook queue (core/webhooks/deliverystore.h); portable SQL.
 bool JobStore::migrate()
 {
     static const QList<QStringList> steps = {
@@ -206,8 +214,16 @@ bool JobStore::migrate()
                         "pruned_at TEXT NOT NULL)"),
          QStringLiteral("CREATE INDEX IF NOT EXISTS expired_jobs_pruned_at ON expired_jobs (pruned_at)")},
         {QStringLiteral("ALTER TABLE jobs ADD COLUMN graph TEXT")},
+        {QStringLiteral("CREATE TABLE IF NOT EXISTS webhook_deliveries (id TEXT PRIMARY KEY, seq BIGINT NOT NULL, "
+                        "job_id TEXT NOT NULL, event TEXT NOT NULL, url TEXT NOT NULL, body TEXT NOT NULL, "
+                        "state TEXT NOT NULL, attempts INTEGER NOT NULL, max_attempts INTEGER NOT NULL, "
+                        "next_at BIGINT NOT NULL, created_at TEXT NOT NULL, last_attempt_at TEXT, "
+                        "last_status INTEGER, last_error TEXT, finished_at TEXT)"),
+         QStringLiteral("CREATE INDEX IF NOT EXISTS webhook_deliveries_due ON webhook_deliveries (state, next_at)"),
+         QStringLiteral("CREATE INDEX IF NOT EXISTS webhook_deliveries_job ON webhook_deliveries (job_id)"),
+         QStringLiteral("CREATE INDEX IF NOT EXISTS webhook_deliveries_seq ON webhook_deliveries (seq)")},
     };
-    static_assert(kSchemaVersion == 2, "add the migration step of the new schema version");
+    static_assert(kSchemaVersion == 3, "add the migration step of the new schema version");
     QSqlDatabase db = QSqlDatabase::database(m_connection);
     const int version = schemaVersion();
     if (version < 0 || version > kSchemaVersion) {

@@ -27,6 +27,8 @@ public:
 
     bool isOpen() const { return m_open; }
     QString error() const { return m_error; }
+    // The QSqlDatabase connection name: other tables of the same database (webhook deliveries) use it.
+    QString connectionName() const { return m_connection; }
 
     bool create(const Job &job); // a new job: its row with the graph (replaces a row of the same id)
     bool update(const Job &job); // a known job's state, without rewriting the graph (creates when missing)
@@ -40,7 +42,7 @@ public:
     QList<ExpiredJob> loadExpired() const; // oldest first
 
     // PRAGMA user_version of the file: 0 = the first release's schema; see jobstore.cpp for each step.
-    static constexpr int kSchemaVersion = 2;
+    static constexpr int kSchemaVersion = 3;
     int schemaVersion() const;
 
     // Lossless JSON form of a job (used for the row's data column).

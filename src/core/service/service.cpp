@@ -1,5 +1,6 @@
 #include "core/service/service.h"
 
+#include "core/api/apijson.h"
 #include "core/api/apiserver.h"
 #include "core/comfy/comfyclient.h"
 #include "core/config/bindhost.h"
@@ -13,6 +14,7 @@
 #include "core/service/logsink.h"
 #include "core/service/servicemetrics.h"
 #include "core/service/systemdnotifier.h"
+#include "core/webhooks/webhookdispatcher.h"
 #include "core/workflows/activedraft.h"
 #include "core/workflows/workflowstore.h"
 
@@ -91,6 +93,7 @@ struct Service::Parts {
     std::unique_ptr<BackendPool> pool;
     std::unique_ptr<JobStore> store;
     std::unique_ptr<JobManager> jobs;
+    std::unique_ptr<WebhookDispatcher> webhooks;
     std::unique_ptr<EventHub> hub;
     std::unique_ptr<JobEventPublisher> publisher;
     std::unique_ptr<RelayServer> relay;
@@ -141,6 +144,11 @@ bool Service::start(QString *error)
     p.jobs = std::make_unique<JobManager>(p.pool.get(), p.store->isOpen() ? p.store.get() : nullptr);
     p.jobs->setMaxRunTime(m_config.comfy.maxJobTimeMs);
     p.jobs->setRetention(m_config.jobs);
+    // Connected to the jobs first: a job event's delivery rows are stored before a waiting request or the
+    // relay hears of it. The job JSON it sends is the one GET /api/v1/jobs/{id} shows.
+    p.webhooks = std::make_unique<WebhookDispatcher>(p.store->isOpen() ? p.store.get() : nullptr, p.jobs.get(),
+                                                     [](const Job &job) { return jobToJson(job); });
+    p.webhooks->setSettings(m_config.webhooks);
     connect(p.pool.get(), &BackendPool::eventReceived, this,
             [](const QString &, const protocol::ComfyEvent &ev) { logEvent(ev); });
     for (Backend *b : p.pool->backends()) {
@@ -171,6 +179,7 @@ bool Service::start(QString *error)
         p.metrics = std::make_unique<MetricsRegistry>();
         p.serviceMetrics = std::make_unique<ServiceMetrics>(p.metrics.get(), p.pool.get(), p.jobs.get(), p.relay.get(),
                                                             p.workflows.get());
+        p.webhooks->addMetrics(p.metrics.get());
     }
 
     ApiContext ctx;
@@ -182,6 +191,7 @@ bool Service::start(QString *error)
     ctx.hub = p.hub.get();
     ctx.relay = p.relay.get();
     ctx.metrics = p.metrics.get();
+    ctx.webhooks = p.webhooks.get();
     ctx.config = m_config;
     ctx.configStatus = &p.configStatus;
     p.api = std::make_unique<ApiServer>(ctx);
@@ -199,6 +209,7 @@ bool Service::start(QString *error)
     httpBase.setPort(p.httpPort);
     p.publisher->setHttpBase(httpBase);
     p.jobs->restore();
+    p.webhooks->start(); // deliveries left pending by the last run go out now
     p.pool->start();
     qCInfo(lcService).noquote() << QStringLiteral("REST API on http://%1, event relay on ws://%2")
                                        .arg(hostPortString(p.api->address(), p.httpPort),
@@ -275,6 +286,7 @@ void Service::reload(const EffectiveConfig &loaded)
     p.api->setConfig(next);
     p.jobs->setRetention(next.jobs);
     p.jobs->setMaxRunTime(next.comfy.maxJobTimeMs);
+    p.webhooks->setSettings(next.webhooks);
     p.draft->setMappings(next.nodeMappings);
     p.workflows->reload(); // new, changed and removed files now; an edited draft is kept (flagged stale)
     for (const WorkflowLoadError &e : p.workflows->errors())
@@ -316,6 +328,7 @@ JobManager *Service::jobs() const { return m_parts->jobs.get(); }
 ActiveDraft *Service::draft() const { return m_parts->draft.get(); }
 EventHub *Service::hub() const { return m_parts->hub.get(); }
 ApiServer *Service::api() const { return m_parts->api.get(); }
+WebhookDispatcher *Service::webhooks() const { return m_parts->webhooks.get(); }
 void Service::stopApi() { m_parts->api.reset(); }
 quint16 Service::relayPort() const { return m_parts->relayPort; }
 

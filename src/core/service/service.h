@@ -16,6 +16,7 @@ class BackendPool;
 class ComfyClient;
 class EventHub;
 class JobManager;
+class WebhookDispatcher;
 struct EffectiveConfig;
 
 class Service final : public QObject
@@ -52,6 +53,7 @@ public:
     ActiveDraft *draft() const;
     EventHub *hub() const;
     ApiServer *api() const;
+    WebhookDispatcher *webhooks() const;
     // Destroys the REST API with whatever connections it has open (as ~Service does) while the rest runs
     // on: the tests of callbacks that outlive the API (tests/api) use it.
     void stopApi();
