@@ -101,7 +101,7 @@ void JobManager::persist(Job &job)
 {
     ++job.revision;
     if (m_store)
-        m_store->update(job);
+        m_store->update(job); // a failure is logged by the store; the job goes on (ComfyUI has it or will)
 }
 
 void JobManager::submit(JobRequest request, QObject *context, SubmitCallback done)
@@ -159,9 +159,15 @@ void JobManager::submit(JobRequest request, QObject *context, SubmitCallback don
         handOver(id, decision.backend, answer);
         return;
     }
-    // Every backend that could run it is busy, draining or away: it waits in the runner's queue.
-    if (m_store) // durable before it is acknowledged
-        m_store->create(job);
+    // Every backend that could run it is busy, draining or away: it waits in the runner's queue, durable
+    // before it is acknowledged (a job the store cannot keep is not accepted: store_unavailable).
+    if (m_store) {
+        if (Status failed = m_store->create(job)) {
+            forget(id);
+            answer(*failed, false);
+            return;
+        }
+    }
     enqueue(id);
     updateQueuePositions();
     qCInfo(lcJobs).noquote() << "job" << id << "waits in the runner's queue at position"
@@ -188,7 +194,7 @@ void JobManager::forget(const QString &id)
         m_byPrompt.remove(a.promptId);
     dequeue(id);
     if (m_store)
-        m_store->remove(id);
+        m_store->remove(id); // a failure is logged by the store (restore() then follows a prompt that never ran)
 }
 
 Status JobManager::cancel(const QString &id)
@@ -355,7 +361,7 @@ void JobManager::prune()
     }
     const QSet<QString> gone(ids.cbegin(), ids.cend());
     m_order.removeIf([&gone](const QString &id) { return gone.contains(id); });
-    if (m_store)
+    if (m_store) // a failure is logged by the store; the rows are pruned again after a restart
         m_store->prune(ids, expired, m_retention.keepExpired);
     qCInfo(lcJobs).noquote() << "pruned" << ids.size() << "finished job(s) (keep" << m_retention.keep << "jobs,"
                              << m_retention.keepDays << "days);" << m_jobs.size() << "job(s) kept";
