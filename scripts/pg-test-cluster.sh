@@ -10,7 +10,8 @@
 # The command gets:
 #   CR_TEST_PG_URL       postgresql://cr_test@127.0.0.1:PORT/postgres
 #   CR_TEST_PG_PASSWORD  the role's password (random; give it as COMFY_RUNNER_DB_PASSWORD)
-#   CR_TEST_PG_RESTART   a command that restarts the server in place (same port, same data)
+#   CR_TEST_PG_RESTART   a command that restarts the server in place (same port, same data); with "stop" or
+#                        "start" it does only that half
 # Without PostgreSQL's binaries the exit status is 77 (CTest: skipped), or 1 when CI=true: a CI run must
 # never silently skip the PostgreSQL tests.
 set -euo pipefail
@@ -80,14 +81,20 @@ for attempt in $(seq 1 20); do
 done
 [ -n "$PORT" ] || { echo "FAIL: the temporary PostgreSQL did not start:" >&2; cat "$DIR/server.log" >&2; exit 1; }
 
-# The restart a test can ask for: an immediate stop (a crash, as the clients see it) and a start in place.
+# The restart a test can ask for: an immediate stop (a crash, as the clients see it) and a start in place;
+# "stop" or "start" alone leave the database away for as long as the test wants.
 cat >"$DIR/restart.sh" <<RESTART
 #!/usr/bin/env bash
 set -e
-${AS[*]} "$PG_BIN/pg_ctl" -D "$DIR/data" -m immediate -w stop >/dev/null
-${AS[*]} "$PG_BIN/pg_ctl" -D "$DIR/data" -l "$DIR/restart.log" -w -t 30 \\
-    -o "-p $PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=$DIR -c fsync=off -c max_connections=200" \\
-    start >/dev/null
+what=\${1:-restart}
+if [ "\$what" != start ]; then
+    ${AS[*]} "$PG_BIN/pg_ctl" -D "$DIR/data" -m immediate -w stop >/dev/null
+fi
+if [ "\$what" != stop ]; then
+    ${AS[*]} "$PG_BIN/pg_ctl" -D "$DIR/data" -l "$DIR/restart.log" -w -t 30 \\
+        -o "-p $PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=$DIR -c fsync=off -c max_connections=200" \\
+        start >/dev/null
+fi
 RESTART
 chmod 0755 "$DIR/restart.sh"
 

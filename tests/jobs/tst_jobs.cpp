@@ -9,6 +9,7 @@
 
 #include <QFile>
 #include <QJsonDocument>
+#include <QProcess>
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -45,6 +46,8 @@ private slots:
     void callbackDroppedWithItsContext();
     void maxJobTimeInterruptsAHungRun();
     void aJobTheStoreCannotKeepIsRefused();
+    void databaseLostMidRun();
+    void oneRunnerPerDatabase();
 
 private:
     struct Runtime {
@@ -191,12 +194,12 @@ void TstJobs::storeRoundTrip()
     JobStore broken(unreachable, m_store.password());
     QVERIFY(!broken.isOpen());
     QVERIFY(!broken.error().isEmpty());
-    const Status failed = broken.create(job);
-    QVERIFY(failed);
-    QCOMPARE(failed->code, QStringLiteral("store_unavailable"));
-    QVERIFY(broken.update(job));
-    QVERIFY(broken.remove(job.id));
-    QVERIFY(broken.prune({job.id}, {}, 10));
+    const StoreResult failed = broken.create(job);
+    QVERIFY(!failed);
+    QCOMPARE(failed.error().code, QStringLiteral("store_unavailable"));
+    QVERIFY(!broken.update(job));
+    QVERIFY(!broken.remove(job.id));
+    QVERIFY(!broken.prune({job.id}, {}, 10));
     if (test::TestStore::isPostgres()) {
         // A wrong password is refused, and the message never holds the password.
         const QString wrong = QStringLiteral("wrong-password-4711");
@@ -400,6 +403,68 @@ void TstJobs::aJobTheStoreCannotKeepIsRefused()
                              5000);
     QTRY_COMPARE_WITH_TIMEOUT(m_fake->runningPromptId(), QString(), 5000);
     QVERIFY(m_fake->pendingPromptIds().isEmpty());
+}
+
+// PostgreSQL goes away while a job runs: the job goes on and ends, new jobs are refused with
+// store_unavailable (nothing reaches ComfyUI), storeProblem() says why; once the database is back the store
+// reconnects by itself and the job's end, which happened meanwhile, is written.
+void TstJobs::databaseLostMidRun()
+{
+    if (!test::TestStore::isPostgres())
+        QSKIP("PostgreSQL only (tst_jobs_pg): an SQLite file has no connection to lose");
+    const QString restart = qEnvironmentVariable("CR_TEST_PG_RESTART");
+    QVERIFY2(!restart.isEmpty(), "CR_TEST_PG_RESTART (scripts/pg-test-cluster.sh)");
+    m_fake->setSteps(40);
+    m_fake->setStepIntervalMs(10);
+    Runtime rt = startRuntime();
+    QTRY_COMPARE_WITH_TIMEOUT(rt.comfy->state(), ConnectionState::Connected, 5000);
+    const QString running = submit(*rt.jobs);
+    QTRY_COMPARE_WITH_TIMEOUT(rt.jobs->find(running)->state, JobState::Running, 5000);
+    QCOMPARE(QProcess::execute(restart, {QStringLiteral("stop")}), 0);
+
+    // The job's end is not lost with the database; the store notices on the first write that fails.
+    QTRY_COMPARE_WITH_TIMEOUT(rt.jobs->find(running)->state, JobState::Succeeded, 10000);
+    QVERIFY2(!rt.jobs->storeProblem().isEmpty(), "the lost connection is noticed");
+    QVERIFY(rt.jobs->storeProblem().contains(QLatin1String("lost"))
+            || rt.jobs->storeProblem().contains(QLatin1String("connect")));
+    const int promptsBefore = int(m_fake->acceptedPromptIds().size());
+    std::optional<Result<Job>> refused;
+    rt.jobs->submit({QStringLiteral("sd15_txt2img"), workflow(), {}}, [&refused](Result<Job> r, bool) { refused = r; });
+    QTRY_VERIFY_WITH_TIMEOUT(refused.has_value(), 5000);
+    QVERIFY(!refused->ok());
+    QCOMPARE(refused->error().code, QStringLiteral("store_unavailable"));
+    QCOMPARE(int(m_fake->acceptedPromptIds().size()), promptsBefore); // nothing ran unrecorded
+
+    QCOMPARE(QProcess::execute(restart, {QStringLiteral("start")}), 0);
+    QTRY_VERIFY_WITH_TIMEOUT(rt.jobs->storeProblem().isEmpty(), 20000);
+    {
+        const std::unique_ptr<JobStore> reader = std::make_unique<JobStore>(m_store.url(), m_store.password());
+        // (one runner per database: the runtime holds the lock, so read beside it)
+        QVERIFY(!reader->isOpen());
+    }
+    QTRY_COMPARE_WITH_TIMEOUT(m_store.peek(QStringLiteral("SELECT state FROM jobs WHERE id = '%1'").arg(running)),
+                              QStringLiteral("succeeded"), 10000);
+    const QString after = submit(*rt.jobs);
+    QVERIFY(!after.isEmpty() && after != QLatin1String("error"));
+    QTRY_COMPARE_WITH_TIMEOUT(rt.jobs->find(after)->state, JobState::Succeeded, 10000);
+}
+
+// Without the cluster semantics of #14, two runners on one database would each follow the other's jobs:
+// the second is refused, and gets the database once the first is gone.
+void TstJobs::oneRunnerPerDatabase()
+{
+    if (!test::TestStore::isPostgres())
+        QSKIP("PostgreSQL only (tst_jobs_pg)");
+    auto first = m_store.open();
+    QVERIFY2(first->isOpen(), qPrintable(first->error()));
+    {
+        const auto second = m_store.open();
+        QVERIFY(!second->isOpen());
+        QVERIFY2(second->error().contains(QLatin1String("another comfy-runner")), qPrintable(second->error()));
+    }
+    first.reset();
+    const auto again = m_store.open();
+    QVERIFY2(again->isOpen(), qPrintable(again->error()));
 }
 
 QTEST_GUILESS_MAIN(TstJobs)

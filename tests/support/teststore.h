@@ -37,9 +37,9 @@ private:
 
 } // namespace cr::test
 
-// A store write a test expects to succeed (a Status without an error); fails with the error's message.
+// A store write a test expects to succeed; fails with the error's message.
 #define CR_VERIFY_OK(expr)                                                                                             \
     do {                                                                                                               \
-        const ::cr::Status crStatus = (expr);                                                                          \
-        QVERIFY2(!crStatus, crStatus ? qPrintable(crStatus->message) : "");                                            \
+        const ::cr::StoreResult crStored = (expr);                                                                     \
+        QVERIFY2(crStored.ok(), crStored.ok() ? "" : qPrintable(crStored.error().message));                            \
     } while (false)

@@ -224,12 +224,13 @@ void JobManager::publishAccepted(const QString &id, const std::function<void(con
     // Durable before it is acknowledged: a job the store cannot keep is not accepted (store_unavailable), and
     // its prompt is taken back from ComfyUI.
     if (m_store) {
-        if (Status failed = m_store->create(*it)) {
+        if (const StoreResult stored = m_store->create(*it); !stored) {
             if (const JobAttempt *a = it->currentAttempt())
                 if (Backend *b = m_pool->find(a->backend))
                     b->client()->release(a->promptId); // deleted from its queue, or interrupted
             forget(id);
-            answerAll(*failed, false);
+            storeFailed({});
+            answerAll(stored.error(), false);
             return;
         }
     }

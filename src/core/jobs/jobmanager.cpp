@@ -10,6 +10,8 @@ namespace cr {
 namespace {
 constexpr int kPruneBatch = 200;                 // jobs removed per event-loop pass (one store transaction)
 constexpr int kAgePruneIntervalMs = 10 * 60'000; // how often keep_days is checked when nothing finishes
+constexpr int kStoreRetryFirstMs = 200;          // a failed store write is retried after this, doubling ...
+constexpr int kStoreRetryMaxMs = 10'000;         // ... up to this
 } // namespace
 
 JobManager::JobManager(BackendPool *pool, JobStore *store, QObject *parent)
@@ -25,6 +27,8 @@ JobManager::JobManager(BackendPool *pool, JobStore *store, QObject *parent)
     m_pruneTimer.setInterval(kAgePruneIntervalMs);
     connect(&m_pruneTimer, &QTimer::timeout, this, &JobManager::prune);
     m_pruneTimer.start();
+    m_storeRetry.setSingleShot(true);
+    connect(&m_storeRetry, &QTimer::timeout, this, &JobManager::retryStore);
 }
 
 JobManager::JobManager(ComfyClient *comfy, JobStore *store, QObject *parent)
@@ -100,8 +104,48 @@ int JobManager::restore()
 void JobManager::persist(Job &job)
 {
     ++job.revision;
-    if (m_store)
-        m_store->update(job); // a failure is logged by the store; the job goes on (ComfyUI has it or will)
+    if (!m_store)
+        return;
+    if (!m_store->update(job))
+        storeFailed(job.id); // the job goes on (ComfyUI has it or will); written again when the store is back
+    else
+        m_unsaved.remove(job.id);
+}
+
+QString JobManager::storeProblem() const { return m_store && !m_store->isAvailable() ? m_store->problem() : QString(); }
+
+void JobManager::storeFailed(const QString &id)
+{
+    if (!id.isEmpty())
+        m_unsaved.insert(id);
+    if (m_storeRetry.isActive())
+        return;
+    m_storeBackoffMs = m_storeBackoffMs == 0 ? kStoreRetryFirstMs : qMin(kStoreRetryMaxMs, m_storeBackoffMs * 2);
+    m_storeRetry.start(m_storeBackoffMs);
+}
+
+void JobManager::retryStore()
+{
+    if (!m_store->isAvailable() && !m_store->reconnect()) {
+        storeFailed({});
+        return;
+    }
+    const QSet<QString> unsaved = std::exchange(m_unsaved, {});
+    int written = 0;
+    for (const QString &id : unsaved) {
+        auto it = m_jobs.find(id);
+        if (it == m_jobs.end() || m_unacknowledged.contains(id))
+            continue; // pruned (or refused) meanwhile
+        if (!m_store->update(*it)) {
+            m_unsaved.unite(unsaved);
+            storeFailed({});
+            return;
+        }
+        ++written;
+    }
+    m_storeBackoffMs = 0;
+    if (!unsaved.isEmpty() || written > 0)
+        qCInfo(lcJobs) << "the job store takes writes again;" << written << "job(s) written that had changed meanwhile";
 }
 
 void JobManager::submit(JobRequest request, QObject *context, SubmitCallback done)
@@ -127,6 +171,13 @@ void JobManager::submit(JobRequest request, QObject *context, SubmitCallback don
                    false);
             return;
         }
+    }
+    if (m_store && !m_store->isAvailable()) { // nothing is run that could not be recorded
+        storeFailed({});
+        answer(Error::make(ErrorCode::StoreUnavailable,
+                           QStringLiteral("the job store cannot take new jobs now: %1").arg(m_store->problem())),
+               false);
+        return;
     }
     Job job;
     job.id = ComfyClient::newPromptId();
@@ -162,9 +213,10 @@ void JobManager::submit(JobRequest request, QObject *context, SubmitCallback don
     // Every backend that could run it is busy, draining or away: it waits in the runner's queue, durable
     // before it is acknowledged (a job the store cannot keep is not accepted: store_unavailable).
     if (m_store) {
-        if (Status failed = m_store->create(job)) {
+        if (const StoreResult stored = m_store->create(job); !stored) {
             forget(id);
-            answer(*failed, false);
+            storeFailed({});
+            answer(stored.error(), false);
             return;
         }
     }

@@ -19,8 +19,12 @@
 
 #include <QString>
 #include <memory>
+#include <variant>
 
 namespace cr {
+
+// A store write: ok, or why not (store_unavailable). Like the bool it replaced, it is true on success.
+using StoreResult = Result<std::monostate>;
 
 class JobStore final
 {
@@ -36,18 +40,23 @@ public:
 
     bool isOpen() const { return m_open; }
     QString error() const { return m_error; }
+    // PostgreSQL: after a failed statement the store checks its connection; a lost one makes every write
+    // fail at once (store_unavailable, problem() says why) until reconnect() succeeds. SQLite: isOpen().
+    bool isAvailable() const { return m_open && m_lost.isEmpty(); }
+    QString problem() const { return !m_open ? m_error : m_lost; }
+    bool reconnect(); // opens the lost connection again (PostgreSQL); true when the store is available
     StoreUrl::Engine engine() const { return m_url.engine; }
     QString where() const { return m_url.display(); } // for logs
 
-    Status create(const Job &job); // a new job: its row with the graph (replaces a row of the same id)
-    Status update(const Job &job); // a known job's state, without rewriting the graph (creates when missing)
-    Status save(const Job &job) { return create(job); }
-    Status remove(const QString &jobId);
+    StoreResult create(const Job &job); // a new job: its row with the graph (replaces a row of the same id)
+    StoreResult update(const Job &job); // a known job's state, without rewriting the graph (creates when missing)
+    StoreResult save(const Job &job) { return create(job); }
+    StoreResult remove(const QString &jobId);
     QList<Job> loadAll() const; // oldest first
 
     // Removes pruned jobs and records their tombstones in one transaction, keeping only the newest
     // `keepExpired` tombstones.
-    Status prune(const QStringList &jobIds, const QList<ExpiredJob> &expired, int keepExpired);
+    StoreResult prune(const QStringList &jobIds, const QList<ExpiredJob> &expired, int keepExpired);
     QList<ExpiredJob> loadExpired() const; // oldest first
 
     // SQLite: PRAGMA user_version of the file (0 = the first release's schema). PostgreSQL: the highest
@@ -71,13 +80,17 @@ private:
     bool runSteps(const QList<QStringList> &steps, int from, int to);
     bool moveGraphsToTheirColumn(); // SQLite migration step 2
     QSqlQuery &prepared(std::unique_ptr<QSqlQuery> &query, const QString &sql);
-    Error failure(const QString &what, const QString &why) const; // logged, store_unavailable
+    Error failure(const QString &what, const QString &why); // logged, store_unavailable
+    void checkConnection(const QString &why);               // PostgreSQL: sets m_lost when it no longer answers
+    bool takeRunnerLock(QString *why);                      // PostgreSQL: one runner per database
 
     StoreUrl m_url;
     QString m_connection;
     std::unique_ptr<QSqlQuery> m_insert, m_update; // prepared once, reused
     bool m_open = false;
     QString m_error;
+    QString m_lost; // why the connection is lost ("" while it is not)
+    QString m_password;
 };
 
 } // namespace cr

@@ -47,6 +47,7 @@ bool JobStore::openPostgres(const QString &password)
     db.setPort(m_url.port);
     db.setUserName(m_url.user);
     db.setDatabaseName(m_url.database);
+    m_password = password;
     db.setPassword(password); // empty: libpq looks in its passfile or service file
     QStringList options{QStringLiteral("application_name=comfy-runner")};
     if (!m_url.connectOptions.contains(QLatin1String("connect_timeout=")))
@@ -59,7 +60,64 @@ bool JobStore::openPostgres(const QString &password)
         return false;
     }
     QSqlQuery(db).exec(QStringLiteral("SET client_min_messages TO warning")); // no NOTICE lines on stderr
+    if (!takeRunnerLock(&m_error))
+        return false;
     qCInfo(lcJobStore).noquote() << "job store: connected to" << m_url.display();
+    return true;
+}
+
+// Several runners on one database need the cluster semantics of #14 (claims, leases, take-over), which this
+// build does not have: each would follow the other's jobs. A session-level advisory lock keeps it to one.
+bool JobStore::takeRunnerLock(QString *why)
+{
+    QSqlQuery q(QSqlDatabase::database(m_connection));
+    if (!q.exec(QStringLiteral("SELECT pg_try_advisory_lock(7201403)")) || !q.next()) {
+        *why = QStringLiteral("cannot take the runner lock: %1").arg(q.lastError().text());
+        return false;
+    }
+    if (!q.value(0).toBool()) {
+        *why = QStringLiteral("another comfy-runner uses the database %1 (one runner per database in this "
+                              "release)")
+                   .arg(m_url.display());
+        return false;
+    }
+    return true;
+}
+
+void JobStore::checkConnection(const QString &why)
+{
+    if (m_url.engine != StoreUrl::Engine::Postgres || !m_open || !m_lost.isEmpty())
+        return;
+    QSqlDatabase db = QSqlDatabase::database(m_connection, false);
+    QSqlQuery ping(db);
+    if (db.isOpen() && ping.exec(QStringLiteral("SELECT 1")))
+        return;
+    m_lost = QStringLiteral("the connection to %1 is lost: %2").arg(m_url.display(), why.trimmed());
+    qCWarning(lcJobStore).noquote() << "job store:" << m_lost;
+}
+
+bool JobStore::reconnect()
+{
+    if (isAvailable() || !m_open)
+        return isAvailable();
+    m_insert.reset(); // prepared on the lost connection
+    m_update.reset();
+    QSqlDatabase db = QSqlDatabase::database(m_connection, false);
+    db.close();
+    db.setPassword(m_password);
+    if (!db.open()) {
+        m_lost = QStringLiteral("cannot connect to %1: %2").arg(m_url.display(), db.lastError().text().trimmed());
+        qCInfo(lcJobStore).noquote() << "job store:" << m_lost;
+        return false;
+    }
+    QSqlQuery(db).exec(QStringLiteral("SET client_min_messages TO warning"));
+    if (!takeRunnerLock(&m_lost)) {
+        qCInfo(lcJobStore).noquote() << "job store:" << m_lost;
+        db.close();
+        return false;
+    }
+    m_lost.clear();
+    qCInfo(lcJobStore).noquote() << "job store: connected to" << m_url.display() << "again";
     return true;
 }
 

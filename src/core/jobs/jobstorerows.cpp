@@ -27,8 +27,9 @@ QString dataWithoutGraph(const Job &job)
 
 } // namespace
 
-Error JobStore::failure(const QString &what, const QString &why) const
+Error JobStore::failure(const QString &what, const QString &why)
 {
+    checkConnection(why);
     qCWarning(lcJobStore).noquote() << "job store" << m_url.display() << ": cannot" << what << ":" << why;
     return Error::make(ErrorCode::StoreUnavailable, QStringLiteral("the job store cannot %1: %2").arg(what, why));
 }
@@ -42,10 +43,10 @@ QSqlQuery &JobStore::prepared(std::unique_ptr<QSqlQuery> &query, const QString &
     return *query;
 }
 
-Status JobStore::create(const Job &job)
+StoreResult JobStore::create(const Job &job)
 {
-    if (!m_open)
-        return failure(QStringLiteral("save job %1").arg(job.id), m_error);
+    if (!isAvailable())
+        return failure(QStringLiteral("save job %1").arg(job.id), problem());
     QSqlQuery &q = prepared(m_insert,
                             QStringLiteral("INSERT INTO jobs (id, created_at, state, data, graph) "
                                            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
@@ -58,39 +59,41 @@ Status JobStore::create(const Job &job)
     q.addBindValue(compact(job.graph));
     if (!q.exec())
         return failure(QStringLiteral("save job %1").arg(job.id), q.lastError().text());
-    return std::nullopt;
+    return std::monostate{};
 }
 
-Status JobStore::update(const Job &job)
+StoreResult JobStore::update(const Job &job)
 {
-    if (!m_open)
-        return failure(QStringLiteral("update job %1").arg(job.id), m_error);
+    if (!isAvailable())
+        return failure(QStringLiteral("update job %1").arg(job.id), problem());
     QSqlQuery &q = prepared(m_update, QStringLiteral("UPDATE jobs SET state = ?, data = ? WHERE id = ?"));
     q.addBindValue(jobStateName(job.state));
     q.addBindValue(dataWithoutGraph(job));
     q.addBindValue(job.id);
     if (!q.exec())
         return failure(QStringLiteral("update job %1").arg(job.id), q.lastError().text());
-    return q.numRowsAffected() > 0 ? std::nullopt : create(job);
+    if (q.numRowsAffected() > 0)
+        return std::monostate{};
+    return create(job);
 }
 
-Status JobStore::remove(const QString &jobId)
+StoreResult JobStore::remove(const QString &jobId)
 {
-    if (!m_open)
-        return failure(QStringLiteral("remove job %1").arg(jobId), m_error);
+    if (!isAvailable())
+        return failure(QStringLiteral("remove job %1").arg(jobId), problem());
     QSqlQuery q(QSqlDatabase::database(m_connection));
     q.prepare(QStringLiteral("DELETE FROM jobs WHERE id = ?"));
     q.addBindValue(jobId);
     if (!q.exec())
         return failure(QStringLiteral("remove job %1").arg(jobId), q.lastError().text());
-    return std::nullopt;
+    return std::monostate{};
 }
 
-Status JobStore::prune(const QStringList &jobIds, const QList<ExpiredJob> &expired, int keepExpired)
+StoreResult JobStore::prune(const QStringList &jobIds, const QList<ExpiredJob> &expired, int keepExpired)
 {
     const QString what = QStringLiteral("prune %1 job(s)").arg(jobIds.size());
-    if (!m_open)
-        return failure(what, m_error);
+    if (!isAvailable())
+        return failure(what, problem());
     QSqlDatabase db = QSqlDatabase::database(m_connection);
     if (!db.transaction())
         return failure(what, db.lastError().text());
@@ -128,13 +131,13 @@ Status JobStore::prune(const QStringList &jobIds, const QList<ExpiredJob> &expir
         db.rollback();
         return failure(what, why);
     }
-    return std::nullopt;
+    return std::monostate{};
 }
 
 QList<ExpiredJob> JobStore::loadExpired() const
 {
     QList<ExpiredJob> out;
-    if (!m_open)
+    if (!isAvailable())
         return out;
     QSqlQuery q(QSqlDatabase::database(m_connection));
     q.setForwardOnly(true);
@@ -152,7 +155,7 @@ QList<ExpiredJob> JobStore::loadExpired() const
 QList<Job> JobStore::loadAll() const
 {
     QList<Job> jobs;
-    if (!m_open)
+    if (!isAvailable())
         return jobs;
     QSqlQuery q(QSqlDatabase::database(m_connection));
     q.setForwardOnly(true);
