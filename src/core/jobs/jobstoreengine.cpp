@@ -50,8 +50,15 @@ bool JobStore::openPostgres(const QString &password)
     m_password = password;
     db.setPassword(password); // empty: libpq looks in its passfile or service file
     QStringList options{QStringLiteral("application_name=comfy-runner")};
-    if (!m_url.connectOptions.contains(QLatin1String("connect_timeout=")))
-        options << QStringLiteral("connect_timeout=5"); // a database that does not answer never hangs the start
+    // A database that does not answer must not hold the event loop for long: a bounded connect, and a dead
+    // peer noticed by TCP (keepalives, tcp_user_timeout) rather than waited for. Options in the URL win.
+    const QList<std::pair<const char *, const char *>> defaults{
+        {"connect_timeout", "5"},     {"keepalives", "1"},       {"keepalives_idle", "10"},
+        {"keepalives_interval", "3"}, {"keepalives_count", "3"}, {"tcp_user_timeout", "15000"}};
+    for (const auto &[key, value] : defaults) {
+        if (!m_url.connectOptions.contains(QLatin1String(key) + QLatin1Char('=')))
+            options << QLatin1String(key) + QLatin1Char('=') + QLatin1String(value);
+    }
     if (!m_url.connectOptions.isEmpty())
         options << m_url.connectOptions;
     db.setConnectOptions(options.join(QLatin1Char(';')));
