@@ -1,6 +1,7 @@
 #include "core/jobs/jobmanager.h"
 
 #include <QLoggingCategory>
+#include <QTcpSocket>
 #include <QTimer>
 
 Q_LOGGING_CATEGORY(lcJobs, "comfyrunner.jobs")
@@ -12,6 +13,7 @@ constexpr int kPruneBatch = 200;                 // jobs removed per event-loop 
 constexpr int kAgePruneIntervalMs = 10 * 60'000; // how often keep_days is checked when nothing finishes
 constexpr int kStoreRetryFirstMs = 200;          // a failed store write is retried after this, doubling ...
 constexpr int kStoreRetryMaxMs = 10'000;         // ... up to this
+constexpr int kStoreProbeMs = 3000;              // how long the database's port may take to answer a probe
 } // namespace
 
 JobManager::JobManager(BackendPool *pool, JobStore *store, QObject *parent)
@@ -126,10 +128,42 @@ void JobManager::storeFailed(const QString &id)
 
 void JobManager::retryStore()
 {
-    if (!m_store->isAvailable() && !m_store->reconnect()) {
-        storeFailed({});
-        return;
-    }
+    if (m_store->isAvailable())
+        return writeUnsaved();
+    // reconnect() holds the event loop while libpq connects: over TCP it is tried only once the database's
+    // port answers, which a socket finds out without blocking (a host that drops packets costs nothing).
+    const StoreUrl &url = m_store->url();
+    if (url.engine != StoreUrl::Engine::Postgres || url.host.isEmpty() || url.host.startsWith(QLatin1Char('/')))
+        return reconnectStore();
+    auto *probe = new QTcpSocket(this);
+    auto *deadline = new QTimer(probe);
+    deadline->setSingleShot(true);
+    const auto done = [this, probe](bool reachable) {
+        if (probe->property("done").toBool())
+            return;
+        probe->setProperty("done", true);
+        probe->deleteLater();
+        if (reachable)
+            reconnectStore();
+        else
+            storeFailed({});
+    };
+    connect(probe, &QTcpSocket::connected, this, [done] { done(true); });
+    connect(probe, &QTcpSocket::errorOccurred, this, [done] { done(false); });
+    connect(deadline, &QTimer::timeout, this, [done] { done(false); });
+    deadline->start(kStoreProbeMs);
+    probe->connectToHost(url.host, quint16(url.port));
+}
+
+void JobManager::reconnectStore()
+{
+    if (!m_store->reconnect())
+        return storeFailed({});
+    writeUnsaved();
+}
+
+void JobManager::writeUnsaved()
+{
     const QSet<QString> unsaved = std::exchange(m_unsaved, {});
     int written = 0;
     for (const QString &id : unsaved) {

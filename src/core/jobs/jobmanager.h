@@ -150,7 +150,9 @@ private:
     void prune();                        // one bounded batch; schedules the next when more is due
     void persist(Job &job);              // stores a change and bumps its revision
     void storeFailed(const QString &id); // a write of that job failed: retried (reconnecting) with backoff
-    void retryStore();
+    void retryStore();                   // the store is away: probe, reconnect, then writeUnsaved()
+    void reconnectStore();               // (blocks while libpq connects)
+    void writeUnsaved();
     void onRunTimeExceeded(const QString &id);
     void forget(const QString &id); // a submission ComfyUI refused: no trace left
 

@@ -46,6 +46,7 @@ public:
     QString problem() const { return !m_open ? m_error : m_lost; }
     bool reconnect(); // opens the lost connection again (PostgreSQL); true when the store is available
     StoreUrl::Engine engine() const { return m_url.engine; }
+    const StoreUrl &url() const { return m_url; }
     QString where() const { return m_url.display(); } // for logs
 
     StoreResult create(const Job &job); // a new job: its row with the graph (replaces a row of the same id)
