@@ -57,6 +57,16 @@ function(cr_add_test name)
     set_tests_properties(${name} PROPERTIES TIMEOUT ${ARG_TIMEOUT} ENVIRONMENT "${env}")
 endfunction()
 
+# cr_add_pg_test(tst_name): the test tst_name once more as tst_name_pg, on PostgreSQL: CR_TEST_STORE=postgresql,
+# run through scripts/pg-test-cluster.sh, which gives it a temporary cluster of its own. Without PostgreSQL's
+# binaries it is skipped (exit 77), and fails when CI=true.
+function(cr_add_pg_test name)
+    add_test(NAME ${name}_pg COMMAND "${PROJECT_SOURCE_DIR}/scripts/pg-test-cluster.sh" $<TARGET_FILE:${name}>)
+    get_test_property(${name} TIMEOUT timeout)
+    set_tests_properties(${name}_pg PROPERTIES TIMEOUT ${timeout} SKIP_RETURN_CODE 77
+                         ENVIRONMENT "QT_QPA_PLATFORM=offscreen;CR_TEST_STORE=postgresql")
+endfunction()
+
 # Where the recorded ComfyUI traffic lives: the copy in the repository (tests/data/comfyui-captures, see its
 # README). Override with -DCR_CAPTURES_DIR=... or the environment variable of the same name at run time.
 set(CR_CAPTURES_DIR "${PROJECT_SOURCE_DIR}/tests/data/comfyui-captures" CACHE PATH

@@ -80,6 +80,8 @@ set(CPACK_DEBIAN_SERVICE_PACKAGE_NAME comfy-runner)
 set(CPACK_DEBIAN_SERVICE_PACKAGE_SECTION net)
 # The SQLite driver is a plugin: dpkg-shlibdeps cannot see it.
 set(CPACK_DEBIAN_SERVICE_PACKAGE_DEPENDS "libqt6sql6-sqlite")
+# The PostgreSQL driver only for [store] url = "postgresql://..." (several runners, docs/cluster.md).
+set(CPACK_DEBIAN_SERVICE_PACKAGE_RECOMMENDS "libqt6sql6-psql")
 # Descriptions: the first line is the synopsis, the rest the extended text (lines under 80 columns). CPack
 # would put CPACK_PACKAGE_DESCRIPTION_SUMMARY (the project's DESCRIPTION) before every component's text
 # unless it is CPack's own default, so it is set to that default.

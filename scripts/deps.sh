@@ -2,10 +2,11 @@
 # As root it installs what is missing with apt-get; otherwise it prints the exact command and stops.
 
 CR_PACKAGES=(cmake g++ ccache pkg-config curl qt6-base-dev qt6-httpserver-dev qt6-websockets-dev
-             libqt6sql6-sqlite libtomlplusplus-dev libsystemd-dev xvfb)
+             libqt6sql6-sqlite libqt6sql6-psql libtomlplusplus-dev libsystemd-dev xvfb)
 # What the tests need on top (test.sh): the package test builds, lints and verifies the Debian packages;
-# tests/integrations runs examples/python (websockets) and examples/curl.md (jq).
-CR_TEST_PACKAGES=(dpkg-dev lintian systemd python3-websockets jq)
+# tests/integrations runs examples/python (websockets) and examples/curl.md (jq); postgresql: the *_pg tests
+# start a temporary cluster of their own (scripts/pg-test-cluster.sh).
+CR_TEST_PACKAGES=(dpkg-dev lintian systemd python3-websockets jq postgresql)
 
 # cr_ensure_packages [extra packages...]: CR_PACKAGES and the extra ones.
 cr_ensure_packages() {

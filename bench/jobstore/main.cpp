@@ -4,6 +4,7 @@
 //   first release  the whole job, graph included, rewritten on every write (INSERT OR REPLACE), synchronous=NORMAL
 //   + FULL sync    the same rows with synchronous=FULL (what durability alone costs)
 //   JobStore       today's store: the graph written once, state-only updates, synchronous=FULL
+//   PostgreSQL     the same JobStore on the database of --postgresql URL (COMFY_RUNNER_DB_PASSWORD), when given
 // See docs/benchmarks.md. Exit codes: 0 done, 1 a write failed, 2 bad arguments.
 
 #include "bench/common/report.h"
@@ -91,12 +92,14 @@ Figures firstRelease(const QString &path, const QJsonObject &graph, int jobs, bo
     return f;
 }
 
-Figures today(const QString &path, const QJsonObject &graph, int jobs)
+Figures today(const StoreUrl &url, const QJsonObject &graph, int jobs)
 {
     Figures f;
-    JobStore store(path);
-    if (!store.isOpen())
+    JobStore store(url, qEnvironmentVariable("COMFY_RUNNER_DB_PASSWORD"));
+    if (!store.isOpen()) {
+        QTextStream(stderr) << "bench-jobstore: " << store.error() << '\n';
         return {0, 0, false};
+    }
     QElapsedTimer t;
     t.start();
     qint64 bytes = 0;
@@ -135,6 +138,11 @@ int main(int argc, char *argv[])
         {QStringLiteral("json"), QStringLiteral("Also write the figures as JSON to this file."),
          QStringLiteral("file")},
         {QStringLiteral("quick"), QStringLiteral("A short run that checks that every write works.")},
+        {QStringLiteral("postgresql"),
+         QStringLiteral(
+             "Also measure JobStore on this PostgreSQL database (rows bench-N are written over; the password from "
+             "COMFY_RUNNER_DB_PASSWORD)."),
+         QStringLiteral("url")},
     });
     p.process(app);
     bool ok = true;
@@ -167,27 +175,45 @@ int main(int argc, char *argv[])
     }
     const Figures old = firstRelease(tmp.filePath(QStringLiteral("old.sqlite")), graph, jobs, false);
     const Figures oldFull = firstRelease(tmp.filePath(QStringLiteral("old-full.sqlite")), graph, jobs, true);
-    const Figures now = today(tmp.filePath(QStringLiteral("jobs.sqlite")), graph, jobs);
+    StoreUrl sqlite;
+    sqlite.sqlitePath = tmp.filePath(QStringLiteral("jobs.sqlite"));
+    const Figures now = today(sqlite, graph, jobs);
+    std::optional<Figures> pg;
+    if (p.isSet(QStringLiteral("postgresql"))) {
+        QString why;
+        const std::optional<StoreUrl> url = parseStoreUrl(p.value(QStringLiteral("postgresql")), QString(), &why);
+        if (!url || url->engine != StoreUrl::Engine::Postgres) {
+            QTextStream(stderr) << "bench-jobstore: --postgresql: " << (url ? QStringLiteral("not PostgreSQL") : why)
+                                << '\n';
+            return 2;
+        }
+        pg = today(*url, graph, jobs);
+    }
 
     bench::Report report(QStringLiteral("bench-jobstore"));
     auto row = [](const QString &name, const Figures &f, const Figures &base) {
         return QStringList{name, QString::number(f.msPerJob, 'f', 3), QString::number(f.bytesPerJob / 1024.0, 'f', 1),
                            QString::number(f.msPerJob / std::max(1e-9, base.msPerJob), 'f', 2)};
     };
+    QList<QStringList> rows{row(QStringLiteral("first release (graph every write, NORMAL)"), old, old),
+                            row(QStringLiteral("first release + synchronous=FULL"), oldFull, old),
+                            row(QStringLiteral("JobStore (graph once, FULL)"), now, old)};
+    if (pg)
+        rows << row(QStringLiteral("JobStore on PostgreSQL"), *pg, old);
     report.addTable(QStringLiteral("job store: %1 jobs, graph %2 KiB, create + final state per job")
                         .arg(jobs)
                         .arg(compact(graph).toUtf8().size() / 1024.0, 0, 'f', 1),
                     {QStringLiteral("variant"), QStringLiteral("ms/job"), QStringLiteral("KiB written/job"),
                      QStringLiteral("x first release")},
-                    {row(QStringLiteral("first release (graph every write, NORMAL)"), old, old),
-                     row(QStringLiteral("first release + synchronous=FULL"), oldFull, old),
-                     row(QStringLiteral("JobStore (graph once, FULL)"), now, old)});
+                    rows);
     report.json().insert(QStringLiteral("jobs"), jobs);
     report.json().insert(QStringLiteral("graph_bytes"), compact(graph).toUtf8().size());
-    report.json().insert(QStringLiteral("ms_per_job"),
-                         QJsonObject{{QStringLiteral("first_release"), old.msPerJob},
-                                     {QStringLiteral("first_release_full_sync"), oldFull.msPerJob},
-                                     {QStringLiteral("jobstore"), now.msPerJob}});
+    report.json().insert(
+        QStringLiteral("ms_per_job"),
+        QJsonObject{{QStringLiteral("first_release"), old.msPerJob},
+                    {QStringLiteral("first_release_full_sync"), oldFull.msPerJob},
+                    {QStringLiteral("jobstore"), now.msPerJob},
+                    {QStringLiteral("jobstore_postgresql"), pg ? QJsonValue(pg->msPerJob) : QJsonValue()}});
     report.finish({});
     report.print();
     if (p.isSet(QStringLiteral("json"))) {
@@ -195,7 +221,7 @@ int main(int argc, char *argv[])
         if (!report.writeJson(p.value(QStringLiteral("json")), &error))
             QTextStream(stderr) << "bench-jobstore: " << error << '\n';
     }
-    if (!old.ok || !oldFull.ok || !now.ok) {
+    if (!old.ok || !oldFull.ok || !now.ok || (pg && !pg->ok)) {
         QTextStream(stderr) << "bench-jobstore: a write failed\n";
         return 1;
     }

@@ -48,6 +48,7 @@ inline constexpr char NoOutput[] = "no_output"; // a run succeeded but produced 
 inline constexpr char UpstreamUnreachable[] = "upstream_unreachable";
 inline constexpr char UpstreamError[] = "upstream_error"; // an upstream (Node-RED) answered badly (details.reason)
 inline constexpr char NotReady[] = "not_ready";
+inline constexpr char StoreUnavailable[] = "store_unavailable"; // the job store cannot take the write now
 inline constexpr char NoBackendCanRun[] = "no_backend_can_run"; // no backend of the pool has what the job needs
 inline constexpr char BackendNotFound[] = "backend_not_found";
 inline constexpr char TooManyConnections[] = "too_many_connections";

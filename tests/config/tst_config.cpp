@@ -4,6 +4,7 @@
 #include "core/config/bindhost.h"
 #include "core/config/commandline.h"
 #include "core/config/configloader.h"
+#include "core/config/storeurl.h"
 
 #include <QDir>
 #include <QFile>
@@ -42,6 +43,7 @@ private slots:
     void networkNeedsToken();
     void effectiveConfigHidesToken();
     void exampleConfigIsValid();
+    void storeUrls();
 };
 
 void TstConfig::pythonConfigLoadsUnchanged()
@@ -240,6 +242,13 @@ void TstConfig::badInput_data()
     QTest::newRow("backend name with a space")
         << QByteArray("[comfy]\nname = \"gpu 1\"\n") << 2 << 8
         << QStringLiteral("[comfy] name: \"gpu 1\" must be 1 to 64 letters, digits");
+    QTest::newRow("store url with a password")
+        << QByteArray("[store]\nurl = \"postgresql://cr:s3cret@db:5432/jobs\"\n") << 2 << 7
+        << QStringLiteral("[store] url: the URL must not hold the password");
+    QTest::newRow("store url of another engine") << QByteArray("[store]\nurl = \"mysql://db/jobs\"\n") << 2 << 7
+                                                 << QStringLiteral("[store] url: expected \"sqlite:PATH\" or");
+    QTest::newRow("store url sqlite without a path") << QByteArray("[store]\nurl = \"sqlite:\"\n") << 2 << 7
+                                                     << QStringLiteral("[store] url: \"sqlite:\" needs a file path");
     QTest::newRow("allow flag is a string")
         << QByteArray("[auth]\nallow_unauthenticated_network = \"yes\"\n") << 2 << 33
         << QStringLiteral("[auth] allow_unauthenticated_network: expected a boolean, got a string");
@@ -547,6 +556,40 @@ void TstConfig::effectiveConfigHidesToken()
     QCOMPARE(again.config->http.port, r.config->http.port);
     QCOMPARE(again.config->comfy.url, r.config->comfy.url);
     QCOMPARE(again.config->paths.dataDir, r.config->paths.dataDir);
+}
+
+// [store] url: the default and relative SQLite paths are in the data folder; PostgreSQL's parts and options.
+void TstConfig::storeUrls()
+{
+    QString why;
+    const std::optional<StoreUrl> byDefault = parseStoreUrl(QString(), QStringLiteral("/var/lib/cr"), &why);
+    QVERIFY(byDefault);
+    QCOMPARE(byDefault->engine, StoreUrl::Engine::Sqlite);
+    QCOMPARE(byDefault->sqlitePath, QStringLiteral("/var/lib/cr/jobs.sqlite")); // where earlier releases kept it
+    QCOMPARE(parseStoreUrl(QStringLiteral("sqlite:sub/j.db"), QStringLiteral("/d"), &why)->sqlitePath,
+             QStringLiteral("/d/sub/j.db"));
+    QCOMPARE(parseStoreUrl(QStringLiteral("sqlite:/abs/j.db"), QStringLiteral("/d"), &why)->sqlitePath,
+             QStringLiteral("/abs/j.db"));
+    const std::optional<StoreUrl> pg
+        = parseStoreUrl(QStringLiteral("postgresql://runner@db.lan:6543/jobs?sslmode=require"), QString(), &why);
+    QVERIFY2(pg, qPrintable(why));
+    QCOMPARE(pg->engine, StoreUrl::Engine::Postgres);
+    QCOMPARE(pg->host, QStringLiteral("db.lan"));
+    QCOMPARE(pg->port, 6543);
+    QCOMPARE(pg->user, QStringLiteral("runner"));
+    QCOMPARE(pg->database, QStringLiteral("jobs"));
+    QCOMPARE(pg->connectOptions, QStringLiteral("sslmode=require"));
+    QCOMPARE(parseStoreUrl(QStringLiteral("postgres://u@h/d"), QString(), &why)->port, 5432);
+    QVERIFY(!parseStoreUrl(QStringLiteral("postgresql://u@h/d?password=x"), QString(), &why));
+    QVERIFY(!why.contains(QLatin1String("=x")));
+    // The data folder given on the command line moves the default store with it (resolved at start).
+    const ConfigResult r = ConfigLoader::loadString("[store]\nurl = \"sqlite:j.sqlite\"\n", QStringLiteral("s.toml"),
+                                                    QStringLiteral("/etc/cr"));
+    QVERIFY2(r.ok(), qPrintable(r.errors.value(0).toString()));
+    QCOMPARE(r.config->store.url, QStringLiteral("sqlite:j.sqlite"));
+    QVERIFY(r.config->toToml().contains(QLatin1String("[store]\nurl = \"sqlite:j.sqlite\"")));
+    const ConfigResult defaults = ConfigLoader::loadString("", QStringLiteral("e.toml"), QStringLiteral("/etc/cr"));
+    QVERIFY(defaults.config->toToml().contains(QLatin1String("[store]\nurl = \"sqlite:jobs.sqlite\"")));
 }
 
 void TstConfig::exampleConfigIsValid()

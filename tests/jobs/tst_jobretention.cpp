@@ -1,10 +1,12 @@
 // Retention of finished jobs: the count and age bounds ([jobs] keep, keep_days), tombstones of pruned jobs
 // (job_expired, client_ref retries, restart, their own bound), pruning in batches, and the job store's schema
-// versions (a file made by the first release keeps working; the graph is written once).
+// versions (a file made by the first release keeps working; PostgreSQL's schema_migrations; the graph is
+// written once). Runs on SQLite (tst_jobretention) and on PostgreSQL (tst_jobretention_pg), see TestStore.
 
 #include "core/jobs/jobmanager.h"
 #include "core/jobs/jobstore.h"
 #include "sim/fakecomfy.h"
+#include "tests/support/teststore.h"
 
 #include <QFile>
 #include <QJsonDocument>
@@ -53,6 +55,7 @@ private slots:
     void pruningIsBatched();
     void tombstonesAreBounded();
     void firstReleaseStoreMigrates();
+    void postgresSchemaIsVersioned();
     void graphIsWrittenOnce();
 
 private:
@@ -69,7 +72,7 @@ private:
         s.pingIntervalMs = 100;
         s.reconnectMaxMs = 200;
         r.comfy = std::make_unique<ComfyClient>(s, QStringLiteral("retention-test"));
-        r.store = std::make_unique<JobStore>(storePath());
+        r.store = m_store.open();
         r.jobs = std::make_unique<JobManager>(r.comfy.get(), r.store.get());
         r.jobs->setRetention(retention);
         r.jobs->restore();
@@ -97,17 +100,18 @@ private:
         s.keepExpired = keepExpired;
         return s;
     }
-    QString storePath() const { return m_dir.filePath(QStringLiteral("jobs.sqlite")); }
+    QString storePath() const { return m_store.sqlitePath(); }
 
     QTemporaryDir m_dir;
+    test::TestStore m_store{m_dir.path()};
     std::unique_ptr<sim::FakeComfy> m_fake;
 };
 
 void TstJobRetention::init()
 {
     QVERIFY(m_dir.isValid());
-    for (const char *suffix : {"", "-wal", "-shm"})
-        QFile::remove(storePath() + QLatin1String(suffix));
+    QString why;
+    QVERIFY2(m_store.reset(&why), qPrintable(why));
     m_fake = std::make_unique<sim::FakeComfy>();
     QVERIFY(m_fake->listen());
     m_fake->setSteps(2);
@@ -172,9 +176,9 @@ void TstJobRetention::ageBoundPrunes()
 {
     const QDateTime now = QDateTime::currentDateTimeUtc();
     {
-        JobStore store(storePath());
-        QVERIFY(store.save(finishedJob(QStringLiteral("old"), QStringLiteral("ref-old"), now.addDays(-40))));
-        QVERIFY(store.save(finishedJob(QStringLiteral("recent"), {}, now.addDays(-2))));
+        const std::unique_ptr<JobStore> store = m_store.open();
+        CR_VERIFY_OK(store->save(finishedJob(QStringLiteral("old"), QStringLiteral("ref-old"), now.addDays(-40))));
+        CR_VERIFY_OK(store->save(finishedJob(QStringLiteral("recent"), {}, now.addDays(-2))));
     }
     Runtime rt = startRuntime(retention(1000, 30));
     QVERIFY(!rt.jobs->find(QStringLiteral("old")));
@@ -188,15 +192,16 @@ void TstJobRetention::pruningIsBatched()
     const QDateTime start = QDateTime::currentDateTimeUtc().addSecs(-3600);
     const int stored = 450;
     {
-        JobStore store(storePath());
+        const std::unique_ptr<JobStore> store = m_store.open();
         for (int i = 0; i < stored; ++i)
-            QVERIFY(store.save(
+            CR_VERIFY_OK(store->save(
                 finishedJob(QStringLiteral("job-%1").arg(i, 3, 10, QLatin1Char('0')), {}, start.addSecs(i))));
     }
     ComfySettings s;
     s.url = m_fake->httpUrl();
     ComfyClient comfy(s, QStringLiteral("retention-test"));
-    JobStore store(storePath());
+    const std::unique_ptr<JobStore> opened = m_store.open();
+    JobStore &store = *opened;
     JobManager jobs(&comfy, &store);
     jobs.setRetention(retention(10, 0, 1000));
     QSignalSpy pruned(&jobs, &JobManager::jobsPruned);
@@ -216,9 +221,9 @@ void TstJobRetention::tombstonesAreBounded()
 {
     const QDateTime start = QDateTime::currentDateTimeUtc().addSecs(-3600);
     {
-        JobStore store(storePath());
+        const std::unique_ptr<JobStore> store = m_store.open();
         for (int i = 1; i <= 6; ++i)
-            QVERIFY(store.save(
+            CR_VERIFY_OK(store->save(
                 finishedJob(QStringLiteral("job-%1").arg(i), QStringLiteral("ref-%1").arg(i), start.addSecs(i))));
     }
     Runtime rt = startRuntime(retention(1, 0, 3));
@@ -232,23 +237,10 @@ void TstJobRetention::tombstonesAreBounded()
     QVERIFY(!again.isEmpty() && again != QLatin1String("job_expired"));
 }
 
-// One cell of the store file, read beside JobStore.
-static QString peek(const QString &path, const QString &sql)
-{
-    QString value;
-    {
-        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("peek"));
-        db.setDatabaseName(path);
-        QSqlQuery q(db);
-        if (db.open() && q.exec(sql) && q.next())
-            value = q.value(0).toString();
-    }
-    QSqlDatabase::removeDatabase(QStringLiteral("peek"));
-    return value;
-}
-
 void TstJobRetention::firstReleaseStoreMigrates()
 {
+    if (test::TestStore::isPostgres())
+        QSKIP("the first release's SQLite file; PostgreSQL's schema: postgresSchemaIsVersioned");
     const Job job = finishedJob(QStringLiteral("from-v0"), QStringLiteral("ref-v0"),
                                 QDateTime::currentDateTimeUtc().addSecs(-60));
     {
@@ -279,10 +271,9 @@ void TstJobRetention::firstReleaseStoreMigrates()
         QCOMPARE(JobStore::toJson(loaded.first()), JobStore::toJson(job));
         // The graph moved from the data column to its own (schema version 2).
         const QString sql = QStringLiteral("SELECT %1 FROM jobs WHERE id = 'from-v0'");
-        QCOMPARE(QJsonDocument::fromJson(peek(storePath(), sql.arg(QLatin1String("graph"))).toUtf8()).object(),
-                 job.graph);
-        QVERIFY(!peek(storePath(), sql.arg(QLatin1String("data"))).contains(QLatin1String("\"graph\"")));
-        QVERIFY(store.prune({job.id}, {{job.id, job.clientRef, QDateTime::currentDateTimeUtc()}}, 10));
+        QCOMPARE(QJsonDocument::fromJson(m_store.peek(sql.arg(QLatin1String("graph"))).toUtf8()).object(), job.graph);
+        QVERIFY(!m_store.peek(sql.arg(QLatin1String("data"))).contains(QLatin1String("\"graph\"")));
+        CR_VERIFY_OK(store.prune({job.id}, {{job.id, job.clientRef, QDateTime::currentDateTimeUtc()}}, 10));
         QCOMPARE(store.loadAll().size(), 0);
         QCOMPARE(store.loadExpired().size(), 1);
     }
@@ -296,21 +287,54 @@ void TstJobRetention::graphIsWrittenOnce()
     Job job = finishedJob(QStringLiteral("once"), {}, QDateTime::currentDateTimeUtc());
     job.state = JobState::Queued;
     const QJsonObject graph = job.graph;
-    JobStore store(storePath());
-    QVERIFY(store.create(job));
+    const std::unique_ptr<JobStore> opened = m_store.open();
+    JobStore &store = *opened;
+    CR_VERIFY_OK(store.create(job));
     job.state = JobState::Succeeded;
     job.graph = QJsonObject{{QStringLiteral("not"), QStringLiteral("written")}}; // updates never write the graph
-    QVERIFY(store.update(job));
+    CR_VERIFY_OK(store.update(job));
     const QList<Job> loaded = store.loadAll();
     QCOMPARE(loaded.size(), 1);
     QCOMPARE(loaded.first().state, JobState::Succeeded);
     QCOMPARE(loaded.first().graph, graph);
-    QVERIFY(!peek(storePath(), QStringLiteral("SELECT data FROM jobs WHERE id = 'once'"))
-                 .contains(QLatin1String("\"graph\"")));
+    QVERIFY(
+        !m_store.peek(QStringLiteral("SELECT data FROM jobs WHERE id = 'once'")).contains(QLatin1String("\"graph\"")));
+    QVERIFY(
+        m_store.peek(QStringLiteral("SELECT graph FROM jobs WHERE id = 'once'")).contains(QLatin1String("KSampler")));
     // An update of a job the store does not have yet creates it.
-    QVERIFY(store.update(finishedJob(QStringLiteral("late"), {}, QDateTime::currentDateTimeUtc())));
+    CR_VERIFY_OK(store.update(finishedJob(QStringLiteral("late"), {}, QDateTime::currentDateTimeUtc())));
     QCOMPARE(store.loadAll().size(), 2);
     QCOMPARE(store.loadAll().last().graph, workflow());
+}
+
+// PostgreSQL: schema_migrations records each applied version once; a database of a newer build is refused.
+void TstJobRetention::postgresSchemaIsVersioned()
+{
+    if (!test::TestStore::isPostgres())
+        QSKIP("PostgreSQL only (tst_jobretention_pg); SQLite's versions: firstReleaseStoreMigrates");
+    {
+        const std::unique_ptr<JobStore> store = m_store.open();
+        QVERIFY2(store->isOpen(), qPrintable(store->error()));
+        QCOMPARE(store->schemaVersion(), JobStore::kPostgresSchemaVersion);
+        CR_VERIFY_OK(
+            store->save(finishedJob(QStringLiteral("kept"), QStringLiteral("ref"), QDateTime::currentDateTimeUtc())));
+    }
+    const QString applied = QStringLiteral("SELECT count(*) FROM schema_migrations");
+    QCOMPARE(m_store.peek(applied), QString::number(JobStore::kPostgresSchemaVersion));
+    {
+        const std::unique_ptr<JobStore> reopened = m_store.open(); // current: nothing runs again, nothing lost
+        QVERIFY(reopened->isOpen());
+        QCOMPARE(reopened->loadAll().size(), 1);
+        QCOMPARE(m_store.peek(applied), QString::number(JobStore::kPostgresSchemaVersion));
+    }
+    QString why;
+    QVERIFY2(m_store.exec({QStringLiteral("INSERT INTO schema_migrations (version) VALUES (%1)")
+                               .arg(JobStore::kPostgresSchemaVersion + 1)},
+                          &why),
+             qPrintable(why));
+    const std::unique_ptr<JobStore> newer = m_store.open();
+    QVERIFY(!newer->isOpen());
+    QVERIFY2(newer->error().contains(QLatin1String("newer than this build")), qPrintable(newer->error()));
 }
 
 QTEST_GUILESS_MAIN(TstJobRetention)

@@ -1,13 +1,15 @@
 // JobManager and JobStore against the fake ComfyUI: states and outputs, idempotent client refs, cancel,
 // lossless storage, and a service restart in the middle of a run (the job is picked up again, or marked
-// lost when ComfyUI forgot it).
+// lost when ComfyUI forgot it). Runs on SQLite (tst_jobs) and on PostgreSQL (tst_jobs_pg), see TestStore.
 
 #include "core/jobs/jobmanager.h"
 #include "core/jobs/jobstore.h"
 #include "sim/fakecomfy.h"
+#include "tests/support/teststore.h"
 
 #include <QFile>
 #include <QJsonDocument>
+#include <QProcess>
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -43,6 +45,9 @@ private slots:
     void duplicateClientRefWaitsForTheFirstOutcome();
     void callbackDroppedWithItsContext();
     void maxJobTimeInterruptsAHungRun();
+    void aJobTheStoreCannotKeepIsRefused();
+    void databaseLostMidRun();
+    void oneRunnerPerDatabase();
 
 private:
     struct Runtime {
@@ -59,7 +64,7 @@ private:
         s.pingIntervalMs = 100;
         s.reconnectMaxMs = 200;
         r.comfy = std::make_unique<ComfyClient>(s, QStringLiteral("jobs-test"));
-        r.store = std::make_unique<JobStore>(m_dir.filePath(QStringLiteral("jobs.sqlite")));
+        r.store = m_store.open();
         r.jobs = std::make_unique<JobManager>(r.comfy.get(), r.store.get());
         r.jobs->restore();
         r.comfy->start();
@@ -74,13 +79,15 @@ private:
     }
 
     QTemporaryDir m_dir;
+    test::TestStore m_store{m_dir.path()};
     std::unique_ptr<sim::FakeComfy> m_fake;
 };
 
 void TstJobs::init()
 {
     QVERIFY(m_dir.isValid());
-    QFile::remove(m_dir.filePath(QStringLiteral("jobs.sqlite")));
+    QString why;
+    QVERIFY2(m_store.reset(&why), qPrintable(why));
     m_fake = std::make_unique<sim::FakeComfy>();
     QVERIFY(m_fake->listen());
     m_fake->setSteps(3);
@@ -160,14 +167,14 @@ void TstJobs::storeRoundTrip()
     job.comfyError = err;
     job.reason = QStringLiteral("boom");
     {
-        JobStore store(m_dir.filePath(QStringLiteral("jobs.sqlite")));
-        QVERIFY2(store.isOpen(), qPrintable(store.error()));
-        QVERIFY(store.save(job));
+        const std::unique_ptr<JobStore> store = m_store.open();
+        QVERIFY2(store->isOpen(), qPrintable(store->error()));
+        CR_VERIFY_OK(store->save(job));
         job.state = JobState::Lost; // replace
-        QVERIFY(store.save(job));
+        CR_VERIFY_OK(store->save(job));
     }
-    JobStore again(m_dir.filePath(QStringLiteral("jobs.sqlite")));
-    const QList<Job> loaded = again.loadAll();
+    const std::unique_ptr<JobStore> again = m_store.open();
+    const QList<Job> loaded = again->loadAll();
     QCOMPARE(loaded.size(), 1);
     const Job &l = loaded.first();
     QCOMPARE(l.state, JobState::Lost);
@@ -178,9 +185,30 @@ void TstJobs::storeRoundTrip()
     QCOMPARE(l.comfyError->exceptionMessage, err.exceptionMessage);
     QCOMPARE(JobStore::toJson(l), JobStore::toJson(job));
 
-    const JobStore broken(QStringLiteral("/nonexistent-dir/x/jobs.sqlite"));
+    // A store that cannot be opened says why, and every write is an error value (never a silent loss).
+    StoreUrl unreachable = m_store.url();
+    if (test::TestStore::isPostgres())
+        unreachable.port = 1; // nothing listens there
+    else
+        unreachable.sqlitePath = QStringLiteral("/nonexistent-dir/x/jobs.sqlite");
+    JobStore broken(unreachable, m_store.password());
     QVERIFY(!broken.isOpen());
     QVERIFY(!broken.error().isEmpty());
+    const StoreResult failed = broken.create(job);
+    QVERIFY(!failed);
+    QCOMPARE(failed.error().code, QStringLiteral("store_unavailable"));
+    QVERIFY(!broken.update(job));
+    QVERIFY(!broken.remove(job.id));
+    QVERIFY(!broken.prune({job.id}, {}, 10));
+    if (test::TestStore::isPostgres()) {
+        // A wrong password is refused, and the message never holds the password.
+        const QString wrong = QStringLiteral("wrong-password-4711");
+        JobStore refused(m_store.url(), wrong);
+        QVERIFY(!refused.isOpen());
+        QVERIFY2(refused.error().contains(QLatin1String("password")), qPrintable(refused.error()));
+        QVERIFY(!refused.error().contains(wrong));
+        QVERIFY(!refused.error().contains(m_store.password()));
+    }
 }
 
 void TstJobs::restartMidRunResumes()
@@ -350,6 +378,90 @@ void TstJobs::maxJobTimeInterruptsAHungRun()
     m_fake->setSteps(2);
     const QString quick = submit(*rt.jobs);
     QTRY_COMPARE_WITH_TIMEOUT(rt.jobs->find(quick)->state, JobState::Succeeded, 10000);
+}
+
+// The store fails after ComfyUI accepted the prompt: the submitter gets store_unavailable (503), no job is
+// left, and the prompt is taken back from ComfyUI rather than run unrecorded.
+void TstJobs::aJobTheStoreCannotKeepIsRefused()
+{
+    m_fake->setSteps(200);
+    Runtime rt = startRuntime();
+    QTRY_COMPARE_WITH_TIMEOUT(rt.comfy->state(), ConnectionState::Connected, 5000);
+    QString why;
+    QVERIFY2(m_store.exec({QStringLiteral("DROP TABLE jobs")}, &why), qPrintable(why));
+    std::optional<Result<Job>> answer;
+    rt.jobs->submit({QStringLiteral("sd15_txt2img"), workflow(), QStringLiteral("ref-1")},
+                    [&answer](Result<Job> r, bool) { answer = r; });
+    QTRY_VERIFY_WITH_TIMEOUT(answer.has_value(), 5000);
+    QVERIFY(!answer->ok());
+    QCOMPARE(answer->error().code, QStringLiteral("store_unavailable"));
+    QCOMPARE(rt.jobs->list({}).total, 0);
+    QCOMPARE(rt.jobs->activeCount(), 0);
+    QCOMPARE(m_fake->acceptedPromptIds().size(), 1);
+    const QString prompt = m_fake->acceptedPromptIds().first();
+    QTRY_VERIFY_WITH_TIMEOUT(m_fake->deleteRequests().contains(prompt) || m_fake->interruptRequests().contains(prompt),
+                             5000);
+    QTRY_COMPARE_WITH_TIMEOUT(m_fake->runningPromptId(), QString(), 5000);
+    QVERIFY(m_fake->pendingPromptIds().isEmpty());
+}
+
+// PostgreSQL goes away while a job runs: the job goes on and ends, new jobs are refused with
+// store_unavailable (nothing reaches ComfyUI), storeProblem() says why; once the database is back the store
+// reconnects by itself and the job's end, which happened meanwhile, is written.
+void TstJobs::databaseLostMidRun()
+{
+    if (!test::TestStore::isPostgres())
+        QSKIP("PostgreSQL only (tst_jobs_pg): an SQLite file has no connection to lose");
+    const QString restart = qEnvironmentVariable("CR_TEST_PG_RESTART");
+    QVERIFY2(!restart.isEmpty(), "CR_TEST_PG_RESTART (scripts/pg-test-cluster.sh)");
+    m_fake->setSteps(40);
+    m_fake->setStepIntervalMs(10);
+    Runtime rt = startRuntime();
+    QTRY_COMPARE_WITH_TIMEOUT(rt.comfy->state(), ConnectionState::Connected, 5000);
+    const QString running = submit(*rt.jobs);
+    QTRY_COMPARE_WITH_TIMEOUT(rt.jobs->find(running)->state, JobState::Running, 5000);
+    QCOMPARE(QProcess::execute(restart, {QStringLiteral("stop")}), 0);
+
+    // The job's end is not lost with the database; the store notices on the first write that fails.
+    QTRY_COMPARE_WITH_TIMEOUT(rt.jobs->find(running)->state, JobState::Succeeded, 10000);
+    QVERIFY2(!rt.jobs->storeProblem().isEmpty(), "the lost connection is noticed");
+    QVERIFY(rt.jobs->storeProblem().contains(QLatin1String("lost"))
+            || rt.jobs->storeProblem().contains(QLatin1String("connect")));
+    const int promptsBefore = int(m_fake->acceptedPromptIds().size());
+    std::optional<Result<Job>> refused;
+    rt.jobs->submit({QStringLiteral("sd15_txt2img"), workflow(), {}}, [&refused](Result<Job> r, bool) { refused = r; });
+    QTRY_VERIFY_WITH_TIMEOUT(refused.has_value(), 5000);
+    QVERIFY(!refused->ok());
+    QCOMPARE(refused->error().code, QStringLiteral("store_unavailable"));
+    QCOMPARE(int(m_fake->acceptedPromptIds().size()), promptsBefore); // nothing ran unrecorded
+
+    QCOMPARE(QProcess::execute(restart, {QStringLiteral("start")}), 0);
+    QTRY_VERIFY_WITH_TIMEOUT(rt.jobs->storeProblem().isEmpty(), 20000);
+    // The reconnected runtime took its runner lock again: a second store is refused, so read beside it.
+    QVERIFY(!m_store.open()->isOpen());
+    QTRY_COMPARE_WITH_TIMEOUT(m_store.peek(QStringLiteral("SELECT state FROM jobs WHERE id = '%1'").arg(running)),
+                              QStringLiteral("succeeded"), 10000);
+    const QString after = submit(*rt.jobs);
+    QVERIFY(!after.isEmpty() && after != QLatin1String("error"));
+    QTRY_COMPARE_WITH_TIMEOUT(rt.jobs->find(after)->state, JobState::Succeeded, 10000);
+}
+
+// Without the cluster semantics of #14, two runners on one database would each follow the other's jobs:
+// the second is refused, and gets the database once the first is gone.
+void TstJobs::oneRunnerPerDatabase()
+{
+    if (!test::TestStore::isPostgres())
+        QSKIP("PostgreSQL only (tst_jobs_pg)");
+    auto first = m_store.open();
+    QVERIFY2(first->isOpen(), qPrintable(first->error()));
+    {
+        const auto second = m_store.open();
+        QVERIFY(!second->isOpen());
+        QVERIFY2(second->error().contains(QLatin1String("another comfy-runner")), qPrintable(second->error()));
+    }
+    first.reset();
+    const auto again = m_store.open();
+    QVERIFY2(again->isOpen(), qPrintable(again->error()));
 }
 
 QTEST_GUILESS_MAIN(TstJobs)

@@ -46,6 +46,7 @@ int httpStatusFor(const QString &code)
         {QLatin1String(ErrorCode::UpstreamUnreachable), 502},
         {QLatin1String(ErrorCode::UpstreamError), 502},
         {QLatin1String(ErrorCode::NotReady), 503},
+        {QLatin1String(ErrorCode::StoreUnavailable), 503},
         {QLatin1String(ErrorCode::TooManyStreams), 503},
         {QLatin1String(ErrorCode::TooManyConnections), 503},
         {QLatin1String(ErrorCode::ComfyTimeout), 504},

@@ -65,6 +65,9 @@ QStringList SystemRoutes::notReadyReasons(const ApiContext &ctx)
                        .arg(ctx.comfy ? connectionStateName(ctx.comfy->state()) : QStringLiteral("no client"));
     if (!ctx.workflows || ctx.workflows->names().isEmpty())
         reasons << QStringLiteral("no workflow is loaded");
+    if (ctx.jobs && !ctx.jobs->storeProblem().isEmpty())
+        reasons << QStringLiteral("the job store is unavailable (new jobs get 503 store_unavailable): %1")
+                       .arg(ctx.jobs->storeProblem());
     if (ctx.draft && !ctx.draft->hasDraft())
         reasons << QStringLiteral("the active workflow \"%1\" is not loaded").arg(ctx.draft->name());
     return reasons;

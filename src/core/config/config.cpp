@@ -1,5 +1,6 @@
 #include "core/config/config.h"
 
+#include "core/config/storeurl.h"
 #include "core/config/webhookpolicy.h"
 
 #include <QStringList>
@@ -105,6 +106,9 @@ QString Config::toToml() const
       << QStringLiteral("allow_hosts = [%1]").arg(allow.join(QStringLiteral(", "))) << QString();
     l << QStringLiteral("[paths]") << QStringLiteral("workflows = %1").arg(quoted(paths.workflowsDir))
       << QStringLiteral("data = %1").arg(quoted(paths.dataDir)) << QString();
+    l << QStringLiteral("[store]")
+      << QStringLiteral("url = %1").arg(quoted(store.url.isEmpty() ? QString::fromLatin1(kDefaultStoreUrl) : store.url))
+      << QString();
     l << QStringLiteral("[auth]")
       << QStringLiteral("token = %1")
              .arg(authToken.isEmpty() ? QStringLiteral("\"\"") : QStringLiteral("\"***\" # set, not shown"))

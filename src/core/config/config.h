@@ -100,6 +100,12 @@ struct PathSettings {
     QString dataDir = QStringLiteral("data");
 };
 
+// Where jobs are kept ([store], core/config/storeurl.h): "sqlite:PATH" (relative: in the data folder) or
+// "postgresql://user@host:port/db". Empty: kDefaultStoreUrl.
+struct StoreSettings {
+    QString url;
+};
+
 // Logging ([log]).
 struct LogSettings {
     // QLoggingCategory::setFilterRules rules, one per line ("comfyrunner.api.debug=true"); applied over the
@@ -125,6 +131,7 @@ struct Config {
     MetricsSettings metrics;
     WebhookSettings webhooks;
     PathSettings paths;
+    StoreSettings store;
     NodeMappings nodeMappings;
     LogSettings log;
     QList<BackendSettings> backends;          // [[backends]]; empty: the pool is [comfy] alone (see poolBackends())

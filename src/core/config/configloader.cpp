@@ -2,6 +2,7 @@
 
 #include "core/config/bindhost.h"
 #include "core/config/configreader.h"
+#include "core/config/storeurl.h"
 
 #include <QDir>
 #include <QFile>
@@ -237,6 +238,15 @@ void readTable(const toml::table &root, LoadContext &ctx, Config &cfg)
         r.path("data", cfg.paths.dataDir);
         r.finish();
     }
+    { // [store]: where jobs are kept (checked here; resolved against the data folder at start)
+        SectionReader r(section("store"), QStringLiteral("store"), ctx);
+        r.string("url", cfg.store.url);
+        r.finish();
+        QString why;
+        if (!cfg.store.url.isEmpty() && !parseStoreUrl(cfg.store.url, cfg.paths.dataDir, &why))
+            ctx.add(ConfigDiagnostic::Severity::Error, whereIs(root, "store", "url"),
+                    QStringLiteral("[store] url: %1").arg(why));
+    }
     { // [auth]
         SectionReader r(section("auth"), QStringLiteral("auth"), ctx);
         r.string("token", cfg.authToken);
@@ -256,7 +266,7 @@ void readTable(const toml::table &root, LoadContext &ctx, Config &cfg)
         QStringLiteral("comfy"),    QStringLiteral("http-server"), QStringLiteral("server"),
         QStringLiteral("jobs"),     QStringLiteral("metrics"),     QStringLiteral("paths"),
         QStringLiteral("auth"),     QStringLiteral("log"),         QStringLiteral("node_mappings"),
-        QStringLiteral("backends"), QStringLiteral("webhooks")};
+        QStringLiteral("backends"), QStringLiteral("webhooks"),    QStringLiteral("store")};
     for (auto &&[k, v] : root) {
         if (!known.contains(qs(k.str())))
             ctx.add(ConfigDiagnostic::Severity::Warning, k.source(),

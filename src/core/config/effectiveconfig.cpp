@@ -85,6 +85,7 @@ QStringList keepRestartOnlyValues(Config &loaded, const Config &running)
         {"metrics.enabled", &keepRunning<&Config::metrics, &MetricsSettings::enabled>},
         {"paths.workflows", &keepRunning<&Config::paths, &PathSettings::workflowsDir>},
         {"paths.data", &keepRunning<&Config::paths, &PathSettings::dataDir>},
+        {"store.url", &keepRunning<&Config::store, &StoreSettings::url>},
         {"backends", &keepBackends},
     };
     QStringList kept;

@@ -221,11 +221,22 @@ void JobManager::publishAccepted(const QString &id, const std::function<void(con
     auto it = m_jobs.find(id);
     if (it == m_jobs.end())
         return;
+    // Durable before it is acknowledged: a job the store cannot keep is not accepted (store_unavailable), and
+    // its prompt is taken back from ComfyUI.
+    if (m_store) {
+        if (const StoreResult stored = m_store->create(*it); !stored) {
+            if (const JobAttempt *a = it->currentAttempt())
+                if (Backend *b = m_pool->find(a->backend))
+                    b->client()->release(a->promptId); // deleted from its queue, or interrupted
+            forget(id);
+            storeFailed({});
+            answerAll(stored.error(), false);
+            return;
+        }
+    }
     m_unacknowledged.remove(id);
     qCInfo(lcJobs).noquote() << "job" << id << "queued"
                              << (it->workflow.isEmpty() ? QString() : QStringLiteral("(%1)").arg(it->workflow));
-    if (m_store) // durable before it is acknowledged
-        m_store->create(*it);
     // Events may have come before the answer; publish in order: queued, started, then the end.
     const Job queued = *it;
     emit jobQueued(queued);

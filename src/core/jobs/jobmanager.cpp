@@ -1,6 +1,7 @@
 #include "core/jobs/jobmanager.h"
 
 #include <QLoggingCategory>
+#include <QTcpSocket>
 #include <QTimer>
 
 Q_LOGGING_CATEGORY(lcJobs, "comfyrunner.jobs")
@@ -10,6 +11,9 @@ namespace cr {
 namespace {
 constexpr int kPruneBatch = 200;                 // jobs removed per event-loop pass (one store transaction)
 constexpr int kAgePruneIntervalMs = 10 * 60'000; // how often keep_days is checked when nothing finishes
+constexpr int kStoreRetryFirstMs = 200;          // a failed store write is retried after this, doubling ...
+constexpr int kStoreRetryMaxMs = 10'000;         // ... up to this
+constexpr int kStoreProbeMs = 3000;              // how long the database's port may take to answer a probe
 } // namespace
 
 JobManager::JobManager(BackendPool *pool, JobStore *store, QObject *parent)
@@ -25,6 +29,8 @@ JobManager::JobManager(BackendPool *pool, JobStore *store, QObject *parent)
     m_pruneTimer.setInterval(kAgePruneIntervalMs);
     connect(&m_pruneTimer, &QTimer::timeout, this, &JobManager::prune);
     m_pruneTimer.start();
+    m_storeRetry.setSingleShot(true);
+    connect(&m_storeRetry, &QTimer::timeout, this, &JobManager::retryStore);
 }
 
 JobManager::JobManager(ComfyClient *comfy, JobStore *store, QObject *parent)
@@ -100,8 +106,80 @@ int JobManager::restore()
 void JobManager::persist(Job &job)
 {
     ++job.revision;
-    if (m_store)
-        m_store->update(job);
+    if (!m_store)
+        return;
+    if (!m_store->update(job))
+        storeFailed(job.id); // the job goes on (ComfyUI has it or will); written again when the store is back
+    else
+        m_unsaved.remove(job.id);
+}
+
+QString JobManager::storeProblem() const { return m_store && !m_store->isAvailable() ? m_store->problem() : QString(); }
+
+void JobManager::storeFailed(const QString &id)
+{
+    if (!id.isEmpty())
+        m_unsaved.insert(id);
+    if (m_storeRetry.isActive())
+        return;
+    m_storeBackoffMs = m_storeBackoffMs == 0 ? kStoreRetryFirstMs : qMin(kStoreRetryMaxMs, m_storeBackoffMs * 2);
+    m_storeRetry.start(m_storeBackoffMs);
+}
+
+void JobManager::retryStore()
+{
+    if (m_store->isAvailable())
+        return writeUnsaved();
+    // reconnect() holds the event loop while libpq connects: over TCP it is tried only once the database's
+    // port answers, which a socket finds out without blocking (a host that drops packets costs nothing).
+    const StoreUrl &url = m_store->url();
+    if (url.engine != StoreUrl::Engine::Postgres || url.host.isEmpty() || url.host.startsWith(QLatin1Char('/')))
+        return reconnectStore();
+    auto *probe = new QTcpSocket(this);
+    auto *deadline = new QTimer(probe);
+    deadline->setSingleShot(true);
+    const auto done = [this, probe](bool reachable) {
+        if (probe->property("done").toBool())
+            return;
+        probe->setProperty("done", true);
+        probe->deleteLater();
+        if (reachable)
+            reconnectStore();
+        else
+            storeFailed({});
+    };
+    connect(probe, &QTcpSocket::connected, this, [done] { done(true); });
+    connect(probe, &QTcpSocket::errorOccurred, this, [done] { done(false); });
+    connect(deadline, &QTimer::timeout, this, [done] { done(false); });
+    deadline->start(kStoreProbeMs);
+    probe->connectToHost(url.host, quint16(url.port));
+}
+
+void JobManager::reconnectStore()
+{
+    if (!m_store->reconnect())
+        return storeFailed({});
+    writeUnsaved();
+}
+
+void JobManager::writeUnsaved()
+{
+    const QSet<QString> unsaved = std::exchange(m_unsaved, {});
+    int written = 0;
+    for (const QString &id : unsaved) {
+        auto it = m_jobs.find(id);
+        if (it == m_jobs.end() || m_unacknowledged.contains(id))
+            continue; // pruned (or refused) meanwhile
+        if (!m_store->update(*it)) {
+            m_unsaved.unite(unsaved);
+            storeFailed({});
+            return;
+        }
+        ++written;
+    }
+    m_storeBackoffMs = 0;
+    if (!unsaved.isEmpty() || written > 0)
+        qCInfo(lcJobs) << "the job store takes writes again;" << written << "job(s) written that had changed meanwhile";
 }
 
 void JobManager::submit(JobRequest request, QObject *context, SubmitCallback done)
@@ -127,6 +205,13 @@ void JobManager::submit(JobRequest request, QObject *context, SubmitCallback don
                    false);
             return;
         }
+    }
+    if (m_store && !m_store->isAvailable()) { // nothing is run that could not be recorded
+        storeFailed({});
+        answer(Error::make(ErrorCode::StoreUnavailable,
+                           QStringLiteral("the job store cannot take new jobs now: %1").arg(m_store->problem())),
+               false);
+        return;
     }
     Job job;
     job.id = ComfyClient::newPromptId();
@@ -160,9 +245,16 @@ void JobManager::submit(JobRequest request, QObject *context, SubmitCallback don
         handOver(id, decision.backend, answer);
         return;
     }
-    // Every backend that could run it is busy, draining or away: it waits in the runner's queue.
-    if (m_store) // durable before it is acknowledged
-        m_store->create(job);
+    // Every backend that could run it is busy, draining or away: it waits in the runner's queue, durable
+    // before it is acknowledged (a job the store cannot keep is not accepted: store_unavailable).
+    if (m_store) {
+        if (const StoreResult stored = m_store->create(job); !stored) {
+            forget(id);
+            storeFailed({});
+            answer(stored.error(), false);
+            return;
+        }
+    }
     enqueue(id);
     updateQueuePositions();
     qCInfo(lcJobs).noquote() << "job" << id << "waits in the runner's queue at position"
@@ -189,7 +281,7 @@ void JobManager::forget(const QString &id)
         m_byPrompt.remove(a.promptId);
     dequeue(id);
     if (m_store)
-        m_store->remove(id);
+        m_store->remove(id); // a failure is logged by the store (restore() then follows a prompt that never ran)
 }
 
 Status JobManager::cancel(const QString &id)
@@ -356,7 +448,7 @@ void JobManager::prune()
     }
     const QSet<QString> gone(ids.cbegin(), ids.cend());
     m_order.removeIf([&gone](const QString &id) { return gone.contains(id); });
-    if (m_store)
+    if (m_store) // a failure is logged by the store; the rows are pruned again after a restart
         m_store->prune(ids, expired, m_retention.keepExpired);
     qCInfo(lcJobs).noquote() << "pruned" << ids.size() << "finished job(s) (keep" << m_retention.keep << "jobs,"
                              << m_retention.keepDays << "days);" << m_jobs.size() << "job(s) kept";

@@ -64,6 +64,10 @@ public:
     // The job a ComfyUI prompt id belongs to (its current attempt's, or a job's own id), or "".
     QString jobForPrompt(const QString &promptId) const;
     int waitingCount() const { return int(m_waiting.size()); } // jobs in the runner's queue
+    // Why the job store cannot take writes now ("" when it can): new jobs are refused (store_unavailable)
+    // while jobs already accepted go on; their changes are written once the store is back (reconnected with
+    // backoff). /api/v1/ready names it.
+    QString storeProblem() const;
 
     // Loads the stored jobs; unfinished ones are followed again (reconciled with ComfyUI). Returns how many.
     int restore();
@@ -146,8 +150,12 @@ private:
 
     void onEventOf(Job &job, const protocol::ComfyEvent &event);
     void markRunning(Job &job);
-    void prune();           // one bounded batch; schedules the next when more is due
-    void persist(Job &job); // stores a change and bumps its revision
+    void prune();                        // one bounded batch; schedules the next when more is due
+    void persist(Job &job);              // stores a change and bumps its revision
+    void storeFailed(const QString &id); // a write of that job failed: retried (reconnecting) with backoff
+    void retryStore();                   // the store is away: probe, reconnect, then writeUnsaved()
+    void reconnectStore();               // (blocks while libpq connects)
+    void writeUnsaved();
     void onRunTimeExceeded(const QString &id);
     void forget(const QString &id); // a submission ComfyUI refused: no trace left
 
@@ -177,6 +185,9 @@ private:
     bool m_pruneQueued = false;
     int m_maxRunMs = 0;
     QSet<QString> m_timedOut;
+    QSet<QString> m_unsaved; // jobs whose last write failed: written again when the store is back
+    QTimer m_storeRetry;
+    int m_storeBackoffMs = 0;
 };
 
 } // namespace cr

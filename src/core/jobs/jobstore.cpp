@@ -37,14 +37,6 @@ QJsonObject errorToJson(const protocol::ExecutionErrorEvent &e)
 
 QString compact(const QJsonObject &o) { return QString::fromUtf8(QJsonDocument(o).toJson(QJsonDocument::Compact)); }
 
-// The data column: the job without its graph (which has a column of its own, written once).
-QString dataWithoutGraph(const Job &job)
-{
-    QJsonObject o = JobStore::toJson(job);
-    o.remove(QLatin1String("graph"));
-    return compact(o);
-}
-
 QStringList strings(const QJsonValue &v)
 {
     QStringList out;
@@ -172,42 +164,49 @@ std::optional<Job> JobStore::fromJson(const QJsonObject &o)
     return job;
 }
 
-JobStore::JobStore(const QString &path)
-    : m_connection(QStringLiteral("jobstore-") + QUuid::createUuid().toString(QUuid::Id128))
+namespace {
+StoreUrl sqliteFile(const QString &path)
 {
-    QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), m_connection);
-    db.setDatabaseName(path);
-    if (!db.open()) {
-        m_error = db.lastError().text();
-        return;
-    }
-    QSqlQuery q(db);
-    // WAL keeps writes cheap and the file consistent if the process dies mid-write: a committed job survives
-    // kill -9 and a crash of the service. NORMAL does not fsync every commit (FULL costs ~6 ms per commit on
-    // the event loop, twice per job, in front of every blocking answer; docs/benchmarks.md): a power cut or an
-    // OS crash may lose the last commits. Moving the store to a worker thread would make FULL affordable.
-    q.exec(QStringLiteral("PRAGMA journal_mode=WAL"));
-    q.exec(QStringLiteral("PRAGMA synchronous=NORMAL"));
-    // The first release's table (schema version 0); migrate() brings it up to date.
-    if (!q.exec(QStringLiteral("CREATE TABLE IF NOT EXISTS jobs (id TEXT PRIMARY KEY, created_at TEXT NOT NULL, "
-                               "state TEXT NOT NULL, data TEXT NOT NULL)"))) {
-        m_error = q.lastError().text();
-        return;
-    }
-    m_open = migrate();
+    StoreUrl url;
+    url.sqlitePath = path;
+    return url;
+}
+} // namespace
+
+JobStore::JobStore(const QString &path) : JobStore(sqliteFile(path), QString()) { }
+
+JobStore::JobStore(const StoreUrl &url, const QString &password)
+    : m_url(url), m_connection(QStringLiteral("jobstore-") + QUuid::createUuid().toString(QUuid::Id128))
+{
+    const bool opened = url.engine == StoreUrl::Engine::Sqlite ? openSqlite() : openPostgres(password);
+    m_open = opened && migrate();
 }
 
-int JobStore::schemaVersion() const
+JobStore::~JobStore()
 {
-    QSqlQuery q(QSqlDatabase::database(m_connection));
-    return q.exec(QStringLiteral("PRAGMA user_version")) && q.next() ? q.value(0).toInt() : -1;
+    m_insert.reset();
+    m_update.reset();
+    {
+        QSqlDatabase db = QSqlDatabase::database(m_connection, false);
+        if (db.isOpen())
+            db.close();
+    }
+    QSqlDatabase::removeDatabase(m_connection);
 }
 
-// Each step takes the file from version n-1 to n in one transaction; files of older releases keep working.
+bool JobStore::migrate()
+{
+    const bool ok = m_url.engine == StoreUrl::Engine::Sqlite ? migrateSqlite() : migratePostgres();
+    if (!ok)
+        qCWarning(lcJobStore).noquote() << "job store" << m_url.display() << ":" << m_error;
+    return ok;
+}
+
+// SQLite: each step takes the file from version n-1 to n (PRAGMA user_version) in one transaction; files of
+// older releases keep working. Add a step: append its statements here and bump kSchemaVersion.
 //   1: expired_jobs, the tombstones of pruned jobs (id, client_ref, pruned_at).
 //   2: jobs.graph, the graph written once; data no longer holds it (existing rows are moved over).
-//   3: webhook_deliveries, the durable webhook queue (core/webhooks/deliverystore.h); portable SQL.
-bool JobStore::migrate()
+bool JobStore::migrateSqlite()
 {
     static const QList<QStringList> steps = {
         {QStringLiteral("CREATE TABLE IF NOT EXISTS expired_jobs (id TEXT PRIMARY KEY, client_ref TEXT NOT NULL, "
@@ -224,51 +223,88 @@ bool JobStore::migrate()
          QStringLiteral("CREATE INDEX IF NOT EXISTS webhook_deliveries_seq ON webhook_deliveries (seq)")},
     };
     static_assert(kSchemaVersion == 3, "add the migration step of the new schema version");
-    QSqlDatabase db = QSqlDatabase::database(m_connection);
-    const int version = schemaVersion();
-    if (version < 0 || version > kSchemaVersion) {
-        m_error = version < 0 ? QStringLiteral("cannot read the schema version: %1").arg(db.lastError().text())
-                              : QStringLiteral("the job store has schema version %1, newer than this build (%2)")
-                                    .arg(version)
-                                    .arg(kSchemaVersion);
-        return false;
-    }
-    for (int v = version; v < kSchemaVersion; ++v) {
-        db.transaction();
-        QSqlQuery q(db);
-        for (const QString &sql : steps.at(v)) {
-            if (!q.exec(sql)) {
-                m_error
-                    = QStringLiteral("migration to schema version %1 failed: %2").arg(v + 1).arg(q.lastError().text());
-                db.rollback();
-                return false;
-            }
-        }
-        if (v + 1 == 2 && !moveGraphsToTheirColumn()) {
-            m_error = QStringLiteral("migration to schema version 2 failed: %1").arg(db.lastError().text());
-            db.rollback();
-            return false;
-        }
-        q.exec(QStringLiteral("PRAGMA user_version = %1").arg(v + 1));
-        if (!db.commit()) {
-            m_error = QStringLiteral("migration to schema version %1 failed: %2").arg(v + 1).arg(db.lastError().text());
-            return false;
-        }
-        qCInfo(lcJobStore) << "job store migrated to schema version" << v + 1;
-    }
-    return true;
+    return runSteps(steps, schemaVersion(), kSchemaVersion);
 }
 
-JobStore::~JobStore()
+// PostgreSQL: schema_migrations holds one row per applied version; every pending step runs in one
+// transaction under an advisory lock, so that runners starting together migrate once. Add a step: append
+// its statements here and bump kPostgresSchemaVersion.
+//   1: jobs (graph in its own column; seq keeps the insertion order) and expired_jobs, as SQLite's version 2.
+//   2: webhook_deliveries, the durable webhook queue (core/webhooks/deliverystore.h), as SQLite's version 3.
+bool JobStore::migratePostgres()
 {
-    m_insert.reset();
-    m_update.reset();
-    {
-        QSqlDatabase db = QSqlDatabase::database(m_connection, false);
-        if (db.isOpen())
-            db.close();
+    static const QList<QStringList> steps = {
+        {QStringLiteral("CREATE TABLE jobs (seq BIGSERIAL NOT NULL, id TEXT PRIMARY KEY, created_at TEXT NOT NULL, "
+                        "state TEXT NOT NULL, data TEXT NOT NULL, graph TEXT)"),
+         QStringLiteral("CREATE INDEX jobs_created_at ON jobs (created_at, seq)"),
+         QStringLiteral("CREATE TABLE expired_jobs (seq BIGSERIAL NOT NULL, id TEXT PRIMARY KEY, "
+                        "client_ref TEXT NOT NULL, pruned_at TEXT NOT NULL)"),
+         QStringLiteral("CREATE INDEX expired_jobs_pruned_at ON expired_jobs (pruned_at, seq)")},
+        {QStringLiteral("CREATE TABLE IF NOT EXISTS webhook_deliveries (id TEXT PRIMARY KEY, seq BIGINT NOT NULL, "
+                        "job_id TEXT NOT NULL, event TEXT NOT NULL, url TEXT NOT NULL, body TEXT NOT NULL, "
+                        "state TEXT NOT NULL, attempts INTEGER NOT NULL, max_attempts INTEGER NOT NULL, "
+                        "next_at BIGINT NOT NULL, created_at TEXT NOT NULL, last_attempt_at TEXT, "
+                        "last_status INTEGER, last_error TEXT, finished_at TEXT)"),
+         QStringLiteral("CREATE INDEX IF NOT EXISTS webhook_deliveries_due ON webhook_deliveries (state, next_at)"),
+         QStringLiteral("CREATE INDEX IF NOT EXISTS webhook_deliveries_job ON webhook_deliveries (job_id)"),
+         QStringLiteral("CREATE INDEX IF NOT EXISTS webhook_deliveries_seq ON webhook_deliveries (seq)")},
+    };
+    static_assert(kPostgresSchemaVersion == 2, "add the migration step of the new schema version");
+    QSqlDatabase db = QSqlDatabase::database(m_connection);
+    if (!db.transaction()) {
+        m_error = QStringLiteral("cannot start the migration: %1").arg(db.lastError().text());
+        return false;
     }
-    QSqlDatabase::removeDatabase(m_connection);
+    QSqlQuery q(db);
+    if (!q.exec(QStringLiteral("SELECT pg_advisory_xact_lock(7201402)"))
+        || !q.exec(QStringLiteral("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+                                  "applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"))) {
+        m_error = QStringLiteral("cannot prepare the migration: %1").arg(q.lastError().text());
+        db.rollback();
+        return false;
+    }
+    return runSteps(steps, schemaVersion(), kPostgresSchemaVersion);
+}
+
+// Steps `from` .. `to`-1 of `steps`. SQLite: one transaction per step. PostgreSQL: inside the transaction
+// migratePostgres() opened, committed at the end.
+bool JobStore::runSteps(const QList<QStringList> &steps, int from, int to)
+{
+    QSqlDatabase db = QSqlDatabase::database(m_connection);
+    const bool sqlite = m_url.engine == StoreUrl::Engine::Sqlite;
+    const auto fail = [&](const QString &why) {
+        m_error = why;
+        db.rollback();
+        return false;
+    };
+    if (from < 0 || from > to)
+        return fail(
+            from < 0
+                ? QStringLiteral("cannot read the schema version: %1").arg(db.lastError().text())
+                : QStringLiteral("the job store has schema version %1, newer than this build (%2)").arg(from).arg(to));
+    for (int v = from; v < to; ++v) {
+        if (sqlite)
+            db.transaction();
+        QSqlQuery q(db);
+        for (const QString &sql : steps.at(v)) {
+            if (!q.exec(sql))
+                return fail(
+                    QStringLiteral("migration to schema version %1 failed: %2").arg(v + 1).arg(q.lastError().text()));
+        }
+        if (sqlite && v + 1 == 2 && !moveGraphsToTheirColumn())
+            return fail(QStringLiteral("migration to schema version 2 failed: %1").arg(db.lastError().text()));
+        const bool recorded = sqlite
+            ? q.exec(QStringLiteral("PRAGMA user_version = %1").arg(v + 1))
+            : q.exec(QStringLiteral("INSERT INTO schema_migrations (version) VALUES (%1)").arg(v + 1));
+        if (!recorded || (sqlite && !db.commit()))
+            return fail(QStringLiteral("migration to schema version %1 failed: %2")
+                            .arg(v + 1)
+                            .arg(recorded ? db.lastError().text() : q.lastError().text()));
+        qCInfo(lcJobStore).noquote() << "job store" << m_url.display() << "migrated to schema version" << v + 1;
+    }
+    if (!sqlite && !db.commit())
+        return fail(QStringLiteral("the migration could not be committed: %1").arg(db.lastError().text()));
+    return true;
 }
 
 // Rows of the first release hold the graph inside data: move it to the graph column (inside the migration's
@@ -293,125 +329,6 @@ bool JobStore::moveGraphsToTheirColumn()
     }
     qCInfo(lcJobStore) << "moved the graphs of" << moved << "stored job(s) to their own column";
     return true;
-}
-
-QSqlQuery &JobStore::prepared(std::unique_ptr<QSqlQuery> &query, const QString &sql)
-{
-    if (!query) {
-        query = std::make_unique<QSqlQuery>(QSqlDatabase::database(m_connection));
-        query->prepare(sql);
-    }
-    return *query;
-}
-
-bool JobStore::create(const Job &job)
-{
-    if (!m_open)
-        return false;
-    QSqlQuery &q = prepared(m_insert,
-                            QStringLiteral("INSERT OR REPLACE INTO jobs (id, created_at, state, data, graph) "
-                                           "VALUES (?, ?, ?, ?, ?)"));
-    q.addBindValue(job.id);
-    q.addBindValue(job.createdAt.toUTC().toString(Qt::ISODateWithMs));
-    q.addBindValue(jobStateName(job.state));
-    q.addBindValue(dataWithoutGraph(job));
-    q.addBindValue(compact(job.graph));
-    if (!q.exec()) {
-        qCWarning(lcJobStore).noquote() << "cannot save job" << job.id << ":" << q.lastError().text();
-        return false;
-    }
-    return true;
-}
-
-bool JobStore::update(const Job &job)
-{
-    if (!m_open)
-        return false;
-    QSqlQuery &q = prepared(m_update, QStringLiteral("UPDATE jobs SET state = ?, data = ? WHERE id = ?"));
-    q.addBindValue(jobStateName(job.state));
-    q.addBindValue(dataWithoutGraph(job));
-    q.addBindValue(job.id);
-    if (!q.exec()) {
-        qCWarning(lcJobStore).noquote() << "cannot update job" << job.id << ":" << q.lastError().text();
-        return false;
-    }
-    return q.numRowsAffected() > 0 || create(job);
-}
-
-bool JobStore::remove(const QString &jobId)
-{
-    if (!m_open)
-        return false;
-    QSqlQuery q(QSqlDatabase::database(m_connection));
-    q.prepare(QStringLiteral("DELETE FROM jobs WHERE id = ?"));
-    q.addBindValue(jobId);
-    return q.exec();
-}
-
-bool JobStore::prune(const QStringList &jobIds, const QList<ExpiredJob> &expired, int keepExpired)
-{
-    if (!m_open)
-        return false;
-    QSqlDatabase db = QSqlDatabase::database(m_connection);
-    db.transaction();
-    QSqlQuery del(db), add(db), trim(db);
-    del.prepare(QStringLiteral("DELETE FROM jobs WHERE id = ?"));
-    add.prepare(QStringLiteral("INSERT OR REPLACE INTO expired_jobs (id, client_ref, pruned_at) VALUES (?, ?, ?)"));
-    bool ok = true;
-    for (const QString &id : jobIds) {
-        del.addBindValue(id);
-        ok = ok && del.exec();
-    }
-    for (const ExpiredJob &e : expired) {
-        add.addBindValue(e.id);
-        add.addBindValue(e.clientRef);
-        add.addBindValue(e.prunedAt.toUTC().toString(Qt::ISODateWithMs));
-        ok = ok && add.exec();
-    }
-    trim.prepare(QStringLiteral("DELETE FROM expired_jobs WHERE id NOT IN "
-                                "(SELECT id FROM expired_jobs ORDER BY pruned_at DESC, rowid DESC LIMIT ?)"));
-    trim.addBindValue(keepExpired);
-    ok = ok && trim.exec();
-    if (!ok || !db.commit()) {
-        qCWarning(lcJobStore).noquote() << "cannot prune" << jobIds.size() << "job(s):" << db.lastError().text();
-        db.rollback();
-        return false;
-    }
-    return true;
-}
-
-QList<ExpiredJob> JobStore::loadExpired() const
-{
-    QList<ExpiredJob> out;
-    if (!m_open)
-        return out;
-    QSqlQuery q(QSqlDatabase::database(m_connection));
-    if (!q.exec(QStringLiteral("SELECT id, client_ref, pruned_at FROM expired_jobs ORDER BY pruned_at, rowid")))
-        return out;
-    while (q.next())
-        out.append({q.value(0).toString(), q.value(1).toString(),
-                    QDateTime::fromString(q.value(2).toString(), Qt::ISODateWithMs)});
-    return out;
-}
-
-QList<Job> JobStore::loadAll() const
-{
-    QList<Job> jobs;
-    if (!m_open)
-        return jobs;
-    QSqlQuery q(QSqlDatabase::database(m_connection));
-    if (!q.exec(QStringLiteral("SELECT data, graph FROM jobs ORDER BY created_at, rowid")))
-        return jobs;
-    while (q.next()) {
-        QJsonObject o = QJsonDocument::fromJson(q.value(0).toString().toUtf8()).object();
-        if (!q.value(1).isNull())
-            o.insert(QLatin1String("graph"), QJsonDocument::fromJson(q.value(1).toString().toUtf8()).object());
-        if (std::optional<Job> j = fromJson(o))
-            jobs.append(*j);
-        else
-            qCWarning(lcJobStore) << "skipped an unreadable job row";
-    }
-    return jobs;
 }
 
 } // namespace cr

@@ -1,48 +1,72 @@
 #pragma once
-// Keeps jobs across restarts of the service (SQLite through Qt Sql, in the data folder), so a restarted
-// comfy-runner still answers for the jobs it accepted and picks up the ones that were in flight.
+// Keeps jobs across restarts of the service, so a restarted comfy-runner still answers for the jobs it accepted
+// and picks up the ones that were in flight. Two engines behind one class, through Qt Sql ([store] url):
+// an SQLite file in the data folder (QSQLITE, the default: one machine needs nothing else) or a PostgreSQL
+// database (QPSQL) that several runners can share. The SQL is the same where the engines agree; where they
+// differ (opening, the schema's version, the tie-break column) jobstoreengine.cpp holds each engine's form.
+// Each engine has its own ordered list of schema migrations (jobstore.cpp), run on open.
 // The graph is written once, when the job is created; later writes carry only the job's state. Every write
-// is committed durably (WAL, synchronous=FULL) before the caller goes on to acknowledge or announce it.
+// is committed before the caller goes on to acknowledge or announce it, and a failed write is an Error
+// (store_unavailable) for the caller to act on, never dropped silently.
 
+#include "core/config/storeurl.h"
 #include "core/jobs/expiredjobs.h"
 #include "core/jobs/job.h"
+#include "protocol/error.h"
 
 #include <QList>
 #include <QSqlQuery>
 
 #include <QString>
 #include <memory>
+#include <variant>
 
 namespace cr {
+
+// A store write: ok, or why not (store_unavailable). Like the bool it replaced, it is true on success.
+using StoreResult = Result<std::monostate>;
 
 class JobStore final
 {
     Q_DISABLE_COPY_MOVE(JobStore)
 
 public:
-    // Opens (and creates) `path`. On failure isOpen() is false and error() says why; the service then runs
-    // without persistence rather than not at all.
+    // Opens (and creates) the SQLite file at `path`.
     explicit JobStore(const QString &path);
+    // Opens the store `url` names; `password` is for PostgreSQL (empty: libpq's passfile or service file).
+    // On failure isOpen() is false and error() says why (never the password).
+    JobStore(const StoreUrl &url, const QString &password);
     ~JobStore();
 
     bool isOpen() const { return m_open; }
     QString error() const { return m_error; }
-    // The QSqlDatabase connection name: other tables of the same database (webhook deliveries) use it.
+    // The QSqlDatabase connection name: other tables of the same database (webhook deliveries), on either engine use
+    // it.
     QString connectionName() const { return m_connection; }
+    // PostgreSQL: after a failed statement the store checks its connection; a lost one makes every write
+    // fail at once (store_unavailable, problem() says why) until reconnect() succeeds. SQLite: isOpen().
+    bool isAvailable() const { return m_open && m_lost.isEmpty(); }
+    QString problem() const { return !m_open ? m_error : m_lost; }
+    bool reconnect(); // opens the lost connection again (PostgreSQL); true when the store is available
+    StoreUrl::Engine engine() const { return m_url.engine; }
+    const StoreUrl &url() const { return m_url; }
+    QString where() const { return m_url.display(); } // for logs
 
-    bool create(const Job &job); // a new job: its row with the graph (replaces a row of the same id)
-    bool update(const Job &job); // a known job's state, without rewriting the graph (creates when missing)
-    bool save(const Job &job) { return create(job); }
-    bool remove(const QString &jobId);
+    StoreResult create(const Job &job); // a new job: its row with the graph (replaces a row of the same id)
+    StoreResult update(const Job &job); // a known job's state, without rewriting the graph (creates when missing)
+    StoreResult save(const Job &job) { return create(job); }
+    StoreResult remove(const QString &jobId);
     QList<Job> loadAll() const; // oldest first
 
     // Removes pruned jobs and records their tombstones in one transaction, keeping only the newest
     // `keepExpired` tombstones.
-    bool prune(const QStringList &jobIds, const QList<ExpiredJob> &expired, int keepExpired);
+    StoreResult prune(const QStringList &jobIds, const QList<ExpiredJob> &expired, int keepExpired);
     QList<ExpiredJob> loadExpired() const; // oldest first
 
-    // PRAGMA user_version of the file: 0 = the first release's schema; see jobstore.cpp for each step.
+    // SQLite: PRAGMA user_version of the file (0 = the first release's schema). PostgreSQL: the highest
+    // version in schema_migrations. See jobstore.cpp for each engine's steps.
     static constexpr int kSchemaVersion = 3;
+    static constexpr int kPostgresSchemaVersion = 2;
     int schemaVersion() const;
 
     // Lossless JSON form of a job (used for the row's data column).
@@ -50,14 +74,27 @@ public:
     static std::optional<Job> fromJson(const QJsonObject &json);
 
 private:
+    // jobstoreengine.cpp: what differs per engine.
+    bool openSqlite();
+    bool openPostgres(const QString &password);
+    QString tieColumn() const; // insertion order within one timestamp: rowid (SQLite), seq (PostgreSQL)
     bool migrate();
-    bool moveGraphsToTheirColumn(); // migration step 2
+    bool migrateSqlite();
+    bool migratePostgres();
+    bool runSteps(const QList<QStringList> &steps, int from, int to);
+    bool moveGraphsToTheirColumn(); // SQLite migration step 2
     QSqlQuery &prepared(std::unique_ptr<QSqlQuery> &query, const QString &sql);
+    Error failure(const QString &what, const QString &why); // logged, store_unavailable
+    void checkConnection(const QString &why);               // PostgreSQL: sets m_lost when it no longer answers
+    bool takeRunnerLock(QString *why);                      // PostgreSQL: one runner per database
 
+    StoreUrl m_url;
     QString m_connection;
     std::unique_ptr<QSqlQuery> m_insert, m_update; // prepared once, reused
     bool m_open = false;
     QString m_error;
+    QString m_lost; // why the connection is lost ("" while it is not)
+    QString m_password;
 };
 
 } // namespace cr

@@ -5,6 +5,7 @@
 #include "core/comfy/comfyclient.h"
 #include "core/config/bindhost.h"
 #include "core/config/effectiveconfig.h"
+#include "core/config/storeurl.h"
 #include "core/jobs/jobmanager.h"
 #include "core/metrics/metricsregistry.h"
 #include "core/pool/backendpool.h"
@@ -137,7 +138,20 @@ bool Service::start(QString *error)
     // ComfyUI's frames reach the relay first, before the job bookkeeping (and its own events) for them.
     p.hub = std::make_unique<EventHub>(EventHubLimits::from(m_config.relay, m_config.jobs));
     p.publisher = std::make_unique<JobEventPublisher>(p.pool.get(), p.hub.get());
-    p.store = std::make_unique<JobStore>(QDir(m_config.paths.dataDir).filePath(QStringLiteral("jobs.sqlite")));
+    QString storeError;
+    const std::optional<StoreUrl> storeUrl = parseStoreUrl(m_config.store.url, m_config.paths.dataDir, &storeError);
+    if (!storeUrl) {
+        if (error)
+            *error = QStringLiteral("[store] url: %1").arg(storeError);
+        return false;
+    }
+    p.store = std::make_unique<JobStore>(*storeUrl, qEnvironmentVariable("COMFY_RUNNER_DB_PASSWORD"));
+    if (!p.store->isOpen() && storeUrl->engine == StoreUrl::Engine::Postgres) {
+        // A shared database is the point of the configuration: running without it would split the cluster.
+        if (error)
+            *error = QStringLiteral("cannot open the job store: %1").arg(p.store->error());
+        return false;
+    }
     if (!p.store->isOpen())
         qCWarning(lcService).noquote() << "jobs will not survive a restart: cannot open the job store:"
                                        << p.store->error();
