@@ -170,17 +170,33 @@ EventPayload parsePayload(EventType type, const QJsonObject &d, const QString &p
 QList<OutputFile> outputFilesFrom(const QJsonObject &uiOutput)
 {
     QList<OutputFile> files;
+    bool animated = false;
+    for (const QJsonValue &v : uiOutput.value("animated"_L1).toArray())
+        animated = animated || (v.isBool() && v.toBool());
     for (auto it = uiOutput.constBegin(); it != uiOutput.constEnd(); ++it) {
         if (!it.value().isArray())
             continue;
         const QJsonArray items = it.value().toArray();
         for (const QJsonValue &item : items) {
+            if (item.isString() && it.key() == "text"_L1) {
+                OutputFile text;
+                text.kind = it.key();
+                text.text = item.toString();
+                files.append(text);
+                continue;
+            }
             const QJsonObject o = item.toObject();
             const QJsonValue filename = o.value("filename"_L1);
-            if (!filename.isString())
+            if (!filename.isString() || filename.toString().isEmpty())
                 continue;
-            files.append(OutputFile{it.key(), filename.toString(), o.value("subfolder"_L1).toString(),
-                                    o.value("type"_L1).toString()});
+            OutputFile f;
+            f.kind = it.key();
+            f.filename = filename.toString();
+            f.subfolder = o.value("subfolder"_L1).toString();
+            f.type = o.value("type"_L1).toString();
+            f.format = o.value("format"_L1).toString();
+            f.animated = animated;
+            files.append(f);
         }
     }
     return files;

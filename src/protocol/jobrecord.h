@@ -22,16 +22,22 @@ JobState jobStateFromName(const QString &name); // Unknown for anything else
 QStringList jobStateNames();                    // the six wire names, in enum order
 inline bool isFinal(JobState s) { return s != JobState::Queued && s != JobState::Running && s != JobState::Unknown; }
 
-// One file a job produced: {"index", "node_id", "filename", "subfolder", "type", "kind", "url"}.
+// One output a job produced: {"index", "node_id", "filename", "subfolder", "type", "kind", "media",
+// "content_type", "text", "url"}. A text output without a file has filename "" and its string in "text".
 struct JobOutput {
     int index = 0;
     QString nodeId;
     QString filename;
     QString subfolder;
-    QString type;         // "output" | "temp" | ...
-    QString kind;         // "images", "gifs", ...
-    QString url;          // path on the runner: /api/v1/jobs/{id}/outputs/{n}
-    bool isImage() const; // kind "images" or an image file extension
+    QString type;        // "output" | "temp" | ...
+    QString kind;        // ComfyUI's output key: "images", "gifs", "video", "audio", "text", "3d", ...
+    QString url;         // path on the runner: /api/v1/jobs/{id}/outputs/{n}
+    QString media;       // outputkind.h: image | animated | video | audio | text | 3d | file ("" from older runners)
+    QString contentType; // what the download is served as
+    QString text;        // an inline text output's string (null in JSON otherwise)
+    // Shown as a picture: media image or animated (a runner without "media": kind "images" or an image
+    // file extension).
+    bool isImage() const;
     bool operator==(const JobOutput &) const = default;
 };
 

@@ -1,5 +1,7 @@
 #include "core/api/apijson.h"
 
+#include "protocol/outputkind.h"
+
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonParseError>
@@ -65,8 +67,9 @@ protocol::JobRecord jobRecord(const Job &job)
     r.progressMax = job.progress.max;
     for (int i = 0; i < job.outputs.size(); ++i) {
         const NodeOutputFile &f = job.outputs.at(i);
-        r.outputs.append(
-            {i, f.nodeId, f.file.filename, f.file.subfolder, f.file.type, f.file.kind, outputUrl(job.id, i)});
+        r.outputs.append({i, f.nodeId, f.file.filename, f.file.subfolder, f.file.type, f.file.kind,
+                          outputUrl(job.id, i), protocol::outputMedia(f.file), protocol::outputContentType(f.file),
+                          f.file.text});
     }
     if (job.comfyError)
         r.error = protocol::JobError{job.comfyError->exceptionMessage, job.comfyError->nodeId, job.comfyError->nodeType,

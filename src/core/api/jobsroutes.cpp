@@ -235,9 +235,9 @@ void JobsRoutes::cancel(const ApiRequest &req, ApiReply reply)
     reply.json(202, jobToJson(*m_ctx.jobs->find(req.arg(0))));
 }
 
-// GET /api/v1/jobs/{id}/outputs/{index} -> the file, streamed from ComfyUI with its content type |
-// 404 job_not_found / output_not_found | 410 job_expired | 502 comfy_unreachable | 502 comfy_error (ComfyUI answered
-// anything but 200 or 404; details.status).
+// GET /api/v1/jobs/{id}/outputs/{index} -> the file, streamed from ComfyUI with its content type (206 for one
+// byte range) | 404 job_not_found / output_not_found | 410 job_expired | 416 range_not_satisfiable | 502
+// comfy_unreachable | 502 comfy_error (ComfyUI answered anything but 200 or 404; details.status).
 void JobsRoutes::output(const ApiRequest &req, ApiReply reply)
 {
     if (!m_ctx.jobs->find(req.arg(0)))
@@ -249,7 +249,7 @@ void JobsRoutes::output(const ApiRequest &req, ApiReply reply)
             ErrorCode::OutputNotFound,
             QStringLiteral("output index must be a decimal number >= 0 without sign, spaces or leading zeros"),
             {{QStringLiteral("index"), req.arg(1)}}));
-    streamOutput(m_ctx, req.arg(0), int(*index), reply, m_downloads);
+    streamOutput(m_ctx, req.arg(0), int(*index), reply, m_downloads, req.header("Range"));
 }
 
 } // namespace cr

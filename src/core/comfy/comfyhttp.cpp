@@ -278,9 +278,11 @@ QUrl ComfyHttp::viewUrl(const protocol::OutputFile &file) const
     return url;
 }
 
-QNetworkReply *ComfyHttp::openView(const protocol::OutputFile &file)
+QNetworkReply *ComfyHttp::openView(const protocol::OutputFile &file, const QByteArray &range)
 {
     QNetworkRequest req(viewUrl(file));
+    if (!range.isEmpty())
+        req.setRawHeader("Range", range);
     req.setTransferTimeout(m_timeoutMs);
     QNetworkReply *reply = m_nam->get(req);
     reply->setParent(nullptr);

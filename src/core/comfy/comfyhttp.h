@@ -71,7 +71,8 @@ public:
     void models(const QString &folder, Callback<QStringList> done);
     // GET /view for an output file, streamed: the caller reads the reply as data arrives and deletes it.
     // The reply has the transfer timeout set; it is parented to nothing.
-    QNetworkReply *openView(const protocol::OutputFile &file);
+    // range: a Range header passed on as is ("" for the whole file).
+    QNetworkReply *openView(const protocol::OutputFile &file, const QByteArray &range = {});
     // The /view URL of a file (percent-encoded), as the Python project exposed it.
     QUrl viewUrl(const protocol::OutputFile &file) const;
 
