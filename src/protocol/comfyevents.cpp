@@ -157,7 +157,9 @@ EventPayload parsePayload(EventType type, const QJsonObject &d, const QString &p
                                          idList(d.value("executed"_L1)), toInt64(d.value("timestamp"_L1))};
     case EventType::FeatureFlags: {
         const QJsonValue preview = d.value("supports_preview_metadata"_L1);
-        return FeatureFlagsEvent{preview.isBool() && preview.toBool(), d.value("max_upload_size"_L1).toDouble()};
+        const QJsonValue cancel = d.value("supports_job_cancel"_L1);
+        return FeatureFlagsEvent{preview.isBool() && preview.toBool(), d.value("max_upload_size"_L1).toDouble(),
+                                 cancel.isBool() && cancel.toBool()};
     }
     case EventType::Unknown:
         break;

@@ -140,6 +140,8 @@ struct ExecutionInterruptedEvent {
 struct FeatureFlagsEvent {
     bool supportsPreviewMetadata = false; // only JSON true counts, as in ComfyUI
     double maxUploadSize = 0;             // bytes; an int by default, a float with --max-upload-size
+    // A newer ComfyUI: POST /api/jobs/{prompt_id}/cancel exists (JSON true only; absent in 0.8).
+    bool supportsJobCancel = false;
 };
 
 using EventPayload

@@ -6,6 +6,7 @@
 #include "core/api/routetable.h"
 
 #include "core/jobs/jobmanager.h"
+#include "core/pool/backendpool.h"
 #include "core/workflows/workflowstore.h"
 
 #include <QJsonArray>
@@ -80,14 +81,15 @@ void JobsRoutes::install(RouteHandlers &h)
 }
 
 // POST /api/v1/jobs {"workflow": name | "graph": {...}, "inputs"?: {...}, "client_ref"?: str, "wait"?: bool|s,
-//                   "priority"?: int, "backend"?: name, "tags"?: [str]}
+//                   "priority"?: int, "backend"?: name, "tags"?: [str], "prompt_id"?: uuid}
 // -> 202 + Location + job (also when a wait ran out: the job as it is); 200 + job when waited (finished) or
 // when client_ref was seen before.
 // Errors: invalid_json, invalid_request, missing_field, type_mismatch, unknown_workflow, unknown_node,
 // unknown_input, linked_input, invalid_workflow, comfy_validation (422, ComfyUI's node_errors intact),
 // comfy_unreachable, no_backend_can_run (422: no backend of the pool has the graph's nodes, models or the
 // tags, or the pinned backend does not exist; details.backends says what each lacks), job_expired (410:
-// client_ref of a pruned job, details.job_id).
+// client_ref of a pruned job, details.job_id), invalid_field (prompt_id not a UUID), job_conflict (409: the
+// prompt_id is already a job's).
 void JobsRoutes::create(const ApiRequest &req, ApiReply reply)
 {
     const Result<QJsonObject> body = parseJsonObject(req);
@@ -106,6 +108,19 @@ void JobsRoutes::create(const ApiRequest &req, ApiReply reply)
     const Result<QString> clientRef = stringField(b, QStringLiteral("client_ref"), false);
     if (!clientRef)
         return reply.error(clientRef.error());
+    const Result<QString> promptId = stringField(b, QStringLiteral("prompt_id"), false);
+    if (!promptId)
+        return reply.error(promptId.error());
+    std::optional<QString> canonicalId;
+    if (!promptId->isEmpty()) {
+        canonicalId = ComfyClient::canonicalPromptId(*promptId);
+        if (!canonicalId)
+            return reply.error(Error::make(
+                ErrorCode::InvalidField,
+                QStringLiteral("\"prompt_id\" must be a UUID (it is sent to ComfyUI as the canonical lowercase form)"),
+                {{QStringLiteral("field"), QStringLiteral("prompt_id")},
+                 {QStringLiteral("reason"), QStringLiteral("not a UUID")}}));
+    }
     const Result<int> wait = waitMs(b.value(QLatin1String("wait")), m_ctx.config.http.waitTimeoutMs);
     if (!wait)
         return reply.error(wait.error());
@@ -142,6 +157,12 @@ void JobsRoutes::create(const ApiRequest &req, ApiReply reply)
         wf = *parsed;
     }
     if (inputs.isObject()) {
+        if (m_ctx.pool) { // a parameter naming an input a node replacement renamed follows it
+            NodeReplacements known;
+            for (const Backend *backend : m_ctx.pool->backends())
+                known.merge(NodeReplacements::fromJson(backend->nodeReplacements()));
+            wf.setNodeReplacements(known);
+        }
         const auto applied = wf.applyInputs(inputs.toObject(), m_ctx.config.nodeMappings.forWorkflow(name));
         if (!applied)
             return reply.error(applied.error());
@@ -151,6 +172,7 @@ void JobsRoutes::create(const ApiRequest &req, ApiReply reply)
     jr.workflow = name;
     jr.graph = wf.graph();
     jr.clientRef = *clientRef;
+    jr.id = canonicalId.value_or(QString());
     // `this` as the context: the answer may come after the ApiServer (and this controller) is gone.
     m_ctx.jobs->submit(std::move(jr), this, [this, reply, waitFor](Result<Job> r, bool created) {
         if (!r)

@@ -31,6 +31,7 @@ struct JobRequest {
     int priority = 0;         // higher first
     QString backend;          // pin to this backend (empty: any)
     QStringList requiredTags; // the backend must carry every one
+    QString id;               // the caller's prompt id (a canonical lowercase UUID), "" for a fresh one
 };
 
 struct JobFilter {
