@@ -113,6 +113,7 @@ QJsonObject encodeJob(const JobRecord &job)
         {u"attempts"_s, attempts},
         {u"priority"_s, job.priority},
         {u"queue_position"_s, job.queuePosition > 0 ? QJsonValue(job.queuePosition) : QJsonValue(QJsonValue::Null)},
+        {u"eta_ms"_s, job.etaMs >= 0 ? QJsonValue(job.etaMs) : QJsonValue(QJsonValue::Null)},
     };
 }
 
@@ -172,6 +173,8 @@ std::optional<JobRecord> parseJob(const QJsonObject &o)
     }
     j.priority = o.value("priority"_L1).toInt();
     j.queuePosition = o.value("queue_position"_L1).toInt();
+    const QJsonValue eta = o.value("eta_ms"_L1);
+    j.etaMs = eta.isDouble() && eta.toDouble() >= 0 ? qint64(eta.toDouble()) : -1;
     return j;
 }
 

@@ -81,6 +81,7 @@ protocol::JobRecord jobRecord(const Job &job)
         r.attempts.append({a.backend, a.promptId, a.submittedAt, a.startedAt, a.finishedAt, a.outcome, a.reason});
     r.priority = job.priority;
     r.queuePosition = job.queuePosition;
+    r.etaMs = job.etaRemainingMs(QDateTime::currentMSecsSinceEpoch());
     return r;
 }
 

@@ -65,6 +65,11 @@ struct Job {
     QStringList requiredTags; // "tags" of the request: every one must be on the backend
     QList<JobAttempt> attempts;
     int queuePosition = 0; // 1-based while waiting in the runner's queue, else 0 (not stored)
+    // The estimate of how long it still takes (jobeta.cpp), made at etaAtMs (ms since the epoch); -1 when
+    // unknown. Not stored. remaining = etaMs - (now - etaAtMs), at least 0.
+    qint64 etaMs = -1;
+    qint64 etaAtMs = 0;
+    qint64 etaRemainingMs(qint64 nowMs) const; // -1 unknown or final
 
     bool isFinished() const { return isFinal(state); }
     // The attempt handed over and not finished; null while the job waits in the runner (or is final).

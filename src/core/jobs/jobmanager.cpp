@@ -62,8 +62,10 @@ int JobManager::restore()
         m_seq.insert(job.id, m_nextSeq++);
         if (!job.clientRef.isEmpty())
             m_byClientRef.insert(job.clientRef, job.id);
-        if (job.isFinished())
+        if (job.isFinished()) {
+            recordFinished(job); // its duration seeds the estimates
             continue;
+        }
         JobNeeds needs = needsOf(job.graph);
         needs.requiredTags = job.requiredTags;
         needs.pinnedBackend = job.pinnedBackend;
