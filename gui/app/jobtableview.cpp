@@ -114,6 +114,8 @@ void JobTableView::setJobModel(JobListModel *model)
     h->setSectionResizeMode(JobListModel::WorkflowColumn, QHeaderView::Stretch);
     h->setSectionResizeMode(JobListModel::StateColumn, QHeaderView::ResizeToContents);
     h->setSectionResizeMode(JobListModel::DurationColumn, QHeaderView::ResizeToContents);
+    h->setSectionResizeMode(JobListModel::EtaColumn, QHeaderView::ResizeToContents);
+    h->setSectionResizeMode(JobListModel::OutputsColumn, QHeaderView::ResizeToContents);
     h->setSectionResizeMode(JobListModel::CancelColumn, QHeaderView::Fixed);
     h->resizeSection(JobListModel::CancelColumn, fontMetrics().horizontalAdvance(tr("Cancel")) + 32);
     connect(selectionModel(), &QItemSelectionModel::currentRowChanged, this, [this](const QModelIndex &current) {

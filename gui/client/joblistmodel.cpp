@@ -3,6 +3,7 @@
 #include "gui/client/jobtracker.h"
 
 #include <QDateTime>
+#include <QHash>
 
 namespace cr::monitor {
 
@@ -29,6 +30,56 @@ QString JobListModel::formatDuration(qint64 ms)
     return QStringLiteral("%1 min %2 s").arg(ms / 60'000).arg((ms / 1000) % 60, 2, 10, QLatin1Char('0'));
 }
 
+namespace {
+
+// media of an output, or what an older runner's record still says.
+QString mediaOf(const protocol::JobOutput &out)
+{
+    if (!out.media.isEmpty())
+        return out.media;
+    return out.isImage() ? QStringLiteral("image") : QStringLiteral("file");
+}
+
+} // namespace
+
+QString JobListModel::outputSummary(const QList<protocol::JobOutput> &outputs)
+{
+    QStringList order;
+    QHash<QString, int> counts;
+    for (const protocol::JobOutput &out : outputs) {
+        const QString media = mediaOf(out);
+        if (!counts.contains(media))
+            order.append(media);
+        ++counts[media];
+    }
+    if (order.isEmpty())
+        return QStringLiteral("—");
+    QStringList parts;
+    for (const QString &media : order)
+        parts.append(QStringLiteral("%1 %2").arg(counts.value(media)).arg(media));
+    return parts.join(QStringLiteral(", "));
+}
+
+QString JobListModel::outputDetails(const QList<protocol::JobOutput> &outputs)
+{
+    QStringList lines;
+    for (const protocol::JobOutput &out : outputs) {
+        QString line = QStringLiteral("#%1 %2  ").arg(out.index).arg(mediaOf(out));
+        if (out.filename.isEmpty() && !out.text.isNull()) {
+            QString text = out.text.simplified();
+            if (text.size() > 80)
+                text = text.left(79) + QChar(0x2026);
+            line += QStringLiteral("\"%1\"").arg(text);
+        } else {
+            line += out.filename;
+        }
+        if (!out.contentType.isEmpty())
+            line += QStringLiteral(" (%1)").arg(out.contentType);
+        lines.append(line);
+    }
+    return lines.join(QLatin1Char('\n'));
+}
+
 QVariant JobListModel::data(const QModelIndex &index, int role) const
 {
     if (!index.isValid() || index.row() >= m_rows.size())
@@ -48,6 +99,8 @@ QVariant JobListModel::data(const QModelIndex &index, int role) const
     case ProgressRole:
         return job->overallFraction();
     case Qt::ToolTipRole:
+        if (index.column() == OutputsColumn && !info.outputs.isEmpty())
+            return outputDetails(info.outputs);
         if (!info.errorMessage().isEmpty())
             return info.errorMessage();
         if (!info.reason.isEmpty())
@@ -65,13 +118,18 @@ QVariant JobListModel::data(const QModelIndex &index, int role) const
             return jobStateName(info.state);
         case DurationColumn:
             return formatDuration(job->durationMs(QDateTime::currentMSecsSinceEpoch()));
+        case EtaColumn:
+            return isFinal(info.state) ? QString()
+                                       : formatDuration(job->etaRemainingMs(QDateTime::currentMSecsSinceEpoch()));
+        case OutputsColumn:
+            return outputSummary(info.outputs);
         case CancelColumn:
             return canCancel ? QStringLiteral("Cancel") : QString();
         default:
             return {};
         }
     case Qt::TextAlignmentRole:
-        if (index.column() == DurationColumn)
+        if (index.column() == DurationColumn || index.column() == EtaColumn)
             return QVariant(Qt::AlignRight | Qt::AlignVCenter);
         return QVariant(Qt::AlignLeft | Qt::AlignVCenter);
     default:
@@ -92,6 +150,10 @@ QVariant JobListModel::headerData(int section, Qt::Orientation orientation, int 
         return QStringLiteral("State");
     case DurationColumn:
         return QStringLiteral("Duration");
+    case EtaColumn:
+        return QStringLiteral("ETA");
+    case OutputsColumn:
+        return QStringLiteral("Outputs");
     case CancelColumn:
         return QString();
     default:
@@ -108,7 +170,9 @@ void JobListModel::tick()
     for (int row = 0; row < m_rows.size(); ++row) {
         const JobView *job = m_tracker->job(m_rows.at(row));
         if (job && job->info.state == JobState::Running)
-            emit dataChanged(index(row, DurationColumn), index(row, DurationColumn), {Qt::DisplayRole});
+            emit dataChanged(index(row, DurationColumn), index(row, EtaColumn), {Qt::DisplayRole});
+        else if (job && job->info.state == JobState::Queued)
+            emit dataChanged(index(row, EtaColumn), index(row, EtaColumn), {Qt::DisplayRole});
     }
 }
 

@@ -1,7 +1,10 @@
 #pragma once
-// The job list as a table model over a JobTracker (newest first): id, workflow, state, duration and a
-// cancel column. Qt Core only; colours and buttons are the view's business (it reads StateRole and
-// CanCancelRole). Call tick() once a second so running jobs' durations move.
+// The job list as a table model over a JobTracker (newest first): id, workflow, state, duration, ETA (the
+// runner's eta_ms, counting down between updates), outputs
+// (a count per media kind; each output in the tooltip) and a cancel column. Qt Core only; colours and buttons are the
+// view's business (it reads StateRole and CanCancelRole). Call tick() once a second so running jobs' durations move.
+
+#include "protocol/jobrecord.h"
 
 #include <QAbstractTableModel>
 #include <QStringList>
@@ -16,7 +19,16 @@ class JobListModel final : public QAbstractTableModel
     Q_DISABLE_COPY_MOVE(JobListModel)
 
 public:
-    enum Column { IdColumn, WorkflowColumn, StateColumn, DurationColumn, CancelColumn, ColumnCount };
+    enum Column {
+        IdColumn,
+        WorkflowColumn,
+        StateColumn,
+        DurationColumn,
+        EtaColumn,
+        OutputsColumn,
+        CancelColumn,
+        ColumnCount
+    };
     enum Role {
         JobIdRole = Qt::UserRole + 1, // QString
         StateRole,                    // int(JobState)
@@ -36,6 +48,10 @@ public:
     void tick();                           // durations of active jobs changed
 
     static QString formatDuration(qint64 ms); // "850 ms", "12.3 s", "4 min 05 s", "—"
+    // "2 image, 1 video, 1 text" (in order of first appearance), "—" for none.
+    static QString outputSummary(const QList<protocol::JobOutput> &outputs);
+    // One line per output: "#0 image  a.png (image/png)", an inline text with its first 80 characters.
+    static QString outputDetails(const QList<protocol::JobOutput> &outputs);
 
 private:
     void onAdded(const QString &id);

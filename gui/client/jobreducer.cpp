@@ -2,6 +2,8 @@
 
 #include <QDateTime>
 
+#include <algorithm>
+
 namespace cr::monitor {
 
 using protocol::EventType;
@@ -178,6 +180,14 @@ void JobReducer::applyServiceEvent(JobView &v, const MonitorEvent &ev, qint64 at
         setState(v, state, at, change);
     else if (s && s->type == ServiceEventType::JobStarted)
         setState(v, JobState::Running, at, change);
+    if (const auto *p = s ? s->as<protocol::JobProgressEvent>() : nullptr) {
+        v.etaMs = p->etaMs;
+        v.etaAtMs = at;
+    }
+    if (const auto *q = s ? s->as<protocol::JobQueuedEvent>() : nullptr) {
+        v.etaMs = q->etaMs;
+        v.etaAtMs = at;
+    }
     if (const auto *p = s ? s->as<protocol::JobProgressEvent>() : nullptr; p && !p->node.isEmpty() && p->max > 0) {
         setNodeProgress(v, p->node, p->value, p->max, workflow);
         if (!workflow && !p->classType.isEmpty())
@@ -208,6 +218,10 @@ JobChange JobReducer::applyRecord(JobView &v, const JobInfo &info, bool isNew, b
     const JobState before = v.info.state;
     const bool localFinal = isFinal(before) && !isNew;
     JobInfo merged = info;
+    if (!isFinal(info.state) && info.state != JobState::Unknown) {
+        v.etaMs = info.etaMs;
+        v.etaAtMs = QDateTime::currentMSecsSinceEpoch();
+    }
     // A REST answer may be older than the events we already applied: never move a job back from a final state.
     if (localFinal && !isFinal(info.state))
         merged.state = before;
@@ -240,6 +254,13 @@ JobChange JobReducer::applyRecord(JobView &v, const JobInfo &info, bool isNew, b
         change.finished = isFinal(v.info.state);
     }
     return change;
+}
+
+qint64 JobView::etaRemainingMs(qint64 nowMs) const
+{
+    if (isFinal(info.state) || etaMs < 0)
+        return -1;
+    return std::max<qint64>(0, etaMs - (nowMs - etaAtMs));
 }
 
 } // namespace cr::monitor

@@ -33,9 +33,12 @@ struct JobView {
     QSet<QString> nodesDone;      // executed or cached
     int nodesTotal = 0;           // nodes of the workflow; 0 = unknown
     quint64 previewFrames = 0;    // previews received for this job
+    qint64 etaMs = -1;            // the runner's estimate of the time left (eta_ms), made at etaAtMs; -1 unknown
+    qint64 etaAtMs = 0;
 
-    double overallFraction() const;        // 0..1: nodes done plus the running node's share
-    qint64 durationMs(qint64 nowMs) const; // -1 when it has not started
+    double overallFraction() const;            // 0..1: nodes done plus the running node's share
+    qint64 durationMs(qint64 nowMs) const;     // -1 when it has not started
+    qint64 etaRemainingMs(qint64 nowMs) const; // what is left of the estimate; -1 unknown or final
 };
 
 // What one reduction step changed and what it asks the owner to do.

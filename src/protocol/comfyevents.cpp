@@ -157,7 +157,9 @@ EventPayload parsePayload(EventType type, const QJsonObject &d, const QString &p
                                          idList(d.value("executed"_L1)), toInt64(d.value("timestamp"_L1))};
     case EventType::FeatureFlags: {
         const QJsonValue preview = d.value("supports_preview_metadata"_L1);
-        return FeatureFlagsEvent{preview.isBool() && preview.toBool(), d.value("max_upload_size"_L1).toDouble()};
+        const QJsonValue cancel = d.value("supports_job_cancel"_L1);
+        return FeatureFlagsEvent{preview.isBool() && preview.toBool(), d.value("max_upload_size"_L1).toDouble(),
+                                 cancel.isBool() && cancel.toBool()};
     }
     case EventType::Unknown:
         break;
@@ -170,17 +172,33 @@ EventPayload parsePayload(EventType type, const QJsonObject &d, const QString &p
 QList<OutputFile> outputFilesFrom(const QJsonObject &uiOutput)
 {
     QList<OutputFile> files;
+    bool animated = false;
+    for (const QJsonValue &v : uiOutput.value("animated"_L1).toArray())
+        animated = animated || (v.isBool() && v.toBool());
     for (auto it = uiOutput.constBegin(); it != uiOutput.constEnd(); ++it) {
         if (!it.value().isArray())
             continue;
         const QJsonArray items = it.value().toArray();
         for (const QJsonValue &item : items) {
+            if (item.isString() && it.key() == "text"_L1) {
+                OutputFile text;
+                text.kind = it.key();
+                text.text = item.toString();
+                files.append(text);
+                continue;
+            }
             const QJsonObject o = item.toObject();
             const QJsonValue filename = o.value("filename"_L1);
-            if (!filename.isString())
+            if (!filename.isString() || filename.toString().isEmpty())
                 continue;
-            files.append(OutputFile{it.key(), filename.toString(), o.value("subfolder"_L1).toString(),
-                                    o.value("type"_L1).toString()});
+            OutputFile f;
+            f.kind = it.key();
+            f.filename = filename.toString();
+            f.subfolder = o.value("subfolder"_L1).toString();
+            f.type = o.value("type"_L1).toString();
+            f.format = o.value("format"_L1).toString();
+            f.animated = animated;
+            files.append(f);
         }
     }
     return files;

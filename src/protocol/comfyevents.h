@@ -81,19 +81,24 @@ struct ProgressStateEvent {
     QList<NodeProgress> nodes; // ordered by node-id string (QJsonObject sorts keys; "10" < "9")
 };
 
-// One file of a node's UI output: images, gifs, video, audio... (kind = the output key). Fields are
-// kept as sent (type may be empty; /view then defaults to "output").
+// One output of a node's UI dict: a file under images, gifs, video, audio, 3d... (kind = the output key), or
+// one string of a "text" output (filename empty, the string in `text`). Fields are kept as sent (type may be
+// empty; /view then defaults to "output"); outputkind.h says what media and content type it is.
 struct OutputFile {
-    QString kind; // "images", "gifs", "audio", "video", ...
+    QString kind; // "images", "gifs", "audio", "video", "3d", "text", ...
     QString filename;
     QString subfolder;
-    QString type; // "output" | "temp" | "input"
+    QString type;          // "output" | "temp" | "input"
+    QString format;        // the item's "format" when it has one (VideoHelperSuite: "video/h264-mp4", "image/gif")
+    bool animated = false; // the node's dict also says "animated": [true] (SaveAnimatedWEBP, SaveWEBM, ...)
+    QString text;          // kind "text" without a file: the string itself
+    bool isInlineText() const { return filename.isEmpty() && kind == QLatin1String("text"); }
     bool operator==(const OutputFile &) const = default;
 };
 
-// Collects the files of a UI output dict ({"images": [{filename, subfolder, type}], ...}): every object
-// with a string "filename" inside any array value, in key order then array order. Other values
-// ("animated": [true], "text": ["..."]) are skipped.
+// Collects the outputs of a UI output dict ({"images": [{filename, subfolder, type}], ...}): every object
+// with a string "filename" inside any array value, and every string of the "text" array, in key order then
+// array order. Other values ("animated": [true], 3D "result" paths) are not outputs.
 QList<OutputFile> outputFilesFrom(const QJsonObject &uiOutput);
 
 struct ExecutedEvent {
@@ -135,6 +140,8 @@ struct ExecutionInterruptedEvent {
 struct FeatureFlagsEvent {
     bool supportsPreviewMetadata = false; // only JSON true counts, as in ComfyUI
     double maxUploadSize = 0;             // bytes; an int by default, a float with --max-upload-size
+    // A newer ComfyUI: POST /api/jobs/{prompt_id}/cancel exists (JSON true only; absent in 0.8).
+    bool supportsJobCancel = false;
 };
 
 using EventPayload

@@ -39,6 +39,7 @@ inline constexpr char JobNotFound[] = "job_not_found";
 inline constexpr char JobExpired[] = "job_expired"; // a job that existed but was pruned (retention)
 inline constexpr char JobConflict[] = "job_conflict";
 inline constexpr char OutputNotFound[] = "output_not_found";
+inline constexpr char RangeNotSatisfiable[] = "range_not_satisfiable"; // a Range past the end of an output
 inline constexpr char WaitTimeout[] = "wait_timeout";
 inline constexpr char ComfyValidation[] = "comfy_validation";
 inline constexpr char ComfyUnreachable[] = "comfy_unreachable";

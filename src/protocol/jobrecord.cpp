@@ -42,6 +42,8 @@ QString isoUtc(const QDateTime &time) { return time.isValid() ? time.toUTC().toS
 
 bool JobOutput::isImage() const
 {
+    if (!media.isEmpty())
+        return media == "image"_L1 || media == "animated"_L1;
     static const QStringList kImageSuffixes = {u"png"_s, u"jpg"_s, u"jpeg"_s, u"webp"_s, u"gif"_s, u"bmp"_s};
     return kind == "images"_L1 || kImageSuffixes.contains(QFileInfo(filename).suffix().toLower());
 }
@@ -57,6 +59,10 @@ QJsonObject encodeJob(const JobRecord &job)
             {u"subfolder"_s, f.subfolder},
             {u"type"_s, f.type},
             {u"kind"_s, f.kind},
+            {u"media"_s, stringOrNull(f.media)},
+            {u"content_type"_s, stringOrNull(f.contentType)},
+            {u"text"_s,
+             f.media == "text"_L1 && f.filename.isEmpty() ? QJsonValue(f.text) : QJsonValue(QJsonValue::Null)},
             {u"url"_s, f.url},
         });
     }
@@ -107,6 +113,7 @@ QJsonObject encodeJob(const JobRecord &job)
         {u"attempts"_s, attempts},
         {u"priority"_s, job.priority},
         {u"queue_position"_s, job.queuePosition > 0 ? QJsonValue(job.queuePosition) : QJsonValue(QJsonValue::Null)},
+        {u"eta_ms"_s, job.etaMs >= 0 ? QJsonValue(job.etaMs) : QJsonValue(QJsonValue::Null)},
     };
 }
 
@@ -141,6 +148,9 @@ std::optional<JobRecord> parseJob(const QJsonObject &o)
         out.type = f.value("type"_L1).toString();
         out.kind = f.value("kind"_L1).toString();
         out.url = f.value("url"_L1).toString();
+        out.media = f.value("media"_L1).toString();
+        out.contentType = f.value("content_type"_L1).toString();
+        out.text = f.value("text"_L1).toString();
         j.outputs.append(out);
     }
     const QJsonValue error = o.value("error"_L1);
@@ -163,6 +173,8 @@ std::optional<JobRecord> parseJob(const QJsonObject &o)
     }
     j.priority = o.value("priority"_L1).toInt();
     j.queuePosition = o.value("queue_position"_L1).toInt();
+    const QJsonValue eta = o.value("eta_ms"_L1);
+    j.etaMs = eta.isDouble() && eta.toDouble() >= 0 ? qint64(eta.toDouble()) : -1;
     return j;
 }
 

@@ -22,16 +22,22 @@ JobState jobStateFromName(const QString &name); // Unknown for anything else
 QStringList jobStateNames();                    // the six wire names, in enum order
 inline bool isFinal(JobState s) { return s != JobState::Queued && s != JobState::Running && s != JobState::Unknown; }
 
-// One file a job produced: {"index", "node_id", "filename", "subfolder", "type", "kind", "url"}.
+// One output a job produced: {"index", "node_id", "filename", "subfolder", "type", "kind", "media",
+// "content_type", "text", "url"}. A text output without a file has filename "" and its string in "text".
 struct JobOutput {
     int index = 0;
     QString nodeId;
     QString filename;
     QString subfolder;
-    QString type;         // "output" | "temp" | ...
-    QString kind;         // "images", "gifs", ...
-    QString url;          // path on the runner: /api/v1/jobs/{id}/outputs/{n}
-    bool isImage() const; // kind "images" or an image file extension
+    QString type;        // "output" | "temp" | ...
+    QString kind;        // ComfyUI's output key: "images", "gifs", "video", "audio", "text", "3d", ...
+    QString url;         // path on the runner: /api/v1/jobs/{id}/outputs/{n}
+    QString media;       // outputkind.h: image | animated | video | audio | text | 3d | file ("" from older runners)
+    QString contentType; // what the download is served as
+    QString text;        // an inline text output's string (null in JSON otherwise)
+    // Shown as a picture: media image or animated (a runner without "media": kind "images" or an image
+    // file extension).
+    bool isImage() const;
     bool operator==(const JobOutput &) const = default;
 };
 
@@ -76,13 +82,14 @@ struct JobRecord {
     QList<JobAttemptRecord> attempts; // oldest first
     int priority = 0;
     int queuePosition = 0; // 1-based while waiting in the runner's queue; 0 (null) otherwise
+    qint64 etaMs = -1;     // estimated ms until it ends, while queued or running; -1 (null) unknown or final
 
     QString errorMessage() const { return error ? error->message : QString(); }
     bool operator==(const JobRecord &) const = default;
 };
 
 // {id, client_ref, workflow, state, created_at, started_at, finished_at, duration_ms, progress, outputs,
-//  error, reason, cancel_requested, backend, attempts, priority, queue_position}; times as ISO 8601 UTC with
+//  error, reason, cancel_requested, backend, attempts, priority, queue_position, eta_ms}; times as ISO 8601 UTC with
 //  milliseconds.
 QJsonObject encodeJob(const JobRecord &job);
 // Lenient: a missing or mistyped field gets its default (a newer runner may send more); node ids sent as

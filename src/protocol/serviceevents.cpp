@@ -14,10 +14,16 @@ namespace {
 constexpr const char *kTypeNames[]
     = {"job_queued", "job_started", "job_progress", "job_finished", "job_failed", "job_cancelled", "image_generated"};
 
+QJsonValue eta(qint64 ms) { return ms >= 0 ? QJsonValue(ms) : QJsonValue(QJsonValue::Null); }
+qint64 etaFrom(const QJsonValue &v) { return v.isDouble() && v.toDouble() >= 0 ? qint64(v.toDouble()) : -1; }
+
 struct DataOf {
     QJsonObject operator()(const JobQueuedEvent &e) const
     {
-        return {{u"job_id"_s, e.jobId}, {u"prompt_id"_s, e.promptId}, {u"workflow"_s, e.workflow}};
+        return {{u"job_id"_s, e.jobId},
+                {u"prompt_id"_s, e.promptId},
+                {u"workflow"_s, e.workflow},
+                {u"eta_ms"_s, eta(e.etaMs)}};
     }
     QJsonObject operator()(const JobStartedEvent &e) const
     {
@@ -25,11 +31,8 @@ struct DataOf {
     }
     QJsonObject operator()(const JobProgressEvent &e) const
     {
-        return {{u"job_id"_s, e.jobId},
-                {u"node"_s, e.node},
-                {u"class_type"_s, e.classType},
-                {u"value"_s, e.value},
-                {u"max"_s, e.max}};
+        return {{u"job_id"_s, e.jobId}, {u"node"_s, e.node}, {u"class_type"_s, e.classType},
+                {u"value"_s, e.value},  {u"max"_s, e.max},   {u"eta_ms"_s, eta(e.etaMs)}};
     }
     QJsonObject operator()(const JobEndedEvent &e) const
     {
@@ -127,15 +130,16 @@ std::optional<ServiceEvent> parseServiceEvent(const ComfyEvent &event)
     const QString jobId = d.value("job_id"_L1).toString();
     switch (*type) {
     case ServiceEventType::JobQueued:
-        return ServiceEvent::of(
-            *type, JobQueuedEvent{jobId, d.value("prompt_id"_L1).toString(), d.value("workflow"_L1).toString()});
+        return ServiceEvent::of(*type,
+                                JobQueuedEvent{jobId, d.value("prompt_id"_L1).toString(),
+                                               d.value("workflow"_L1).toString(), etaFrom(d.value("eta_ms"_L1))});
     case ServiceEventType::JobStarted:
         return ServiceEvent::of(*type, JobStartedEvent{jobId, d.value("prompt_id"_L1).toString()});
     case ServiceEventType::JobProgress:
         return ServiceEvent::of(*type,
                                 JobProgressEvent{jobId, idString(d.value("node"_L1)),
                                                  d.value("class_type"_L1).toString(), d.value("value"_L1).toDouble(),
-                                                 d.value("max"_L1).toDouble()});
+                                                 d.value("max"_L1).toDouble(), etaFrom(d.value("eta_ms"_L1))});
     case ServiceEventType::JobFinished:
     case ServiceEventType::JobFailed:
     case ServiceEventType::JobCancelled: {

@@ -37,11 +37,13 @@ inline bool isFinal(ServiceEventType t)
 }
 bool isFinalServiceEvent(const QString &typeName); // the same for a wire name (false for any other name)
 
-// job_queued: {"job_id", "prompt_id", "workflow"} (prompt id = job id; workflow "" for a posted graph).
+// job_queued: {"job_id", "prompt_id", "workflow", "eta_ms"} (prompt id = job id; workflow "" for a posted
+// graph; eta_ms: the estimated ms until it ends, null when unknown).
 struct JobQueuedEvent {
     QString jobId;
     QString promptId;
     QString workflow;
+    qint64 etaMs = -1;
     bool operator==(const JobQueuedEvent &) const = default;
 };
 
@@ -52,13 +54,14 @@ struct JobStartedEvent {
     bool operator==(const JobStartedEvent &) const = default;
 };
 
-// job_progress: {"job_id", "node", "class_type", "value", "max"}.
+// job_progress: {"job_id", "node", "class_type", "value", "max", "eta_ms"} (eta_ms null when unknown).
 struct JobProgressEvent {
     QString jobId;
     QString node;
     QString classType;
     double value = 0;
     double max = 0;
+    qint64 etaMs = -1;
     bool operator==(const JobProgressEvent &) const = default;
 };
 

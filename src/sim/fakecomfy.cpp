@@ -158,14 +158,7 @@ void FakeComfy::onTextMessage(Socket *socket, const QString &text)
     if (message->value(u"type").toString() != u"feature_flags")
         return;
     m_featureFlags.insert(socket->sid, message->value(u"data"));
-    sendEvent(QStringLiteral("feature_flags"),
-              OrderedJson::object(
-                  {{QStringLiteral("supports_preview_metadata"), true},
-                   {QStringLiteral("max_upload_size"), 104857600},
-                   {QStringLiteral("extension"),
-                    OrderedJson::object(
-                        {{QStringLiteral("manager"), OrderedJson::object({{QStringLiteral("supports_v4"), true}})}})}}),
-              socket->sid);
+    sendEvent(QStringLiteral("feature_flags"), serverFeatures(), socket->sid);
 }
 
 void FakeComfy::onSocketGone(Socket *socket)

@@ -64,6 +64,10 @@ public:
     QStringList models(const QString &folder) const { return m_catalog.models(folder); }
     void setModelLoadMs(int ms) { m_options.modelLoadMs = ms; }
     void setName(const QString &name) { m_options.name = name; }
+    void setViewRanges(bool honoured) { m_options.viewRanges = honoured; }
+    void setModernApi(bool modern) { m_options.modernApi = modern; }
+    // What GET /node_replacements answers in modern mode (ComfyUI's shape: {old class: [{new_node_id, ...}]}).
+    void setNodeReplacements(const OrderedJson &table) { m_nodeReplacements = table; }
     QString name() const { return m_options.name; }
     // The checkpoint in (simulated) GPU memory: the one the last loader loaded; "" before the first load,
     // after restart() and after POST /free {"unload_models": true}.
@@ -122,6 +126,7 @@ public:
     QStringList acceptedPromptIds() const { return m_accepted; }   // queued prompts, in order
     QStringList interruptRequests() const { return m_interrupts; } // prompt_id per POST /interrupt ("" = global)
     QStringList deleteRequests() const { return m_deletes; }       // ids named by POST /queue {"delete"}
+    QStringList jobCancelRequests() const { return m_jobCancels; } // ids of POST /api/jobs/{id}/cancel (modern)
     int clearRequests() const { return m_clears; }                 // POST /queue {"clear": true}
     int webSocketCount() const;                                    // open sockets (replaced ones included)
     QStringList webSocketClientIds() const;                        // sids of the open sockets
@@ -130,7 +135,8 @@ public:
     QStringList historyIds() const;       // completion order
     QJsonObject historyEntry(const QString &promptId) const;
     const FakeFileStore &files() const { return m_files; }
-    QStringList requestLog() const { return m_requestLog; } // "METHOD /path" of every answered request
+    QStringList requestLog() const { return m_requestLog; }       // "METHOD /path" of every answered request
+    QList<QByteArray> viewRanges() const { return m_viewRanges; } // the Range header of every /view ("" for none)
 
 signals:
     void promptQueued(const QString &promptId);
@@ -187,6 +193,10 @@ private:
     FakeHttpResponse getHistory(const FakeHttpRequest &request) const;
     FakeHttpResponse postHistory(const FakeHttpRequest &request);
     FakeHttpResponse getView(const FakeHttpRequest &request) const;
+    static void applyRange(const QByteArray &header, FakeHttpResponse &response);
+    OrderedJson serverFeatures() const;
+    FakeHttpResponse postJobCancel(const QString &promptId);
+    static bool isCanonicalUuid(const QString &id);
     FakeHttpResponse postUpload(const FakeHttpRequest &request);
     FakeHttpResponse getSystemStats() const;
     void refreshInputList();
@@ -222,8 +232,11 @@ private:
     QStringList m_accepted;
     QStringList m_interrupts;
     QStringList m_deletes;
+    QStringList m_jobCancels;
+    OrderedJson m_nodeReplacements = OrderedJson::object();
     int m_clears = 0;
     QStringList m_requestLog;
+    mutable QList<QByteArray> m_viewRanges;
 };
 
 } // namespace cr::sim

@@ -30,6 +30,10 @@ QByteArray mimeType(const QString &filename)
         return "video/mp4";
     if (ext == u"wav")
         return "audio/x-wav";
+    if (ext == u"flac")
+        return "audio/flac";
+    if (ext == u"glb")
+        return "model/gltf-binary";
     return "application/octet-stream";
 }
 
@@ -100,6 +104,8 @@ std::optional<QList<MultipartPart>> parseMultipart(const FakeHttpRequest &reques
 FakeHttpResponse FakeComfy::getView(const FakeHttpRequest &request) const
 {
     const QUrlQuery &query = request.query;
+    if (m_viewRanges.size() < 1000)
+        m_viewRanges.append(request.header("range"));
     if (!query.hasQueryItem(QStringLiteral("filename")))
         return FakeHttpResponse::empty(404);
     QString filename = query.queryItemValue(QStringLiteral("filename"), QUrl::FullyDecoded);
@@ -165,7 +171,60 @@ FakeHttpResponse FakeComfy::getView(const FakeHttpRequest &request) const
     }
     response.contentType = mimeType(filename);
     response.body = *bytes;
+    if (m_options.viewRanges)
+        applyRange(request.header("range"), response);
     return response;
+}
+
+// aiohttp's FileResponse: Accept-Ranges on every file, one "bytes=first-last" / "first-" / "-suffix" range
+// answered 206 with Content-Range; a range past the end, or a header it cannot parse (several ranges
+// included), 416 with "Content-Range: bytes */size".
+void FakeComfy::applyRange(const QByteArray &header, FakeHttpResponse &response)
+{
+    response.headers.append(std::pair<QByteArray, QByteArray>("Accept-Ranges", "bytes"));
+    if (header.isEmpty())
+        return;
+    const qint64 size = response.body.size();
+    auto unsatisfiable = [&] {
+        response.status = 416;
+        response.body.clear();
+        response.headers.append(
+            std::pair<QByteArray, QByteArray>("Content-Range", "bytes */" + QByteArray::number(size)));
+    };
+    const QByteArray spec = header.trimmed();
+    if (!spec.startsWith("bytes=") || spec.contains(',')) {
+        unsatisfiable();
+        return;
+    }
+    const QByteArray range = spec.mid(6).trimmed();
+    const qsizetype dash = range.indexOf('-');
+    if (dash < 0) {
+        unsatisfiable();
+        return;
+    }
+    const QByteArray a = range.left(dash).trimmed(), b = range.mid(dash + 1).trimmed();
+    bool okA = true, okB = true;
+    qint64 first = a.isEmpty() ? -1 : a.toLongLong(&okA);
+    qint64 last = b.isEmpty() ? -1 : b.toLongLong(&okB);
+    if (!okA || !okB || (a.isEmpty() && b.isEmpty())) {
+        unsatisfiable();
+        return;
+    }
+    if (a.isEmpty()) { // suffix
+        first = qMax<qint64>(0, size - last);
+        last = size - 1;
+    } else if (b.isEmpty() || last >= size) {
+        last = size - 1;
+    }
+    if (first >= size || first > last) {
+        unsatisfiable();
+        return;
+    }
+    response.status = 206;
+    response.headers.append(std::pair<QByteArray, QByteArray>(
+        "Content-Range",
+        "bytes " + QByteArray::number(first) + '-' + QByteArray::number(last) + '/' + QByteArray::number(size)));
+    response.body = response.body.mid(first, last - first + 1);
 }
 
 FakeHttpResponse FakeComfy::postUpload(const FakeHttpRequest &request)

@@ -15,17 +15,24 @@
 
 namespace cr::sim {
 
-namespace {
+namespace { } // namespace
 
-OrderedJson serverFeatures()
+// comfy_api/feature_flags.py: SERVER_FEATURE_FLAGS (GET /features and the WebSocket's feature_flags reply);
+// a modern ComfyUI (FakeComfyOptions::modernApi) also advertises the jobs-namespace cancel endpoint.
+OrderedJson FakeComfy::serverFeatures() const
 {
-    return OrderedJson::object(
+    OrderedJson flags = OrderedJson::object(
         {{QStringLiteral("supports_preview_metadata"), true},
          {QStringLiteral("max_upload_size"), 104857600},
          {QStringLiteral("extension"),
           OrderedJson::object(
               {{QStringLiteral("manager"), OrderedJson::object({{QStringLiteral("supports_v4"), true}})}})}});
+    if (m_options.modernApi)
+        flags.insert(QStringLiteral("supports_job_cancel"), true);
+    return flags;
 }
+
+namespace {
 
 constexpr qsizetype kMaxArrivals = 1000;
 
@@ -98,7 +105,8 @@ FakeHttpResponse FakeComfy::handle(const FakeHttpRequest &request)
             return notFound();
         path = path.mid(m_basePath.size());
     }
-    if (path.startsWith(QLatin1String("/api/")))
+    const bool underApi = path.startsWith(QLatin1String("/api/"));
+    if (underApi && !(m_options.modernApi && path.startsWith(QLatin1String("/api/jobs/"))))
         path = path.mid(4);
     const QByteArray method = request.method == "HEAD" ? QByteArray("GET") : request.method;
     if (method == "OPTIONS")
@@ -124,6 +132,10 @@ FakeHttpResponse FakeComfy::handle(const FakeHttpRequest &request)
     }
     if (path == u"/queue")
         return get ? getQueue() : post ? postQueue(request) : wrongMethod();
+    // POST /api/jobs/{id}/cancel exists only under /api (declared there) and only on a modern ComfyUI.
+    if (m_options.modernApi && path.startsWith(QLatin1String("/api/jobs/")) && path.endsWith(QLatin1String("/cancel"))
+        && underApi)
+        return post ? postJobCancel(path.mid(10, path.size() - 10 - 7)) : wrongMethod();
     if (path == u"/interrupt")
         return post ? postInterrupt(request) : wrongMethod();
     if (path == u"/free") {
@@ -150,6 +162,8 @@ FakeHttpResponse FakeComfy::handle(const FakeHttpRequest &request)
         return getSystemStats();
     if (path == u"/features")
         return json(serverFeatures());
+    if (path == u"/node_replacements" && m_options.modernApi)
+        return json(m_nodeReplacements);
     if (path == u"/object_info")
         return json(m_catalog.objectInfo());
     if (path.startsWith(QLatin1String("/object_info/")))
@@ -228,6 +242,17 @@ FakeHttpResponse FakeComfy::postPrompt(const FakeHttpRequest &request)
     OrderedJson prompt = body.value(u"prompt");
     const QString promptId = body.contains(u"prompt_id") ? body.value(u"prompt_id").pyStr()
                                                          : QUuid::createUuid().toString(QUuid::WithoutBraces);
+    if (m_options.modernApi && !isCanonicalUuid(promptId)) {
+        // A newer ComfyUI accepts only canonical lowercase UUIDs as prompt ids.
+        const OrderedJson error
+            = OrderedJson::object({{QStringLiteral("type"), "invalid_prompt_id"},
+                                   {QStringLiteral("message"), "prompt_id must be a canonical lowercase UUID"},
+                                   {QStringLiteral("details"), QStringLiteral("Invalid prompt_id: %1").arg(promptId)},
+                                   {QStringLiteral("extra_info"), OrderedJson::object()}});
+        return json(OrderedJson::object(
+                        {{QStringLiteral("error"), error}, {QStringLiteral("node_errors"), OrderedJson::object()}}),
+                    400);
+    }
     std::optional<QStringList> partial;
     if (body.contains(u"partial_execution_targets")) {
         const OrderedJson targets = body.value(u"partial_execution_targets");
@@ -296,6 +321,34 @@ FakeHttpResponse FakeComfy::postQueue(const FakeHttpRequest &request)
         }
     }
     return FakeHttpResponse::empty(200);
+}
+
+bool FakeComfy::isCanonicalUuid(const QString &id)
+{
+    const QUuid uuid = QUuid::fromString(id);
+    return !uuid.isNull() && uuid.toString(QUuid::WithoutBraces) == id;
+}
+
+// POST /api/jobs/{id}/cancel (a modern ComfyUI): dequeues a pending prompt, interrupts it while it runs; an
+// id that is done or unknown is "nothing to do", still 200.
+FakeHttpResponse FakeComfy::postJobCancel(const QString &promptId)
+{
+    m_jobCancels.append(promptId);
+    QString outcome = QStringLiteral("not_found");
+    const auto it = std::find_if(m_pending.begin(), m_pending.end(),
+                                 [&promptId](const FakeQueueItem &item) { return item.promptId == promptId; });
+    if (it != m_pending.end()) {
+        m_pending.erase(it);
+        broadcastStatus();
+        outcome = QStringLiteral("cancelled");
+    } else if (m_run && m_run->item().promptId == promptId) {
+        m_interruptFlag = true;
+        m_run->wake();
+        outcome = QStringLiteral("interrupted");
+    } else if (m_history.contains(promptId)) {
+        outcome = QStringLiteral("already_finished");
+    }
+    return json(OrderedJson::object({{QStringLiteral("job_id"), promptId}, {QStringLiteral("status"), outcome}}));
 }
 
 FakeHttpResponse FakeComfy::postInterrupt(const FakeHttpRequest &request)

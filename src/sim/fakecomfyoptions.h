@@ -18,6 +18,11 @@ struct FakeComfyOptions {
     int modelLoadMs = 0;     // extra time of a checkpoint loader (any node with ckpt_name) that loads another
                              // checkpoint than the one loaded last (the first load too), as a GPU model switch;
                              // a cached loader costs nothing
+    bool viewRanges = true;  // /view honours Range as aiohttp's FileResponse does; false: the whole file, 200
+    bool modernApi = false;  // a newer ComfyUI: /features advertises "supports_job_cancel", POST
+                             // /api/jobs/{id}/cancel works, and POST /prompt refuses a prompt_id that is not a
+                             // canonical lowercase UUID (400 invalid_prompt_id); GET /node_replacements
+                             // answers (FakeComfy::setNodeReplacements; 404 otherwise, as in 0.8)
     QString name;            // the simulator's name: /system_stats devices[0].name "cuda:0 NAME (simulated)"
 };
 

@@ -62,6 +62,18 @@ FakeNodeCatalog::FakeNodeCatalog()
         m_info = *info;
     else
         qCCritical(lcFakeCatalog) << "bad object_info resource:" << error;
+    // The simulator's own output nodes (one per output kind: gifs, video, audio, 3d, text, an unknown key).
+    QFile sim(QStringLiteral(":/fakecomfy/sim_nodes.json"));
+    if (!sim.open(QIODevice::ReadOnly)) {
+        qCCritical(lcFakeCatalog) << "missing resource" << sim.fileName();
+        return;
+    }
+    if (std::optional<OrderedJson> extra = OrderedJson::parse(sim.readAll(), &error)) {
+        for (const QString &name : extra->keys())
+            m_info.insert(name, extra->value(name));
+    } else {
+        qCCritical(lcFakeCatalog) << "bad sim_nodes resource:" << error;
+    }
 }
 
 bool FakeNodeCatalog::imageExistsCheck(const QString &annotatedName) const

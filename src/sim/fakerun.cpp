@@ -354,6 +354,8 @@ void FakeRun::finishNode()
                                                        {QStringLiteral("subfolder"), target.subfolder},
                                                        {QStringLiteral("type"), "output"}})})}});
     }
+    if (ui.isNull())
+        ui = simMediaOutput(cls);
     if (!ui.isNull()) {
         if (!m_clientId.isEmpty())
             sendExecuted(id, ui);

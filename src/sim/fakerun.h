@@ -101,6 +101,8 @@ private:
     std::optional<std::pair<QString, QString>> runtimeErrorFor(const QString &nodeId) const;
     bool previewsEnabled() const;
     OrderedJson saveImages(const QString &type, const QString &prefix);
+    // The UI output of one of the simulator's own output nodes (Sim*: fakerunmedia.cpp); null for other classes.
+    OrderedJson simMediaOutput(const QString &cls);
 
     FakeRunHost &m_host;
     const FakeNodeCatalog &m_catalog;

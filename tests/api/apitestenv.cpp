@@ -15,12 +15,14 @@ QByteArray HttpResult::header(const QByteArray &name) const
 }
 
 ApiTestEnv::ApiTestEnv(const QString &authToken, const std::function<void(Config &)> &configure,
-                       const QString &comfyBasePath)
+                       const QString &comfyBasePath, const std::function<void(sim::FakeComfy &)> &setupFake)
 {
     m_fake = std::make_unique<sim::FakeComfy>();
     m_fake->setBasePath(comfyBasePath);
     m_fake->setSteps(2);
     m_fake->setStepIntervalMs(5);
+    if (setupFake)
+        setupFake(*m_fake);
     if (!m_fake->listen())
         return;
     QFile::copy(QStringLiteral(CR_SOURCE_DIR "/workflows/sd15_txt2img.json"),

@@ -39,9 +39,10 @@ class ApiTestEnv
 {
 public:
     // authToken: [auth] token of the service; configure: last changes to the Config before the server starts;
-    // comfyBasePath: the fake ComfyUI serves under this prefix ("/comfy") and [comfy] url includes it.
+    // comfyBasePath: the fake ComfyUI serves under this prefix ("/comfy") and [comfy] url includes it;
+    // setupFake: changes to the fake ComfyUI before it listens (a modern ComfyUI, step timing, ...).
     explicit ApiTestEnv(const QString &authToken = {}, const std::function<void(Config &)> &configure = {},
-                        const QString &comfyBasePath = {});
+                        const QString &comfyBasePath = {}, const std::function<void(sim::FakeComfy &)> &setupFake = {});
     ~ApiTestEnv();
 
     bool ok() const { return m_ok; }

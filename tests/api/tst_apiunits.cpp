@@ -3,6 +3,7 @@
 
 #include "core/api/apierrors.h"
 #include "core/api/apijson.h"
+#include "core/api/byterange.h"
 #include "core/api/multipart.h"
 #include "core/api/routetable.h"
 #include "core/api/uploadnames.h"
@@ -20,6 +21,8 @@ class TstApiUnits : public QObject
     Q_OBJECT
 
 private slots:
+    void byteRanges_data();
+    void byteRanges();
     void jobBodyCacheServesFinishedJobs();
     void matchRoute_data();
     void matchRoute();
@@ -67,6 +70,53 @@ void TstApiUnits::matchRoute()
         QCOMPARE(got, args);
 }
 
+void TstApiUnits::byteRanges_data()
+{
+    QTest::addColumn<QByteArray>("header");
+    QTest::addColumn<qint64>("size");
+    QTest::addColumn<int>("kind"); // 0 whole, 1 partial, 2 unsatisfiable
+    QTest::addColumn<qint64>("first");
+    QTest::addColumn<qint64>("last");
+    QTest::newRow("none") << QByteArray() << qint64(100) << 0 << qint64(0) << qint64(0);
+    QTest::newRow("first-last") << QByteArray("bytes=10-19") << qint64(100) << 1 << qint64(10) << qint64(19);
+    QTest::newRow("spaces, case") << QByteArray(" Bytes=10 - 19 ") << qint64(100) << 1 << qint64(10) << qint64(19);
+    QTest::newRow("open") << QByteArray("bytes=90-") << qint64(100) << 1 << qint64(90) << qint64(99);
+    QTest::newRow("last clipped") << QByteArray("bytes=90-500") << qint64(100) << 1 << qint64(90) << qint64(99);
+    QTest::newRow("suffix") << QByteArray("bytes=-5") << qint64(100) << 1 << qint64(95) << qint64(99);
+    QTest::newRow("suffix longer than file") << QByteArray("bytes=-500") << qint64(100) << 1 << qint64(0) << qint64(99);
+    QTest::newRow("one byte") << QByteArray("bytes=0-0") << qint64(1) << 1 << qint64(0) << qint64(0);
+    QTest::newRow("past end") << QByteArray("bytes=100-") << qint64(100) << 2 << qint64(0) << qint64(0);
+    QTest::newRow("suffix of empty") << QByteArray("bytes=-1") << qint64(0) << 2 << qint64(0) << qint64(0);
+    QTest::newRow("suffix zero") << QByteArray("bytes=-0") << qint64(100) << 2 << qint64(0) << qint64(0);
+    // Ignored (the whole file): not one well-formed byte range.
+    QTest::newRow("several") << QByteArray("bytes=0-1,5-6") << qint64(100) << 0 << qint64(0) << qint64(0);
+    QTest::newRow("other unit") << QByteArray("items=0-1") << qint64(100) << 0 << qint64(0) << qint64(0);
+    QTest::newRow("reversed") << QByteArray("bytes=20-10") << qint64(100) << 0 << qint64(0) << qint64(0);
+    QTest::newRow("garbage") << QByteArray("bytes=a-b") << qint64(100) << 0 << qint64(0) << qint64(0);
+    QTest::newRow("signed") << QByteArray("bytes=+1-2") << qint64(100) << 0 << qint64(0) << qint64(0);
+    QTest::newRow("no dash") << QByteArray("bytes=5") << qint64(100) << 0 << qint64(0) << qint64(0);
+    QTest::newRow("huge") << QByteArray("bytes=99999999999999999999-") << qint64(100) << 0 << qint64(0) << qint64(0);
+}
+
+void TstApiUnits::byteRanges()
+{
+    QFETCH(QByteArray, header);
+    QFETCH(qint64, size);
+    QFETCH(int, kind);
+    QFETCH(qint64, first);
+    QFETCH(qint64, last);
+    const RangeResolution r = resolveRange(parseRangeHeader(header), size);
+    QCOMPARE(int(r.kind), kind);
+    if (kind == 1) {
+        QCOMPARE(r.range.first, first);
+        QCOMPARE(r.range.last, last);
+        QCOMPARE(r.range.contentRange(size),
+                 "bytes " + QByteArray::number(first) + '-' + QByteArray::number(last) + '/'
+                     + QByteArray::number(size));
+    }
+    QCOMPARE(unsatisfiedRange(size), "bytes */" + QByteArray::number(size));
+}
+
 void TstApiUnits::statusTable_data()
 {
     QTest::addColumn<QString>("code");
@@ -89,6 +139,7 @@ void TstApiUnits::statusTable_data()
                                                   {ErrorCode::JobConflict, 409},
                                                   {ErrorCode::LengthRequired, 411},
                                                   {ErrorCode::PayloadTooLarge, 413},
+                                                  {ErrorCode::RangeNotSatisfiable, 416},
                                                   {ErrorCode::HeadersTooLarge, 431},
                                                   {ErrorCode::TooManyStreams, 503},
                                                   {ErrorCode::HttpVersionNotSupported, 505},

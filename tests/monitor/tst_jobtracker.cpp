@@ -1,7 +1,7 @@
 // JobTracker and JobListModel fed by a real relay (EventHub + RelayServer on port 0) with scripted events,
 // the REST API absent (a closed port): job state from ComfyUI and service events, node progress and names,
 // overall progress, the final job record carried by job_finished, no regression from a final state,
-// previews counted per job, and the list's order and cancel flags.
+// previews counted per job, the list's order, cancel flags and the outputs column (every kind of output).
 
 #include "core/relay/eventhub.h"
 #include "core/relay/relayserver.h"
@@ -9,6 +9,7 @@
 #include "gui/client/jobtracker.h"
 #include "gui/client/restclient.h"
 
+#include <QJsonArray>
 #include <QJsonDocument>
 #include <QSignalSpy>
 #include <QTcpServer>
@@ -95,6 +96,8 @@ private slots:
     void finalStateIsNotUndone();
     void listIsNewestFirst();
     void forgottenJobsTakeTheirOutputRequests();
+    void outputsColumnListsEveryKind();
+    void etaColumnFollowsTheEvents();
 };
 
 void TstJobTracker::followsARunFromEvents()
@@ -262,6 +265,69 @@ void TstJobTracker::forgottenJobsTakeTheirOutputRequests()
     }
     QCOMPARE(b.tracker.jobCount(), 2);
     QCOMPARE(b.tracker.outputRequestCount(), 2); // one image each, of the two jobs still known
+}
+
+void TstJobTracker::outputsColumnListsEveryKind()
+{
+    Bench b;
+    QVERIFY(b.start());
+    b.service(u"job_queued"_s, QJsonObject{{u"workflow"_s, u"sd15"_s}}, u"K"_s);
+    QVERIFY(b.settle());
+    QCOMPARE(b.model.index(0, JobListModel::OutputsColumn).data().toString(), u"—"_s);
+    QJsonObject job = finishedJob(u"K"_s);
+    job.insert(u"outputs"_s,
+               QJsonDocument::fromJson(R"([
+        {"index": 0, "node_id": "20", "filename": "a.gif", "kind": "gifs", "media": "animated", "content_type": "image/gif"},
+        {"index": 1, "node_id": "21", "filename": "v.mp4", "kind": "video", "media": "video", "content_type": "video/mp4"},
+        {"index": 2, "node_id": "22", "filename": "s.wav", "kind": "audio", "media": "audio", "content_type": "audio/wav"},
+        {"index": 3, "node_id": "23", "filename": "m.glb", "kind": "3d", "media": "3d", "content_type": "model/gltf-binary"},
+        {"index": 4, "node_id": "25", "filename": "", "kind": "text", "media": "text", "content_type": "text/plain; charset=utf-8", "text": "a caption"},
+        {"index": 5, "node_id": "9", "filename": "a.png", "kind": "images", "media": "image", "content_type": "image/png"},
+        {"index": 6, "node_id": "10", "filename": "b.png", "kind": "images", "media": "image", "content_type": "image/png"}])")
+                   .array());
+    b.service(u"job_finished"_s, job, u"K"_s);
+    QVERIFY(b.settle());
+    const QModelIndex cell = b.model.index(0, JobListModel::OutputsColumn);
+    QCOMPARE(cell.data().toString(), u"1 animated, 1 video, 1 audio, 1 3d, 1 text, 2 image"_s);
+    const QString tip = cell.data(Qt::ToolTipRole).toString();
+    QVERIFY2(tip.contains(u"#1 video  v.mp4 (video/mp4)"_s), qPrintable(tip));
+    QVERIFY2(tip.contains(u"#4 text  \"a caption\""_s), qPrintable(tip));
+    QCOMPARE(tip.count(u'\n'), 6);
+    QCOMPARE(b.model.headerData(JobListModel::OutputsColumn, Qt::Horizontal).toString(), u"Outputs"_s);
+    // Only pictures go to the gallery: the images and the animated one.
+    const JobView *view = b.tracker.job(u"K"_s);
+    QVERIFY(view);
+    int pictures = 0;
+    for (const cr::protocol::JobOutput &out : view->info.outputs)
+        pictures += out.isImage() ? 1 : 0;
+    QCOMPARE(pictures, 3);
+}
+
+void TstJobTracker::etaColumnFollowsTheEvents()
+{
+    Bench b;
+    QVERIFY(b.start());
+    b.service(u"job_queued"_s, QJsonObject{{u"workflow"_s, u"sd15"_s}, {u"eta_ms"_s, 125000}}, u"E"_s);
+    QVERIFY(b.settle());
+    const QModelIndex eta = b.model.index(0, JobListModel::EtaColumn);
+    QCOMPARE(b.model.headerData(JobListModel::EtaColumn, Qt::Horizontal).toString(), u"ETA"_s);
+    // 125 s from the event, counting down from when it was sent: "2 min 0x s".
+    QVERIFY2(eta.data().toString().startsWith(u"2 min 0"_s), qPrintable(eta.data().toString()));
+    b.service(u"job_started"_s, QJsonObject{{u"prompt_id"_s, u"E"_s}}, u"E"_s);
+    b.service(u"job_progress"_s, QJsonObject{{u"node"_s, u"3"_s}, {u"value"_s, 5}, {u"max"_s, 20}, {u"eta_ms"_s, 4000}},
+              u"E"_s);
+    QVERIFY(b.settle());
+    const QString running = b.model.index(0, JobListModel::EtaColumn).data().toString();
+    QVERIFY2(running.endsWith(u" s"_s) && running.section(u' ', 0, 0).toDouble() <= 4.0
+                 && running.section(u' ', 0, 0).toDouble() > 2.0,
+             qPrintable(running));
+    b.service(u"job_progress"_s,
+              QJsonObject{{u"node"_s, u"3"_s}, {u"value"_s, 6}, {u"max"_s, 20}, {u"eta_ms"_s, QJsonValue()}}, u"E"_s);
+    QVERIFY(b.settle());
+    QCOMPARE(b.model.index(0, JobListModel::EtaColumn).data().toString(), u"—"_s); // unknown
+    b.service(u"job_finished"_s, finishedJob(u"E"_s), u"E"_s);
+    QVERIFY(b.settle());
+    QCOMPARE(b.model.index(0, JobListModel::EtaColumn).data().toString(), QString()); // final: none
 }
 
 QTEST_GUILESS_MAIN(TstJobTracker)

@@ -454,8 +454,9 @@ void TstComfyEvents::outputFiles_data()
                                                       "video":[{"filename":"v.mp4","subfolder":"","type":"output"}]})")
                                       << QStringList{u"audio|a.flac|audio|temp"_s, u"gifs|g.mp4|vid|output"_s,
                                                      u"video|v.mp4||output"_s};
-    QTest::newRow("text and strings skipped")
-        << QByteArray(R"({"text":["hello"],"result":["mesh.glb", null],"images":"x"})") << QStringList{};
+    // A "text" string is an output of its own (no file: outputkind.h, tst_outputkind); other strings are not.
+    QTest::newRow("text kept, other strings skipped")
+        << QByteArray(R"({"text":["hello"],"result":["mesh.glb", null],"images":"x"})") << QStringList{u"text|||"_s};
     QTest::newRow("objects without filename skipped")
         << QByteArray(R"({"3d":[{"name":"x"},{"filename":"m.glb","type":"output"}]})")
         << QStringList{u"3d|m.glb||output"_s};

@@ -87,7 +87,8 @@ void TstJobRecord::stateNames()
     QCOMPARE(jobStateNames().size(), 6);
 }
 
-// The bytes GET /api/v1/jobs/{id} has always sent for such a job (keys sorted by QJsonObject).
+// The bytes GET /api/v1/jobs/{id} sends for such a job (keys sorted by QJsonObject): what it has always sent,
+// plus the outputs' media/content_type/text and eta_ms (#16).
 void TstJobRecord::encodesTheApiShape()
 {
     QCOMPARE(
@@ -100,8 +101,9 @@ void TstJobRecord::encodesTheApiShape()
             R"("submitted_at":"2024-05-01T12:00:00.723Z"}],"backend":"gpu1",)"
             R"("cancel_requested":true,"client_ref":"ref-7","created_at":"2024-05-01T12:00:00.123Z",)"
             R"("duration_ms":2050,"error":{"exception_type":"FileNotFoundError","message":"boom","node_id":"4",)"
-            R"("node_type":"CheckpointLoaderSimple"},"finished_at":"2024-05-01T12:00:02.183Z","id":"p-1",)"
-            R"("outputs":[{"filename":"a.png","index":0,"kind":"images","node_id":"9","subfolder":"","type":"output",)"
+            R"("node_type":"CheckpointLoaderSimple"},"eta_ms":null,"finished_at":"2024-05-01T12:00:02.183Z","id":"p-1",)"
+            R"("outputs":[{"content_type":null,"filename":"a.png","index":0,"kind":"images","media":null,"node_id":"9",)"
+            R"("subfolder":"","text":null,"type":"output",)"
             R"("url":"/api/v1/jobs/p-1/outputs/0"}],"priority":3,)"
             R"("progress":{"class_type":"KSampler","max":20,"node":"3","value":4},"queue_position":null,)"
             R"("reason":"comfy_error","started_at":"2024-05-01T12:00:00.133Z","state":"failed","workflow":"sd15"})"));
@@ -115,7 +117,7 @@ void TstJobRecord::encodesNulls()
     QCOMPARE(
         compact(encodeJob(r)),
         QByteArray(R"({"attempts":[],"backend":null,"cancel_requested":false,"client_ref":null,"created_at":null,)"
-                   R"("duration_ms":null,"error":null,)"
+                   R"("duration_ms":null,"error":null,"eta_ms":null,)"
                    R"("finished_at":null,"id":"q","outputs":[],"priority":0,"progress":null,"queue_position":null,)"
                    R"("reason":null,"started_at":null,)"
                    R"("state":"queued","workflow":null})"));

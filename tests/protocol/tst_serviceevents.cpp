@@ -22,7 +22,8 @@ JobRecord succeededJob()
     r.startedAt = r.createdAt;
     r.finishedAt = r.createdAt.addMSecs(1500);
     r.durationMs = 1500;
-    r.outputs = {{0, u"9"_s, u"a.png"_s, u""_s, u"output"_s, u"images"_s, u"/api/v1/jobs/j1/outputs/0"_s}};
+    r.outputs = {{0, u"9"_s, u"a.png"_s, u""_s, u"output"_s, u"images"_s, u"/api/v1/jobs/j1/outputs/0"_s, u"image"_s,
+                  u"image/png"_s, QString()}};
     return r;
 }
 
@@ -65,22 +66,36 @@ void TstServiceEvents::wireBytes_data()
     QTest::addColumn<QString>("promptId");
     QTest::newRow("job_queued")
         << ServiceEvent::of(ServiceEventType::JobQueued, JobQueuedEvent{u"j1"_s, u"j1"_s, u"sd15"_s})
-        << QByteArray(R"({"type":"job_queued","data":{"job_id":"j1","prompt_id":"j1","workflow":"sd15"}})") << u"j1"_s;
+        << QByteArray(
+               R"({"type":"job_queued","data":{"eta_ms":null,"job_id":"j1","prompt_id":"j1","workflow":"sd15"}})")
+        << u"j1"_s;
+    QTest::newRow("job_queued with eta")
+        << ServiceEvent::of(ServiceEventType::JobQueued, JobQueuedEvent{u"j1"_s, u"j1"_s, u"sd15"_s, 61250})
+        << QByteArray(
+               R"({"type":"job_queued","data":{"eta_ms":61250,"job_id":"j1","prompt_id":"j1","workflow":"sd15"}})")
+        << u"j1"_s;
     QTest::newRow("job_started") << ServiceEvent::of(ServiceEventType::JobStarted, JobStartedEvent{u"j1"_s, u"j1"_s})
                                  << QByteArray(R"({"type":"job_started","data":{"job_id":"j1","prompt_id":"j1"}})")
                                  << u"j1"_s;
     QTest::newRow("job_progress")
         << ServiceEvent::of(ServiceEventType::JobProgress, JobProgressEvent{u"j1"_s, u"3"_s, u"KSampler"_s, 4, 20})
         << QByteArray(
-               R"({"type":"job_progress","data":{"class_type":"KSampler","job_id":"j1","max":20,"node":"3","value":4}})")
+               R"({"type":"job_progress","data":{"class_type":"KSampler","eta_ms":null,"job_id":"j1","max":20,"node":"3","value":4}})")
+        << QString();
+    QTest::newRow("job_progress with eta")
+        << ServiceEvent::of(ServiceEventType::JobProgress,
+                            JobProgressEvent{u"j1"_s, u"3"_s, u"KSampler"_s, 4, 20, 1500})
+        << QByteArray(
+               R"({"type":"job_progress","data":{"class_type":"KSampler","eta_ms":1500,"job_id":"j1","max":20,"node":"3","value":4}})")
         << QString();
     QTest::newRow("job_finished")
         << ServiceEvent::ended(succeededJob())
         << QByteArray(
                R"({"type":"job_finished","data":{"attempts":[],"backend":null,"cancel_requested":false,"client_ref":null,)"
                R"("created_at":"2024-05-01T12:00:00.000Z",)"
-               R"("duration_ms":1500,"error":null,"finished_at":"2024-05-01T12:00:01.500Z","id":"j1","job_id":"j1",)"
-               R"("outputs":[{"filename":"a.png","index":0,"kind":"images","node_id":"9","subfolder":"","type":"output",)"
+               R"("duration_ms":1500,"error":null,"eta_ms":null,"finished_at":"2024-05-01T12:00:01.500Z","id":"j1","job_id":"j1",)"
+               R"("outputs":[{"content_type":"image/png","filename":"a.png","index":0,"kind":"images","media":"image","node_id":"9",)"
+               R"("subfolder":"","text":null,"type":"output",)"
                R"("url":"/api/v1/jobs/j1/outputs/0"}],"priority":0,"progress":null,"queue_position":null,"reason":null,)"
                R"("started_at":"2024-05-01T12:00:00.000Z",)"
                R"("state":"succeeded","workflow":"sd15"}})")

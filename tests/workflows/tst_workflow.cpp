@@ -90,6 +90,7 @@ private slots:
     void applyInputsIsAtomic_data();
     void applyInputsIsAtomic();
     void editableInputs();
+    void subgraphIdsAndNodeReplacements();
 };
 
 void TstWorkflow::fromJsonErrors_data()
@@ -694,6 +695,66 @@ void TstWorkflow::editableInputs()
     QCOMPARE(names,
              (QStringList{"cfg:float", "denoise:float", "sampler_name:string", "seed:integer", "steps:integer"}));
     QCOMPARE(sampler.toJson().value(QStringLiteral("title")).toString(), QStringLiteral("KSampler"));
+}
+
+void TstWorkflow::subgraphIdsAndNodeReplacements()
+{
+    // Ids as ComfyUI's editor exports nodes of a subgraph ("<subgraph node>:<inner node>"), and a node whose
+    // class replaced a deprecated one ("factor" became "scale_by").
+    const QByteArray graph = R"({
+        "194:6": {"class_type": "CLIPTextEncode", "_meta": {"title": "Inner Prompt"},
+                  "inputs": {"text": "a", "clip": ["4", 1]}},
+        "4": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "x.safetensors"}},
+        "194:45": {"class_type": "ImageScaleBy", "_meta": {"title": "Upscale"},
+                   "inputs": {"image": ["8", 0], "upscale_method": "nearest-exact", "scale_by": 1.0}},
+        "8": {"class_type": "VAEDecode", "inputs": {"samples": ["4", 0], "vae": ["4", 2]}}})";
+    Result<Workflow> parsed = Workflow::fromJson(QStringLiteral("sub"), graph);
+    QVERIFY2(parsed.ok(), qPrintable(parsed.ok() ? QString() : parsed.error().message));
+    Workflow wf = *parsed;
+    const QMap<QString, QString> mappings{{QStringLiteral("prompt"), QStringLiteral("194:6.text")},
+                                          {QStringLiteral("scale"), QStringLiteral("194:45.factor")}};
+    const Result<Parameter> prompt = wf.resolveParameter(QStringLiteral("prompt"), mappings);
+    QVERIFY(prompt.ok());
+    QCOMPARE(prompt->nodeId, QStringLiteral("194:6"));
+    QCOMPARE(prompt->input, QStringLiteral("text"));
+    QCOMPARE(wf.resolveParameter(QStringLiteral("194:6"), {})->input, QStringLiteral("text")); // the text rule
+    // No replacement known: the old name is unknown.
+    QCOMPARE(wf.resolveParameter(QStringLiteral("scale"), mappings).error().code, QStringLiteral("unknown_input"));
+
+    const NodeReplacements table = NodeReplacements::fromJson(QJsonDocument::fromJson(R"({"OldScaleBy": [
+        {"new_node_id": "ImageScaleBy", "old_node_id": "OldScaleBy",
+         "input_mapping": [{"new_id": "scale_by", "old_id": "factor"}, {"new_id": "x", "set_value": 1}]}]})")
+                                                                  .object());
+    QVERIFY(!table.isEmpty());
+    QCOMPARE(table.renamedInput(QStringLiteral("ImageScaleBy"), QStringLiteral("factor")), QStringLiteral("scale_by"));
+    QVERIFY(table.renamedInput(QStringLiteral("ImageScale"), QStringLiteral("factor")).isEmpty());
+    wf.setNodeReplacements(table);
+    for (const QString &name :
+         {QStringLiteral("scale"), QStringLiteral("194:45.factor"), QStringLiteral("Upscale.factor")}) {
+        const Result<Parameter> p = wf.resolveParameter(name, mappings);
+        QVERIFY2(p.ok(), qPrintable(name));
+        QCOMPARE(p->nodeId, QStringLiteral("194:45"));
+        QCOMPARE(p->input, QStringLiteral("scale_by"));
+    }
+    const auto applied
+        = wf.applyInputs(QJsonDocument::fromJson(R"({"prompt": "b", "194:45": {"factor": 2.5}})").object(), mappings);
+    QVERIFY(applied.ok());
+    QCOMPARE(wf.inputValue(QStringLiteral("194:6"), QStringLiteral("text")).toString(), QStringLiteral("b"));
+    QCOMPARE(wf.inputValue(QStringLiteral("194:45"), QStringLiteral("scale_by")).toDouble(), 2.5);
+    QVERIFY(
+        !wf.graph()[QStringLiteral("194:45")][QStringLiteral("inputs")].toObject().contains(QStringLiteral("factor")));
+    // A replacement never hides an input the node has.
+    QCOMPARE(wf.resolveParameter(QStringLiteral("194:45.scale_by"), {})->input, QStringLiteral("scale_by"));
+    // Merging: the first mapping of an input wins.
+    NodeReplacements merged = table;
+    merged.merge(NodeReplacements::fromJson(
+        QJsonDocument::fromJson(
+            R"({"Other": [{"new_node_id": "ImageScaleBy", "input_mapping": [{"new_id": "upscale_method", "old_id": "factor"},
+                                                                       {"new_id": "upscale_method", "old_id": "method"}]}]})")
+            .object()));
+    QCOMPARE(merged.renamedInput(QStringLiteral("ImageScaleBy"), QStringLiteral("factor")), QStringLiteral("scale_by"));
+    QCOMPARE(merged.renamedInput(QStringLiteral("ImageScaleBy"), QStringLiteral("method")),
+             QStringLiteral("upscale_method"));
 }
 
 QTEST_GUILESS_MAIN(TstWorkflow)

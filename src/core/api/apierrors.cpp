@@ -35,6 +35,7 @@ int httpStatusFor(const QString &code)
         {QLatin1String(ErrorCode::JobExpired), 410},
         {QLatin1String(ErrorCode::LengthRequired), 411},
         {QLatin1String(ErrorCode::PayloadTooLarge), 413},
+        {QLatin1String(ErrorCode::RangeNotSatisfiable), 416},
         {QLatin1String(ErrorCode::HeadersTooLarge), 431},
         {QLatin1String(ErrorCode::ComfyValidation), 422},
         {QLatin1String(ErrorCode::NoBackendCanRun), 422},

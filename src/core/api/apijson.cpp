@@ -1,5 +1,7 @@
 #include "core/api/apijson.h"
 
+#include "protocol/outputkind.h"
+
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonParseError>
@@ -65,8 +67,9 @@ protocol::JobRecord jobRecord(const Job &job)
     r.progressMax = job.progress.max;
     for (int i = 0; i < job.outputs.size(); ++i) {
         const NodeOutputFile &f = job.outputs.at(i);
-        r.outputs.append(
-            {i, f.nodeId, f.file.filename, f.file.subfolder, f.file.type, f.file.kind, outputUrl(job.id, i)});
+        r.outputs.append({i, f.nodeId, f.file.filename, f.file.subfolder, f.file.type, f.file.kind,
+                          outputUrl(job.id, i), protocol::outputMedia(f.file), protocol::outputContentType(f.file),
+                          f.file.text});
     }
     if (job.comfyError)
         r.error = protocol::JobError{job.comfyError->exceptionMessage, job.comfyError->nodeId, job.comfyError->nodeType,
@@ -78,6 +81,7 @@ protocol::JobRecord jobRecord(const Job &job)
         r.attempts.append({a.backend, a.promptId, a.submittedAt, a.startedAt, a.finishedAt, a.outcome, a.reason});
     r.priority = job.priority;
     r.queuePosition = job.queuePosition;
+    r.etaMs = job.etaRemainingMs(QDateTime::currentMSecsSinceEpoch());
     return r;
 }
 

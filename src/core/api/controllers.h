@@ -191,8 +191,10 @@ private:
     const ApiContext &m_ctx;
 };
 
-// Streams one output file from ComfyUI's /view to the client, with backpressure (outputstream.cpp). The
+// Streams one output file from ComfyUI's /view to the client, with backpressure (outputstream.cpp), honouring
+// one byte range of `rangeHeader` (byterange.h); an inline text output is answered from the job. The
 // download is a child of `owner` until it ends; deleting it earlier closes the client's connection.
-void streamOutput(const ApiContext &ctx, const QString &jobId, int index, ApiReply reply, QObject *owner);
+void streamOutput(const ApiContext &ctx, const QString &jobId, int index, ApiReply reply, QObject *owner,
+                  const QByteArray &rangeHeader = {});
 
 } // namespace cr

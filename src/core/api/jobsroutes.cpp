@@ -6,6 +6,7 @@
 #include "core/api/routetable.h"
 
 #include "core/jobs/jobmanager.h"
+#include "core/pool/backendpool.h"
 #include "core/webhooks/webhookdispatcher.h"
 #include "core/workflows/workflowstore.h"
 
@@ -81,7 +82,7 @@ void JobsRoutes::install(RouteHandlers &h)
 }
 
 // POST /api/v1/jobs {"workflow": name | "graph": {...}, "inputs"?: {...}, "client_ref"?: str, "wait"?: bool|s,
-//                   "priority"?: int, "backend"?: name, "tags"?: [str],
+//                   "priority"?: int, "backend"?: name, "tags"?: [str], "prompt_id"?: uuid,
 //                   "webhook"?: {"url", "events"?: [...]} | false (docs/webhooks.md)}
 // -> 202 + Location + job (also when a wait ran out: the job as it is); 200 + job when waited (finished) or
 // when client_ref was seen before.
@@ -89,9 +90,10 @@ void JobsRoutes::install(RouteHandlers &h)
 // unknown_input, linked_input, invalid_workflow, comfy_validation (422, ComfyUI's node_errors intact),
 // comfy_unreachable, no_backend_can_run (422: no backend of the pool has the graph's nodes, models or the
 // tags, or the pinned backend does not exist; details.backends says what each lacks), job_expired (410:
-// client_ref of a pruned job, details.job_id), invalid_field (webhook.url, webhook.events),
+// client_ref of a pruned job, details.job_id), invalid_field (webhook.url, webhook.events, prompt_id not a UUID),
 // webhook_url_forbidden (422: the webhook's host is or resolves to a link-local/metadata address),
-// webhooks_not_configured (422: a webhook without [webhooks] secret).
+// webhooks_not_configured (422: a webhook without [webhooks] secret), job_conflict (409: the prompt_id is already a
+// job's).
 void JobsRoutes::create(const ApiRequest &req, ApiReply reply)
 {
     const Result<QJsonObject> body = parseJsonObject(req);
@@ -110,6 +112,19 @@ void JobsRoutes::create(const ApiRequest &req, ApiReply reply)
     const Result<QString> clientRef = stringField(b, QStringLiteral("client_ref"), false);
     if (!clientRef)
         return reply.error(clientRef.error());
+    const Result<QString> promptId = stringField(b, QStringLiteral("prompt_id"), false);
+    if (!promptId)
+        return reply.error(promptId.error());
+    std::optional<QString> canonicalId;
+    if (!promptId->isEmpty()) {
+        canonicalId = ComfyClient::canonicalPromptId(*promptId);
+        if (!canonicalId)
+            return reply.error(Error::make(
+                ErrorCode::InvalidField,
+                QStringLiteral("\"prompt_id\" must be a UUID (it is sent to ComfyUI as the canonical lowercase form)"),
+                {{QStringLiteral("field"), QStringLiteral("prompt_id")},
+                 {QStringLiteral("reason"), QStringLiteral("not a UUID")}}));
+    }
     const Result<int> wait = waitMs(b.value(QLatin1String("wait")), m_ctx.config.http.waitTimeoutMs);
     if (!wait)
         return reply.error(wait.error());
@@ -151,6 +166,12 @@ void JobsRoutes::create(const ApiRequest &req, ApiReply reply)
         wf = *parsed;
     }
     if (inputs.isObject()) {
+        if (m_ctx.pool) { // a parameter naming an input a node replacement renamed follows it
+            NodeReplacements known;
+            for (const Backend *backend : m_ctx.pool->backends())
+                known.merge(NodeReplacements::fromJson(backend->nodeReplacements()));
+            wf.setNodeReplacements(known);
+        }
         const auto applied = wf.applyInputs(inputs.toObject(), m_ctx.config.nodeMappings.forWorkflow(name));
         if (!applied)
             return reply.error(applied.error());
@@ -160,6 +181,7 @@ void JobsRoutes::create(const ApiRequest &req, ApiReply reply)
     jr.workflow = name;
     jr.graph = wf.graph();
     jr.clientRef = *clientRef;
+    jr.id = canonicalId.value_or(QString());
     if (jr.webhook && !jr.webhook->url.isEmpty()) {
         // The host may name a refused address only once resolved: submit after that answer.
         const QUrl url(jr.webhook->url);
@@ -265,9 +287,9 @@ void JobsRoutes::cancel(const ApiRequest &req, ApiReply reply)
     reply.json(202, jobToJson(*m_ctx.jobs->find(req.arg(0))));
 }
 
-// GET /api/v1/jobs/{id}/outputs/{index} -> the file, streamed from ComfyUI with its content type |
-// 404 job_not_found / output_not_found | 410 job_expired | 502 comfy_unreachable | 502 comfy_error (ComfyUI answered
-// anything but 200 or 404; details.status).
+// GET /api/v1/jobs/{id}/outputs/{index} -> the file, streamed from ComfyUI with its content type (206 for one
+// byte range) | 404 job_not_found / output_not_found | 410 job_expired | 416 range_not_satisfiable | 502
+// comfy_unreachable | 502 comfy_error (ComfyUI answered anything but 200 or 404; details.status).
 void JobsRoutes::output(const ApiRequest &req, ApiReply reply)
 {
     if (!m_ctx.jobs->find(req.arg(0)))
@@ -279,7 +301,7 @@ void JobsRoutes::output(const ApiRequest &req, ApiReply reply)
             ErrorCode::OutputNotFound,
             QStringLiteral("output index must be a decimal number >= 0 without sign, spaces or leading zeros"),
             {{QStringLiteral("index"), req.arg(1)}}));
-    streamOutput(m_ctx, req.arg(0), int(*index), reply, m_downloads);
+    streamOutput(m_ctx, req.arg(0), int(*index), reply, m_downloads, req.header("Range"));
 }
 
 } // namespace cr

@@ -1,11 +1,16 @@
 // Streams a job's output file from ComfyUI's /view to the client without buffering it: the upstream reply's
 // read buffer is bounded, reading pauses while the client's socket has more than HighWater bytes queued and
 // resumes on bytesWritten; a client that leaves aborts the upstream request.
+// Range requests (one byte range, byterange.h): the Range header goes to /view; a 206 from ComfyUI (aiohttp's
+// FileResponse) is passed on with its Content-Range, a 416 becomes range_not_satisfiable, and a 200 (a /view
+// that ignores Range) is sliced here against its Content-Length. Inline text outputs are answered from the job.
 
 #include "core/api/apierrors.h"
 #include "core/api/apilog.h"
+#include "core/api/byterange.h"
 #include "core/api/controllers.h"
 #include "core/pool/backendpool.h"
+#include "protocol/outputkind.h"
 
 #include "core/comfy/comfyclient.h"
 #include "core/jobs/jobmanager.h"
@@ -27,8 +32,11 @@ class OutputStream final : public QObject
     Q_DISABLE_COPY_MOVE(OutputStream)
 
 public:
-    OutputStream(QNetworkReply *upstream, ApiReply reply, QString fileName, QObject *parent)
-        : QObject(parent), m_up(upstream), m_reply(std::move(reply)), m_fileName(std::move(fileName))
+    // range: the client's Range (what went upstream), nullopt for the whole file; contentType: the output's.
+    OutputStream(QNetworkReply *upstream, ApiReply reply, QString fileName, std::optional<RangeSpec> range,
+                 QByteArray contentType, QObject *parent)
+        : QObject(parent), m_up(upstream), m_reply(std::move(reply)), m_fileName(std::move(fileName)), m_range(range),
+          m_contentType(std::move(contentType))
     {
         m_up->setParent(this);
         m_up->setReadBufferSize(UpstreamBuffer);
@@ -58,28 +66,60 @@ public:
 private:
     int upstreamStatus() const { return m_up->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt(); }
 
-    // Sends the response head once ComfyUI answered 200. False while there is nothing to stream (another
-    // status, answered by onFinished) and after a HEAD request (then the stream is closed).
+    // Sends the response head once ComfyUI answered with a body to pass on (200, or 206 to a Range). False
+    // while there is nothing to stream (another status, answered by onFinished) and after a HEAD request or a
+    // 416 (then the stream is closed).
     bool start()
     {
         if (m_started)
             return true;
-        if (upstreamStatus() != 200)
+        const int status = upstreamStatus();
+        if (status != 200 && !(status == 206 && m_range))
             return false;
         m_started = true;
-        QByteArray type = m_up->header(QNetworkRequest::ContentTypeHeader).toByteArray();
-        if (type.isEmpty())
-            type = "application/octet-stream";
+        QByteArray type = m_contentType;
+        const QByteArray upstreamType = m_up->header(QNetworkRequest::ContentTypeHeader).toByteArray();
+        if (type.isEmpty() || (type == "application/octet-stream" && !upstreamType.isEmpty()))
+            type = upstreamType.isEmpty() ? QByteArray("application/octet-stream") : upstreamType;
         const QVariant len = m_up->header(QNetworkRequest::ContentLengthHeader);
+        qint64 length = len.isValid() ? len.toLongLong() : -1;
         QString safe = m_fileName;
         safe.remove(QLatin1Char('"')).remove(QLatin1Char('\r')).remove(QLatin1Char('\n')).remove(QLatin1Char('\\'));
-        m_reply.begin(200, type, len.isValid() ? len.toLongLong() : -1,
-                      {{"Content-Disposition", QStringLiteral("inline; filename=\"%1\"").arg(safe).toUtf8()}});
+        HeaderPairs headers{{"Content-Disposition", QStringLiteral("inline; filename=\"%1\"").arg(safe).toUtf8()},
+                            {"Accept-Ranges", "bytes"}};
+        int answer = 200;
+        if (status == 206) { // ComfyUI served the range
+            answer = 206;
+            headers.append({"Content-Range", m_up->rawHeader("Content-Range")});
+        } else if (m_range && length >= 0) { // a /view that ignored Range: slice its body here
+            const RangeResolution r = resolveRange(m_range, length);
+            if (r.kind == RangeResolution::Kind::Unsatisfiable) {
+                unsatisfiable(unsatisfiedRange(length));
+                return false;
+            }
+            answer = 206;
+            headers.append({"Content-Range", r.range.contentRange(length)});
+            m_skip = r.range.first;
+            m_remaining = r.range.length();
+            length = m_remaining;
+        }
+        m_reply.begin(answer, type, length, headers);
         if (m_reply.isHeadOnly()) {
             close();
             return false;
         }
         return true;
+    }
+
+    void unsatisfiable(const QByteArray &contentRange)
+    {
+        m_reply.error(
+            Error::make(
+                ErrorCode::RangeNotSatisfiable,
+                QStringLiteral("the requested range is outside the output (%1)").arg(QString::fromLatin1(contentRange)),
+                {{QStringLiteral("content_range"), QString::fromLatin1(contentRange)}}),
+            {{"Content-Range", contentRange}, {"Accept-Ranges", "bytes"}});
+        close();
     }
 
     void pump()
@@ -90,9 +130,20 @@ private:
             close();
             return;
         }
-        while (m_up->bytesAvailable() > 0 && m_socket->bytesToWrite() < HighWater)
-            m_reply.write(m_up->read(64 * 1024));
-        if (m_up->isFinished() && m_up->bytesAvailable() == 0) {
+        while (m_up->bytesAvailable() > 0 && m_socket->bytesToWrite() < HighWater && m_remaining != 0) {
+            QByteArray chunk = m_up->read(64 * 1024);
+            if (m_skip > 0) {
+                const qint64 dropped = qMin<qint64>(m_skip, chunk.size());
+                chunk.remove(0, dropped);
+                m_skip -= dropped;
+            }
+            if (m_remaining > 0 && chunk.size() > m_remaining)
+                chunk.truncate(m_remaining);
+            if (m_remaining > 0)
+                m_remaining -= chunk.size();
+            m_reply.write(chunk);
+        }
+        if (m_remaining == 0 || (m_up->isFinished() && m_up->bytesAvailable() == 0)) {
             m_reply.end();
             close();
         }
@@ -104,12 +155,17 @@ private:
             return;
         if (!m_started) {
             const int status = upstreamStatus();
-            if (status == 200 && m_up->error() == QNetworkReply::NoError) {
+            if ((status == 200 || (status == 206 && m_range)) && m_up->error() == QNetworkReply::NoError) {
                 pump(); // a body that fits the read buffer: no readyRead came before finished
                 return;
             }
-            // Every other outcome gets an error answer, a 2xx/3xx other than 200 (204, 206, a redirect not
-            // followed) included: there is no file to pass on.
+            if (status == 416 && m_range) {
+                const QByteArray upstreamRange = m_up->rawHeader("Content-Range");
+                unsatisfiable(upstreamRange.isEmpty() ? QByteArray("bytes */*") : upstreamRange);
+                return;
+            }
+            // Every other outcome gets an error answer, a 2xx/3xx other than 200 (204, a 206 to no Range, a
+            // redirect not followed) included: there is no file to pass on.
             if (status == 404 || status == 400)
                 m_reply.error(Error::make(ErrorCode::OutputNotFound,
                                           QStringLiteral("ComfyUI no longer has the file \"%1\"").arg(m_fileName),
@@ -152,13 +208,43 @@ private:
     ApiReply m_reply;
     QPointer<QTcpSocket> m_socket;
     QString m_fileName;
+    std::optional<RangeSpec> m_range;
+    QByteArray m_contentType;
+    qint64 m_skip = 0;       // bytes of a 200 body before the range (slicing)
+    qint64 m_remaining = -1; // bytes of the range still to send (slicing); -1: up to the end of the body
     bool m_started = false;
     bool m_done = false;
 };
 
+// An output held by the job itself (inline text): answered at once, Range included.
+void answerInline(const ApiReply &reply, const QByteArray &body, const QByteArray &contentType, const QString &name,
+                  const std::optional<RangeSpec> &range)
+{
+    const HeaderPairs common{{"Content-Disposition", QStringLiteral("inline; filename=\"%1\"").arg(name).toUtf8()},
+                             {"Accept-Ranges", "bytes"}};
+    const RangeResolution r = resolveRange(range, body.size());
+    if (r.kind == RangeResolution::Kind::Unsatisfiable) {
+        const QByteArray cr = unsatisfiedRange(body.size());
+        reply.error(
+            Error::make(ErrorCode::RangeNotSatisfiable,
+                        QStringLiteral("the requested range is outside the output (%1)").arg(QString::fromLatin1(cr)),
+                        {{QStringLiteral("content_range"), QString::fromLatin1(cr)}}),
+            {{"Content-Range", cr}, {"Accept-Ranges", "bytes"}});
+        return;
+    }
+    if (r.kind == RangeResolution::Kind::Whole) {
+        reply.raw(200, body, contentType, common);
+        return;
+    }
+    HeaderPairs headers = common;
+    headers.append({"Content-Range", r.range.contentRange(body.size())});
+    reply.raw(206, body.mid(r.range.first, r.range.length()), contentType, headers);
+}
+
 } // namespace
 
-void streamOutput(const ApiContext &ctx, const QString &jobId, int index, ApiReply reply, QObject *owner)
+void streamOutput(const ApiContext &ctx, const QString &jobId, int index, ApiReply reply, QObject *owner,
+                  const QByteArray &rangeHeader)
 {
     const Job *job = ctx.jobs->find(jobId);
     if (!job || index >= job->outputs.size()) {
@@ -172,12 +258,20 @@ void streamOutput(const ApiContext &ctx, const QString &jobId, int index, ApiRep
     }
     if (!reply.isOpen())
         return; // the client already left
-    const protocol::OutputFile file = job->outputs.at(index).file;
+    const NodeOutputFile &output = job->outputs.at(index);
+    const protocol::OutputFile file = output.file;
+    const std::optional<RangeSpec> range = parseRangeHeader(rangeHeader);
+    const QByteArray contentType = protocol::outputContentType(file).toUtf8();
+    if (file.isInlineText()) {
+        answerInline(reply, file.text.toUtf8(), contentType, protocol::outputDownloadName(file, output.nodeId, index),
+                     range);
+        return;
+    }
     // From the backend that made it (the job's last attempt); the first backend for jobs from before pools.
     const Backend *made = ctx.pool ? ctx.pool->find(job->backend()) : nullptr;
     ComfyClient *comfy = made ? made->client() : ctx.comfy;
-    QNetworkReply *upstream = comfy->http()->openView(file);
-    new OutputStream(upstream, reply, file.filename, owner); // deletes itself when done
+    QNetworkReply *upstream = comfy->http()->openView(file, range ? rangeHeader.trimmed() : QByteArray());
+    new OutputStream(upstream, reply, file.filename, range, contentType, owner); // deletes itself when done
 }
 
 } // namespace cr

@@ -44,6 +44,14 @@ void ComfyClient::stop()
 
 QString ComfyClient::newPromptId() { return QUuid::createUuid().toString(QUuid::WithoutBraces); }
 
+std::optional<QString> ComfyClient::canonicalPromptId(const QString &id)
+{
+    const QUuid uuid = QUuid::fromString(id.trimmed());
+    if (uuid.isNull())
+        return std::nullopt;
+    return uuid.toString(QUuid::WithoutBraces); // lowercase, hyphenated
+}
+
 void ComfyClient::submit(const QString &promptId, const QJsonObject &graph, ComfyHttp::Callback<SubmitAck> done)
 {
     Tracked t;
@@ -105,32 +113,57 @@ void ComfyClient::release(const QString &promptId)
 {
     if (!m_tracked.remove(promptId))
         return;
-    m_http->deleteFromQueue({promptId}, [this, promptId](Status err) {
+    stopPrompt(promptId, [] {});
+}
+
+void ComfyClient::stopPrompt(const QString &promptId, std::function<void()> after)
+{
+    auto legacy = [this, promptId, after] {
+        // Delete if pending, interrupt if running: both are no-ops for the other case, and neither touches
+        // anybody else's work.
+        m_http->deleteFromQueue({promptId}, [this, promptId, after](Status err) {
+            if (err)
+                qCWarning(lcComfy).noquote()
+                    << "could not remove" << promptId << "from ComfyUI's queue:" << err->message;
+            m_http->interrupt(promptId, [promptId, after](Status err2) {
+                if (err2)
+                    qCWarning(lcComfy).noquote() << "could not interrupt" << promptId << ":" << err2->message;
+                after();
+            });
+        });
+    };
+    if (!m_jobCancel)
+        return legacy();
+    m_http->cancelJob(promptId, [this, promptId, after, legacy](Status err, bool supported) {
+        if (!supported) { // advertised, yet not there: the old way from now on (until the next connection)
+            qCWarning(lcComfy).noquote() << "ComfyUI has no POST /api/jobs/{id}/cancel after all; using /queue and"
+                                         << "/interrupt";
+            m_jobCancel = false;
+            return legacy();
+        }
         if (err)
-            qCDebug(lcComfy).noquote() << "could not remove released prompt" << promptId << ":" << err->message;
-        m_http->interrupt(promptId, [](Status) {});
+            qCWarning(lcComfy).noquote() << "could not cancel" << promptId << ":" << err->message;
+        after();
     });
 }
 
 void ComfyClient::sendCancel(const QString &promptId)
 {
-    // Delete if pending, interrupt if running: both are no-ops for the other case, and neither touches
-    // anybody else's work.
-    m_http->deleteFromQueue({promptId}, [this, promptId](Status err) {
-        if (err)
-            qCWarning(lcComfy).noquote() << "could not remove" << promptId << "from ComfyUI's queue:" << err->message;
-        m_http->interrupt(promptId, [this, promptId](Status err2) {
-            if (err2)
-                qCWarning(lcComfy).noquote() << "could not interrupt" << promptId << ":" << err2->message;
-            // A prompt removed while pending never sends events: find out now.
-            if (m_tracked.contains(promptId) && !m_tracked.value(promptId).finishing)
-                reconcile();
-        });
+    stopPrompt(promptId, [this, promptId] {
+        // A prompt removed while pending never sends events: find out now.
+        if (m_tracked.contains(promptId) && !m_tracked.value(promptId).finishing)
+            reconcile();
     });
 }
 
 void ComfyClient::onEvent(const protocol::ComfyEvent &event)
 {
+    if (const auto *flags = event.as<protocol::FeatureFlagsEvent>()) {
+        if (flags->supportsJobCancel != m_jobCancel)
+            qCInfo(lcComfy) << "ComfyUI" << (flags->supportsJobCancel ? "offers" : "does not offer")
+                            << "POST /api/jobs/{id}/cancel";
+        m_jobCancel = flags->supportsJobCancel;
+    }
     if (!event.promptId.isEmpty()) {
         auto it = m_tracked.find(event.promptId);
         if (it != m_tracked.end()) {
@@ -162,6 +195,7 @@ void ComfyClient::onEvent(const protocol::ComfyEvent &event)
 
 void ComfyClient::onConnected(bool cleanResume)
 {
+    m_jobCancel = false; // until this connection's feature flags say otherwise
     if (!m_tracked.isEmpty()) {
         qCInfo(lcComfy) << "reconnected with" << m_tracked.size() << "prompt(s) in flight; reconciling"
                         << (cleanResume ? "" : "(previous connection dropped uncleanly)");

@@ -18,6 +18,8 @@
 #include <QObject>
 #include <QTimer>
 
+#include <optional>
+
 namespace cr {
 
 class ComfyClient final : public QObject
@@ -37,7 +39,13 @@ public:
     ConnectionState state() const { return m_connection->state(); }
     QString clientId() const { return m_connection->clientId(); }
 
-    static QString newPromptId(); // uuid4, chosen here so early events are never lost
+    static QString newPromptId(); // uuid4, canonical lowercase, chosen here so early events are never lost
+    // A prompt id as newer ComfyUIs accept it: the canonical lowercase UUID of any spelling QUuid reads
+    // (braces, upper case); nullopt for anything else.
+    static std::optional<QString> canonicalPromptId(const QString &id);
+    // This ComfyUI advertised POST /api/jobs/{id}/cancel in its feature flags (renegotiated every connection):
+    // cancel() and release() use it instead of /queue delete + /interrupt.
+    bool supportsJobCancel() const { return m_jobCancel; }
 
     // Submits a prompt under a client-chosen id and tracks it until promptFinished. Events for it may arrive
     // before `done` runs. On failure (validation, unreachable) the prompt is not tracked.
@@ -76,6 +84,9 @@ private:
     };
 
     void onEvent(const protocol::ComfyEvent &event);
+    // Dequeues or interrupts a prompt: POST /api/jobs/{id}/cancel when advertised, else /queue delete then a
+    // targeted /interrupt (also when the route turns out to be missing); then `after`.
+    void stopPrompt(const QString &promptId, std::function<void()> after);
     void onConnected(bool cleanResume);
     void readOutcome(const QString &promptId, int attempt, bool lostIfUnknown);
     void reconcile();
@@ -93,6 +104,7 @@ private:
     // After `executing` null on an unbroken connection, how long the terminal event may still take (older
     // ComfyUI sends execution_success after it) before /history is asked instead.
     static constexpr int kTerminalGraceMs = 100;
+    bool m_jobCancel = false; // advertised in this connection's feature flags
     bool m_reconciling = false;
     bool m_reconcileAgain = false;
     quint64 m_ackCounter = 0;

@@ -182,6 +182,15 @@ void ComfyHttp::interrupt(const QString &promptId, Done done)
                [done](Result<QByteArray> r, int) { done(r ? Status() : Status(r.error())); });
 }
 
+void ComfyHttp::cancelJob(const QString &promptId, std::function<void(Status, bool)> done)
+{
+    const QString path
+        = QStringLiteral("/api/jobs/%1/cancel").arg(QString::fromLatin1(QUrl::toPercentEncoding(promptId)));
+    onFinished(send("POST", path, QByteArray("{}")), [done](Result<QByteArray> r, int status) {
+        done(r ? Status() : Status(r.error()), status != 404 && status != 405);
+    });
+}
+
 void ComfyHttp::deleteFromQueue(const QStringList &promptIds, Done done)
 {
     const QJsonObject body{{QStringLiteral("delete"), QJsonArray::fromStringList(promptIds)}};
@@ -223,6 +232,15 @@ void ComfyHttp::systemStats(Callback<QJsonObject> done)
 {
     onFinished(send("GET", QStringLiteral("/system_stats")),
                [done](Result<QByteArray> r, int) { done(objectFrom(r)); });
+}
+
+void ComfyHttp::nodeReplacements(Callback<QJsonObject> done)
+{
+    onFinished(send("GET", QStringLiteral("/node_replacements")), [done](Result<QByteArray> r, int status) {
+        if (!r && status == 404)
+            return done(QJsonObject()); // ComfyUI 0.8: no replacements
+        done(objectFrom(r));
+    });
 }
 
 void ComfyHttp::objectInfo(Callback<QJsonObject> done)
@@ -278,9 +296,11 @@ QUrl ComfyHttp::viewUrl(const protocol::OutputFile &file) const
     return url;
 }
 
-QNetworkReply *ComfyHttp::openView(const protocol::OutputFile &file)
+QNetworkReply *ComfyHttp::openView(const protocol::OutputFile &file, const QByteArray &range)
 {
     QNetworkRequest req(viewUrl(file));
+    if (!range.isEmpty())
+        req.setRawHeader("Range", range);
     req.setTransferTimeout(m_timeoutMs);
     QNetworkReply *reply = m_nam->get(req);
     reply->setParent(nullptr);

@@ -55,6 +55,9 @@ public:
     // GET /history/{id}: the entry, or an empty object when ComfyUI does not know the id (yet).
     void history(const QString &promptId, Callback<QJsonObject> done);
     void queue(Callback<QueueSnapshot> done);
+    // POST /api/jobs/{prompt_id}/cancel (a newer ComfyUI that advertises supports_job_cancel): dequeues or
+    // interrupts that prompt, whichever applies. `supported` is false when ComfyUI has no such route (404/405).
+    void cancelJob(const QString &promptId, std::function<void(Status, bool supported)> done);
     // POST /interrupt {"prompt_id"}: stops that prompt only if it is running now.
     void interrupt(const QString &promptId, Done done);
     // POST /queue {"delete": ids}: removes pending prompts.
@@ -63,6 +66,8 @@ public:
     void uploadImage(const QByteArray &bytes, const QString &fileName, const QString &contentType,
                      const QString &subfolder, const QString &type, bool overwrite, Callback<QJsonObject> done);
     void systemStats(Callback<QJsonObject> done);
+    // GET /node_replacements of a newer ComfyUI ({} when it has no such route: 404).
+    void nodeReplacements(Callback<QJsonObject> done);
     // GET /object_info, fetched once and cached (it is large and stalls ComfyUI while built).
     void objectInfo(Callback<QJsonObject> done);
     // Drops the cached /object_info: the next objectInfo() asks ComfyUI again (after a reconnect).
@@ -71,7 +76,8 @@ public:
     void models(const QString &folder, Callback<QStringList> done);
     // GET /view for an output file, streamed: the caller reads the reply as data arrives and deletes it.
     // The reply has the transfer timeout set; it is parented to nothing.
-    QNetworkReply *openView(const protocol::OutputFile &file);
+    // range: a Range header passed on as is ("" for the whole file).
+    QNetworkReply *openView(const protocol::OutputFile &file, const QByteArray &range = {});
     // The /view URL of a file (percent-encoded), as the Python project exposed it.
     QUrl viewUrl(const protocol::OutputFile &file) const;
 

@@ -1,5 +1,7 @@
 #include "core/jobs/job.h"
 
+#include <algorithm>
+
 namespace cr {
 
 qint64 Job::durationMs() const
@@ -27,6 +29,13 @@ int Job::attemptsThatRan() const
     for (const JobAttempt &a : attempts)
         n += a.startedAt.isValid() ? 1 : 0;
     return n;
+}
+
+qint64 Job::etaRemainingMs(qint64 nowMs) const
+{
+    if (isFinished() || etaMs < 0)
+        return -1;
+    return std::max<qint64>(0, etaMs - (nowMs - etaAtMs));
 }
 
 } // namespace cr

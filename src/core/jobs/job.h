@@ -73,6 +73,11 @@ struct Job {
     QStringList requiredTags; // "tags" of the request: every one must be on the backend
     QList<JobAttempt> attempts;
     int queuePosition = 0; // 1-based while waiting in the runner's queue, else 0 (not stored)
+    // The estimate of how long it still takes (jobeta.cpp), made at etaAtMs (ms since the epoch); -1 when
+    // unknown. Not stored. remaining = etaMs - (now - etaAtMs), at least 0.
+    qint64 etaMs = -1;
+    qint64 etaAtMs = 0;
+    qint64 etaRemainingMs(qint64 nowMs) const; // -1 unknown or final
 
     // The job's own webhook; none: the [webhooks] url default applies.
     std::optional<JobWebhook> webhook;

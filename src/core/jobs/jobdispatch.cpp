@@ -78,6 +78,7 @@ void JobManager::updateQueuePositions()
     for (int i = 0; i < m_waiting.size(); ++i)
         if (auto it = m_jobs.find(m_waiting.at(i)); it != m_jobs.end())
             it->queuePosition = i + 1;
+    estimateWaiting();
 }
 
 void JobManager::dispatch()
@@ -238,6 +239,8 @@ void JobManager::publishAccepted(const QString &id, const std::function<void(con
     qCInfo(lcJobs).noquote() << "job" << id << "queued"
                              << (it->workflow.isEmpty() ? QString() : QStringLiteral("(%1)").arg(it->workflow));
     // Events may have come before the answer; publish in order: queued, started, then the end.
+    if (it->state == JobState::Queued)
+        estimateWaiting();
     const Job queued = *it;
     emit jobQueued(queued);
     if (queued.state == JobState::Running)

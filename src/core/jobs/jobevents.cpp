@@ -18,6 +18,7 @@ void JobManager::markRunning(Job &job)
         return;
     job.state = JobState::Running;
     job.startedAt = QDateTime::currentDateTimeUtc();
+    estimateRunning(job);
     if (m_maxRunMs > 0) {
         const QString id = job.id;
         const QString prompt = job.currentAttempt() ? job.currentAttempt()->promptId : id;
@@ -85,6 +86,7 @@ void JobManager::onEventOf(Job &job, const protocol::ComfyEvent &event)
         markRunning(job);
         job.progress
             = {e->node, job.graph.value(e->node).toObject().value(QLatin1String("class_type")).toString(), 0, 0};
+        estimateRunning(job);
         if (!m_unacknowledged.contains(job.id))
             emit jobProgress(job);
         break;
@@ -97,6 +99,7 @@ void JobManager::onEventOf(Job &job, const protocol::ComfyEvent &event)
         job.progress.value = p->value;
         job.progress.max = p->max;
         m_lastStep.insert(job.id, job.progress);
+        onStep(job, job.progress);
         if (!m_unacknowledged.contains(job.id))
             emit jobProgress(job);
         break;
@@ -180,6 +183,8 @@ void JobManager::finishJob(Job &job, const PromptOutcome &o)
         job.progress
             = last.max > 0 ? JobProgress{last.node, last.nodeClass, last.max, last.max} : JobProgress{{}, {}, 1, 1};
     m_needs.remove(job.id);
+    recordFinished(job);
+    job.etaMs = -1;
     qCInfo(lcJobs).noquote() << "job" << job.id << jobStateName(job.state) << "with" << job.outputs.size()
                              << "output file(s)";
     persist(job);

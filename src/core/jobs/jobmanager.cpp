@@ -68,8 +68,10 @@ int JobManager::restore()
         m_seq.insert(job.id, m_nextSeq++);
         if (!job.clientRef.isEmpty())
             m_byClientRef.insert(job.clientRef, job.id);
-        if (job.isFinished())
+        if (job.isFinished()) {
+            recordFinished(job); // its duration seeds the estimates
             continue;
+        }
         JobNeeds needs = needsOf(job.graph);
         needs.requiredTags = job.requiredTags;
         needs.pinnedBackend = job.pinnedBackend;
@@ -213,8 +215,15 @@ void JobManager::submit(JobRequest request, QObject *context, SubmitCallback don
                false);
         return;
     }
+    if (!request.id.isEmpty() && (m_jobs.contains(request.id) || m_expired.find(request.id))) {
+        answer(Error::make(ErrorCode::JobConflict,
+                           QStringLiteral("prompt_id %1 is already the id of a job").arg(request.id),
+                           {{QStringLiteral("job_id"), request.id}}),
+               false);
+        return;
+    }
     Job job;
-    job.id = ComfyClient::newPromptId();
+    job.id = request.id.isEmpty() ? ComfyClient::newPromptId() : request.id;
     job.clientRef = request.clientRef;
     job.workflow = request.workflow;
     job.graph = std::move(request.graph);

@@ -9,6 +9,7 @@
 
 #include "core/comfy/comfyclient.h"
 #include "core/config/config.h"
+#include "core/jobs/etaestimator.h"
 #include "core/jobs/expiredjobs.h"
 #include "core/jobs/job.h"
 #include "core/jobs/jobstore.h"
@@ -34,6 +35,7 @@ struct JobRequest {
 
     // "webhook" of the request (checked by the API); none: the [webhooks] url default applies.
     std::optional<JobWebhook> webhook;
+    QString id; // the caller's prompt id (a canonical lowercase UUID), "" for a fresh one
 };
 
 struct JobFilter {
@@ -103,6 +105,8 @@ public:
     // A job running longer than this is interrupted and fails ("exceeded the maximum job time"); if ComfyUI
     // does not even end it then, it fails here after a grace period. 0 = no limit.
     void setMaxRunTime(int ms) { m_maxRunMs = ms; }
+    // The key the duration history is kept under: the workflow's name, or a posted graph's shape.
+    static QString workflowKey(const Job &job);
 
 signals:
     void jobQueued(const cr::Job &job);
@@ -149,6 +153,11 @@ private:
     static Error noBackendError(const RouteDecision &decision);
 
     void onEventOf(Job &job, const protocol::ComfyEvent &event);
+    // jobeta.cpp: the estimates.
+    void estimateRunning(Job &job);
+    void estimateWaiting(); // every job that waits (in the runner or inside a ComfyUI)
+    void onStep(Job &job, const JobProgress &step);
+    void recordFinished(const Job &job); // a final job: its duration joins the history
     void markRunning(Job &job);
     void prune();                        // one bounded batch; schedules the next when more is due
     void persist(Job &job);              // stores a change and bumps its revision
@@ -188,6 +197,8 @@ private:
     QSet<QString> m_unsaved; // jobs whose last write failed: written again when the store is back
     QTimer m_storeRetry;
     int m_storeBackoffMs = 0;
+    EtaEstimator m_eta;
+    QHash<QString, EtaEstimator::Cadence> m_cadence; // running jobs' sampler steps
 };
 
 } // namespace cr

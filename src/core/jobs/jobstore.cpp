@@ -55,7 +55,10 @@ QJsonObject JobStore::toJson(const Job &job)
                                    {QStringLiteral("kind"), f.file.kind},
                                    {QStringLiteral("filename"), f.file.filename},
                                    {QStringLiteral("subfolder"), f.file.subfolder},
-                                   {QStringLiteral("type"), f.file.type}});
+                                   {QStringLiteral("type"), f.file.type},
+                                   {QStringLiteral("format"), f.file.format},
+                                   {QStringLiteral("animated"), f.file.animated},
+                                   {QStringLiteral("text"), f.file.text}});
     QJsonObject o{{QStringLiteral("id"), job.id},
                   {QStringLiteral("client_ref"), job.clientRef},
                   {QStringLiteral("workflow"), job.workflow},
@@ -117,10 +120,11 @@ std::optional<Job> JobStore::fromJson(const QJsonObject &o)
     job.cachedNodes = strings(o.value(QLatin1String("cached_nodes")));
     for (const QJsonValue &v : o.value(QLatin1String("outputs")).toArray()) {
         const QJsonObject f = v.toObject();
-        job.outputs.append(
-            {f.value(QLatin1String("node_id")).toString(),
-             {f.value(QLatin1String("kind")).toString(), f.value(QLatin1String("filename")).toString(),
-              f.value(QLatin1String("subfolder")).toString(), f.value(QLatin1String("type")).toString()}});
+        job.outputs.append({f.value(QLatin1String("node_id")).toString(),
+                            {f.value(QLatin1String("kind")).toString(), f.value(QLatin1String("filename")).toString(),
+                             f.value(QLatin1String("subfolder")).toString(), f.value(QLatin1String("type")).toString(),
+                             f.value(QLatin1String("format")).toString(), f.value(QLatin1String("animated")).toBool(),
+                             f.value(QLatin1String("text")).toString()}});
     }
     job.rawOutputs = o.value(QLatin1String("raw_outputs")).toObject();
     job.reason = o.value(QLatin1String("reason")).toString();

@@ -122,12 +122,21 @@ void Backend::refresh()
     const int generation = ++m_generation;
     m_nextClassTypes.clear();
     m_nextModels.clear();
-    m_pendingReads = 2; // /object_info and /models
+    m_pendingReads = 3; // /object_info, /models and /node_replacements
     m_readFailed = false;
     ComfyHttp *http = m_client->http();
     http->systemStats([this, generation](Result<QJsonObject> r) { // GPU, VRAM: for the backends list
         if (generation == m_generation && r)
             m_systemStats = *r;
+    });
+    http->nodeReplacements([this, generation](Result<QJsonObject> r) {
+        if (generation != m_generation)
+            return;
+        if (r)
+            m_nodeReplacements = *r;
+        else // not needed to route: the old table (or none) stays
+            qCDebug(lcPool).noquote() << "backend" << name() << "GET /node_replacements:" << r.error().message;
+        capabilityRead();
     });
     http->forgetObjectInfo();
     http->objectInfo([this, generation](Result<QJsonObject> r) {

@@ -62,6 +62,8 @@ public:
     QString lastError() const { return m_lastError; }
     void setLastError(const QString &error) { m_lastError = error; }
     QJsonObject lastSystemStats() const { return m_systemStats; }
+    // Its GET /node_replacements answer ({} for a ComfyUI without the route), read with the capabilities.
+    QJsonObject nodeReplacements() const { return m_nodeReplacements; }
     void setLastSystemStats(const QJsonObject &stats) { m_systemStats = stats; }
     // How long it has been disconnected (0 while connected).
     qint64 disconnectedForMs() const;
@@ -97,6 +99,7 @@ private:
     QString m_lastCheckpoint;
     QString m_lastError;
     QJsonObject m_systemStats;
+    QJsonObject m_nodeReplacements;
     QStringList m_released; // taken back while unreachable: deleted again on reconnect
 };
 

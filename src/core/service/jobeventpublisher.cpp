@@ -58,17 +58,19 @@ void JobEventPublisher::attach(JobManager *jobs)
     using protocol::ServiceEventType;
     connect(m_jobs, &JobManager::jobQueued, this, [this](const Job &job) {
         m_hub->publishServiceEvent(
-            ServiceEvent::of(ServiceEventType::JobQueued, protocol::JobQueuedEvent{job.id, job.id, job.workflow}));
+            ServiceEvent::of(ServiceEventType::JobQueued,
+                             protocol::JobQueuedEvent{job.id, job.id, job.workflow,
+                                                      job.etaRemainingMs(QDateTime::currentMSecsSinceEpoch())}));
     });
     connect(m_jobs, &JobManager::jobStarted, this, [this](const Job &job) {
         m_hub->publishServiceEvent(
             ServiceEvent::of(ServiceEventType::JobStarted, protocol::JobStartedEvent{job.id, job.id}));
     });
     connect(m_jobs, &JobManager::jobProgress, this, [this](const Job &job) {
-        m_hub->publishServiceEvent(
-            ServiceEvent::of(ServiceEventType::JobProgress,
-                             protocol::JobProgressEvent{job.id, job.progress.node, job.progress.nodeClass,
-                                                        job.progress.value, job.progress.max}));
+        m_hub->publishServiceEvent(ServiceEvent::of(
+            ServiceEventType::JobProgress,
+            protocol::JobProgressEvent{job.id, job.progress.node, job.progress.nodeClass, job.progress.value,
+                                       job.progress.max, job.etaRemainingMs(QDateTime::currentMSecsSinceEpoch())}));
     });
     connect(m_jobs, &JobManager::jobFinished, this, &JobEventPublisher::onJobFinished);
     // A pruned job's event log goes with it (GET /api/v1/jobs/{id}/events then answers job_expired).

@@ -4,6 +4,7 @@
 // Copies are cheap (implicitly shared JSON); every edit is all-or-nothing and returns an Error naming node,
 // input and reason.
 
+#include "core/workflows/nodereplacements.h"
 #include "protocol/error.h"
 
 #include <QByteArray>
@@ -136,7 +137,12 @@ public:
     Result<QList<InputChange>> applyInputs(const QJsonObject &inputs, const QMap<QString, QString> &mappings,
                                            bool allowLinkOverwrite = false);
 
+    // The node replacements the backends know (named parameters follow an old input name to its new one).
+    void setNodeReplacements(const NodeReplacements &replacements) { m_replacements = replacements; }
+
 private:
+    // `input` of node `nodeId`, or the name a node replacement gave it when the node has no such input.
+    QString currentInputName(const QString &nodeId, const QString &input) const;
     Status writeChecked(const QString &nodeId, const QString &input, const QJsonValue &value, bool allowLinkOverwrite);
     Result<QString> nodeByTitle(const QString &title) const;
     Result<Parameter> resolveOnNode(const QString &name, const QString &nodeId, const QString &input,
@@ -149,6 +155,7 @@ private:
     QJsonObject m_graph;
     QByteArray m_hash;
     QHash<QString, QSet<QString>> m_floatInputs; // node id -> numeric inputs spelled as floats
+    NodeReplacements m_replacements;
 };
 
 } // namespace cr

@@ -71,10 +71,18 @@ Result<QString> Workflow::nodeByTitle(const QString &title) const
                        details);
 }
 
+QString Workflow::currentInputName(const QString &nodeId, const QString &input) const
+{
+    if (input.isEmpty() || inputType(nodeId, input))
+        return input;
+    const QString renamed = m_replacements.renamedInput(classType(nodeId), input);
+    return !renamed.isEmpty() && inputType(nodeId, renamed) ? renamed : input;
+}
+
 Result<Parameter> Workflow::resolveOnNode(const QString &name, const QString &nodeId, const QString &input,
                                           const QString &source) const
 {
-    QString chosen = input;
+    QString chosen = currentInputName(nodeId, input);
     if (chosen.isEmpty()) {
         // An input named like the parameter wins ("seed" = "3" -> KSampler's seed, not its linked model);
         // otherwise the /update/text rule picks it.
@@ -246,7 +254,8 @@ Result<QList<InputChange>> Workflow::applyInputs(const QJsonObject &inputs, cons
             }
             const QJsonObject nodeInputs = it.value().toObject();
             for (auto in = nodeInputs.begin(); in != nodeInputs.end(); ++in) {
-                if (Status bad = write(key + QLatin1Char('.') + in.key(), nodeId, in.key(), in.value()))
+                if (Status bad = write(key + QLatin1Char('.') + in.key(), nodeId,
+                                       next.currentInputName(nodeId, in.key()), in.value()))
                     return *bad;
             }
             continue;
