@@ -12,6 +12,15 @@ say() { echo "package-test: $*"; }
 fail() { echo "package-test: FAIL: $*" >&2; exit 1; }
 
 [ "$(id -u)" -eq 0 ] || { say "skipped: needs root for dpkg -i"; exit 77; }
+# Every checkout on this machine (worktrees, parallel ctest runs) installs and purges the same two packages:
+# without one machine-wide lock a second run saw the first's install (skipped), or was purged under it, or
+# met dpkg's lock (failed). RUN_SERIAL orders only the tests of one ctest run. Held until this script ends
+# (cleanup's purge included); the bound stays inside the test's 600 s.
+exec 9>/run/lock/comfy-runner-package-test.lock
+if ! flock -n 9; then
+    say "waiting for another checkout's package test to finish"
+    flock -w 420 9 || fail "another package test held /run/lock/comfy-runner-package-test.lock for 420 s"
+fi
 for p in comfy-runner comfy-runner-monitor; do
     if dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" && [ "${CR_PACKAGE_TEST_FORCE:-0}" != 1 ]; then
         say "skipped: $p is installed on this machine (CR_PACKAGE_TEST_FORCE=1 to test anyway; it will be purged)"

@@ -10,6 +10,7 @@
 
 using namespace cr;
 using namespace cr::testing;
+using namespace Qt::StringLiterals;
 
 class TstApiHygiene : public QObject
 {
@@ -17,6 +18,7 @@ class TstApiHygiene : public QObject
 
 private slots:
     void oversizedBodyRejectedBeforeBody();
+    void rejectionReachesAClientStillSending();
     void bodyAtLimitAccepted();
     void expectContinueAnswered();
     void oversizedHeadIs431();
@@ -43,6 +45,27 @@ void TstApiHygiene::oversizedBodyRejectedBeforeBody()
     QVERIFY(c.received.contains("\"limit\":1024"));
     QVERIFY(c.waitClosed());
     QCOMPARE(env.fake().promptCount(), 0);
+}
+
+// A client that goes on sending after its request was refused (a body sent without waiting, a head that
+// trickles past its deadline) still reads the answer: the server must not close with that input unread,
+// which makes the kernel reset the connection and can throw the unsent or unread answer away.
+void TstApiHygiene::rejectionReachesAClientStillSending()
+{
+    ApiTestEnv env({}, [](Config &c) { c.http.maxBodyBytes = 1024; });
+    QVERIFY(env.ok());
+    for (int round = 0; round < 20; ++round) {
+        RawClient c(env.port());
+        QVERIFY(c.waitConnected());
+        c.socket.write("POST /api/v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: "
+                       "4000000\r\n\r\n");
+        Trickle body(c.socket, QByteArray(4'000'000, ' '), 1, 64 * 1024); // keeps coming after the 413
+        QVERIFY2(c.waitFor("payload_too_large"),
+                 qPrintable(u"round %1: %2"_s.arg(round).arg(QString::fromLatin1(c.received))));
+        QVERIFY(c.received.startsWith("HTTP/1.1 413 "));
+        QVERIFY(c.waitClosed());
+    }
+    QCOMPARE(env.call("GET", QStringLiteral("/api/v1/health")).status, 200);
 }
 
 void TstApiHygiene::bodyAtLimitAccepted()

@@ -44,6 +44,7 @@ private slots:
     void rejectedSubmissionLeavesNoTrace();
     void duplicateClientRefWaitsForTheFirstOutcome();
     void callbackDroppedWithItsContext();
+    void submissionAnsweredAfterTheManagerWent();
     void maxJobTimeInterruptsAHungRun();
     void aJobTheStoreCannotKeepIsRefused();
     void databaseLostMidRun();
@@ -350,6 +351,24 @@ void TstJobs::duplicateClientRefWaitsForTheFirstOutcome()
 }
 
 // A callback whose context is gone when ComfyUI answers is not called (the job itself is kept).
+// ComfyUI's answer to a submission reaches the client's ComfyHttp, which outlives a JobManager built around a
+// client it does not own: the answer must find nothing of the manager (under ASan: heap-use-after-free).
+void TstJobs::submissionAnsweredAfterTheManagerWent()
+{
+    Runtime rt = startRuntime();
+    QVERIFY(QTest::qWaitFor([&] { return rt.comfy->state() == ConnectionState::Connected; }, 5000));
+    bool called = false;
+    rt.jobs->submit({QStringLiteral("sd15_txt2img"), workflow(), {}}, [&called](Result<Job>, bool) { called = true; });
+    rt.jobs.reset();   // the POST /prompt is on the wire
+    rt.comfy->start(); // the manager's pool stopped it
+    QVERIFY(QTest::qWaitFor([&] { return m_fake->promptCount() == 1; }, 5000));
+    // A later round trip on the same client: the submission's answer was read before this one's.
+    bool answered = false;
+    rt.comfy->http()->queue([&answered](Result<QueueSnapshot>) { answered = true; });
+    QVERIFY(QTest::qWaitFor([&] { return answered; }, 5000));
+    QVERIFY(!called); // dropped with the manager
+}
+
 void TstJobs::callbackDroppedWithItsContext()
 {
     Runtime rt = startRuntime();

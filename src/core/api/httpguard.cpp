@@ -6,6 +6,7 @@
 #include "core/api/requesthead.h"
 #include "core/common/listenerguard.h"
 
+#include <sys/socket.h>
 #include <unistd.h>
 
 namespace cr {
@@ -47,7 +48,10 @@ GuardedSocket::GuardedSocket(const HttpLimits &limits, QObject *parent) : QTcpSo
     });
     // Connected here, before QHttpServer connects its own slot: this one runs first on every readyRead.
     connect(this, &QIODevice::readyRead, this, &GuardedSocket::inspect);
-    connect(this, &QIODevice::bytesWritten, this, &GuardedSocket::touch);
+    connect(this, &QIODevice::bytesWritten, this, [this] {
+        touch();
+        shutWriteSideIfWritten();
+    });
     touch();
 }
 
@@ -227,10 +231,8 @@ void GuardedSocket::answerFinished()
     if (m_phase != Phase::Answer)
         return;
     if (m_closeAfterAnswer) {
-        m_closing = true;
         m_pending.clear();
-        touch();              // bounds the graceful close: a client that reads nothing is aborted when it fires
-        disconnectFromHost(); // after the answer is flushed
+        closeAfterWrite();
         return;
     }
     m_phase = Phase::Head;
@@ -258,11 +260,36 @@ void GuardedSocket::reject(const char *code, const QString &message, const QJson
     m_pending.clear();
     m_headDeadline.stop();
     m_bodyIdle.stop();
-    touch(); // bounds the graceful close below: a client that reads nothing is aborted when it fires
     const Error e = Error::make(code, message, details);
     const QByteArray raw = rawErrorResponse(status, e, m_legacyRequest);
     QTcpSocket::writeData(raw.constData(), raw.size());
-    disconnectFromHost(); // after the answer is flushed
+    closeAfterWrite();
+}
+
+// Ends the connection after what was written, without a reset: once the answer is out the write side is shut
+// (the client reads the answer, then the end of the stream) and whatever the client still sends is read and
+// dropped (inspect) until it closes its side, at most the idle timeout (m_idle aborts a closing connection).
+// QAbstractSocket::disconnectFromHost() stops reading at once and closes after the flush: input that arrived
+// meanwhile was unread, so the kernel reset the connection, which can throw away the answer before the client
+// read it (a client still sending the body of a request refused with 413, a head trickling past its deadline).
+void GuardedSocket::closeAfterWrite()
+{
+    m_closing = true;
+    if (m_limits.idleTimeoutMs <= 0) { // nothing would bound the wait for the client's close
+        disconnectFromHost();
+        return;
+    }
+    m_shutWhenWritten = true;
+    touch(); // bounds the graceful close: a client that neither reads nor closes is aborted when it fires
+    shutWriteSideIfWritten();
+}
+
+void GuardedSocket::shutWriteSideIfWritten()
+{
+    if (!m_shutWhenWritten || bytesToWrite() > 0 || state() != QAbstractSocket::ConnectedState)
+        return;
+    m_shutWhenWritten = false;
+    ::shutdown(int(socketDescriptor()), SHUT_WR);
 }
 
 GuardedTcpServer::GuardedTcpServer(const HttpLimits &limits, QObject *parent)

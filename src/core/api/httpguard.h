@@ -67,6 +67,8 @@ private:
     // Answers with the error (its HTTP status from httpStatusFor) and closes the connection.
     void reject(const char *code, const QString &message, const QJsonObject &details = {});
     void timedOut(const QString &message, int timeoutMs);
+    void closeAfterWrite();
+    void shutWriteSideIfWritten();
     void touch();
     static void arm(QTimer &timer, int ms);
 
@@ -75,11 +77,12 @@ private:
     QByteArray m_pending; // received bytes QHttpServer has not read: the released request, then held ones
     qint64 m_owed = 0;    // bytes of the released request QHttpServer has still to read
     bool m_closeAfterAnswer = false;
-    bool m_legacyRequest = false; // the current request names a legacy route: refusals carry "STATUS"
-    bool m_closing = false;       // no further request is read; the connection closes once its answer is out
-    bool m_draining = false;      // inspect() is emptying the socket's buffer: readData releases nothing
-    bool m_answerWritten = false; // a byte of the current answer went out
-    QTimer m_idle;                // idleTimeoutMs after the last byte either way (m_lastTouch), set lazily
+    bool m_legacyRequest = false;   // the current request names a legacy route: refusals carry "STATUS"
+    bool m_closing = false;         // no further request is read; the connection closes once its answer is out
+    bool m_draining = false;        // inspect() is emptying the socket's buffer: readData releases nothing
+    bool m_answerWritten = false;   // a byte of the current answer went out
+    bool m_shutWhenWritten = false; // closeAfterWrite(): the write side is shut once the answer is out
+    QTimer m_idle;                  // idleTimeoutMs after the last byte either way (m_lastTouch), set lazily
     QElapsedTimer m_lastTouch;
     QTimer m_headDeadline; // headTimeoutMs, from a request's first byte to the end of its head
     QTimer m_bodyIdle;     // bodyIdleTimeoutMs, restarted by every body byte

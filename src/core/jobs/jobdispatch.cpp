@@ -5,6 +5,7 @@
 
 #include <QJsonArray>
 #include <QLoggingCategory>
+#include <QPointer>
 #include <QTimer>
 
 #include <algorithm>
@@ -145,9 +146,13 @@ void JobManager::handOver(const QString &id, const QString &backendName, std::op
         << (job.attempts.size() > 1 ? QStringLiteral("(attempt %1, prompt %2)").arg(job.attempts.size()).arg(a.promptId)
                                     : QString());
     const QString promptId = a.promptId;
-    backend->client()->submit(promptId, job.graph, [this, id, promptId, answer](Result<SubmitAck> r) {
-        onHandedOver(id, promptId, r, answer);
-    });
+    // The answer comes through the backend's ComfyHttp, which outlives this manager when the client is not the
+    // pool's own (JobManager(ComfyClient *)): dropped if the manager went meanwhile.
+    backend->client()->submit(promptId, job.graph,
+                              [self = QPointer<JobManager>(this), id, promptId, answer](Result<SubmitAck> r) {
+                                  if (self)
+                                      self->onHandedOver(id, promptId, r, answer);
+                              });
 }
 
 void JobManager::onHandedOver(const QString &id, const QString &promptId, const Result<SubmitAck> &r,

@@ -125,9 +125,13 @@ void Backend::refresh()
     m_pendingReads = 3; // /object_info, /models and /node_replacements
     m_readFailed = false;
     ComfyHttp *http = m_client->http();
-    http->systemStats([this, generation](Result<QJsonObject> r) { // GPU, VRAM: for the backends list
-        if (generation == m_generation && r)
-            m_systemStats = *r;
+    // The answers come through the client's ComfyHttp, which outlives this Backend when the client is not
+    // ours (a pool of one around a client made elsewhere): every callback checks that it is still here.
+    const QPointer<Backend> self(this);
+    const auto current = [self, generation] { return self && generation == self->m_generation; };
+    http->systemStats([self, current](Result<QJsonObject> r) { // GPU, VRAM: for the backends list
+        if (current() && r)
+            self->m_systemStats = *r;
     });
     http->nodeReplacements([this, generation](Result<QJsonObject> r) {
         if (generation != m_generation)
@@ -139,42 +143,42 @@ void Backend::refresh()
         capabilityRead();
     });
     http->forgetObjectInfo();
-    http->objectInfo([this, generation](Result<QJsonObject> r) {
-        if (generation != m_generation)
+    http->objectInfo([self, current](Result<QJsonObject> r) {
+        if (!current())
             return;
         if (r) {
             const QStringList keys = r->keys();
-            m_nextClassTypes = QSet<QString>(keys.cbegin(), keys.cend());
+            self->m_nextClassTypes = QSet<QString>(keys.cbegin(), keys.cend());
         } else {
-            m_lastError = QStringLiteral("GET /object_info: %1").arg(r.error().message);
-            m_readFailed = true; // not known; the next reconnect (or refresh) tries again
+            self->m_lastError = QStringLiteral("GET /object_info: %1").arg(r.error().message);
+            self->m_readFailed = true; // not known; the next reconnect (or refresh) tries again
             return;
         }
-        capabilityRead();
+        self->capabilityRead();
     });
-    http->models(QString(), [this, generation, http](Result<QStringList> r) {
-        if (generation != m_generation)
+    http->models(QString(), [self, current, http](Result<QStringList> r) {
+        if (!current())
             return;
         if (!r) {
-            m_lastError = QStringLiteral("GET /models: %1").arg(r.error().message);
-            m_readFailed = true;
+            self->m_lastError = QStringLiteral("GET /models: %1").arg(r.error().message);
+            self->m_readFailed = true;
             return;
         }
         for (const QString &folder : modelFoldersOfInterest()) {
             if (!r->contains(folder))
                 continue;
-            ++m_pendingReads;
-            http->models(folder, [this, generation, folder](Result<QStringList> files) {
-                if (generation != m_generation)
+            ++self->m_pendingReads;
+            http->models(folder, [self, current, folder](Result<QStringList> files) {
+                if (!current())
                     return;
                 if (files)
-                    m_nextModels.insert(folder, QSet<QString>(files->cbegin(), files->cend()));
+                    self->m_nextModels.insert(folder, QSet<QString>(files->cbegin(), files->cend()));
                 else
-                    m_lastError = QStringLiteral("GET /models/%1: %2").arg(folder, files.error().message);
-                capabilityRead();
+                    self->m_lastError = QStringLiteral("GET /models/%1: %2").arg(folder, files.error().message);
+                self->capabilityRead();
             });
         }
-        capabilityRead();
+        self->capabilityRead();
     });
 }
 
