@@ -133,14 +133,14 @@ void Backend::refresh()
         if (current() && r)
             self->m_systemStats = *r;
     });
-    http->nodeReplacements([this, generation](Result<QJsonObject> r) {
-        if (generation != m_generation)
+    http->nodeReplacements([self, current](Result<QJsonObject> r) {
+        if (!current())
             return;
         if (r)
-            m_nodeReplacements = *r;
+            self->m_nodeReplacements = *r;
         else // not needed to route: the old table (or none) stays
-            qCDebug(lcPool).noquote() << "backend" << name() << "GET /node_replacements:" << r.error().message;
-        capabilityRead();
+            qCDebug(lcPool).noquote() << "backend" << self->name() << "GET /node_replacements:" << r.error().message;
+        self->capabilityRead();
     });
     http->forgetObjectInfo();
     http->objectInfo([self, current](Result<QJsonObject> r) {
