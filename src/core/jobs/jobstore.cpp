@@ -198,6 +198,22 @@ JobStore::~JobStore()
     QSqlDatabase::removeDatabase(m_connection);
 }
 
+namespace {
+// The durable webhook queue (core/webhooks/deliverystore.h): the same portable SQL on both engines.
+QStringList webhookDeliveriesStep()
+{
+    return {QStringLiteral("CREATE TABLE IF NOT EXISTS webhook_deliveries (id TEXT PRIMARY KEY, seq BIGINT NOT NULL, "
+                           "job_id TEXT NOT NULL, event TEXT NOT NULL, url TEXT NOT NULL, body TEXT NOT NULL, "
+                           "state TEXT NOT NULL, attempts INTEGER NOT NULL, max_attempts INTEGER NOT NULL, "
+                           "next_at BIGINT NOT NULL, created_at TEXT NOT NULL, last_attempt_at TEXT, "
+                           "last_status INTEGER, last_error TEXT, finished_at TEXT)"),
+            QStringLiteral("CREATE INDEX IF NOT EXISTS webhook_deliveries_due ON webhook_deliveries (state, next_at)"),
+            QStringLiteral("CREATE INDEX IF NOT EXISTS webhook_deliveries_job ON webhook_deliveries (job_id)"),
+            QStringLiteral("CREATE INDEX IF NOT EXISTS webhook_deliveries_seq ON webhook_deliveries (seq)")};
+}
+
+} // namespace
+
 bool JobStore::migrate()
 {
     const bool ok = m_url.engine == StoreUrl::Engine::Sqlite ? migrateSqlite() : migratePostgres();
@@ -210,6 +226,7 @@ bool JobStore::migrate()
 // older releases keep working. Add a step: append its statements here and bump kSchemaVersion.
 //   1: expired_jobs, the tombstones of pruned jobs (id, client_ref, pruned_at).
 //   2: jobs.graph, the graph written once; data no longer holds it (existing rows are moved over).
+//   3: webhook_deliveries (webhookDeliveriesStep).
 bool JobStore::migrateSqlite()
 {
     static const QList<QStringList> steps = {
@@ -217,14 +234,7 @@ bool JobStore::migrateSqlite()
                         "pruned_at TEXT NOT NULL)"),
          QStringLiteral("CREATE INDEX IF NOT EXISTS expired_jobs_pruned_at ON expired_jobs (pruned_at)")},
         {QStringLiteral("ALTER TABLE jobs ADD COLUMN graph TEXT")},
-        {QStringLiteral("CREATE TABLE IF NOT EXISTS webhook_deliveries (id TEXT PRIMARY KEY, seq BIGINT NOT NULL, "
-                        "job_id TEXT NOT NULL, event TEXT NOT NULL, url TEXT NOT NULL, body TEXT NOT NULL, "
-                        "state TEXT NOT NULL, attempts INTEGER NOT NULL, max_attempts INTEGER NOT NULL, "
-                        "next_at BIGINT NOT NULL, created_at TEXT NOT NULL, last_attempt_at TEXT, "
-                        "last_status INTEGER, last_error TEXT, finished_at TEXT)"),
-         QStringLiteral("CREATE INDEX IF NOT EXISTS webhook_deliveries_due ON webhook_deliveries (state, next_at)"),
-         QStringLiteral("CREATE INDEX IF NOT EXISTS webhook_deliveries_job ON webhook_deliveries (job_id)"),
-         QStringLiteral("CREATE INDEX IF NOT EXISTS webhook_deliveries_seq ON webhook_deliveries (seq)")},
+        webhookDeliveriesStep(),
     };
     static_assert(kSchemaVersion == 3, "add the migration step of the new schema version");
     return runSteps(steps, schemaVersion(), kSchemaVersion);
@@ -244,14 +254,7 @@ bool JobStore::migratePostgres()
          QStringLiteral("CREATE TABLE expired_jobs (seq BIGSERIAL NOT NULL, id TEXT PRIMARY KEY, "
                         "client_ref TEXT NOT NULL, pruned_at TEXT NOT NULL)"),
          QStringLiteral("CREATE INDEX expired_jobs_pruned_at ON expired_jobs (pruned_at, seq)")},
-        {QStringLiteral("CREATE TABLE IF NOT EXISTS webhook_deliveries (id TEXT PRIMARY KEY, seq BIGINT NOT NULL, "
-                        "job_id TEXT NOT NULL, event TEXT NOT NULL, url TEXT NOT NULL, body TEXT NOT NULL, "
-                        "state TEXT NOT NULL, attempts INTEGER NOT NULL, max_attempts INTEGER NOT NULL, "
-                        "next_at BIGINT NOT NULL, created_at TEXT NOT NULL, last_attempt_at TEXT, "
-                        "last_status INTEGER, last_error TEXT, finished_at TEXT)"),
-         QStringLiteral("CREATE INDEX IF NOT EXISTS webhook_deliveries_due ON webhook_deliveries (state, next_at)"),
-         QStringLiteral("CREATE INDEX IF NOT EXISTS webhook_deliveries_job ON webhook_deliveries (job_id)"),
-         QStringLiteral("CREATE INDEX IF NOT EXISTS webhook_deliveries_seq ON webhook_deliveries (seq)")},
+        webhookDeliveriesStep(),
     };
     static_assert(kPostgresSchemaVersion == 2, "add the migration step of the new schema version");
     QSqlDatabase db = QSqlDatabase::database(m_connection);
