@@ -1,8 +1,8 @@
 // Streams a job's output file from ComfyUI's /view to the client without buffering it: the upstream reply's
 // read buffer is bounded, reading pauses while the client's socket has more than HighWater bytes queued and
 // resumes on bytesWritten; a client that leaves aborts the upstream request.
-// Range requests (one byte range, byterange.h): the Range header goes to /view; a 206 from ComfyUI (aiohttp's
-// FileResponse) is passed on with its Content-Range, a 416 becomes range_not_satisfiable, and a 200 (a /view
+// Range requests (one byte range, byterange.h): the range goes to /view (in its canonical spelling); a 206 from ComfyUI
+// (aiohttp's FileResponse) is passed on with its Content-Range, a 416 becomes range_not_satisfiable, and a 200 (a /view
 // that ignores Range) is sliced here against its Content-Length. Inline text outputs are answered from the job.
 
 #include "core/api/apierrors.h"
@@ -270,7 +270,7 @@ void streamOutput(const ApiContext &ctx, const QString &jobId, int index, ApiRep
     // From the backend that made it (the job's last attempt); the first backend for jobs from before pools.
     const Backend *made = ctx.pool ? ctx.pool->find(job->backend()) : nullptr;
     ComfyClient *comfy = made ? made->client() : ctx.comfy;
-    QNetworkReply *upstream = comfy->http()->openView(file, range ? rangeHeader.trimmed() : QByteArray());
+    QNetworkReply *upstream = comfy->http()->openView(file, range ? cr::rangeHeader(*range) : QByteArray());
     new OutputStream(upstream, reply, file.filename, range, contentType, owner); // deletes itself when done
 }
 
