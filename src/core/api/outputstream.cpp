@@ -26,6 +26,14 @@ namespace {
 constexpr qint64 HighWater = 1024 * 1024;
 constexpr qint64 UpstreamBuffer = 256 * 1024;
 
+// "inline; filename=..." for a name that may come from the caller (a node id of its graph) or from ComfyUI:
+// quotes, backslashes and control characters (CR, LF) are dropped, so the name cannot end the header.
+QByteArray contentDisposition(QString name)
+{
+    name.removeIf([](QChar c) { return c == u'"' || c == u'\\' || c.unicode() < 0x20 || c.unicode() == 0x7f; });
+    return QStringLiteral("inline; filename=\"%1\"").arg(name).toUtf8();
+}
+
 // Owned by JobsRoutes' download holder; deletes itself (deleteLater) once the client was answered or left.
 class OutputStream final : public QObject
 {
@@ -83,10 +91,7 @@ private:
             type = upstreamType.isEmpty() ? QByteArray("application/octet-stream") : upstreamType;
         const QVariant len = m_up->header(QNetworkRequest::ContentLengthHeader);
         qint64 length = len.isValid() ? len.toLongLong() : -1;
-        QString safe = m_fileName;
-        safe.remove(QLatin1Char('"')).remove(QLatin1Char('\r')).remove(QLatin1Char('\n')).remove(QLatin1Char('\\'));
-        HeaderPairs headers{{"Content-Disposition", QStringLiteral("inline; filename=\"%1\"").arg(safe).toUtf8()},
-                            {"Accept-Ranges", "bytes"}};
+        HeaderPairs headers{{"Content-Disposition", contentDisposition(m_fileName)}, {"Accept-Ranges", "bytes"}};
         int answer = 200;
         if (status == 206) { // ComfyUI served the range
             answer = 206;
@@ -220,8 +225,7 @@ private:
 void answerInline(const ApiReply &reply, const QByteArray &body, const QByteArray &contentType, const QString &name,
                   const std::optional<RangeSpec> &range)
 {
-    const HeaderPairs common{{"Content-Disposition", QStringLiteral("inline; filename=\"%1\"").arg(name).toUtf8()},
-                             {"Accept-Ranges", "bytes"}};
+    const HeaderPairs common{{"Content-Disposition", contentDisposition(name)}, {"Accept-Ranges", "bytes"}};
     const RangeResolution r = resolveRange(range, body.size());
     if (r.kind == RangeResolution::Kind::Unsatisfiable) {
         const QByteArray cr = unsatisfiedRange(body.size());
