@@ -11,6 +11,8 @@
 #include <QSignalSpy>
 #include <QtTest>
 
+#include <optional>
+
 using namespace cr;
 using namespace cr::testing;
 
@@ -82,6 +84,7 @@ private slots:
     void everyKindIsAnOutput();
     void ranges_data();
     void ranges();
+    void hostileNodeIdStaysInItsHeader();
 };
 
 void TstApiOutputKinds::everyKindIsAnOutput()
@@ -144,10 +147,13 @@ void TstApiOutputKinds::ranges_data()
     QTest::addColumn<int>("status");
     QTest::addColumn<qint64>("first"); // of the expected slice (206); -1: whole
     QTest::addColumn<qint64>("last");
+    QTest::addColumn<QByteArray>("sent"); // the Range /view is sent for a file (one range), "" for none
     for (const bool upstream : {true, false}) {
         const char *via = upstream ? "served by /view" : "sliced here";
-        auto row = [&](const char *name, int output, const QByteArray &range, int status, qint64 first, qint64 last) {
-            QTest::addRow("%s, %s", via, name) << upstream << output << range << status << first << last;
+        auto row = [&](const char *name, int output, const QByteArray &range, int status, qint64 first, qint64 last,
+                       std::optional<QByteArray> sent = std::nullopt) {
+            QTest::addRow("%s, %s", via, name)
+                << upstream << output << range << status << first << last << sent.value_or(range);
         };
         const qint64 video = 24 + 8 + 300 * 1024; // ftyp + mdat header + payload
         row("video first 100", 1, "bytes=0-99", 206, 0, 99);
@@ -157,9 +163,14 @@ void TstApiOutputKinds::ranges_data()
         row("video last past end clipped", 1, "bytes=307000-999999999", 206, 307000, video - 1);
         row("video past end", 1, "bytes=999999999-", 416, 0, 0);
         row("video no range", 1, QByteArray(), 200, -1, -1);
+        // The unit is case-insensitive and whitespace is tolerated; ComfyUI (aiohttp: "^bytes=(\\d*)-(\\d*)$")
+        // is sent the range in its one canonical spelling, so that it does not answer 416 to a valid range.
+        row("unit in capitals", 1, "Bytes=0-99", 206, 0, 99, "bytes=0-99");
+        row("spaces and leading zeros", 1, "bytes= 0070000 - 200000 ", 206, 70000, 200000, "bytes=70000-200000");
+        row("suffix in capitals", 1, "BYTES=-10", 206, video - 10, video - 1, "bytes=-10");
         if (upstream) { // answered by the runner itself: the same either way
-            row("several ranges ignored", 1, "bytes=0-1,5-6", 200, -1, -1);
-            row("other unit ignored", 1, "items=0-1", 200, -1, -1);
+            row("several ranges ignored", 1, "bytes=0-1,5-6", 200, -1, -1, QByteArray());
+            row("other unit ignored", 1, "items=0-1", 200, -1, -1, QByteArray());
         }
         row("text first 5", 5, "bytes=0-4", 206, 0, 4);
         row("text suffix", 5, "bytes=-6", 206, -6, -1);
@@ -175,6 +186,7 @@ void TstApiOutputKinds::ranges()
     QFETCH(int, status);
     QFETCH(qint64, first);
     QFETCH(qint64, last);
+    QFETCH(QByteArray, sent);
 
     ApiTestEnv env;
     QVERIFY(env.ok());
@@ -207,16 +219,50 @@ void TstApiOutputKinds::ranges()
         QCOMPARE(r.body, whole);
         QVERIFY(r.header("Content-Range").isEmpty());
     }
-    if (output == 1) { // a file: the Range went to ComfyUI as the client sent it, when it was one range
+    if (output == 1) { // a file: the Range went to ComfyUI, when it was one range
         const QList<QByteArray> ranges = env.fake().viewRanges();
         QCOMPARE(ranges.size(), viewsBefore + 1);
-        const bool single = range.startsWith("bytes=") && !range.contains(',');
-        QCOMPARE(ranges.last(), single ? range : QByteArray());
+        QCOMPARE(ranges.last(), sent);
     }
     // HEAD with the same range: the same head, no body.
     const HttpResult head = get(url, range, "HEAD");
     QCOMPARE(head.status, status);
     QVERIFY(head.body.isEmpty());
+}
+
+// An inline text output without a file name is downloaded as "<node id>-<index>.txt"; the node id is the
+// caller's (a key of its graph): quotes, CR and LF in it must not end the header or add another.
+void TstApiOutputKinds::hostileNodeIdStaysInItsHeader()
+{
+    ApiTestEnv env;
+    QVERIFY(env.ok());
+    QFile f(QStringLiteral(CR_SOURCE_DIR "/workflows/sd15_txt2img.json"));
+    QVERIFY(f.open(QIODevice::ReadOnly));
+    QJsonObject graph = QJsonDocument::fromJson(f.readAll()).object();
+    const QString node = QStringLiteral("t\"\r\nX-Injected: 1\r\n\r\nbody");
+    graph.insert(node,
+                 QJsonObject{{QStringLiteral("class_type"), QStringLiteral("SimShowText")},
+                             {QStringLiteral("inputs"), QJsonObject{{QStringLiteral("text"), kCaption}}}});
+    const HttpResult run
+        = env.call("POST", QStringLiteral("/api/v1/jobs"),
+                   QJsonDocument(QJsonObject{{QStringLiteral("graph"), graph}, {QStringLiteral("wait"), 30}})
+                       .toJson(QJsonDocument::Compact));
+    QCOMPARE(run.json()[QStringLiteral("state")].toString(), QStringLiteral("succeeded"));
+    QString url;
+    for (const QJsonValue o : run.json()[QStringLiteral("outputs")].toArray())
+        if (o[QStringLiteral("node_id")].toString() == node)
+            url = o[QStringLiteral("url")].toString();
+    QVERIFY2(!url.isEmpty(), run.body.constData());
+    for (const QByteArray range : {QByteArray(), QByteArray("bytes=0-3")}) {
+        const HttpResult r = get(env.url(url), range);
+        QCOMPARE(r.status, range.isEmpty() ? 200 : 206);
+        QVERIFY(r.header("X-Injected").isEmpty());
+        const QByteArray disposition = r.header("Content-Disposition");
+        QVERIFY2(disposition.startsWith("inline; filename=\"") && disposition.endsWith(".txt\""),
+                 disposition.constData());
+        QCOMPARE(disposition.count('"'), 2);
+        QCOMPARE(r.body, range.isEmpty() ? kCaption.toUtf8() : kCaption.toUtf8().left(4));
+    }
 }
 
 QTEST_GUILESS_MAIN(TstApiOutputKinds)

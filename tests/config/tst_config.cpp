@@ -582,6 +582,17 @@ void TstConfig::storeUrls()
     QCOMPARE(parseStoreUrl(QStringLiteral("postgres://u@h/d"), QString(), &why)->port, 5432);
     QVERIFY(!parseStoreUrl(QStringLiteral("postgresql://u@h/d?password=x"), QString(), &why));
     QVERIFY(!why.contains(QLatin1String("=x")));
+    // libpq reads "key=value key=value": a value with a space is quoted, so it cannot add another keyword (a
+    // password past the check above, or a host); a key that is not a keyword's spelling is refused.
+    const std::optional<StoreUrl> spaced
+        = parseStoreUrl(QStringLiteral("postgresql://u@h/d?application_name=a%20password=x&options=-c%20work_mem=8MB"),
+                        QString(), &why);
+    QVERIFY2(spaced, qPrintable(why));
+    QCOMPARE(spaced->connectOptions, QStringLiteral("application_name='a password=x';options='-c work_mem=8MB'"));
+    QCOMPARE(
+        parseStoreUrl(QStringLiteral("postgresql://u@h/d?application_name=it's%5Cx"), QString(), &why)->connectOptions,
+        QStringLiteral("application_name='it\\'s\\\\x'"));
+    QVERIFY(!parseStoreUrl(QStringLiteral("postgresql://u@h/d?host%20=x"), QString(), &why));
     // The data folder given on the command line moves the default store with it (resolved at start).
     const ConfigResult r = ConfigLoader::loadString("[store]\nurl = \"sqlite:j.sqlite\"\n", QStringLiteral("s.toml"),
                                                     QStringLiteral("/etc/cr"));

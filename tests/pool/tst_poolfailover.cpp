@@ -76,6 +76,7 @@ private slots:
     void legacyInterruptReachesEveryBackendOfItsJobs();
     void submitterIsAnsweredWhenTheBackendDropsMeanwhile();
     void promptsThatRanAnywayAreRecordedAsSuperseded();
+    void promptIdOfAnotherJobsAttemptIsAConflict();
 };
 
 void TstPoolFailover::killedBackendsJobsFinishElsewhere()
@@ -318,3 +319,22 @@ void TstPoolFailover::promptsThatRanAnywayAreRecordedAsSuperseded()
 
 QTEST_GUILESS_MAIN(TstPoolFailover)
 #include "tst_poolfailover.moc"
+
+// A caller-supplied prompt_id that is the prompt of another job's later attempt (shown in its attempts) is
+// refused like one that is another job's id: taken, it would map that prompt's events to the wrong job.
+void TstPoolFailover::promptIdOfAnotherJobsAttemptIsAConflict()
+{
+    PoolEnv env(3, [](Config &c) { c.backends[0].maxInFlight = 2; });
+    QVERIFY(env.ok());
+    const Held h = holdTwoOnGpu0(env);
+    QVERIFY(!h.running.isEmpty());
+    kill(env.fake(0));
+    QVERIFY(env.waitState(h.queued, u"succeeded"_s));
+    const QString second = promptOf(env.job(h.queued), 1);
+    QVERIFY(!second.isEmpty() && second != h.queued);
+
+    const HttpResult r = env.post({{u"prompt_id"_s, second.toUpper()}});
+    QCOMPARE(r.status, 409);
+    QCOMPARE(r.json()[u"error"_s][u"code"_s].toString(), u"job_conflict"_s);
+    QCOMPARE(env.job(h.queued)[u"state"_s].toString(), u"succeeded"_s);
+}

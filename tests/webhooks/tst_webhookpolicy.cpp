@@ -109,6 +109,11 @@ void TstWebhookPolicy::forbiddenAddresses_data()
     QTest::newRow("v6 link-local top") << QStringLiteral("febf::1") << true;
     QTest::newRow("v4-mapped metadata") << QStringLiteral("::ffff:169.254.169.254") << true;
     QTest::newRow("any v4") << QStringLiteral("0.0.0.0") << true;
+    QTest::newRow("v4-compatible metadata") << QStringLiteral("::169.254.169.254") << true;
+    QTest::newRow("nat64 metadata") << QStringLiteral("64:ff9b::a9fe:a9fe") << true;
+    QTest::newRow("v4-translated metadata") << QStringLiteral("::ffff:0:a9fe:a9fe") << true;
+    QTest::newRow("nat64 public") << QStringLiteral("64:ff9b::5db8:d822") << false;
+    QTest::newRow("v4-compatible 0.0.0.2") << QStringLiteral("::2") << false;
     QTest::newRow("any v6") << QStringLiteral("::") << true;
     QTest::newRow("loopback") << QStringLiteral("127.0.0.1") << false;
     QTest::newRow("v6 loopback") << QStringLiteral("::1") << false;

@@ -218,6 +218,13 @@ void TstWebhooks::hostileUrlsAreRefused_data()
     QTest::newRow("octal metadata") << url("http://0251.0376.0251.0376/") << 422 << u"webhook_url_forbidden"_s;
     QTest::newRow("hex metadata") << url("http://0xa9fea9fe/") << 422 << u"webhook_url_forbidden"_s;
     QTest::newRow("any address") << url("http://0.0.0.0:9/") << 422 << u"webhook_url_forbidden"_s;
+    // IPv6 spellings that carry 169.254.169.254 in their low 32 bits: IPv4-compatible, NAT64 (RFC 6052), SIIT.
+    QTest::newRow("v4-compatible metadata") << url("http://[::169.254.169.254]/") << 422 << u"webhook_url_forbidden"_s;
+    QTest::newRow("nat64 metadata") << url("http://[64:ff9b::169.254.169.254]/") << 422 << u"webhook_url_forbidden"_s;
+    QTest::newRow("v4-translated metadata")
+        << url("http://[::ffff:0:169.254.169.254]/") << 422 << u"webhook_url_forbidden"_s;
+    QTest::newRow("port 0") << url("http://127.0.0.1:0/hook") << 400 << u"invalid_field"_s;
+    QTest::newRow("port 65536") << url("http://127.0.0.1:65536/hook") << 400 << u"invalid_field"_s;
     QTest::newRow("ftp") << url("ftp://example.com/hook") << 400 << u"invalid_field"_s;
     QTest::newRow("file") << url("file:///etc/passwd") << 400 << u"invalid_field"_s;
     QTest::newRow("javascript") << url("javascript:alert(1)") << 400 << u"invalid_field"_s;

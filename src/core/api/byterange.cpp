@@ -57,6 +57,14 @@ std::optional<RangeSpec> parseRangeHeader(const QByteArray &header)
     return spec;
 }
 
+QByteArray rangeHeader(const RangeSpec &spec)
+{
+    if (spec.suffix >= 0)
+        return "bytes=-" + QByteArray::number(spec.suffix);
+    return "bytes=" + QByteArray::number(spec.first) + '-'
+        + (spec.last < 0 ? QByteArray() : QByteArray::number(spec.last));
+}
+
 RangeResolution resolveRange(const std::optional<RangeSpec> &spec, qint64 size)
 {
     RangeResolution r;

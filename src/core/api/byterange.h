@@ -26,6 +26,10 @@ struct RangeSpec {
 // nullopt for an empty or ignorable header.
 std::optional<RangeSpec> parseRangeHeader(const QByteArray &header);
 
+// The spec in its one canonical spelling ("bytes=a-b", "bytes=a-", "bytes=-n"), for ComfyUI's /view: aiohttp
+// accepts only that (a capital unit or a space gets 416), though RFC 9110 lets a client send either.
+QByteArray rangeHeader(const RangeSpec &spec);
+
 struct RangeResolution {
     enum class Kind { Whole, Partial, Unsatisfiable };
     Kind kind = Kind::Whole;

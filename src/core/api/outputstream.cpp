@@ -1,8 +1,8 @@
 // Streams a job's output file from ComfyUI's /view to the client without buffering it: the upstream reply's
 // read buffer is bounded, reading pauses while the client's socket has more than HighWater bytes queued and
 // resumes on bytesWritten; a client that leaves aborts the upstream request.
-// Range requests (one byte range, byterange.h): the Range header goes to /view; a 206 from ComfyUI (aiohttp's
-// FileResponse) is passed on with its Content-Range, a 416 becomes range_not_satisfiable, and a 200 (a /view
+// Range requests (one byte range, byterange.h): the range goes to /view (in its canonical spelling); a 206 from ComfyUI
+// (aiohttp's FileResponse) is passed on with its Content-Range, a 416 becomes range_not_satisfiable, and a 200 (a /view
 // that ignores Range) is sliced here against its Content-Length. Inline text outputs are answered from the job.
 
 #include "core/api/apierrors.h"
@@ -25,6 +25,14 @@ namespace {
 
 constexpr qint64 HighWater = 1024 * 1024;
 constexpr qint64 UpstreamBuffer = 256 * 1024;
+
+// "inline; filename=..." for a name that may come from the caller (a node id of its graph) or from ComfyUI:
+// quotes, backslashes and control characters (CR, LF) are dropped, so the name cannot end the header.
+QByteArray contentDisposition(QString name)
+{
+    name.removeIf([](QChar c) { return c == u'"' || c == u'\\' || c.unicode() < 0x20 || c.unicode() == 0x7f; });
+    return QStringLiteral("inline; filename=\"%1\"").arg(name).toUtf8();
+}
 
 // Owned by JobsRoutes' download holder; deletes itself (deleteLater) once the client was answered or left.
 class OutputStream final : public QObject
@@ -83,10 +91,7 @@ private:
             type = upstreamType.isEmpty() ? QByteArray("application/octet-stream") : upstreamType;
         const QVariant len = m_up->header(QNetworkRequest::ContentLengthHeader);
         qint64 length = len.isValid() ? len.toLongLong() : -1;
-        QString safe = m_fileName;
-        safe.remove(QLatin1Char('"')).remove(QLatin1Char('\r')).remove(QLatin1Char('\n')).remove(QLatin1Char('\\'));
-        HeaderPairs headers{{"Content-Disposition", QStringLiteral("inline; filename=\"%1\"").arg(safe).toUtf8()},
-                            {"Accept-Ranges", "bytes"}};
+        HeaderPairs headers{{"Content-Disposition", contentDisposition(m_fileName)}, {"Accept-Ranges", "bytes"}};
         int answer = 200;
         if (status == 206) { // ComfyUI served the range
             answer = 206;
@@ -220,8 +225,7 @@ private:
 void answerInline(const ApiReply &reply, const QByteArray &body, const QByteArray &contentType, const QString &name,
                   const std::optional<RangeSpec> &range)
 {
-    const HeaderPairs common{{"Content-Disposition", QStringLiteral("inline; filename=\"%1\"").arg(name).toUtf8()},
-                             {"Accept-Ranges", "bytes"}};
+    const HeaderPairs common{{"Content-Disposition", contentDisposition(name)}, {"Accept-Ranges", "bytes"}};
     const RangeResolution r = resolveRange(range, body.size());
     if (r.kind == RangeResolution::Kind::Unsatisfiable) {
         const QByteArray cr = unsatisfiedRange(body.size());
@@ -270,7 +274,7 @@ void streamOutput(const ApiContext &ctx, const QString &jobId, int index, ApiRep
     // From the backend that made it (the job's last attempt); the first backend for jobs from before pools.
     const Backend *made = ctx.pool ? ctx.pool->find(job->backend()) : nullptr;
     ComfyClient *comfy = made ? made->client() : ctx.comfy;
-    QNetworkReply *upstream = comfy->http()->openView(file, range ? rangeHeader.trimmed() : QByteArray());
+    QNetworkReply *upstream = comfy->http()->openView(file, range ? cr::rangeHeader(*range) : QByteArray());
     new OutputStream(upstream, reply, file.filename, range, contentType, owner); // deletes itself when done
 }
 

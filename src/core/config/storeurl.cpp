@@ -1,6 +1,7 @@
 #include "core/config/storeurl.h"
 
 #include <QDir>
+#include <QRegularExpression>
 #include <QUrl>
 #include <QUrlQuery>
 
@@ -18,6 +19,22 @@ QString StoreUrl::display() const
     u.setPath(QLatin1Char('/') + database);
     return u.toString() + (connectOptions.isEmpty() ? QString() : QStringLiteral(" (%1)").arg(connectOptions));
 }
+
+namespace {
+
+// A libpq conninfo value: as it is when it is a plain word, else single-quoted with ' and \ escaped (libpq
+// reads "key=value key=value": an unquoted space would start another keyword, a password or a host).
+QString conninfoValue(const QString &value)
+{
+    static const QRegularExpression kPlain(QStringLiteral("^[A-Za-z0-9_.:/@+-]+$"));
+    if (kPlain.match(value).hasMatch())
+        return value;
+    QString quoted = value;
+    quoted.replace(QLatin1Char('\\'), QLatin1String("\\\\")).replace(QLatin1Char('\''), QLatin1String("\\'"));
+    return QLatin1Char('\'') + quoted + QLatin1Char('\'');
+}
+
+} // namespace
 
 std::optional<StoreUrl> parseStoreUrl(const QString &text, const QString &dataDir, QString *error)
 {
@@ -49,11 +66,12 @@ std::optional<StoreUrl> parseStoreUrl(const QString &text, const QString &dataDi
     out.database = u.path().mid(1);
     if (out.database.contains(QLatin1Char('/')))
         return fail(QStringLiteral("the database name \"%1\" must not contain '/'").arg(out.database));
+    static const QRegularExpression kKeyword(QStringLiteral("^[a-z_]+$")); // libpq's keywords
     QStringList options;
     for (const auto &[key, value] : query.queryItems(QUrl::FullyDecoded)) {
-        if (key.isEmpty() || value.contains(QLatin1Char(';')))
+        if (!kKeyword.match(key).hasMatch() || value.contains(QLatin1Char(';')))
             return fail(QStringLiteral("bad connection option \"%1\"").arg(key));
-        options << key + QLatin1Char('=') + value;
+        options << key + QLatin1Char('=') + conninfoValue(value);
     }
     out.connectOptions = options.join(QLatin1Char(';'));
     return out;

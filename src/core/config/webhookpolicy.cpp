@@ -41,12 +41,39 @@ QString urlProblem(const QUrl &url)
         return QStringLiteral("the scheme must be http or https");
     if (url.host().isEmpty())
         return QStringLiteral("the URL has no host");
+    if (url.port() == 0)
+        return QStringLiteral("port 0 cannot be connected to");
     if (url.toString().size() > 2048)
         return QStringLiteral("the URL is longer than 2048 characters");
     if (url.hasFragment())
         return QStringLiteral("the URL has a fragment (#...), which is never sent");
     return {};
 }
+
+namespace {
+
+// The IPv4 address an IPv6 one carries in its low 32 bits where some path may deliver it to IPv4: IPv4-
+// compatible (::a.b.c.d), IPv4-translated (::ffff:0:a.b.c.d, SIIT) and NAT64's well-known prefix
+// (64:ff9b::/96, RFC 6052). IPv4-mapped ones Qt converts itself.
+std::optional<QHostAddress> embeddedIPv4(const QHostAddress &a)
+{
+    if (a.protocol() != QAbstractSocket::IPv6Protocol)
+        return std::nullopt;
+    static const QList<std::pair<QHostAddress, int>> prefixes{
+        QHostAddress::parseSubnet(QStringLiteral("::/96")),
+        QHostAddress::parseSubnet(QStringLiteral("::ffff:0:0:0/96")),
+        QHostAddress::parseSubnet(QStringLiteral("64:ff9b::/96")),
+    };
+    for (const auto &prefix : prefixes) {
+        if (!a.isInSubnet(prefix))
+            continue;
+        const Q_IPV6ADDR b = a.toIPv6Address();
+        return QHostAddress(quint32(b[12]) << 24 | quint32(b[13]) << 16 | quint32(b[14]) << 8 | quint32(b[15]));
+    }
+    return std::nullopt;
+}
+
+} // namespace
 
 bool isForbiddenAddress(const QHostAddress &address)
 {
@@ -55,6 +82,9 @@ bool isForbiddenAddress(const QHostAddress &address)
     const quint32 v4 = a.toIPv4Address(&mapped); // also an IPv4-mapped IPv6 address
     if (mapped)
         a = QHostAddress(v4);
+    else if (const std::optional<QHostAddress> inner = embeddedIPv4(a);
+             inner && !a.isLoopback() && a != QHostAddress(QHostAddress::AnyIPv6))
+        a = *inner;
     static const QList<std::pair<QHostAddress, int>> ranges{
         QHostAddress::parseSubnet(QStringLiteral("169.254.0.0/16")),
         QHostAddress::parseSubnet(QStringLiteral("fe80::/10")),

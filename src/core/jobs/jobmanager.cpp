@@ -215,7 +215,10 @@ void JobManager::submit(JobRequest request, QObject *context, SubmitCallback don
                false);
         return;
     }
-    if (!request.id.isEmpty() && (m_jobs.contains(request.id) || m_expired.find(request.id))) {
+    // Another job's id, or the prompt of another job's later attempt: ComfyUI's history and the runner's
+    // events know a prompt by its id, so one id must never stand for two prompts.
+    if (!request.id.isEmpty()
+        && (m_jobs.contains(request.id) || m_expired.find(request.id) || attemptUses(request.id))) {
         answer(Error::make(ErrorCode::JobConflict,
                            QStringLiteral("prompt_id %1 is already the id of a job").arg(request.id),
                            {{QStringLiteral("job_id"), request.id}}),
@@ -291,6 +294,17 @@ void JobManager::forget(const QString &id)
     dequeue(id);
     if (m_store)
         m_store->remove(id); // a failure is logged by the store (restore() then follows a prompt that never ran)
+}
+
+bool JobManager::attemptUses(const QString &promptId) const
+{
+    if (m_byPrompt.contains(promptId))
+        return true;
+    for (const Job &job : m_jobs) // attempt 1 has the job's id: only later ones are looked at
+        for (qsizetype i = 1; i < job.attempts.size(); ++i)
+            if (job.attempts.at(i).promptId == promptId)
+                return true;
+    return false;
 }
 
 Status JobManager::cancel(const QString &id)

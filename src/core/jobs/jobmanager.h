@@ -150,6 +150,7 @@ private:
     void onBackendDown(const QString &backend);
     void onSuperseded(const QString &backend, const QString &promptId); // a prompt taken back ran there anyway
     void cancelAttempt(Job &job);
+    bool attemptUses(const QString &promptId) const; // a current attempt, or any job's later one, has this id
     static Error noBackendError(const RouteDecision &decision);
 
     void onEventOf(Job &job, const protocol::ComfyEvent &event);
