@@ -1,5 +1,7 @@
 #include "core/api/apijson.h"
 
+#include "core/api/routetable.h"
+
 #include "protocol/outputkind.h"
 
 #include <QJsonArray>
@@ -7,6 +9,23 @@
 #include <QJsonParseError>
 
 namespace cr {
+
+Status queryInt(const ApiRequest &request, const char *key, int def, int min, int max, int *out)
+{
+    const QString v = request.query.queryItemValue(QLatin1String(key));
+    if (v.isEmpty()) {
+        *out = def;
+        return std::nullopt;
+    }
+    const std::optional<qint64> n = canonicalNumber(v, max);
+    if (!n || *n < min)
+        return Error::make(
+            ErrorCode::InvalidRequest,
+            QStringLiteral("\"%1\" must be an integer from %2 to %3").arg(QLatin1String(key)).arg(min).arg(max),
+            {{QStringLiteral("field"), QLatin1String(key)}});
+    *out = int(*n);
+    return std::nullopt;
+}
 
 Result<QJsonObject> parseJsonObject(const ApiRequest &request, bool allowEmpty)
 {
@@ -76,6 +95,8 @@ protocol::JobRecord jobRecord(const Job &job)
                                      job.comfyError->exceptionType};
     r.reason = job.reason;
     r.cancelRequested = job.cancelRequested;
+    r.node = job.node;
+    r.liveUrl = job.liveUrl;
     r.backend = job.currentAttempt() || job.isFinished() ? job.backend() : QString();
     for (const JobAttempt &a : job.attempts)
         r.attempts.append({a.backend, a.promptId, a.submittedAt, a.startedAt, a.finishedAt, a.outcome, a.reason});

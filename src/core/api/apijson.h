@@ -15,6 +15,9 @@ namespace cr {
 Result<QJsonObject> parseJsonObject(const ApiRequest &request, bool allowEmpty = false);
 // The string field `key`: missing_field when absent/empty and required, type_mismatch when not a string.
 Result<QString> stringField(const QJsonObject &body, const QString &key, bool required);
+// The query integer `key` into *out: `def` when absent, invalid_request (details.field) unless it is a
+// canonical number from `min` to `max` (the paging of the list routes: offset, limit).
+Status queryInt(const ApiRequest &request, const char *key, int def, int min, int max, int *out);
 
 using protocol::isoUtc;                             // "2024-05-01T12:00:00.123Z", or "" when invalid (-> null)
 QString outputUrl(const QString &jobId, int index); // "/api/v1/jobs/{id}/outputs/{index}"

@@ -233,24 +233,9 @@ void JobsRoutes::list(const ApiRequest &req, ApiReply reply)
         f.state = named;
     }
     f.workflow = req.query.queryItemValue(QStringLiteral("workflow"), QUrl::FullyDecoded);
-    auto intParam = [&req](const char *key, int def, int min, int max, int *out) -> Status {
-        const QString v = req.query.queryItemValue(QLatin1String(key));
-        if (v.isEmpty()) {
-            *out = def;
-            return std::nullopt;
-        }
-        const std::optional<qint64> n = canonicalNumber(v, max);
-        if (!n || *n < min)
-            return Error::make(
-                ErrorCode::InvalidRequest,
-                QStringLiteral("\"%1\" must be an integer from %2 to %3").arg(QLatin1String(key)).arg(min).arg(max),
-                {{QStringLiteral("field"), QLatin1String(key)}});
-        *out = int(*n);
-        return std::nullopt;
-    };
-    if (Status s = intParam("offset", 0, 0, 1'000'000'000, &f.offset))
+    if (Status s = queryInt(req, "offset", 0, 0, 1'000'000'000, &f.offset))
         return reply.error(*s);
-    if (Status s = intParam("limit", 50, 1, 500, &f.limit))
+    if (Status s = queryInt(req, "limit", 50, 1, 500, &f.limit))
         return reply.error(*s);
     const JobPage page = m_ctx.jobs->list(f);
     QJsonArray jobs;

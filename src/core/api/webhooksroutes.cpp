@@ -1,6 +1,7 @@
 // /api/v1/webhooks/deliveries: the durable webhook queue as the API shows it, and redelivery; the "webhook"
 // field of POST /api/v1/jobs and the "webhook" object of GET /api/v1/jobs/{id} (docs/webhooks.md).
 
+#include "core/api/apijson.h"
 #include "core/api/controllers.h"
 #include "core/api/routetable.h"
 
@@ -96,24 +97,9 @@ void WebhooksRoutes::list(const ApiRequest &req, ApiReply reply)
         return reply.error(Error::make(ErrorCode::InvalidRequest, QStringLiteral("unknown state \"%1\"").arg(f.state),
                                        {{QStringLiteral("allowed"), QJsonArray::fromStringList(kStates)}}));
     f.jobId = req.query.queryItemValue(QStringLiteral("job_id"), QUrl::FullyDecoded);
-    auto intParam = [&req](const char *key, int def, int min, int max, int *out) -> Status {
-        const QString v = req.query.queryItemValue(QLatin1String(key));
-        if (v.isEmpty()) {
-            *out = def;
-            return std::nullopt;
-        }
-        const std::optional<qint64> n = canonicalNumber(v, max);
-        if (!n || *n < min)
-            return Error::make(
-                ErrorCode::InvalidRequest,
-                QStringLiteral("\"%1\" must be an integer from %2 to %3").arg(QLatin1String(key)).arg(min).arg(max),
-                {{QStringLiteral("field"), QLatin1String(key)}});
-        *out = int(*n);
-        return std::nullopt;
-    };
-    if (Status s = intParam("offset", 0, 0, 1'000'000'000, &f.offset))
+    if (Status s = queryInt(req, "offset", 0, 0, 1'000'000'000, &f.offset))
         return reply.error(*s);
-    if (Status s = intParam("limit", 50, 1, 500, &f.limit))
+    if (Status s = queryInt(req, "limit", 50, 1, 500, &f.limit))
         return reply.error(*s);
     const DeliveryPage page = m_ctx.webhooks->list(f);
     QJsonArray deliveries;
