@@ -114,6 +114,8 @@ QJsonObject encodeJob(const JobRecord &job)
         {u"priority"_s, job.priority},
         {u"queue_position"_s, job.queuePosition > 0 ? QJsonValue(job.queuePosition) : QJsonValue(QJsonValue::Null)},
         {u"eta_ms"_s, job.etaMs >= 0 ? QJsonValue(job.etaMs) : QJsonValue(QJsonValue::Null)},
+        {u"node"_s, stringOrNull(job.node)},
+        {u"live_url"_s, stringOrNull(job.liveUrl)},
     };
 }
 
@@ -173,6 +175,8 @@ std::optional<JobRecord> parseJob(const QJsonObject &o)
     }
     j.priority = o.value("priority"_L1).toInt();
     j.queuePosition = o.value("queue_position"_L1).toInt();
+    j.node = o.value("node"_L1).toString();
+    j.liveUrl = o.value("live_url"_L1).toString();
     const QJsonValue eta = o.value("eta_ms"_L1);
     j.etaMs = eta.isDouble() && eta.toDouble() >= 0 ? qint64(eta.toDouble()) : -1;
     return j;

@@ -83,13 +83,18 @@ struct JobRecord {
     int priority = 0;
     int queuePosition = 0; // 1-based while waiting in the runner's queue; 0 (null) otherwise
     qint64 etaMs = -1;     // estimated ms until it ends, while queued or running; -1 (null) unknown or final
+    // A cluster of runners (docs/cluster.md): the runner that owns the job (null while it waits in the
+    // cluster's queue, and without a cluster) and where a relay client gets its live events (previews).
+    QString node;
+    QString liveUrl;
 
     QString errorMessage() const { return error ? error->message : QString(); }
     bool operator==(const JobRecord &) const = default;
 };
 
 // {id, client_ref, workflow, state, created_at, started_at, finished_at, duration_ms, progress, outputs,
-//  error, reason, cancel_requested, backend, attempts, priority, queue_position, eta_ms}; times as ISO 8601 UTC with
+//  error, reason, cancel_requested, backend, attempts, priority, queue_position, eta_ms, node, live_url}; times as
+//  ISO 8601 UTC with
 //  milliseconds.
 QJsonObject encodeJob(const JobRecord &job);
 // Lenient: a missing or mistyped field gets its default (a newer runner may send more); node ids sent as

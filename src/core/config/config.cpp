@@ -109,6 +109,9 @@ QString Config::toToml() const
     l << QStringLiteral("[store]")
       << QStringLiteral("url = %1").arg(quoted(store.url.isEmpty() ? QString::fromLatin1(kDefaultStoreUrl) : store.url))
       << QString();
+    l << QStringLiteral("[cluster]") << QStringLiteral("node = %1").arg(quoted(cluster.node))
+      << QStringLiteral("lease = %1").arg(seconds(cluster.leaseMs))
+      << QStringLiteral("live_url = %1").arg(quoted(cluster.liveUrl)) << QString();
     l << QStringLiteral("[auth]")
       << QStringLiteral("token = %1")
              .arg(authToken.isEmpty() ? QStringLiteral("\"\"") : QStringLiteral("\"***\" # set, not shown"))

@@ -106,6 +106,14 @@ struct StoreSettings {
     QString url;
 };
 
+// [cluster]: several runners sharing one PostgreSQL store (docs/cluster.md). Used only with a PostgreSQL
+// [store] url; an SQLite store is one runner's.
+struct ClusterSettings {
+    QString node;         // this runner's name in the cluster ("" = the host name)
+    int leaseMs = 15'000; // how long a claim holds without renewal before another runner may take the job over
+    QString liveUrl;      // where relay clients reach this runner's live events ("" = ws://<host name>:<relay port>)
+};
+
 // Logging ([log]).
 struct LogSettings {
     // QLoggingCategory::setFilterRules rules, one per line ("comfyrunner.api.debug=true"); applied over the
@@ -132,6 +140,7 @@ struct Config {
     WebhookSettings webhooks;
     PathSettings paths;
     StoreSettings store;
+    ClusterSettings cluster;
     NodeMappings nodeMappings;
     LogSettings log;
     QList<BackendSettings> backends;          // [[backends]]; empty: the pool is [comfy] alone (see poolBackends())

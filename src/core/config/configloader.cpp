@@ -247,6 +247,23 @@ void readTable(const toml::table &root, LoadContext &ctx, Config &cfg)
             ctx.add(ConfigDiagnostic::Severity::Error, whereIs(root, "store", "url"),
                     QStringLiteral("[store] url: %1").arg(why));
     }
+    { // [cluster]: a runner's name and lease among the runners of one PostgreSQL store
+        SectionReader r(section("cluster"), QStringLiteral("cluster"), ctx);
+        r.string("node", cfg.cluster.node);
+        r.seconds("lease", cfg.cluster.leaseMs, 1, 3600);
+        r.string("live_url", cfg.cluster.liveUrl);
+        r.finish();
+        static const QRegularExpression nodeName(QStringLiteral("^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$"));
+        if (!cfg.cluster.node.isEmpty() && !nodeName.match(cfg.cluster.node).hasMatch())
+            ctx.add(ConfigDiagnostic::Severity::Error, whereIs(root, "cluster", "node"),
+                    QStringLiteral("[cluster] node must be 1 to 63 letters, digits, '.', '_' or '-'"));
+        const QUrl live(cfg.cluster.liveUrl, QUrl::StrictMode);
+        if (!cfg.cluster.liveUrl.isEmpty()
+            && (!live.isValid() || live.host().isEmpty()
+                || (live.scheme() != QLatin1String("ws") && live.scheme() != QLatin1String("wss"))))
+            ctx.add(ConfigDiagnostic::Severity::Error, whereIs(root, "cluster", "live_url"),
+                    QStringLiteral("[cluster] live_url must be a ws:// or wss:// URL with a host"));
+    }
     { // [auth]
         SectionReader r(section("auth"), QStringLiteral("auth"), ctx);
         r.string("token", cfg.authToken);
@@ -266,7 +283,8 @@ void readTable(const toml::table &root, LoadContext &ctx, Config &cfg)
         QStringLiteral("comfy"),    QStringLiteral("http-server"), QStringLiteral("server"),
         QStringLiteral("jobs"),     QStringLiteral("metrics"),     QStringLiteral("paths"),
         QStringLiteral("auth"),     QStringLiteral("log"),         QStringLiteral("node_mappings"),
-        QStringLiteral("backends"), QStringLiteral("webhooks"),    QStringLiteral("store")};
+        QStringLiteral("backends"), QStringLiteral("webhooks"),    QStringLiteral("store"),
+        QStringLiteral("cluster")};
     for (auto &&[k, v] : root) {
         if (!known.contains(qs(k.str())))
             ctx.add(ConfigDiagnostic::Severity::Warning, k.source(),

@@ -86,6 +86,9 @@ QStringList keepRestartOnlyValues(Config &loaded, const Config &running)
         {"paths.workflows", &keepRunning<&Config::paths, &PathSettings::workflowsDir>},
         {"paths.data", &keepRunning<&Config::paths, &PathSettings::dataDir>},
         {"store.url", &keepRunning<&Config::store, &StoreSettings::url>},
+        {"cluster.node", &keepRunning<&Config::cluster, &ClusterSettings::node>},
+        {"cluster.lease", &keepRunning<&Config::cluster, &ClusterSettings::leaseMs>},
+        {"cluster.live_url", &keepRunning<&Config::cluster, &ClusterSettings::liveUrl>},
         {"backends", &keepBackends},
     };
     QStringList kept;

@@ -41,7 +41,10 @@ struct JobWebhook {
 
 // One hand-over of a job to a backend.
 struct JobAttempt {
-    QString backend;  // the backend's name ("" in a store written before pools: the first backend)
+    QString backend; // the backend's name ("" in a store written before pools: the first backend)
+    // Its URL (Backend::urlKey): how the runners of a cluster, whose configurations may name one ComfyUI
+    // differently, know which of them can follow the prompt ("" in a store written before clusters).
+    QString backendUrl;
     QString promptId; // ComfyUI's prompt id there
     QDateTime submittedAt, startedAt, finishedAt;
     // "" while current; then succeeded | failed | interrupted | cancelled | lost | refused | taken_back
@@ -81,6 +84,14 @@ struct Job {
 
     // The job's own webhook; none: the [webhooks] url default applies.
     std::optional<JobWebhook> webhook;
+
+    // Cluster (a PostgreSQL store shared by runners, jobcluster.cpp): the runner that owns it ("" while it
+    // waits in the cluster's queue, and always with a store of one runner) ...
+    QString node;
+    // ... and whether this runner only mirrors it (owned by another runner, or waiting unclaimed): then its
+    // events come from the database, not from a backend of this runner. Not stored.
+    bool remote = false;
+    QString liveUrl; // the owner's live events ([cluster] live_url of that runner); not stored
 
     bool isFinished() const { return isFinal(state); }
     // The attempt handed over and not finished; null while the job waits in the runner (or is final).

@@ -112,11 +112,14 @@ void JobManager::dispatch()
                 qCDebug(lcJobs).noquote() << "job" << id << d.reason;
             } else if (d.kind == RouteDecision::Kind::Chosen) {
                 dequeue(id);
+                // In a cluster the job is the cluster's until this runner claims it (another may be first).
+                if (m_cluster && it->node.isEmpty() && !claim(id))
+                    continue;
                 handOver(id, d.backend, std::nullopt);
-            } else if (d.kind == RouteDecision::Kind::Never) {
+            } else if (d.kind == RouteDecision::Kind::Never && !m_cluster) {
                 dequeue(id);
                 failJob(*it, noBackendError(d).message);
-            }
+            } // a cluster's job no backend here can run waits for another runner's
         }
     } while (m_dispatchAgain);
     m_dispatching = false;
@@ -132,6 +135,7 @@ void JobManager::handOver(const QString &id, const QString &backendName, std::op
     Job &job = *it;
     JobAttempt a;
     a.backend = backendName;
+    a.backendUrl = backendUrlKey(backend->settings().url);
     a.promptId = job.attempts.isEmpty() ? job.id : ComfyClient::newPromptId(); // attempt 1 keeps the job id
     a.submittedAt = QDateTime::currentDateTimeUtc();
     job.attempts.append(a);
@@ -229,6 +233,8 @@ void JobManager::publishAccepted(const QString &id, const std::function<void(con
         return;
     // Durable before it is acknowledged: a job the store cannot keep is not accepted (store_unavailable), and
     // its prompt is taken back from ComfyUI.
+    if (m_cluster && !it->currentAttempt())
+        it->node.clear(); // taken back before ComfyUI answered: it waits in the cluster's queue
     if (m_store) {
         if (const StoreResult stored = m_store->create(*it); !stored) {
             if (const JobAttempt *a = it->currentAttempt())
@@ -250,6 +256,7 @@ void JobManager::publishAccepted(const QString &id, const std::function<void(con
     emit jobQueued(queued);
     if (queued.state == JobState::Running)
         emit jobStarted(queued);
+    setOwnership(*it);
     answerAll(queued, true);
     if (m_earlyOutcomes.contains(id)) {
         const PromptOutcome early = m_earlyOutcomes.take(id);
@@ -303,10 +310,15 @@ void JobManager::takeBack(Job &job, const QString &reason)
     job.progress = {};
     job.outputs.clear();
     job.cachedNodes.clear();
+    const bool published = !m_unacknowledged.contains(job.id);
+    if (published)
+        job.node.clear(); // in a cluster any runner may claim it again (unpublished: once it is published)
     enqueue(job.id);
     persist(job);
-    if (!m_unacknowledged.contains(job.id))
+    if (published) {
         emit jobProgress(job);
+        setOwnership(job);
+    }
 }
 
 void JobManager::onBackendDown(const QString &name)

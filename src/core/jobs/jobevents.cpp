@@ -30,7 +30,10 @@ void JobManager::markRunning(Job &job)
     }
     if (m_unacknowledged.contains(job.id))
         return; // published once ComfyUI answered the submission
-    // Not persisted: after a restart a queued and a running job are followed the same way.
+    // Alone, not persisted: after a restart a queued and a running job are followed the same way. In a
+    // cluster the other runners learn it from the row.
+    if (m_cluster)
+        persist(job);
     emit jobStarted(job);
 }
 
@@ -132,7 +135,10 @@ void JobManager::onPromptFinished(const QString &backend, const PromptOutcome &o
         return;
     }
     // ComfyUI forgot it (restarted): in a pool, run it elsewhere (or again) rather than lose it.
-    if (o.status == PromptOutcome::Status::Lost && !m_pool->isPoolOfOne() && !it->cancelRequested) {
+    // So does a prompt gone when this runner took the job over from another (by [jobs] max_attempts).
+    if (o.status == PromptOutcome::Status::Lost && (!m_pool->isPoolOfOne() || m_takenOver.contains(id))
+        && !it->cancelRequested) {
+        m_takenOver.remove(id);
         takeBack(*it, QStringLiteral("backend \"%1\" lost it: %2").arg(backend, o.reason));
         dispatch();
         return;
@@ -143,6 +149,7 @@ void JobManager::onPromptFinished(const QString &backend, const PromptOutcome &o
 void JobManager::finishJob(Job &job, const PromptOutcome &o)
 {
     dequeue(job.id);
+    m_takenOver.remove(job.id);
     switch (o.status) {
     case PromptOutcome::Status::Succeeded:
         job.state = JobState::Succeeded;

@@ -68,6 +68,10 @@ int JobManager::restore()
         m_seq.insert(job.id, m_nextSeq++);
         if (!job.clientRef.isEmpty())
             m_byClientRef.insert(job.clientRef, job.id);
+        // Cluster: a handed-over job without an owner is from a store of one runner: this one's.
+        if (m_cluster && job.node.isEmpty() && job.currentAttempt() && !job.isFinished())
+            job.node = node();
+        setOwnership(job);
         if (job.isFinished()) {
             recordFinished(job); // its duration seeds the estimates
             continue;
@@ -76,6 +80,10 @@ int JobManager::restore()
         needs.requiredTags = job.requiredTags;
         needs.pinnedBackend = job.pinnedBackend;
         m_needs.insert(job.id, needs);
+        if (job.remote && !job.node.isEmpty()) {
+            m_needs.remove(job.id); // another runner's: mirrored (taken over if its lease ends)
+            continue;
+        }
         if (JobAttempt *a = job.currentAttempt()) {
             Backend *b = a->backend.isEmpty() ? m_pool->first() : m_pool->find(a->backend);
             if (b) {
@@ -91,7 +99,9 @@ int JobManager::restore()
             a->finishedAt = QDateTime::currentDateTimeUtc();
             m_oldPrompts.insert(a->promptId, job.id);
             job.state = JobState::Queued;
+            job.node.clear();
             persist(job);
+            setOwnership(job);
         }
         enqueue(job.id);
         ++waiting;
@@ -110,10 +120,14 @@ void JobManager::persist(Job &job)
     ++job.revision;
     if (!m_store)
         return;
-    if (!m_store->update(job))
-        storeFailed(job.id); // the job goes on (ComfyUI has it or will); written again when the store is back
-    else
+    if (job.remote)
+        return; // another runner's (a mirror is never written)
+    if (const StoreResult r = m_store->update(job); r)
         m_unsaved.remove(job.id);
+    else if (r.error().is(ErrorCode::JobConflict))
+        lostOwnership(job.id); // taken over by another runner while this one could not renew its lease
+    else
+        storeFailed(job.id); // the job goes on (ComfyUI has it or will); written again when the store is back
 }
 
 QString JobManager::storeProblem() const { return m_store && !m_store->isAvailable() ? m_store->problem() : QString(); }
@@ -162,6 +176,8 @@ void JobManager::reconnectStore()
     if (!m_store->reconnect())
         return storeFailed({});
     writeUnsaved();
+    if (m_cluster)
+        onClusterReconnected(); // LISTEN again, and catch up with what changed meanwhile
 }
 
 void JobManager::writeUnsaved()
@@ -172,7 +188,11 @@ void JobManager::writeUnsaved()
         auto it = m_jobs.find(id);
         if (it == m_jobs.end() || m_unacknowledged.contains(id))
             continue; // pruned (or refused) meanwhile
-        if (!m_store->update(*it)) {
+        if (const StoreResult r = m_store->update(*it); !r) {
+            if (r.error().is(ErrorCode::JobConflict)) {
+                lostOwnership(id);
+                continue;
+            }
             m_unsaved.unite(unsaved);
             storeFailed({});
             return;
@@ -240,18 +260,37 @@ void JobManager::submit(JobRequest request, QObject *context, SubmitCallback don
     needs.pinnedBackend = job.pinnedBackend;
     const QString id = job.id;
     m_needs.insert(id, needs);
-    const RouteDecision decision = route(job, true, waitingAhead(needs.checkpoint, job.priority));
+    RouteDecision decision = route(job, true, waitingAhead(needs.checkpoint, job.priority));
+    // In a cluster another runner's backends may run what this runner's cannot: it waits in the cluster's
+    // queue while another runner is known.
+    if (decision.kind == RouteDecision::Kind::Never && m_cluster && m_liveUrls.size() > 1) {
+        decision.kind = RouteDecision::Kind::Wait;
+        decision.reason = QStringLiteral("no backend of this runner can run it; another runner of the cluster may");
+    }
     if (decision.kind == RouteDecision::Kind::Never) {
         m_needs.remove(id);
         answer(noBackendError(decision), false);
         return;
+    }
+    const bool now = decision.kind == RouteDecision::Kind::Chosen;
+    if (m_cluster) {
+        // The row first: the unique client_ref index decides between runners racing the same client_ref,
+        // and the claim is this runner's before ComfyUI sees the prompt (unpublished until it accepts it).
+        job.node = now ? node() : QString();
+        if (const StoreResult stored = m_store->create(job, !now); !stored) {
+            m_needs.remove(id);
+            if (!stored.error().is(ErrorCode::JobConflict))
+                storeFailed({});
+            answerDuplicate(request.clientRef, stored.error(), answer);
+            return;
+        }
     }
     m_jobs.insert(id, job);
     m_order.append(id);
     m_seq.insert(id, m_nextSeq++);
     if (!job.clientRef.isEmpty())
         m_byClientRef.insert(job.clientRef, id);
-    if (decision.kind == RouteDecision::Kind::Chosen) {
+    if (now) {
         // A backend has room: hand it over now and answer with ComfyUI's acknowledgement (or its refusal).
         m_unacknowledged.insert(id);
         handOver(id, decision.backend, answer);
@@ -259,7 +298,7 @@ void JobManager::submit(JobRequest request, QObject *context, SubmitCallback don
     }
     // Every backend that could run it is busy, draining or away: it waits in the runner's queue, durable
     // before it is acknowledged (a job the store cannot keep is not accepted: store_unavailable).
-    if (m_store) {
+    if (m_store && !m_cluster) {
         if (const StoreResult stored = m_store->create(job); !stored) {
             forget(id);
             storeFailed({});
@@ -273,8 +312,21 @@ void JobManager::submit(JobRequest request, QObject *context, SubmitCallback don
                              << m_jobs.value(id).queuePosition << "(" + decision.reason + ")";
     const Job queued = m_jobs.value(id);
     emit jobQueued(queued);
+    setOwnership(m_jobs[id]); // in a cluster: any runner may claim it now
     answer(queued, true);
     prune();
+}
+
+void JobManager::answerDuplicate(const QString &clientRef, const Error &error, const Answer &answer)
+{
+    // The client_ref was taken by another runner's job meanwhile: that job is the answer (created = false).
+    if (error.is(ErrorCode::JobConflict) && !clientRef.isEmpty())
+        if (std::optional<Job> other = m_cluster->findByClientRef(clientRef)) {
+            setOwnership(*other);
+            answer(*other, false);
+            return;
+        }
+    answer(error, false);
 }
 
 void JobManager::forget(const QString &id)
@@ -316,6 +368,8 @@ Status JobManager::cancel(const QString &id)
         return Error::make(ErrorCode::JobConflict,
                            QStringLiteral("job %1 has already finished (%2)").arg(id, jobStateName(it->state)),
                            {{QStringLiteral("state"), jobStateName(it->state)}});
+    if (it->remote)
+        return cancelRemote(*it);
     it->cancelRequested = true;
     cancelAttempt(*it);
     return std::nullopt;
@@ -325,7 +379,7 @@ int JobManager::countAt(const QString &backend, JobState state) const
 {
     int n = 0;
     for (const Job &j : m_jobs)
-        n += j.state == state && j.currentAttempt() && j.currentAttempt()->backend == backend ? 1 : 0;
+        n += !j.remote && j.state == state && j.currentAttempt() && j.currentAttempt()->backend == backend ? 1 : 0;
     return n;
 }
 
@@ -354,7 +408,7 @@ int JobManager::cancelAll()
 {
     QStringList ids;
     for (auto it = m_jobs.cbegin(); it != m_jobs.cend(); ++it)
-        if (!it->isFinished() && !it->cancelRequested)
+        if (!it->isFinished() && !it->cancelRequested && !it->remote) // this runner's (legacy /interrupt)
             ids << it.key();
     for (const QString &id : std::as_const(ids)) {
         auto it = m_jobs.find(id);
@@ -379,7 +433,9 @@ QString JobManager::jobForPrompt(const QString &promptId) const
 const Job *JobManager::find(const QString &id) const
 {
     auto it = m_jobs.constFind(id);
-    return it == m_jobs.cend() ? nullptr : &*it;
+    if (it == m_jobs.cend())
+        return m_cluster && !m_expired.find(id) ? fetchUnknown(id) : nullptr;
+    return &*it;
 }
 
 Error JobManager::missingJob(const QString &id) const

@@ -9,6 +9,7 @@
 
 #include "core/comfy/comfyclient.h"
 #include "core/config/config.h"
+#include "core/jobs/clusterstore.h"
 #include "core/jobs/etaestimator.h"
 #include "core/jobs/expiredjobs.h"
 #include "core/jobs/job.h"
@@ -22,6 +23,7 @@
 #include <QTimer>
 
 #include <functional>
+#include <memory>
 
 namespace cr {
 
@@ -71,7 +73,17 @@ public:
     // backoff). /api/v1/ready names it.
     QString storeProblem() const;
 
+    // Cluster mode (a PostgreSQL store shared by several runners; jobcluster.cpp, docs/cluster.md): this
+    // runner's name, claim lease and the live URL its jobs' JSON names. Call before restore(); no effect
+    // without a PostgreSQL store.
+    void enableCluster(const QString &node, int leaseMs, const QString &liveUrl);
+    bool isCluster() const { return m_cluster != nullptr; }
+    QString node() const; // "" outside a cluster
+    // How runners of a cluster know one ComfyUI: its URL without a trailing slash, lowercased.
+    static QString backendUrlKey(const QUrl &url);
+
     // Loads the stored jobs; unfinished ones are followed again (reconciled with ComfyUI). Returns how many.
+    // In a cluster: this runner's own jobs; the others' are mirrored, waiting ones join the queue.
     int restore();
 
     using SubmitCallback = std::function<void(Result<Job>, bool created)>;
@@ -140,6 +152,8 @@ private:
                 done(r, created);
         }
     };
+    // Cluster: the answer to a submission whose row could not be written (the job of the same client_ref).
+    void answerDuplicate(const QString &clientRef, const Error &error, const Answer &answer);
     // answer: set when the submitter waits for ComfyUI's acknowledgement (hand-over at submit time).
     void handOver(const QString &id, const QString &backend, std::optional<Answer> answer);
     void onHandedOver(const QString &id, const QString &promptId, const Result<SubmitAck> &r,
@@ -167,7 +181,22 @@ private:
     void reconnectStore();               // (blocks while libpq connects)
     void writeUnsaved();
     void onRunTimeExceeded(const QString &id);
-    void forget(const QString &id); // a submission ComfyUI refused: no trace left
+    // jobcluster.cpp
+    void listenCluster();
+    void setOwnership(Job &job); // remote and liveUrl from job.node
+    void clusterTick();          // leases, the runner's row, take-overs, cancels, the mirror's check
+    void onClusterReconnected();
+    void refreshMirror();                        // reads the rows of m_toFetch
+    bool applyRow(const ClusterStore::Row &row); // true when the cluster's queue changed
+    bool applyGone(const QString &id);           // its row is gone (pruned, or a refused submission)
+    void forgetLocally(const QString &id);       // out of every index, nothing written
+    void lostOwnership(const QString &id);       // another runner took it over
+    bool claim(const QString &id);               // a waiting job becomes this runner's
+    void takeOverExpired();
+    void processCancels();
+    Status cancelRemote(Job &job);
+    const Job *fetchUnknown(const QString &id) const; // a job not mirrored yet
+    void forget(const QString &id);                   // a submission ComfyUI refused: no trace left
 
     std::unique_ptr<BackendPool> m_ownedPool;
     BackendPool *m_pool;
@@ -198,6 +227,13 @@ private:
     QSet<QString> m_unsaved; // jobs whose last write failed: written again when the store is back
     QTimer m_storeRetry;
     int m_storeBackoffMs = 0;
+    std::unique_ptr<ClusterStore> m_cluster;
+    QString m_liveUrl;
+    QHash<QString, QString> m_liveUrls; // node -> its live URL
+    QTimer m_clusterTick;
+    QTimer m_fetchTimer;
+    QSet<QString> m_toFetch;   // job ids whose rows changed (NOTIFY): read in one query
+    QSet<QString> m_takenOver; // followed after another runner's lease ended: a lost prompt is run again
     EtaEstimator m_eta;
     QHash<QString, EtaEstimator::Cadence> m_cadence; // running jobs' sampler steps
 };

@@ -82,6 +82,7 @@ QJsonObject JobStore::toJson(const Job &job)
     QJsonArray attempts;
     for (const JobAttempt &a : job.attempts)
         attempts.append(QJsonObject{{QStringLiteral("backend"), a.backend},
+                                    {QStringLiteral("backend_url"), a.backendUrl},
                                     {QStringLiteral("prompt_id"), a.promptId},
                                     {QStringLiteral("submitted_at"), time(a.submittedAt)},
                                     {QStringLiteral("started_at"), time(a.startedAt)},
@@ -139,14 +140,14 @@ std::optional<Job> JobStore::fromJson(const QJsonObject &o)
         for (const QJsonValue &v : o.value(QLatin1String("attempts")).toArray()) {
             const QJsonObject a = v.toObject();
             job.attempts.append(
-                {a.value(QLatin1String("backend")).toString(), a.value(QLatin1String("prompt_id")).toString(),
-                 timeFrom(a.value(QLatin1String("submitted_at"))), timeFrom(a.value(QLatin1String("started_at"))),
-                 timeFrom(a.value(QLatin1String("finished_at"))), a.value(QLatin1String("outcome")).toString(),
-                 a.value(QLatin1String("reason")).toString()});
+                {a.value(QLatin1String("backend")).toString(), a.value(QLatin1String("backend_url")).toString(),
+                 a.value(QLatin1String("prompt_id")).toString(), timeFrom(a.value(QLatin1String("submitted_at"))),
+                 timeFrom(a.value(QLatin1String("started_at"))), timeFrom(a.value(QLatin1String("finished_at"))),
+                 a.value(QLatin1String("outcome")).toString(), a.value(QLatin1String("reason")).toString()});
         }
     } else {
         // Written before pools: every stored job had been handed to the one ComfyUI under its own id.
-        JobAttempt a{QString(), id, job.createdAt, job.startedAt, job.finishedAt, QString(), QString()};
+        JobAttempt a{QString(), QString(), id, job.createdAt, job.startedAt, job.finishedAt, QString(), QString()};
         if (isFinal(state))
             a.outcome = jobStateName(state);
         job.attempts.append(a);
@@ -212,6 +213,41 @@ QStringList webhookDeliveriesStep()
             QStringLiteral("CREATE INDEX IF NOT EXISTS webhook_deliveries_seq ON webhook_deliveries (seq)")};
 }
 
+// PostgreSQL step 3: what several runners sharing the database need (jobcluster.cpp, docs/cluster.md).
+QStringList clusterStep()
+{
+    return {
+        QStringLiteral(
+            "ALTER TABLE jobs ADD COLUMN owner TEXT, ADD COLUMN lease_until TIMESTAMPTZ, "
+            "ADD COLUMN priority INTEGER NOT NULL DEFAULT 0, ADD COLUMN client_ref TEXT NOT NULL DEFAULT '', "
+            "ADD COLUMN backend_url TEXT, ADD COLUMN published BOOLEAN NOT NULL DEFAULT true"),
+        QStringLiteral("UPDATE jobs SET client_ref = COALESCE(data::jsonb->>'client_ref', ''), "
+                       "priority = COALESCE((data::jsonb->>'priority')::integer, 0)"),
+        QStringLiteral("CREATE UNIQUE INDEX jobs_client_ref ON jobs (client_ref) WHERE client_ref <> ''"),
+        QStringLiteral(
+            "CREATE INDEX jobs_waiting ON jobs (priority DESC, seq) WHERE owner IS NULL AND state = 'queued'"),
+        QStringLiteral("CREATE INDEX jobs_owner ON jobs (owner, lease_until) WHERE state IN ('queued', 'running')"),
+        QStringLiteral("CREATE TABLE job_cancels (job_id TEXT PRIMARY KEY, by_node TEXT NOT NULL, "
+                       "requested_at TIMESTAMPTZ NOT NULL DEFAULT now())"),
+        QStringLiteral("CREATE TABLE runners (node TEXT PRIMARY KEY, live_url TEXT NOT NULL, "
+                       "seen_at TIMESTAMPTZ NOT NULL DEFAULT now())"),
+        QStringLiteral("CREATE FUNCTION comfy_runner_notify_job() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                       "IF TG_OP = 'DELETE' THEN PERFORM pg_notify('cr_jobs', OLD.id); RETURN OLD; END IF; "
+                       "IF NEW.published THEN PERFORM pg_notify('cr_jobs', NEW.id); END IF; RETURN NEW; END $$"),
+        QStringLiteral("CREATE TRIGGER jobs_notify_insert AFTER INSERT ON jobs FOR EACH ROW "
+                       "EXECUTE FUNCTION comfy_runner_notify_job()"),
+        QStringLiteral("CREATE TRIGGER jobs_notify_update AFTER UPDATE ON jobs FOR EACH ROW WHEN "
+                       "(OLD.data IS DISTINCT FROM NEW.data OR OLD.owner IS DISTINCT FROM NEW.owner "
+                       "OR OLD.published IS DISTINCT FROM NEW.published) EXECUTE FUNCTION comfy_runner_notify_job()"),
+        QStringLiteral("CREATE TRIGGER jobs_notify_delete AFTER DELETE ON jobs FOR EACH ROW "
+                       "EXECUTE FUNCTION comfy_runner_notify_job()"),
+        QStringLiteral("CREATE FUNCTION comfy_runner_notify_cancel() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                       "PERFORM pg_notify('cr_cancels', NEW.job_id); RETURN NEW; END $$"),
+        QStringLiteral("CREATE TRIGGER job_cancels_notify AFTER INSERT ON job_cancels FOR EACH ROW "
+                       "EXECUTE FUNCTION comfy_runner_notify_cancel()"),
+    };
+}
+
 } // namespace
 
 bool JobStore::migrate()
@@ -245,6 +281,10 @@ bool JobStore::migrateSqlite()
 // its statements here and bump kPostgresSchemaVersion.
 //   1: jobs (graph in its own column; seq keeps the insertion order) and expired_jobs, as SQLite's version 2.
 //   2: webhook_deliveries, the durable webhook queue (core/webhooks/deliverystore.h), as SQLite's version 3.
+//   3: the cluster (jobcluster.cpp): each row's owner, lease, priority, client_ref (unique), the current
+//      attempt's backend URL and whether it is published; the queue and owner indexes; job_cancels (cancels
+//      for another runner's jobs); runners (each runner's live URL); and triggers that NOTIFY cr_jobs with a
+//      job's id when its row changes (not its lease) and cr_cancels with the id of a cancel request.
 bool JobStore::migratePostgres()
 {
     static const QList<QStringList> steps = {
@@ -255,8 +295,9 @@ bool JobStore::migratePostgres()
                         "client_ref TEXT NOT NULL, pruned_at TEXT NOT NULL)"),
          QStringLiteral("CREATE INDEX expired_jobs_pruned_at ON expired_jobs (pruned_at, seq)")},
         webhookDeliveriesStep(),
+        clusterStep(),
     };
-    static_assert(kPostgresSchemaVersion == 2, "add the migration step of the new schema version");
+    static_assert(kPostgresSchemaVersion == 3, "add the migration step of the new schema version");
     QSqlDatabase db = QSqlDatabase::database(m_connection);
     if (!db.transaction()) {
         m_error = QStringLiteral("cannot start the migration: %1").arg(db.lastError().text());

@@ -52,9 +52,24 @@ public:
     const StoreUrl &url() const { return m_url; }
     QString where() const { return m_url.display(); } // for logs
 
-    StoreResult create(const Job &job); // a new job: its row with the graph (replaces a row of the same id)
+    // Cluster mode (PostgreSQL only, jobcluster.cpp): this runner's node name and claim lease. Rows then carry
+    // their owner (Job::node, "" = waiting in the cluster's queue) and a lease that every write renews;
+    // create() and update() change only rows this runner owns (or new ones) and answer job_conflict for a
+    // row another runner owns now (taken over after this runner's lease ended).
+    void setCluster(const QString &node, int leaseMs);
+    bool isCluster() const { return !m_node.isEmpty(); }
+    QString node() const { return m_node; }
+    int leaseMs() const { return m_leaseMs; }
+
+    // A new job: its row with the graph (replaces a row of the same id). Cluster: `published` false keeps it
+    // from the other runners until ComfyUI accepted it (create() again with true); a client_ref that another
+    // job has is job_conflict (the unique index; details "client_ref").
+    StoreResult create(const Job &job, bool published = true);
     StoreResult update(const Job &job); // a known job's state, without rewriting the graph (creates when missing)
     StoreResult save(const Job &job) { return create(job); }
+    // A row as loadAll() reads it: data, graph, owner (the owner column only in cluster mode).
+    static std::optional<Job> jobFromRow(const QSqlQuery &row);
+    QString ownerColumn() const; // "owner" (PostgreSQL) or "NULL" (SQLite)
     StoreResult remove(const QString &jobId);
     QList<Job> loadAll() const; // oldest first
 
@@ -66,7 +81,7 @@ public:
     // SQLite: PRAGMA user_version of the file (0 = the first release's schema). PostgreSQL: the highest
     // version in schema_migrations. See jobstore.cpp for each engine's steps.
     static constexpr int kSchemaVersion = 3;
-    static constexpr int kPostgresSchemaVersion = 2;
+    static constexpr int kPostgresSchemaVersion = 3;
     int schemaVersion() const;
 
     // Lossless JSON form of a job (used for the row's data column).
@@ -86,7 +101,7 @@ private:
     QSqlQuery &prepared(std::unique_ptr<QSqlQuery> &query, const QString &sql);
     Error failure(const QString &what, const QString &why); // logged, store_unavailable
     void checkConnection(const QString &why);               // PostgreSQL: sets m_lost when it no longer answers
-    bool takeRunnerLock(QString *why);                      // PostgreSQL: one runner per database
+    StoreResult ownerConflict(const Job &job); // cluster: nothing was written; whose row it is now
 
     StoreUrl m_url;
     QString m_connection;
@@ -95,6 +110,8 @@ private:
     QString m_error;
     QString m_lost; // why the connection is lost ("" while it is not)
     QString m_password;
+    QString m_node; // cluster mode: this runner's name ("" otherwise)
+    int m_leaseMs = 0;
 };
 
 } // namespace cr

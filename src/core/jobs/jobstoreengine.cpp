@@ -67,27 +67,7 @@ bool JobStore::openPostgres(const QString &password)
         return false;
     }
     QSqlQuery(db).exec(QStringLiteral("SET client_min_messages TO warning")); // no NOTICE lines on stderr
-    if (!takeRunnerLock(&m_error))
-        return false;
     qCInfo(lcJobStore).noquote() << "job store: connected to" << m_url.display();
-    return true;
-}
-
-// Several runners on one database need the cluster semantics of #14 (claims, leases, take-over), which this
-// build does not have: each would follow the other's jobs. A session-level advisory lock keeps it to one.
-bool JobStore::takeRunnerLock(QString *why)
-{
-    QSqlQuery q(QSqlDatabase::database(m_connection));
-    if (!q.exec(QStringLiteral("SELECT pg_try_advisory_lock(7201403)")) || !q.next()) {
-        *why = QStringLiteral("cannot take the runner lock: %1").arg(q.lastError().text());
-        return false;
-    }
-    if (!q.value(0).toBool()) {
-        *why = QStringLiteral("another comfy-runner uses the database %1 (one runner per database in this "
-                              "release)")
-                   .arg(m_url.display());
-        return false;
-    }
     return true;
 }
 
@@ -118,14 +98,24 @@ bool JobStore::reconnect()
         return false;
     }
     QSqlQuery(db).exec(QStringLiteral("SET client_min_messages TO warning"));
-    if (!takeRunnerLock(&m_lost)) {
-        qCInfo(lcJobStore).noquote() << "job store:" << m_lost;
-        db.close();
-        return false;
-    }
     m_lost.clear();
     qCInfo(lcJobStore).noquote() << "job store: connected to" << m_url.display() << "again";
     return true;
+}
+
+void JobStore::setCluster(const QString &node, int leaseMs)
+{
+    if (m_url.engine != StoreUrl::Engine::Postgres)
+        return;
+    m_node = node;
+    m_leaseMs = qMax(1000, leaseMs);
+    m_insert.reset(); // the statements differ in cluster mode
+    m_update.reset();
+}
+
+QString JobStore::ownerColumn() const
+{
+    return m_url.engine == StoreUrl::Engine::Sqlite ? QStringLiteral("NULL") : QStringLiteral("owner");
 }
 
 QString JobStore::tieColumn() const

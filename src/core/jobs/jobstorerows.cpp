@@ -43,38 +43,109 @@ QSqlQuery &JobStore::prepared(std::unique_ptr<QSqlQuery> &query, const QString &
     return *query;
 }
 
-StoreResult JobStore::create(const Job &job)
+namespace {
+// The current attempt's backend URL: where a runner taking the job over must be able to reach.
+QString currentBackendUrl(const Job &job)
+{
+    const JobAttempt *a = job.currentAttempt();
+    return a ? a->backendUrl : QString();
+}
+} // namespace
+
+StoreResult JobStore::create(const Job &job, bool published)
 {
     if (!isAvailable())
         return failure(QStringLiteral("save job %1").arg(job.id), problem());
-    QSqlQuery &q = prepared(m_insert,
-                            QStringLiteral("INSERT INTO jobs (id, created_at, state, data, graph) "
-                                           "VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
-                                           "created_at = excluded.created_at, state = excluded.state, "
-                                           "data = excluded.data, graph = excluded.graph"));
+    if (!isCluster()) {
+        QSqlQuery &q = prepared(m_insert,
+                                QStringLiteral("INSERT INTO jobs (id, created_at, state, data, graph) "
+                                               "VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+                                               "created_at = excluded.created_at, state = excluded.state, "
+                                               "data = excluded.data, graph = excluded.graph"));
+        q.addBindValue(job.id);
+        q.addBindValue(job.createdAt.toUTC().toString(Qt::ISODateWithMs));
+        q.addBindValue(jobStateName(job.state));
+        q.addBindValue(dataWithoutGraph(job));
+        q.addBindValue(compact(job.graph));
+        if (!q.exec())
+            return failure(QStringLiteral("save job %1").arg(job.id), q.lastError().text());
+        return std::monostate{};
+    }
+    // Cluster: a row of the same id is replaced only while this runner owns it.
+    QSqlQuery &q = prepared(
+        m_insert,
+        QStringLiteral(
+            "INSERT INTO jobs (id, created_at, state, data, graph, owner, lease_until, priority, client_ref, "
+            "backend_url, published) VALUES (?, ?, ?, ?, ?, NULLIF(?, ''), "
+            "now() + ?::integer * interval '1 millisecond', ?, COALESCE(?, ''), NULLIF(?, ''), ?::boolean) "
+            "ON CONFLICT (id) DO UPDATE SET created_at = excluded.created_at, state = excluded.state, "
+            "data = excluded.data, graph = excluded.graph, owner = excluded.owner, "
+            "lease_until = excluded.lease_until, priority = excluded.priority, "
+            "backend_url = excluded.backend_url, published = excluded.published WHERE jobs.owner = ?"));
     q.addBindValue(job.id);
     q.addBindValue(job.createdAt.toUTC().toString(Qt::ISODateWithMs));
     q.addBindValue(jobStateName(job.state));
     q.addBindValue(dataWithoutGraph(job));
     q.addBindValue(compact(job.graph));
-    if (!q.exec())
+    q.addBindValue(job.node);
+    q.addBindValue(m_leaseMs);
+    q.addBindValue(job.priority);
+    q.addBindValue(job.clientRef);
+    q.addBindValue(currentBackendUrl(job));
+    q.addBindValue(published ? QStringLiteral("true") : QStringLiteral("false"));
+    q.addBindValue(m_node);
+    if (!q.exec()) {
+        if (q.lastError().nativeErrorCode() == QLatin1String("23505")) // unique_violation: jobs_client_ref
+            return Error::make(ErrorCode::JobConflict,
+                               QStringLiteral("client_ref \"%1\" belongs to another job").arg(job.clientRef),
+                               {{QStringLiteral("client_ref"), job.clientRef}});
         return failure(QStringLiteral("save job %1").arg(job.id), q.lastError().text());
+    }
+    if (q.numRowsAffected() == 0)
+        return ownerConflict(job);
     return std::monostate{};
+}
+
+StoreResult JobStore::ownerConflict(const Job &job)
+{
+    QSqlQuery q(QSqlDatabase::database(m_connection));
+    q.prepare(QStringLiteral("SELECT COALESCE(owner, '') FROM jobs WHERE id = ?"));
+    q.addBindValue(job.id);
+    const QString owner = q.exec() && q.next() ? q.value(0).toString() : QString();
+    return Error::make(ErrorCode::JobConflict,
+                       QStringLiteral("job %1 is not this runner's any more (%2)")
+                           .arg(job.id,
+                                owner.isEmpty() ? QStringLiteral("it waits in the cluster's queue")
+                                                : QStringLiteral("runner \"%1\" has it").arg(owner)),
+                       {{QStringLiteral("job_id"), job.id}, {QStringLiteral("node"), owner}});
 }
 
 StoreResult JobStore::update(const Job &job)
 {
     if (!isAvailable())
         return failure(QStringLiteral("update job %1").arg(job.id), problem());
-    QSqlQuery &q = prepared(m_update, QStringLiteral("UPDATE jobs SET state = ?, data = ? WHERE id = ?"));
+    QSqlQuery &q = isCluster()
+        ? prepared(m_update,
+                   QStringLiteral("UPDATE jobs SET state = ?, data = ?, owner = NULLIF(?, ''), "
+                                  "lease_until = now() + ?::integer * interval '1 millisecond', "
+                                  "priority = ?, backend_url = NULLIF(?, '') WHERE id = ? AND owner = ?"))
+        : prepared(m_update, QStringLiteral("UPDATE jobs SET state = ?, data = ? WHERE id = ?"));
     q.addBindValue(jobStateName(job.state));
     q.addBindValue(dataWithoutGraph(job));
+    if (isCluster()) {
+        q.addBindValue(job.node);
+        q.addBindValue(m_leaseMs);
+        q.addBindValue(job.priority);
+        q.addBindValue(currentBackendUrl(job));
+    }
     q.addBindValue(job.id);
+    if (isCluster())
+        q.addBindValue(m_node);
     if (!q.exec())
         return failure(QStringLiteral("update job %1").arg(job.id), q.lastError().text());
     if (q.numRowsAffected() > 0)
         return std::monostate{};
-    return create(job);
+    return create(job); // missing (its first write failed), or another runner's (job_conflict)
 }
 
 StoreResult JobStore::remove(const QString &jobId)
@@ -152,6 +223,17 @@ QList<ExpiredJob> JobStore::loadExpired() const
     return out;
 }
 
+std::optional<Job> JobStore::jobFromRow(const QSqlQuery &row)
+{
+    QJsonObject o = QJsonDocument::fromJson(row.value(0).toString().toUtf8()).object();
+    if (!row.value(1).isNull())
+        o.insert(QLatin1String("graph"), QJsonDocument::fromJson(row.value(1).toString().toUtf8()).object());
+    std::optional<Job> job = fromJson(o);
+    if (job)
+        job->node = row.value(2).toString();
+    return job;
+}
+
 QList<Job> JobStore::loadAll() const
 {
     QList<Job> jobs;
@@ -159,15 +241,13 @@ QList<Job> JobStore::loadAll() const
         return jobs;
     QSqlQuery q(QSqlDatabase::database(m_connection));
     q.setForwardOnly(true);
-    if (!q.exec(QStringLiteral("SELECT data, graph FROM jobs ORDER BY created_at, %1").arg(tieColumn()))) {
+    if (!q.exec(QStringLiteral("SELECT data, graph, %1 FROM jobs ORDER BY created_at, %2")
+                    .arg(ownerColumn(), tieColumn()))) {
         qCWarning(lcJobStore).noquote() << "cannot read the stored jobs:" << q.lastError().text();
         return jobs;
     }
     while (q.next()) {
-        QJsonObject o = QJsonDocument::fromJson(q.value(0).toString().toUtf8()).object();
-        if (!q.value(1).isNull())
-            o.insert(QLatin1String("graph"), QJsonDocument::fromJson(q.value(1).toString().toUtf8()).object());
-        if (std::optional<Job> j = fromJson(o))
+        if (std::optional<Job> j = jobFromRow(q))
             jobs.append(*j);
         else
             qCWarning(lcJobStore) << "skipped an unreadable job row";

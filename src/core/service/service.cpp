@@ -23,6 +23,7 @@
 #include <QFile>
 #include <QLoggingCategory>
 #include <QSaveFile>
+#include <QSysInfo>
 #include <QUuid>
 
 Q_LOGGING_CATEGORY(lcService, "comfyrunner.service")
@@ -222,6 +223,20 @@ bool Service::start(QString *error)
     httpBase.setHost(urlHostFor(p.api->address()));
     httpBase.setPort(p.httpPort);
     p.publisher->setHttpBase(httpBase);
+    if (storeUrl->engine == StoreUrl::Engine::Postgres) {
+        // A shared database: this runner is one of a cluster (docs/cluster.md).
+        const QString node = m_config.cluster.node.isEmpty() ? QSysInfo::machineHostName() : m_config.cluster.node;
+        QString live = m_config.cluster.liveUrl;
+        if (live.isEmpty()) {
+            QUrl u;
+            u.setScheme(QStringLiteral("ws"));
+            u.setHost(QSysInfo::machineHostName());
+            u.setPort(p.relayPort);
+            u.setPath(QStringLiteral("/"));
+            live = u.toString();
+        }
+        p.jobs->enableCluster(node, m_config.cluster.leaseMs, live);
+    }
     p.jobs->restore();
     p.webhooks->start(); // deliveries left pending by the last run go out now
     p.pool->start();

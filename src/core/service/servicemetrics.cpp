@@ -52,6 +52,8 @@ QString ServiceMetrics::workflowLabel(const QString &workflow) const
 
 void ServiceMetrics::count(const Job &job, JobState state)
 {
+    if (job.remote)
+        return; // another runner of the cluster counts it
     const QString label = workflowLabel(job.workflow);
     auto it = m_jobCounts.find(label);
     if (it == m_jobCounts.end())

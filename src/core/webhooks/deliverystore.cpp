@@ -95,20 +95,28 @@ QList<DueDelivery> WebhookDeliveryStore::takeDue(qint64 nowMs, int limit, qint64
 {
     QList<DueDelivery> out;
     QSqlDatabase db = QSqlDatabase::database(m_connection);
+    // One transaction: on PostgreSQL the rows are locked (SKIP LOCKED), so that runners sharing the database
+    // never lease the same delivery twice.
+    const bool postgres = db.driverName() == QLatin1String("QPSQL");
+    db.transaction();
     QSqlQuery q(db);
     q.prepare(QStringLiteral("SELECT id, job_id, event, url, body, attempts, max_attempts FROM webhook_deliveries "
-                             "WHERE state = 'pending' AND next_at <= ? ORDER BY next_at, seq LIMIT ?"));
+                             "WHERE state = 'pending' AND next_at <= ? ORDER BY next_at, seq LIMIT ?")
+              + (postgres ? QStringLiteral(" FOR UPDATE SKIP LOCKED") : QString()));
     q.addBindValue(nowMs);
     q.addBindValue(limit);
-    if (!q.exec())
+    if (!q.exec()) {
+        db.rollback();
         return out;
+    }
     while (q.next())
         out.append({q.value(0).toString(), q.value(1).toString(), q.value(2).toString(), q.value(3).toString(),
                     q.value(4).toString().toUtf8(), q.value(5).toInt() + 1, q.value(6).toInt()});
     q.finish();
-    if (out.isEmpty())
+    if (out.isEmpty()) {
+        db.rollback();
         return out;
-    db.transaction();
+    }
     QSqlQuery lease(db);
     lease.prepare(
         QStringLiteral("UPDATE webhook_deliveries SET attempts = ?, next_at = ?, last_attempt_at = ? WHERE id = ?"));

@@ -170,6 +170,8 @@ std::optional<JobWebhook> WebhookDispatcher::webhookOf(const Job &job) const
 
 QString WebhookDispatcher::enqueue(const Job &job, const QString &event)
 {
+    if (job.remote)
+        return {}; // another runner of the cluster caused it, and delivers it
     const std::optional<JobWebhook> webhook = webhookOf(job);
     if (!webhook || !webhook->events.contains(event))
         return {};
