@@ -37,7 +37,8 @@ install(FILES "${CR_PKG_OUT}/comfy-runner.1.gz" "${CR_PKG_OUT}/comfy-sim.1.gz" D
 install(FILES "${CR_PKG_DIR}/debian/copyright" "${CR_PKG_OUT}/changelog.Debian.gz" "${PROJECT_SOURCE_DIR}/README.md"
               "${PROJECT_SOURCE_DIR}/config_example.toml" "${PROJECT_SOURCE_DIR}/docs/api.md"
               "${PROJECT_SOURCE_DIR}/docs/relay-protocol.md" "${PROJECT_SOURCE_DIR}/docs/workflows.md"
-              "${PROJECT_SOURCE_DIR}/docs/metrics.md"
+              "${PROJECT_SOURCE_DIR}/docs/metrics.md" "${PROJECT_SOURCE_DIR}/docs/webhooks.md"
+              "${PROJECT_SOURCE_DIR}/docs/cluster.md"
         DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/comfy-runner COMPONENT service)
 
 # comfy-runner-monitor (component "monitor").

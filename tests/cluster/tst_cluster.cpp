@@ -42,6 +42,7 @@ private slots:
     void everyJobRunsOnceAcrossRunners();
     void aWaitingJobIsClaimedByTheRunnerWithRoom();
     void killedRunnersJobsAreTakenOver();
+    void aTakenOverPromptThatIsGoneRunsAgain();
     void anyRunnerAnswersAndCancels();
     void runnersRacingOneClientRefMakeOneJob();
     void databaseRestartMidRun();
@@ -221,6 +222,30 @@ void TstCluster::killedRunnersJobsAreTakenOver()
     QVERIFY2(b->log().contains("took over job " + ids.at(0).toUtf8()), b->log().constData());
 }
 
+// Runner a is killed while its job runs, and its ComfyUI restarts too, forgetting the prompt: runner b takes
+// the job over, finds the prompt gone and runs it again ([jobs] max_attempts = 2 allows a second run).
+void TstCluster::aTakenOverPromptThatIsGoneRunsAgain()
+{
+    if (!test::TestStore::isPostgres())
+        QSKIP("several runners: PostgreSQL only (tst_cluster_pg)");
+    sim::FakeComfy *fake = newFake(40, 25);
+    RunnerProcess *a = startRunner(QStringLiteral("a"), {fake, 2});
+    RunnerProcess *b = startRunner(QStringLiteral("b"), {fake, 2});
+    QVERIFY(a && b);
+    const test::RunnerReply created = a->call("POST", QStringLiteral("/api/v1/jobs"), workflowJob());
+    const QString id = created.json.value(QLatin1String("id")).toString();
+    QTRY_COMPARE_WITH_TIMEOUT(fake->runningPromptId(), id, 10000);
+    a->kill();
+    fake->restart();
+    QTRY_COMPARE_WITH_TIMEOUT(jobState(b, id), QStringLiteral("succeeded"), 30000);
+    const QJsonObject done = b->call("GET", QStringLiteral("/api/v1/jobs/") + id).json;
+    const QJsonArray attempts = done.value(QLatin1String("attempts")).toArray();
+    QCOMPARE(attempts.size(), 2);
+    QCOMPARE(attempts.at(0).toObject().value(QLatin1String("outcome")).toString(), QStringLiteral("backend_lost"));
+    QCOMPARE(attempts.at(1).toObject().value(QLatin1String("outcome")).toString(), QStringLiteral("succeeded"));
+    QCOMPARE(done.value(QLatin1String("node")).toString(), QStringLiteral("b"));
+}
+
 // A job owned by runner a is visible on runner b at once (GET, the list, a waiting client_ref duplicate
 // with "wait"), and b cancels it: the cancel reaches a through the database and ComfyUI interrupts it.
 void TstCluster::anyRunnerAnswersAndCancels()
@@ -308,7 +333,10 @@ void TstCluster::databaseRestartMidRun()
     const test::RunnerReply later = b->call("POST", QStringLiteral("/api/v1/jobs"), workflowJob());
     QVERIFY2(later.status == 202 || later.status == 200, QJsonDocument(later.json).toJson().constData());
     const QString next = later.json.value(QLatin1String("id")).toString();
-    QTRY_COMPARE_WITH_TIMEOUT(jobState(a, next), QStringLiteral("succeeded"), 15000);
+    // a's list knows b's new job through NOTIFY (LISTEN renewed after the reconnection): within a few
+    // seconds, before a's periodic check (every lease / 3 = 10 s) could have found it.
+    QTRY_COMPARE_WITH_TIMEOUT(totalIn(a, QStringLiteral("succeeded")), 2, 5000);
+    QCOMPARE(jobState(a, next), QStringLiteral("succeeded"));
     QCOMPARE(fa->promptCount(), 1);
 }
 

@@ -272,7 +272,18 @@ void streamOutput(const ApiContext &ctx, const QString &jobId, int index, ApiRep
         return;
     }
     // From the backend that made it (the job's last attempt); the first backend for jobs from before pools.
-    const Backend *made = ctx.pool ? ctx.pool->find(job->backend()) : nullptr;
+    // Another runner's job (a cluster): the same ComfyUI by its URL, which this runner may name otherwise.
+    const QString madeAt = job->attempts.isEmpty() ? QString() : job->attempts.constLast().backendUrl;
+    const Backend *made = ctx.pool && !job->remote ? ctx.pool->find(job->backend()) : nullptr;
+    for (const Backend *b : ctx.pool && job->remote ? ctx.pool->backends() : QList<Backend *>())
+        if (JobManager::backendUrlKey(b->settings().url) == madeAt)
+            made = b;
+    if (job->remote && !made)
+        return reply.error(
+            Error::make(ErrorCode::ComfyUnreachable,
+                        QStringLiteral("job %1 ran on a ComfyUI this runner does not reach; runner \"%2\" does")
+                            .arg(job->id, job->node),
+                        {{QStringLiteral("node"), job->node}}));
     ComfyClient *comfy = made ? made->client() : ctx.comfy;
     QNetworkReply *upstream = comfy->http()->openView(file, range ? cr::rangeHeader(*range) : QByteArray());
     new OutputStream(upstream, reply, file.filename, range, contentType, owner); // deletes itself when done

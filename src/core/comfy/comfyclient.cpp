@@ -81,12 +81,12 @@ void ComfyClient::submit(const QString &promptId, const QJsonObject &graph, Comf
     });
 }
 
-void ComfyClient::adopt(const QString &promptId)
+void ComfyClient::adopt(const QString &promptId, bool foreign)
 {
     if (m_tracked.contains(promptId))
         return;
     Tracked t;
-    t.clientId = m_connection->clientId();
+    t.clientId = foreign ? QStringLiteral("(another client)") : m_connection->clientId();
     t.acknowledged = true;
     t.ackSerial = ++m_ackCounter;
     t.lastEvent.start();

@@ -54,8 +54,10 @@ public:
     // The outcome arrives through promptFinished (Cancelled, or Interrupted when it was running).
     void cancel(const QString &promptId);
     // Follows a prompt submitted earlier (by a previous run of the service): it is reconciled through
-    // /queue and /history once connected, then followed like any other.
-    void adopt(const QString &promptId);
+    // /queue and /history once connected, then followed like any other. `foreign`: submitted by another
+    // client (a runner of the cluster whose job this one took over), whose events never come here: polled
+    // on every watchdog tick until it ends.
+    void adopt(const QString &promptId, bool foreign = false);
     // Stops following a prompt without an outcome (the pool took it back to run it elsewhere): it is removed
     // from ComfyUI's queue and interrupted when ComfyUI can be reached; no promptFinished follows.
     void release(const QString &promptId);

@@ -41,16 +41,16 @@ struct JobWebhook {
 
 // One hand-over of a job to a backend.
 struct JobAttempt {
-    QString backend; // the backend's name ("" in a store written before pools: the first backend)
-    // Its URL (Backend::urlKey): how the runners of a cluster, whose configurations may name one ComfyUI
-    // differently, know which of them can follow the prompt ("" in a store written before clusters).
-    QString backendUrl;
+    QString backend;  // the backend's name ("" in a store written before pools: the first backend)
     QString promptId; // ComfyUI's prompt id there
     QDateTime submittedAt, startedAt, finishedAt;
     // "" while current; then succeeded | failed | interrupted | cancelled | lost | refused | taken_back
     // (not started, handed to another backend) | backend_lost (it ran when its backend dropped) | superseded
     QString outcome;
     QString reason;
+    // The backend's URL (JobManager::backendUrlKey): how the runners of a cluster, whose configurations may
+    // name one ComfyUI differently, know which of them can follow the prompt ("" before clusters).
+    QString backendUrl;
     bool isCurrent() const { return outcome.isEmpty(); }
 };
 

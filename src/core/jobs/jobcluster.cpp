@@ -49,13 +49,7 @@ QString JobManager::node() const { return m_cluster ? m_cluster->node() : QStrin
 void JobManager::listenCluster()
 {
     m_cluster->listen(
-        this,
-        [this](const QString &id) {
-            m_toFetch.insert(id);
-            if (!m_fetchTimer.isActive())
-                m_fetchTimer.start(0); // every notification of this event-loop pass in one query
-        },
-        [this](const QString &) { processCancels(); });
+        this, [this](const QString &id) { scheduleFetch(id); }, [this](const QString &) { processCancels(); });
 }
 
 void JobManager::setOwnership(Job &job)
@@ -219,9 +213,14 @@ void JobManager::lostOwnership(const QString &id)
     m_unsaved.remove(id);
     m_takenOver.remove(id);
     it->remote = true;
+    scheduleFetch(id);
+}
+
+void JobManager::scheduleFetch(const QString &id)
+{
     m_toFetch.insert(id);
     if (!m_fetchTimer.isActive())
-        m_fetchTimer.start(0);
+        m_fetchTimer.start(0); // every id of this event-loop pass in one query
 }
 
 bool JobManager::claim(const QString &id)
@@ -230,10 +229,12 @@ bool JobManager::claim(const QString &id)
     std::optional<Job> row = m_cluster->claim(id, &failed);
     auto it = m_jobs.find(id);
     if (!row || it == m_jobs.end()) {
-        if (failed)
+        if (failed) {
             storeFailed({});
-        else
-            m_toFetch.insert(id); // claimed elsewhere (or ended): its row says so
+            enqueue(id); // still the cluster's: claimed once the store is back
+        } else {
+            scheduleFetch(id); // claimed elsewhere (or ended): its row says so
+        }
         return false;
     }
     const bool cancelRequested = it->cancelRequested;
@@ -279,7 +280,7 @@ void JobManager::takeOverExpired()
             m_byPrompt.insert(a->promptId, id);
             m_takenOver.insert(id);
             persist(mine);
-            backend->client()->adopt(a->promptId); // followed by id through its queue and history
+            backend->client()->adopt(a->promptId, true); // polled by id through its queue and history
             continue;
         }
         if (a) { // no backend of this runner has it (a store written before clusters): run it again elsewhere
@@ -337,16 +338,27 @@ Status JobManager::cancelRemote(Job &job)
 
 const Job *JobManager::fetchUnknown(const QString &id) const
 {
-    // A job another runner created a moment ago: its NOTIFY may not have arrived yet.
-    auto *self = const_cast<JobManager *>(this);
+    // A job another runner created a moment ago: its NOTIFY may not have arrived yet. Read here, answered
+    // from a copy (find() must not change m_jobs under a caller's pointers), mirrored on the next pass.
     bool ok = false;
     const QList<ClusterStore::Row> rows = m_cluster->fetch({id}, &ok);
     if (rows.isEmpty() || !rows.first().published)
         return nullptr;
-    if (self->applyRow(rows.first()))
-        self->updateQueuePositions();
-    auto it = m_jobs.constFind(id);
-    return it == m_jobs.cend() ? nullptr : &*it;
+    m_fetched = rows.first().job;
+    const_cast<JobManager *>(this)->setOwnership(m_fetched);
+    const_cast<JobManager *>(this)->scheduleFetch(id);
+    return &m_fetched;
+}
+
+bool JobManager::mirrorNow(const QString &id)
+{
+    bool ok = false;
+    const QList<ClusterStore::Row> rows = m_cluster->fetch({id}, &ok);
+    if (rows.isEmpty() || !rows.first().published)
+        return false;
+    if (applyRow(rows.first()))
+        updateQueuePositions();
+    return m_jobs.contains(id);
 }
 
 } // namespace cr

@@ -362,6 +362,8 @@ bool JobManager::attemptUses(const QString &promptId) const
 Status JobManager::cancel(const QString &id)
 {
     auto it = m_jobs.find(id);
+    if (it == m_jobs.end() && m_cluster && !m_expired.find(id) && mirrorNow(id))
+        it = m_jobs.find(id); // another runner's, created a moment ago
     if (it == m_jobs.end())
         return missingJob(id);
     if (it->isFinished())

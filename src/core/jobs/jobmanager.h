@@ -195,8 +195,10 @@ private:
     void takeOverExpired();
     void processCancels();
     Status cancelRemote(Job &job);
-    const Job *fetchUnknown(const QString &id) const; // a job not mirrored yet
-    void forget(const QString &id);                   // a submission ComfyUI refused: no trace left
+    const Job *fetchUnknown(const QString &id) const; // a job not mirrored yet (a copy, mirrored soon)
+    bool mirrorNow(const QString &id);                // reads that job's row into the mirror now
+    void scheduleFetch(const QString &id);
+    void forget(const QString &id); // a submission ComfyUI refused: no trace left
 
     std::unique_ptr<BackendPool> m_ownedPool;
     BackendPool *m_pool;
@@ -233,6 +235,7 @@ private:
     QTimer m_clusterTick;
     QTimer m_fetchTimer;
     QSet<QString> m_toFetch;   // job ids whose rows changed (NOTIFY): read in one query
+    mutable Job m_fetched;     // fetchUnknown()'s answer
     QSet<QString> m_takenOver; // followed after another runner's lease ended: a lost prompt is run again
     EtaEstimator m_eta;
     QHash<QString, EtaEstimator::Cadence> m_cadence; // running jobs' sampler steps

@@ -140,14 +140,14 @@ std::optional<Job> JobStore::fromJson(const QJsonObject &o)
         for (const QJsonValue &v : o.value(QLatin1String("attempts")).toArray()) {
             const QJsonObject a = v.toObject();
             job.attempts.append(
-                {a.value(QLatin1String("backend")).toString(), a.value(QLatin1String("backend_url")).toString(),
-                 a.value(QLatin1String("prompt_id")).toString(), timeFrom(a.value(QLatin1String("submitted_at"))),
-                 timeFrom(a.value(QLatin1String("started_at"))), timeFrom(a.value(QLatin1String("finished_at"))),
-                 a.value(QLatin1String("outcome")).toString(), a.value(QLatin1String("reason")).toString()});
+                {a.value(QLatin1String("backend")).toString(), a.value(QLatin1String("prompt_id")).toString(),
+                 timeFrom(a.value(QLatin1String("submitted_at"))), timeFrom(a.value(QLatin1String("started_at"))),
+                 timeFrom(a.value(QLatin1String("finished_at"))), a.value(QLatin1String("outcome")).toString(),
+                 a.value(QLatin1String("reason")).toString(), a.value(QLatin1String("backend_url")).toString()});
         }
     } else {
         // Written before pools: every stored job had been handed to the one ComfyUI under its own id.
-        JobAttempt a{QString(), QString(), id, job.createdAt, job.startedAt, job.finishedAt, QString(), QString()};
+        JobAttempt a{QString(), id, job.createdAt, job.startedAt, job.finishedAt, QString(), QString()};
         if (isFinal(state))
             a.outcome = jobStateName(state);
         job.attempts.append(a);

@@ -101,7 +101,7 @@ private:
     QSqlQuery &prepared(std::unique_ptr<QSqlQuery> &query, const QString &sql);
     Error failure(const QString &what, const QString &why); // logged, store_unavailable
     void checkConnection(const QString &why);               // PostgreSQL: sets m_lost when it no longer answers
-    StoreResult ownerConflict(const Job &job); // cluster: nothing was written; whose row it is now
+    StoreResult ownerConflict(const Job &job);              // cluster: nothing was written; whose row it is now
 
     StoreUrl m_url;
     QString m_connection;
