@@ -29,8 +29,7 @@ def main(runner, sim, source_dir):
     script = "set -euo pipefail\n" + "\n".join(blocks)
     check("127.0.0.1:8189" in script, "examples/curl.md no longer sets API to the default address")
     # Jobs of 10 steps x 100 ms: the cancel example catches its job before it ends.
-    with Stack(runner, sim, source_dir, sim_args=["--steps", "10", "--step-ms", "100", "--node-ms", "0",
-                                                  "--preview-size", "64"]) as stack:
+    with Stack(runner, sim, source_dir, steps=10, step_ms=100, preview_size=64) as stack:
         script = script.replace("http://127.0.0.1:8189", stack.api)
         work, r = stack.run_script("curl", script, timeout_s=150)
         out = r.stdout

@@ -192,14 +192,10 @@ def main(runner, sim, source_dir, cache, *options):
     cache = os.environ.get("CR_NODE_RED_CACHE") or cache  # e.g. ~/.cache/comfy-runner/node-red for every build
     node, red = ensure_node_red(os.path.abspath(cache))
 
-    work = tempfile.mkdtemp(prefix="cr-node-red-decode-")
-    try:
+    with tempfile.TemporaryDirectory(prefix="cr-node-red-decode-") as work:
         check_decoder_on_captures(node, source_dir, work)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
 
-    with Stack(runner, sim, source_dir, sim_args=["--steps", "6", "--step-ms", "40", "--node-ms", "0",
-                                                  "--preview-size", "96"]) as stack:
+    with Stack(runner, sim, source_dir, steps=6, step_ms=40, preview_size=96) as stack:
         user_dir = stack.folder("node-red")
         flow = flow_for(source_dir, stack)
         with open(os.path.join(user_dir, "flows.json"), "w") as f:

@@ -87,13 +87,9 @@ def main(runner, sim, source_dir):
         print("SKIPPED: no python3 with the websockets package (Debian: apt-get install python3-websockets)")
         return SKIP
     command = readme_command(source_dir)
-    work = tempfile.mkdtemp(prefix="cr-python-decode-")
-    try:
+    with tempfile.TemporaryDirectory(prefix="cr-python-decode-") as work:
         check_decoder_on_captures(python, source_dir, work)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    with Stack(runner, sim, source_dir, sim_args=["--steps", "5", "--step-ms", "20", "--node-ms", "0",
-                                                  "--preview-size", "80"]) as stack:
+    with Stack(runner, sim, source_dir, steps=5, step_ms=20, preview_size=80) as stack:
         command = command.replace("http://127.0.0.1:8189", stack.api)
         command = command.replace("python3 examples/python/run_job.py",
                                   f"{python} {os.path.join(source_dir, 'examples', 'python', 'run_job.py')}")

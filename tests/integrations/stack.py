@@ -125,14 +125,17 @@ class Process:
 
 
 class Stack:
-    """comfy-sim + comfy-runner (config_example.toml of the source tree, ports 0, a temporary data folder)."""
+    """comfy-sim + comfy-runner (config_example.toml of the source tree, ports 0, a temporary data folder).
+    The simulator's jobs take `steps` sampler steps of `step_ms` each (its other nodes no time), with previews
+    of `preview_size` px."""
 
-    def __init__(self, runner, sim, source_dir, token="integration-token", sim_args=()):
+    def __init__(self, runner, sim, source_dir, steps, step_ms, preview_size, token="integration-token"):
         self.work = tempfile.mkdtemp(prefix="cr-integration-")
         self.processes = []
         self.token = token
         try:
-            self.sim = self.start("comfy-sim", [sim, "--port", "0", *sim_args])
+            self.sim = self.start("comfy-sim", [sim, "--port", "0", "--steps", str(steps), "--step-ms", str(step_ms),
+                                                "--node-ms", "0", "--preview-size", str(preview_size)])
             self.sim_url = self.sim.wait_for_log(r"listening on (http://127\.0\.0\.1:\d+)")
             env = dict(os.environ)
             env["COMFY_RUNNER_TOKEN"] = token
