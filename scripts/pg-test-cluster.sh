@@ -61,17 +61,23 @@ printf '%s\n' "$PASSWORD" >"$DIR/pwfile"
 rm -f "$DIR/pwfile"
 
 # A free port: the server binds it itself; on a collision it exits at once and the next port is tried.
+# Ready is the server's own "ready to accept connections" line in its log (lc_messages=C: in English), written
+# once it listens; a server that has not said it within 30 s is stopped.
+. "$(dirname "${BASH_SOURCE[0]}")/wait-for-line.sh"
 start_server() { # port
+    local from
+    from=$(stat -c %s "$DIR/server.log" 2>/dev/null || echo 0)
     "${AS[@]}" "$PG_BIN/postgres" -D "$DIR/data" -p "$1" -c listen_addresses=127.0.0.1 \
         -c unix_socket_directories="$DIR" -c fsync=off -c full_page_writes=off -c max_connections=200 \
-        >>"$DIR/server.log" 2>&1 &
+        -c lc_messages=C >>"$DIR/server.log" 2>&1 &
     SERVER_PID=$!
-    local i
-    for i in $(seq 1 300); do
-        if "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$1" -t 1; then return 0; fi
-        kill -0 "$SERVER_PID" 2>/dev/null || { wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=; return 1; }
-        sleep 0.1
-    done
+    if cr_wait_for_line "$DIR/server.log" 'database system is ready to accept connections' "$SERVER_PID" 30 \
+        "$from" >/dev/null; then
+        "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$1" -t 5 && return 0
+    fi
+    kill "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=
     return 1
 }
 PORT=

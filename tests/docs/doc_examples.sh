@@ -12,24 +12,22 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 
-wait_for() { # file pattern
-    for _ in $(seq 1 300); do
-        grep -qo "$2" "$1" 2>/dev/null && return 0
-        sleep 0.05
-    done
-    echo "timed out waiting for '$2' in $1:"; cat "$1"; return 1
+. "$src/scripts/wait-for-line.sh"
+wait_for() { # file pattern pid: the line as the process writes it, within 15 s
+    cr_wait_for_line "$1" "$2" "$3" 15 >/dev/null && return 0
+    echo "no '$2' in $1 within 15 s (or process $3 ended):"; cat "$1"; return 1
 }
 
 "$sim" --port 0 --steps 3 --step-ms 5 --node-ms 0 --preview-size 64 >"$work/sim.log" 2>&1 &
 pids+=($!)
-wait_for "$work/sim.log" 'http://127.0.0.1:[0-9]*' || exit 1
+wait_for "$work/sim.log" 'http://127\.0\.0\.1:[0-9]+' "${pids[-1]}" || exit 1
 sim_url=$(grep -o 'http://127.0.0.1:[0-9]*' "$work/sim.log" | head -1)
 
 token=doc-example-token
 COMFY_RUNNER_TOKEN=$token "$runner" "$src/config_example.toml" --comfy-url "$sim_url" --http-port 0 --relay-port 0 \
     --data-dir "$work/data" >"$work/runner.log" 2>&1 &
 pids+=($!)
-wait_for "$work/runner.log" 'ComfyUI connected' || exit 1
+wait_for "$work/runner.log" 'ComfyUI connected' "${pids[-1]}" || exit 1
 api=$(grep -o 'REST API on http://[0-9.]*:[0-9]*' "$work/runner.log" | head -1 | sed 's/REST API on //')
 hostport=${api#http://}
 failures=0

@@ -12,15 +12,13 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from stack import SKIP, Stack, TestFailure, check, image_size  # noqa: E402
+from stack import SKIP, Stack, check, image_size, run_driver  # noqa: E402
 
 
-def main():
-    runner, sim, source_dir = sys.argv[1:4]
+def main(runner, sim, source_dir):
     for tool in ("curl", "jq"):
         if not shutil.which(tool):
             print(f"SKIPPED: {tool} is not installed (apt-get install {tool})")
@@ -31,13 +29,9 @@ def main():
     script = "set -euo pipefail\n" + "\n".join(blocks)
     check("127.0.0.1:8189" in script, "examples/curl.md no longer sets API to the default address")
     # Jobs of 10 steps x 100 ms: the cancel example catches its job before it ends.
-    with Stack(runner, sim, source_dir, sim_args=["--steps", "10", "--step-ms", "100", "--node-ms", "0",
-                                                  "--preview-size", "64"]) as stack:
+    with Stack(runner, sim, source_dir, steps=10, step_ms=100, preview_size=64) as stack:
         script = script.replace("http://127.0.0.1:8189", stack.api)
-        work = os.path.join(stack.work, "curl")
-        os.makedirs(work)
-        env = dict(os.environ, COMFY_RUNNER_TOKEN=stack.token)
-        r = subprocess.run(["bash", "-c", script], cwd=work, env=env, capture_output=True, text=True, timeout=150)
+        work, r = stack.run_script("curl", script, timeout_s=150)
         out = r.stdout
         print(out[:2000], "…", out[-4000:], r.stderr[-3000:], sep="\n")
         check(r.returncode == 0, f"the examples' script exited with {r.returncode}")
@@ -70,8 +64,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except TestFailure as e:
-        print(f"FAIL: {e}")
-        sys.exit(1)
+    sys.exit(run_driver(main, __doc__))

@@ -21,7 +21,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from stack import SKIP, Stack, TestFailure, check, http, image_size, wait_until  # noqa: E402
+from stack import SKIP, Stack, TestFailure, check, http, image_size, run_driver  # noqa: E402
 
 NODE_RED_MAJOR = "4"
 
@@ -91,13 +91,20 @@ module.exports = {
 
 
 def flow_for(source_dir, stack):
-    """The example flow with the runner's ports in place of the defaults 8189 (API) and 8190 (relay)."""
+    """The example flow with the runner's ports in place of the defaults 8189 (API) and 8190 (relay), and its
+    "events" and "image" debug nodes also writing to Node-RED's log (console), where the test waits for them:
+    those two are sinks, so the flow does what it does as written."""
     with open(os.path.join(source_dir, "examples", "node-red", "flows.json")) as f:
         text = f.read()
     check("127.0.0.1:8189" in text and "127.0.0.1:8190" in text, "the example flow no longer names the default ports")
     text = text.replace("127.0.0.1:8189", f"127.0.0.1:{stack.api_port}")
     text = text.replace("127.0.0.1:8190", f"127.0.0.1:{stack.relay_port}")
-    return json.loads(text)
+    flow = json.loads(text)
+    for name in ("events", "image"):
+        node = node_by(flow, "debug", name)
+        check(node["wires"] == [], f"the debug node '{name}' has outputs")
+        node["console"] = True
+    return flow
 
 
 def node_by(flow, type_, name):
@@ -180,31 +187,22 @@ def screenshot(editor_url, out):
     print(f"screenshot: {out}")
 
 
-def main():
-    if len(sys.argv) < 5:
-        print(__doc__)
-        return 2
-    runner, sim, source_dir, cache = sys.argv[1:5]
-    shot = sys.argv[6] if len(sys.argv) > 6 and sys.argv[5] == "--screenshot" else None
+def main(runner, sim, source_dir, cache, *options):
+    shot = options[1] if len(options) > 1 and options[0] == "--screenshot" else None
     cache = os.environ.get("CR_NODE_RED_CACHE") or cache  # e.g. ~/.cache/comfy-runner/node-red for every build
     node, red = ensure_node_red(os.path.abspath(cache))
 
-    work = tempfile.mkdtemp(prefix="cr-node-red-decode-")
-    try:
+    with tempfile.TemporaryDirectory(prefix="cr-node-red-decode-") as work:
         check_decoder_on_captures(node, source_dir, work)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
 
-    with Stack(runner, sim, source_dir, sim_args=["--steps", "6", "--step-ms", "40", "--node-ms", "0",
-                                                  "--preview-size", "96"]) as stack:
-        user_dir = os.path.join(stack.work, "node-red")
-        os.makedirs(user_dir)
+    with Stack(runner, sim, source_dir, steps=6, step_ms=40, preview_size=96) as stack:
+        user_dir = stack.folder("node-red")
         flow = flow_for(source_dir, stack)
         with open(os.path.join(user_dir, "flows.json"), "w") as f:
             json.dump(flow, f)
         with open(os.path.join(user_dir, "settings.js"), "w") as f:
             f.write(SETTINGS)
-        env = dict(os.environ, COMFY_RUNNER_TOKEN=stack.token, NODE_RED_ENABLE_PROJECTS="false")
+        env = stack.client_env(NODE_RED_ENABLE_PROJECTS="false")
         nr = stack.start("node-red", [node, red, "--userDir", user_dir, "--settings",
                                       os.path.join(user_dir, "settings.js"), "flows.json"], env=env, cwd=user_dir)
         base = nr.wait_for_log(r"Server now running at (http://127\.0\.0\.1:\d+)/", timeout_s=90)
@@ -216,8 +214,9 @@ def main():
             check(status == 200, f"GET /comfy-runner/state: {status} {body[:300]!r}")
             return json.loads(body)
 
-        # The flow's websocket-in must be on the relay before the job runs, or its previews are missed.
-        wait_until("the flow's relay connection", lambda: state()["relay"] == "connected", 30)
+        # The flow's websocket-in must be on the relay before the job runs, or its previews are missed: the
+        # runner logs each relay client it has taken on.
+        stack.runner.wait_for_log(r"relay: client \S+ connected from", timeout_s=30)
         relay_clients = stack.get_json("/api/v1/system")["relay"]["clients"]
         check(relay_clients == 1, f"the runner's relay has {relay_clients} clients, not the flow's one")
 
@@ -225,10 +224,13 @@ def main():
         status, _, body = http("POST", f"{base}/inject/{inject['id']}", timeout=10)
         check(status == 200, f"POST /inject/{inject['id']}: {status} {body!r}")
 
-        s = wait_until("the flow to read the finished image back",
-                       lambda: (lambda st: st if st["images"] or st["errors"] or st["failed"] else None)(state()), 60)
+        # The flow's end: its "image" debug node logs the finished image it read back; a refusal or a failed
+        # output read is an [error] of the flow's function nodes, a failed or cancelled job an event it logs.
+        nr.wait_for_log(r"\[debug:image\]|\[error\]|type: 'job_(?:failed|cancelled)'", timeout_s=60)
+        s = state()
         print(json.dumps({k: v for k, v in s.items() if k != "statuses"}, indent=1)[:3000])
         check(not s["errors"] and not s["failed"], f"the flow saw errors: {s['errors']} {s['failed']}")
+        check(s["relay"] == "connected", f"the flow's relay connection: {s['relay']}")
         check(len(s["submitted"]) == 1, f"submitted: {s['submitted']}")
         job_id = s["submitted"][0]
         job = stack.get_json(f"/api/v1/jobs/{job_id}")
@@ -272,8 +274,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except TestFailure as e:
-        print(f"FAIL: {e}")
-        sys.exit(1)
+    sys.exit(run_driver(main, __doc__, min_args=4))

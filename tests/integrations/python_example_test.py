@@ -19,7 +19,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from stack import SKIP, Stack, TestFailure, check, http, image_size  # noqa: E402
+from stack import SKIP, Stack, check, http, image_size, run_driver  # noqa: E402
 
 
 def interpreter():
@@ -81,28 +81,20 @@ def check_decoder_on_captures(python, source_dir, work):
     print(f"ok: decode_preview on {len(frames)} captured ComfyUI frames")
 
 
-def main():
-    runner, sim, source_dir = sys.argv[1:4]
+def main(runner, sim, source_dir):
     python = interpreter()
     if not python:
         print("SKIPPED: no python3 with the websockets package (Debian: apt-get install python3-websockets)")
         return SKIP
     command = readme_command(source_dir)
-    work = tempfile.mkdtemp(prefix="cr-python-decode-")
-    try:
+    with tempfile.TemporaryDirectory(prefix="cr-python-decode-") as work:
         check_decoder_on_captures(python, source_dir, work)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    with Stack(runner, sim, source_dir, sim_args=["--steps", "5", "--step-ms", "20", "--node-ms", "0",
-                                                  "--preview-size", "80"]) as stack:
+    with Stack(runner, sim, source_dir, steps=5, step_ms=20, preview_size=80) as stack:
         command = command.replace("http://127.0.0.1:8189", stack.api)
         command = command.replace("python3 examples/python/run_job.py",
                                   f"{python} {os.path.join(source_dir, 'examples', 'python', 'run_job.py')}")
         print(f"$ {command}")
-        work = os.path.join(stack.work, "client")
-        os.makedirs(work)
-        env = dict(os.environ, COMFY_RUNNER_TOKEN=stack.token)
-        r = subprocess.run(["bash", "-c", command], cwd=work, env=env, capture_output=True, text=True, timeout=120)
+        work, r = stack.run_script("client", command, timeout_s=120)
         print(r.stdout, r.stderr, sep="\n")
         check(r.returncode == 0, f"exit code {r.returncode}")
         job_id = re.search(r"^job (\S+) ", r.stdout, re.M).group(1)
@@ -137,8 +129,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except TestFailure as e:
-        print(f"FAIL: {e}")
-        sys.exit(1)
+    sys.exit(run_driver(main, __doc__))

@@ -1,9 +1,12 @@
 """A real comfy-sim and comfy-runner on free ports, for the integration tests of tests/integrations.
 
-Standard library only. Every wait is bounded polling with a deadline; every process started here is ended
-when the Stack is closed (also on an exception: use it as a context manager).
+Standard library only. Nothing here sleeps: every wait is on an event (a line a child process writes, read
+from its pipe as it comes, or the child's exit) and has a deadline; every process started here is ended when
+the Stack is closed (also on an exception: use it as a context manager). run_driver() is the drivers' common
+entry point.
 """
 
+import codecs
 import json
 import os
 import re
@@ -11,7 +14,9 @@ import shutil
 import signal
 import struct
 import subprocess
+import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -29,47 +34,79 @@ def check(condition, message):
         raise TestFailure(message)
 
 
-def wait_until(what, predicate, timeout_s, interval_s=0.05):
-    """Polls predicate() until it returns something truthy; raises TestFailure after timeout_s."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TestFailure(f"timed out after {timeout_s} s waiting for {what}")
-        time.sleep(interval_s)
+def run_driver(main, usage, min_args=3):
+    """Calls main(*arguments) with the command line's arguments (COMFY_RUNNER COMFY_SIM SOURCE_DIR ...) and
+    returns its exit code; a TestFailure is printed as FAIL and is 1, too few arguments print usage (2)."""
+    args = sys.argv[1:]
+    if len(args) < min_args:
+        print(usage)
+        return 2
+    try:
+        return main(*args)
+    except TestFailure as e:
+        print(f"FAIL: {e}")
+        return 1
 
 
 class Process:
-    """A child process whose stdout and stderr go to a log file."""
+    """A child process whose stdout and stderr are read by a thread as they come, into a log file and into
+    memory; wait_for_log() is woken by each chunk the child writes and by the end of its output."""
 
     def __init__(self, name, argv, log_path, env=None, cwd=None):
         self.name = name
         self.log_path = log_path
         self._log = open(log_path, "wb")
-        self.proc = subprocess.Popen(argv, stdout=self._log, stderr=subprocess.STDOUT, env=env, cwd=cwd,
-                                     start_new_session=True)
+        self._text = ""
+        self._ended = False  # the child's output ended (it exited, or closed stdout and stderr)
+        self._changed = threading.Condition()
+        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, env=env, cwd=cwd, start_new_session=True)
+        self._reader = threading.Thread(target=self._read, name=f"{name} output", daemon=True)
+        self._reader.start()
+
+    def _read(self):
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        fd = self.proc.stdout.fileno()
+        while True:
+            chunk = os.read(fd, 65536)  # blocks until the child writes or its output ends
+            self._log.write(chunk)
+            self._log.flush()
+            with self._changed:
+                self._text += decoder.decode(chunk, final=not chunk)
+                self._ended = not chunk
+                self._changed.notify_all()
+            if not chunk:
+                return
 
     def log(self):
-        with open(self.log_path, "r", errors="replace") as f:
-            return f.read()
+        with self._changed:
+            return self._text
 
     def wait_for_log(self, pattern, timeout_s=30):
-        """The first match of the regular expression in the log (its group 1 when it has one)."""
+        """The first match of the regular expression in the output (its group 1 when it has one), waiting for
+        the child to write it; TestFailure when the child's output ends without it or after timeout_s."""
         regex = re.compile(pattern)
-
-        def found():
-            if self.proc.poll() is not None:
-                raise TestFailure(f"{self.name} exited with {self.proc.returncode}:\n{self.log()[-4000:]}")
-            m = regex.search(self.log())
-            return m and (m.group(1) if regex.groups else m.group(0))
-
-        try:
-            return wait_until(f"'{pattern}' in the log of {self.name}", found, timeout_s)
-        except TestFailure:
-            print(f"--- {self.name} log ---\n{self.log()[-4000:]}")
-            raise
+        deadline = time.monotonic() + timeout_s
+        with self._changed:
+            while True:
+                m = regex.search(self._text)
+                if m:
+                    return m.group(1) if regex.groups else m.group(0)
+                remaining = deadline - time.monotonic()
+                if self._ended or remaining <= 0:
+                    break
+                self._changed.wait(remaining)
+            ended = self._ended
+        if ended:  # the output ended: the child exits (or has), its code says how
+            try:
+                code = self.proc.wait(timeout=max(deadline - time.monotonic(), 1))
+                why = f"{self.name} exited with {code} without writing '{pattern}'"
+            except subprocess.TimeoutExpired:
+                why = f"{self.name} closed its output without writing '{pattern}'"
+        else:
+            why = f"timed out after {timeout_s} s waiting for '{pattern}' in the output of {self.name}"
+        print(f"--- {self.name} log ---\n{self.log()[-4000:]}")
+        raise TestFailure(why)
 
     def stop(self):
         if self.proc.poll() is None:
@@ -82,18 +119,23 @@ class Process:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(timeout=10)
+        self._reader.join(timeout=10)  # the rest of its output, up to the end
+        self.proc.stdout.close()
         self._log.close()
 
 
 class Stack:
-    """comfy-sim + comfy-runner (config_example.toml of the source tree, ports 0, a temporary data folder)."""
+    """comfy-sim + comfy-runner (config_example.toml of the source tree, ports 0, a temporary data folder).
+    The simulator's jobs take `steps` sampler steps of `step_ms` each (its other nodes no time), with previews
+    of `preview_size` px."""
 
-    def __init__(self, runner, sim, source_dir, token="integration-token", sim_args=()):
+    def __init__(self, runner, sim, source_dir, steps, step_ms, preview_size, token="integration-token"):
         self.work = tempfile.mkdtemp(prefix="cr-integration-")
         self.processes = []
         self.token = token
         try:
-            self.sim = self.start("comfy-sim", [sim, "--port", "0", *sim_args])
+            self.sim = self.start("comfy-sim", [sim, "--port", "0", "--steps", str(steps), "--step-ms", str(step_ms),
+                                                "--node-ms", "0", "--preview-size", str(preview_size)])
             self.sim_url = self.sim.wait_for_log(r"listening on (http://127\.0\.0\.1:\d+)")
             env = dict(os.environ)
             env["COMFY_RUNNER_TOKEN"] = token
@@ -114,6 +156,27 @@ class Stack:
         p = Process(name, argv, os.path.join(self.work, f"{name}.log"), env=env, cwd=cwd)
         self.processes.append(p)
         return p
+
+    def folder(self, name):
+        """A new empty folder in the stack's temporary one."""
+        path = os.path.join(self.work, name)
+        os.makedirs(path)
+        return path
+
+    def client_env(self, **extra):
+        """The environment of a client of the runner: this one with COMFY_RUNNER_TOKEN (and extra)."""
+        return dict(os.environ, COMFY_RUNNER_TOKEN=self.token, **extra)
+
+    def run_script(self, name, script, timeout_s):
+        """Runs the bash script in a new folder NAME with client_env(), as a user would: (the folder, the
+        CompletedProcess with its text stdout and stderr); TestFailure when it has not exited after timeout_s."""
+        cwd = self.folder(name)
+        try:
+            r = subprocess.run(["bash", "-c", script], cwd=cwd, env=self.client_env(), capture_output=True,
+                               text=True, timeout=timeout_s)
+        except subprocess.TimeoutExpired as e:
+            raise TestFailure(f"{name}: still running after {timeout_s} s:\n{e.stdout!r:.2000}\n{e.stderr!r:.2000}")
+        return cwd, r
 
     def close(self):
         for p in reversed(self.processes):

@@ -2,10 +2,10 @@
 // through the REST API is relayed to a legacy relay client (raw ComfyUI JSON, type-1 previews, job events,
 // image_generated), the legacy GET /queue works, and start-up failures are clear.
 
-#include "core/config/configloader.h"
 #include "core/service/service.h"
 #include "protocol/binaryframe.h"
 #include "sim/fakecomfy.h"
+#include "tests/service/servicetestenv.h"
 
 #include <QHostInfo>
 #include <QJsonArray>
@@ -18,27 +18,22 @@
 #include <QtTest>
 
 using namespace cr;
+using namespace cr::servicetest;
 
 namespace {
 
-struct HttpResult {
-    int status = 0;
-    QJsonObject json;
-    QByteArray body;
-};
-
-HttpResult request(QNetworkAccessManager &nam, const QByteArray &verb, const QUrl &url, const QJsonObject &body = {})
+// The text input of node 6 (the positive prompt of sd15_txt2img) in the last graph ComfyUI was given.
+QString lastPromptText(const sim::FakeComfy &fake)
 {
-    QNetworkRequest req(url);
-    req.setHeader(QNetworkRequest::ContentTypeHeader, QStringLiteral("application/json"));
-    QNetworkReply *reply
-        = nam.sendCustomRequest(req, verb, body.isEmpty() ? QByteArray() : QJsonDocument(body).toJson());
-    QSignalSpy done(reply, &QNetworkReply::finished);
-    done.wait(20000);
-    HttpResult r{reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt(), {}, reply->readAll()};
-    r.json = QJsonDocument::fromJson(r.body).object();
-    reply->deleteLater();
-    return r;
+    return fake.lastPromptBody()
+        .value(QLatin1String("prompt"))
+        .toObject()
+        .value(QLatin1String("6"))
+        .toObject()
+        .value(QLatin1String("inputs"))
+        .toObject()
+        .value(QLatin1String("text"))
+        .toString();
 }
 
 } // namespace
@@ -57,26 +52,9 @@ private slots:
     void imageUrlNamesAUsableHost();
 
 private:
-    Config config() const
-    {
-        // The example configuration, as README's run command uses it (named parameters included).
-        Config c = *ConfigLoader::loadFile(QStringLiteral(CR_SOURCE_DIR "/config_example.toml")).config;
-        c.comfy.url = m_fake->httpUrl();
-        c.comfy.pingIntervalMs = 200;
-        c.http.port = 0;
-        c.relay.port = 0;
-        c.paths.dataDir = m_data.path();
-        return c;
-    }
-    QUrl api(const QString &path) const
-    {
-        return QUrl(QStringLiteral("http://127.0.0.1:%1%2").arg(m_service->httpPort()).arg(path));
-    }
-    bool waitReady()
-    {
-        return QTest::qWaitFor(
-            [this] { return request(m_nam, "GET", api(QStringLiteral("/api/v1/ready"))).status == 200; }, 10000);
-    }
+    Config config() const { return exampleConfig(*m_fake, m_data.path()); }
+    QUrl api(const QString &path) const { return apiUrl(*m_service, path); }
+    bool waitReady() { return servicetest::waitReady(m_nam, *m_service); }
 
     QTemporaryDir m_data;
     std::unique_ptr<sim::FakeComfy> m_fake;
@@ -86,10 +64,8 @@ private:
 
 void TstService::init()
 {
-    m_fake = std::make_unique<sim::FakeComfy>();
-    QVERIFY(m_fake->listen());
-    m_fake->setSteps(3);
-    m_fake->setStepIntervalMs(5);
+    m_fake = startQuickFake();
+    QVERIFY(m_fake);
     m_fake->setPreviewSize(64);
     m_service = std::make_unique<Service>(config());
     QString error;
@@ -126,16 +102,7 @@ void TstService::jobIsRelayedToLegacyClients()
     const QString jobId = r.json.value(QLatin1String("id")).toString();
     QCOMPARE(r.json.value(QLatin1String("state")).toString(), QStringLiteral("succeeded"));
     // The input reached ComfyUI.
-    QCOMPARE(m_fake->lastPromptBody()
-                 .value(QLatin1String("prompt"))
-                 .toObject()
-                 .value(QLatin1String("6"))
-                 .toObject()
-                 .value(QLatin1String("inputs"))
-                 .toObject()
-                 .value(QLatin1String("text"))
-                 .toString(),
-             QStringLiteral("a red fox"));
+    QCOMPARE(lastPromptText(*m_fake), QStringLiteral("a red fox"));
 
     auto has = [&texts](const QString &type, const QString &id) {
         for (const QByteArray &t : texts) {
@@ -190,16 +157,7 @@ void TstService::legacyQueueRoute()
     QVERIFY(r.json.value(QLatin1String("image_filename")).toString().endsWith(QLatin1String(".png")));
     QVERIFY(!r.json.value(QLatin1String("prompt_id")).toString().isEmpty());
     QCOMPARE(r.json.value(QLatin1String("images")).toArray().size(), 1);
-    QCOMPARE(m_fake->lastPromptBody()
-                 .value(QLatin1String("prompt"))
-                 .toObject()
-                 .value(QLatin1String("6"))
-                 .toObject()
-                 .value(QLatin1String("inputs"))
-                 .toObject()
-                 .value(QLatin1String("text"))
-                 .toString(),
-             QStringLiteral("a lighthouse"));
+    QCOMPARE(lastPromptText(*m_fake), QStringLiteral("a lighthouse"));
 }
 
 void TstService::portInUseIsAClearStartupError()

@@ -3,9 +3,9 @@
 // database password (COMFY_RUNNER_DB_PASSWORD) never shows in the log, the API or the printed configuration;
 // a database that cannot be reached is a clear start-up error.
 
-#include "core/config/configloader.h"
 #include "core/service/service.h"
 #include "sim/fakecomfy.h"
+#include "tests/service/servicetestenv.h"
 #include "tests/support/teststore.h"
 
 #include <QDir>
@@ -18,28 +18,9 @@
 #include <QtTest>
 
 using namespace cr;
+using namespace cr::servicetest;
 
 namespace {
-
-struct HttpResult {
-    int status = 0;
-    QJsonObject json;
-    QByteArray body;
-};
-
-HttpResult request(QNetworkAccessManager &nam, const QByteArray &verb, const QUrl &url, const QJsonObject &body = {})
-{
-    QNetworkRequest req(url);
-    req.setHeader(QNetworkRequest::ContentTypeHeader, QStringLiteral("application/json"));
-    QNetworkReply *reply
-        = nam.sendCustomRequest(req, verb, body.isEmpty() ? QByteArray() : QJsonDocument(body).toJson());
-    QSignalSpy done(reply, &QNetworkReply::finished);
-    done.wait(20000);
-    HttpResult r{reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt(), {}, reply->readAll()};
-    r.json = QJsonDocument::fromJson(r.body).object();
-    reply->deleteLater();
-    return r;
-}
 
 // Every log line of the process while a test runs (and Qt Test's own output, as before).
 QMutex g_logMutex;
@@ -73,25 +54,13 @@ private slots:
 private:
     Config config() const
     {
-        Config c = *ConfigLoader::loadFile(QStringLiteral(CR_SOURCE_DIR "/config_example.toml")).config;
-        c.comfy.url = m_fake->httpUrl();
-        c.comfy.pingIntervalMs = 200;
-        c.http.port = 0;
-        c.relay.port = 0;
-        c.paths.dataDir = m_data.path();
+        Config c = exampleConfig(*m_fake, m_data.path());
         // SQLite: the default, in the data folder (where earlier releases kept it); else the test's database.
         c.store.url = test::TestStore::isPostgres() ? m_store.configUrl() : QString();
         return c;
     }
-    QUrl api(const Service &s, const QString &path) const
-    {
-        return QUrl(QStringLiteral("http://127.0.0.1:%1%2").arg(s.httpPort()).arg(path));
-    }
-    bool waitReady(const Service &s)
-    {
-        return QTest::qWaitFor(
-            [&] { return request(m_nam, "GET", api(s, QStringLiteral("/api/v1/ready"))).status == 200; }, 10000);
-    }
+    static QUrl api(const Service &s, const QString &path) { return apiUrl(s, path); }
+    bool waitReady(const Service &s) { return servicetest::waitReady(m_nam, s); }
 
     QTemporaryDir m_data;
     test::TestStore m_store{m_data.path()};
@@ -110,10 +79,8 @@ void TstServiceStore::init()
 {
     QString why;
     QVERIFY2(m_store.reset(&why), qPrintable(why));
-    m_fake = std::make_unique<sim::FakeComfy>();
-    QVERIFY(m_fake->listen());
-    m_fake->setSteps(3);
-    m_fake->setStepIntervalMs(5);
+    m_fake = startQuickFake();
+    QVERIFY(m_fake);
     m_fake->setPreviewsEnabled(false);
     QMutexLocker lock(&g_logMutex);
     g_log.clear();
