@@ -10,6 +10,7 @@
 #include <QNetworkAccessManager>
 #include <QNetworkReply>
 #include <QTcpServer>
+#include <QTcpSocket>
 #include <QtTest>
 
 using namespace cr;
@@ -505,12 +506,11 @@ void TstApiServer::generateImageForwards()
 
 void TstApiServer::generateImageUnreachable()
 {
-    quint16 closedPort = 0;
-    {
-        QTcpServer probe;
-        QVERIFY(probe.listen(QHostAddress::LocalHost, 0));
-        closedPort = probe.serverPort();
-    }
+    // A port that refuses connections for the whole test: bound (so no other socket, not even this test's
+    // own server, gets it) but not listening.
+    QTcpSocket holder;
+    QVERIFY(holder.bind(QHostAddress::LocalHost, 0, QAbstractSocket::DontShareAddress));
+    const quint16 closedPort = holder.localPort();
     ApiTestEnv env({}, [closedPort](Config &c) {
         c.http.nodeRedUrl = QUrl(QStringLiteral("http://127.0.0.1:%1/generate").arg(closedPort));
     });

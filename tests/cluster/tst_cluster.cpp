@@ -84,6 +84,14 @@ private:
         m_runners.push_back(std::move(r));
         return m_runners.back().get();
     }
+    // Runners "a" and "b" on the ComfyUIs `fa` and `fb` (the same one or two); false when one did not start.
+    bool startPair(RunnerProcess **a, RunnerProcess **b, sim::FakeComfy *fa, sim::FakeComfy *fb, int inFlight = 2,
+                   int leaseS = 1)
+    {
+        *a = fa ? startRunner(QStringLiteral("a"), {fa, inFlight}, leaseS) : nullptr;
+        *b = fb ? startRunner(QStringLiteral("b"), {fb, inFlight}, leaseS) : nullptr;
+        return *a && *b;
+    }
     static QString jobState(RunnerProcess *r, const QString &id)
     {
         return r->call("GET", QStringLiteral("/api/v1/jobs/") + id).json.value(QLatin1String("state")).toString();
@@ -175,9 +183,8 @@ void TstCluster::aWaitingJobIsClaimedByTheRunnerWithRoom()
     if (!test::TestStore::isPostgres())
         QSKIP("several runners: PostgreSQL only (tst_cluster_pg)");
     sim::FakeComfy *fa = newFake(1, 0), *fb = newFake(1, 0);
-    RunnerProcess *a = startRunner(QStringLiteral("a"), {fa, 2});
-    RunnerProcess *b = startRunner(QStringLiteral("b"), {fb, 2});
-    QVERIFY(a && b);
+    RunnerProcess *a = nullptr, *b = nullptr;
+    QVERIFY(startPair(&a, &b, fa, fb));
     QCOMPARE(a->call("POST", QStringLiteral("/api/v1/backends/gpu/drain")).status, 200);
     const test::RunnerReply queued = a->call("POST", QStringLiteral("/api/v1/jobs"), workflowJob());
     QCOMPARE(queued.status, 202);
@@ -199,9 +206,8 @@ void TstCluster::killedRunnersJobsAreTakenOver()
     if (!test::TestStore::isPostgres())
         QSKIP("several runners: PostgreSQL only (tst_cluster_pg); a restarted runner: tst_standby");
     sim::FakeComfy *fake = newFake(40, 25);
-    RunnerProcess *a = startRunner(QStringLiteral("a"), {fake, 2});
-    RunnerProcess *b = startRunner(QStringLiteral("b"), {fake, 2});
-    QVERIFY(a && b);
+    RunnerProcess *a = nullptr, *b = nullptr;
+    QVERIFY(startPair(&a, &b, fake, fake));
     QCOMPARE(b->call("POST", QStringLiteral("/api/v1/backends/gpu/drain")).status, 200);
     QStringList ids;
     for (int i = 0; i < 3; ++i) {
@@ -229,9 +235,8 @@ void TstCluster::aTakenOverPromptThatIsGoneRunsAgain()
     if (!test::TestStore::isPostgres())
         QSKIP("several runners: PostgreSQL only (tst_cluster_pg)");
     sim::FakeComfy *fake = newFake(40, 25);
-    RunnerProcess *a = startRunner(QStringLiteral("a"), {fake, 2});
-    RunnerProcess *b = startRunner(QStringLiteral("b"), {fake, 2});
-    QVERIFY(a && b);
+    RunnerProcess *a = nullptr, *b = nullptr;
+    QVERIFY(startPair(&a, &b, fake, fake));
     const test::RunnerReply created = a->call("POST", QStringLiteral("/api/v1/jobs"), workflowJob());
     const QString id = created.json.value(QLatin1String("id")).toString();
     QTRY_COMPARE_WITH_TIMEOUT(fake->runningPromptId(), id, 10000);
@@ -253,9 +258,8 @@ void TstCluster::anyRunnerAnswersAndCancels()
     if (!test::TestStore::isPostgres())
         QSKIP("several runners: PostgreSQL only (tst_cluster_pg)");
     sim::FakeComfy *fa = newFake(400, 25), *fb = newFake(1, 0);
-    RunnerProcess *a = startRunner(QStringLiteral("a"), {fa, 1}, 5);
-    RunnerProcess *b = startRunner(QStringLiteral("b"), {fb, 1}, 5);
-    QVERIFY(a && b);
+    RunnerProcess *a = nullptr, *b = nullptr;
+    QVERIFY(startPair(&a, &b, fa, fb, 1, 5));
     const test::RunnerReply created
         = a->call("POST", QStringLiteral("/api/v1/jobs"), workflowJob(QStringLiteral("order-1")));
     QCOMPARE(created.status, 202);
@@ -285,9 +289,8 @@ void TstCluster::runnersRacingOneClientRefMakeOneJob()
     if (!test::TestStore::isPostgres())
         QSKIP("several runners: PostgreSQL only (tst_cluster_pg)");
     sim::FakeComfy *fa = newFake(1, 0), *fb = newFake(1, 0);
-    RunnerProcess *a = startRunner(QStringLiteral("a"), {fa, 2});
-    RunnerProcess *b = startRunner(QStringLiteral("b"), {fb, 2});
-    QVERIFY(a && b);
+    RunnerProcess *a = nullptr, *b = nullptr;
+    QVERIFY(startPair(&a, &b, fa, fb));
     QNetworkAccessManager nam;
     for (int round = 0; round < 20; ++round) {
         const QString ref = QStringLiteral("race-%1").arg(round);
@@ -317,9 +320,8 @@ void TstCluster::databaseRestartMidRun()
     const QString restart = qEnvironmentVariable("CR_TEST_PG_RESTART");
     QVERIFY2(!restart.isEmpty(), "CR_TEST_PG_RESTART (scripts/pg-test-cluster.sh)");
     sim::FakeComfy *fa = newFake(40, 20), *fb = newFake(1, 0);
-    RunnerProcess *a = startRunner(QStringLiteral("a"), {fa, 2}, 30);
-    RunnerProcess *b = startRunner(QStringLiteral("b"), {fb, 2}, 30);
-    QVERIFY(a && b);
+    RunnerProcess *a = nullptr, *b = nullptr;
+    QVERIFY(startPair(&a, &b, fa, fb, 2, 30));
     const test::RunnerReply created = a->call("POST", QStringLiteral("/api/v1/jobs"), workflowJob());
     const QString id = created.json.value(QLatin1String("id")).toString();
     QTRY_COMPARE_WITH_TIMEOUT(fa->runningPromptId(), id, 10000);

@@ -12,7 +12,7 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QSignalSpy>
-#include <QTcpServer>
+#include <QTcpSocket>
 #include <QTest>
 
 #include <memory>
@@ -25,6 +25,7 @@ namespace {
 // Relay + a window-less monitor (relay client, REST client to nowhere, tracker, model).
 struct Bench {
     cr::EventHub hub;
+    QTcpSocket closedPort;
     std::unique_ptr<cr::RelayServer> server;
     RelayClient relay;
     RestClient rest;
@@ -39,12 +40,11 @@ struct Bench {
         server = std::make_unique<cr::RelayServer>(&hub, s, QString());
         if (!server->listen())
             return false;
-        quint16 closed = 0;
-        {
-            QTcpServer probe;
-            probe.listen(QHostAddress::LocalHost, 0);
-            closed = probe.serverPort();
-        }
+        // A port that refuses connections while the bench lives: bound, never listening (no other socket
+        // gets it meanwhile).
+        if (!closedPort.bind(QHostAddress::LocalHost, 0, QAbstractSocket::DontShareAddress))
+            return false;
+        const quint16 closed = closedPort.localPort();
         rest.setBaseUrl(QUrl(u"http://127.0.0.1:%1"_s.arg(closed)));
         relay.setUrl(QUrl(u"ws://127.0.0.1:%1/"_s.arg(server->port())));
         relay.open();

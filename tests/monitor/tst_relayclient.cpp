@@ -319,13 +319,10 @@ void TstRelayClient::acceptedTokenConnects()
 
 void TstRelayClient::retriesWithBackoffUntilTheRelayListens()
 {
-    // Reserve a free port, then free it: nothing listens there.
-    quint16 port = 0;
-    {
-        QTcpServer probe;
-        QVERIFY(probe.listen(QHostAddress::LocalHost, 0));
-        port = probe.serverPort();
-    }
+    // A port nothing listens on for the whole test: bound, never listening (no other socket gets it).
+    QTcpSocket holder;
+    QVERIFY(holder.bind(QHostAddress::LocalHost, 0, QAbstractSocket::DontShareAddress));
+    const quint16 port = holder.localPort();
     RelayClient client(fastOptions());
     QSignalSpy states(&client, &RelayClient::stateChanged);
     client.setUrl(QUrl(u"ws://127.0.0.1:%1/"_s.arg(port)));
@@ -336,6 +333,7 @@ void TstRelayClient::retriesWithBackoffUntilTheRelayListens()
 
     Relay relay;
     relay.settings.port = port;
+    holder.close(); // the port is the relay's now
     QVERIFY(relay.start());
     QTRY_COMPARE_WITH_TIMEOUT(client.state(), RelayClient::State::Connected, 5000);
     QCOMPARE(client.connections(), 1);

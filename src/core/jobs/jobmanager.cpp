@@ -331,19 +331,14 @@ void JobManager::answerDuplicate(const QString &clientRef, const Error &error, c
 
 void JobManager::forget(const QString &id)
 {
-    const Job job = m_jobs.take(id);
-    if (!job.clientRef.isEmpty() && m_byClientRef.value(job.clientRef) == id)
-        m_byClientRef.remove(job.clientRef);
-    m_order.removeOne(id);
+    if (auto it = m_jobs.constFind(id); it != m_jobs.cend())
+        for (const JobAttempt &a : it->attempts)
+            m_byPrompt.remove(a.promptId);
     m_unacknowledged.remove(id);
     m_earlyOutcomes.remove(id);
     m_duplicates.remove(id);
     m_lastStep.remove(id);
-    m_needs.remove(id);
-    m_seq.remove(id);
-    for (const JobAttempt &a : job.attempts)
-        m_byPrompt.remove(a.promptId);
-    dequeue(id);
+    forgetLocally(id);
     if (m_store)
         m_store->remove(id); // a failure is logged by the store (restore() then follows a prompt that never ran)
 }
