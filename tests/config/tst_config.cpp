@@ -28,6 +28,7 @@ private slots:
     void badInput_data();
     void badInput();
     void unknownKeysWarn();
+    void clusterKeys();
     void missingFile();
     void unreadableFile();
     void unreadableFolderIsNotMissing();
@@ -227,6 +228,13 @@ void TstConfig::badInput_data()
     QTest::newRow("API on the default relay port")
         << QByteArray("[http-server]\nport = 8190\n") << 2 << 8
         << QStringLiteral("[http-server] port: 8190 is also the relay's port ([server] ws_port)");
+    QTest::newRow("cluster node with a space") << QByteArray("[cluster]\nnode = \"runner a\"\n") << 2 << 8
+                                               << QStringLiteral("[cluster] node must be 1 to 63 letters, digits");
+    QTest::newRow("cluster live_url not a WebSocket")
+        << QByteArray("[cluster]\nlive_url = \"http://a:8190/\"\n") << 2 << 12
+        << QStringLiteral("[cluster] live_url must be a ws:// or wss:// URL with a host");
+    QTest::newRow("cluster lease zero") << QByteArray("[cluster]\nlease = 0\n") << 2 << 9
+                                        << QStringLiteral("[cluster] lease: 0 s is out of range (1 to 3600 s)");
     QTest::newRow("workflow outside the workflows folder")
         << QByteArray("[comfy]\nworkflow = \"../elsewhere/x.json\"\n") << 2 << 12
         << QStringLiteral("[comfy] workflow: \"../elsewhere/x.json\" is outside the workflows folder");
@@ -282,6 +290,29 @@ void TstConfig::unknownKeysWarn()
              QStringLiteral("w.toml:3:1: warning: unknown key \"colour\" in [comfy] (ignored)"));
     QCOMPARE(r.warnings[1].line, 4);
     QVERIFY(r.warnings[1].message.contains(QStringLiteral("unknown section \"extra\"")));
+}
+
+// [cluster] is read with a PostgreSQL store, and said to have no effect with an SQLite one.
+void TstConfig::clusterKeys()
+{
+    const ConfigResult pg = ConfigLoader::loadString(
+        "[store]\nurl = \"postgresql://cr@db:5432/cr\"\n[cluster]\nnode = \"runner-a\"\nlease = 2.5\n"
+        "live_url = \"wss://runner-a.lan/relay\"\n",
+        QStringLiteral("c.toml"), QDir::tempPath());
+    QVERIFY2(pg.ok() && pg.warnings.isEmpty(), qPrintable(pg.errors.isEmpty() ? QString() : pg.errors[0].toString()));
+    QCOMPARE(pg.config->cluster.node, QStringLiteral("runner-a"));
+    QCOMPARE(pg.config->cluster.leaseMs, 2500);
+    QCOMPARE(pg.config->cluster.liveUrl, QStringLiteral("wss://runner-a.lan/relay"));
+    QVERIFY(pg.config->toToml().contains(QStringLiteral("[cluster]\nnode = \"runner-a\"\nlease = 2.5\n")));
+    const ConfigResult sqlite
+        = ConfigLoader::loadString("[cluster]\nnode = \"runner-a\"\n", QStringLiteral("s.toml"), QDir::tempPath());
+    QVERIFY(sqlite.ok());
+    QCOMPARE(sqlite.warnings.size(), 1);
+    QVERIFY2(sqlite.warnings[0].message.contains(QStringLiteral("[cluster] has no effect")),
+             qPrintable(sqlite.warnings[0].toString()));
+    // The example's defaults ([cluster] with every key at its default) warn about nothing.
+    QVERIFY(ConfigLoader::loadString("[cluster]\nnode = \"\"\nlease = 15\n", QStringLiteral("d.toml"), QDir::tempPath())
+                .warnings.isEmpty());
 }
 
 void TstConfig::missingFile()

@@ -253,6 +253,14 @@ void readTable(const toml::table &root, LoadContext &ctx, Config &cfg)
         r.seconds("lease", cfg.cluster.leaseMs, 1, 3600);
         r.string("live_url", cfg.cluster.liveUrl);
         r.finish();
+        QString ignored;
+        const std::optional<StoreUrl> store = parseStoreUrl(cfg.store.url, cfg.paths.dataDir, &ignored);
+        const ClusterSettings defaults;
+        const bool set
+            = !cfg.cluster.node.isEmpty() || !cfg.cluster.liveUrl.isEmpty() || cfg.cluster.leaseMs != defaults.leaseMs;
+        if (const toml::node *n = root.get("cluster"); n && set && store && store->engine != StoreUrl::Engine::Postgres)
+            ctx.add(ConfigDiagnostic::Severity::Warning, n->source(),
+                    QStringLiteral("[cluster] has no effect: the [store] url is not PostgreSQL (docs/cluster.md)"));
         static const QRegularExpression nodeName(QStringLiteral("^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$"));
         if (!cfg.cluster.node.isEmpty() && !nodeName.match(cfg.cluster.node).hasMatch())
             ctx.add(ConfigDiagnostic::Severity::Error, whereIs(root, "cluster", "node"),
