@@ -21,6 +21,7 @@ private slots:
     void anExpiredLeaseIsTakenOverAndTheOldOwnerFenced();
     void clientRefIsUniqueAcrossRunners();
     void cancelRequestsReachTheOwner();
+    void ownersAtStartAndFencedDeletes();
     void unpublishedRowsAreHidden();
 
 private:
@@ -132,6 +133,30 @@ void TstClusterStore::cancelRequestsReachTheOwner()
     QVERIFY(cb.takeCancels().isEmpty()); // not b's
     QCOMPARE(ca.takeCancels(), QStringList{QStringLiteral("j7")});
     QVERIFY(ca.takeCancels().isEmpty()); // taken once
+}
+
+// A store written before clusters: a handed-over job without an owner becomes the first runner's to ask;
+// a runner's unpublished rows are published when it starts again; deletes never touch another runner's row
+// or an unfinished one.
+void TstClusterStore::ownersAtStartAndFencedDeletes()
+{
+    auto a = runner(QStringLiteral("a")), b = runner(QStringLiteral("b"));
+    CR_VERIFY_OK(a->create(job(QStringLiteral("old"), QString())));
+    ClusterStore ca(a.get()), cb(b.get());
+    QVERIFY(cb.adoptUnowned(QStringLiteral("old")));
+    QVERIFY(!ca.adoptUnowned(QStringLiteral("old")));
+    QCOMPARE(m_store.peek(QStringLiteral("SELECT owner FROM jobs WHERE id = 'old'")), QStringLiteral("b"));
+
+    CR_VERIFY_OK(a->create(job(QStringLiteral("hidden"), QStringLiteral("a")), false));
+    QVERIFY(ca.publishOwn());
+    QCOMPARE(m_store.peek(QStringLiteral("SELECT published FROM jobs WHERE id = 'hidden'")), QStringLiteral("true"));
+
+    CR_VERIFY_OK(a->remove(QStringLiteral("old"))); // b's: untouched
+    QCOMPARE(m_store.peek(QStringLiteral("SELECT count(*) FROM jobs WHERE id = 'old'")), QStringLiteral("1"));
+    CR_VERIFY_OK(a->prune({QStringLiteral("hidden")}, {}, 100)); // still queued: untouched
+    QCOMPARE(m_store.peek(QStringLiteral("SELECT count(*) FROM jobs WHERE id = 'hidden'")), QStringLiteral("1"));
+    CR_VERIFY_OK(a->remove(QStringLiteral("hidden")));
+    QCOMPARE(m_store.peek(QStringLiteral("SELECT count(*) FROM jobs WHERE id = 'hidden'")), QStringLiteral("0"));
 }
 
 void TstClusterStore::unpublishedRowsAreHidden()

@@ -24,9 +24,21 @@ QString lease() { return QStringLiteral("now() + ?::integer * interval '1 millis
 
 ClusterStore::ClusterStore(JobStore *store) : m_store(store) { }
 
+bool ClusterStore::failed_(const QString &what, const QSqlQuery &q) const
+{
+    const QString why = q.lastError().text();
+    qCWarning(lcJobStore).noquote() << "cluster: cannot" << what << ":" << why;
+    m_store->noteFailure(why); // a lost connection: reconnected with backoff, LISTEN renewed
+    return false;
+}
+
 std::optional<Job> ClusterStore::claim(const QString &id, bool *failed)
 {
-    QSqlQuery q(QSqlDatabase::database(m_store->connectionName()));
+    if (failed)
+        *failed = !m_store->isAvailable();
+    if (!m_store->isAvailable())
+        return std::nullopt;
+    QSqlQuery q(QSqlDatabase::database(m_store->connectionName(), false));
     q.prepare(QStringLiteral("UPDATE jobs SET owner = ?, lease_until = %1, published = true WHERE id = "
                              "(SELECT id FROM jobs WHERE id = ? AND owner IS NULL AND state = 'queued' "
                              "FOR UPDATE SKIP LOCKED) RETURNING data, graph, owner")
@@ -34,11 +46,10 @@ std::optional<Job> ClusterStore::claim(const QString &id, bool *failed)
     q.addBindValue(node());
     q.addBindValue(m_store->leaseMs());
     q.addBindValue(id);
-    const bool ok = m_store->isAvailable() && q.exec();
-    if (failed)
-        *failed = !ok;
-    if (!ok) {
-        qCWarning(lcJobStore).noquote() << "cluster: cannot claim job" << id << ":" << q.lastError().text();
+    if (!q.exec()) {
+        if (failed)
+            *failed = true;
+        failed_(QStringLiteral("claim job %1").arg(id), q);
         return std::nullopt;
     }
     return q.next() ? JobStore::jobFromRow(q) : std::nullopt;
@@ -49,7 +60,7 @@ QList<Job> ClusterStore::takeOver(const QStringList &backendUrls, int limit)
     QList<Job> out;
     if (!m_store->isAvailable())
         return out;
-    QSqlQuery q(QSqlDatabase::database(m_store->connectionName()));
+    QSqlQuery q(QSqlDatabase::database(m_store->connectionName(), false));
     q.prepare(QStringLiteral("UPDATE jobs SET owner = ?, lease_until = %1, published = true WHERE id IN "
                              "(SELECT id FROM jobs WHERE state IN ('queued', 'running') AND owner IS NOT NULL "
                              "AND owner <> ? AND lease_until < now() AND (backend_url IS NULL OR backend_url = "
@@ -62,7 +73,7 @@ QList<Job> ClusterStore::takeOver(const QStringList &backendUrls, int limit)
     q.addBindValue(backendUrls.join(QLatin1Char(' ')));
     q.addBindValue(limit);
     if (!q.exec()) {
-        qCWarning(lcJobStore).noquote() << "cluster: cannot take over jobs:" << q.lastError().text();
+        failed_(QStringLiteral("take jobs over"), q);
         return out;
     }
     while (q.next())
@@ -75,24 +86,49 @@ bool ClusterStore::renewLeases()
 {
     if (!m_store->isAvailable())
         return false;
-    QSqlQuery q(QSqlDatabase::database(m_store->connectionName()));
+    QSqlQuery q(QSqlDatabase::database(m_store->connectionName(), false));
     q.prepare(QStringLiteral("UPDATE jobs SET lease_until = %1 WHERE owner = ? AND state IN ('queued', 'running')")
                   .arg(lease()));
     q.addBindValue(m_store->leaseMs());
     q.addBindValue(node());
-    return q.exec();
+    return q.exec() || failed_(QStringLiteral("renew its leases"), q);
+}
+
+bool ClusterStore::publishOwn()
+{
+    if (!m_store->isAvailable())
+        return false;
+    QSqlQuery q(QSqlDatabase::database(m_store->connectionName(), false));
+    q.prepare(QStringLiteral("UPDATE jobs SET published = true WHERE owner = ? AND NOT published"));
+    q.addBindValue(node());
+    return q.exec() || failed_(QStringLiteral("publish its jobs"), q);
+}
+
+bool ClusterStore::adoptUnowned(const QString &id)
+{
+    if (!m_store->isAvailable())
+        return false;
+    QSqlQuery q(QSqlDatabase::database(m_store->connectionName(), false));
+    q.prepare(QStringLiteral("UPDATE jobs SET owner = ?, lease_until = %1 WHERE id = ? AND owner IS NULL RETURNING id")
+                  .arg(lease()));
+    q.addBindValue(node());
+    q.addBindValue(m_store->leaseMs());
+    q.addBindValue(id);
+    if (!q.exec())
+        return failed_(QStringLiteral("adopt job %1").arg(id), q);
+    return q.next();
 }
 
 bool ClusterStore::announce(const QString &liveUrl)
 {
     if (!m_store->isAvailable())
         return false;
-    QSqlQuery q(QSqlDatabase::database(m_store->connectionName()));
+    QSqlQuery q(QSqlDatabase::database(m_store->connectionName(), false));
     q.prepare(QStringLiteral("INSERT INTO runners (node, live_url, seen_at) VALUES (?, ?, now()) ON CONFLICT (node) "
                              "DO UPDATE SET live_url = excluded.live_url, seen_at = excluded.seen_at"));
     q.addBindValue(node());
     q.addBindValue(liveUrl);
-    return q.exec();
+    return q.exec() || failed_(QStringLiteral("announce this runner"), q);
 }
 
 QHash<QString, QString> ClusterStore::liveUrls() const
@@ -100,8 +136,12 @@ QHash<QString, QString> ClusterStore::liveUrls() const
     QHash<QString, QString> out;
     if (!m_store->isAvailable())
         return out;
-    QSqlQuery q(QSqlDatabase::database(m_store->connectionName()));
-    if (q.exec(QStringLiteral("SELECT node, live_url FROM runners")))
+    QSqlQuery q(QSqlDatabase::database(m_store->connectionName(), false));
+    // Runners seen within three leases: the live ones (a runner renews its row every lease / 3).
+    q.prepare(QStringLiteral("SELECT node, live_url FROM runners WHERE seen_at > now() - 3 * ?::integer * interval "
+                             "'1 millisecond'"));
+    q.addBindValue(m_store->leaseMs());
+    if (q.exec())
         while (q.next())
             out.insert(q.value(0).toString(), q.value(1).toString());
     return out;
@@ -111,12 +151,12 @@ bool ClusterStore::requestCancel(const QString &jobId)
 {
     if (!m_store->isAvailable())
         return false;
-    QSqlQuery q(QSqlDatabase::database(m_store->connectionName()));
+    QSqlQuery q(QSqlDatabase::database(m_store->connectionName(), false));
     q.prepare(
         QStringLiteral("INSERT INTO job_cancels (job_id, by_node) VALUES (?, ?) ON CONFLICT (job_id) DO NOTHING"));
     q.addBindValue(jobId);
     q.addBindValue(node());
-    return q.exec();
+    return q.exec() || failed_(QStringLiteral("record a cancel request"), q);
 }
 
 QStringList ClusterStore::takeCancels()
@@ -124,7 +164,7 @@ QStringList ClusterStore::takeCancels()
     QStringList out;
     if (!m_store->isAvailable())
         return out;
-    QSqlQuery q(QSqlDatabase::database(m_store->connectionName()));
+    QSqlQuery q(QSqlDatabase::database(m_store->connectionName(), false));
     q.prepare(QStringLiteral("DELETE FROM job_cancels c WHERE NOT EXISTS (SELECT 1 FROM jobs j WHERE j.id = c.job_id "
                              "AND j.state IN ('queued', 'running') AND (j.owner IS NULL OR j.owner <> ?)) "
                              "RETURNING c.job_id"));
@@ -141,14 +181,14 @@ QList<ClusterStore::Row> ClusterStore::fetch(const QStringList &ids, bool *ok) c
     *ok = m_store->isAvailable();
     if (!*ok || ids.isEmpty())
         return out;
-    QSqlQuery q(QSqlDatabase::database(m_store->connectionName()));
+    QSqlQuery q(QSqlDatabase::database(m_store->connectionName(), false));
     q.setForwardOnly(true);
     // The graph only of a waiting, unclaimed job: the one a runner may claim and hand over.
     q.prepare(QStringLiteral("SELECT data, CASE WHEN owner IS NULL AND state = 'queued' THEN graph END, "
                              "COALESCE(owner, ''), seq, published FROM jobs WHERE id = ANY(string_to_array(?, ' '))"));
     q.addBindValue(ids.join(QLatin1Char(' ')));
     if (!(*ok = q.exec())) {
-        qCWarning(lcJobStore).noquote() << "cluster: cannot read jobs:" << q.lastError().text();
+        failed_(QStringLiteral("read jobs"), q);
         return out;
     }
     while (q.next())
@@ -163,7 +203,7 @@ QHash<QString, QString> ClusterStore::unfinished(bool *ok) const
     *ok = m_store->isAvailable();
     if (!*ok)
         return out;
-    QSqlQuery q(QSqlDatabase::database(m_store->connectionName()));
+    QSqlQuery q(QSqlDatabase::database(m_store->connectionName(), false));
     q.setForwardOnly(true);
     *ok = q.exec(QStringLiteral("SELECT id, state || ' ' || COALESCE(owner, '') FROM jobs "
                                 "WHERE state IN ('queued', 'running') AND published"));
@@ -172,22 +212,28 @@ QHash<QString, QString> ClusterStore::unfinished(bool *ok) const
     return out;
 }
 
-std::optional<Job> ClusterStore::findByClientRef(const QString &clientRef) const
+std::optional<Job> ClusterStore::findByClientRef(const QString &clientRef, bool *published) const
 {
-    QSqlQuery q(QSqlDatabase::database(m_store->connectionName()));
+    if (!m_store->isAvailable())
+        return std::nullopt;
+    QSqlQuery q(QSqlDatabase::database(m_store->connectionName(), false));
     q.prepare(QStringLiteral("SELECT %1 FROM jobs WHERE client_ref = ?").arg(QLatin1String(kRowColumns)));
     q.addBindValue(clientRef);
-    if (!m_store->isAvailable() || !q.exec() || !q.next())
+    if (!q.exec() || !q.next())
         return std::nullopt;
+    if (published)
+        *published = q.value(4).toBool();
     return JobStore::jobFromRow(q);
 }
 
 std::optional<ExpiredJob> ClusterStore::findExpired(const QString &id) const
 {
-    QSqlQuery q(QSqlDatabase::database(m_store->connectionName()));
+    if (!m_store->isAvailable())
+        return std::nullopt;
+    QSqlQuery q(QSqlDatabase::database(m_store->connectionName(), false));
     q.prepare(QStringLiteral("SELECT id, client_ref, pruned_at FROM expired_jobs WHERE id = ?"));
     q.addBindValue(id);
-    if (!m_store->isAvailable() || !q.exec() || !q.next())
+    if (!q.exec() || !q.next())
         return std::nullopt;
     return ExpiredJob{q.value(0).toString(), q.value(1).toString(),
                       QDateTime::fromString(q.value(2).toString(), Qt::ISODateWithMs)};
@@ -196,7 +242,7 @@ std::optional<ExpiredJob> ClusterStore::findExpired(const QString &id) const
 bool ClusterStore::listen(QObject *context, std::function<void(const QString &)> onJob,
                           std::function<void(const QString &)> onCancel)
 {
-    QSqlDriver *driver = QSqlDatabase::database(m_store->connectionName()).driver();
+    QSqlDriver *driver = QSqlDatabase::database(m_store->connectionName(), false).driver();
     if (!driver || !driver->hasFeature(QSqlDriver::EventNotifications))
         return false;
     // A reconnection opened a new session: LISTEN again (the driver keeps the old names otherwise).

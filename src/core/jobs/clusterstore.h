@@ -9,6 +9,7 @@
 
 #include <QHash>
 #include <QObject>
+#include <QSqlQuery>
 #include <QStringList>
 
 #include <functional>
@@ -32,9 +33,14 @@ public:
     // `backendUrls`) or on none (claimed, not handed over yet): this runner's now, with their graphs.
     QList<Job> takeOver(const QStringList &backendUrls, int limit);
     bool renewLeases(); // of every unfinished job this runner owns
+    // At start: this runner's rows that a crash left unpublished are published (it follows them again), and a
+    // handed-over job without an owner (a store written before clusters) becomes this runner's if no other
+    // runner claimed it first: true when it is this runner's now.
+    bool publishOwn();
+    bool adoptUnowned(const QString &id);
     // This runner's row in `runners` (its live URL, renewed with the leases); every runner's live URL.
     bool announce(const QString &liveUrl);
-    QHash<QString, QString> liveUrls() const;
+    QHash<QString, QString> liveUrls() const; // of the runners seen within three leases
 
     // A cancel for a job another runner owns: a row in job_cancels, NOTIFY cr_cancels.
     bool requestCancel(const QString &jobId);
@@ -50,7 +56,8 @@ public:
     QList<Row> fetch(const QStringList &ids, bool *ok) const;
     // Every unfinished row: id -> "state owner" (the periodic check that no NOTIFY was missed).
     QHash<QString, QString> unfinished(bool *ok) const;
-    std::optional<Job> findByClientRef(const QString &clientRef) const;
+    // The job of that client_ref; `published` false: its runner still waits for ComfyUI's answer.
+    std::optional<Job> findByClientRef(const QString &clientRef, bool *published = nullptr) const;
     std::optional<ExpiredJob> findExpired(const QString &id) const;
 
     // LISTEN cr_jobs and cr_cancels on the store's connection (again after every reconnect); `onJob` and
@@ -59,6 +66,8 @@ public:
                 std::function<void(const QString &)> onCancel);
 
 private:
+    bool failed_(const QString &what, const QSqlQuery &q) const; // logged, the connection checked; false
+
     JobStore *m_store;
     QMetaObject::Connection m_notifications;
 };

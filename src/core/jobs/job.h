@@ -92,6 +92,7 @@ struct Job {
     // events come from the database, not from a backend of this runner. Not stored.
     bool remote = false;
     QString liveUrl; // the owner's live events ([cluster] live_url of that runner); not stored
+    qint64 seq = 0;  // the store's arrival order (the row's seq / rowid), as read by loadAll(); not in the data
 
     bool isFinished() const { return isFinal(state); }
     // The attempt handed over and not finished; null while the job waits in the runner (or is final).

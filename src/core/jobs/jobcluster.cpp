@@ -17,7 +17,8 @@ Q_DECLARE_LOGGING_CATEGORY(lcJobs)
 namespace cr {
 
 namespace {
-constexpr int kTakeOverBatch = 100; // jobs taken over per tick
+constexpr int kTakeOverBatch = 100;        // jobs taken over per tick
+constexpr int kRemoteDuplicateMs = 60'000; // how long a duplicate waits for another runner's submission
 } // namespace
 
 QString JobManager::backendUrlKey(const QUrl &url)
@@ -62,11 +63,10 @@ void JobManager::setOwnership(Job &job)
 
 void JobManager::clusterTick()
 {
-    if (!m_store->isAvailable()) {
+    if (!m_store->isAvailable() || !m_cluster->renewLeases()) {
         storeFailed({});
         return;
     }
-    m_cluster->renewLeases();
     m_cluster->announce(m_liveUrl);
     m_liveUrls = m_cluster->liveUrls();
     takeOverExpired();
@@ -131,6 +131,12 @@ bool JobManager::applyRow(const ClusterStore::Row &row)
         it = m_jobs.find(id);
     }
     const bool known = it != m_jobs.end();
+    if (known && it->isFinished() && !isFinal(row.job.state)) {
+        // This runner saw it end while cut off from the database, and another runner took it over meanwhile:
+        // the end it announced stands here (never back to running); the owner's end is the stored one.
+        qCWarning(lcJobs).noquote() << "cluster: job" << id << "ended here but still runs at runner" << row.job.node;
+        return false;
+    }
     const JobState before = known ? it->state : JobState::Unknown;
     const bool wasWaiting = m_waiting.contains(id);
     Job job = row.job;
@@ -160,6 +166,7 @@ bool JobManager::applyRow(const ClusterStore::Row &row)
     }
     // The same job events as the owner's, marked remote (no webhook or metric here: the owner has them).
     const Job now = *it;
+    answerRemoteDuplicates(id, now);
     if (!known && !now.isFinished())
         emit jobQueued(now);
     if (now.state == JobState::Running && before != JobState::Running)
@@ -175,6 +182,12 @@ bool JobManager::applyRow(const ClusterStore::Row &row)
 
 bool JobManager::applyGone(const QString &id)
 {
+    // A duplicate that waited for another runner's submission: ComfyUI refused it there (its row is gone).
+    answerRemoteDuplicates(
+        id,
+        Error::make(ErrorCode::JobConflict,
+                    QStringLiteral("job %1 was not accepted by ComfyUI at its runner; retry").arg(id),
+                    {{QStringLiteral("job_id"), id}, {QStringLiteral("retry"), true}}));
     auto it = m_jobs.find(id);
     if (it == m_jobs.end() || (!it->remote && !it->isFinished()))
         return false; // unknown here, or this runner's and still running (its row is written again)
@@ -223,6 +236,29 @@ void JobManager::scheduleFetch(const QString &id)
         m_fetchTimer.start(0); // every id of this event-loop pass in one query
 }
 
+void JobManager::waitForRemote(const QString &jobId, const QString &node, const QString &clientRef,
+                               const Answer &answer)
+{
+    m_remoteDuplicates[jobId].append(answer);
+    QTimer::singleShot(kRemoteDuplicateMs, this, [this, jobId, node, clientRef] {
+        answerRemoteDuplicates(
+            jobId,
+            Error::make(ErrorCode::JobConflict,
+                        QStringLiteral("client_ref \"%1\" belongs to a job that runner \"%2\" is still handing to "
+                                       "ComfyUI; retry")
+                            .arg(clientRef, node),
+                        {{QStringLiteral("client_ref"), clientRef},
+                         {QStringLiteral("job_id"), jobId},
+                         {QStringLiteral("retry"), true}}));
+    });
+}
+
+void JobManager::answerRemoteDuplicates(const QString &jobId, const Result<Job> &result)
+{
+    for (const Answer &a : m_remoteDuplicates.take(jobId))
+        a(result, false);
+}
+
 bool JobManager::claim(const QString &id)
 {
     bool failed = false;
@@ -241,6 +277,12 @@ bool JobManager::claim(const QString &id)
     *it = *row;
     it->cancelRequested |= cancelRequested;
     setOwnership(*it);
+    // A cancel requested through another runner while it waited: taken once this pass is over.
+    if (!std::exchange(m_cancelsScheduled, true))
+        QTimer::singleShot(0, this, [this] {
+            m_cancelsScheduled = false;
+            processCancels();
+        });
     return true;
 }
 
@@ -281,6 +323,8 @@ void JobManager::takeOverExpired()
             m_takenOver.insert(id);
             persist(mine);
             backend->client()->adopt(a->promptId, true); // polled by id through its queue and history
+            if (mine.cancelRequested)                    // asked before its runner died
+                backend->client()->cancel(a->promptId);
             continue;
         }
         if (a) { // no backend of this runner has it (a store written before clusters): run it again elsewhere

@@ -143,8 +143,11 @@ void JobManager::handOver(const QString &id, const QString &backendName, std::op
     m_byPrompt.insert(a.promptId, id);
     backend->noteHandover(m_needs.value(id).checkpoint);
     m_roundRobin = int(m_pool->backends().indexOf(backend)) + 1;
-    if (!answer)
-        persist(job); // the attempt is known before ComfyUI sees the prompt: a restart follows it, never resends it
+    // The attempt is known before ComfyUI sees the prompt: a restart (or a take-over) follows it, never resends
+    // it. A job handed over at submission is written once ComfyUI accepted it, except in a cluster, where its
+    // row exists already (unpublished).
+    if (!answer || m_cluster)
+        persist(job);
     qCInfo(lcJobs).noquote()
         << "job" << id << "handed to" << backendName
         << (job.attempts.size() > 1 ? QStringLiteral("(attempt %1, prompt %2)").arg(job.attempts.size()).arg(a.promptId)

@@ -59,17 +59,20 @@ int JobManager::restore()
     int resumed = 0, waiting = 0;
     for (const ExpiredJob &e : m_store->loadExpired())
         m_expired.add(e);
+    if (m_cluster)
+        m_cluster->publishOwn(); // submissions a crash interrupted: followed again below, so shown again
     const QList<Job> jobs = m_store->loadAll();
     for (const Job &stored : jobs) {
         if (m_jobs.contains(stored.id))
             continue;
         Job &job = *m_jobs.insert(stored.id, stored);
         m_order.append(job.id);
-        m_seq.insert(job.id, m_nextSeq++);
+        m_seq.insert(job.id, m_cluster ? quint64(stored.seq) : m_nextSeq++); // a cluster: one order for all runners
         if (!job.clientRef.isEmpty())
             m_byClientRef.insert(job.clientRef, job.id);
         // Cluster: a handed-over job without an owner is from a store of one runner: this one's.
-        if (m_cluster && job.node.isEmpty() && job.currentAttempt() && !job.isFinished())
+        if (m_cluster && job.node.isEmpty() && job.currentAttempt() && !job.isFinished()
+            && m_cluster->adoptUnowned(job.id))
             job.node = node();
         setOwnership(job);
         if (job.isFinished()) {
@@ -287,7 +290,7 @@ void JobManager::submit(JobRequest request, QObject *context, SubmitCallback don
     }
     m_jobs.insert(id, job);
     m_order.append(id);
-    m_seq.insert(id, m_nextSeq++);
+    m_seq.insert(id, m_cluster ? quint64(m_store->lastSeq()) : m_nextSeq++);
     if (!job.clientRef.isEmpty())
         m_byClientRef.insert(job.clientRef, id);
     if (now) {
@@ -319,9 +322,15 @@ void JobManager::submit(JobRequest request, QObject *context, SubmitCallback don
 
 void JobManager::answerDuplicate(const QString &clientRef, const Error &error, const Answer &answer)
 {
-    // The client_ref was taken by another runner's job meanwhile: that job is the answer (created = false).
+    // The client_ref was taken by another runner's job meanwhile: that job is the answer (created = false),
+    // once ComfyUI accepted it there; until then a retry is asked for (it may still be refused and dropped).
+    bool published = true;
     if (error.is(ErrorCode::JobConflict) && !clientRef.isEmpty())
-        if (std::optional<Job> other = m_cluster->findByClientRef(clientRef)) {
+        if (std::optional<Job> other = m_cluster->findByClientRef(clientRef, &published)) {
+            if (!published) { // answered when its row is published (NOTIFY) or gone, as a local duplicate is
+                waitForRemote(other->id, other->node, clientRef, answer);
+                return;
+            }
             setOwnership(*other);
             answer(*other, false);
             return;
@@ -383,8 +392,8 @@ int JobManager::countAt(const QString &backend, JobState state) const
 void JobManager::onRunTimeExceeded(const QString &id)
 {
     auto it = m_jobs.find(id);
-    if (it == m_jobs.end() || it->isFinished() || m_timedOut.contains(id))
-        return;
+    if (it == m_jobs.end() || it->isFinished() || it->remote || m_timedOut.contains(id))
+        return; // (another runner's now: its owner bounds it)
     qCWarning(lcJobs).noquote() << "job" << id << "exceeded the maximum job time; interrupting it";
     m_timedOut.insert(id);
     it->cancelRequested = true;
@@ -392,7 +401,7 @@ void JobManager::onRunTimeExceeded(const QString &id)
     // ComfyUI may be hung too deeply to answer: then the job ends here.
     QTimer::singleShot(qMax(10'000, m_maxRunMs / 10), this, [this, id] {
         auto job = m_jobs.find(id);
-        if (job == m_jobs.end() || job->isFinished())
+        if (job == m_jobs.end() || job->isFinished() || job->remote)
             return;
         PromptOutcome o;
         o.promptId = job->currentAttempt() ? job->currentAttempt()->promptId : id;

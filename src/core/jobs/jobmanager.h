@@ -154,6 +154,9 @@ private:
     };
     // Cluster: the answer to a submission whose row could not be written (the job of the same client_ref).
     void answerDuplicate(const QString &clientRef, const Error &error, const Answer &answer);
+    // jobcluster.cpp: a duplicate of another runner's submission that ComfyUI has not accepted yet.
+    void waitForRemote(const QString &jobId, const QString &node, const QString &clientRef, const Answer &answer);
+    void answerRemoteDuplicates(const QString &jobId, const Result<Job> &result);
     // answer: set when the submitter waits for ComfyUI's acknowledgement (hand-over at submit time).
     void handOver(const QString &id, const QString &backend, std::optional<Answer> answer);
     void onHandedOver(const QString &id, const QString &promptId, const Result<SubmitAck> &r,
@@ -237,6 +240,8 @@ private:
     QSet<QString> m_toFetch;   // job ids whose rows changed (NOTIFY): read in one query
     mutable Job m_fetched;     // fetchUnknown()'s answer
     QSet<QString> m_takenOver; // followed after another runner's lease ended: a lost prompt is run again
+    bool m_cancelsScheduled = false;
+    QHash<QString, QList<Answer>> m_remoteDuplicates; // job id (unpublished, another runner's) -> waiting
     EtaEstimator m_eta;
     QHash<QString, EtaEstimator::Cadence> m_cadence; // running jobs' sampler steps
 };

@@ -298,7 +298,7 @@ bool JobStore::migratePostgres()
         clusterStep(),
     };
     static_assert(kPostgresSchemaVersion == 3, "add the migration step of the new schema version");
-    QSqlDatabase db = QSqlDatabase::database(m_connection);
+    QSqlDatabase db = QSqlDatabase::database(m_connection, false);
     if (!db.transaction()) {
         m_error = QStringLiteral("cannot start the migration: %1").arg(db.lastError().text());
         return false;
@@ -318,7 +318,7 @@ bool JobStore::migratePostgres()
 // migratePostgres() opened, committed at the end.
 bool JobStore::runSteps(const QList<QStringList> &steps, int from, int to)
 {
-    QSqlDatabase db = QSqlDatabase::database(m_connection);
+    QSqlDatabase db = QSqlDatabase::database(m_connection, false);
     const bool sqlite = m_url.engine == StoreUrl::Engine::Sqlite;
     const auto fail = [&](const QString &why) {
         m_error = why;
@@ -359,7 +359,7 @@ bool JobStore::runSteps(const QList<QStringList> &steps, int from, int to)
 // transaction).
 bool JobStore::moveGraphsToTheirColumn()
 {
-    QSqlDatabase db = QSqlDatabase::database(m_connection);
+    QSqlDatabase db = QSqlDatabase::database(m_connection, false);
     QSqlQuery read(db), write(db);
     if (!read.exec(QStringLiteral("SELECT id, data FROM jobs WHERE graph IS NULL")))
         return false;

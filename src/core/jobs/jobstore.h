@@ -48,6 +48,9 @@ public:
     bool isAvailable() const { return m_open && m_lost.isEmpty(); }
     QString problem() const { return !m_open ? m_error : m_lost; }
     bool reconnect(); // opens the lost connection again (PostgreSQL); true when the store is available
+    // A statement on this store's connection failed elsewhere (ClusterStore): checks the connection, as a
+    // failed write of the store does (a lost one makes isAvailable() false until reconnect()).
+    void noteFailure(const QString &why) { checkConnection(why); }
     StoreUrl::Engine engine() const { return m_url.engine; }
     const StoreUrl &url() const { return m_url; }
     QString where() const { return m_url.display(); } // for logs
@@ -60,6 +63,7 @@ public:
     bool isCluster() const { return !m_node.isEmpty(); }
     QString node() const { return m_node; }
     int leaseMs() const { return m_leaseMs; }
+    qint64 lastSeq() const { return m_lastSeq; } // cluster: the seq of the row the last create() wrote
 
     // A new job: its row with the graph (replaces a row of the same id). Cluster: `published` false keeps it
     // from the other runners until ComfyUI accepted it (create() again with true); a client_ref that another
@@ -112,6 +116,7 @@ private:
     QString m_password;
     QString m_node; // cluster mode: this runner's name ("" otherwise)
     int m_leaseMs = 0;
+    qint64 m_lastSeq = 0;
 };
 
 } // namespace cr

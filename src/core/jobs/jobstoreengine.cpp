@@ -125,7 +125,7 @@ QString JobStore::tieColumn() const
 
 int JobStore::schemaVersion() const
 {
-    QSqlQuery q(QSqlDatabase::database(m_connection));
+    QSqlQuery q(QSqlDatabase::database(m_connection, false));
     if (m_url.engine == StoreUrl::Engine::Sqlite)
         return q.exec(QStringLiteral("PRAGMA user_version")) && q.next() ? q.value(0).toInt() : -1;
     return q.exec(QStringLiteral("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")) && q.next()

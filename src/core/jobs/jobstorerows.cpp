@@ -37,7 +37,7 @@ Error JobStore::failure(const QString &what, const QString &why)
 QSqlQuery &JobStore::prepared(std::unique_ptr<QSqlQuery> &query, const QString &sql)
 {
     if (!query) {
-        query = std::make_unique<QSqlQuery>(QSqlDatabase::database(m_connection));
+        query = std::make_unique<QSqlQuery>(QSqlDatabase::database(m_connection, false));
         query->prepare(sql);
     }
     return *query;
@@ -81,7 +81,8 @@ StoreResult JobStore::create(const Job &job, bool published)
             "ON CONFLICT (id) DO UPDATE SET created_at = excluded.created_at, state = excluded.state, "
             "data = excluded.data, graph = excluded.graph, owner = excluded.owner, "
             "lease_until = excluded.lease_until, priority = excluded.priority, "
-            "backend_url = excluded.backend_url, published = excluded.published WHERE jobs.owner = ?"));
+            "backend_url = excluded.backend_url, published = excluded.published WHERE jobs.owner = ? "
+            "RETURNING seq"));
     q.addBindValue(job.id);
     q.addBindValue(job.createdAt.toUTC().toString(Qt::ISODateWithMs));
     q.addBindValue(jobStateName(job.state));
@@ -101,14 +102,16 @@ StoreResult JobStore::create(const Job &job, bool published)
                                {{QStringLiteral("client_ref"), job.clientRef}});
         return failure(QStringLiteral("save job %1").arg(job.id), q.lastError().text());
     }
-    if (q.numRowsAffected() == 0)
+    if (!q.next())
         return ownerConflict(job);
+    m_lastSeq = q.value(0).toLongLong();
+    q.finish();
     return std::monostate{};
 }
 
 StoreResult JobStore::ownerConflict(const Job &job)
 {
-    QSqlQuery q(QSqlDatabase::database(m_connection));
+    QSqlQuery q(QSqlDatabase::database(m_connection, false));
     q.prepare(QStringLiteral("SELECT COALESCE(owner, '') FROM jobs WHERE id = ?"));
     q.addBindValue(job.id);
     const QString owner = q.exec() && q.next() ? q.value(0).toString() : QString();
@@ -152,9 +155,13 @@ StoreResult JobStore::remove(const QString &jobId)
 {
     if (!isAvailable())
         return failure(QStringLiteral("remove job %1").arg(jobId), problem());
-    QSqlQuery q(QSqlDatabase::database(m_connection));
-    q.prepare(QStringLiteral("DELETE FROM jobs WHERE id = ?"));
+    QSqlQuery q(QSqlDatabase::database(m_connection, false));
+    // Cluster: only a row of this runner's (never one taken over meanwhile).
+    q.prepare(isCluster() ? QStringLiteral("DELETE FROM jobs WHERE id = ? AND owner = ?")
+                          : QStringLiteral("DELETE FROM jobs WHERE id = ?"));
     q.addBindValue(jobId);
+    if (isCluster())
+        q.addBindValue(m_node);
     if (!q.exec())
         return failure(QStringLiteral("remove job %1").arg(jobId), q.lastError().text());
     return std::monostate{};
@@ -165,11 +172,12 @@ StoreResult JobStore::prune(const QStringList &jobIds, const QList<ExpiredJob> &
     const QString what = QStringLiteral("prune %1 job(s)").arg(jobIds.size());
     if (!isAvailable())
         return failure(what, problem());
-    QSqlDatabase db = QSqlDatabase::database(m_connection);
+    QSqlDatabase db = QSqlDatabase::database(m_connection, false);
     if (!db.transaction())
         return failure(what, db.lastError().text());
     QSqlQuery del(db), add(db), trim(db);
-    del.prepare(QStringLiteral("DELETE FROM jobs WHERE id = ?"));
+    // Finished jobs only: a runner whose view of a job is stale (a cluster) never deletes one that runs.
+    del.prepare(QStringLiteral("DELETE FROM jobs WHERE id = ? AND state NOT IN ('queued', 'running')"));
     add.prepare(QStringLiteral("INSERT INTO expired_jobs (id, client_ref, pruned_at) VALUES (?, ?, ?) "
                                "ON CONFLICT (id) DO UPDATE SET client_ref = excluded.client_ref, "
                                "pruned_at = excluded.pruned_at"));
@@ -210,7 +218,7 @@ QList<ExpiredJob> JobStore::loadExpired() const
     QList<ExpiredJob> out;
     if (!isAvailable())
         return out;
-    QSqlQuery q(QSqlDatabase::database(m_connection));
+    QSqlQuery q(QSqlDatabase::database(m_connection, false));
     q.setForwardOnly(true);
     if (!q.exec(QStringLiteral("SELECT id, client_ref, pruned_at FROM expired_jobs ORDER BY pruned_at, %1")
                     .arg(tieColumn()))) {
@@ -239,17 +247,18 @@ QList<Job> JobStore::loadAll() const
     QList<Job> jobs;
     if (!isAvailable())
         return jobs;
-    QSqlQuery q(QSqlDatabase::database(m_connection));
+    QSqlQuery q(QSqlDatabase::database(m_connection, false));
     q.setForwardOnly(true);
-    if (!q.exec(QStringLiteral("SELECT data, graph, %1 FROM jobs ORDER BY created_at, %2")
+    if (!q.exec(QStringLiteral("SELECT data, graph, %1, %2 FROM jobs ORDER BY created_at, %2")
                     .arg(ownerColumn(), tieColumn()))) {
         qCWarning(lcJobStore).noquote() << "cannot read the stored jobs:" << q.lastError().text();
         return jobs;
     }
     while (q.next()) {
-        if (std::optional<Job> j = jobFromRow(q))
+        if (std::optional<Job> j = jobFromRow(q)) {
+            j->seq = q.value(3).toLongLong();
             jobs.append(*j);
-        else
+        } else
             qCWarning(lcJobStore) << "skipped an unreadable job row";
     }
     return jobs;

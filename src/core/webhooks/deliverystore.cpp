@@ -27,7 +27,7 @@ QDateTime fromIso(const QVariant &v)
 
 WebhookDeliveryStore::WebhookDeliveryStore(QString connection) : m_connection(std::move(connection))
 {
-    QSqlQuery q(QSqlDatabase::database(m_connection));
+    QSqlQuery q(QSqlDatabase::database(m_connection, false));
     if (q.exec(QStringLiteral("SELECT MAX(seq) FROM webhook_deliveries")) && q.next())
         m_seq = q.value(0).toLongLong();
 }
@@ -54,7 +54,7 @@ WebhookDeliveryRecord WebhookDeliveryStore::record(const QSqlQuery &q)
 
 QString WebhookDeliveryStore::add(const NewDelivery &d, qint64 nowMs)
 {
-    QSqlDatabase db = QSqlDatabase::database(m_connection);
+    QSqlDatabase db = QSqlDatabase::database(m_connection, false);
     QSqlQuery q(db);
     if (d.event == QLatin1String("job_progress")) {
         q.prepare(QStringLiteral("SELECT id FROM webhook_deliveries WHERE job_id = ? AND event = ? AND url = ? "
@@ -94,7 +94,7 @@ QString WebhookDeliveryStore::add(const NewDelivery &d, qint64 nowMs)
 QList<DueDelivery> WebhookDeliveryStore::takeDue(qint64 nowMs, int limit, qint64 leaseMs)
 {
     QList<DueDelivery> out;
-    QSqlDatabase db = QSqlDatabase::database(m_connection);
+    QSqlDatabase db = QSqlDatabase::database(m_connection, false);
     // One transaction: on PostgreSQL the rows are locked (SKIP LOCKED), so that runners sharing the database
     // never lease the same delivery twice.
     const bool postgres = db.driverName() == QLatin1String("QPSQL");
@@ -138,7 +138,7 @@ QList<DueDelivery> WebhookDeliveryStore::takeDue(qint64 nowMs, int limit, qint64
 bool WebhookDeliveryStore::finishAttempt(const QString &id, const QString &state, int status, const QString &error,
                                          qint64 nextAtMs)
 {
-    QSqlQuery q(QSqlDatabase::database(m_connection));
+    QSqlQuery q(QSqlDatabase::database(m_connection, false));
     q.prepare(QStringLiteral("UPDATE webhook_deliveries SET state = ?, last_status = ?, last_error = ?, next_at = ?, "
                              "finished_at = ? WHERE id = ?"));
     q.addBindValue(state);
@@ -157,7 +157,7 @@ bool WebhookDeliveryStore::finishAttempt(const QString &id, const QString &state
 
 std::optional<qint64> WebhookDeliveryStore::nextDueAt() const
 {
-    QSqlQuery q(QSqlDatabase::database(m_connection));
+    QSqlQuery q(QSqlDatabase::database(m_connection, false));
     if (q.exec(QStringLiteral("SELECT MIN(next_at) FROM webhook_deliveries WHERE state = 'pending'")) && q.next()
         && !q.value(0).isNull())
         return q.value(0).toLongLong();
@@ -166,7 +166,7 @@ std::optional<qint64> WebhookDeliveryStore::nextDueAt() const
 
 std::optional<WebhookDeliveryRecord> WebhookDeliveryStore::find(const QString &id) const
 {
-    QSqlQuery q(QSqlDatabase::database(m_connection));
+    QSqlQuery q(QSqlDatabase::database(m_connection, false));
     q.prepare(QStringLiteral("SELECT %1 FROM webhook_deliveries WHERE id = ?").arg(kColumns));
     q.addBindValue(id);
     if (q.exec() && q.next())
@@ -177,7 +177,7 @@ std::optional<WebhookDeliveryRecord> WebhookDeliveryStore::find(const QString &i
 QList<WebhookDeliveryRecord> WebhookDeliveryStore::ofJob(const QString &jobId, int limit) const
 {
     QList<WebhookDeliveryRecord> out;
-    QSqlQuery q(QSqlDatabase::database(m_connection));
+    QSqlQuery q(QSqlDatabase::database(m_connection, false));
     q.prepare(
         QStringLiteral("SELECT %1 FROM webhook_deliveries WHERE job_id = ? ORDER BY seq DESC LIMIT ?").arg(kColumns));
     q.addBindValue(jobId);
@@ -201,7 +201,7 @@ DeliveryPage WebhookDeliveryStore::list(const DeliveryFilter &f) const
         where += QStringLiteral(" AND job_id = ?");
         binds << f.jobId;
     }
-    QSqlDatabase db = QSqlDatabase::database(m_connection);
+    QSqlDatabase db = QSqlDatabase::database(m_connection, false);
     QSqlQuery count(db);
     count.prepare(QStringLiteral("SELECT COUNT(*) FROM webhook_deliveries") + where);
     for (const QVariant &b : std::as_const(binds))
@@ -224,7 +224,7 @@ DeliveryPage WebhookDeliveryStore::list(const DeliveryFilter &f) const
 QHash<QString, int> WebhookDeliveryStore::countByState() const
 {
     QHash<QString, int> out;
-    QSqlQuery q(QSqlDatabase::database(m_connection));
+    QSqlQuery q(QSqlDatabase::database(m_connection, false));
     if (q.exec(QStringLiteral("SELECT state, COUNT(*) FROM webhook_deliveries GROUP BY state")))
         while (q.next())
             out.insert(q.value(0).toString(), q.value(1).toInt());
@@ -233,7 +233,7 @@ QHash<QString, int> WebhookDeliveryStore::countByState() const
 
 bool WebhookDeliveryStore::redeliver(const QString &id, qint64 nowMs, int extraAttempts)
 {
-    QSqlQuery q(QSqlDatabase::database(m_connection));
+    QSqlQuery q(QSqlDatabase::database(m_connection, false));
     q.prepare(QStringLiteral("UPDATE webhook_deliveries SET state = 'pending', next_at = ?, "
                              "max_attempts = attempts + ?, finished_at = NULL WHERE id = ?"));
     q.addBindValue(nowMs);
@@ -244,7 +244,7 @@ bool WebhookDeliveryStore::redeliver(const QString &id, qint64 nowMs, int extraA
 
 void WebhookDeliveryStore::removeFinishedOf(const QStringList &jobIds)
 {
-    QSqlDatabase db = QSqlDatabase::database(m_connection);
+    QSqlDatabase db = QSqlDatabase::database(m_connection, false);
     db.transaction();
     QSqlQuery q(db);
     q.prepare(QStringLiteral("DELETE FROM webhook_deliveries WHERE job_id = ? AND state <> 'pending'"));
@@ -257,7 +257,7 @@ void WebhookDeliveryStore::removeFinishedOf(const QStringList &jobIds)
 
 int WebhookDeliveryStore::removeFinishedOfGoneJobs()
 {
-    QSqlQuery q(QSqlDatabase::database(m_connection));
+    QSqlQuery q(QSqlDatabase::database(m_connection, false));
     if (!q.exec(QStringLiteral("DELETE FROM webhook_deliveries WHERE state <> 'pending' "
                                "AND job_id NOT IN (SELECT id FROM jobs)")))
         return 0;
