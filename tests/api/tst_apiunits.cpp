@@ -313,6 +313,7 @@ void TstApiUnits::jobBodyCacheServesFinishedJobs()
     QCOMPARE(cache.body(job), finished); // the kept bytes
     // A stored change of the finished job (an attempt found to have run anyway): made afresh.
     job.attempts.append({QStringLiteral("gpu0"),
+                         QStringLiteral("http://127.0.0.1:8188"),
                          QStringLiteral("p1"),
                          job.createdAt,
                          {},
