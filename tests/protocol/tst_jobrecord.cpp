@@ -88,7 +88,7 @@ void TstJobRecord::stateNames()
 }
 
 // The bytes GET /api/v1/jobs/{id} sends for such a job (keys sorted by QJsonObject): what it has always sent,
-// plus the outputs' media/content_type/text and eta_ms (#16).
+// plus the outputs' media/content_type/text and eta_ms (#16), node and live_url (#14: null outside a cluster).
 void TstJobRecord::encodesTheApiShape()
 {
     QCOMPARE(
@@ -102,6 +102,7 @@ void TstJobRecord::encodesTheApiShape()
             R"("cancel_requested":true,"client_ref":"ref-7","created_at":"2024-05-01T12:00:00.123Z",)"
             R"("duration_ms":2050,"error":{"exception_type":"FileNotFoundError","message":"boom","node_id":"4",)"
             R"("node_type":"CheckpointLoaderSimple"},"eta_ms":null,"finished_at":"2024-05-01T12:00:02.183Z","id":"p-1",)"
+            R"("live_url":null,"node":null,)"
             R"("outputs":[{"content_type":null,"filename":"a.png","index":0,"kind":"images","media":null,"node_id":"9",)"
             R"("subfolder":"","text":null,"type":"output",)"
             R"("url":"/api/v1/jobs/p-1/outputs/0"}],"priority":3,)"
@@ -114,13 +115,14 @@ void TstJobRecord::encodesNulls()
     JobRecord r;
     r.id = u"q"_s;
     r.state = JobState::Queued;
-    QCOMPARE(
-        compact(encodeJob(r)),
-        QByteArray(R"({"attempts":[],"backend":null,"cancel_requested":false,"client_ref":null,"created_at":null,)"
-                   R"("duration_ms":null,"error":null,"eta_ms":null,)"
-                   R"("finished_at":null,"id":"q","outputs":[],"priority":0,"progress":null,"queue_position":null,)"
-                   R"("reason":null,"started_at":null,)"
-                   R"("state":"queued","workflow":null})"));
+    QCOMPARE(compact(encodeJob(r)),
+             QByteArray(
+                 R"({"attempts":[],"backend":null,"cancel_requested":false,"client_ref":null,"created_at":null,)"
+                 R"("duration_ms":null,"error":null,"eta_ms":null,)"
+                 R"("finished_at":null,"id":"q","live_url":null,"node":null,"outputs":[],"priority":0,"progress":null,)"
+                 R"("queue_position":null,)"
+                 R"("reason":null,"started_at":null,)"
+                 R"("state":"queued","workflow":null})"));
 }
 
 void TstJobRecord::roundTrip()

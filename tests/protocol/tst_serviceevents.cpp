@@ -94,7 +94,7 @@ void TstServiceEvents::wireBytes_data()
                R"({"type":"job_finished","data":{"attempts":[],"backend":null,"cancel_requested":false,"client_ref":null,)"
                R"("created_at":"2024-05-01T12:00:00.000Z",)"
                R"("duration_ms":1500,"error":null,"eta_ms":null,"finished_at":"2024-05-01T12:00:01.500Z","id":"j1","job_id":"j1",)"
-               R"("outputs":[{"content_type":"image/png","filename":"a.png","index":0,"kind":"images","media":"image","node_id":"9",)"
+               R"("live_url":null,"node":null,"outputs":[{"content_type":"image/png","filename":"a.png","index":0,"kind":"images","media":"image","node_id":"9",)"
                R"("subfolder":"","text":null,"type":"output",)"
                R"("url":"/api/v1/jobs/j1/outputs/0"}],"priority":0,"progress":null,"queue_position":null,"reason":null,)"
                R"("started_at":"2024-05-01T12:00:00.000Z",)"
