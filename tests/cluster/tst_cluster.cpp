@@ -80,6 +80,24 @@ private:
             qWarning().noquote() << "runner" << node << "did not start:" << why;
             return nullptr;
         }
+        // "ready" is the service; its backend can take a job once connected with its node catalogue read.
+        // Before that a job submitted here waits in the cluster's queue and another runner may claim it.
+        RunnerProcess *p = r.get();
+        const bool routable = QTest::qWaitFor(
+            [p] {
+                const QJsonObject gpu = p->call("GET", QStringLiteral("/api/v1/backends"))
+                                            .json.value(QLatin1String("backends"))
+                                            .toArray()
+                                            .first()
+                                            .toObject();
+                return gpu.value(QLatin1String("connected")).toBool()
+                    && gpu.value(QLatin1String("capabilities_known")).toBool();
+            },
+            10000);
+        if (!routable) {
+            qWarning().noquote() << "runner" << node << "has no routable backend:" << p->log().right(3000);
+            return nullptr;
+        }
         m_runners.push_back(std::move(r));
         return m_runners.back().get();
     }
