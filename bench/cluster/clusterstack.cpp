@@ -7,6 +7,7 @@
 #include <QCoreApplication>
 #include <QDir>
 #include <QFile>
+#include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
@@ -186,7 +187,7 @@ bool ClusterStack::startRunners(const ClusterSetup &setup, QString *error)
 
 bool ClusterStack::waitReady(int i, QString *error)
 {
-    // Ready: /api/v1/ready answers 200 and its simulator has the runner's WebSocket.
+    // Ready: /api/v1/ready answers 200, its simulator has the runner's WebSocket, its backend is routable.
     MiniHttpClient api(host(), httpPort(i));
     MiniHttpClient sim(host(), simPort(i));
     QString last;
@@ -195,7 +196,13 @@ bool ClusterStack::waitReady(int i, QString *error)
             const std::optional<HttpResponse> r = api.request("GET", "/api/v1/ready", {}, 2000);
             const std::optional<HttpResponse> s = sim.request("GET", "/sim/state", {}, 2000);
             const int sockets = s ? QJsonDocument::fromJson(s->body).object().value(u"websockets").toInt() : 0;
-            if (r && r->status == 200 && sockets >= 1)
+            // The backend takes jobs once connected with its node catalogue read (capabilities_known).
+            const std::optional<HttpResponse> b
+                = r && r->status == 200 ? api.request("GET", "/api/v1/backends", {}, 2000) : std::nullopt;
+            const QJsonObject gpu = b
+                ? QJsonDocument::fromJson(b->body).object().value(u"backends").toArray().first().toObject()
+                : QJsonObject();
+            if (sockets >= 1 && gpu.value(u"connected").toBool() && gpu.value(u"capabilities_known").toBool())
                 return true;
             last = r ? QStringLiteral("/api/v1/ready: %1, simulator WebSockets: %2").arg(r->status).arg(sockets)
                      : QStringLiteral("no answer");
