@@ -13,7 +13,7 @@
 #include "bench/common/report.h"
 #include "bench/common/samples.h"
 #include "bench/common/servicestack.h"
-#include "bench/pool/drivers.h"
+#include "bench/common/drivers.h"
 #include "bench/pool/poolstack.h"
 
 #include <QJsonObject>

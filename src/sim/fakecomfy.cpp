@@ -302,6 +302,13 @@ void FakeComfy::onRunFinished(const FakeRunResult &result)
     const QString id = item.promptId;
     const QString clientId = item.clientId();
     const bool success = result.outcome == FakeRunResult::Outcome::Success;
+    const qint64 finishedNs = monotonicNs();
+    for (auto a = m_arrivals.rbegin(); a != m_arrivals.rend(); ++a) {
+        if (a->promptId == id) {
+            a->finishedNs = finishedNs;
+            break;
+        }
+    }
 
     OrderedJson entry
         = OrderedJson::object({{QStringLiteral("prompt"), item.toJson()},

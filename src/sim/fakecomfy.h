@@ -119,8 +119,10 @@ public:
     struct PromptArrival {
         QString promptId; // "" when refused before an id was known
         qint64 monotonicNs = 0;
-        int status = 0; // the answer's status
+        int status = 0;        // the answer's status
+        qint64 finishedNs = 0; // when its run ended (CLOCK_MONOTONIC; 0 while it has not)
     };
+    static qint64 monotonicNs(); // CLOCK_MONOTONIC in nanoseconds
     QList<PromptArrival> promptArrivals() const { return m_arrivals; }
     QJsonObject lastPromptBody() const { return m_promptBodies.isEmpty() ? QJsonObject() : m_promptBodies.last(); }
     QStringList acceptedPromptIds() const { return m_accepted; }   // queued prompts, in order

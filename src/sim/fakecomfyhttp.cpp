@@ -32,16 +32,16 @@ OrderedJson FakeComfy::serverFeatures() const
     return flags;
 }
 
-namespace {
-
-constexpr qsizetype kMaxArrivals = 1000;
-
-qint64 monotonicNs()
+qint64 FakeComfy::monotonicNs()
 {
     timespec ts{};
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return qint64(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
+
+namespace {
+
+constexpr qsizetype kMaxArrivals = 1000;
 
 // Python int() of a query value; nullopt means ValueError (ComfyUI answers 500).
 std::optional<qint64> queryInt(const QString &value)
@@ -123,7 +123,7 @@ FakeHttpResponse FakeComfy::handle(const FakeHttpRequest &request)
                 : QString();
             if (m_arrivals.size() >= kMaxArrivals)
                 m_arrivals.removeFirst();
-            m_arrivals.append(PromptArrival{id, at, response.status});
+            m_arrivals.append(PromptArrival{id, at, response.status, 0});
             return response;
         }
         if (get)

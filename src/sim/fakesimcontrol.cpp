@@ -123,9 +123,11 @@ QJsonObject FakeSimControl::prompts() const
 {
     QJsonArray list;
     for (const FakeComfy::PromptArrival &a : m_comfy.promptArrivals())
-        list.append(QJsonObject{{QStringLiteral("prompt_id"), idOrNull(a.promptId)},
-                                {QStringLiteral("received_mono_ns"), double(a.monotonicNs)},
-                                {QStringLiteral("status"), a.status}});
+        list.append(QJsonObject{
+            {QStringLiteral("prompt_id"), idOrNull(a.promptId)},
+            {QStringLiteral("received_mono_ns"), double(a.monotonicNs)},
+            {QStringLiteral("status"), a.status},
+            {QStringLiteral("finished_mono_ns"), a.finishedNs > 0 ? QJsonValue(double(a.finishedNs)) : QJsonValue()}});
     return QJsonObject{{QStringLiteral("prompts"), list}};
 }
 

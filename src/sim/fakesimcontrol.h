@@ -10,8 +10,9 @@
 //                      loaded_checkpoint, model_loads, models {folder: [files]} (non-empty folders), options {...},
 //                      faults {http_stalled, ws_silent, refusing_connections, response_delay_ms,
 //                      fail_next_prompt}}
-//   GET  /sim/prompts {"prompts": [{prompt_id, received_mono_ns, status}]}: the newest 1000 POST /prompt, when
-//                      each was handled on CLOCK_MONOTONIC (shared by every process on the machine)
+//   GET  /sim/prompts {"prompts": [{prompt_id, received_mono_ns, status, finished_mono_ns}]}: the newest 1000
+//                      POST /prompt, when each was handled and when its run ended (null until then) on
+//                      CLOCK_MONOTONIC (shared by every process on the machine)
 //   POST /sim/fault   {"fault": NAME, ...params} -> {"ok": true, "fault": NAME}
 //       drop_websockets                          abort every WebSocket (no close frame)
 //       restart        [down_ms]                 FakeComfy::restart() after the answer is sent; with down_ms > 0

@@ -162,9 +162,14 @@ private slots:
         QVERIFY(firstNs > 0);
         QVERIFY(arrivals.at(1).value(u"received_mono_ns").toDouble() >= firstNs);
         QVERIFY(arrivals.at(2).value(u"received_mono_ns").toDouble() <= nowNs);
+        QVERIFY(arrivals.at(0).value(u"finished_mono_ns").isNull()); // still running
         QCOMPARE(http(fake, "POST", QStringLiteral("/queue"), "{\"clear\": true}").status, 200);
         QCOMPARE(http(fake, "POST", QStringLiteral("/interrupt")).status, 200);
         QVERIFY(probe.waitDone(running) >= 0);
+        // Its run has ended (interrupted): when, on the same clock.
+        const OrderedJson ended = http(fake, "GET", QStringLiteral("/sim/prompts")).json().value(u"prompts");
+        QVERIFY(ended.at(0).value(u"finished_mono_ns").toDouble() >= firstNs);
+        QVERIFY(ended.at(1).value(u"finished_mono_ns").isNull()); // cleared before it ran
         s = state(fake);
         QVERIFY(s.value(u"running").isNull());
         QCOMPARE(s.value(u"history").toInt(), 1);

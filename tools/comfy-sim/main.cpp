@@ -66,7 +66,7 @@ int main(int argc, char *argv[])
         "Control API on the same port (not a ComfyUI path; answered even while HTTP is stalled or delayed):\n"
         "  GET  /sim/state   name, running and pending prompts, prompts received, models, loaded checkpoint,\n"
         "                    model loads, options, active faults\n"
-        "  GET  /sim/prompts the newest 1000 POST /prompt with when each was handled (CLOCK_MONOTONIC ns)\n"
+        "  GET  /sim/prompts the newest 1000 POST /prompt with when each was handled and ended (CLOCK_MONOTONIC ns)\n"
         "  POST /sim/fault   {\"fault\": NAME, ...}, NAME one of:\n"
         "    drop_websockets                 abort every WebSocket\n"
         "    restart [down_ms]               forget queue, history, cache, loaded model; drop every connection\n"

@@ -1,5 +1,5 @@
 #pragma once
-// The two ways bench-pool runs a batch of jobs, both from this process's event loop:
+// The two ways bench-pool (and bench-cluster) runs a batch of jobs, both from this process's event loop:
 //  - DirectDriver: straight to N simulators, as a pool-aware ComfyUI client would: POST /prompt round robin,
 //    each simulator kept at max_in_flight prompts, completion from its own WebSocket (`executing` null);
 //  - JobDriver: through comfy-runner: POST /api/v1/jobs (no wait), completion from one relay client that asks

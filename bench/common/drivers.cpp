@@ -1,4 +1,4 @@
-#include "bench/pool/drivers.h"
+#include "bench/common/drivers.h"
 
 #include "bench/common/benchwait.h"
 
