@@ -20,8 +20,6 @@ namespace {
 
 int g_databases = 0; // databases created by this process: each stack gets a fresh one
 
-QString simName(int i) { return QStringLiteral("sim%1").arg(i); }
-
 } // namespace
 
 ClusterStack::ClusterStack(const StackOptions &options, QObject *parent)
@@ -42,9 +40,7 @@ bool ClusterStack::postgresAvailable() { return !qEnvironmentVariable("CR_TEST_P
 
 QList<qint64> ClusterStack::processIds() const
 {
-    QList<qint64> ids;
-    for (const auto &p : m_sims)
-        ids.append(p->pid());
+    QList<qint64> ids = m_sims.pids();
     for (const auto &p : m_runners)
         ids.append(p->pid());
     return ids;
@@ -64,34 +60,10 @@ bool ClusterStack::startSims(int count, const QStringList &arguments, QString *e
         *error = QStringLiteral("cannot create a temporary folder: %1").arg(m_dir.errorString());
         return false;
     }
-    const QRegularExpression listening(QStringLiteral("listening on http://127\\.0\\.0\\.1:(\\d+)"));
-    for (int i = 0; i < count; ++i) {
-        const int index = int(m_sims.size());
-        auto sim = std::make_unique<ChildProcess>(simName(index));
-        const QStringList args = arguments
-            + QStringList{QStringLiteral("--port"), QStringLiteral("0"), QStringLiteral("--name"), simName(index)};
-        if (!sim->start(m_options.simProgram, args, m_dir.filePath(simName(index) + QStringLiteral(".log")), error))
-            return false;
-        const auto line = sim->waitForLine(listening, 15'000);
-        if (!line) {
-            *error = QStringLiteral("%1 did not report its port:\n%2").arg(simName(index), sim->logTail());
-            return false;
-        }
-        m_simPorts.append(quint16(line->captured(1).toUInt()));
-        m_sims.push_back(std::move(sim));
-    }
-    return true;
+    return m_sims.start(count, m_options.simProgram, arguments, m_dir.path(), error);
 }
 
-void ClusterStack::stopSims()
-{
-    for (auto &sim : m_sims) {
-        m_exitedCpuMs += qMax<qint64>(0, procstats::cpuMs(sim->pid()));
-        sim->stop();
-    }
-    m_sims.clear();
-    m_simPorts.clear();
-}
+void ClusterStack::stopSims() { m_exitedCpuMs += m_sims.stop(); }
 
 bool ClusterStack::createDatabase(QString *url, QString *error)
 {

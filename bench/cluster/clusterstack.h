@@ -5,6 +5,7 @@
 
 #include "bench/common/childprocess.h"
 #include "bench/common/servicestack.h"
+#include "bench/common/simfleet.h"
 
 #include <QList>
 #include <QObject>
@@ -38,9 +39,9 @@ public:
     void stopRunners();
     void stopSims();
 
-    int simCount() const { return int(m_simPorts.size()); }
+    int simCount() const { return m_sims.size(); }
     int runnerCount() const { return int(m_httpPorts.size()); }
-    quint16 simPort(int i) const { return m_simPorts.at(i); }
+    quint16 simPort(int i) const { return m_sims.port(i); }
     quint16 httpPort(int i) const { return m_httpPorts.at(i); }
     ChildProcess *runner(int i) { return m_runners.at(size_t(i)).get(); }
     QString host() const { return QStringLiteral("127.0.0.1"); }
@@ -57,8 +58,9 @@ private:
 
     StackOptions m_options;
     QTemporaryDir m_dir;
-    std::vector<std::unique_ptr<ChildProcess>> m_sims, m_runners;
-    QList<quint16> m_simPorts, m_httpPorts;
+    SimFleet m_sims;
+    std::vector<std::unique_ptr<ChildProcess>> m_runners;
+    QList<quint16> m_httpPorts;
     int m_generation = 0;
     qint64 m_exitedCpuMs = 0;
 };

@@ -31,9 +31,7 @@ PoolStack::~PoolStack()
 
 QList<qint64> PoolStack::processIds() const
 {
-    QList<qint64> ids;
-    for (const auto &sim : m_sims)
-        ids.append(sim->pid());
+    QList<qint64> ids = m_sims.pids();
     if (m_runner)
         ids.append(m_runner->pid());
     return ids;
@@ -45,34 +43,10 @@ bool PoolStack::startSims(int count, const QStringList &arguments, QString *erro
         *error = QStringLiteral("cannot create a temporary folder: %1").arg(m_dir.errorString());
         return false;
     }
-    const QRegularExpression listening(QStringLiteral("listening on http://127\\.0\\.0\\.1:(\\d+)"));
-    for (int i = 0; i < count; ++i) {
-        const int index = int(m_sims.size());
-        auto sim = std::make_unique<ChildProcess>(simName(index));
-        const QStringList args = arguments
-            + QStringList{QStringLiteral("--port"), QStringLiteral("0"), QStringLiteral("--name"), simName(index)};
-        if (!sim->start(m_options.simProgram, args, m_dir.filePath(simName(index) + QStringLiteral(".log")), error))
-            return false;
-        const auto line = sim->waitForLine(listening, 15'000);
-        if (!line) {
-            *error = QStringLiteral("%1 did not report its port:\n%2").arg(simName(index), sim->logTail());
-            return false;
-        }
-        m_simPorts.append(quint16(line->captured(1).toUInt()));
-        m_sims.push_back(std::move(sim));
-    }
-    return true;
+    return m_sims.start(count, m_options.simProgram, arguments, m_dir.path(), error);
 }
 
-void PoolStack::stopSims()
-{
-    for (auto &sim : m_sims) {
-        m_exitedCpuMs += qMax<qint64>(0, procstats::cpuMs(sim->pid()));
-        sim->stop();
-    }
-    m_sims.clear();
-    m_simPorts.clear();
-}
+void PoolStack::stopSims() { m_exitedCpuMs += m_sims.stop(); }
 
 bool PoolStack::writeConfig(int backends, const RunnerSetup &setup, QString *path, QString *error)
 {
@@ -87,13 +61,13 @@ bool PoolStack::writeConfig(int backends, const RunnerSetup &setup, QString *pat
     }
     toml += m_options.extraConfig;
     if (setup.config == RunnerSetup::Config::Comfy) {
-        toml += "\n[comfy]\nurl = \"http://127.0.0.1:" + QByteArray::number(m_simPorts.at(0)) + "\"\n";
+        toml += "\n[comfy]\nurl = \"http://127.0.0.1:" + QByteArray::number(m_sims.port(0)) + "\"\n";
     } else {
         if (!setup.routing.isEmpty())
             toml += "\n[jobs]\nrouting = \"" + setup.routing.toUtf8() + "\"\n";
         for (int i = 0; i < backends; ++i) {
             toml += "\n[[backends]]\nname = \"" + simName(i).toUtf8()
-                + "\"\nurl = \"http://127.0.0.1:" + QByteArray::number(m_simPorts.at(i))
+                + "\"\nurl = \"http://127.0.0.1:" + QByteArray::number(m_sims.port(i))
                 + "\"\nmax_in_flight = " + QByteArray::number(setup.maxInFlight) + '\n';
         }
     }
@@ -196,7 +170,7 @@ bool PoolStack::waitReady(int backends, const RunnerSetup &setup, QString *error
             }
             const int connected = setup.config == RunnerSetup::Config::Comfy ? 1 : backends;
             for (int i = 0; i < connected; ++i) {
-                MiniHttpClient sim(host(), m_simPorts.at(i));
+                MiniHttpClient sim(host(), m_sims.port(i));
                 const std::optional<HttpResponse> s = sim.request("GET", "/sim/state", {}, 2000);
                 const int sockets = s ? QJsonDocument::fromJson(s->body).object().value(u"websockets").toInt() : 0;
                 if (sockets < 1) {

@@ -5,6 +5,7 @@
 
 #include "bench/common/childprocess.h"
 #include "bench/common/servicestack.h"
+#include "bench/common/simfleet.h"
 
 #include <QList>
 #include <QObject>
@@ -40,9 +41,9 @@ public:
     bool startRunner(int backends, const RunnerSetup &setup, QString *error, bool *poolUnsupported = nullptr);
     void stopRunner();
 
-    int simCount() const { return int(m_sims.size()); }
-    quint16 simPort(int i) const { return m_simPorts.at(i); }
-    QString simName(int i) const { return QStringLiteral("sim%1").arg(i); }
+    int simCount() const { return m_sims.size(); }
+    quint16 simPort(int i) const { return m_sims.port(i); }
+    QString simName(int i) const { return SimFleet::name(i); }
     quint16 httpPort() const { return m_httpPort; }
     quint16 relayPort() const { return m_relayPort; }
     QString host() const { return QStringLiteral("127.0.0.1"); }
@@ -58,8 +59,7 @@ private:
 
     StackOptions m_options;
     QTemporaryDir m_dir;
-    std::vector<std::unique_ptr<ChildProcess>> m_sims;
-    QList<quint16> m_simPorts;
+    SimFleet m_sims;
     std::unique_ptr<ChildProcess> m_runner;
     qint64 m_exitedCpuMs = 0;
     int m_runnerGeneration = 0; // runner logs and data folders are numbered
