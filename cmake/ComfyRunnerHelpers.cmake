@@ -57,6 +57,25 @@ function(cr_add_test name)
     set_tests_properties(${name} PROPERTIES TIMEOUT ${ARG_TIMEOUT} ENVIRONMENT "${env}")
 endfunction()
 
+# cr_add_bench(bench-name SOURCES ... LIBS ... [SIM target]): a benchmark executable that starts comfy-runner
+# and a simulator (comfy-sim unless SIM names another target) as children: their paths are compiled in
+# (CR_BENCH_RUNNER, CR_BENCH_SIM), and both are built first.
+function(cr_add_bench name)
+    cmake_parse_arguments(ARG "" "SIM" "SOURCES;LIBS" ${ARGN})
+    if(NOT ARG_SIM)
+        set(ARG_SIM comfy-sim)
+    endif()
+    add_executable(${name} ${ARG_SOURCES})
+    cr_add_include_root(${name} PRIVATE)
+    target_link_libraries(${name} PRIVATE cr_benchsupport ${ARG_LIBS})
+    target_compile_definitions(${name} PRIVATE
+        CR_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
+        CR_BENCH_RUNNER="$<TARGET_FILE:comfy-runner>"
+        CR_BENCH_SIM="$<TARGET_FILE:${ARG_SIM}>")
+    add_dependencies(${name} comfy-runner ${ARG_SIM})
+    cr_set_warnings(${name})
+endfunction()
+
 # cr_add_pg_test(tst_name): the test tst_name once more as tst_name_pg, on PostgreSQL: CR_TEST_STORE=postgresql,
 # run through scripts/pg-test-cluster.sh, which gives it a temporary cluster of its own. Without PostgreSQL's
 # binaries it is skipped (exit 77), and fails when CI=true.

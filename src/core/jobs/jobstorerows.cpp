@@ -44,6 +44,16 @@ QSqlQuery &JobStore::prepared(std::unique_ptr<QSqlQuery> &query, const QString &
 }
 
 namespace {
+// The columns every INSERT of a job starts with: id, created_at, state, data, graph.
+void bindRow(QSqlQuery &q, const Job &job)
+{
+    q.addBindValue(job.id);
+    q.addBindValue(job.createdAt.toUTC().toString(Qt::ISODateWithMs));
+    q.addBindValue(jobStateName(job.state));
+    q.addBindValue(dataWithoutGraph(job));
+    q.addBindValue(compact(job.graph));
+}
+
 // The current attempt's backend URL: where a runner taking the job over must be able to reach.
 QString currentBackendUrl(const Job &job)
 {
@@ -62,11 +72,7 @@ StoreResult JobStore::create(const Job &job, bool published)
                                                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
                                                "created_at = excluded.created_at, state = excluded.state, "
                                                "data = excluded.data, graph = excluded.graph"));
-        q.addBindValue(job.id);
-        q.addBindValue(job.createdAt.toUTC().toString(Qt::ISODateWithMs));
-        q.addBindValue(jobStateName(job.state));
-        q.addBindValue(dataWithoutGraph(job));
-        q.addBindValue(compact(job.graph));
+        bindRow(q, job);
         if (!q.exec())
             return failure(QStringLiteral("save job %1").arg(job.id), q.lastError().text());
         return std::monostate{};
@@ -83,11 +89,7 @@ StoreResult JobStore::create(const Job &job, bool published)
             "lease_until = excluded.lease_until, priority = excluded.priority, "
             "backend_url = excluded.backend_url, published = excluded.published WHERE jobs.owner = ? "
             "RETURNING seq"));
-    q.addBindValue(job.id);
-    q.addBindValue(job.createdAt.toUTC().toString(Qt::ISODateWithMs));
-    q.addBindValue(jobStateName(job.state));
-    q.addBindValue(dataWithoutGraph(job));
-    q.addBindValue(compact(job.graph));
+    bindRow(q, job);
     q.addBindValue(job.node);
     q.addBindValue(m_leaseMs);
     q.addBindValue(job.priority);
