@@ -253,7 +253,7 @@ void TstApiOutputKinds::hostileNodeIdStaysInItsHeader()
         if (o[QStringLiteral("node_id")].toString() == node)
             url = o[QStringLiteral("url")].toString();
     QVERIFY2(!url.isEmpty(), run.body.constData());
-    for (const QByteArray range : {QByteArray(), QByteArray("bytes=0-3")}) {
+    for (const QByteArray &range : {QByteArray(), QByteArray("bytes=0-3")}) {
         const HttpResult r = get(env.url(url), range);
         QCOMPARE(r.status, range.isEmpty() ? 200 : 206);
         QVERIFY(r.header("X-Injected").isEmpty());

@@ -122,4 +122,12 @@ QByteArray JobBodyCache::body(const Job &job)
     return bytes;
 }
 
+QJsonObject pageJson(const QString &key, const QJsonArray &items, int total, int offset, int limit)
+{
+    return {{key, items},
+            {QStringLiteral("total"), total},
+            {QStringLiteral("offset"), offset},
+            {QStringLiteral("limit"), limit}};
+}
+
 } // namespace cr

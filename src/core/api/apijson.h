@@ -7,6 +7,7 @@
 #include "protocol/jobrecord.h"
 
 #include <QHash>
+#include <QJsonArray>
 #include <QJsonObject>
 
 namespace cr {
@@ -18,6 +19,8 @@ Result<QString> stringField(const QJsonObject &body, const QString &key, bool re
 // The query integer `key` into *out: `def` when absent, invalid_request (details.field) unless it is a
 // canonical number from `min` to `max` (the paging of the list routes: offset, limit).
 Status queryInt(const ApiRequest &request, const char *key, int def, int min, int max, int *out);
+// One page of a list route: {key: items, "total", "offset", "limit"}.
+QJsonObject pageJson(const QString &key, const QJsonArray &items, int total, int offset, int limit);
 
 using protocol::isoUtc;                             // "2024-05-01T12:00:00.123Z", or "" when invalid (-> null)
 QString outputUrl(const QString &jobId, int index); // "/api/v1/jobs/{id}/outputs/{index}"

@@ -241,11 +241,7 @@ void JobsRoutes::list(const ApiRequest &req, ApiReply reply)
     QJsonArray jobs;
     for (const Job &j : page.jobs)
         jobs.append(jobToJson(j));
-    reply.json(200,
-               QJsonObject{{QStringLiteral("jobs"), jobs},
-                           {QStringLiteral("total"), page.total},
-                           {QStringLiteral("offset"), f.offset},
-                           {QStringLiteral("limit"), f.limit}});
+    reply.json(200, pageJson(QStringLiteral("jobs"), jobs, page.total, f.offset, f.limit));
 }
 
 // GET /api/v1/jobs/{id} -> the job (with "webhook": {"url", "events", "deliveries"} when it has one) |

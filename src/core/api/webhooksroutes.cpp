@@ -105,11 +105,7 @@ void WebhooksRoutes::list(const ApiRequest &req, ApiReply reply)
     QJsonArray deliveries;
     for (const WebhookDeliveryRecord &d : page.deliveries)
         deliveries.append(protocol::encodeWebhookDelivery(d));
-    reply.json(200,
-               QJsonObject{{QStringLiteral("deliveries"), deliveries},
-                           {QStringLiteral("total"), page.total},
-                           {QStringLiteral("offset"), f.offset},
-                           {QStringLiteral("limit"), f.limit}});
+    reply.json(200, pageJson(QStringLiteral("deliveries"), deliveries, page.total, f.offset, f.limit));
 }
 
 // GET /api/v1/webhooks/deliveries/{id} -> the delivery | 404 delivery_not_found.

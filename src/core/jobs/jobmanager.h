@@ -5,7 +5,8 @@
 // an attempt, and the job follows its attempt's backend (events, cancel, outputs). When a backend drops, its
 // prompts are taken back and routed again (a running one only while [jobs] max_attempts allows).
 // Finished jobs are kept by count and age ([jobs] keep, keep_days); pruned ones leave a bounded tombstone so
-// that they answer job_expired, not job_not_found. jobdispatch.cpp holds the queue and the attempts.
+// that they answer job_expired, not job_not_found. jobdispatch.cpp holds the queue and the attempts,
+// jobpersist.cpp the writes to the store.
 
 #include "core/comfy/comfyclient.h"
 #include "core/config/config.h"
